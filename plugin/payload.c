@@ -1,0 +1,190 @@
+#include "config.h"
+
+#include <string.h>
+
+#include <json.h>
+
+#include "payload.h"
+
+/* A bounded writer that counts what it could not write, so each builder
+ * is one pass that serves both to size and to fill. */
+struct writer {
+	char	*out;
+	size_t	 size;
+	size_t	 len;
+};
+
+static void
+put(struct writer *w, const char *s, size_t n)
+{
+	if (w->len < w->size) {
+		size_t room = w->size - w->len - 1;
+		memcpy(w->out + w->len, s, n < room ? n : room);
+	}
+	w->len += n;
+}
+
+static void
+puts_(struct writer *w, const char *s)
+{
+	put(w, s, strlen(s));
+}
+
+static size_t
+finish(struct writer *w)
+{
+	if (w->size > 0)
+		w->out[w->len < w->size ? w->len : w->size - 1] = '\0';
+	return w->len;
+}
+
+static void
+put_gs2_escaped(struct writer *w, const char *in)
+{
+	for (; *in != '\0'; in++) {
+		if (*in == '=')
+			puts_(w, "=3D");
+		else if (*in == ',')
+			puts_(w, "=2C");
+		else
+			put(w, in, 1);
+	}
+}
+
+size_t
+xo_gs2_escape(char *out, size_t outsize, const char *in)
+{
+	struct writer w = { out, outsize, 0 };
+
+	put_gs2_escaped(&w, in);
+	return finish(&w);
+}
+
+size_t
+xo_payload_xoauth2(char *out, size_t outsize, const char *user,
+    const char *token)
+{
+	struct writer w = { out, outsize, 0 };
+
+	puts_(&w, "user=");
+	puts_(&w, user);
+	puts_(&w, "\001auth=Bearer ");
+	puts_(&w, token);
+	puts_(&w, "\001\001");
+	return finish(&w);
+}
+
+size_t
+xo_payload_oauthbearer(char *out, size_t outsize, const char *authzid,
+    const char *host, const char *port, const char *token)
+{
+	struct writer w = { out, outsize, 0 };
+
+	puts_(&w, "n,");
+	if (authzid != NULL && *authzid != '\0') {
+		puts_(&w, "a=");
+		put_gs2_escaped(&w, authzid);
+	}
+	puts_(&w, ",\001");
+	if (host != NULL && *host != '\0') {
+		puts_(&w, "host=");
+		puts_(&w, host);
+		puts_(&w, "\001");
+	}
+	if (port != NULL && *port != '\0') {
+		puts_(&w, "port=");
+		puts_(&w, port);
+		puts_(&w, "\001");
+	}
+	puts_(&w, "auth=Bearer ");
+	puts_(&w, token);
+	puts_(&w, "\001\001");
+	return finish(&w);
+}
+
+int
+xo_port_from_ipport(const char *ipport, char *out, size_t outsize)
+{
+	const char *p, *colon;
+	size_t n;
+
+	if (ipport == NULL || outsize == 0)
+		return -1;
+	if ((p = strrchr(ipport, ';')) == NULL) {
+		/* Only "a.b.c.d:port": an IPv6 literal without ';' is ambiguous. */
+		colon = strchr(ipport, ':');
+		if (colon == NULL || strchr(colon + 1, ':') != NULL)
+			return -1;
+		p = colon;
+	}
+	p++;
+	n = strlen(p);
+	if (n == 0 || n > 5 || n >= outsize || strspn(p, "0123456789") != n)
+		return -1;
+	memcpy(out, p, n + 1);
+	return 0;
+}
+
+void
+xo_printable(char *out, size_t outsize, const char *in, size_t inlen)
+{
+	size_t i, n;
+
+	if (outsize == 0)
+		return;
+	n = inlen < outsize - 1 ? inlen : outsize - 1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	out[n] = '\0';
+	if (inlen > n && outsize > 4)
+		memcpy(out + outsize - 4, "...", 4);
+}
+
+/* Copies a string member of OBJ, if it is a string or a number. */
+static void
+copy_member(struct json_object *obj, const char *key, char *out,
+    size_t outsize)
+{
+	struct json_object *v;
+	const char *s;
+
+	out[0] = '\0';
+	if (!json_object_object_get_ex(obj, key, &v))
+		return;
+	if (!json_object_is_type(v, json_type_string) &&
+	    !json_object_is_type(v, json_type_int))
+		return;
+	if ((s = json_object_get_string(v)) == NULL)
+		return;
+	xo_printable(out, outsize, s, strlen(s));
+}
+
+int
+xo_challenge_parse(const char *in, size_t len, struct xo_challenge *ch)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+	int r = -1;
+
+	memset(ch, 0, sizeof(*ch));
+	if (in == NULL || len == 0 || len > 64 * 1024)
+		return -1;
+	/* A challenge is a flat object; depth 4 is plenty and bounds work. */
+	if ((tok = json_tokener_new_ex(4)) == NULL)
+		return -1;
+	obj = json_tokener_parse_ex(tok, in, (int)len);
+	if (obj != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+	    json_object_is_type(obj, json_type_object)) {
+		copy_member(obj, "status", ch->status, sizeof(ch->status));
+		copy_member(obj, "schemes", ch->schemes, sizeof(ch->schemes));
+		copy_member(obj, "scope", ch->scope, sizeof(ch->scope));
+		copy_member(obj, "openid-configuration", ch->openid_config,
+		    sizeof(ch->openid_config));
+		r = 0;
+	}
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return r;
+}

@@ -1,0 +1,50 @@
+/* Wire formats of the XOAUTH2 and OAUTHBEARER client messages, and the
+ * parser of the server's error challenge.  Pure functions with no libsasl2
+ * dependency, so they can be unit-tested and fuzzed on their own.
+ *
+ * The builders work like snprintf: they write at most OUTSIZE bytes to OUT
+ * (OUT may be NULL when OUTSIZE is 0), always NUL-terminate when OUTSIZE > 0,
+ * and return the full length of the message without the NUL.  Callers size
+ * a buffer with a first call and fill it with a second. */
+#ifndef XO_PAYLOAD_H
+#define XO_PAYLOAD_H
+
+#include <stddef.h>
+
+/* "user=" USER "\x01auth=Bearer " TOKEN "\x01\x01" */
+size_t xo_payload_xoauth2(char *out, size_t outsize, const char *user,
+    const char *token);
+
+/* RFC 7628: "n," ["a=" saslname(AUTHZID)] "," "\x01" ["host=" HOST "\x01"]
+ * ["port=" PORT "\x01"] "auth=Bearer " TOKEN "\x01\x01".  AUTHZID, HOST and
+ * PORT may be NULL or empty to leave their field out. */
+size_t xo_payload_oauthbearer(char *out, size_t outsize, const char *authzid,
+    const char *host, const char *port, const char *token);
+
+/* RFC 5801 saslname escaping: "=" becomes "=3D" and "," becomes "=2C". */
+size_t xo_gs2_escape(char *out, size_t outsize, const char *in);
+
+/* Copies the port of a libsasl2 "addr;port" string (also "addr:port" for
+ * IPv4) into OUT.  Returns 0, or -1 if IPPORT carries no port. */
+int xo_port_from_ipport(const char *ipport, char *out, size_t outsize);
+
+/* What a server said in its error challenge (RFC 7628 section 3.2.2;
+ * Google and Dovecot send the same JSON for XOAUTH2).  Strings are
+ * truncated and made printable, ready for an error message. */
+struct xo_challenge {
+	char status[16];	/* "401", "400", ...; "" if absent */
+	char schemes[32];	/* "Bearer"; "" if absent */
+	char scope[256];	/* space-separated scopes; "" if absent */
+	char openid_config[256]; /* discovery URL; "" if absent */
+};
+
+/* Parses the LEN bytes at IN as the server's JSON error challenge.
+ * Returns 0 if IN is a JSON object (fields it lacks are left empty),
+ * -1 if it is not.  CH is always initialised. */
+int xo_challenge_parse(const char *in, size_t len, struct xo_challenge *ch);
+
+/* Copies IN to OUT (OUTSIZE > 0) as printable ASCII: other bytes become
+ * '?', and a value too long for OUT ends in "...". */
+void xo_printable(char *out, size_t outsize, const char *in, size_t inlen);
+
+#endif

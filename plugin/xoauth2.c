@@ -1,0 +1,609 @@
+/*
+ * libxoauth2: Cyrus SASL client mechanisms XOAUTH2 and OAUTHBEARER
+ * (RFC 7628), which send an OAuth 2.0 bearer token to IMAP, POP and SMTP
+ * servers such as Microsoft 365, Outlook.com, Gmail and Dovecot.
+ *
+ * This file is loaded into every process that uses libsasl2, so it keeps
+ * to the plugin's manners: memory through utils->malloc/free, messages
+ * only through utils->seterror and utils->log (never with a token), no
+ * global state that changes, no exit or abort, secrets wiped before free.
+ *
+ * An exchange has three steps:
+ *   START  gather the user and token (prompt results first, then the
+ *          application's callbacks; if anything is missing, ask for it
+ *          with SASL_INTERACT), send the client's initial message;
+ *   SENT   an empty challenge means the server accepted us; a non-empty
+ *          one is the server's JSON error, which we report and answer as
+ *          the specifications require (XOAUTH2: empty; OAUTHBEARER: \x01)
+ *          so that the server ends the exchange with its NO / 535;
+ *   FAILED / DONE  any further step is a protocol error.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sasl/sasl.h>
+#include <sasl/saslplug.h>
+
+#include "payload.h"
+#include "xo_util.h"
+
+#define XO_EXPORT __attribute__((visibility("default")))
+
+/* Longest user name and token we accept; real ones are far shorter
+ * (Microsoft's access tokens are about 2-3 KiB). */
+#define XO_USER_MAX	1024
+#define XO_TOKEN_MAX	(64 * 1024)
+
+enum xo_kind { XO_XOAUTH2, XO_OAUTHBEARER };
+enum xo_state { XO_START, XO_SENT, XO_FAILED, XO_DONE };
+
+struct xo_ctx {
+	enum xo_kind	 kind;
+	enum xo_state	 state;
+	char		*out;		/* our last message; holds the token */
+	size_t		 outlen;
+	char		 who[128];	/* printable user name, for messages */
+};
+
+/* What the application gave us for one exchange.  Pointers belong to the
+ * application (callback results, prompt results) and are valid only
+ * during this step. */
+struct xo_creds {
+	const char	*authname;
+	unsigned	 authnamelen;
+	const char	*authzid;
+	unsigned	 authzidlen;
+	const char	*secret;
+	unsigned	 secretlen;
+};
+
+static const char *
+mech_name(enum xo_kind kind)
+{
+	return kind == XO_OAUTHBEARER ? "OAUTHBEARER" : "XOAUTH2";
+}
+
+static void
+out_free(struct xo_ctx *ctx, const sasl_utils_t *utils)
+{
+	if (ctx->out != NULL) {
+		xo_wipe(ctx->out, ctx->outlen + 1);
+		utils->free(ctx->out);
+	}
+	ctx->out = NULL;
+	ctx->outlen = 0;
+}
+
+static int
+xo_new(void *glob_context, sasl_client_params_t *params, void **conn_context)
+{
+	const sasl_utils_t *utils = params->utils;
+	enum xo_kind kind = (enum xo_kind)(uintptr_t)glob_context;
+	struct xo_ctx *ctx;
+
+	*conn_context = NULL;
+	/* libsasl2 normally filters us out already; say why if it did not. */
+	if (params->props.min_ssf > params->external_ssf) {
+		utils->seterror(utils->conn, 0, "%s: the application requires "
+		    "a security layer of strength %u, which OAuth bearer "
+		    "mechanisms do not provide (connection strength %u); use "
+		    "TLS or lower the required SSF", mech_name(kind),
+		    params->props.min_ssf, params->external_ssf);
+		return SASL_TOOWEAK;
+	}
+	if ((ctx = utils->malloc(sizeof(*ctx))) == NULL) {
+		utils->seterror(utils->conn, 0, "%s: out of memory",
+		    mech_name(kind));
+		return SASL_NOMEM;
+	}
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->kind = kind;
+	ctx->state = XO_START;
+	*conn_context = ctx;
+	return SASL_OK;
+}
+
+/* Returns the prompt for ID in PROMPTS that the application filled in,
+ * or NULL. */
+static const sasl_interact_t *
+prompt_result(const sasl_interact_t *prompts, unsigned long id)
+{
+	if (prompts == NULL)
+		return NULL;
+	for (; prompts->id != SASL_CB_LIST_END; prompts++)
+		if (prompts->id == id && prompts->result != NULL)
+			return prompts;
+	return NULL;
+}
+
+/* Gets the simple value ID (user or authentication name): prompt result
+ * first, then the application's callback.  Returns SASL_OK, SASL_INTERACT
+ * if it must be asked for, or an error. */
+static int
+get_simple(const sasl_utils_t *utils, const sasl_interact_t *prompts,
+    unsigned long id, const char **res, unsigned *len)
+{
+	const sasl_interact_t *p;
+	sasl_callback_ft proc = NULL;
+	void *context = NULL;
+	int r;
+
+	*res = NULL;
+	*len = 0;
+	if ((p = prompt_result(prompts, id)) != NULL) {
+		*res = p->result;
+		*len = p->len;
+		return SASL_OK;
+	}
+	r = utils->getcallback(utils->conn, id, &proc, &context);
+	if (r != SASL_OK)
+		return r;
+	if (proc == NULL)
+		return SASL_INTERACT;
+	r = ((sasl_getsimple_t *)(void *)proc)(context, (int)id, res, len);
+	if (r == SASL_OK && *res == NULL)
+		*len = 0;
+	else if (r == SASL_OK && *len == 0)
+		*len = (unsigned)strlen(*res);
+	return r;
+}
+
+/* Gets the secret: prompt result first, then a sasl_getsecret_t callback.
+ * The sasl_secret_t stays the application's; we only read it. */
+static int
+get_secret(const sasl_utils_t *utils, const sasl_interact_t *prompts,
+    const char **res, unsigned *len)
+{
+	const sasl_interact_t *p;
+	sasl_callback_ft proc = NULL;
+	void *context = NULL;
+	sasl_secret_t *secret = NULL;
+	int r;
+
+	*res = NULL;
+	*len = 0;
+	if ((p = prompt_result(prompts, SASL_CB_PASS)) != NULL) {
+		*res = p->result;
+		*len = p->len;
+		return SASL_OK;
+	}
+	r = utils->getcallback(utils->conn, SASL_CB_PASS, &proc, &context);
+	if (r != SASL_OK)
+		return r;
+	if (proc == NULL)
+		return SASL_INTERACT;
+	r = ((sasl_getsecret_t *)(void *)proc)(utils->conn, context,
+	    SASL_CB_PASS, &secret);
+	if (r != SASL_OK)
+		return r;
+	if (secret == NULL)
+		return SASL_INTERACT;
+	if (secret->len > XO_TOKEN_MAX)
+		return SASL_BADPARAM;
+	*res = (const char *)secret->data;
+	*len = (unsigned)secret->len;
+	return SASL_OK;
+}
+
+/* Builds the prompts for what is missing, in the order the application
+ * will show them.  Returns SASL_INTERACT, or SASL_NOMEM. */
+static int
+make_prompts(const sasl_utils_t *utils, enum xo_kind kind,
+    sasl_interact_t **prompt_need, int need_authname, int need_authzid,
+    int need_secret)
+{
+	sasl_interact_t *prompts, *p;
+	size_t n = 1 + (need_authname != 0) + (need_authzid != 0) +
+	    (need_secret != 0);
+
+	if ((prompts = utils->malloc(n * sizeof(*prompts))) == NULL) {
+		utils->seterror(utils->conn, 0, "%s: out of memory",
+		    mech_name(kind));
+		return SASL_NOMEM;
+	}
+	memset(prompts, 0, n * sizeof(*prompts));
+	p = prompts;
+	if (need_authzid) {
+		p->id = SASL_CB_USER;
+		p->challenge = "Authorization Name";
+		p->prompt = "Mailbox to log in to (empty for your own)";
+		p++;
+	}
+	if (need_authname) {
+		p->id = SASL_CB_AUTHNAME;
+		p->challenge = "Authentication Name";
+		p->prompt = "User name (e-mail address)";
+		p++;
+	}
+	if (need_secret) {
+		p->id = SASL_CB_PASS;
+		p->challenge = "OAuth 2.0 access token";
+		p->prompt = "Access token";
+		p++;
+	}
+	p->id = SASL_CB_LIST_END;
+	*prompt_need = prompts;
+	return SASL_INTERACT;
+}
+
+/* Checks one value for the wire: not empty (if REQUIRED), no control
+ * characters, not absurdly long.  Sets an error and returns SASL_BADPARAM
+ * if it fails. */
+static int
+check_value(const sasl_utils_t *utils, enum xo_kind kind, const char *what,
+    const char *s, unsigned len, unsigned max, int required)
+{
+	if (required && len == 0) {
+		utils->seterror(utils->conn, 0, "%s: the %s is empty",
+		    mech_name(kind), what);
+		return SASL_BADPARAM;
+	}
+	if (len > max) {
+		utils->seterror(utils->conn, 0, "%s: the %s is too long "
+		    "(%u bytes, at most %u)", mech_name(kind), what, len, max);
+		return SASL_BADPARAM;
+	}
+	if (memchr(s, '\0', len) != NULL || xo_has_ctl(s, len)) {
+		utils->seterror(utils->conn, 0, "%s: the %s contains a control "
+		    "character (a stray newline from a password command?); "
+		    "remove it", mech_name(kind), what);
+		return SASL_BADPARAM;
+	}
+	return SASL_OK;
+}
+
+/* Copies LEN bytes at S into a NUL-terminated string from utils->malloc.
+ * The caller wipes and frees it. */
+static char *
+dup_len(const sasl_utils_t *utils, const char *s, unsigned len)
+{
+	char *d;
+
+	if ((d = utils->malloc((size_t)len + 1)) == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}
+
+static void
+secret_free(const sasl_utils_t *utils, char *s)
+{
+	if (s == NULL)
+		return;
+	xo_wipe(s, strlen(s));
+	utils->free(s);
+}
+
+/* Builds our initial message into ctx->out. */
+static int
+build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
+    const struct xo_creds *c)
+{
+	const sasl_utils_t *utils = params->utils;
+	char *authname = NULL, *authzid = NULL, *token = NULL;
+	char port[8];
+	const char *user = NULL;
+	size_t n;
+	int r = SASL_NOMEM;
+
+	if ((authname = dup_len(utils, c->authname, c->authnamelen)) == NULL ||
+	    (authzid = dup_len(utils, c->authzid, c->authzidlen)) == NULL ||
+	    (token = dup_len(utils, c->secret, c->secretlen)) == NULL)
+		goto nomem;
+	/* The token comes straight from the secret.  (A secret that names a
+	 * token file, starting with '/', would be resolved here.) */
+
+	if (ctx->kind == XO_XOAUTH2) {
+		/* A shared mailbox is reached with the delegate's token and
+		 * the mailbox's address in user=, so the authzid wins. */
+		user = *authzid != '\0' ? authzid : authname;
+		n = xo_payload_xoauth2(NULL, 0, user, token);
+	} else {
+		if (xo_port_from_ipport(params->ipremoteport, port,
+		    sizeof(port)) != 0)
+			port[0] = '\0';
+		n = xo_payload_oauthbearer(NULL, 0, authzid,
+		    params->serverFQDN, port, token);
+	}
+	if ((ctx->out = utils->malloc(n + 1)) == NULL)
+		goto nomem;
+	ctx->outlen = n;
+	if (ctx->kind == XO_XOAUTH2)
+		xo_payload_xoauth2(ctx->out, n + 1, user, token);
+	else
+		xo_payload_oauthbearer(ctx->out, n + 1, authzid,
+		    params->serverFQDN, port, token);
+	r = SASL_OK;
+	goto out;
+ nomem:
+	utils->seterror(utils->conn, 0, "%s: out of memory",
+	    mech_name(ctx->kind));
+ out:
+	secret_free(utils, authname);
+	secret_free(utils, authzid);
+	secret_free(utils, token);
+	return r;
+}
+
+/* Tells libsasl2 who we are.  The authzid is the identity we act as
+ * (a shared mailbox); without one we act as ourselves. */
+static int
+set_identity(struct xo_ctx *ctx, sasl_client_params_t *params,
+    const struct xo_creds *c, sasl_out_params_t *oparams)
+{
+	const sasl_utils_t *utils = params->utils;
+	int r;
+
+	if (c->authzidlen > 0) {
+		r = params->canon_user(utils->conn, c->authzid, c->authzidlen,
+		    SASL_CU_AUTHZID, oparams);
+		if (r == SASL_OK)
+			r = params->canon_user(utils->conn, c->authname,
+			    c->authnamelen, SASL_CU_AUTHID, oparams);
+	} else
+		r = params->canon_user(utils->conn, c->authname,
+		    c->authnamelen, SASL_CU_AUTHID | SASL_CU_AUTHZID, oparams);
+	if (r != SASL_OK)
+		utils->seterror(utils->conn, 0, "%s: the user name was not "
+		    "accepted (%s)", mech_name(ctx->kind),
+		    sasl_errstring(r, NULL, NULL));
+	return r;
+}
+
+static int
+step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
+    unsigned serverinlen, sasl_interact_t **prompt_need,
+    const char **clientout, unsigned *clientoutlen,
+    sasl_out_params_t *oparams)
+{
+	const sasl_utils_t *utils = params->utils;
+	const sasl_interact_t *prompts = prompt_need ? *prompt_need : NULL;
+	struct xo_creds c;
+	int r_authname, r_authzid, r_secret, r;
+
+	memset(&c, 0, sizeof(c));
+	if (serverinlen > 0) {
+		utils->seterror(utils->conn, 0, "%s: the server sent data "
+		    "before the client's first message (protocol error)",
+		    mech_name(ctx->kind));
+		r = SASL_BADPROT;
+		goto out;
+	}
+
+	r_authname = get_simple(utils, prompts, SASL_CB_AUTHNAME,
+	    &c.authname, &c.authnamelen);
+	r_authzid = get_simple(utils, prompts, SASL_CB_USER,
+	    &c.authzid, &c.authzidlen);
+	r_secret = get_secret(utils, prompts, &c.secret, &c.secretlen);
+	if (r_authname != SASL_OK && r_authname != SASL_INTERACT) {
+		utils->seterror(utils->conn, 0, "%s: cannot get the user name "
+		    "from the application (%s)", mech_name(ctx->kind),
+		    sasl_errstring(r_authname, NULL, NULL));
+		r = r_authname;
+		goto out;
+	}
+	if (r_secret != SASL_OK && r_secret != SASL_INTERACT) {
+		utils->seterror(utils->conn, 0, "%s: cannot get the access "
+		    "token from the application (%s)", mech_name(ctx->kind),
+		    sasl_errstring(r_secret, NULL, NULL));
+		r = r_secret;
+		goto out;
+	}
+	/* The authorization id is optional: an application that cannot
+	 * supply one simply has none. */
+	if (r_authzid != SASL_OK && r_authzid != SASL_INTERACT) {
+		c.authzid = NULL;
+		c.authzidlen = 0;
+		r_authzid = SASL_OK;
+	}
+	if (r_authname == SASL_INTERACT || r_authzid == SASL_INTERACT ||
+	    r_secret == SASL_INTERACT) {
+		/* Results of the previous round are in use above: free that
+		 * round only now. */
+		if (prompt_need != NULL && *prompt_need != NULL) {
+			utils->free(*prompt_need);
+			*prompt_need = NULL;
+		}
+		if (prompt_need == NULL) {
+			utils->seterror(utils->conn, 0, "%s: the application "
+			    "gave no %s and cannot be asked for it",
+			    mech_name(ctx->kind), r_secret == SASL_INTERACT ?
+			    "access token" : "user name");
+			return SASL_BADPARAM;
+		}
+		return make_prompts(utils, ctx->kind, prompt_need,
+		    r_authname == SASL_INTERACT, r_authzid == SASL_INTERACT,
+		    r_secret == SASL_INTERACT);
+	}
+	if (c.authzid == NULL)
+		c.authzidlen = 0;
+
+	if ((r = check_value(utils, ctx->kind, "user name", c.authname,
+	    c.authnamelen, XO_USER_MAX, 1)) != SASL_OK ||
+	    (r = check_value(utils, ctx->kind, "authorization id (mailbox)",
+	    c.authzid, c.authzidlen, XO_USER_MAX, 0)) != SASL_OK ||
+	    (r = check_value(utils, ctx->kind, "access token", c.secret,
+	    c.secretlen, XO_TOKEN_MAX, 1)) != SASL_OK)
+		goto out;
+	if ((r = set_identity(ctx, params, &c, oparams)) != SASL_OK)
+		goto out;
+	if (c.authzidlen > 0)
+		xo_printable(ctx->who, sizeof(ctx->who), c.authzid,
+		    c.authzidlen);
+	else
+		xo_printable(ctx->who, sizeof(ctx->who), c.authname,
+		    c.authnamelen);
+	if ((r = build_message(ctx, params, &c)) != SASL_OK)
+		goto out;
+
+	oparams->doneflag = 0;
+	oparams->mech_ssf = 0;
+	oparams->maxoutbuf = 0;
+	oparams->encode_context = NULL;
+	oparams->encode = NULL;
+	oparams->decode_context = NULL;
+	oparams->decode = NULL;
+	oparams->param_version = 0;
+
+	*clientout = ctx->out;
+	*clientoutlen = (unsigned)ctx->outlen;
+	ctx->state = XO_SENT;
+	utils->log(utils->conn, SASL_LOG_DEBUG, "%s: sending bearer token "
+	    "for %s (%u bytes)", mech_name(ctx->kind), ctx->who, c.secretlen);
+	/* Microsoft refuses a bad token with a bare NO / 535 and no
+	 * challenge, so we never get another step.  Leave the explanation
+	 * where sasl_errdetail() finds it; a success never shows it. */
+	utils->seterror(utils->conn, SASL_NOLOG, "%s: if the server refused "
+	    "the login for %s without a reason, the access token has expired "
+	    "or been revoked, lacks the scope for %s, or the account may not "
+	    "use %s; get a new token", mech_name(ctx->kind), ctx->who,
+	    params->service ? params->service : "this service",
+	    mech_name(ctx->kind));
+	r = SASL_CONTINUE;
+ out:
+	/* The prompt results have been copied or are no longer needed. */
+	if (prompt_need != NULL && *prompt_need != NULL) {
+		utils->free(*prompt_need);
+		*prompt_need = NULL;
+	}
+	return r;
+}
+
+/* The server's answer to our message: empty is success, anything else is
+ * its error challenge, which must be answered before it will say NO. */
+static int
+step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
+    const char *serverin, unsigned serverinlen, const char **clientout,
+    unsigned *clientoutlen, sasl_out_params_t *oparams)
+{
+	const sasl_utils_t *utils = params->utils;
+	struct xo_challenge ch;
+	char raw[96];
+
+	out_free(ctx, utils);
+	if (serverinlen == 0) {
+		ctx->state = XO_DONE;
+		oparams->doneflag = 1;
+		return SASL_OK;
+	}
+
+	ctx->state = XO_FAILED;
+	if (xo_challenge_parse(serverin, serverinlen, &ch) == 0) {
+		utils->seterror(utils->conn, 0, "%s: the server rejected the "
+		    "access token for %s (status %s%s%s%s%s): it has expired or "
+		    "been revoked, or does not carry the scope the server "
+		    "wants; get a new token", mech_name(ctx->kind), ctx->who,
+		    ch.status[0] ? ch.status : "not given",
+		    ch.scope[0] ? ", scope \"" : "", ch.scope,
+		    ch.scope[0] ? "\"" : "",
+		    ch.schemes[0] && strcasecmp(ch.schemes, "bearer") != 0 ?
+		    ", schemes not Bearer" : "");
+	} else {
+		xo_printable(raw, sizeof(raw), serverin, serverinlen);
+		utils->seterror(utils->conn, 0, "%s: the server refused the "
+		    "login for %s with a challenge that is not the JSON error "
+		    "we expect: \"%s\"", mech_name(ctx->kind), ctx->who, raw);
+	}
+	/* RFC 7628 3.2.3: a dummy \x01; XOAUTH2 (Google): an empty line. */
+	if (ctx->kind == XO_OAUTHBEARER) {
+		*clientout = "\001";
+		*clientoutlen = 1;
+	} else {
+		*clientout = "";
+		*clientoutlen = 0;
+	}
+	return SASL_CONTINUE;
+}
+
+static int
+xo_step(void *conn_context, sasl_client_params_t *params,
+    const char *serverin, unsigned serverinlen,
+    sasl_interact_t **prompt_need, const char **clientout,
+    unsigned *clientoutlen, sasl_out_params_t *oparams)
+{
+	struct xo_ctx *ctx = conn_context;
+	const sasl_utils_t *utils = params->utils;
+
+	if (clientout == NULL || clientoutlen == NULL || oparams == NULL) {
+		utils->seterror(utils->conn, 0, "XOAUTH2 plugin: called "
+		    "without output parameters");
+		return SASL_BADPARAM;
+	}
+	*clientout = NULL;
+	*clientoutlen = 0;
+	switch (ctx->state) {
+	case XO_START:
+		return step_start(ctx, params, serverinlen, prompt_need,
+		    clientout, clientoutlen, oparams);
+	case XO_SENT:
+		return step_reply(ctx, params, serverin, serverinlen,
+		    clientout, clientoutlen, oparams);
+	case XO_FAILED:
+		utils->seterror(utils->conn, 0, "%s: the server went on after "
+		    "its error challenge instead of ending the exchange "
+		    "(protocol error)", mech_name(ctx->kind));
+		return SASL_BADPROT;
+	case XO_DONE:
+	default:
+		break;
+	}
+	utils->seterror(utils->conn, 0, "%s: the server went on after the "
+	    "exchange succeeded (protocol error)", mech_name(ctx->kind));
+	return SASL_BADPROT;
+}
+
+static void
+xo_dispose(void *conn_context, const sasl_utils_t *utils)
+{
+	struct xo_ctx *ctx = conn_context;
+
+	if (ctx == NULL)
+		return;
+	out_free(ctx, utils);
+	xo_wipe(ctx, sizeof(*ctx));
+	utils->free(ctx);
+}
+
+static const unsigned long xo_required_prompts[] = {
+	SASL_CB_AUTHNAME, SASL_CB_PASS, SASL_CB_LIST_END
+};
+
+/* Read-only: libsasl2 only reads the table it is handed. */
+static const sasl_client_plug_t xo_plugins[] = {
+	{
+		"XOAUTH2", 0, SASL_SEC_NOANONYMOUS | SASL_SEC_PASS_CREDENTIALS,
+		SASL_FEAT_WANT_CLIENT_FIRST | SASL_FEAT_ALLOWS_PROXY,
+		xo_required_prompts, (void *)(uintptr_t)XO_XOAUTH2,
+		xo_new, xo_step, xo_dispose, NULL, NULL, NULL, NULL
+	},
+	{
+		"OAUTHBEARER", 0, SASL_SEC_NOANONYMOUS | SASL_SEC_PASS_CREDENTIALS,
+		SASL_FEAT_WANT_CLIENT_FIRST | SASL_FEAT_ALLOWS_PROXY,
+		xo_required_prompts, (void *)(uintptr_t)XO_OAUTHBEARER,
+		xo_new, xo_step, xo_dispose, NULL, NULL, NULL, NULL
+	},
+};
+
+XO_EXPORT int sasl_client_plug_init(const sasl_utils_t *, int, int *,
+    sasl_client_plug_t **, int *);
+
+XO_EXPORT int
+sasl_client_plug_init(const sasl_utils_t *utils, int max_version,
+    int *out_version, sasl_client_plug_t **pluglist, int *plugcount)
+{
+	if (max_version < SASL_CLIENT_PLUG_VERSION) {
+		utils->seterror(utils->conn, 0, "XOAUTH2 plugin: libsasl2 "
+		    "client plugin interface %d is older than the %d we need",
+		    max_version, SASL_CLIENT_PLUG_VERSION);
+		return SASL_BADVERS;
+	}
+	*out_version = SASL_CLIENT_PLUG_VERSION;
+	*pluglist = (sasl_client_plug_t *)(uintptr_t)xo_plugins;
+	*plugcount = (int)(sizeof(xo_plugins) / sizeof(xo_plugins[0]));
+	return SASL_OK;
+}
