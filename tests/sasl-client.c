@@ -1,0 +1,508 @@
+/*
+ * The plugin through libsasl2's client API, as an application sees it:
+ * callbacks and prompts, authzid, every rejection, both error challenges,
+ * and no leaks (every allocation goes through counting allocators).
+ * SASL_PATH must point at the build's plugin directory.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sasl/sasl.h>
+
+#define TOKEN	"EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"
+#define USER	"test@contoso.onmicrosoft.com"
+
+static int failures;
+static long live_allocs;	/* allocations not yet freed */
+static char logbuf[16384];	/* everything the plugin logged */
+
+/* Counting allocators: the plugin's utils->malloc/free end up here. */
+static void *
+count_malloc(size_t n)
+{
+	void *p = malloc(n);
+	if (p != NULL)
+		live_allocs++;
+	return p;
+}
+
+static void *
+count_calloc(size_t n, size_t m)
+{
+	void *p = calloc(n, m);
+	if (p != NULL)
+		live_allocs++;
+	return p;
+}
+
+static void *
+count_realloc(void *p, size_t n)
+{
+	void *q = realloc(p, n);
+	if (p == NULL && q != NULL)
+		live_allocs++;
+	return q;
+}
+
+static void
+count_free(void *p)
+{
+	if (p != NULL)
+		live_allocs--;
+	free(p);
+}
+
+/* What the application hands over; NULL means "no callback". */
+struct app {
+	const char	*authname;
+	const char	*authzid;
+	const char	*secret;
+	size_t		 secretlen;	/* 0: strlen(secret) */
+	const char	*server;
+	const char	*remote;	/* "ip;port" */
+	unsigned	 min_ssf;
+	int		 prompt;	/* list callbacks with NULL proc */
+	sasl_secret_t	*sec;		/* owned by the "application" */
+};
+
+static int
+cb_simple(void *context, int id, const char **result, unsigned *len)
+{
+	struct app *a = context;
+
+	*result = id == SASL_CB_USER ? a->authzid : a->authname;
+	if (len != NULL)
+		*len = *result ? (unsigned)strlen(*result) : 0;
+	return SASL_OK;
+}
+
+static int
+cb_secret(sasl_conn_t *conn, void *context, int id, sasl_secret_t **psecret)
+{
+	struct app *a = context;
+	size_t n = a->secretlen ? a->secretlen : strlen(a->secret);
+
+	(void)conn;
+	(void)id;
+	/* Like postfix: the application owns the secret and keeps it.  One
+	 * spare byte that is not NUL checks the plugin honours ->len. */
+	free(a->sec);
+	if ((a->sec = malloc(sizeof(*a->sec) + n + 1)) == NULL)
+		return SASL_NOMEM;
+	a->sec->len = n;
+	memcpy(a->sec->data, a->secret, n);
+	a->sec->data[n] = 'Z';
+	*psecret = a->sec;
+	return SASL_OK;
+}
+
+static int
+cb_log(void *context, int level, const char *message)
+{
+	(void)context;
+	(void)level;
+	strncat(logbuf, message, sizeof(logbuf) - strlen(logbuf) - 2);
+	strcat(logbuf, "\n");
+	return SASL_OK;
+}
+
+static void
+fail(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	failures++;
+	printf("FAIL %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* Creates a connection with callbacks for what A provides. */
+static sasl_conn_t *
+conn_new(struct app *a, sasl_callback_t *cbs)
+{
+	sasl_security_properties_t props;
+	sasl_conn_t *conn = NULL;
+	int n = 0, r;
+
+	cbs[n++] = (sasl_callback_t){ SASL_CB_LOG,
+	    (int (*)(void))(void *)cb_log, NULL };
+	if (a->authname)
+		cbs[n++] = (sasl_callback_t){ SASL_CB_AUTHNAME,
+		    (int (*)(void))(void *)cb_simple, a };
+	if (a->authzid)
+		cbs[n++] = (sasl_callback_t){ SASL_CB_USER,
+		    (int (*)(void))(void *)cb_simple, a };
+	if (a->secret)
+		cbs[n++] = (sasl_callback_t){ SASL_CB_PASS,
+		    (int (*)(void))(void *)cb_secret, a };
+	/* A callback listed without a function means "ask me with a
+	 * prompt", which is how mbsync and KIMAP declare it. */
+	if (a->prompt) {
+		cbs[n++] = (sasl_callback_t){ SASL_CB_AUTHNAME, NULL, NULL };
+		cbs[n++] = (sasl_callback_t){ SASL_CB_USER, NULL, NULL };
+		cbs[n++] = (sasl_callback_t){ SASL_CB_PASS, NULL, NULL };
+	}
+	cbs[n] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
+
+	r = sasl_client_new("imap", a->server ? a->server : "imap.example.com",
+	    NULL, a->remote, cbs, 0, &conn);
+	if (r != SASL_OK) {
+		fail("sasl_client_new", "%s", sasl_errstring(r, NULL, NULL));
+		return NULL;
+	}
+	memset(&props, 0, sizeof(props));
+	props.min_ssf = a->min_ssf;
+	props.max_ssf = 256;
+	props.maxbufsize = 4096;
+	sasl_setprop(conn, SASL_SEC_PROPS, &props);
+	return conn;
+}
+
+static void
+expect_out(const char *name, const char *out, unsigned outlen,
+    const char *want, size_t wantlen)
+{
+	if (outlen != wantlen || (wantlen > 0 && memcmp(out, want, wantlen)))
+		fail(name, "client message differs (%u bytes, want %zu)",
+		    outlen, wantlen);
+}
+
+static void
+expect_detail(const char *name, sasl_conn_t *conn, const char *needle)
+{
+	const char *d = sasl_errdetail(conn);
+
+	if (d == NULL || strstr(d, needle) == NULL)
+		fail(name, "error detail \"%s\" lacks \"%s\"", d ? d : "(null)",
+		    needle);
+	else
+		printf("  %s: %s\n", name, d);
+	if (d != NULL && strstr(d, TOKEN) != NULL)
+		fail(name, "the token appears in the error message");
+}
+
+/* Starts MECH with the application A and checks the initial message. */
+static sasl_conn_t *
+start(const char *name, struct app *a, sasl_callback_t *cbs,
+    const char *mech, const char *want, size_t wantlen)
+{
+	sasl_conn_t *conn;
+	const char *out = NULL, *chosen = NULL;
+	unsigned outlen = 0;
+	int r;
+
+	if ((conn = conn_new(a, cbs)) == NULL)
+		return NULL;
+	r = sasl_client_start(conn, mech, NULL, &out, &outlen, &chosen);
+	if (r != SASL_CONTINUE) {
+		fail(name, "sasl_client_start: %s", sasl_errdetail(conn));
+		sasl_dispose(&conn);
+		return NULL;
+	}
+	if (chosen == NULL || strcmp(chosen, mech) != 0)
+		fail(name, "chose %s, not %s", chosen ? chosen : "nothing", mech);
+	expect_out(name, out, outlen, want, wantlen);
+	return conn;
+}
+
+#define S(lit)	lit, sizeof(lit) - 1
+
+static void
+test_callbacks(void)
+{
+	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
+	sasl_callback_t cbs[8];
+	sasl_conn_t *conn;
+	const char *out;
+	unsigned outlen;
+	int r;
+
+	conn = start("xoauth2 callbacks", &a, cbs, "XOAUTH2",
+	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
+	if (conn == NULL)
+		goto out;
+	/* The immediate refusal (Microsoft) leaves a useful detail. */
+	expect_detail("refused without challenge", conn, "expired");
+	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
+	if (r != SASL_OK)
+		fail("xoauth2 success", "empty challenge gave %d", r);
+	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
+	if (r == SASL_OK || r == SASL_CONTINUE)
+		fail("step after success", "gave %d", r);
+	sasl_dispose(&conn);
+
+	a.server = "imap.example.com";
+	a.remote = "127.0.0.1;993";
+	conn = start("oauthbearer callbacks", &a, cbs, "OAUTHBEARER",
+	    S("n,,\001host=imap.example.com\001port=993\001auth=Bearer "
+	    TOKEN "\001\001"));
+	if (conn == NULL)
+		goto out;
+	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
+	if (r != SASL_OK)
+		fail("oauthbearer success", "empty challenge gave %d", r);
+	sasl_dispose(&conn);
+
+	/* No remote address: the port is left out. */
+	a.remote = NULL;
+	conn = start("oauthbearer no port", &a, cbs, "OAUTHBEARER",
+	    S("n,,\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001"));
+	sasl_dispose(&conn);
+
+	/* The secret is read by length; a secret callback's extra bytes and
+	 * a missing NUL do not leak into the message. */
+	a.secret = "abcdef";
+	a.secretlen = 3;
+	conn = start("secret by length", &a, cbs, "XOAUTH2",
+	    S("user=" USER "\001auth=Bearer abc\001\001"));
+	sasl_dispose(&conn);
+ out:
+	free(a.sec);
+}
+
+static void
+test_authzid(void)
+{
+	struct app a = { .authname = "delegate@contoso.com",
+	    .authzid = "shared=box,1@contoso.com", .secret = TOKEN };
+	sasl_callback_t cbs[8];
+	sasl_conn_t *conn;
+	const char *user = NULL, *authid = NULL;
+
+	/* XOAUTH2 names the shared mailbox in user=, with the delegate's
+	 * token (Microsoft's documented way to open a shared mailbox). */
+	conn = start("xoauth2 authzid", &a, cbs, "XOAUTH2",
+	    S("user=shared=box,1@contoso.com\001auth=Bearer " TOKEN "\001\001"));
+	if (conn != NULL) {
+		sasl_getprop(conn, SASL_USERNAME, (const void **)&user);
+		sasl_getprop(conn, SASL_AUTHUSER, (const void **)&authid);
+		if (user == NULL || strcmp(user, "shared=box,1@contoso.com"))
+			fail("xoauth2 authzid", "SASL_USERNAME is %s",
+			    user ? user : "(null)");
+		if (authid == NULL || strcmp(authid, "delegate@contoso.com"))
+			fail("xoauth2 authzid", "SASL_AUTHUSER is %s",
+			    authid ? authid : "(null)");
+	}
+	sasl_dispose(&conn);
+	a.server = "mail.example.org";
+	conn = start("oauthbearer authzid escaped", &a, cbs, "OAUTHBEARER",
+	    S("n,a=shared=3Dbox=2C1@contoso.com,\001host=mail.example.org\001"
+	    "auth=Bearer " TOKEN "\001\001"));
+	sasl_dispose(&conn);
+	free(a.sec);
+}
+
+/* An application without callbacks, answering SASL_INTERACT prompts the
+ * way mbsync and KIMAP do. */
+static void
+test_prompts(void)
+{
+	struct app a = { .prompt = 1 };
+	sasl_callback_t cbs[8];
+	sasl_interact_t *prompts = NULL, *p;
+	sasl_conn_t *conn;
+	const char *out = NULL, *chosen = NULL;
+	unsigned outlen = 0;
+	int r, seen = 0, rounds = 0;
+
+	if ((conn = conn_new(&a, cbs)) == NULL)
+		return;
+	while ((r = sasl_client_start(conn, "XOAUTH2", &prompts, &out,
+	    &outlen, &chosen)) == SASL_INTERACT && rounds++ < 3) {
+		for (p = prompts; p->id != SASL_CB_LIST_END; p++) {
+			if (p->prompt == NULL)
+				fail("prompts", "prompt %lu has no text", p->id);
+			switch (p->id) {
+			case SASL_CB_AUTHNAME:
+				p->result = USER;
+				seen |= 1;
+				break;
+			case SASL_CB_USER:
+				p->result = "";
+				seen |= 2;
+				break;
+			case SASL_CB_PASS:
+				p->result = TOKEN;
+				seen |= 4;
+				break;
+			default:
+				fail("prompts", "unexpected prompt %lu", p->id);
+				p->result = "";
+			}
+			p->len = (unsigned)strlen(p->result);
+		}
+	}
+	if (r != SASL_CONTINUE)
+		fail("prompts", "start ended with %d: %s", r,
+		    sasl_errdetail(conn));
+	else
+		expect_out("prompts", out, outlen,
+		    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
+	if ((seen & 5) != 5)
+		fail("prompts", "not asked for user name and token (%d)", seen);
+	sasl_dispose(&conn);
+}
+
+/* Every rejection: a clear error, nothing sent. */
+static void
+test_rejections(void)
+{
+	static const struct {
+		const char *name, *authname, *authzid, *secret, *detail;
+	} rows[] = {
+		{ "token with \\x01", USER, "", "abc\001def", "control character" },
+		{ "token with newline", USER, "", TOKEN "\n", "control character" },
+		{ "empty token", USER, "", "", "access token is empty" },
+		{ "user with \\x01", "a\001b@x", "", TOKEN, "control character" },
+		{ "user with CR", "a@x\r", "", TOKEN, "control character" },
+		{ "empty user", "", "", TOKEN, "user name is empty" },
+		{ "authzid with DEL", USER, "box\177", TOKEN, "control character" },
+	};
+	static const char *mechs[] = { "XOAUTH2", "OAUTHBEARER" };
+	struct app a;
+	sasl_callback_t cbs[8];
+	sasl_conn_t *conn;
+	const char *out, *chosen;
+	unsigned outlen;
+	size_t i, m;
+	int r;
+
+	for (m = 0; m < 2; m++)
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		a.authname = rows[i].authname;
+		a.authzid = rows[i].authzid;
+		a.secret = rows[i].secret;
+		if ((conn = conn_new(&a, cbs)) == NULL)
+			continue;
+		out = NULL;
+		r = sasl_client_start(conn, mechs[m], NULL, &out, &outlen,
+		    &chosen);
+		if (r == SASL_OK || r == SASL_CONTINUE || r == SASL_INTERACT)
+			fail(rows[i].name, "%s accepted it (%d)", mechs[m], r);
+		else
+			expect_detail(rows[i].name, conn, rows[i].detail);
+		sasl_dispose(&conn);
+		free(a.sec);
+	}
+
+	/* A security layer is something bearer tokens cannot give. */
+	memset(&a, 0, sizeof(a));
+	a.authname = USER;
+	a.secret = TOKEN;
+	a.min_ssf = 56;
+	if ((conn = conn_new(&a, cbs)) != NULL) {
+		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
+		    &chosen);
+		if (r == SASL_OK || r == SASL_CONTINUE)
+			fail("min_ssf 56", "accepted");
+		else
+			printf("  min_ssf 56: %s\n", sasl_errdetail(conn));
+		sasl_dispose(&conn);
+	}
+	free(a.sec);
+}
+
+/* The server's JSON error: reported, answered, then the exchange ends. */
+static void
+test_challenges(void)
+{
+	static const char google[] = "{\"status\":\"401\",\"schemes\":\"Bearer\","
+	    "\"scope\":\"https://mail.google.com/\"}";
+	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
+	sasl_callback_t cbs[8];
+	sasl_conn_t *conn;
+	const char *out;
+	unsigned outlen;
+	int r;
+
+	conn = start("xoauth2 challenge", &a, cbs, "XOAUTH2",
+	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
+	if (conn != NULL) {
+		out = NULL;
+		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
+		    &out, &outlen);
+		if (r != SASL_CONTINUE || out == NULL || outlen != 0)
+			fail("xoauth2 challenge", "answer: r=%d len=%u", r, outlen);
+		expect_detail("xoauth2 challenge status", conn, "status 401");
+		expect_detail("xoauth2 challenge scope", conn,
+		    "scope \"https://mail.google.com/\"");
+		expect_detail("xoauth2 challenge user", conn, USER);
+		if (strstr(logbuf, "status 401") == NULL)
+			fail("xoauth2 challenge", "not logged for the admin");
+		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
+		    &out, &outlen);
+		if (r != SASL_BADPROT)
+			fail("second challenge", "gave %d, not SASL_BADPROT", r);
+		expect_detail("second challenge", conn, "protocol error");
+	}
+	sasl_dispose(&conn);
+
+	conn = start("oauthbearer challenge", &a, cbs, "OAUTHBEARER",
+	    S("n,,\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001"));
+	if (conn != NULL) {
+		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
+		    &out, &outlen);
+		if (r != SASL_CONTINUE || outlen != 1 || out[0] != '\001')
+			fail("oauthbearer challenge", "answer is not \\x01");
+		expect_detail("oauthbearer challenge", conn, "status 401");
+	}
+	sasl_dispose(&conn);
+
+	conn = start("non-json challenge", &a, cbs, "XOAUTH2",
+	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
+	if (conn != NULL) {
+		r = sasl_client_step(conn, "go away\001", 8, NULL, &out, &outlen);
+		if (r != SASL_CONTINUE || outlen != 0)
+			fail("non-json challenge", "r=%d len=%u", r, outlen);
+		expect_detail("non-json challenge", conn, "\"go away?\"");
+	}
+	sasl_dispose(&conn);
+	free(a.sec);
+}
+
+int
+main(void)
+{
+	long baseline;
+	int r;
+
+	if (getenv("SASL_PATH") == NULL) {
+		printf("SASL_PATH must name the build's plugin directory\n");
+		return 99;
+	}
+	sasl_set_alloc(count_malloc, count_calloc, count_realloc, count_free);
+	if ((r = sasl_client_init(NULL)) != SASL_OK) {
+		printf("sasl_client_init: %s\n", sasl_errstring(r, NULL, NULL));
+		return 99;
+	}
+	baseline = live_allocs;
+
+	test_callbacks();
+	test_authzid();
+	test_prompts();
+	test_rejections();
+	test_challenges();
+
+	if (live_allocs != baseline)
+		fail("leaks", "%ld allocation(s) not freed after dispose",
+		    live_allocs - baseline);
+	else
+		printf("  no allocation outstanding after the exchanges\n");
+	if (strstr(logbuf, TOKEN) != NULL)
+		fail("log hygiene", "the token appears in the SASL log");
+	sasl_client_done();
+	if (failures > 0) {
+		printf("%d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("all client API checks passed\n");
+	return 0;
+}
