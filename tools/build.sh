@@ -1,0 +1,49 @@
+#!/bin/sh
+# Builds xoauth2 on Debian 12 and runs one make target (default: check).
+#
+#   sudo tools/build.sh demo     # the end-to-end demo
+#   sudo tools/build.sh check    # the whole test suite
+#
+# As root it first installs the Debian packages the build and the tests
+# need (only those missing).  As another user it installs nothing and
+# says what is missing.  Extra arguments go to configure, e.g.
+#   tools/build.sh check --enable-sanitizers
+set -eu
+
+target=${1:-check}
+[ $# -gt 0 ] && shift
+
+BUILD_DEPS="autoconf automake libtool pkg-config make gcc libsasl2-dev
+	libjson-c-dev libcurl4-openssl-dev libssl-dev"
+TEST_DEPS="sasl2-bin libsasl2-modules dovecot-imapd dovecot-pop3d
+	dovecot-submissiond postfix cyrus-clients isync msmtp python3
+	python3-aiosmtpd valgrind ca-certificates procps"
+
+missing=
+for p in $BUILD_DEPS $TEST_DEPS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+	    grep -q '^install ok installed$' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "build.sh: missing Debian packages:$missing" >&2
+		echo "build.sh: run as root (sudo $0 $target) to install them" >&2
+		exit 69
+	fi
+	echo "build.sh: installing:$missing"
+	# postfix asks how to configure the system; our tests use private
+	# instances, so the system one stays unconfigured.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+	    debconf-set-selections
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends $missing
+fi
+
+cd "$(dirname "$0")/.."
+[ -x configure ] || autoreconf -fi
+if [ ! -f Makefile ] || [ $# -gt 0 ]; then
+	./configure "$@"
+fi
+make -j"$(nproc)"
+exec make "$target"
