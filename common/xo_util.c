@@ -23,12 +23,13 @@ xo_wipe(void *p, size_t len)
 int
 xo_has_ctl(const char *s, size_t len)
 {
+	unsigned bad = 0;
 	size_t i;
 
+	/* No early exit: the loop vectorises, and tokens are kilobytes. */
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
-			return 1;
+		bad |= (c < 0x20) | (c == 0x7f);
 	}
-	return 0;
+	return bad != 0;
 }

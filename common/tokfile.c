@@ -1,0 +1,856 @@
+/*
+ * tokfile: read, parse, serialise and atomically replace token files.
+ * See tokfile.h for the format and the locking protocol.
+ *
+ * json-c and libc only: this file is linked into the SASL plugin, which
+ * lives inside someone else's process (no printing, no exit, no state
+ * between calls, errors as return codes).
+ *
+ * json-c frees what it allocated without wiping it, so every tree that
+ * held a secret goes through json_put_wiped(), which overwrites the string
+ * values in place first, and the parser's scratch buffer is wiped before
+ * the parser is freed.
+ */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <json-c/printbuf.h>
+
+#include "tokfile.h"
+#include "xo_util.h"
+
+#ifndef O_NOFOLLOW
+#error "O_NOFOLLOW is required"
+#endif
+
+/* Deepest nesting we parse (unknown members may hold objects). */
+#define TOKFILE_DEPTH	16
+
+enum member_type { M_STRING, M_INT64 };
+
+/* The members we know, in the order we write them.  Index i's
+ * missing/invalid code is TOKFILE_E_MEMBER - i; index 0 is "version",
+ * handled apart because it selects the format. */
+struct member {
+	const char	*name;
+	enum member_type type;
+	int		 required;
+	size_t		 offset;	/* of the char * or int64_t in tokfile */
+	const char	*error;		/* tokfile_strerror's text */
+};
+
+#define M(name, type, req) { #name, type, req, offsetof(struct tokfile, name), \
+	"member \"" #name "\" is missing or invalid" }
+static const struct member members[] = {
+	{ "version", M_INT64, 1, 0, "member \"version\" is missing or not an integer" },
+	M(account, M_STRING, 0),
+	M(user, M_STRING, 1),
+	M(provider, M_STRING, 0),
+	M(token_endpoint, M_STRING, 1),
+	M(client_id, M_STRING, 1),
+	M(client_secret, M_STRING, 0),
+	M(scope, M_STRING, 0),
+	M(access_token, M_STRING, 1),
+	M(expires_at, M_INT64, 1),
+	M(refresh_token, M_STRING, 0),
+	M(refreshed_at, M_INT64, 0),
+};
+#undef M
+#define NMEMBERS (sizeof(members) / sizeof(members[0]))
+
+static char **
+member_string(struct tokfile *tok, size_t i)
+{
+	return (char **)(void *)((char *)tok + members[i].offset);
+}
+
+static int64_t *
+member_int64(struct tokfile *tok, size_t i)
+{
+	return (int64_t *)(void *)((char *)tok + members[i].offset);
+}
+
+static int
+member_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NMEMBERS; i++)
+		if (strcmp(members[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+string_free(char *s)
+{
+	if (s == NULL)
+		return;
+	xo_wipe(s, strlen(s));
+	free(s);
+}
+
+/* Overwrites every string value in the tree O (not the keys). */
+static void
+json_wipe(struct json_object *o)
+{
+	size_t i, n;
+
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		/* json-c hands out its own (writable) storage here. */
+		xo_wipe((char *)(uintptr_t)json_object_get_string(o),
+		    (size_t)json_object_get_string_len(o));
+		break;
+	case json_type_object: {
+		json_object_object_foreach(o, key, val) {
+			(void)key;
+			json_wipe(val);
+		}
+		break;
+	}
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++)
+			json_wipe(json_object_array_get_idx(o, i));
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+json_put_wiped(struct json_object *o)
+{
+	if (o == NULL)
+		return;
+	json_wipe(o);
+	json_object_put(o);
+}
+
+static void
+tokener_free_wiped(struct json_tokener *tk)
+{
+	if (tk == NULL)
+		return;
+	/* The parser builds every string in this scratch buffer; there is
+	 * no API to reach it, and the field is public (if deprecated). */
+	if (tk->pb != NULL && tk->pb->buf != NULL && tk->pb->size > 0)
+		xo_wipe(tk->pb->buf, (size_t)tk->pb->size);
+	json_tokener_free(tk);
+}
+
+void
+tokfile_free(struct tokfile *tok)
+{
+	size_t i;
+
+	if (tok == NULL)
+		return;
+	for (i = 0; i < NMEMBERS; i++)
+		if (members[i].type == M_STRING)
+			string_free(*member_string(tok, i));
+	json_put_wiped(tok->extra);
+	xo_wipe(tok, sizeof(*tok));
+	free(tok);
+}
+
+int
+tokfile_set(char **fieldp, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		return -ENOMEM;
+	string_free(*fieldp);
+	*fieldp = copy;
+	return 0;
+}
+
+/* Stores the member I of ROOT (V, or NULL if absent) into TOK. */
+static int
+parse_member(struct tokfile *tok, size_t i, struct json_object *v)
+{
+	const int bad = TOKFILE_E_MEMBER - (int)i;
+	const char *s;
+	size_t len;
+
+	if (v == NULL || json_object_is_type(v, json_type_null))
+		return members[i].required ? bad : 0;
+	if (members[i].type == M_INT64) {
+		int64_t n;
+
+		if (!json_object_is_type(v, json_type_int))
+			return bad;
+		errno = 0;
+		n = json_object_get_int64(v);
+		if (errno != 0 || n < 0)
+			return bad;
+		*member_int64(tok, i) = n;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return bad;
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	/* No embedded NUL (\u0000) and no control characters: these values
+	 * end up in SASL messages, HTTP forms and terminal output. */
+	if (strlen(s) != len || xo_has_ctl(s, len))
+		return bad;
+	if (len == 0)		/* "" is as good as absent */
+		return members[i].required ? bad : 0;
+	if ((*member_string(tok, i) = strdup(s)) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+int
+tokfile_json_parse(const char *text, size_t len, int depth,
+    struct json_object **objp)
+{
+	struct json_tokener *tk = NULL;
+	struct json_object *root = NULL;
+	size_t end;
+	int r;
+
+	*objp = NULL;
+	if (len > INT32_MAX)
+		return TOKFILE_E_JSON;
+	if ((tk = json_tokener_new_ex(depth)) == NULL)
+		return -ENOMEM;
+	root = json_tokener_parse_ex(tk, text, (int)len);
+	if (root == NULL || json_tokener_get_error(tk) != json_tokener_success) {
+		r = TOKFILE_E_JSON;
+		goto out;
+	}
+	/* One value and nothing after it but white space. */
+	for (end = json_tokener_get_parse_end(tk); end < len; end++)
+		if (text[end] == '\0' || strchr(" \t\r\n", text[end]) == NULL) {
+			r = TOKFILE_E_JSON;
+			goto out;
+		}
+	*objp = root;
+	root = NULL;
+	r = 0;
+ out:
+	json_put_wiped(root);
+	tokener_free_wiped(tk);
+	return r;
+}
+
+void
+tokfile_json_free(struct json_object *obj)
+{
+	json_put_wiped(obj);
+}
+
+int
+tokfile_parse(const char *text, size_t len, struct tokfile **tokp)
+{
+	struct json_object *root = NULL, *v, *extra = NULL, *copy;
+	struct tokfile *tok = NULL;
+	size_t i;
+	int64_t version;
+	int r;
+
+	*tokp = NULL;
+	if (len > TOKFILE_MAX)
+		return TOKFILE_E_TOOBIG;
+	if ((r = tokfile_json_parse(text, len, TOKFILE_DEPTH, &root)) != 0)
+		goto out;
+	if (!json_object_is_type(root, json_type_object)) {
+		r = TOKFILE_E_JSON;
+		goto out;
+	}
+
+	if ((tok = calloc(1, sizeof(*tok))) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (!json_object_object_get_ex(root, "version", &v) ||
+	    !json_object_is_type(v, json_type_int)) {
+		r = TOKFILE_E_MEMBER;
+		goto out;
+	}
+	version = json_object_get_int64(v);
+	if (version != TOKFILE_VERSION) {
+		r = TOKFILE_E_VERSION;
+		goto out;
+	}
+	tok->version = (int)version;
+	for (i = 1; i < NMEMBERS; i++) {
+		if (!json_object_object_get_ex(root, members[i].name, &v))
+			v = NULL;
+		if ((r = parse_member(tok, i, v)) != 0)
+			goto out;
+	}
+
+	/* Keep what we do not know, as deep copies: ROOT is wiped below. */
+	json_object_object_foreach(root, key, val) {
+		if (member_index(key) >= 0)
+			continue;
+		if (extra == NULL && (extra = json_object_new_object()) == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		copy = NULL;
+		if (val != NULL && json_object_deep_copy(val, &copy, NULL) != 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		if (json_object_object_add(extra, key, copy) != 0) {
+			json_put_wiped(copy);
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	tok->extra = extra;
+	extra = NULL;
+
+	*tokp = tok;
+	tok = NULL;
+	r = 0;
+ out:
+	json_put_wiped(extra);
+	json_put_wiped(root);
+	tokfile_free(tok);
+	return r;
+}
+
+/* Adds KEY: VALUE to OBJ, taking VALUE (NULL means out of memory). */
+static int
+add(struct json_object *obj, const char *key, struct json_object *value)
+{
+	if (value == NULL)
+		return -ENOMEM;
+	if (json_object_object_add(obj, key, value) != 0) {
+		json_put_wiped(value);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int
+tokfile_format(const struct tokfile *tok, char **textp, size_t *lenp)
+{
+	struct json_object *root = NULL, *copy;
+	struct tokfile *t = (struct tokfile *)(uintptr_t)tok; /* read only */
+	const char *s;
+	char *text = NULL;
+	size_t i, n = 0;
+	int r;
+
+	*textp = NULL;
+	*lenp = 0;
+	if ((root = json_object_new_object()) == NULL)
+		return -ENOMEM;
+	if ((r = add(root, "version", json_object_new_int(TOKFILE_VERSION))) != 0)
+		goto out;
+	for (i = 1; i < NMEMBERS; i++) {
+		if (members[i].type == M_INT64) {
+			int64_t v = *member_int64(t, i);
+
+			if (v < 0) {
+				r = TOKFILE_E_MEMBER - (int)i;
+				goto out;
+			}
+			if (v == 0 && !members[i].required)
+				continue;	/* 0 means absent */
+			r = add(root, members[i].name, json_object_new_int64(v));
+		} else {
+			s = *member_string(t, i);
+			if (s == NULL || *s == '\0') {
+				if (members[i].required) {
+					r = TOKFILE_E_MEMBER - (int)i;
+					goto out;
+				}
+				continue;
+			}
+			if (xo_has_ctl(s, strlen(s))) {
+				r = TOKFILE_E_MEMBER - (int)i;
+				goto out;
+			}
+			r = add(root, members[i].name, json_object_new_string(s));
+		}
+		if (r != 0)
+			goto out;
+	}
+	if (tok->extra != NULL) {
+		json_object_object_foreach(tok->extra, key, val) {
+			if (member_index(key) >= 0)
+				continue;	/* ours win */
+			copy = NULL;
+			if (val != NULL &&
+			    json_object_deep_copy(val, &copy, NULL) != 0) {
+				r = -ENOMEM;
+				goto out;
+			}
+			if (copy == NULL) {
+				if (json_object_object_add(root, key, NULL) != 0) {
+					r = -ENOMEM;
+					goto out;
+				}
+			} else if ((r = add(root, key, copy)) != 0)
+				goto out;
+		}
+	}
+
+	s = json_object_to_json_string_length(root, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	if (s == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((text = malloc(n + 2)) != NULL) {
+		memcpy(text, s, n);
+		text[n] = '\n';
+		text[n + 1] = '\0';
+	}
+	/* The serialisation lives in ROOT's own buffer: wipe it too. */
+	xo_wipe((char *)(uintptr_t)s, n);
+	if (text == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*textp = text;
+	*lenp = n + 1;
+	r = 0;
+ out:
+	json_put_wiped(root);
+	return r;
+}
+
+/* PATH with SUFFIX appended, in a new string (NULL: out of memory). */
+static char *
+path_with(const char *path, const char *suffix)
+{
+	size_t a = strlen(path), b = strlen(suffix);
+	char *p;
+
+	if ((p = malloc(a + b + 1)) == NULL)
+		return NULL;
+	memcpy(p, path, a);
+	memcpy(p + a, suffix, b + 1);
+	return p;
+}
+
+int
+tokfile_read(const char *path, struct tokfile **tokp)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd = -1, r;
+
+	*tokp = NULL;
+	/* O_NONBLOCK: opening a FIFO must not hang us; O_NOFOLLOW: a
+	 * symlink is refused like any other non-regular file. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		r = -errno;
+		if (errno == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			r = TOKFILE_E_NOTREG;
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = TOKFILE_E_NOTREG;
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		r = TOKFILE_E_PERMS;
+		goto out;
+	}
+	if (st.st_size > TOKFILE_MAX) {
+		r = TOKFILE_E_TOOBIG;
+		goto out;
+	}
+	/* One byte more than allowed, to notice a file that grew. */
+	if ((text = malloc(TOKFILE_MAX + 1)) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (len < TOKFILE_MAX + 1) {
+		n = read(fd, text + len, TOKFILE_MAX + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > TOKFILE_MAX) {
+		r = TOKFILE_E_TOOBIG;
+		goto out;
+	}
+	r = tokfile_parse(text, len, tokp);
+ out:
+	if (text != NULL) {
+		xo_wipe(text, TOKFILE_MAX + 1);
+		free(text);
+	}
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* fsync(2) the directory holding PATH, so that a rename in it is durable. */
+static int
+fsync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = NULL;
+	int fd, r = 0;
+
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL)
+		return -ENOMEM;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		r = -errno;
+	else {
+		/* Some file systems cannot sync a directory (EINVAL): nothing
+		 * more we can do there. */
+		if (fsync(fd) == -1 && errno != EINVAL)
+			r = -errno;
+		close(fd);
+	}
+	free(dir);
+	return r;
+}
+
+/* Replaces PATH by TOK; the caller holds PATH.lock. */
+static int
+write_locked(const char *path, const struct tokfile *tok)
+{
+	struct stat old;
+	char *text = NULL, *tmp = NULL;
+	size_t len = 0;
+	int fd = -1, have_old, created = 0, r;
+
+	if ((r = tokfile_format(tok, &text, &len)) != 0)
+		goto out;
+	if ((tmp = path_with(path, ".tmp")) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	have_old = lstat(path, &old) == 0;
+	/* Only a lock holder creates PATH.tmp, so one that exists was left
+	 * by a writer that died.  unlink(2) removes a symlink itself, never
+	 * its target; O_EXCL then refuses anything that reappeared. */
+	if (unlink(tmp) == -1 && errno != ENOENT) {
+		r = -errno;
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY, 0600);
+	if (fd == -1) {
+		r = -errno;
+		goto out;
+	}
+	created = 1;
+	if (fchmod(fd, 0600) == -1) {		/* whatever the umask */
+		r = -errno;
+		goto out;
+	}
+	if (have_old && geteuid() == 0 &&
+	    fchown(fd, old.st_uid, old.st_gid) == -1) {
+		r = -errno;
+		goto out;
+	}
+	if ((r = write_all(fd, text, len)) != 0)
+		goto out;
+	if (fsync(fd) == -1) {
+		r = -errno;
+		goto out;
+	}
+	r = close(fd);
+	fd = -1;
+	if (r == -1) {
+		r = -errno;
+		goto out;
+	}
+	if (rename(tmp, path) == -1) {
+		r = -errno;
+		goto out;
+	}
+	created = 0;
+	/* The new file is in place; this only makes the rename durable. */
+	r = fsync_parent(path);
+ out:
+	if (fd != -1)
+		close(fd);
+	if (created)
+		unlink(tmp);
+	free(tmp);
+	if (text != NULL) {
+		xo_wipe(text, len);
+		free(text);
+	}
+	return r;
+}
+
+static int
+same_grant(const struct tokfile *a, const struct tokfile *b)
+{
+	return strcmp(a->user, b->user) == 0 &&
+	    strcmp(a->token_endpoint, b->token_endpoint) == 0 &&
+	    strcmp(a->client_id, b->client_id) == 0;
+}
+
+static int
+mtime_before(const struct stat *a, const struct stat *b)
+{
+	return a->st_mtim.tv_sec < b->st_mtim.tv_sec ||
+	    (a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec < b->st_mtim.tv_nsec);
+}
+
+/*
+ * Roll forward a PATH.tmp left by a writer killed between writing it and
+ * renaming it (most often inside fsync).  The caller holds the lock.
+ *
+ * Only a lock holder writes PATH.tmp, and every write that completes
+ * renames it away, so one that exists was the last writer's.  If it is
+ * complete (it parses), as safe as PATH itself would have to be, not
+ * older than PATH and for the same grant, it is what PATH should hold:
+ * typically the answer to a refresh whose old refresh token the server
+ * has already retired.  Anything else is left for write_locked to
+ * unlink.  Failures here are not errors: PATH is still good.
+ */
+static void
+recover_locked(const char *path)
+{
+	struct tokfile *tmptok = NULL, *cur = NULL;
+	struct stat tst, pst;
+	char *tmp = NULL;
+	int have_path, fd = -1;
+
+	if ((tmp = path_with(path, ".tmp")) == NULL)
+		return;
+	if (lstat(tmp, &tst) == -1 || !S_ISREG(tst.st_mode))
+		goto out;
+	have_path = lstat(path, &pst) == 0;
+	if (have_path && (tst.st_uid != pst.st_uid || mtime_before(&tst, &pst)))
+		goto out;
+	if (!have_path && tst.st_uid != geteuid())
+		goto out;
+	/* tokfile_read refuses symlinks, loose modes and broken text. */
+	if (tokfile_read(tmp, &tmptok) != 0)
+		goto out;
+	if (have_path && tokfile_read(path, &cur) == 0 && !same_grant(cur, tmptok))
+		goto out;
+	/* Its writer may have died before its fsync ended. */
+	if ((fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    fsync(fd) == -1)
+		goto out;
+	if (rename(tmp, path) == 0)
+		(void)fsync_parent(path);
+ out:
+	if (fd != -1)
+		close(fd);
+	tokfile_free(cur);
+	tokfile_free(tmptok);
+	free(tmp);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Opens PATH.lock and takes an exclusive flock on it, waiting at most
+ * WAIT_MS.  On success *FDp holds it (close to release). */
+static int
+lock_take(const char *path, int wait_ms, int *fdp)
+{
+	struct stat st, tokst;
+	struct timespec pause;
+	int64_t deadline, delay_ms = 1;
+	char *lockpath = NULL;
+	int fd = -1, r;
+
+	*fdp = -1;
+	if ((lockpath = path_with(path, ".lock")) == NULL)
+		return -ENOMEM;
+	fd = open(lockpath, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd == -1) {
+		r = errno == ELOOP ? TOKFILE_E_NOTREG : -errno;
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = TOKFILE_E_NOTREG;
+		goto out;
+	}
+	/* root refreshing a user's file must not leave a lock file the user
+	 * cannot open. */
+	if (geteuid() == 0 && lstat(path, &tokst) == 0 &&
+	    (st.st_uid != tokst.st_uid || st.st_gid != tokst.st_gid) &&
+	    fchown(fd, tokst.st_uid, tokst.st_gid) == -1) {
+		r = -errno;
+		goto out;
+	}
+
+	deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			r = -errno;
+			goto out;
+		}
+		if (now_ms() >= deadline) {
+			r = TOKFILE_E_LOCKED;
+			goto out;
+		}
+		/* Poll with a growing pause (1, 2, 4 .. 32 ms): flock(2) has
+		 * no timeout and a signal-based one would be global state. */
+		pause.tv_sec = 0;
+		pause.tv_nsec = (long)delay_ms * 1000000L;
+		nanosleep(&pause, NULL);
+		if (delay_ms < 32)
+			delay_ms *= 2;
+	}
+	*fdp = fd;
+	fd = -1;
+	r = 0;
+ out:
+	if (fd != -1)
+		close(fd);
+	free(lockpath);
+	return r;
+}
+
+int
+tokfile_write(const char *path, const struct tokfile *tok)
+{
+	int fd, r;
+
+	if ((r = lock_take(path, TOKFILE_LOCK_WAIT_MS, &fd)) != 0)
+		return r;
+	r = write_locked(path, tok);
+	close(fd);
+	return r;
+}
+
+int
+tokfile_update_wait(const char *path, int wait_ms,
+    int (*fn)(struct tokfile *tok, void *arg), void *arg)
+{
+	struct tokfile *tok = NULL;
+	int fd = -1, r;
+
+	if ((r = lock_take(path, wait_ms, &fd)) != 0)
+		goto out;
+	recover_locked(path);
+	/* Whoever held the lock before us may have refreshed already:
+	 * decide on what is in the file now, not on what we read before. */
+	if ((r = tokfile_read(path, &tok)) != 0)
+		goto out;
+	r = fn(tok, arg);
+	if (r == TOKFILE_UNCHANGED) {
+		r = 0;
+		goto out;
+	}
+	if (r > 0)
+		r = -EINVAL;
+	if (r != 0)
+		goto out;
+	r = write_locked(path, tok);
+ out:
+	tokfile_free(tok);
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+int
+tokfile_update(const char *path, int (*fn)(struct tokfile *tok, void *arg),
+    void *arg)
+{
+	return tokfile_update_wait(path, TOKFILE_LOCK_WAIT_MS, fn, arg);
+}
+
+const char *
+tokfile_strerror(int r)
+{
+	if (r == 0)
+		return "success";
+	if (TOKFILE_E_IS_MEMBER(r)) {
+		size_t i = (size_t)(TOKFILE_E_MEMBER - r);
+
+		return i < NMEMBERS ? members[i].error : "a member is invalid";
+	}
+	switch (r) {
+	case TOKFILE_E_PERMS:
+		return "accessible by group or others";
+	case TOKFILE_E_NOTREG:
+		return "not a regular file";
+	case TOKFILE_E_TOOBIG:
+		return "too large for a token file";
+	case TOKFILE_E_JSON:
+		return "not a JSON object";
+	case TOKFILE_E_VERSION:
+		return "unknown token file version";
+	case TOKFILE_E_LOCKED:
+		return "timed out waiting for the lock";
+	case TOKFILE_E_ABORTED:
+		return "update abandoned";
+	}
+	if (r < 0 && r > -4096)
+		return strerror(-r);
+	return "unknown error";
+}

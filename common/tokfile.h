@@ -1,0 +1,139 @@
+/*
+ * tokfile: the per-account token file shared by the plugin (which reads
+ * it) and xoauth2-token (which creates and refreshes it).
+ *
+ * One JSON object per file, written 0600:
+ *
+ *   {"version":1,"account":"work","user":"alice@contoso.com",
+ *    "provider":"microsoft","token_endpoint":"https://.../token",
+ *    "client_id":"...","client_secret":"...","scope":"... offline_access",
+ *    "access_token":"...","expires_at":1764264000,
+ *    "refresh_token":"...","refreshed_at":1764260400}
+ *
+ * Times are Unix seconds.  Required: version (1), user, token_endpoint,
+ * client_id, access_token, expires_at.  Optional (absent or null): account,
+ * provider, client_secret, scope, refresh_token, refreshed_at.  Members
+ * this version does not know are kept and written back unchanged, so an
+ * older helper never strips what a newer one added.
+ *
+ * Readers take no lock: writers replace the file with rename(2), so a
+ * reader sees either the old or the new file, never a partial one.
+ * Writers serialise on an exclusive flock(2) of the sidecar PATH.lock
+ * (never removed) and write through the temporary PATH.tmp.  A writer
+ * killed after writing PATH.tmp but before renaming it (say, in fsync)
+ * leaves the newest state there; the next tokfile_update rolls it
+ * forward if it is complete, safe, not older than PATH and for the same
+ * grant (user, token_endpoint, client_id), and discards it otherwise.
+ *
+ * Every function returns 0 or a negative code: -errno, or one of the
+ * TOKFILE_E_* below; tokfile_strerror() words it.  Nothing here prints,
+ * exits, or keeps state between calls, and every buffer that held a
+ * secret (file text, tokens, client secret) is wiped before it is freed.
+ */
+#ifndef XO_TOKFILE_H
+#define XO_TOKFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TOKFILE_VERSION		1
+#define TOKFILE_MAX		(64 * 1024)	/* larger files are refused */
+#define TOKFILE_LOCK_WAIT_MS	60000		/* tokfile_update's default */
+
+/* Errors beyond errno's range.  A missing or invalid member has its own
+ * code, TOKFILE_E_MEMBER - index, so that the message can name it. */
+#define TOKFILE_E_PERMS		(-1001)	/* group/other permission bits set */
+#define TOKFILE_E_NOTREG	(-1002)	/* not a regular file (symlinks too) */
+#define TOKFILE_E_TOOBIG	(-1003)	/* larger than TOKFILE_MAX */
+#define TOKFILE_E_JSON		(-1004)	/* not a (complete) JSON object */
+#define TOKFILE_E_VERSION	(-1005)	/* "version" is not one we know */
+#define TOKFILE_E_LOCKED	(-1006)	/* lock not obtained in time */
+#define TOKFILE_E_ABORTED	(-1007)	/* for update callbacks: give up */
+#define TOKFILE_E_MEMBER	(-1100)	/* .. -1199: member missing/invalid */
+#define TOKFILE_E_IS_MEMBER(r)	((r) <= TOKFILE_E_MEMBER && (r) > TOKFILE_E_MEMBER - 100)
+
+/* An update callback returns this (positive) to skip the write. */
+#define TOKFILE_UNCHANGED	1
+
+struct json_object;
+
+struct tokfile {
+	int		 version;
+	char		*account;	/* NULL if absent */
+	char		*user;
+	char		*provider;	/* NULL if absent */
+	char		*token_endpoint;
+	char		*client_id;
+	char		*client_secret;	/* secret; NULL if absent */
+	char		*scope;		/* NULL if absent */
+	char		*access_token;	/* secret */
+	char		*refresh_token;	/* secret; NULL if absent */
+	int64_t		 expires_at;	/* of access_token, Unix seconds */
+	int64_t		 refreshed_at;	/* 0 if absent */
+	struct json_object *extra;	/* private: unknown members, or NULL */
+};
+
+/* Parses LEN bytes of TEXT (need not be NUL-terminated) into a new
+ * *TOKp.  Returns 0, -ENOMEM, TOKFILE_E_TOOBIG, TOKFILE_E_JSON,
+ * TOKFILE_E_VERSION or a TOKFILE_E_MEMBER code.  On success the caller
+ * owns *TOKp (tokfile_free); on failure *TOKp is NULL. */
+int tokfile_parse(const char *text, size_t len, struct tokfile **tokp);
+
+/* Reads and parses the token file PATH.  Refuses (before reading a byte)
+ * symlinks and anything but a regular file (TOKFILE_E_NOTREG), a mode
+ * with any group or other bit (TOKFILE_E_PERMS) and files larger than
+ * TOKFILE_MAX (TOKFILE_E_TOOBIG).  Otherwise as tokfile_parse, or -errno
+ * (-ENOENT, -EACCES...). */
+int tokfile_read(const char *path, struct tokfile **tokp);
+
+/* Serialises TOK into a new NUL-terminated string in *TEXTp (the caller
+ * wipes and frees it; *LENp is its length).  Returns 0, -ENOMEM, or a
+ * TOKFILE_E_MEMBER code if a required member is NULL. */
+int tokfile_format(const struct tokfile *tok, char **textp, size_t *lenp);
+
+/* Replaces PATH with TOK, atomically and durably: takes PATH.lock,
+ * writes PATH.tmp (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, owner and group
+ * of the existing PATH kept when run as root), fsyncs it, renames it over
+ * PATH and fsyncs the directory.  A stale PATH.tmp (left by a writer that
+ * was killed; only a lock holder writes it) is unlinked, never followed.
+ * Returns 0 or a negative code; on failure PATH is untouched. */
+int tokfile_write(const char *path, const struct tokfile *tok);
+
+/* Read-modify-write under the lock: takes PATH.lock (waiting at most
+ * TOKFILE_LOCK_WAIT_MS), rolls a finished PATH.tmp forward (see above),
+ * reads PATH again now that no writer can run, calls FN(tok, ARG), and
+ * unless FN returned TOKFILE_UNCHANGED writes the modified tok back as
+ * tokfile_write does.  TOK is freed when FN returns: copy what you need.
+ * A negative return of FN is returned as is and nothing is written.
+ * Returns 0 (written or unchanged) or a negative code; on failure PATH
+ * holds what it held (or, after a roll forward, what the killed writer
+ * meant it to hold).  FN must not write PATH itself. */
+int tokfile_update(const char *path,
+    int (*fn)(struct tokfile *tok, void *arg), void *arg);
+
+/* As tokfile_update, waiting at most WAIT_MS milliseconds for the lock
+ * (TOKFILE_E_LOCKED after that; 0 means do not wait). */
+int tokfile_update_wait(const char *path, int wait_ms,
+    int (*fn)(struct tokfile *tok, void *arg), void *arg);
+
+/* Replaces the string *FIELDp by a copy of VALUE (NULL clears it),
+ * wiping the old one.  Returns 0 or -ENOMEM (then *FIELDp is unchanged). */
+int tokfile_set(char **fieldp, const char *value);
+
+/* JSON helpers for text that holds secrets (the helper parses token
+ * endpoint responses with them).  tokfile_json_parse parses exactly one
+ * JSON value from LEN bytes of TEXT (white space may follow), nested at
+ * most DEPTH deep, into a new *OBJp, wiping json-c's scratch buffer;
+ * returns 0, -ENOMEM or TOKFILE_E_JSON.  tokfile_json_free overwrites
+ * every string value in OBJ, then releases it; accepts NULL. */
+int tokfile_json_parse(const char *text, size_t len, int depth,
+    struct json_object **objp);
+void tokfile_json_free(struct json_object *obj);
+
+/* Returns a static description of R (0, -errno or TOKFILE_E_*). */
+const char *tokfile_strerror(int r);
+
+/* Wipes the secrets in TOK and frees it.  Accepts NULL. */
+void tokfile_free(struct tokfile *tok);
+
+#endif
