@@ -1,0 +1,575 @@
+/*
+ * oauth: the refresh_token grant (RFC 6749 section 6) with libcurl.
+ *
+ * TLS verification is always on; plain http:// is accepted only for a
+ * loopback host (the test server).  Redirects are not followed.  The
+ * request body and the answer hold secrets: both live in buffers we own
+ * and wipe (CURLOPT_POSTFIELDS does not copy), and the answer is parsed
+ * with tokfile_json_parse, which wipes json-c's copies too.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "oauth.h"
+#include "tokfile.h"
+#include "xo_util.h"
+
+#define OAUTH_TOKEN_MAX		(16 * 1024)	/* longest token we accept */
+#define OAUTH_JSON_DEPTH	8
+#define OAUTH_DESC_MAX		200		/* of a server's description */
+
+struct body {
+	char	*data;		/* OAUTH_RESPONSE_MAX + 1 bytes */
+	size_t	 len;
+	int	 overflow;
+};
+
+static void
+seterr(struct oauth_error *err, int status, enum oauth_hint hint,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+seterr(struct oauth_error *err, int status, enum oauth_hint hint,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	err->status = status;
+	err->hint = hint;
+	va_start(ap, fmt);
+	vsnprintf(err->what, sizeof(err->what), fmt, ap);
+	va_end(ap);
+}
+
+int
+oauth_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void
+oauth_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+void
+oauth_tokens_clear(struct oauth_tokens *t)
+{
+	if (t->access_token != NULL) {
+		xo_wipe(t->access_token, strlen(t->access_token));
+		free(t->access_token);
+	}
+	if (t->refresh_token != NULL) {
+		xo_wipe(t->refresh_token, strlen(t->refresh_token));
+		free(t->refresh_token);
+	}
+	t->access_token = t->refresh_token = NULL;
+	t->expires_in = 0;
+}
+
+int
+oauth_host_is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t len = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (len > 2 && len < sizeof(buf) && host[0] == '[' && host[len - 1] == ']') {
+		memcpy(buf, host + 1, len - 2);
+		buf[len - 2] = '\0';
+		if (inet_pton(AF_INET6, buf, &a6) == 1)
+			return IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return 0;
+}
+
+/* Copies the printable start of S (a server's words) into BUF. */
+static void
+printable(char *buf, size_t size, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < size && i < OAUTH_DESC_MAX; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	buf[i] = '\0';
+	if (s[i] != '\0' && i >= 3)
+		memcpy(buf + i - 3, "...", 3);
+}
+
+/* Checks the token endpoint URL; sets HOST (for messages).  Returns 0
+ * or a sysexits code. */
+static int
+endpoint_check(const char *url, char *host, size_t hostsize,
+    struct oauth_error *err)
+{
+	CURLU *u = NULL;
+	char *scheme = NULL, *h = NULL;
+	int r;
+
+	host[0] = '\0';
+	if ((u = curl_url()) == NULL) {
+		seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
+		return 71;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+		seterr(err, 78, OAUTH_HINT_ENDPOINT,
+		    "token_endpoint is not a valid URL");
+		r = 78;
+		goto out;
+	}
+	printable(host, hostsize, h);
+	if (strcmp(scheme, "https") == 0)
+		r = 0;
+	else if (strcmp(scheme, "http") == 0 && oauth_host_is_loopback(h))
+		r = 0;	/* the test server; nothing leaves the machine */
+	else {
+		seterr(err, 78, OAUTH_HINT_ENDPOINT,
+		    "token_endpoint must use https:// (plain http:// is only "
+		    "allowed to a loopback host), not %s://%s", scheme, host);
+		r = 78;
+	}
+ out:
+	curl_free(scheme);
+	curl_free(h);
+	curl_url_cleanup(u);
+	return r;
+}
+
+struct field {
+	const char	*name;
+	const char	*value;		/* NULL: leave the field out */
+};
+
+/* Builds the x-www-form-urlencoded body of FIELDS into a new *BODYp. */
+static int
+form_build(CURL *c, const struct field *fields, size_t n, char **bodyp,
+    size_t *lenp)
+{
+	char *esc[8] = { NULL }, *body = NULL, *p;
+	size_t i, total = 0;
+	int r = -ENOMEM;
+
+	*bodyp = NULL;
+	*lenp = 0;
+	if (n > sizeof(esc) / sizeof(esc[0]))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (fields[i].value == NULL)
+			continue;
+		if ((esc[i] = curl_easy_escape(c, fields[i].value, 0)) == NULL)
+			goto out;
+		total += strlen(fields[i].name) + 1 + strlen(esc[i]) + 1;
+	}
+	if ((body = malloc(total + 1)) == NULL)
+		goto out;
+	p = body;
+	for (i = 0; i < n; i++) {
+		if (esc[i] == NULL)
+			continue;
+		p += sprintf(p, "%s%s=%s", p == body ? "" : "&",
+		    fields[i].name, esc[i]);
+	}
+	*bodyp = body;
+	*lenp = (size_t)(p - body);
+	r = 0;
+ out:
+	for (i = 0; i < n; i++) {
+		if (esc[i] == NULL)
+			continue;
+		xo_wipe(esc[i], strlen(esc[i]));
+		curl_free(esc[i]);
+	}
+	return r;
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct body *b = arg;
+	size_t n = size * nmemb;
+
+	if (n > OAUTH_RESPONSE_MAX - b->len) {
+		b->overflow = 1;
+		return 0;		/* curl aborts with CURLE_WRITE_ERROR */
+	}
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	return n;
+}
+
+static void
+seconds(char *buf, size_t size, long ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, size, "%ld s", ms / 1000);
+	else
+		snprintf(buf, size, "%.1f s", (double)ms / 1000);
+}
+
+/* Maps a failed transfer to ERR.  Returns the sysexits code. */
+static int
+transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *host,
+    const struct body *b, const struct oauth_options *opt,
+    struct oauth_error *err)
+{
+	curl_off_t connected_us = 0;
+	long os_errno = 0;
+	const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
+	char limit[32];
+
+	switch (cc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected_us);
+		if (connected_us == 0) {
+			seconds(limit, sizeof(limit), opt->connect_timeout_ms);
+			seterr(err, 75, OAUTH_HINT_LATER, "no connection to "
+			    "token endpoint %s within %s (--connect-timeout)",
+			    host, limit);
+		} else {
+			seconds(limit, sizeof(limit), opt->timeout_ms);
+			seterr(err, 75, OAUTH_HINT_LATER, "no answer from "
+			    "token endpoint %s within %s (--timeout)", host, limit);
+		}
+		return 75;
+	case CURLE_COULDNT_CONNECT:
+		/* curl says "Couldn't connect to server"; errno says why. */
+		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+		if (os_errno != 0)
+			seterr(err, 69, OAUTH_HINT_NETWORK, "cannot connect to "
+			    "token endpoint %s: %s", host, strerror((int)os_errno));
+		else
+			seterr(err, 69, OAUTH_HINT_NETWORK, "cannot connect to "
+			    "token endpoint %s: %s", host, why);
+		return 69;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		seterr(err, 69, OAUTH_HINT_NETWORK,
+		    "cannot reach token endpoint %s: %s", host, why);
+		return 69;
+	case CURLE_SSL_CACERT_BADFILE:
+		seterr(err, 78, OAUTH_HINT_NONE, "cannot load the CA "
+		    "certificates: %s", why);
+		return 78;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		/* Unknown CA or wrong name: curl's words say which (the
+		 * verify result's meaning depends on curl's TLS library). */
+		seterr(err, 69, OAUTH_HINT_PEER, "TLS with token endpoint %s "
+		    "failed: %s", host, why);
+		return 69;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+		seterr(err, 69, OAUTH_HINT_CAFILE,
+		    "TLS with token endpoint %s failed: %s", host, why);
+		return 69;
+	case CURLE_WRITE_ERROR:
+		if (b->overflow) {
+			seterr(err, 69, OAUTH_HINT_NONE, "token endpoint %s "
+			    "sent more than %d KiB; refusing it", host,
+			    OAUTH_RESPONSE_MAX / 1024);
+			return 69;
+		}
+		break;
+	case CURLE_OUT_OF_MEMORY:
+		seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
+		return 71;
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+		seterr(err, 75, OAUTH_HINT_LATER,
+		    "connection to token endpoint %s broke: %s", host, why);
+		return 75;
+	default:
+		break;
+	}
+	seterr(err, 69, OAUTH_HINT_NONE, "request to token endpoint %s "
+	    "failed: %s", host, why);
+	return 69;
+}
+
+/* Maps an OAuth error answer (or any answer but 200) to ERR. */
+static int
+answer_error(long http, struct json_object *root, const char *host,
+    struct oauth_error *err)
+{
+	struct json_object *v;
+	char code[64] = "", desc[OAUTH_DESC_MAX + 1] = "", detail[300] = "";
+
+	if (root != NULL && json_object_is_type(root, json_type_object)) {
+		if (json_object_object_get_ex(root, "error", &v) &&
+		    json_object_is_type(v, json_type_string))
+			printable(code, sizeof(code), json_object_get_string(v));
+		if (json_object_object_get_ex(root, "error_description", &v) &&
+		    json_object_is_type(v, json_type_string))
+			printable(desc, sizeof(desc), json_object_get_string(v));
+	}
+	if (code[0] != '\0')
+		snprintf(detail, sizeof(detail), " (%s%s%s)", code,
+		    desc[0] != '\0' ? ": " : "", desc);
+
+	if (http >= 500) {
+		seterr(err, 75, OAUTH_HINT_LATER, "token endpoint %s failed "
+		    "with HTTP %ld%s", host, http, detail);
+		return 75;
+	}
+	if (strcmp(code, "invalid_grant") == 0) {
+		seterr(err, 77, OAUTH_HINT_LOGIN, "refresh rejected%s", detail);
+		return 77;
+	}
+	if (strcmp(code, "invalid_client") == 0 ||
+	    strcmp(code, "unauthorized_client") == 0) {
+		seterr(err, 78, OAUTH_HINT_CLIENT, "client rejected%s", detail);
+		return 78;
+	}
+	if (strcmp(code, "invalid_scope") == 0) {
+		seterr(err, 78, OAUTH_HINT_SCOPE, "scope rejected%s", detail);
+		return 78;
+	}
+	if (strcmp(code, "invalid_request") == 0 ||
+	    strcmp(code, "unsupported_grant_type") == 0) {
+		seterr(err, 78, OAUTH_HINT_NONE, "request rejected by token "
+		    "endpoint %s%s", host, detail);
+		return 78;
+	}
+	if (strcmp(code, "temporarily_unavailable") == 0 ||
+	    strcmp(code, "slow_down") == 0 || http == 429) {
+		seterr(err, 75, OAUTH_HINT_LATER, "token endpoint %s is busy "
+		    "(HTTP %ld)%s", host, http, detail);
+		return 75;
+	}
+	if (code[0] == '\0' && http == 200) {
+		seterr(err, 69, OAUTH_HINT_LATER, "token endpoint %s sent a "
+		    "malformed answer (HTTP 200, not a JSON object)", host);
+		return 69;
+	}
+	seterr(err, 69, OAUTH_HINT_NONE, "token endpoint %s answered "
+	    "HTTP %ld%s", host, http, detail);
+	return 69;
+}
+
+/* Reads a token member: a non-empty string of printable characters. */
+static int
+token_member(struct json_object *root, const char *name, char **out)
+{
+	struct json_object *v;
+	const char *s;
+	size_t len;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(root, name, &v) ||
+	    json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (len == 0)
+		return 0;
+	if (len > OAUTH_TOKEN_MAX || strlen(s) != len || xo_has_ctl(s, len) ||
+	    strchr(s, ' ') != NULL)
+		return -1;
+	return (*out = strdup(s)) == NULL ? -ENOMEM : 0;
+}
+
+/* expires_in: an integer, or (as some servers send) a string of digits. */
+static int
+expires_member(struct json_object *root, int64_t *out)
+{
+	struct json_object *v;
+	const char *s;
+	char *end;
+	long long n;
+
+	*out = OAUTH_DEFAULT_EXPIRES_IN;
+	if (!json_object_object_get_ex(root, "expires_in", &v) ||
+	    json_object_is_type(v, json_type_null))
+		return 0;
+	if (json_object_is_type(v, json_type_int))
+		n = json_object_get_int64(v);
+	else if (json_object_is_type(v, json_type_string)) {
+		s = json_object_get_string(v);
+		errno = 0;
+		n = strtoll(s, &end, 10);
+		if (errno != 0 || end == s || *end != '\0')
+			return -1;
+	} else
+		return -1;
+	if (n <= 0 || n > 10LL * 365 * 24 * 3600)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* Reads a 200 answer into OUT.  Returns 0 or a sysexits code. */
+static int
+answer_tokens(struct json_object *root, const char *host,
+    struct oauth_tokens *out, struct oauth_error *err)
+{
+	struct json_object *v;
+	int r;
+
+	if (json_object_object_get_ex(root, "token_type", &v) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	    strcasecmp(json_object_get_string(v), "bearer") != 0)) {
+		seterr(err, 69, OAUTH_HINT_NONE, "token endpoint %s issued a "
+		    "token that is not a Bearer token", host);
+		return 69;
+	}
+	if ((r = token_member(root, "access_token", &out->access_token)) != 0 ||
+	    out->access_token == NULL) {
+		if (r == -ENOMEM) {
+			seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
+			return 71;
+		}
+		seterr(err, 69, OAUTH_HINT_LATER, "token endpoint %s sent a "
+		    "malformed answer (no usable access_token)", host);
+		return 69;
+	}
+	if ((r = token_member(root, "refresh_token", &out->refresh_token)) != 0) {
+		if (r == -ENOMEM) {
+			seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
+			return 71;
+		}
+		seterr(err, 69, OAUTH_HINT_LATER, "token endpoint %s sent a "
+		    "malformed answer (refresh_token is not a token)", host);
+		return 69;
+	}
+	if (expires_member(root, &out->expires_in) != 0) {
+		seterr(err, 69, OAUTH_HINT_LATER, "token endpoint %s sent a "
+		    "malformed answer (expires_in is not a positive number)",
+		    host);
+		return 69;
+	}
+	return 0;
+}
+
+int
+oauth_refresh(const struct tokfile *tok, const struct oauth_options *opt,
+    struct oauth_tokens *out, struct oauth_error *err)
+{
+	const struct field fields[] = {
+		{ "grant_type", "refresh_token" },
+		{ "refresh_token", tok->refresh_token },
+		{ "client_id", tok->client_id },
+		{ "client_secret", tok->client_secret },
+		{ "scope", tok->scope },
+	};
+	struct body b = { NULL, 0, 0 };
+	struct curl_slist *headers = NULL, *more;
+	struct json_object *root = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "", host[256];
+	char *form = NULL;
+	size_t formlen = 0;
+	long http = 0;
+	CURL *c = NULL;
+	CURLcode cc;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	if (tok->refresh_token == NULL) {
+		seterr(err, 77, OAUTH_HINT_LOGIN, "the token file holds no "
+		    "refresh token");
+		return 77;
+	}
+	if ((r = endpoint_check(tok->token_endpoint, host, sizeof(host), err)) != 0)
+		return r;
+	if ((c = curl_easy_init()) == NULL ||
+	    (b.data = malloc(OAUTH_RESPONSE_MAX + 1)) == NULL ||
+	    form_build(c, fields, sizeof(fields) / sizeof(fields[0]),
+	    &form, &formlen) != 0 ||
+	    (headers = curl_slist_append(NULL, "Accept: application/json")) == NULL ||
+	    /* No "Expect: 100-continue" round trip for long refresh tokens. */
+	    (more = curl_slist_append(headers, "Expect:")) == NULL) {
+		seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
+		r = 71;
+		goto out;
+	}
+
+	/* Every option matters; one that cannot be set is a failure. */
+	if (curl_easy_setopt(c, CURLOPT_URL, tok->token_endpoint) != CURLE_OK ||
+#if LIBCURL_VERSION_NUM >= 0x075500
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+#else
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK ||
+#endif
+	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+	    (opt->cafile != NULL &&
+	    curl_easy_setopt(c, CURLOPT_CAINFO, opt->cafile) != CURLE_OK) ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, opt->connect_timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, opt->timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "-token/"
+	    PACKAGE_VERSION) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_POSTFIELDS, form) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)formlen) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
+		seterr(err, 70, OAUTH_HINT_NONE, "cannot set up libcurl "
+		    "(too old? it needs TLS support)");
+		r = 70;
+		goto out;
+	}
+
+	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
+		r = transfer_error(c, cc, errbuf, host, &b, opt, err);
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
+	b.data[b.len] = '\0';
+	if (tokfile_json_parse(b.data, b.len, OAUTH_JSON_DEPTH, &root) != 0)
+		root = NULL;
+	if (http != 200 || root == NULL ||
+	    !json_object_is_type(root, json_type_object) ||
+	    json_object_object_get_ex(root, "error", NULL)) {
+		r = answer_error(http, root, host, err);
+		goto out;
+	}
+	if ((r = answer_tokens(root, host, out, err)) != 0) {
+		oauth_tokens_clear(out);
+		goto out;
+	}
+	r = 0;
+ out:
+	tokfile_json_free(root);
+	if (b.data != NULL) {
+		xo_wipe(b.data, OAUTH_RESPONSE_MAX + 1);
+		free(b.data);
+	}
+	if (form != NULL) {
+		xo_wipe(form, formlen);
+		free(form);
+	}
+	curl_slist_free_all(headers);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	return r;
+}
