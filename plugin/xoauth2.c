@@ -28,6 +28,7 @@
 #include <sasl/saslplug.h>
 
 #include "payload.h"
+#include "tokenfile.h"
 #include "xo_util.h"
 
 #define XO_EXPORT __attribute__((visibility("default")))
@@ -46,6 +47,8 @@ struct xo_ctx {
 	char		*out;		/* our last message; holds the token */
 	size_t		 outlen;
 	char		 who[128];	/* printable user name, for messages */
+	char		*tokpath;	/* token file the token came from, or NULL */
+	char		*token;		/* the token read from it (secret) */
 };
 
 /* What the application gave us for one exchange.  Pointers belong to the
@@ -64,6 +67,21 @@ static const char *
 mech_name(enum xo_kind kind)
 {
 	return kind == XO_OAUTHBEARER ? "OAUTHBEARER" : "XOAUTH2";
+}
+
+/* Words for a libsasl2 result code.  (The plugin does not link libsasl2,
+ * so sasl_errstring is not ours to call.) */
+static const char *
+sasl_reason(int r)
+{
+	switch (r) {
+	case SASL_NOMEM:	return "out of memory";
+	case SASL_BADPARAM:	return "invalid parameter";
+	case SASL_NOUSER:	return "user not found";
+	case SASL_BADPROT:	return "protocol error";
+	case SASL_FAIL:		return "the application's callback failed";
+	default:		return "libsasl2 error";
+	}
 }
 
 static void
@@ -246,7 +264,7 @@ check_value(const sasl_utils_t *utils, enum xo_kind kind, const char *what,
 		    "(%u bytes, at most %u)", mech_name(kind), what, len, max);
 		return SASL_BADPARAM;
 	}
-	if (memchr(s, '\0', len) != NULL || xo_has_ctl(s, len)) {
+	if (xo_has_ctl(s, len)) {	/* NUL included */
 		utils->seterror(utils->conn, 0, "%s: the %s contains a control "
 		    "character (a stray newline from a password command?); "
 		    "remove it", mech_name(kind), what);
@@ -279,6 +297,23 @@ secret_free(const sasl_utils_t *utils, char *s)
 	utils->free(s);
 }
 
+/* A token from a file passes the same checks as one from the application. */
+static int
+check_token_from_file(struct xo_ctx *ctx, const sasl_utils_t *utils,
+    const char *token)
+{
+	size_t n = strlen(token);
+
+	if (n == 0 || n > XO_TOKEN_MAX || xo_has_ctl(token, n)) {
+		utils->seterror(utils->conn, 0, "%s: the access token in %s is "
+		    "empty, too long or contains control characters; run: "
+		    "xoauth2-token refresh --force %s", mech_name(ctx->kind),
+		    ctx->tokpath, ctx->tokpath);
+		return SASL_BADPARAM;
+	}
+	return SASL_OK;
+}
+
 /* Builds our initial message into ctx->out. */
 static int
 build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
@@ -295,8 +330,21 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 	    (authzid = dup_len(utils, c->authzid, c->authzidlen)) == NULL ||
 	    (token = dup_len(utils, c->secret, c->secretlen)) == NULL)
 		goto nomem;
-	/* The token comes straight from the secret.  (A secret that names a
-	 * token file, starting with '/', would be resolved here.) */
+	/* No bearer token starts with '/': such a secret names a token
+	 * file, from which we take (and if need be refresh) the token. */
+	if (token[0] == '/') {
+		ctx->tokpath = token;
+		token = NULL;
+		if ((r = xo_token_from_file(utils, mech_name(ctx->kind),
+		    ctx->tokpath, &token)) != SASL_OK)
+			goto out;
+		if ((r = check_token_from_file(ctx, utils, token)) != SASL_OK)
+			goto out;
+		if ((ctx->token = dup_len(utils, token,
+		    (unsigned)strlen(token))) == NULL)
+			goto nomem;
+		r = SASL_NOMEM;
+	}
 
 	if (ctx->kind == XO_XOAUTH2) {
 		/* A shared mailbox is reached with the delegate's token and
@@ -304,6 +352,14 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 		user = *authzid != '\0' ? authzid : authname;
 		n = xo_payload_xoauth2(NULL, 0, user, token);
 	} else {
+		/* The gs2 authzid is who we log in as: the authzid if given,
+		 * else ourselves.  Servers need it (Dovecot refuses "n,,"
+		 * with "Missing username"; Gmail documents a=USER). */
+		if (*authzid == '\0') {
+			secret_free(utils, authzid);
+			authzid = authname;
+			authname = NULL;
+		}
 		if (xo_port_from_ipport(params->ipremoteport, port,
 		    sizeof(port)) != 0)
 			port[0] = '\0';
@@ -351,7 +407,7 @@ set_identity(struct xo_ctx *ctx, sasl_client_params_t *params,
 	if (r != SASL_OK)
 		utils->seterror(utils->conn, 0, "%s: the user name was not "
 		    "accepted (%s)", mech_name(ctx->kind),
-		    sasl_errstring(r, NULL, NULL));
+		    sasl_reason(r));
 	return r;
 }
 
@@ -383,14 +439,14 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	if (r_authname != SASL_OK && r_authname != SASL_INTERACT) {
 		utils->seterror(utils->conn, 0, "%s: cannot get the user name "
 		    "from the application (%s)", mech_name(ctx->kind),
-		    sasl_errstring(r_authname, NULL, NULL));
+		    sasl_reason(r_authname));
 		r = r_authname;
 		goto out;
 	}
 	if (r_secret != SASL_OK && r_secret != SASL_INTERACT) {
 		utils->seterror(utils->conn, 0, "%s: cannot get the access "
 		    "token from the application (%s)", mech_name(ctx->kind),
-		    sasl_errstring(r_secret, NULL, NULL));
+		    sasl_reason(r_secret));
 		r = r_secret;
 		goto out;
 	}
@@ -453,17 +509,13 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	*clientout = ctx->out;
 	*clientoutlen = (unsigned)ctx->outlen;
 	ctx->state = XO_SENT;
-	utils->log(utils->conn, SASL_LOG_DEBUG, "%s: sending bearer token "
-	    "for %s (%u bytes)", mech_name(ctx->kind), ctx->who, c.secretlen);
 	/* Microsoft refuses a bad token with a bare NO / 535 and no
 	 * challenge, so we never get another step.  Leave the explanation
 	 * where sasl_errdetail() finds it; a success never shows it. */
-	utils->seterror(utils->conn, SASL_NOLOG, "%s: if the server refused "
-	    "the login for %s without a reason, the access token has expired "
-	    "or been revoked, lacks the scope for %s, or the account may not "
-	    "use %s; get a new token", mech_name(ctx->kind), ctx->who,
-	    params->service ? params->service : "this service",
-	    mech_name(ctx->kind));
+	utils->seterror(utils->conn, SASL_NOLOG, "%s: if the server said no "
+	    "at once, the token for %s is expired, revoked or not valid for "
+	    "%s", mech_name(ctx->kind), ctx->who,
+	    params->service ? params->service : "this service");
 	r = SASL_CONTINUE;
  out:
 	/* The prompt results have been copied or are no longer needed. */
@@ -493,6 +545,10 @@ step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
 	}
 
 	ctx->state = XO_FAILED;
+	/* The server knows better than the expiry time in the file. */
+	if (ctx->tokpath != NULL && ctx->token != NULL)
+		xo_token_mark_stale(utils, mech_name(ctx->kind), ctx->tokpath,
+		    ctx->token);
 	if (xo_challenge_parse(serverin, serverinlen, &ch) == 0) {
 		utils->seterror(utils->conn, 0, "%s: the server rejected the "
 		    "access token for %s (status %s%s%s%s%s): it has expired or "
@@ -565,6 +621,9 @@ xo_dispose(void *conn_context, const sasl_utils_t *utils)
 	if (ctx == NULL)
 		return;
 	out_free(ctx, utils);
+	secret_free(utils, ctx->token);
+	if (ctx->tokpath != NULL)
+		utils->free(ctx->tokpath);
 	xo_wipe(ctx, sizeof(*ctx));
 	utils->free(ctx);
 }

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sasl/sasl.h>
 
@@ -100,6 +103,25 @@ cb_secret(sasl_conn_t *conn, void *context, int id, sasl_secret_t **psecret)
 	return SASL_OK;
 }
 
+/* SASL options, as an application's config file would give them. */
+static const char *opt_helper_timeout;
+
+static int
+cb_getopt(void *context, const char *plugin, const char *option,
+    const char **result, unsigned *len)
+{
+	(void)context;
+	(void)plugin;
+	if (strcmp(option, "xoauth2_helper_timeout") == 0 &&
+	    opt_helper_timeout != NULL) {
+		*result = opt_helper_timeout;
+		if (len != NULL)
+			*len = (unsigned)strlen(*result);
+		return SASL_OK;
+	}
+	return SASL_FAIL;
+}
+
 static int
 cb_log(void *context, int level, const char *message)
 {
@@ -133,6 +155,8 @@ conn_new(struct app *a, sasl_callback_t *cbs)
 
 	cbs[n++] = (sasl_callback_t){ SASL_CB_LOG,
 	    (int (*)(void))(void *)cb_log, NULL };
+	cbs[n++] = (sasl_callback_t){ SASL_CB_GETOPT,
+	    (int (*)(void))(void *)cb_getopt, NULL };
 	if (a->authname)
 		cbs[n++] = (sasl_callback_t){ SASL_CB_AUTHNAME,
 		    (int (*)(void))(void *)cb_simple, a };
@@ -218,7 +242,7 @@ static void
 test_callbacks(void)
 {
 	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
-	sasl_callback_t cbs[8];
+	sasl_callback_t cbs[10];
 	sasl_conn_t *conn;
 	const char *out;
 	unsigned outlen;
@@ -241,7 +265,7 @@ test_callbacks(void)
 	a.server = "imap.example.com";
 	a.remote = "127.0.0.1;993";
 	conn = start("oauthbearer callbacks", &a, cbs, "OAUTHBEARER",
-	    S("n,,\001host=imap.example.com\001port=993\001auth=Bearer "
+	    S("n,a=" USER ",\001host=imap.example.com\001port=993\001auth=Bearer "
 	    TOKEN "\001\001"));
 	if (conn == NULL)
 		goto out;
@@ -253,7 +277,7 @@ test_callbacks(void)
 	/* No remote address: the port is left out. */
 	a.remote = NULL;
 	conn = start("oauthbearer no port", &a, cbs, "OAUTHBEARER",
-	    S("n,,\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001"));
+	    S("n,a=" USER ",\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001"));
 	sasl_dispose(&conn);
 
 	/* The secret is read by length; a secret callback's extra bytes and
@@ -272,7 +296,7 @@ test_authzid(void)
 {
 	struct app a = { .authname = "delegate@contoso.com",
 	    .authzid = "shared=box,1@contoso.com", .secret = TOKEN };
-	sasl_callback_t cbs[8];
+	sasl_callback_t cbs[10];
 	sasl_conn_t *conn;
 	const char *user = NULL, *authid = NULL;
 
@@ -305,7 +329,7 @@ static void
 test_prompts(void)
 {
 	struct app a = { .prompt = 1 };
-	sasl_callback_t cbs[8];
+	sasl_callback_t cbs[10];
 	sasl_interact_t *prompts = NULL, *p;
 	sasl_conn_t *conn;
 	const char *out = NULL, *chosen = NULL;
@@ -367,7 +391,7 @@ test_rejections(void)
 	};
 	static const char *mechs[] = { "XOAUTH2", "OAUTHBEARER" };
 	struct app a;
-	sasl_callback_t cbs[8];
+	sasl_callback_t cbs[10];
 	sasl_conn_t *conn;
 	const char *out, *chosen;
 	unsigned outlen;
@@ -417,7 +441,7 @@ test_challenges(void)
 	static const char google[] = "{\"status\":\"401\",\"schemes\":\"Bearer\","
 	    "\"scope\":\"https://mail.google.com/\"}";
 	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
-	sasl_callback_t cbs[8];
+	sasl_callback_t cbs[10];
 	sasl_conn_t *conn;
 	const char *out;
 	unsigned outlen;
@@ -446,7 +470,7 @@ test_challenges(void)
 	sasl_dispose(&conn);
 
 	conn = start("oauthbearer challenge", &a, cbs, "OAUTHBEARER",
-	    S("n,,\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001"));
+	    S("n,a=" USER ",\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001"));
 	if (conn != NULL) {
 		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
 		    &out, &outlen);
@@ -466,6 +490,206 @@ test_challenges(void)
 	}
 	sasl_dispose(&conn);
 	free(a.sec);
+}
+
+static char tmpdir[] = "/tmp/xo-sasl-client.XXXXXX";
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f;
+
+	unlink(path);
+	if ((f = fopen(path, "w")) == NULL || fputs(text, f) == EOF ||
+	    fclose(f) != 0 || chmod(path, mode) != 0) {
+		fail("write_file", "%s", path);
+		return;
+	}
+}
+
+static void
+write_tokfile(const char *path, const char *token, long expires_at)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "{\"version\":1,\"user\":\"" USER "\","
+	    "\"token_endpoint\":\"http://127.0.0.1:9/token\","
+	    "\"client_id\":\"c\",\"access_token\":\"%s\","
+	    "\"expires_at\":%ld,\"refresh_token\":\"R1\"}\n", token,
+	    expires_at);
+	write_file(path, text, 0600);
+}
+
+/* Reads FILE's "expires_at" the simple way. */
+static long
+file_expiry(const char *path)
+{
+	char text[2048];
+	const char *p;
+	size_t n;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if ((p = strstr(text, "\"expires_at\"")) == NULL)
+		return -1;
+	p = strchr(p, ':');
+	return p ? strtol(p + 1, NULL, 10) : -1;
+}
+
+/* A secret that begins with '/' names a token file; an expiring token is
+ * refreshed through the helper ($XOAUTH2_HELPER here: a script standing in
+ * for xoauth2-token), and a token the server rejects is marked stale. */
+static void
+test_token_file(void)
+{
+	char path[256], helper[256], script[1024];
+	struct app a = { .authname = USER, .authzid = "" };
+	sasl_callback_t cbs[10];
+	sasl_conn_t *conn;
+	const char *out, *chosen;
+	unsigned outlen;
+	long now = (long)time(NULL);
+	int r;
+
+	if (mkdtemp(tmpdir) == NULL) {
+		fail("token file", "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/work.json", tmpdir);
+	snprintf(helper, sizeof(helper), "%s/helper", tmpdir);
+	a.secret = path;
+
+	/* Valid for an hour: used as it is, no helper run. */
+	setenv("XOAUTH2_HELPER", "/nonexistent/xoauth2-token", 1);
+	write_tokfile(path, "FRESH1", now + 3600);
+	conn = start("token file, valid", &a, cbs, "XOAUTH2",
+	    S("user=" USER "\001auth=Bearer FRESH1\001\001"));
+	sasl_dispose(&conn);
+
+	/* Expiring but still valid, and the helper cannot run: use it (and
+	 * log why it was not refreshed). */
+	write_tokfile(path, "STILL", now + 60);
+	conn = start("token file, expiring, no helper", &a, cbs, "XOAUTH2",
+	    S("user=" USER "\001auth=Bearer STILL\001\001"));
+	sasl_dispose(&conn);
+	if (strstr(logbuf, "still valid") == NULL)
+		fail("token file, expiring, no helper", "no warning logged");
+
+	/* Expired, and the helper cannot run: say so, and what to do. */
+	write_tokfile(path, "OLD", now - 10);
+	if ((conn = conn_new(&a, cbs)) != NULL) {
+		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
+		    &chosen);
+		if (r == SASL_CONTINUE)
+			fail("token file, no helper", "used a token that expires "
+			    "within the margin");
+		else
+			expect_detail("token file, no helper", conn,
+			    "refresh --all");
+		sasl_dispose(&conn);
+	}
+
+	/* Expiring: the helper is run with "refresh --margin N FILE" and
+	 * the plugin sends what it wrote. */
+	snprintf(script, sizeof(script), "#!/bin/sh\n"
+	    "[ \"$1\" = refresh ] && [ \"$2\" = --margin ] || exit 64\n"
+	    "umask 077\n"
+	    "printf '{\"version\":1,\"user\":\"u\",\"token_endpoint\":\"t\","
+	    "\"client_id\":\"c\",\"access_token\":\"NEW2\","
+	    "\"expires_at\":%ld}' > \"$4.new\" && mv \"$4.new\" \"$4\"\n",
+	    now + 3600);
+	write_file(helper, script, 0700);
+	setenv("XOAUTH2_HELPER", helper, 1);
+	conn = start("token file, refreshed", &a, cbs, "OAUTHBEARER",
+	    S("n,a=" USER ",\001host=imap.example.com\001auth=Bearer NEW2\001\001"));
+	sasl_dispose(&conn);
+
+	/* The server rejects it: the file is marked stale for next time. */
+	conn = start("token file, rejected", &a, cbs, "XOAUTH2",
+	    S("user=" USER "\001auth=Bearer NEW2\001\001"));
+	if (conn != NULL) {
+		r = sasl_client_step(conn, "{\"status\":\"401\"}", 16, NULL,
+		    &out, &outlen);
+		if (r != SASL_CONTINUE)
+			fail("token file, rejected", "step gave %d", r);
+		if (file_expiry(path) != 0)
+			fail("token file, rejected", "not marked stale "
+			    "(expires_at %ld)", file_expiry(path));
+	}
+	sasl_dispose(&conn);
+
+	/* The helper fails: its own message reaches the application. */
+	write_file(helper, "#!/bin/sh\necho 'xoauth2-token: work: refresh "
+	    "rejected (invalid_grant); run: xoauth2-token login work' >&2\n"
+	    "exit 77\n", 0700);
+	if ((conn = conn_new(&a, cbs)) != NULL) {
+		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
+		    &chosen);
+		if (r == SASL_CONTINUE)
+			fail("token file, helper fails", "went ahead");
+		else
+			expect_detail("token file, helper fails", conn,
+			    "run: xoauth2-token login work");
+		sasl_dispose(&conn);
+	}
+
+	/* The helper hangs: stopped after xoauth2_helper_timeout. */
+	write_file(helper, "#!/bin/sh\nexec sleep 30\n", 0700);
+	opt_helper_timeout = "1";
+	if ((conn = conn_new(&a, cbs)) != NULL) {
+		time_t t0 = time(NULL);
+		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
+		    &chosen);
+		if (r == SASL_CONTINUE)
+			fail("token file, helper hangs", "went ahead");
+		else
+			expect_detail("token file, helper hangs", conn,
+			    "did not finish within 1 s");
+		if (time(NULL) - t0 > 5)
+			fail("token file, helper hangs", "took %ld s",
+			    (long)(time(NULL) - t0));
+		sasl_dispose(&conn);
+	}
+	opt_helper_timeout = NULL;
+
+	/* Loose permissions are refused with the fix. */
+	write_tokfile(path, "FRESH1", now + 3600);
+	chmod(path, 0644);
+	if ((conn = conn_new(&a, cbs)) != NULL) {
+		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
+		    &chosen);
+		if (r == SASL_CONTINUE)
+			fail("token file, mode 0644", "accepted");
+		else
+			expect_detail("token file, mode 0644", conn, "chmod 600");
+		sasl_dispose(&conn);
+	}
+
+	/* A path that does not exist. */
+	a.secret = "/nonexistent/xoauth2/work.json";
+	if ((conn = conn_new(&a, cbs)) != NULL) {
+		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
+		    &chosen);
+		if (r == SASL_CONTINUE)
+			fail("token file, missing", "accepted");
+		else
+			expect_detail("token file, missing", conn,
+			    "No such file");
+		sasl_dispose(&conn);
+	}
+	free(a.sec);
+	unlink(path);
+	unlink(helper);
+	snprintf(script, sizeof(script), "%s.lock", path);
+	unlink(script);
+	snprintf(script, sizeof(script), "%s.tmp", path);
+	unlink(script);
+	if (rmdir(tmpdir) != 0)
+		fail("token file", "%s not empty after the test", tmpdir);
 }
 
 int
@@ -490,6 +714,7 @@ main(void)
 	test_prompts();
 	test_rejections();
 	test_challenges();
+	test_token_file();
 
 	if (live_allocs != baseline)
 		fail("leaks", "%ld allocation(s) not freed after dispose",

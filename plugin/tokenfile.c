@@ -1,0 +1,373 @@
+/*
+ * Token-file secrets: a secret that begins with '/' names a token file
+ * (common/tokfile.h) instead of being the bearer token itself.  Postfix
+ * cannot run a command to get a password, so the plugin must find a fresh
+ * token by itself: it reads the file, and when the access token is about
+ * to expire it runs the helper (xoauth2-token refresh FILE), which does
+ * the HTTP, takes the file's lock and rewrites it atomically.  The plugin
+ * itself never talks to the network.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sasl/sasl.h>
+#include <sasl/saslplug.h>
+
+#include "tokenfile.h"
+#include "tokfile.h"
+#include "payload.h"
+#include "xo_util.h"
+
+#define XO_MARGIN_DEFAULT	300	/* refresh 5 min before expiry */
+#define XO_HELPER_TIMEOUT	60	/* the helper's own HTTP timeouts are 10 s / 30 s */
+#define XO_HELPER_MSG_MAX	512
+
+/* Reads the SASL option NAME (from the application's getopt callback,
+ * e.g. postfix's smtpd.conf-style files) as a string, or NULL. */
+static const char *
+get_option(const sasl_utils_t *utils, const char *name)
+{
+	const char *val = NULL;
+	unsigned len = 0;
+
+	if (utils->getopt == NULL ||
+	    utils->getopt(utils->getopt_context, "XOAUTH2", name, &val,
+	    &len) != SASL_OK || val == NULL || *val == '\0')
+		return NULL;
+	return val;
+}
+
+static long
+get_number_option(const sasl_utils_t *utils, const char *name, long def,
+    long min, long max)
+{
+	const char *s = get_option(utils, name);
+	char *end;
+	long v;
+
+	if (s == NULL)
+		return def;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max) {
+		utils->log(utils->conn, SASL_LOG_WARN, "XOAUTH2: ignoring "
+		    "option %s=%s (not a number from %ld to %ld)", name, s,
+		    min, max);
+		return def;
+	}
+	return v;
+}
+
+/* The helper to run: the SASL option xoauth2_helper, else (outside
+ * setuid/setgid programs) $XOAUTH2_HELPER, else the configured path. */
+static const char *
+helper_path(const sasl_utils_t *utils)
+{
+	const char *p;
+
+	if ((p = get_option(utils, "xoauth2_helper")) != NULL)
+		return p;
+	if ((p = secure_getenv("XOAUTH2_HELPER")) != NULL && *p == '/')
+		return p;
+	return XO_HELPER_PATH;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Keeps the first line of what the helper said, made printable. */
+static void
+first_line(char *msg, size_t size)
+{
+	size_t n = strcspn(msg, "\n");
+
+	msg[n] = '\0';
+	xo_printable(msg, size, msg, n);
+}
+
+/* Runs "HELPER refresh --margin N PATH" with a clean environment, its
+ * stdout on /dev/null and its stderr captured into MSG, for at most
+ * TIMEOUT seconds.  Returns 0 if it exited 0, else -1 with MSG saying
+ * why in words. */
+static int
+run_helper(const sasl_utils_t *utils, const char *helper, const char *path,
+    long margin, long timeout, char *msg, size_t msgsize)
+{
+	/* execve wants writable strings; these are ours, on the stack. */
+	char env_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	char env_lc[] = "LC_ALL=C";
+	char *const envp[] = { env_path, env_lc, NULL };
+	char arg_refresh[] = "refresh", arg_margin[] = "--margin";
+	char marginarg[24];
+	char *argv[6];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	struct pollfd pfd;
+	size_t got = 0;
+	long deadline;
+	pid_t pid = -1, w;
+	int fds[2] = { -1, -1 }, status = 0, r = -1, spawned, e;
+
+	msg[0] = '\0';
+	snprintf(marginarg, sizeof(marginarg), "%ld", margin);
+	argv[0] = (char *)(uintptr_t)helper;
+	argv[1] = arg_refresh;
+	argv[2] = arg_margin;
+	argv[3] = marginarg;
+	argv[4] = (char *)(uintptr_t)path;
+	argv[5] = NULL;
+
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		snprintf(msg, msgsize, "cannot create a pipe: %s",
+		    strerror(errno));
+		return -1;
+	}
+	/* posix_spawn: safe in threaded daemons; the child gets default
+	 * signal handling and an empty mask whatever the host set. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr,
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+	e = posix_spawn(&pid, helper, &fa, &attr, argv, envp);
+	spawned = e == 0;
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(fds[1]);
+	if (!spawned) {
+		snprintf(msg, msgsize, "cannot run %s: %s", helper, strerror(e));
+		close(fds[0]);
+		return -1;
+	}
+
+	/* Collect stderr until EOF or the deadline. */
+	deadline = now_ms() + timeout * 1000;
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		long left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0)
+			break;
+		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd.revents == 0)
+			continue;
+		if (got < msgsize - 1)
+			n = read(fds[0], msg + got, msgsize - 1 - got);
+		else {
+			char discard[256];
+			n = read(fds[0], discard, sizeof(discard));
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (got < msgsize - 1)
+			got += (size_t)n;
+	}
+	msg[got] = '\0';
+	close(fds[0]);
+
+	/* Reap it; past the deadline, kill it.  A host with a SIGCHLD
+	 * handler of its own may reap it first (ECHILD): then we only know
+	 * it is gone, and the re-read of the file tells the rest. */
+	for (;;) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR))
+			break;
+		if (now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			snprintf(msg, msgsize, "%s did not finish within %ld s "
+			    "and was stopped", helper, timeout);
+			return -1;
+		}
+		usleep(10000);
+	}
+	if (w < 0) {
+		utils->log(utils->conn, SASL_LOG_DEBUG, "XOAUTH2: helper "
+		    "reaped by the application; relying on the token file");
+		r = 0;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		r = 0;
+	else if (msg[0] == '\0')
+		snprintf(msg, msgsize, "%s failed (%s %d)", helper,
+		    WIFEXITED(status) ? "exit status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	first_line(msg, msgsize);
+	return r;
+}
+
+/* A file-backed token is worth sending while it has not expired. */
+static int
+usable(const struct tokfile *tok, time_t now, long margin)
+{
+	return tok->access_token != NULL && tok->access_token[0] != '\0' &&
+	    (int64_t)now + margin < tok->expires_at;
+}
+
+static char *
+dup_str(const sasl_utils_t *utils, const char *s)
+{
+	size_t n = strlen(s);
+	char *d;
+
+	if ((d = utils->malloc(n + 1)) != NULL)
+		memcpy(d, s, n + 1);
+	return d;
+}
+
+/* What to do about a token file tokfile_read refused (R). */
+static const char *
+read_hint(int r)
+{
+	if (r == -ENOENT)
+		return " (a chrooted program, such as postfix's smtp with "
+		    "chroot=y, looks for it inside the chroot)";
+	if (r == -EACCES)
+		return " (the file and its directory must be readable, and "
+		    "the directory writable, by the user this program runs as)";
+	if (r == TOKFILE_E_PERMS)
+		return "; only its owner may read it: run chmod 600 ";
+	if (r == TOKFILE_E_NOTREG)
+		return " (give the path of the file itself, not a symlink)";
+	if (r == TOKFILE_E_JSON || r == TOKFILE_E_VERSION ||
+	    TOKFILE_E_IS_MEMBER(r))
+		return "; recreate it with xoauth2-token login";
+	return "";
+}
+
+int
+xo_token_from_file(const sasl_utils_t *utils, const char *mech,
+    const char *path, char **tokenp)
+{
+	struct tokfile *tok = NULL;
+	char msg[XO_HELPER_MSG_MAX];
+	const char *helper;
+	long margin, timeout;
+	int r, ret = SASL_FAIL;
+
+	*tokenp = NULL;
+	margin = get_number_option(utils, "xoauth2_refresh_margin",
+	    XO_MARGIN_DEFAULT, 0, 86400);
+	timeout = get_number_option(utils, "xoauth2_helper_timeout",
+	    XO_HELPER_TIMEOUT, 1, 600);
+
+	if ((r = tokfile_read(path, &tok)) != 0) {
+		utils->seterror(utils->conn, 0, "%s: cannot read token file "
+		    "%s: %s%s%s", mech, path, tokfile_strerror(r),
+		    read_hint(r), r == TOKFILE_E_PERMS ? path : "");
+		ret = r == -ENOMEM ? SASL_NOMEM : SASL_FAIL;
+		goto out;
+	}
+	if (!usable(tok, time(NULL), margin)) {
+		helper = helper_path(utils);
+		utils->log(utils->conn, SASL_LOG_NOTE, "%s: access token in %s "
+		    "expires within %ld s; running %s refresh", mech, path,
+		    margin, helper);
+		r = run_helper(utils, helper, path, margin, timeout, msg,
+		    sizeof(msg));
+		tokfile_free(tok);
+		tok = NULL;
+		if (tokfile_read(path, &tok) != 0) {
+			utils->seterror(utils->conn, 0, "%s: token file %s "
+			    "cannot be read after refreshing: %s", mech, path,
+			    r != 0 ? msg : "unknown reason");
+			goto out;
+		}
+		if (!usable(tok, time(NULL), 0)) {
+			if (r != 0 && access(helper, X_OK) != 0)
+				utils->seterror(utils->conn, 0, "%s: the access "
+				    "token in %s has expired and the helper "
+				    "cannot run here (%s); if this process is "
+				    "chrooted (postfix: chroot=y for smtp in "
+				    "master.cf), keep the file fresh from outside "
+				    "with 'xoauth2-token refresh --all' on a "
+				    "timer, or set chroot=n", mech, path, msg);
+			else
+				utils->seterror(utils->conn, 0, "%s: the access "
+				    "token in %s has expired and refreshing it "
+				    "failed: %s", mech, path,
+				    r != 0 ? msg : "the helper left it expired");
+			goto out;
+		}
+		if (r != 0)
+			utils->log(utils->conn, SASL_LOG_WARN, "%s: refreshing "
+			    "%s failed (%s); its access token is still valid, "
+			    "using it", mech, path, msg);
+	}
+	if ((*tokenp = dup_str(utils, tok->access_token)) == NULL) {
+		utils->seterror(utils->conn, 0, "%s: out of memory", mech);
+		ret = SASL_NOMEM;
+		goto out;
+	}
+	ret = SASL_OK;
+ out:
+	tokfile_free(tok);
+	return ret;
+}
+
+static int
+mark_stale(struct tokfile *tok, void *arg)
+{
+	const char *used = arg;
+
+	/* Someone may have refreshed since we read it: leave theirs be. */
+	if (tok->access_token == NULL || strcmp(tok->access_token, used) != 0)
+		return TOKFILE_UNCHANGED;
+	tok->expires_at = 0;
+	return 0;
+}
+
+void
+xo_token_mark_stale(const sasl_utils_t *utils, const char *mech,
+    const char *path, const char *token)
+{
+	int r;
+
+	/* A refresher may hold the lock for its whole HTTP exchange; this
+	 * is only a hint, so do not stall the application for it. */
+	r = tokfile_update_wait(path, 2000, mark_stale,
+	    (void *)(uintptr_t)token);
+	if (r != 0 && r != TOKFILE_UNCHANGED)
+		utils->log(utils->conn, SASL_LOG_WARN, "%s: cannot mark the "
+		    "token in %s as rejected (%s); the next login refreshes it "
+		    "only when it expires", mech, path, tokfile_strerror(r));
+	else
+		utils->log(utils->conn, SASL_LOG_NOTE, "%s: token in %s marked "
+		    "stale; the next login refreshes it", mech, path);
+}
