@@ -1,0 +1,639 @@
+# tests/lib.sh -- shared helpers for the xoauth2 integration tests (bash).
+#
+# Source it first thing from a test script:
+#     . "$(dirname "$0")/lib.sh"
+#
+# Sourcing it sets up the environment contract (XO_TOP_SRCDIR, XO_TOP_BUILDDIR,
+# XO_PLUGIN_DIR, SASL_PATH), a private temp dir $XO_TMP, and an EXIT trap that
+# stops every server started through this file and removes $XO_TMP (kept when
+# XO_KEEP=1).  Nothing here touches /etc/dovecot, /etc/postfix or the system
+# SASL plugin dir; everything listens on 127.0.0.1 only.
+#
+# Exit codes follow automake: 0 pass, 1 fail, 77 skip (99 is not used).
+#
+# Servers:    xo_start_oauth, xo_start_smtp_sink, xo_start_dovecot
+# Tokens:     xo_grant USER, xo_revoke TOKEN, xo_oauth CTL-ARGS...
+# Mail:       xo_dovecot_save USER < message, xo_sink_count
+# Running:    xo_run_timeout SECS CMD... (sets XO_RC, XO_ELAPSED, XO_ELAPSED_MS)
+# Checks:     xo_step, xo_assert_contains, xo_assert_not_contains,
+#             xo_assert_rc, xo_assert_faster_than, xo_grep, xo_error_reply_re
+# Outcome:    xo_pass, xo_fail MSG [FILE...], xo_skip MSG
+# Needs:      xo_require_cmd, xo_require_plugin, xo_require_root
+
+XO_PYTHON=${XO_PYTHON:-/usr/bin/python3}   # system python (aiosmtpd lives there)
+XO_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+XO_TEST_NAME=$(basename "$0" .sh)
+XO_CYRUS_BIN=${XO_CYRUS_BIN:-/usr/lib/cyrus/bin}
+
+# --- environment contract -------------------------------------------------
+# The automake harness exports these; by hand they default to the source
+# tree, or to the current directory when it is a configured build root.
+: "${XO_TOP_SRCDIR:=$(cd "$XO_TESTS_DIR/.." && pwd)}"
+if [ -z "${XO_TOP_BUILDDIR:-}" ]; then
+    if [ -f ./config.status ]; then XO_TOP_BUILDDIR=$(pwd)
+    else XO_TOP_BUILDDIR=$XO_TOP_SRCDIR; fi
+fi
+: "${XO_PLUGIN_DIR:=$XO_TOP_BUILDDIR/plugin/.libs}"
+export XO_TOP_SRCDIR XO_TOP_BUILDDIR XO_PLUGIN_DIR
+# libsasl2 must load our plugin and nothing else (Debian ships another
+# XOAUTH2 plugin in the system dir; which one would win is undefined).
+export SASL_PATH="$XO_PLUGIN_DIR"
+export LC_ALL=C
+
+# The tarball check in CI (distcheck) sets this: the integration tests
+# already ran on the same machine, so they need not run twice.
+if [ "${XO_SKIP_INTEGRATION:-0}" = 1 ]; then
+    echo "SKIP: $XO_TEST_NAME: XO_SKIP_INTEGRATION=1"
+    exit 77
+fi
+
+# --- temp dir and cleanup ---------------------------------------------------
+XO_TMP=$(mktemp -d "${XO_TMPDIR:-/tmp}/xo-$XO_TEST_NAME.XXXXXX")
+# Dovecot's unprivileged processes (mail user, dovenull) must traverse it.
+chmod 711 "$XO_TMP"
+# Servers run in the background, each in its own session (setsid keeps the
+# pid), so a Ctrl-C reaches only this script, whose traps stop them in order.
+XO__PIDS=()          # background servers, stopped in reverse order
+XO__CHILD=           # the client currently run by xo_run_timeout
+XO__T0=$EPOCHREALTIME
+
+xo__cleanup() {
+    local rc=$? i pid
+    trap - EXIT INT TERM HUP
+    set +e
+    if [ -n "$XO__CHILD" ]; then
+        kill -TERM "$XO__CHILD" 2>/dev/null
+        wait "$XO__CHILD" 2>/dev/null
+    fi
+    for ((i = ${#XO__PIDS[@]} - 1; i >= 0; i--)); do
+        xo__stop_pid "${XO__PIDS[i]}"
+    done
+    if [ "${XO_KEEP:-0}" = 1 ]; then
+        echo "# XO_KEEP=1: kept $XO_TMP"
+    else
+        rm -rf "$XO_TMP"
+    fi
+    exit "$rc"
+}
+trap xo__cleanup EXIT
+trap 'echo "# interrupted"; exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# xo__stop_pid PID: stop a server started with setsid (so PID is also its
+# process group): TERM the leader, wait up to 5 s for the whole group (e.g.
+# Dovecot's children) to go, then KILL whatever is left of that group.
+xo__stop_pid() {
+    local pid=$1 n
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((n = 0; n < 50; n++)); do
+        kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# --- outcome --------------------------------------------------------------
+xo__elapsed_total() {
+    local us=$(( ${EPOCHREALTIME/[.,]/} - ${XO__T0/[.,]/} ))
+    printf '%d.%02d s' $((us / 1000000)) $((us % 1000000 / 10000))
+}
+
+# xo_mask: copy stdin to stdout with bearer tokens masked (also inside
+# base64 SASL messages; server challenges are shown decoded).
+xo_mask() {
+    "$XO_PYTHON" "$XO_TESTS_DIR/oauth_server.py" mask
+}
+
+# xo_show FILE [TITLE]: print a transcript (masked), indented.
+xo_show() {
+    local f=$1 title=${2:-$1}
+    echo "----- ${title#"$XO_TMP"/} -----"
+    if [ -f "$f" ]; then xo_mask < "$f" | sed 's/^/| /'
+    else echo "| (missing)"; fi
+}
+
+# xo_fail MSG [FILE...]: print MSG, the given transcripts and the tails of
+# the server logs, then exit 1.
+xo_fail() {
+    local msg=$1 f; shift
+    echo "FAIL: $XO_TEST_NAME: $msg"
+    for f in "$@"; do xo_show "$f"; done
+    if [ -n "${XO_DOVECOT_LOG:-}" ] && [ -f "$XO_DOVECOT_LOG" ]; then
+        echo "----- dovecot log (last 30 lines) -----"
+        tail -n 30 "$XO_DOVECOT_LOG" | xo_mask | sed 's/^/| /'
+    fi
+    if [ -n "${XO_OAUTH_LOG:-}" ] && [ -f "$XO_OAUTH_LOG" ]; then
+        echo "----- oauth server log (last 15 lines) -----"
+        tail -n 15 "$XO_OAUTH_LOG" | sed 's/^/| /'
+        if [ -s "$XO_TMP/oauth/server.err" ]; then
+            echo "----- oauth server stderr (last 15 lines) -----"
+            tail -n 15 "$XO_TMP/oauth/server.err" | xo_mask | sed 's/^/| /'
+        fi
+    fi
+    exit 1
+}
+
+# xo_skip MSG: exit 77, or fail when XO_REQUIRE_ALL=1 (e.g. in CI, where
+# a missing tool must not silently skip the test).
+xo_skip() {
+    if [ "${XO_REQUIRE_ALL:-0}" = 1 ]; then
+        xo_fail "XO_REQUIRE_ALL=1 but: $1"
+    fi
+    echo "SKIP: $XO_TEST_NAME: $1"
+    exit 77
+}
+
+# xo_pass: report success with the client run times, exit 0.
+xo_pass() {
+    if [ -f "$XO_TMP/timings" ]; then
+        echo "client runs:"
+        cat "$XO_TMP/timings"
+    fi
+    echo "PASS: $XO_TEST_NAME ($(xo__elapsed_total))"
+    exit 0
+}
+
+# xo_step TEXT: announce what is being checked.
+xo_step() {
+    echo "== $*"
+}
+
+# --- requirements ---------------------------------------------------------
+# xo_require_cmd CMD...: skip unless each is executable (a path or on PATH).
+xo_require_cmd() {
+    local c
+    for c in "$@"; do
+        if [[ $c == */* ]]; then [ -x "$c" ] || xo_skip "$c not installed"
+        else command -v "$c" >/dev/null || xo_skip "$c not installed"; fi
+    done
+}
+
+xo_require_root() {
+    [ "$(id -u)" = 0 ] || xo_skip "needs root (private Dovecot instance)"
+}
+
+xo_require_plugin() {
+    [ -f "$XO_PLUGIN_DIR/libxoauth2.so" ] \
+        || xo_skip "plugin not built: $XO_PLUGIN_DIR/libxoauth2.so missing"
+}
+
+# --- running clients ------------------------------------------------------
+# xo_run_timeout SECS CMD...: run CMD (stdin/stdout/stderr as redirected by
+# the caller) killing it after SECS.  Never fails itself; sets
+#   XO_RC          exit status (124 = timed out)
+#   XO_ELAPSED     wall time, "S.mmm"
+#   XO_ELAPSED_MS  wall time in milliseconds
+# Example:
+#   xo_run_timeout 20 "$IMTEST" ... <<<"A02 LOGOUT" >"$out" 2>&1
+xo_run_timeout() {
+    local secs=$1 t0 us; shift
+    t0=$EPOCHREALTIME
+    # in the background (with stdin kept) so that a Ctrl-C interrupts the
+    # wait at once; the EXIT trap then kills the client.
+    timeout -k 2 "$secs" "$@" <&0 &
+    XO__CHILD=$!
+    XO_RC=0
+    wait "$XO__CHILD" || XO_RC=$?
+    XO__CHILD=
+    us=$(( ${EPOCHREALTIME/[.,]/} - ${t0/[.,]/} ))
+    XO_ELAPSED_MS=$((us / 1000))
+    XO_ELAPSED=$(printf '%d.%03d' $((us / 1000000)) $((us % 1000000 / 1000)))
+    if [ "$XO_RC" = 124 ] || [ "$XO_RC" = 137 ]; then
+        echo "xo_run_timeout: ${1##*/} killed after ${secs} s" >&2
+    fi
+    echo "   ${1##*/}: exit $XO_RC after $XO_ELAPSED s" >>"$XO_TMP/timings"
+    return 0
+}
+
+# --- assertions -------------------------------------------------------------
+# xo_grep ERE FILE: grep -E ignoring CRs (protocol transcripts end in CRLF).
+xo_grep() {
+    [ -f "$2" ] && tr -d '\r' <"$2" | grep -Eq -- "$1"
+}
+
+# xo_assert_contains FILE ERE [WHAT]: FILE must match the extended regexp.
+xo_assert_contains() {
+    xo_grep "$2" "$1" \
+        || xo_fail "${3:-expected /$2/ in ${1##*/}}" "$1"
+    echo "   ok: ${3:-${1##*/} matches /$2/}"
+}
+
+xo_assert_not_contains() {
+    ! xo_grep "$2" "$1" \
+        || xo_fail "${3:-unexpected /$2/ in ${1##*/}}" "$1"
+    echo "   ok: ${3:-${1##*/} does not match /$2/}"
+}
+
+# xo_error_reply_re MECH: ERE for a Cyrus test client's answer to the
+# server's error challenge: XOAUTH2 sends an empty response, OAUTHBEARER a
+# single ^A (RFC 7628 3.2.3), base64 "AQ==".
+xo_error_reply_re() {
+    case $1 in
+    XOAUTH2) echo '^C: $' ;;
+    OAUTHBEARER) echo '^C: AQ==$' ;;
+    *) xo_fail "xo_error_reply_re: unknown mechanism $1" ;;
+    esac
+}
+
+# xo_assert_rc EXPECTED [FILE]: the last xo_run_timeout's exit status.
+# EXPECTED may be "nonzero".
+xo_assert_rc() {
+    local want=$1 file=${2:-}
+    if [ "$XO_RC" = 124 ] || [ "$XO_RC" = 137 ]; then
+        xo_fail "client timed out (killed after $XO_ELAPSED s)" ${file:+"$file"}
+    elif [ "$want" = nonzero ]; then
+        [ "$XO_RC" != 0 ] \
+            || xo_fail "exit status 0, expected failure" ${file:+"$file"}
+    else
+        [ "$XO_RC" = "$want" ] \
+            || xo_fail "exit status $XO_RC, expected $want" ${file:+"$file"}
+    fi
+    echo "   ok: exit status $XO_RC (${XO_ELAPSED} s)"
+}
+
+# xo_assert_faster_than SECS [FILE]: the last xo_run_timeout took < SECS.
+xo_assert_faster_than() {
+    [ "$XO_ELAPSED_MS" -lt $(($1 * 1000)) ] \
+        || xo_fail "took $XO_ELAPSED s, limit $1 s" ${2:+"$2"}
+    echo "   ok: took $XO_ELAPSED s (< $1 s)"
+}
+
+# --- ports ----------------------------------------------------------------
+# xo_free_ports N: print N distinct free loopback ports, one per line.  The
+# kernel picks them (bind to port 0), all held at once so they differ;
+# starters retry with fresh ports if one is taken in the meantime.
+xo_free_ports() {
+    "$XO_PYTHON" - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print("\n".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# xo_wait_listen PORT [PID] [SECS]: wait until something (PID itself, if
+# given: another process may hold a port we were told was free) listens on
+# 127.0.0.1:PORT, at most SECS (default 10); fail early if PID has died.
+xo_wait_listen() {
+    local port=$1 pid=${2:-} secs=${3:-10} n
+    for ((n = 0; n < secs * 10; n++)); do
+        if ss -Hltnp "sport = :$port" 2>/dev/null | grep -q "${pid:+pid=${pid}[,)]}"; then
+            return 0
+        fi
+        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+            return 1
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# --- mock OAuth server ------------------------------------------------------
+# xo_start_oauth: sets XO_OAUTH_PORT, XO_OAUTH_URL, XO_OAUTH_PORT_FILE,
+# XO_OAUTH_LOG.  The server binds port 0 itself, so it cannot collide.
+xo_start_oauth() {
+    local dir=$XO_TMP/oauth n pid
+    mkdir -p "$dir"
+    XO_OAUTH_PORT_FILE=$dir/port
+    XO_OAUTH_LOG=$dir/server.log
+    setsid "$XO_PYTHON" "$XO_TESTS_DIR/oauth_server.py" serve \
+        --port-file "$XO_OAUTH_PORT_FILE" --state-dir "$dir/state" \
+        --log "$XO_OAUTH_LOG" </dev/null >>"$dir/server.err" 2>&1 &
+    pid=$!
+    XO__PIDS+=("$pid")
+    for ((n = 0; n < 100; n++)); do
+        [ -s "$XO_OAUTH_PORT_FILE" ] && break
+        kill -0 "$pid" 2>/dev/null \
+            || xo_fail "OAuth server died" "$dir/server.err"
+        sleep 0.1
+    done
+    [ -s "$XO_OAUTH_PORT_FILE" ] \
+        || xo_fail "OAuth server did not start" "$dir/server.err"
+    XO_OAUTH_PORT=$(cat "$XO_OAUTH_PORT_FILE")
+    XO_OAUTH_URL=http://127.0.0.1:$XO_OAUTH_PORT
+    echo "   oauth server on $XO_OAUTH_URL"
+}
+
+# xo_oauth CTL-ARGS...: oauth_server.py ctl against our server, e.g.
+#   xo_oauth stats;  xo_oauth fault 500 --count 1
+xo_oauth() {
+    "$XO_PYTHON" "$XO_TESTS_DIR/oauth_server.py" ctl \
+        --port-file "$XO_OAUTH_PORT_FILE" "$@"
+}
+
+# xo_grant USER [ARGS...]: mint a grant, print its access token.
+xo_grant() {
+    xo_oauth grant "$@"
+}
+
+# xo_revoke TOKEN
+xo_revoke() {
+    xo_oauth -q revoke "$1"
+}
+
+# --- SMTP sink (aiosmtpd) -------------------------------------------------
+# xo_start_smtp_sink: sets XO_SINK_PORT and XO_SINK_DIR (a Maildir: each
+# received message is a file under $XO_SINK_DIR/new).
+xo_start_smtp_sink() {
+    local pid _
+    XO_SINK_DIR=$XO_TMP/sink
+    for _ in 1 2 3; do
+        XO_SINK_PORT=$(xo_free_ports 1)
+        setsid "$XO_PYTHON" -m aiosmtpd -n -l "127.0.0.1:$XO_SINK_PORT" \
+            -c aiosmtpd.handlers.Mailbox "$XO_SINK_DIR" \
+            </dev/null >>"$XO_TMP/sink.log" 2>&1 &
+        pid=$!
+        XO__PIDS+=("$pid")      # at once, so an interrupt stops it too
+        if xo_wait_listen "$XO_SINK_PORT" "$pid"; then
+            echo "   smtp sink on 127.0.0.1:$XO_SINK_PORT"
+            return 0
+        fi
+        xo__stop_pid "$pid"
+        unset 'XO__PIDS[-1]'
+    done
+    xo_fail "SMTP sink did not start" "$XO_TMP/sink.log"
+}
+
+# xo_sink_count: number of messages the sink has received.
+xo_sink_count() {
+    find "$XO_SINK_DIR/new" -type f 2>/dev/null | wc -l
+}
+
+# xo_sink_grep ERE: print the sink files matching ERE.
+xo_sink_grep() {
+    local f
+    for f in "$XO_SINK_DIR"/new/*; do
+        xo_grep "$1" "$f" && echo "$f"
+    done
+    return 0
+}
+
+# --- private Dovecot --------------------------------------------------------
+# xo_start_dovecot: a Dovecot instance under $XO_TMP/dovecot with IMAP, POP3
+# and (if the SMTP sink runs) submission on 127.0.0.1, authenticating only
+# XOAUTH2/OAUTHBEARER through the oauth2 passdb against our OAuth server.
+# Sets XO_IMAP_PORT, XO_POP3_PORT, XO_SUBMISSION_PORT, XO_DOVECOT_CONF,
+# XO_DOVECOT_LOG, XO_MAIL_DIR.  Mail is stored as user $XO_MAIL_USER.
+XO_MAIL_USER=${XO_MAIL_USER:-mail}
+xo_start_dovecot() {
+    local d=$XO_TMP/dovecot pid ports protocols port _
+    [ -n "${XO_OAUTH_URL:-}" ] || xo_fail "xo_start_dovecot needs xo_start_oauth first"
+    xo_require_root
+    xo_require_cmd dovecot doveadm
+    id "$XO_MAIL_USER" >/dev/null 2>&1 || xo_skip "no system user $XO_MAIL_USER"
+    mkdir -p "$d/run" "$d/state"
+    XO_DOVECOT_CONF=$d/dovecot.conf
+    XO_DOVECOT_LOG=$d/dovecot.log
+    XO_MAIL_DIR=$XO_TMP/mail
+    mkdir -p "$XO_MAIL_DIR"
+    chown "$XO_MAIL_USER:" "$XO_MAIL_DIR"
+    chmod 700 "$XO_MAIL_DIR"
+
+    cat >"$d/oauth2.conf.ext" <<EOF
+introspection_mode = post
+introspection_url = $XO_OAUTH_URL/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+timeout_msecs = 5000
+EOF
+    protocols="imap pop3"
+    [ -n "${XO_SINK_PORT:-}" ] && protocols="$protocols submission"
+
+    for _ in 1 2 3; do
+        mapfile -t ports < <(xo_free_ports 3)
+        [ "${#ports[@]}" = 3 ] || xo_fail "could not pick free ports"
+        XO_IMAP_PORT=${ports[0]} XO_POP3_PORT=${ports[1]}
+        XO_SUBMISSION_PORT=${ports[2]}
+        [ -n "${XO_SINK_PORT:-}" ] || XO_SUBMISSION_PORT=0
+        cat >"$XO_DOVECOT_CONF" <<EOF
+# generated by tests/lib.sh for $XO_TEST_NAME
+instance_name = xo-$XO_TEST_NAME
+base_dir = $d/run
+state_dir = $d/state
+log_path = $XO_DOVECOT_LOG
+listen = 127.0.0.1
+protocols = $protocols
+hostname = localhost
+ssl = no
+disable_plaintext_auth = no
+login_trusted_networks = 127.0.0.0/8
+auth_mechanisms = xoauth2 oauthbearer
+auth_verbose = yes
+first_valid_uid = 1
+first_valid_gid = 1
+mail_location = maildir:~/Maildir
+submission_relay_host = 127.0.0.1
+submission_relay_port = ${XO_SINK_PORT:-25}
+submission_relay_ssl = no
+
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $d/oauth2.conf.ext
+}
+userdb {
+  driver = static
+  args = uid=$XO_MAIL_USER gid=$(id -gn "$XO_MAIL_USER") home=$XO_MAIL_DIR/%u allow_all_users=yes
+}
+
+service imap-login {
+  inet_listener imap {
+    port = $XO_IMAP_PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = $XO_POP3_PORT
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+service submission-login {
+  inet_listener submission {
+    port = $XO_SUBMISSION_PORT
+  }
+}
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+# No auth penalty: Dovecot 2.3 delays every auth from an IP by 4, 8, 15 s
+# after failures, even from login_trusted_networks; mode 0 disables it.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+EOF
+        : >"$XO_DOVECOT_LOG"
+        setsid dovecot -F -c "$XO_DOVECOT_CONF" </dev/null >>"$d/master.out" 2>&1 &
+        pid=$!
+        XO__PIDS+=("$pid")      # at once, so an interrupt stops it too
+        for port in "$XO_IMAP_PORT" "$XO_POP3_PORT" "$XO_SUBMISSION_PORT"; do
+            [ "$port" = 0 ] && continue
+            xo_wait_listen "$port" "$pid" || { port=fail; break; }
+        done
+        if [ "$port" != fail ]; then
+            echo "   dovecot: imap $XO_IMAP_PORT, pop3 $XO_POP3_PORT," \
+                 "submission $XO_SUBMISSION_PORT (log ${XO_DOVECOT_LOG#"$XO_TMP"/})"
+            return 0
+        fi
+        xo__stop_pid "$pid"
+        unset 'XO__PIDS[-1]'
+        grep -q 'Address already in use' "$XO_DOVECOT_LOG" "$d/master.out" \
+            || break
+    done
+    xo_fail "Dovecot did not start" "$d/master.out" "$XO_DOVECOT_LOG"
+}
+
+# xo_doveadm ARGS...: doveadm against the private instance.
+xo_doveadm() {
+    doveadm -c "$XO_DOVECOT_CONF" "$@"
+}
+
+# xo_dovecot_save USER [MAILBOX] < MESSAGE: deliver a message straight into
+# the user's server mailbox (default INBOX).
+xo_dovecot_save() {
+    xo_doveadm save -u "$1" -m "${2:-INBOX}"
+}
+
+# xo_message FROM TO SUBJECT: print a small RFC 5322 message (LF endings).
+xo_message() {
+    printf 'From: <%s>\nTo: <%s>\nSubject: %s\nDate: %s\nMessage-ID: <%s.%s@xoauth2.test>\n\nHello from %s.\n' \
+        "$1" "$2" "$3" "$(date -R)" "$RANDOM$RANDOM" "$$" "$XO_TEST_NAME"
+}
+
+# --- token files --------------------------------------------------------------
+# xo_tokfile FILE USER EXPIRES_IN [MEMBER=VALUE...]: grant USER at the mock
+# OAuth server and write a token file (0600, as xoauth2-token would) whose
+# access token expires in EXPIRES_IN seconds (negative: already expired).
+# MEMBER=VALUE pairs add or replace members (VALUE is JSON if it parses as
+# JSON, else a string; MEMBER= alone removes the member), e.g.
+#   xo_tokfile "$F" alice@example.com -10 client_secret=s3cr3t token_endpoint=$URL
+xo_tokfile() {
+    xo_oauth grant "$2" --json >"$XO_TMP/grant.json" || xo_fail "grant failed"
+    "$XO_PYTHON" - "$XO_OAUTH_URL/token" "$XO_TMP/grant.json" "$@" <<'PY'
+import json, os, sys, time
+endpoint, grant, path, user, exp = sys.argv[1:6]
+g = json.load(open(grant))
+tok = {"version": 1, "account": os.path.basename(path).rsplit(".", 1)[0],
+       "user": user, "provider": "mock", "token_endpoint": endpoint,
+       "client_id": "xoauth2-test",
+       "scope": "https://outlook.office.com/IMAP.AccessAsUser.All offline_access",
+       "access_token": g["access_token"],
+       "expires_at": int(time.time()) + int(exp),
+       "refresh_token": g["refresh_token"]}
+for kv in sys.argv[6:]:
+    k, _, v = kv.partition("=")
+    if v == "":
+        tok.pop(k, None)
+        continue
+    try:
+        tok[k] = json.loads(v)
+    except ValueError:
+        tok[k] = v
+fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, json.dumps(tok, indent=1).encode())
+os.close(fd)
+os.replace(path + ".new", path)
+PY
+    rm -f "$XO_TMP/grant.json"
+}
+
+# --- plugin token-file mode: helpers for t-postfix, t-plugin-herd, ----------
+# --- t-mbsync-passcmd ---------------------------------------------------------
+# XO_HELPER: the built helper; the plugin runs it when $XOAUTH2_HELPER says so.
+XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
+
+# xo_require_helper: skip unless the helper is built; export XOAUTH2_HELPER
+# (the plugin's test override) pointing at it.
+xo_require_helper() {
+    [ -x "$XO_HELPER" ] || xo_skip "helper not built: $XO_HELPER missing"
+    export XOAUTH2_HELPER=$XO_HELPER
+}
+
+# xo_token_file FILE USER EXPIRES_IN [OWNER]: grant USER at the mock server
+# and write (atomically) a 0600 token file whose access token expires in
+# EXPIRES_IN s (< 0: already expired); OWNER (USER[:GROUP]) chowns it, e.g.
+# postfix:postfix.
+xo_token_file() {
+    xo_oauth grant "$2" --json >"$XO_TMP/.grant.json" || xo_fail "grant for $2 failed"
+    "$XO_PYTHON" - "$1" "$2" "$3" "$XO_OAUTH_URL/token" "$XO_TMP/.grant.json" <<'EOF' \
+        || xo_fail "cannot write token file $1"
+import json, os, sys, time
+path, user, exp, endpoint, grant = sys.argv[1:]
+g = json.load(open(grant))
+tok = {"version": 1, "user": user, "provider": "mock",
+       "token_endpoint": endpoint, "client_id": "xoauth2-test",
+       "scope": "https://outlook.office.com/IMAP.AccessAsUser.All offline_access",
+       "access_token": g["access_token"],
+       "expires_at": int(time.time()) + int(exp),
+       "refresh_token": g["refresh_token"]}
+fd = os.open(path + ".xo-new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, json.dumps(tok, indent=1).encode())
+os.close(fd)
+os.replace(path + ".xo-new", path)
+EOF
+    rm -f "$XO_TMP/.grant.json"
+    if [ -n "${4:-}" ]; then chown "$4" "$1" || xo_fail "chown $4 $1"; fi
+}
+
+# xo_token_field FILE MEMBER: print one member of a token file.
+xo_token_field() {
+    "$XO_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$1" "$2"
+}
+
+# xo_token_expire_file FILE [EXPIRES_IN]: rewrite the file's expires_at to
+# now + EXPIRES_IN (default -60: expired), atomically, keeping its owner,
+# group and mode (as the helper would).
+xo_token_expire_file() {
+    "$XO_PYTHON" - "$1" "${2:--60}" <<'EOF' || xo_fail "cannot rewrite token file $1"
+import json, os, sys, time
+p, exp = sys.argv[1], int(sys.argv[2])
+st = os.stat(p)
+t = json.load(open(p))
+t["expires_at"] = int(time.time()) + exp
+tmp = p + ".xo-new"
+fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, st.st_mode & 0o7777)
+os.write(fd, json.dumps(t, indent=1).encode())
+os.fchown(fd, st.st_uid, st.st_gid)
+os.close(fd)
+os.replace(tmp, p)
+EOF
+}
+
+# xo_oauth_refreshes: the mock server's count of successful refreshes.
+xo_oauth_refreshes() {
+    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])'
+}
+
+# xo_on_exit CMD: run CMD (a string, eval'd) when the script exits, before
+# the servers started through this file are stopped; hooks run last-first.
+# For what lib.sh cannot stop by pid (e.g. a daemonising postfix).
+XO__ATEXIT=()
+xo_on_exit() {
+    XO__ATEXIT+=("$1")
+    trap xo__atexit EXIT
+}
+xo__atexit() {
+    local rc=$? i
+    set +e
+    for ((i = ${#XO__ATEXIT[@]} - 1; i >= 0; i--)); do
+        eval "${XO__ATEXIT[i]}"
+    done
+    (exit "$rc")
+    xo__cleanup
+}

@@ -1,0 +1,124 @@
+#!/bin/bash
+# TLS verification is always on: a token endpoint with a certificate from
+# an unknown CA is refused (with the --cafile hint), --cafile makes it
+# trusted, a certificate for another name is refused even then, and the
+# token file is unchanged whenever the refresh fails.
+#
+# The mock server speaks plain HTTP; a small TLS relay (certificate for
+# "localhost" from a throwaway CA) sits in front of it.
+. "$(dirname "$0")/lib.sh"
+
+XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
+[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_require_cmd openssl
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+export XDG_DATA_HOME=$XO_TMP/data
+
+# mk_tokfile FILE USER EXPIRES_IN ENDPOINT
+mk_tokfile() { xo_tokfile "$1" "$2" "$3" "token_endpoint=$4"; }
+
+xo_step "a throwaway CA and a certificate for localhost"
+P=$XO_TMP/pki
+mkdir "$P"
+{
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$P/ca.key" -out "$P/ca.pem" -days 2 -subj /CN=xoauth2-test-ca \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$P/srv.key" -out "$P/srv.csr" -subj /CN=localhost &&
+    printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$P/ext" &&
+    openssl x509 -req -in "$P/srv.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" \
+        -CAcreateserial -out "$P/srv.pem" -days 2 -extfile "$P/ext"
+} >"$P/log" 2>&1 || xo_fail "openssl failed" "$P/log"
+
+xo_start_oauth
+
+xo_step "TLS relay in front of the mock server"
+"$XO_PYTHON" - "$P/srv.pem" "$P/srv.key" "$XO_OAUTH_PORT" "$XO_TMP/tls.port" \
+    </dev/null >"$XO_TMP/tls.log" 2>&1 <<'EOF' &
+import os, socket, ssl, sys, threading
+cert, key, upstream, portfile = sys.argv[1:]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(16)
+with open(portfile + ".tmp", "w") as f:
+    f.write("%d\n" % ls.getsockname()[1])
+os.replace(portfile + ".tmp", portfile)
+
+def pump(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    try:
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+def handle(conn):
+    try:
+        tls = ctx.wrap_socket(conn, server_side=True)
+    except (OSError, ssl.SSLError):      # the client refused our certificate
+        conn.close()
+        return
+    up = socket.create_connection(("127.0.0.1", int(upstream)))
+    t = threading.Thread(target=pump, args=(up, tls), daemon=True)
+    t.start()
+    pump(tls, up)
+    t.join(10)
+    tls.close()
+    up.close()
+
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
+EOF
+pid=$!
+XO__PIDS+=("$pid")          # lib.sh stops it with the other servers
+for ((n = 0; n < 100; n++)); do
+    [ -s "$XO_TMP/tls.port" ] && break
+    kill -0 "$pid" 2>/dev/null || xo_fail "TLS relay died" "$XO_TMP/tls.log"
+    sleep 0.1
+done
+[ -s "$XO_TMP/tls.port" ] || xo_fail "TLS relay did not start" "$XO_TMP/tls.log"
+TLS_PORT=$(cat "$XO_TMP/tls.port")
+echo "   relay on https://localhost:$TLS_PORT"
+
+F=$XO_TMP/tls.json
+
+# refused NAME RC REGEX CMD...: CMD fails with RC and REGEX; F unchanged.
+refused() {
+    local name=$1 rc=$2 re=$3; shift 3
+    xo_step "$name"
+    cp "$F" "$XO_TMP/orig"
+    xo_run_timeout 20 "$@" >"$XO_TMP/out" 2>"$XO_TMP/err"
+    xo_assert_rc "$rc" "$XO_TMP/err"
+    xo_assert_contains "$XO_TMP/err" "$re" "message: $(head -c 300 "$XO_TMP/err")"
+    cmp -s "$F" "$XO_TMP/orig" || xo_fail "token file changed"
+    [ ! -s "$XO_TMP/out" ] || xo_fail "stdout not empty" "$XO_TMP/out"
+}
+
+mk_tokfile "$F" alice@example.com -10 "https://localhost:$TLS_PORT/token"
+refused "unknown CA: refused" 69 \
+    "^xoauth2-token: $F: TLS with token endpoint localhost failed: .*; check token_endpoint in $F, and if the server uses a private CA, add --cafile FILE$" \
+    "$XO_HELPER" token "$F"
+refused "--cafile that does not exist" 78 "^xoauth2-token: $F: cannot load the CA certificates: .*nope\.pem$" \
+    "$XO_HELPER" token --cafile "$XO_TMP/nope.pem" "$F"
+
+xo_step "--cafile with our CA: trusted"
+xo_run_timeout 20 "$XO_HELPER" token --cafile "$P/ca.pem" "$F" >"$XO_TMP/out" 2>"$XO_TMP/err"
+xo_assert_rc 0 "$XO_TMP/err"
+grep -Eqx 'xoat\.[A-Za-z0-9_-]+' "$XO_TMP/out" || xo_fail "no token printed" "$XO_TMP/out"
+
+mk_tokfile "$F" alice@example.com -10 "https://127.0.0.1:$TLS_PORT/token"
+refused "a certificate for another name: refused even with --cafile" 69 \
+    "^xoauth2-token: $F: TLS with token endpoint 127\.0\.0\.1 failed: .*(subject name|host ?name).*; check token_endpoint in $F, and if" \
+    "$XO_HELPER" token --cafile "$P/ca.pem" "$F"
+
+xo_pass

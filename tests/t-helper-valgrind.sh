@@ -1,0 +1,77 @@
+#!/bin/bash
+# xoauth2-token's main paths under valgrind (memcheck, full leak check):
+# no invalid access, no use of uninitialised memory, no leak -- on success
+# and on every kind of failure.
+. "$(dirname "$0")/lib.sh"
+
+XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
+[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_require_cmd valgrind
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+export XDG_DATA_HOME=$XO_TMP/data
+
+# mk_tokfile FILE USER EXPIRES_IN [ENDPOINT]: every member set, and an
+# unknown one.
+mk_tokfile() {
+    xo_tokfile "$1" "$2" "$3" ${4:+"token_endpoint=$4"} account=vg \
+        client_secret=cs "scope=s offline_access" 'extra={"a": [1, null, "x"]}'
+}
+
+VG=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible
+    --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
+    --log-file="$XO_TMP/vg.%p")
+runs=0
+# vg WANT_RC CMD-ARGS...: run the helper under valgrind; it must exit
+# WANT_RC and valgrind must report nothing.
+vg() {
+    local want=$1 f; shift
+    rm -f "$XO_TMP"/vg.*
+    xo_run_timeout 120 "${VG[@]}" "$XO_HELPER" "$@" >"$XO_TMP/out" 2>"$XO_TMP/err"
+    for f in "$XO_TMP"/vg.*; do
+        [ -s "$f" ] && xo_fail "valgrind: $*" "$f" "$XO_TMP/err"
+    done
+    [ "$XO_RC" = "$want" ] || xo_fail "$*: exit $XO_RC, want $want" "$XO_TMP/err"
+    runs=$((runs + 1))
+    echo "   ok: $* -> $XO_RC, valgrind clean"
+}
+
+xo_start_oauth
+mkdir -p "$XDG_DATA_HOME/xoauth2"
+F=$XDG_DATA_HOME/xoauth2/vg.json
+
+xo_step "success paths"
+mk_tokfile "$F" alice@example.com -10
+vg 0 token vg                       # refresh, then print
+vg 0 token vg                       # fast path
+vg 0 refresh --force -v vg
+vg 0 refresh vg                     # not due
+mk_tokfile "$XDG_DATA_HOME/xoauth2/other.json" bob@example.com -10
+vg 0 refresh --all -v
+vg 0 show vg
+vg 0 show "$F"
+vg 0 --help
+vg 0 --version
+
+xo_step "failure paths"
+for mode in 500 badjson invalid_grant invalid_client; do
+    xo_oauth -q fault "$mode" --count 1
+    vg "$(case $mode in 500) echo 75;; badjson) echo 69;; invalid_grant) echo 77;; invalid_client) echo 78;; esac)" \
+        refresh --force vg
+done
+xo_oauth -q fault hang --count 1
+vg 75 refresh --force --timeout 2 vg
+mk_tokfile "$XO_TMP/down.json" alice@example.com -10 "http://127.0.0.1:$(xo_free_ports 1)/token"
+vg 69 token "$XO_TMP/down.json"
+mk_tokfile "$XO_TMP/plain.json" alice@example.com -10 "http://mail.example.com/token"
+vg 78 token "$XO_TMP/plain.json"
+chmod 644 "$F"
+vg 77 token vg
+chmod 600 "$F"
+echo '{"version":1,"user":"u"}' >"$XO_TMP/bad.json"; chmod 600 "$XO_TMP/bad.json"
+vg 65 show "$XO_TMP/bad.json"
+vg 66 token nobody
+vg 64 token --margin x vg
+vg 64 frobnicate
+
+echo "# valgrind: $runs runs clean"
+xo_pass

@@ -1,0 +1,62 @@
+#!/bin/bash
+# IMAP through Cyrus imtest + our plugin against a private Dovecot whose
+# oauth2 passdb asks the mock OAuth server: for XOAUTH2 and OAUTHBEARER a
+# valid token logs in, a revoked one is refused (NO) within a few seconds.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+IMTEST=$XO_CYRUS_BIN/imtest
+xo_require_cmd "$IMTEST" dovecot "$XO_PYTHON"
+xo_require_root
+xo_require_plugin
+
+xo_start_oauth
+xo_start_dovecot
+
+USER=alice@example.com
+
+# imtest MECH TOKEN OUT [IMTEST-ARGS...]: one imtest session (authentication
+# name $USER, the token as password), LOGOUT after authentication.
+# imtest exits 0 even when authentication fails: judge by its transcript.
+imtest() {
+    local mech=$1 token=$2 out=$3; shift 3
+    xo_run_timeout 20 "$IMTEST" -m "$mech" -a "$USER" -w "$token" "$@" \
+        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$out" 2>&1
+}
+
+for mech in XOAUTH2 OAUTHBEARER; do
+    xo_step "$mech: a valid token logs in"
+    out=$XO_TMP/imtest-$mech-valid.out
+    token=$(xo_grant "$USER")
+    imtest "$mech" "$token" "$out"
+    xo_assert_contains "$out" "^C: A01 AUTHENTICATE $mech " \
+        "imtest used $mech (with SASL-IR)"
+    xo_assert_contains "$out" '^S: A01 OK' "server said OK"
+    xo_assert_contains "$out" '^Authenticated\.' "imtest: Authenticated."
+    xo_assert_contains "$out" '^(S: )?A02 OK' "our A02 LOGOUT completed"
+    xo_assert_rc 0 "$out"
+    xo_assert_contains "$XO_DOVECOT_LOG" \
+        "imap-login: Info: Login: user=<$USER>, method=$mech" \
+        "Dovecot logged the $mech login"
+
+    xo_step "$mech: a valid token logs in with an explicit authzid (-u)"
+    out=$XO_TMP/imtest-$mech-authzid.out
+    imtest "$mech" "$token" "$out" -u "$USER"
+    xo_assert_contains "$out" '^Authenticated\.' "imtest: Authenticated."
+
+    xo_step "$mech: a revoked token is refused within 10 s"
+    out=$XO_TMP/imtest-$mech-revoked.out
+    token=$(xo_grant "$USER")
+    xo_revoke "$token"
+    imtest "$mech" "$token" "$out"
+    xo_assert_contains "$out" '^S: \+ ' "server sent its error challenge"
+    xo_assert_contains "$out" "$(xo_error_reply_re "$mech")" \
+        "client answered it as $mech requires"
+    xo_assert_contains "$out" '^S: A01 NO' "server said NO"
+    xo_assert_not_contains "$out" '^Authenticated\.' "not authenticated"
+    xo_assert_not_contains "$out" '^S: A01 BAD' \
+        "client answered the error challenge (no BAD/abort)"
+    xo_assert_faster_than 10 "$out"
+done
+
+xo_pass

@@ -1,0 +1,57 @@
+#!/bin/bash
+# POP3 through Cyrus pop3test + our plugin against a private Dovecot whose
+# oauth2 passdb asks the mock OAuth server: for XOAUTH2 and OAUTHBEARER a
+# valid token logs in (and sees the mailbox), a revoked one gets -ERR
+# within a few seconds.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+POP3TEST=$XO_CYRUS_BIN/pop3test
+xo_require_cmd "$POP3TEST" dovecot "$XO_PYTHON"
+xo_require_root
+xo_require_plugin
+
+xo_start_oauth
+xo_start_dovecot
+
+USER=bob@example.com
+xo_message carol@example.com "$USER" "waiting in the maildrop" \
+    | xo_dovecot_save "$USER"
+
+# pop3test MECH TOKEN OUT: one pop3test session, STAT after authentication.
+# pop3test exits 0 even when authentication fails: judge by its transcript.
+pop3test() {
+    xo_run_timeout 20 "$POP3TEST" -m "$1" -a "$USER" -w "$2" \
+        -p "$XO_POP3_PORT" 127.0.0.1 <<<"STAT" >"$3" 2>&1
+}
+
+for mech in XOAUTH2 OAUTHBEARER; do
+    xo_step "$mech: a valid token logs in"
+    out=$XO_TMP/pop3test-$mech-valid.out
+    token=$(xo_grant "$USER")
+    pop3test "$mech" "$token" "$out"
+    xo_assert_contains "$out" "^C: AUTH $mech " "pop3test used $mech"
+    xo_assert_contains "$out" '^S: \+OK Logged in' "server said +OK"
+    xo_assert_contains "$out" '^Authenticated\.' "pop3test: Authenticated."
+    xo_assert_contains "$out" '^(S: )?\+OK 1 [0-9]+' "STAT sees the 1 message"
+    xo_assert_rc 0 "$out"
+    xo_assert_contains "$XO_DOVECOT_LOG" \
+        "pop3-login: Info: Login: user=<$USER>, method=$mech" \
+        "Dovecot logged the $mech login"
+
+    xo_step "$mech: a revoked token is refused within 10 s"
+    out=$XO_TMP/pop3test-$mech-revoked.out
+    token=$(xo_grant "$USER")
+    xo_revoke "$token"
+    pop3test "$mech" "$token" "$out"
+    xo_assert_contains "$out" '^S: \+ ' "server sent its error challenge"
+    xo_assert_contains "$out" "$(xo_error_reply_re "$mech")" \
+        "client answered it as $mech requires"
+    xo_assert_contains "$out" '^S: -ERR' "server said -ERR"
+    xo_assert_not_contains "$out" '^Authenticated\.' "not authenticated"
+    xo_assert_not_contains "$out" '^S: -ERR.*(abort|Unknown command)' \
+        "client answered the error challenge (no abort)"
+    xo_assert_faster_than 10 "$out"
+done
+
+xo_pass

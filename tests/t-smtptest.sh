@@ -1,0 +1,72 @@
+#!/bin/bash
+# SMTP submission through Cyrus smtptest + our plugin against a private
+# Dovecot (relaying to an SMTP sink) whose oauth2 passdb asks the mock OAuth
+# server: for XOAUTH2 and OAUTHBEARER a valid token logs in and the message
+# reaches the sink; a revoked one gets 535 within a few seconds and nothing
+# is relayed.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+SMTPTEST=$XO_CYRUS_BIN/smtptest
+xo_require_cmd "$SMTPTEST" dovecot "$XO_PYTHON"
+xo_require_root
+xo_require_plugin
+
+xo_start_oauth
+xo_start_smtp_sink
+xo_start_dovecot
+
+USER=carol@example.com
+RCPT=dave@example.net
+
+# smtptest MECH TOKEN SUBJECT OUT: one smtptest session sending one message
+# after authentication.  smtptest exits 0 even when authentication fails.
+smtptest() {
+    local in=$4.in
+    {
+        printf 'MAIL FROM:<%s>\nRCPT TO:<%s>\nDATA\n' "$USER" "$RCPT"
+        xo_message "$USER" "$RCPT" "$3"
+        printf '.\nQUIT\n'
+    } >"$in"
+    xo_run_timeout 20 "$SMTPTEST" -m "$1" -a "$USER" -w "$2" \
+        -p "$XO_SUBMISSION_PORT" 127.0.0.1 <"$in" >"$4" 2>&1
+}
+
+for mech in XOAUTH2 OAUTHBEARER; do
+    xo_step "$mech: a valid token logs in and the message is relayed"
+    out=$XO_TMP/smtptest-$mech-valid.out
+    subject="xo-smtptest $mech valid $RANDOM"
+    token=$(xo_grant "$USER")
+    smtptest "$mech" "$token" "$subject" "$out"
+    xo_assert_contains "$out" "^C: AUTH $mech " "smtptest used $mech"
+    xo_assert_contains "$out" '^S: 235 ' "server said 235"
+    xo_assert_contains "$out" '^Authenticated\.' "smtptest: Authenticated."
+    xo_assert_contains "$out" '^(S: )?354 ' "DATA accepted"
+    xo_assert_rc 0 "$out"
+    [ -n "$(xo_sink_grep "^Subject: $subject$")" ] \
+        || xo_fail "message '$subject' did not reach the sink" "$out"
+    echo "   ok: the sink received '$subject'"
+    xo_assert_contains "$XO_DOVECOT_LOG" \
+        "submission-login: Info: Login: user=<$USER>, method=$mech" \
+        "Dovecot logged the $mech login"
+
+    xo_step "$mech: a revoked token is refused within 10 s, nothing relayed"
+    out=$XO_TMP/smtptest-$mech-revoked.out
+    subject="xo-smtptest $mech revoked $RANDOM"
+    token=$(xo_grant "$USER")
+    xo_revoke "$token"
+    smtptest "$mech" "$token" "$subject" "$out"
+    xo_assert_contains "$out" '^S: 334 ' "server sent its error challenge"
+    xo_assert_contains "$out" "$(xo_error_reply_re "$mech")" \
+        "client answered it as $mech requires"
+    xo_assert_contains "$out" '^S: 535 ' "server said 535"
+    xo_assert_not_contains "$out" '^Authenticated\.' "not authenticated"
+    xo_assert_not_contains "$out" '^S: 501 ' \
+        "client answered the error challenge (no abort)"
+    xo_assert_faster_than 10 "$out"
+    [ -z "$(xo_sink_grep "^Subject: $subject$")" ] \
+        || xo_fail "message '$subject' was relayed without authentication" "$out"
+    echo "   ok: nothing relayed"
+done
+
+xo_pass
