@@ -9,16 +9,15 @@ set -eu
 
 IMTEST=$XO_CYRUS_BIN/imtest POP3TEST=$XO_CYRUS_BIN/pop3test
 SMTPTEST=$XO_CYRUS_BIN/smtptest
-HELPER=$XO_TOP_BUILDDIR/helper/xoauth2-token
-xo_require_cmd "$IMTEST" "$POP3TEST" "$SMTPTEST" dovecot "$XO_PYTHON" "$HELPER"
+xo_require_cmd "$IMTEST" "$POP3TEST" "$SMTPTEST" dovecot "$XO_PYTHON"
 xo_require_root
 xo_require_plugin
-export XOAUTH2_HELPER=$HELPER
+xo_require_helper
 USER=alice@example.com
 
 say() { printf '%s\n' "$*" >&3; }
 exec 3>&1 >"$XO_TMP/demo.log" 2>&1
-trap 'rc=$?; [ $rc = 0 ] || { say "demo FAILED; details:"; tail -40 "$XO_TMP/demo.log" >&3; }' EXIT
+xo_on_exit '[ $? = 0 ] || { say "demo FAILED; details:"; tail -40 "$XO_TMP/demo.log" >&3; }'
 
 say "xoauth2 demo: logins through libsasl2 + libxoauth2.so on 127.0.0.1"
 xo_start_oauth
@@ -68,8 +67,8 @@ out=$XO_TMP/imap-file
 xo_run_timeout 60 "$IMTEST" -m XOAUTH2 -a "$USER" -w "$file" \
     -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$out" 2>&1
 xo_grep '^Authenticated\.' "$out" || xo_fail "token-file login failed" "$out"
-refreshes=$(xo_oauth stats | "$XO_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["refreshes"])')
+refreshes=$(xo_oauth_refreshes)
 say "  token file with an expired token as the password: the plugin ran"
 say "    xoauth2-token refresh ($refreshes refresh at the server), then $(verdict "$out") ($XO_ELAPSED s)"
-"$HELPER" show "$file" | sed 's/^/    /' >&3
+"$XO_HELPER" show "$file" | sed 's/^/    /' >&3
 say "demo OK: every login went through libsasl2 and libxoauth2.so"

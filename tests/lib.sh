@@ -55,6 +55,7 @@ chmod 711 "$XO_TMP"
 # pid), so a Ctrl-C reaches only this script, whose traps stop them in order.
 XO__PIDS=()          # background servers, stopped in reverse order
 XO__CHILD=           # the client currently run by xo_run_timeout
+XO__ATEXIT=()        # commands to run at exit, before the servers stop
 XO__T0=$EPOCHREALTIME
 
 xo__cleanup() {
@@ -65,6 +66,9 @@ xo__cleanup() {
         kill -TERM "$XO__CHILD" 2>/dev/null
         wait "$XO__CHILD" 2>/dev/null
     fi
+    for ((i = ${#XO__ATEXIT[@]} - 1; i >= 0; i--)); do
+        (exit "$rc"); eval "${XO__ATEXIT[i]}"
+    done
     for ((i = ${#XO__PIDS[@]} - 1; i >= 0; i--)); do
         xo__stop_pid "${XO__PIDS[i]}"
     done
@@ -154,6 +158,15 @@ xo_pass() {
     fi
     echo "PASS: $XO_TEST_NAME ($(xo__elapsed_total))"
     exit 0
+}
+
+# xo_on_exit CMD: run CMD (a string, eval'd) when the script exits, before
+# the servers started through this file are stopped; hooks run last-first.
+# For what lib.sh cannot stop by pid (e.g. a daemonising postfix).
+# The commands see the script's exit status in $?.  (Scripts must not set an
+# EXIT trap of their own: it would replace the one that stops the servers.)
+xo_on_exit() {
+    XO__ATEXIT+=("$1")
 }
 
 # xo_step TEXT: announce what is being checked.
@@ -565,31 +578,6 @@ xo_require_helper() {
     export XOAUTH2_HELPER=$XO_HELPER
 }
 
-# xo_token_file FILE USER EXPIRES_IN [OWNER]: grant USER at the mock server
-# and write (atomically) a 0600 token file whose access token expires in
-# EXPIRES_IN s (< 0: already expired); OWNER (USER[:GROUP]) chowns it, e.g.
-# postfix:postfix.
-xo_token_file() {
-    xo_oauth grant "$2" --json >"$XO_TMP/.grant.json" || xo_fail "grant for $2 failed"
-    "$XO_PYTHON" - "$1" "$2" "$3" "$XO_OAUTH_URL/token" "$XO_TMP/.grant.json" <<'EOF' \
-        || xo_fail "cannot write token file $1"
-import json, os, sys, time
-path, user, exp, endpoint, grant = sys.argv[1:]
-g = json.load(open(grant))
-tok = {"version": 1, "user": user, "provider": "mock",
-       "token_endpoint": endpoint, "client_id": "xoauth2-test",
-       "scope": "https://outlook.office.com/IMAP.AccessAsUser.All offline_access",
-       "access_token": g["access_token"],
-       "expires_at": int(time.time()) + int(exp),
-       "refresh_token": g["refresh_token"]}
-fd = os.open(path + ".xo-new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-os.write(fd, json.dumps(tok, indent=1).encode())
-os.close(fd)
-os.replace(path + ".xo-new", path)
-EOF
-    rm -f "$XO_TMP/.grant.json"
-    if [ -n "${4:-}" ]; then chown "$4" "$1" || xo_fail "chown $4 $1"; fi
-}
 
 # xo_token_field FILE MEMBER: print one member of a token file.
 xo_token_field() {
@@ -618,22 +606,4 @@ EOF
 # xo_oauth_refreshes: the mock server's count of successful refreshes.
 xo_oauth_refreshes() {
     xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])'
-}
-
-# xo_on_exit CMD: run CMD (a string, eval'd) when the script exits, before
-# the servers started through this file are stopped; hooks run last-first.
-# For what lib.sh cannot stop by pid (e.g. a daemonising postfix).
-XO__ATEXIT=()
-xo_on_exit() {
-    XO__ATEXIT+=("$1")
-    trap xo__atexit EXIT
-}
-xo__atexit() {
-    local rc=$? i
-    set +e
-    for ((i = ${#XO__ATEXIT[@]} - 1; i >= 0; i--)); do
-        eval "${XO__ATEXIT[i]}"
-    done
-    (exit "$rc")
-    xo__cleanup
 }

@@ -46,4 +46,4 @@ if [ ! -f Makefile ] || [ $# -gt 0 ]; then
 	./configure "$@"
 fi
 make -j"$(nproc)"
-exec make "$target"
+exec make -j"$(nproc)" "$target"

@@ -1,0 +1,139 @@
+#!/bin/bash
+# mbsync (isync) with a token file whose access token has expired (in the
+# file and at the OAuth server), two ways:
+#   - PassCmd "xoauth2-token token FILE": the helper refreshes and prints
+#     the new token, which mbsync hands to the plugin as the password;
+#   - Pass FILE: the password is the token file path itself, so the plugin
+#     runs the helper (xoauth2-token refresh) and reads the new token.
+# Either way INBOX syncs, the mock server sees exactly one refresh, and the
+# rotated refresh token is stored.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+xo_require_cmd mbsync dovecot "$XO_PYTHON"
+xo_require_root
+xo_require_plugin
+xo_require_helper
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+
+xo_start_oauth
+xo_start_dovecot
+
+USER=grace@example.com
+SUBJECT="xo-mbsync-passcmd waiting in INBOX $RANDOM"
+xo_message heidi@example.com "$USER" "$SUBJECT" | xo_dovecot_save "$USER"
+
+mkdir -m 700 "$XO_TMP/tokens"
+F=$XO_TMP/tokens/grace.json
+
+# mbsyncrc DIR MECH PASSLINE: write DIR/mbsyncrc syncing the server INBOX
+# into DIR/Maildir, with PASSLINE (a Pass or PassCmd line).
+mbsyncrc() {
+    local dir=$1 mech=$2 passline=$3
+    mkdir -p "$dir/Maildir"
+    cat >"$dir/mbsyncrc" <<EOF
+IMAPAccount server
+Host 127.0.0.1
+Port $XO_IMAP_PORT
+User $USER
+$passline
+AuthMechs $mech
+SSLType None
+Timeout 15
+
+IMAPStore server
+Account server
+
+MaildirStore local
+Path $dir/Maildir/
+Inbox $dir/Maildir/INBOX
+
+Channel inbox
+Far :server:
+Near :local:
+Patterns INBOX
+Create Near
+Sync Pull
+SyncState *
+EOF
+}
+
+# expired_everywhere: the file says its access token has expired, and the
+# server agrees (so only a refreshed token can log in).
+expired_everywhere() {
+    xo_token_expire_file "$F" -60
+    xo_oauth -q expire "$(xo_token_field "$F" access_token)" \
+        || xo_fail "expire at the server failed"
+}
+
+# sync_case NAME MECH PASSLINE: run mbsync, check the sync, one refresh,
+# the rotated refresh token stored, and a $MECH login logged by Dovecot.
+sync_case() {
+    local mech=$2 passline=$3 dir=$XO_TMP/$1 out=$XO_TMP/$1.out
+    local before after old_at old_rt logins
+    mbsyncrc "$dir" "$mech" "$passline"
+    old_at=$(xo_token_field "$F" access_token)
+    old_rt=$(xo_token_field "$F" refresh_token)
+    before=$(xo_oauth_refreshes)
+    logins=$(grep -c "imap-login: Info: Login: user=<$USER>, method=$mech" "$XO_DOVECOT_LOG" || true)
+    xo_run_timeout 30 mbsync -c "$dir/mbsyncrc" -a >"$out" 2>&1
+    xo_assert_rc 0 "$out"
+    xo_assert_not_contains "$out" 'Error|error' "no errors reported"
+    grep -rlF "Subject: $SUBJECT" "$dir/Maildir/INBOX" >/dev/null \
+        || xo_fail "the message did not arrive in the local Maildir" "$out"
+    echo "   ok: '$SUBJECT' arrived in the local Maildir"
+    after=$(xo_oauth_refreshes)
+    [ $((after - before)) = 1 ] \
+        || xo_fail "the server saw $((after - before)) refreshes, want exactly 1" "$out"
+    echo "   ok: the server saw exactly 1 refresh"
+    [ "$(xo_token_field "$F" access_token)" != "$old_at" ] \
+        || xo_fail "the access token in the file was not replaced"
+    [ "$(xo_token_field "$F" refresh_token)" != "$old_rt" ] \
+        || xo_fail "the rotated refresh token was not stored"
+    echo "   ok: the file holds the new access token and the rotated refresh token"
+    [ "$(grep -c "imap-login: Info: Login: user=<$USER>, method=$mech" "$XO_DOVECOT_LOG")" \
+        -gt "$logins" ] || xo_fail "Dovecot logged no new $mech login" "$out"
+    echo "   ok: Dovecot logged the $mech login"
+    xo_assert_not_contains "$out" 'xoat\.|xort\.' "mbsync printed no token"
+}
+
+xo_step "PassCmd \"xoauth2-token token FILE\" on an expired token file"
+xo_tokfile "$F" "$USER" -60
+xo_oauth -q expire "$(xo_token_field "$F" access_token)" || xo_fail "expire at the server failed"
+sync_case passcmd XOAUTH2 "PassCmd \"$XO_HELPER token $F\""
+
+for mech in XOAUTH2 OAUTHBEARER; do
+    xo_step "$mech: Pass FILE (the token file path as the password) on an expired token file"
+    expired_everywhere
+    sync_case "pass-$mech" "$mech" "Pass $F"
+done
+
+xo_step "Pass FILE with a valid token: no refresh"
+before=$(xo_oauth_refreshes)
+dir=$XO_TMP/pass-valid
+mbsyncrc "$dir" XOAUTH2 "Pass $F"
+xo_run_timeout 30 mbsync -c "$dir/mbsyncrc" -a >"$dir.out" 2>&1
+xo_assert_rc 0 "$dir.out"
+grep -rlF "Subject: $SUBJECT" "$dir/Maildir/INBOX" >/dev/null \
+    || xo_fail "the message did not arrive in the local Maildir" "$dir.out"
+[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a valid token was refreshed"
+echo "   ok: synced without a refresh"
+
+xo_step "Pass FILE after the server revoked the grant: mbsync fails, names the fix, within 10 s"
+expired_everywhere
+xo_revoke "$(xo_token_field "$F" refresh_token)"
+cp -p "$F" "$XO_TMP/before-revoked"
+dir=$XO_TMP/pass-revoked
+mbsyncrc "$dir" XOAUTH2 "Pass $F"
+xo_run_timeout 30 mbsync -c "$dir/mbsyncrc" -a >"$dir.out" 2>&1
+xo_assert_rc nonzero "$dir.out"
+xo_assert_faster_than 10 "$dir.out"
+xo_assert_contains "$dir.out" "refreshing it failed: .*invalid_grant.*run: xoauth2-token login $F" \
+    "mbsync shows the plugin's message naming xoauth2-token login"
+cmp -s "$F" "$XO_TMP/before-revoked" || xo_fail "the token file changed after a failed refresh"
+echo "   ok: the token file is unchanged"
+! grep -rqF "Subject: $SUBJECT" "$dir/Maildir" \
+    || xo_fail "a message was synced without authentication" "$dir.out"
+echo "   ok: nothing synced"
+
+xo_pass
