@@ -322,9 +322,9 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 	const sasl_utils_t *utils = params->utils;
 	char *authname = NULL, *authzid = NULL, *token = NULL;
 	char port[8];
-	const char *user = NULL;
+	const char *user = NULL, *bearer;
 	size_t n;
-	int r = SASL_NOMEM;
+	int r;
 
 	if ((authname = dup_len(utils, c->authname, c->authnamelen)) == NULL ||
 	    (authzid = dup_len(utils, c->authzid, c->authzidlen)) == NULL ||
@@ -333,6 +333,8 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 	/* No bearer token starts with '/': such a secret names a token
 	 * file, from which we take (and if need be refresh) the token. */
 	if (token[0] == '/') {
+		if (ctx->tokpath != NULL)
+			utils->free(ctx->tokpath);
 		ctx->tokpath = token;
 		token = NULL;
 		if ((r = xo_token_from_file(utils, mech_name(ctx->kind),
@@ -340,17 +342,19 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 			goto out;
 		if ((r = check_token_from_file(ctx, utils, token)) != SASL_OK)
 			goto out;
-		if ((ctx->token = dup_len(utils, token,
-		    (unsigned)strlen(token))) == NULL)
-			goto nomem;
-		r = SASL_NOMEM;
+		/* Kept: if the server rejects it, the file is marked stale
+		 * only if it still holds this token. */
+		secret_free(utils, ctx->token);
+		ctx->token = token;
+		token = NULL;
 	}
+	bearer = ctx->token != NULL ? ctx->token : token;
 
 	if (ctx->kind == XO_XOAUTH2) {
 		/* A shared mailbox is reached with the delegate's token and
 		 * the mailbox's address in user=, so the authzid wins. */
 		user = *authzid != '\0' ? authzid : authname;
-		n = xo_payload_xoauth2(NULL, 0, user, token);
+		n = xo_payload_xoauth2(NULL, 0, user, bearer);
 	} else {
 		/* The gs2 authzid is who we log in as: the authzid if given,
 		 * else ourselves.  Servers need it (Dovecot refuses "n,,"
@@ -364,21 +368,22 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 		    sizeof(port)) != 0)
 			port[0] = '\0';
 		n = xo_payload_oauthbearer(NULL, 0, authzid,
-		    params->serverFQDN, port, token);
+		    params->serverFQDN, port, bearer);
 	}
 	if ((ctx->out = utils->malloc(n + 1)) == NULL)
 		goto nomem;
 	ctx->outlen = n;
 	if (ctx->kind == XO_XOAUTH2)
-		xo_payload_xoauth2(ctx->out, n + 1, user, token);
+		xo_payload_xoauth2(ctx->out, n + 1, user, bearer);
 	else
 		xo_payload_oauthbearer(ctx->out, n + 1, authzid,
-		    params->serverFQDN, port, token);
+		    params->serverFQDN, port, bearer);
 	r = SASL_OK;
 	goto out;
  nomem:
 	utils->seterror(utils->conn, 0, "%s: out of memory",
 	    mech_name(ctx->kind));
+	r = SASL_NOMEM;
  out:
 	secret_free(utils, authname);
 	secret_free(utils, authzid);
