@@ -507,7 +507,7 @@ tokfile_read(const char *path, struct tokfile **tokp)
 	r = tokfile_parse(text, len, tokp);
  out:
 	if (text != NULL) {
-		xo_wipe(text, TOKFILE_MAX + 1);
+		xo_wipe(text, len);	/* only what was read holds secrets */
 		free(text);
 	}
 	if (fd != -1)

@@ -297,23 +297,6 @@ secret_free(const sasl_utils_t *utils, char *s)
 	utils->free(s);
 }
 
-/* A token from a file passes the same checks as one from the application. */
-static int
-check_token_from_file(struct xo_ctx *ctx, const sasl_utils_t *utils,
-    const char *token)
-{
-	size_t n = strlen(token);
-
-	if (n == 0 || n > XO_TOKEN_MAX || xo_has_ctl(token, n)) {
-		utils->seterror(utils->conn, 0, "%s: the access token in %s is "
-		    "empty, too long or contains control characters; run: "
-		    "xoauth2-token refresh --force %s", mech_name(ctx->kind),
-		    ctx->tokpath, ctx->tokpath);
-		return SASL_BADPARAM;
-	}
-	return SASL_OK;
-}
-
 /* Builds our initial message into ctx->out. */
 static int
 build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
@@ -331,7 +314,8 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 	    (token = dup_len(utils, c->secret, c->secretlen)) == NULL)
 		goto nomem;
 	/* No bearer token starts with '/': such a secret names a token
-	 * file, from which we take (and if need be refresh) the token. */
+	 * file, from which we take (and if need be refresh) the token.
+	 * tokfile_parse has refused empty values and control characters. */
 	if (token[0] == '/') {
 		if (ctx->tokpath != NULL)
 			utils->free(ctx->tokpath);
@@ -339,8 +323,6 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 		token = NULL;
 		if ((r = xo_token_from_file(utils, mech_name(ctx->kind),
 		    ctx->tokpath, &token)) != SASL_OK)
-			goto out;
-		if ((r = check_token_from_file(ctx, utils, token)) != SASL_OK)
 			goto out;
 		/* Kept: if the server rejects it, the file is marked stale
 		 * only if it still holds this token. */

@@ -282,11 +282,34 @@ test_has_ctl(void)
 		{ "caf\xc3\xa9", 5, 0 },
 		{ "", 0, 0 },
 	};
-	size_t i;
+	char buf[64], name[48];
+	size_t i, pos;
+	int c;
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		expect_int(rows[i].in, xo_has_ctl(rows[i].in, rows[i].len),
 		    rows[i].want);
+
+	/* The word-at-a-time scan: every byte value at every position of
+	 * a 37-byte token (words and tail), against the obvious rule. */
+	for (c = 0; c < 256; c++)
+		for (pos = 0; pos < 37; pos++) {
+			memset(buf, 'A', 37);
+			buf[pos] = (char)c;
+			snprintf(name, sizeof(name), "byte 0x%02x at %zu", c, pos);
+			expect_int(name, xo_has_ctl(buf, 37),
+			    c < 0x20 || c == 0x7f);
+		}
+	/* Neighbours of the boundaries in one word must not mask each
+	 * other (borrows in the subtraction). */
+	memcpy(buf, "\x20\x7e\x80\xff\x21\x7e\x20\xfe", 8);
+	expect_int("boundary bytes, clean", xo_has_ctl(buf, 8), 0);
+	memcpy(buf, "\x20\x7e\x80\xff\x21\x7f\x20\xfe", 8);
+	expect_int("boundary bytes, DEL", xo_has_ctl(buf, 8), 1);
+	memcpy(buf, "\xff\xff\xff\xff\xff\xff\xff\x1f", 8);
+	expect_int("0x1f after 0xff", xo_has_ctl(buf, 8), 1);
+	/* Only LEN bytes are read. */
+	expect_int("length honoured", xo_has_ctl("abcdefgh\n", 8), 0);
 }
 
 int
