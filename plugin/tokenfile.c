@@ -103,8 +103,8 @@ first_line(char *msg, size_t size)
 	xo_printable(msg, size, msg, n);
 }
 
-/* Runs "HELPER refresh --margin N PATH" with a clean environment, its
- * stdout on /dev/null and its stderr captured into MSG, for at most
+/* Runs "HELPER refresh --margin N PATH" with a clean environment, no
+ * stdin, and its output captured into MSG, for at most
  * TIMEOUT seconds.  Returns 0 if it exited 0, else -1 with MSG saying
  * why in words. */
 static int
@@ -151,8 +151,11 @@ run_helper(const sasl_utils_t *utils, const char *helper, const char *path,
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setflags(&attr,
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	/* Nothing to read, and what it says (stdout or stderr) is only for
+	 * our error message.  No /dev/null: a chroot may not have one, and
+	 * then the failure would blame the helper. */
+	posix_spawn_file_actions_addclose(&fa, 0);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
@@ -315,9 +318,11 @@ xo_token_from_file(const sasl_utils_t *utils, const char *mech,
 				    "token in %s has expired and the helper "
 				    "cannot run here (%s); if this process is "
 				    "chrooted (postfix: chroot=y for smtp in "
-				    "master.cf), keep the file fresh from outside "
-				    "with 'xoauth2-token refresh --all' on a "
-				    "timer, or set chroot=n", mech, path, msg);
+				    "master.cf), refresh the file from outside on "
+				    "a timer: xoauth2-token refresh --margin 1800 "
+				    "CHROOT%s (CHROOT: postconf -h "
+				    "queue_directory), or set chroot=n", mech,
+				    path, msg, path);
 			else
 				utils->seterror(utils->conn, 0, "%s: the access "
 				    "token in %s has expired and refreshing it "

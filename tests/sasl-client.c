@@ -589,7 +589,7 @@ test_token_file(void)
 			    "within the margin");
 		else
 			expect_detail("token file, no helper", conn,
-			    "refresh --all");
+			    "from outside on a timer: xoauth2-token refresh");
 		sasl_dispose(&conn);
 	}
 
