@@ -5,9 +5,13 @@
  * and the exit status stays 0; only a bench that cannot run exits non-zero
  * (sysexits: 64 usage, 69 unavailable, 70 internal).
  *
- *   bench --xoauth2-so PATH --plain-so PATH [--part all|exchange|dlopen]
- *         [--rounds N] [--batch-ms MS] [--dlopen-runs N]
- *       Both parts, or one.  Run by bench/run.sh.
+ *   bench --xoauth2-so PATH --plain-so PATH
+ *         [--part all|exchange|dlopen|helper] [--rounds N] [--batch-ms MS]
+ *         [--dlopen-runs N] [--helper PATH] [--helper-runs N]
+ *       Every part, or one.  Run by bench/run.sh.  The helper part
+ *       (with --helper, the built xoauth2-token) times "xoauth2-token
+ *       token FILE" on a valid token as a whole process, next to
+ *       /bin/true; it has no target.
  *   bench --xoauth2-so PATH --plain-so PATH --case NAME --iterations N
  *       One case, one batch of N exchanges in bench_batch() and nothing
  *       else timed: for valgrind --tool=callgrind --toggle-collect=bench_batch.
@@ -19,7 +23,8 @@
  *
  * Exchanges are in-process with no network: sasl_client_new, _start with
  * the mechanism forced, _step with an empty challenge until done (the
- * server's success), sasl_dispose.  libsasl2 loads only a private plugin
+ * server's success), sasl_dispose; every one must go as its case row
+ * says or the bench stops.  libsasl2 loads only a private plugin
  * directory holding our plugin and libplain.so, so no other plugin (Debian
  * ships another XOAUTH2) can answer for a mechanism.
  *
@@ -30,11 +35,13 @@
  */
 #define _GNU_SOURCE	/* memmem, dl_iterate_phdr */
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <link.h>
 #include <stdint.h>
@@ -54,6 +61,9 @@
 #ifndef TARGET_EXCHANGE
 #define TARGET_EXCHANGE	1.5
 #endif
+#ifndef TARGET_TOKEN_FILE
+#define TARGET_TOKEN_FILE 3.0	/* reads and parses a file each time */
+#endif
 #ifndef TARGET_DLOPEN
 #define TARGET_DLOPEN	2.5
 #endif
@@ -64,18 +74,14 @@
 /* How a case hands the application's secret to the mechanism. */
 enum secret_kind {
 	SECRET_TOKEN,		/* the access token itself */
-	/*
-	 * Later: SECRET_TOKEN_FILE, a secret that starts with '/' and names
-	 * a JSON token file the plugin reads.  To add it: write the file
-	 * (holding bench_token) into a mkdtemp() dir in secret_prepare(),
-	 * make the secret its path, remove the dir in secret_release(), and
-	 * add the row below.  expect stays bench_token: the initial response
-	 * must carry the token read from the file, not the path.
-	 */
+	SECRET_TOKEN_FILE,	/* the path of a token file holding it */
 };
 
 /* One row of the exchange table.  The baseline row is PLAIN; every other
- * row is reported as a ratio to it. */
+ * row is reported as a ratio to it.  Every exchange, timed or not, must
+ * take exactly STEPS _step calls after _start and end in SASL_OK, or the
+ * bench stops: for STEPS 1 that is SASL_CONTINUE from _start, then
+ * SASL_OK. */
 struct bench_case {
 	const char		*name;	/* row label, and --case NAME */
 	const char		*mech;	/* mechanism forced in _start */
@@ -85,12 +91,23 @@ struct bench_case {
 	double			 target; /* max ratio to baseline; 0: none */
 };
 
+/*
+ * XOAUTH2-tokenfile: the secret is the path of a token file whose access
+ * token is valid for an hour, so the plugin reads and parses the file on
+ * every exchange and sends the token from it: no refresh, no helper run.
+ * main() points XOAUTH2_HELPER at a path that does not exist, so that a
+ * refresh can never reach the network; since the plugin carries on with
+ * a still-valid token when its helper fails, secret_release also stops
+ * the bench on the plugin's log message announcing a refresh, and on a
+ * lock file beside the token file.  The initial response is checked to
+ * carry bench_token, read from the file, as for the other cases.
+ */
 static const struct bench_case cases[] = {
 	{ "PLAIN",	 "PLAIN",	SECRET_TOKEN, 0, 1, 0 },
 	{ "XOAUTH2",	 "XOAUTH2",	SECRET_TOKEN, 1, 0, TARGET_EXCHANGE },
 	{ "OAUTHBEARER", "OAUTHBEARER",	SECRET_TOKEN, 1, 0, TARGET_EXCHANGE },
-	/* { "XOAUTH2 tokfile", "XOAUTH2", SECRET_TOKEN_FILE, 1, 0,
-	 *   TARGET_EXCHANGE }, */
+	{ "XOAUTH2-tokenfile", "XOAUTH2", SECRET_TOKEN_FILE, 1, 0,
+	  TARGET_TOKEN_FILE },
 };
 #define NCASES	(sizeof(cases) / sizeof(cases[0]))
 
@@ -104,10 +121,21 @@ static const struct bench_case cases[] = {
  * size of a Microsoft 365 one.  Filled once by token_make. */
 static char bench_token[TOKEN_LEN + 1];
 
+/* A token file made for the bench: DIR is a fresh mkdtemp() directory,
+ * PATH the file in it.  DIR is "" when there is none. */
+struct token_fixture {
+	char	dir[PATH_MAX];
+	char	path[PATH_MAX + 32];
+};
+
 struct bench_env {
 	sasl_secret_t	*secret;	/* what SASL_CB_PASS hands out; ours */
+	struct token_fixture tokfile;	/* SECRET_TOKEN_FILE's file */
 	unsigned long	 log_calls;	/* messages libsasl2 passed to us */
 	unsigned long	 log_debug;	/* of which SASL_LOG_DEBUG or finer */
+	unsigned long	 log_loud;	/* of which SASL_LOG_NOTE or coarser */
+	unsigned long	 loud_before;	/* log_loud at secret_prepare */
+	char		 loud_last[256]; /* the last of those */
 	sasl_callback_t	 callbacks[5];
 };
 
@@ -171,10 +199,14 @@ cb_log(void *context, int level, const char *message)
 {
 	struct bench_env *env = context;
 
-	(void)message;
 	env->log_calls++;
 	if (level >= SASL_LOG_DEBUG)
 		env->log_debug++;
+	if (level <= SASL_LOG_NOTE) {
+		env->log_loud++;
+		snprintf(env->loud_last, sizeof(env->loud_last), "%s",
+		    message);
+	}
 	return SASL_OK;
 }
 
@@ -195,8 +227,118 @@ env_init(struct bench_env *env)
 	env->callbacks[4] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
 }
 
-/* Makes env->secret hold the secret case BC hands out.  Returns 0 or -1
- * with a message on stderr; secret_release frees it. */
+#ifndef TOKEN_FILE_VALID_S
+#define TOKEN_FILE_VALID_S	3600	/* well beyond the 300 s margin */
+#endif
+
+/* Makes FX a new directory under $TMPDIR holding tok.json, a token file
+ * whose access token is bench_token, valid for TOKEN_FILE_VALID_S, mode
+ * 0600 as the plugin and the helper demand.  Returns 0, or -1 with a
+ * message on stderr and nothing left behind; fixture_remove undoes it. */
+static int
+fixture_make(struct token_fixture *fx)
+{
+	char text[TOKEN_LEN + 512];
+	const char *tmp = getenv("TMPDIR");
+	size_t len, off = 0;
+	ssize_t n;
+	int fd = -1, len_i, e, r = -1;
+
+	snprintf(fx->dir, sizeof(fx->dir), "%s/xo-bench-tok.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(fx->dir) == NULL) {
+		fprintf(stderr, "bench: mkdtemp %s: %s\n", fx->dir,
+		    strerror(errno));
+		fx->dir[0] = '\0';
+		return -1;
+	}
+	snprintf(fx->path, sizeof(fx->path), "%s/tok.json", fx->dir);
+	len_i = snprintf(text, sizeof(text), "{\"version\":1,"
+	    "\"user\":\"u@example.com\","
+	    "\"token_endpoint\":\"http://127.0.0.1:9/token\","
+	    "\"client_id\":\"c\",\"access_token\":\"%s\","
+	    "\"expires_at\":%lld,\"refresh_token\":\"r\"}\n", bench_token,
+	    (long long)time(NULL) + TOKEN_FILE_VALID_S);
+	if (len_i < 0 || (size_t)len_i >= sizeof(text)) {
+		fprintf(stderr, "bench: token file text too long\n");
+		goto out;
+	}
+	len = (size_t)len_i;
+	fd = open(fx->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1) {
+		fprintf(stderr, "bench: %s: %s\n", fx->path, strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		if ((n = write(fd, text + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "bench: write %s: %s\n", fx->path,
+			    strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	/* The umask may only have taken bits away; say it exactly. */
+	if (fchmod(fd, 0600) != 0) {
+		fprintf(stderr, "bench: chmod %s: %s\n", fx->path,
+		    strerror(errno));
+		goto out;
+	}
+	e = close(fd);
+	fd = -1;
+	if (e != 0) {
+		fprintf(stderr, "bench: close %s: %s\n", fx->path,
+		    strerror(errno));
+		goto out;
+	}
+	r = 0;
+ out:
+	if (fd != -1)
+		close(fd);
+	if (r != 0) {
+		unlink(fx->path);
+		rmdir(fx->dir);
+		fx->dir[0] = '\0';
+	}
+	return r;
+}
+
+/* Removes what fixture_make made.  Returns 0, or -1 with a message if
+ * PATH.lock or PATH.tmp turned up beside the file: something (a refresh,
+ * or the plugin marking the token stale) took the writer's lock, which a
+ * token valid for an hour must never cause.  Accepts an empty FX. */
+static int
+fixture_remove(struct token_fixture *fx)
+{
+	static const char *const sidecars[] = { ".lock", ".tmp" };
+	char side[sizeof(fx->path) + 8];
+	size_t i;
+	int r = 0;
+
+	if (fx->dir[0] == '\0')
+		return 0;
+	for (i = 0; i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
+		snprintf(side, sizeof(side), "%s%s", fx->path, sidecars[i]);
+		if (unlink(side) == 0) {
+			fprintf(stderr, "bench: %s appeared: something tried "
+			    "to rewrite the token file\n", side);
+			r = -1;
+		}
+	}
+	if (unlink(fx->path) != 0 || rmdir(fx->dir) != 0) {
+		fprintf(stderr, "bench: removing %s: %s\n", fx->dir,
+		    strerror(errno));
+		r = -1;
+	}
+	fx->dir[0] = '\0';
+	return r;
+}
+
+/* Makes env->secret hold the secret case BC hands out, writing its token
+ * file first if it has one.  Returns 0 or -1 with a message on stderr;
+ * secret_release frees it. */
 static int
 secret_prepare(struct bench_env *env, const struct bench_case *bc)
 {
@@ -207,6 +349,11 @@ secret_prepare(struct bench_env *env, const struct bench_case *bc)
 	case SECRET_TOKEN:
 		value = bench_token;
 		break;
+	case SECRET_TOKEN_FILE:
+		if (fixture_make(&env->tokfile) != 0)
+			return -1;
+		value = env->tokfile.path;
+		break;
 	}
 	if (value == NULL) {
 		fprintf(stderr, "bench: %s: no secret for this case\n",
@@ -216,18 +363,38 @@ secret_prepare(struct bench_env *env, const struct bench_case *bc)
 	n = strlen(value);
 	if ((env->secret = malloc(sizeof(*env->secret) + n)) == NULL) {
 		fprintf(stderr, "bench: out of memory\n");
+		fixture_remove(&env->tokfile);
 		return -1;
 	}
 	env->secret->len = n;
 	memcpy(env->secret->data, value, n + 1);
+	env->loud_before = env->log_loud;
 	return 0;
 }
 
-static void
+/* Frees the secret and removes its token file, if any.  Returns 0, or -1
+ * with a message if the token file was written to meanwhile (see
+ * fixture_remove) or if any exchange since secret_prepare logged at
+ * SASL_LOG_NOTE or above.  The latter catches a refresh even when it
+ * failed harmlessly: the plugin announces one before running the helper,
+ * and when the helper cannot run (XOAUTH2_HELPER is /nonexistent) but
+ * the token is still valid it warns and carries on with SASL_OK. */
+static int
 secret_release(struct bench_env *env)
 {
+	int r = 0;
+
 	free(env->secret);
 	env->secret = NULL;
+	if (env->log_loud != env->loud_before) {
+		fprintf(stderr, "bench: %lu messages at SASL_LOG_NOTE or above; "
+		    "the last: %s\n", env->log_loud - env->loud_before,
+		    env->loud_last);
+		r = -1;
+	}
+	if (fixture_remove(&env->tokfile) != 0)
+		r = -1;
+	return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -312,20 +479,43 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* One exchange of BC.  Returns the last SASL code (SASL_OK on success);
- * *STEPS gets the _step calls made and, if CHECK, the initial response
- * is checked to carry the token. */
+/* Whether an exchange of BC on CONN that made STEPS _step calls after
+ * _start and ended in R went as BC says.  Returns SASL_OK, or else the
+ * failing code (SASL_BADPROT for the wrong number of steps) after saying
+ * what happened on stderr.  Called for every exchange: the fast path is
+ * two comparisons. */
 static int
-one_exchange(const struct bench_case *bc, struct bench_env *env, int check,
-    int *steps)
+exchange_result(const struct bench_case *bc, sasl_conn_t *conn, int r,
+    int steps)
+{
+	const char *detail;
+
+	if (r == SASL_OK && steps == bc->steps)
+		return SASL_OK;
+	if (r == SASL_OK) {
+		fprintf(stderr, "bench: %s: SASL_OK after %d _step calls, "
+		    "expected %d\n", bc->name, steps, bc->steps);
+		return SASL_BADPROT;
+	}
+	detail = conn != NULL ? sasl_errdetail(conn) : NULL;
+	fprintf(stderr, "bench: %s: exchange failed after %d _step calls: "
+	    "%s (%s)\n", bc->name, steps, sasl_errstring(r, NULL, NULL),
+	    detail != NULL ? detail : "no detail");
+	return r;
+}
+
+/* One exchange of BC.  Returns SASL_OK if it went as BC says, else the
+ * failing code with a message on stderr (exchange_result).  If CHECK,
+ * the initial response must also carry the token. */
+static int
+one_exchange(const struct bench_case *bc, struct bench_env *env, int check)
 {
 	sasl_conn_t *conn = NULL;
 	sasl_interact_t *interact = NULL;
 	const char *out = NULL, *mech = NULL;
 	unsigned outlen = 0;
-	int r;
+	int r, steps = 0;
 
-	*steps = 0;
 	r = sasl_client_new("imap", "outlook.office365.com", "192.0.2.10;50123",
 	    "192.0.2.20;993", env->callbacks, 0, &conn);
 	if (r != SASL_OK)
@@ -338,20 +528,17 @@ one_exchange(const struct bench_case *bc, struct bench_env *env, int check,
 			fprintf(stderr, "bench: %s: the initial response "
 			    "(%u bytes, mechanism %s) does not carry the "
 			    "token\n", bc->name, outlen, mech ? mech : "none");
-			r = SASL_FAIL;
-			goto out;
+			sasl_dispose(&conn);
+			return SASL_FAIL;
 		}
 	}
 	/* An empty challenge is the server's success for our mechanisms. */
-	while (r == SASL_CONTINUE && *steps < 8) {
+	while (r == SASL_CONTINUE && steps < 8) {
 		r = sasl_client_step(conn, "", 0, &interact, &out, &outlen);
-		(*steps)++;
+		steps++;
 	}
-	if (check && r != SASL_OK)
-		fprintf(stderr, "bench: %s: exchange failed: %s (%s)\n",
-		    bc->name, sasl_errstring(r, NULL, NULL),
-		    sasl_errdetail(conn));
  out:
+	r = exchange_result(bc, conn, r, steps);
 	sasl_dispose(&conn);
 	return r;
 }
@@ -364,10 +551,10 @@ __attribute__((noinline)) int
 bench_batch(const struct bench_case *bc, struct bench_env *env, long n)
 {
 	long i;
-	int r, steps;
+	int r;
 
 	for (i = 0; i < n; i++)
-		if ((r = one_exchange(bc, env, 0, &steps)) != SASL_OK)
+		if ((r = one_exchange(bc, env, 0)) != SASL_OK)
 			return r;
 	return SASL_OK;
 }
@@ -377,10 +564,8 @@ bench_batch(const struct bench_case *bc, struct bench_env *env, long n)
 static int
 warm_up(const struct bench_case *bc, struct bench_env *env, long n)
 {
-	int steps;
-
 	for (; n > 0; n--)
-		if (one_exchange(bc, env, 0, &steps) != SASL_OK)
+		if (one_exchange(bc, env, 0) != SASL_OK)
 			return -1;
 	return 0;
 }
@@ -391,15 +576,9 @@ case_verify(const struct bench_case *bc, struct bench_env *env,
     unsigned long *log_calls, unsigned long *log_debug)
 {
 	unsigned long calls0 = env->log_calls, debug0 = env->log_debug;
-	int steps;
 
-	if (one_exchange(bc, env, 1, &steps) != SASL_OK)
+	if (one_exchange(bc, env, 1) != SASL_OK)
 		return -1;
-	if (steps != bc->steps) {
-		fprintf(stderr, "bench: %s: %d steps after start, expected "
-		    "%d\n", bc->name, steps, bc->steps);
-		return -1;
-	}
 	*log_calls = env->log_calls - calls0;
 	*log_debug = env->log_debug - debug0;
 	return 0;
@@ -474,6 +653,7 @@ mech_batch(const struct bench_case *bc, struct bench_env *env, long n,
 			for (steps = 0; r == SASL_CONTINUE && steps < 8; steps++)
 				r = sasl_client_step(conns[i], "", 0,
 				    &interact, &out, &outlen);
+			r = exchange_result(bc, conns[i], r, steps);
 		}
 		*ns += now_ns() - t0;
  dispose:
@@ -488,6 +668,7 @@ struct case_result {
 	double		 ns[MAX_ROUNDS]; /* ns per exchange, each round */
 	double		 mech_ns[MAX_ROUNDS]; /* ns in start + step */
 	unsigned long	 log_calls, log_debug;
+	unsigned long	 checked;	/* exchanges that went as expected */
 };
 
 /* Prints the ratio of case C to BASE, given their ns per exchange in each
@@ -532,6 +713,7 @@ part_exchange(struct bench_env *env, int rounds, double batch_ms)
 		if (case_verify(bc, env, &res[c].log_calls,
 		    &res[c].log_debug) != 0)
 			goto fail;
+		res[c].checked = 1;
 		/* Warm up while finding the batch size that takes
 		 * about BATCH_MS. */
 		for (n = 64;; n *= 2) {
@@ -539,13 +721,15 @@ part_exchange(struct bench_env *env, int rounds, double batch_ms)
 			if (bench_batch(bc, env, n) != SASL_OK)
 				goto fail;
 			dt = now_ns() - t0;
+			res[c].checked += (unsigned long)n;
 			if (dt > batch_ms * 1e6 / 4)
 				break;
 		}
 		res[c].iters = (long)((double)n * batch_ms * 1e6 / (double)dt);
 		if (res[c].iters < 1)
 			res[c].iters = 1;
-		secret_release(env);
+		if (secret_release(env) != 0)
+			return -1;
 	}
 
 	/* Interleave the cases, each round starting with another one, so
@@ -565,24 +749,36 @@ part_exchange(struct bench_env *env, int rounds, double batch_ms)
 				goto fail_timed;
 			res[c].mech_ns[round] = (double)dt /
 			    (double)res[c].iters;
-			secret_release(env);
+			res[c].checked += 2 * (unsigned long)res[c].iters;
+			if (secret_release(env) != 0)
+				return -1;
 		}
 	}
 
 	printf("exchange: sasl_client_new + _start + _step(\"\") + "
 	    "sasl_dispose, in-process; token %zu bytes\n", strlen(bench_token));
-	printf("%-16s %10s %8s %8s %14s %11s %s\n", "case", "median ns",
-	    "min", "max", "start+step ns", "iters/round", "log msgs");
+	printf("%-18s %10s %8s %8s %14s %11s %8s %s\n", "case", "median ns",
+	    "min", "max", "start+step ns", "iters/round", "checked",
+	    "log msgs");
 	for (c = 0; c < NCASES; c++) {
 		memcpy(sorted, res[c].mech_ns, (size_t)rounds * sizeof(double));
 		mech_med = quantile(sorted, (size_t)rounds, 0.5);
 		memcpy(sorted, res[c].ns, (size_t)rounds * sizeof(double));
 		med = quantile(sorted, (size_t)rounds, 0.5);	/* sorts */
-		printf("%-16s %10.0f %8.0f %8.0f %14.0f %11ld %lu (%lu debug)\n",
-		    cases[c].name, med, sorted[0], sorted[rounds - 1],
-		    mech_med, res[c].iters, res[c].log_calls,
-		    res[c].log_debug);
+		printf("%-18s %10.0f %8.0f %8.0f %14.0f %11ld %8lu "
+		    "%lu (%lu debug)\n", cases[c].name, med, sorted[0],
+		    sorted[rounds - 1], mech_med, res[c].iters, res[c].checked,
+		    res[c].log_calls, res[c].log_debug);
 	}
+	/* Reaching here means every one of them went as its row says. */
+	printf("checked: exchanges that went as their row says (_start, its "
+	    "_step calls, SASL_OK),\n  no message at SASL_LOG_NOTE or above; "
+	    "one that does not stops the bench\n");
+	for (c = 0; c < NCASES; c++)
+		if (cases[c].secret == SECRET_TOKEN_FILE)
+			printf("  %s: each _start SASL_CONTINUE, _step SASL_OK; "
+			    "no refresh tried, token file never locked\n",
+			    cases[c].name);
 	printf("\n");
 	for (c = 0; c < NCASES; c++)
 		if (c != base)
@@ -597,7 +793,7 @@ part_exchange(struct bench_env *env, int rounds, double batch_ms)
 	fprintf(stderr, "bench: %s: exchange failed while timing\n",
 	    cases[c].name);
  fail:
-	secret_release(env);
+	(void)secret_release(env);	/* already failing */
 	return -1;
 }
 
@@ -819,14 +1015,187 @@ part_dlopen(const char *xo_so, const char *plain_so, int runs)
 }
 
 /* ------------------------------------------------------------------ */
+/* xoauth2-token token FILE as a whole process                          */
+
+/* Runs ARGV (ARGV[0] a path) in a child made by fork and execv, with
+ * stdin on DEVNULL, stdout on OUT_FD and stderr on ERR_FD, and waits for
+ * it.  Returns 0 if it exited 0, *NS the time from before fork to after
+ * waitpid; else -1 with a message on stderr. */
+static int
+spawn_timed(const char *const *argv, int devnull, int out_fd, int err_fd,
+    double *ns)
+{
+	uint64_t t0, t1;
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	fflush(stderr);
+	t0 = now_ns();
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "bench: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		if (dup2(devnull, STDIN_FILENO) < 0 ||
+		    dup2(out_fd, STDOUT_FILENO) < 0 ||
+		    dup2(err_fd, STDERR_FILENO) < 0)
+			_exit(EX_SOFTWARE);
+		/* execv does not change the strings; its type is historic. */
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "bench: waitpid: %s\n", strerror(errno));
+			return -1;
+		}
+	}
+	t1 = now_ns();
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench: %s %s: %s %d\n", argv[0],
+		    argv[1] != NULL ? argv[1] : "",
+		    WIFEXITED(status) ? "exit status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return -1;
+	}
+	*ns = (double)(t1 - t0);
+	return 0;
+}
+
+/* Whether F, a child's stdout or stderr, holds exactly WANT.  Reads at
+ * most 4 KB; a mismatch is shown (first line only) in the message. */
+static int
+file_holds(FILE *f, const char *what, const char *want)
+{
+	char got[4096];
+	size_t n;
+
+	fflush(f);
+	rewind(f);
+	n = fread(got, 1, sizeof(got) - 1, f);
+	got[n] = '\0';
+	if (n == strlen(want) && memcmp(got, want, n) == 0)
+		return 1;
+	got[strcspn(got, "\n")] = '\0';
+	fprintf(stderr, "bench: xoauth2-token token: unexpected %s (%zu "
+	    "bytes): %.200s\n", what, n, got);
+	return 0;
+}
+
+/* Times "HELPER token FILE" on a token valid for an hour (no refresh, no
+ * network), RUNS processes, against /bin/true for scale.  Before timing,
+ * one run must print exactly the token and a newline; all runs must exit
+ * 0 and say nothing on stderr (the helper falls back to the current token
+ * with a message when a refresh fails), and nothing may take the token
+ * file's lock.  Returns 0, or -1 with a message on stderr. */
+static int
+part_helper(const char *helper, int runs)
+{
+	static struct token_fixture fx;
+	const char *tok_argv[] = { helper, "token", fx.path, NULL };
+	const char *true_argv[] = { "/bin/true", NULL };
+	struct {
+		const char	 *label;
+		const char *const *argv;
+		double		 *ns;
+	} rows[] = {
+		{ "xoauth2-token token FILE", tok_argv, NULL },
+		{ "/bin/true", true_argv, NULL },
+	};
+	const size_t nrows = sizeof(rows) / sizeof(rows[0]);
+	const int warmup = 3;
+	char want[TOKEN_LEN + 2], extra[64];
+	double med[2], p90, v;
+	FILE *out = NULL, *err = NULL;
+	size_t k, j;
+	int devnull = -1, i, r = -1;
+
+	if (access(helper, X_OK) != 0) {
+		fprintf(stderr, "bench: %s: %s\n", helper, strerror(errno));
+		return -1;
+	}
+	for (k = 0; k < nrows; k++) {
+		if ((rows[k].ns = calloc((size_t)runs, sizeof(double))) == NULL) {
+			fprintf(stderr, "bench: out of memory\n");
+			goto out;
+		}
+	}
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    (out = tmpfile()) == NULL || (err = tmpfile()) == NULL) {
+		fprintf(stderr, "bench: /dev/null or tmpfile: %s\n",
+		    strerror(errno));
+		goto out;
+	}
+	if (fixture_make(&fx) != 0)
+		goto out;
+
+	/* What it prints, once, untimed. */
+	snprintf(want, sizeof(want), "%s\n", bench_token);
+	if (spawn_timed(tok_argv, devnull, fileno(out), fileno(err), &v) != 0) {
+		(void)file_holds(err, "stderr", "");	/* shows why */
+		goto out;
+	}
+	if (!file_holds(out, "output", want))
+		goto out;
+
+	/* Interleaved, as the dlopen rows; the first runs warm the caches. */
+	for (i = -warmup; i < runs; i++) {
+		for (j = 0; j < nrows; j++) {
+			k = ((size_t)(i + warmup) + j) % nrows;
+			if (spawn_timed(rows[k].argv, devnull, devnull,
+			    fileno(err), &v) != 0) {
+				(void)file_holds(err, "stderr", "");
+				goto out;
+			}
+			if (i >= 0)
+				rows[k].ns[i] = v;
+		}
+	}
+	if (!file_holds(err, "stderr", ""))
+		goto out;
+	if (fixture_remove(&fx) != 0)
+		goto out;
+
+	printf("\nxoauth2-token token FILE, token valid for %d min (no "
+	    "refresh): fork + exec + wait,\nstdout to /dev/null, %d "
+	    "processes per row\n", TOKEN_FILE_VALID_S / 60, runs);
+	printf("%-30s %9s %9s\n", "command", "median ms", "p90 ms");
+	for (k = 0; k < nrows; k++) {
+		med[k] = quantile(rows[k].ns, (size_t)runs, 0.5);
+		p90 = quantile(rows[k].ns, (size_t)runs, 0.9);
+		printf("%-30s %9.2f %9.2f\n", rows[k].label, med[k] / 1e6,
+		    p90 / 1e6);
+	}
+	printf("\n");
+	snprintf(extra, sizeof(extra), "  [no target]");
+	print_ratio("process xoauth2-token-token/true", med[0] / med[1],
+	    0, extra);
+	r = 0;
+ out:
+	if (fixture_remove(&fx) != 0)
+		r = -1;
+	if (out != NULL)
+		fclose(out);
+	if (err != NULL)
+		fclose(err);
+	if (devnull != -1)
+		close(devnull);
+	for (k = 0; k < nrows; k++)
+		free(rows[k].ns);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
 
 static void
 usage(void)
 {
 	fprintf(stderr,
 	    "usage: bench --xoauth2-so PATH --plain-so PATH "
-	    "[--part all|exchange|dlopen]\n"
+	    "[--part all|exchange|dlopen|helper]\n"
 	    "             [--rounds N] [--batch-ms MS] [--dlopen-runs N]\n"
+	    "             [--helper PATH] [--helper-runs N]\n"
 	    "       bench --xoauth2-so PATH --plain-so PATH --case NAME "
 	    "--iterations N\n"
 	    "       bench --list-cases\n"
@@ -853,7 +1222,10 @@ main(int argc, char **argv)
 	static struct bench_env env;
 	const char *xo_so = NULL, *plain_so = NULL, *part = "all";
 	const char *dl_path = NULL, *preload = NULL, *case_name = NULL;
+	const char *helper = NULL;
 	long rounds = 21, batch_ms = 40, dl_runs = 200, iterations = 0;
+	long helper_runs = 100;
+	int want_sasl, want_exchange, want_dlopen, want_helper;
 	unsigned long lc, ld;
 	size_t c;
 	int i, r = 0;
@@ -891,6 +1263,10 @@ main(int argc, char **argv)
 			case_name = v;
 		else if (strcmp(a, "--iterations") == 0)
 			iterations = num_arg(v, 1, 100000000);
+		else if (strcmp(a, "--helper") == 0)
+			helper = v;
+		else if (strcmp(a, "--helper-runs") == 0)
+			helper_runs = num_arg(v, 1, 100000);
 		else
 			usage();
 	}
@@ -898,12 +1274,23 @@ main(int argc, char **argv)
 		return dlopen_child(dl_path, preload);
 	if (xo_so == NULL || plain_so == NULL)
 		usage();
+	want_exchange = strcmp(part, "all") == 0 || strcmp(part, "exchange") == 0;
+	want_dlopen = strcmp(part, "all") == 0 || strcmp(part, "dlopen") == 0;
+	want_helper = (strcmp(part, "all") == 0 && helper != NULL) ||
+	    strcmp(part, "helper") == 0;
+	if (!want_exchange && !want_dlopen && !want_helper)
+		usage();
+	if (want_helper && helper == NULL)
+		usage();
+	want_sasl = want_exchange || case_name != NULL;
 
+	/* A token file whose token is valid needs no helper; should the
+	 * plugin run one anyway, let it fail, never reach the network. */
+	setenv("XOAUTH2_HELPER", "/nonexistent", 1);
 	token_make();
 	env_init(&env);
-	if (strcmp(part, "dlopen") != 0 || case_name != NULL)
-		if (sasl_setup(xo_so, plain_so, &env) != 0)
-			return EX_UNAVAILABLE;
+	if (want_sasl && sasl_setup(xo_so, plain_so, &env) != 0)
+		return EX_UNAVAILABLE;
 
 	if (case_name != NULL) {
 		/* One batch for callgrind; everything else is untimed. */
@@ -917,21 +1304,23 @@ main(int argc, char **argv)
 		    warm_up(&cases[c], &env, 100) != 0 ||
 		    bench_batch(&cases[c], &env, iterations) != SASL_OK)
 			r = EX_SOFTWARE;
-		secret_release(&env);
-		printf("case %s: %ld exchanges in bench_batch\n", case_name,
-		    iterations);
+		if (secret_release(&env) != 0)
+			r = EX_SOFTWARE;
+		if (r == 0)
+			printf("case %s: %ld exchanges in bench_batch, all "
+			    "as expected\n", case_name, iterations);
 	} else {
-		if (strcmp(part, "all") != 0 && strcmp(part, "exchange") != 0 &&
-		    strcmp(part, "dlopen") != 0)
-			usage();
-		if (strcmp(part, "dlopen") != 0 &&
+		if (want_exchange &&
 		    part_exchange(&env, (int)rounds, (double)batch_ms) != 0)
 			r = EX_SOFTWARE;
-		if (r == 0 && strcmp(part, "exchange") != 0 &&
+		if (r == 0 && want_helper &&
+		    part_helper(helper, (int)helper_runs) != 0)
+			r = EX_SOFTWARE;
+		if (r == 0 && want_dlopen &&
 		    part_dlopen(xo_so, plain_so, (int)dl_runs) != 0)
 			r = EX_SOFTWARE;
 	}
-	if (strcmp(part, "dlopen") != 0 || case_name != NULL)
+	if (want_sasl)
 		sasl_client_done();
 	return r;
 }
