@@ -15,7 +15,8 @@ Loopback only, standard library only.  Two modes:
         revoke TOKEN             revoke an access or a refresh token
         expire (--user U | TOKEN)
         fault MODE [--count N]   MODE: none 500 hang badjson invalid_grant
-                                 invalid_client (affects /token only)
+                                 invalid_client norotate (a refresh that
+                                 returns no new refresh token; /token only)
         grace on|off             refresh-token reuse grace (see h_token)
         stats                    prints {"refreshes":..,"introspections":..,..}
         reset
@@ -64,7 +65,8 @@ REFRESH_PREFIX = "xort."
 DEFAULT_CLIENT_ID = "xoauth2-test"
 DEFAULT_SCOPE = "https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
 DEFAULT_EXPIRES_IN = 3600
-FAULT_MODES = ("none", "500", "hang", "badjson", "invalid_grant", "invalid_client")
+FAULT_MODES = ("none", "500", "hang", "badjson", "invalid_grant", "invalid_client",
+               "norotate")
 
 # Set on shutdown; "hang" requests wait on it so they never outlive the server.
 SHUTDOWN = threading.Event()
@@ -223,12 +225,19 @@ def h_token(state, req):
             succ["revoked"] = True
             state.grace_uses += 1
         scope = form.get("scope") or info["scope"]
-        info["used"] = True
         access_token, new_refresh, _ = state.mint(
             info["user"], scope, client_id, DEFAULT_EXPIRES_IN)
-        info["successor"] = new_refresh
         state.refreshes_by_client[client_id] = \
             state.refreshes_by_client.get(client_id, 0) + 1
+        if fault == "norotate":
+            # A provider that does not rotate: the old refresh token
+            # stays the one to use, and no new one is sent.
+            del state.refresh[new_refresh]
+            state.save()
+            return 200, {"access_token": access_token, "token_type": "Bearer",
+                         "expires_in": DEFAULT_EXPIRES_IN, "scope": scope}
+        info["used"] = True
+        info["successor"] = new_refresh
         state.save()
     return 200, {"access_token": access_token, "token_type": "Bearer",
                  "expires_in": DEFAULT_EXPIRES_IN,

@@ -155,6 +155,20 @@ fi
 grep -q 'client secret: *(none)' "$XO_TMP/show" || xo_fail "show does not report the client secret state"
 echo "   ok: $(wc -l <"$XO_TMP/secrets") tokens, none in $(wc -l <"$XO_TMP/show") lines of output"
 
+xo_step "a provider that does not rotate: the old refresh token is kept"
+N=$XO_TMP/norotate.json
+mk_tokfile "$N" erin@example.com -10
+rt_before=$(field "$N" refresh_token)
+xo_oauth -q fault norotate --count 1
+xo_run_timeout 20 "$XO_HELPER" token "$N" >"$XO_TMP/out" 2>"$XO_TMP/err"
+xo_assert_rc 0 "$XO_TMP/err"
+[ "$(field "$N" refresh_token)" = "$rt_before" ] || xo_fail "the refresh token changed although none was returned"
+[ "$(field "$N" access_token)" = "$(cat "$XO_TMP/out")" ] || xo_fail "the new access token was not stored"
+xo_run_timeout 20 "$XO_HELPER" refresh --force "$N" >"$XO_TMP/out" 2>"$XO_TMP/err"
+xo_assert_rc 0 "$XO_TMP/err"
+[ "$(field "$N" refresh_token)" != "$rt_before" ] || xo_fail "the kept refresh token did not work (or was not rotated after)"
+echo "   ok: kept, and it still works at the server"
+
 xo_step "timing: token with a valid token (whole process)"
 n=200
 t0=$EPOCHREALTIME
