@@ -14,6 +14,10 @@
 # Servers:    xo_start_oauth, xo_start_smtp_sink, xo_start_dovecot
 # Tokens:     xo_grant USER, xo_revoke TOKEN, xo_oauth CTL-ARGS...
 # Mail:       xo_dovecot_save USER < message, xo_sink_count
+# mbsync:     xo_mbsync_config DIR USER MECH PASSLINE, xo_run_mbsync DIR,
+#             xo_assert_synced DIR SUBJECT, xo_assert_not_synced DIR SUBJECT
+# Postfix:    xo_require_postfix, xo_pf_init, xo_start_postfix, xo_pf_send, ...
+#             (see "private postfix instance" below)
 # Running:    xo_run_timeout SECS CMD... (sets XO_RC, XO_ELAPSED, XO_ELAPSED_MS)
 # Checks:     xo_step, xo_assert_contains, xo_assert_not_contains,
 #             xo_assert_rc, xo_assert_faster_than, xo_grep, xo_error_reply_re
@@ -83,6 +87,36 @@ trap xo__cleanup EXIT
 trap 'echo "# interrupted"; exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+
+# --- sanitizer builds -------------------------------------------------------
+# With configure --enable-sanitizers (make check then exports XO_SANITIZERS
+# and XO_ASAN_PRELOAD) the plugin is built with ASan and UBSan, and ASan
+# must be the first library of the process that loads it.  The programs
+# that load it here were built without it: imtest, pop3test, smtptest,
+# mbsync and saslpluginviewer run through wrappers in $XO_TMP/asan-bin that
+# preload it (XO_ASAN_ENV; postfix passes it on through import_environment).
+# Leak checking is off in them: their leaks are not ours, and ours are
+# checked where our code is the whole program (sasl-client, the helper).
+XO_ASAN_ENV=
+if [ -n "${XO_SANITIZERS:-}" ]; then
+    : "${XO_ASAN_PRELOAD:=$(gcc -print-file-name=libasan.so)}"
+    if [ ! -f "$XO_ASAN_PRELOAD" ]; then
+        echo "FAIL: $XO_TEST_NAME: no ASan runtime to preload at '$XO_ASAN_PRELOAD'"
+        rm -rf "$XO_TMP"
+        exit 1
+    fi
+    XO_ASAN_ENV="LD_PRELOAD=$XO_ASAN_PRELOAD ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+    mkdir "$XO_TMP/asan-bin"
+    for p in "$XO_CYRUS_BIN"/imtest "$XO_CYRUS_BIN"/pop3test \
+        "$XO_CYRUS_BIN"/smtptest $(command -v mbsync saslpluginviewer); do
+        [ -x "$p" ] || continue
+        printf '#!/bin/sh\nexec env %s %q "$@"\n' "$XO_ASAN_ENV" "$p" \
+            >"$XO_TMP/asan-bin/${p##*/}"
+        chmod 755 "$XO_TMP/asan-bin/${p##*/}"
+    done
+    XO_CYRUS_BIN=$XO_TMP/asan-bin
+    PATH=$XO_TMP/asan-bin:$PATH
+fi
 
 # xo__stop_pid PID: stop a server started with setsid (so PID is also its
 # process group): TERM the leader, wait up to 5 s for the whole group (e.g.
@@ -529,6 +563,63 @@ xo_message() {
         "$1" "$2" "$3" "$(date -R)" "$RANDOM$RANDOM" "$$" "$XO_TEST_NAME"
 }
 
+# --- mbsync (isync) -----------------------------------------------------------
+# One run = one DIR: DIR/mbsyncrc, the local Maildir DIR/Maildir, and the
+# output in DIR.out.  Needs xo_start_dovecot first.
+#
+# xo_mbsync_config DIR USER MECH PASSLINE: write DIR/mbsyncrc pulling the
+# server's INBOX (plain IMAP on XO_IMAP_PORT, as USER, AuthMechs MECH) into
+# DIR/Maildir; PASSLINE is its Pass or PassCmd line, e.g. "Pass $FILE".
+xo_mbsync_config() {
+    local dir=$1 user=$2 mech=$3 passline=$4
+    mkdir -p "$dir/Maildir"
+    cat >"$dir/mbsyncrc" <<EOF
+IMAPAccount server
+Host 127.0.0.1
+Port $XO_IMAP_PORT
+User $user
+$passline
+AuthMechs $mech
+SSLType None
+Timeout 15
+
+IMAPStore server
+Account server
+
+MaildirStore local
+Path $dir/Maildir/
+Inbox $dir/Maildir/INBOX
+
+Channel inbox
+Far :server:
+Near :local:
+Patterns INBOX
+Create Near
+Sync Pull
+SyncState *
+EOF
+}
+
+# xo_run_mbsync DIR: mbsync -a with DIR/mbsyncrc, output in DIR.out, killed
+# after 30 s; sets XO_RC, XO_ELAPSED, XO_ELAPSED_MS (see xo_run_timeout).
+xo_run_mbsync() {
+    xo_run_timeout 30 mbsync -c "$1/mbsyncrc" -a >"$1.out" 2>&1
+}
+
+# xo_assert_synced DIR SUBJECT: the message arrived in DIR/Maildir/INBOX.
+xo_assert_synced() {
+    grep -rlF "Subject: $2" "$1/Maildir/INBOX" >/dev/null \
+        || xo_fail "the message did not arrive in the local Maildir" "$1.out"
+    echo "   ok: '$2' arrived in the local Maildir"
+}
+
+# xo_assert_not_synced DIR SUBJECT: the message is nowhere in DIR/Maildir.
+xo_assert_not_synced() {
+    ! grep -rqF "Subject: $2" "$1/Maildir" \
+        || xo_fail "a message was synced without authentication" "$1.out"
+    echo "   ok: nothing synced"
+}
+
 # --- token files --------------------------------------------------------------
 # xo_tokfile FILE USER EXPIRES_IN [MEMBER=VALUE...]: grant USER at the mock
 # OAuth server and write a token file (0600, as xoauth2-token would) whose
@@ -609,12 +700,12 @@ xo_oauth_refreshes() {
 }
 
 # --- private postfix instance -----------------------------------------------
-# Used by t-postfix-chroot (t-postfix predates these and keeps its own copy
-# of the same setup).  A private instance (postfix -c DIR, nothing under
-# /etc/postfix) with no listener (the smtp inet service is off) that relays
-# everything to the private Dovecot's submission service, authenticating
-# with smtp_sasl_mechanism_filter = xoauth2 and one smtp_sasl_password_maps
-# entry.  Needs root, xo_start_smtp_sink and xo_start_dovecot first.
+# Used by t-postfix and t-postfix-chroot.  A private instance (postfix -c
+# DIR, nothing under /etc/postfix) with no listener (the smtp inet service
+# is off) that relays everything to the private Dovecot's submission
+# service, authenticating with smtp_sasl_mechanism_filter = xoauth2 and one
+# smtp_sasl_password_maps entry.  Needs root, xo_start_smtp_sink and
+# xo_start_dovecot first.
 #
 #   xo_require_postfix          skip unless postfix and its user/group exist
 #   xo_pf_init                  pick the paths, nothing runs yet:
@@ -623,7 +714,8 @@ xo_oauth_refreshes() {
 #       XO_PF_DATA   data_directory      XO_PF_LOG  maillog_file
 #   xo_start_postfix USER PASSWORD [SMTP_CHROOT]
 #                               write the config (smtp/unix chroot=y or n,
-#                               default n) and start it -> XO_PF_MASTER;
+#                               default n, set with postconf -F and
+#                               checked) and start it -> XO_PF_MASTER;
 #                               postfix is stopped at exit (xo_on_exit)
 #   xo_pf_send SUBJECT          sendmail -C a message from USER to XO_PF_RCPT
 #   xo_pf_queue_id              XO_PF_QID: the last message's queue id
@@ -687,7 +779,12 @@ xo_pf_stop() {
 }
 
 xo_start_postfix() {
-    local user=$1 password=$2 chroot=${3:-n} n
+    local user=$1 password=$2 chroot=${3:-n} other n
+    case $chroot in
+    y) other=n ;;
+    n) other=y ;;
+    *) xo_fail "xo_start_postfix: SMTP_CHROOT must be y or n, not '$chroot'" ;;
+    esac
     [ -n "${XO_PF_DIR:-}" ] || xo_fail "xo_start_postfix needs xo_pf_init first"
     [ "${XO_SUBMISSION_PORT:-0}" != 0 ] \
         || xo_fail "xo_start_postfix needs Dovecot submission (sink, then dovecot)"
@@ -718,8 +815,9 @@ smtputf8_enable = no
 maillog_file = $XO_PF_LOG
 maillog_file_prefixes = /var, /dev/stdout, $XO_PF_DIR
 # postfix passes on only these; the plugin needs SASL_PATH (our plugin
-# only) and XOAUTH2_HELPER (the built helper).
-import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME SASL_PATH=$XO_PLUGIN_DIR${XOAUTH2_HELPER:+ XOAUTH2_HELPER=$XOAUTH2_HELPER}
+# only) and XOAUTH2_HELPER (the built helper); a sanitizer build, the
+# ASan runtime (XO_ASAN_ENV).
+import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME SASL_PATH=$XO_PLUGIN_DIR${XOAUTH2_HELPER:+ XOAUTH2_HELPER=$XOAUTH2_HELPER}${XO_ASAN_ENV:+ $XO_ASAN_ENV}
 relayhost = [127.0.0.1]:$XO_SUBMISSION_PORT
 smtp_sasl_auth_enable = yes
 smtp_sasl_mechanism_filter = xoauth2
@@ -731,8 +829,10 @@ smtp_connection_cache_on_demand = no
 smtp_connection_cache_destinations =
 EOC
     # No smtp inet service (nothing binds port 25); postlogd for
-    # maillog_file; only smtp/unix's chroot is set below.
-    cat >"$XO_PF_DIR/master.cf" <<'EOC'
+    # maillog_file.  smtp/unix is written with the other chroot value on
+    # purpose: it is then set the way an admin would (postconf -F), and
+    # checked, so the check shows that postconf -F took.
+    cat >"$XO_PF_DIR/master.cf" <<EOC
 # service type  private unpriv  chroot  wakeup  maxproc command + args
 #smtp      inet  n       -       n       -       -       smtpd
 pickup    unix  n       -       n       60      1       pickup
@@ -746,7 +846,7 @@ verify    unix  -       -       n       -       1       verify
 flush     unix  n       -       n       1000?   0       flush
 proxymap  unix  -       -       n       -       -       proxymap
 proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
+smtp      unix  -       -       $other       -       -       smtp
 relay     unix  -       -       n       -       -       smtp
 showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
@@ -775,6 +875,7 @@ EOC
     fi
     echo "   postfix master pid $XO_PF_MASTER, config ${XO_PF_DIR#"$XO_TMP"/}," \
          "relayhost [127.0.0.1]:$XO_SUBMISSION_PORT, smtp chroot=$chroot"
+    echo "   ok: smtp/unix chroot=$chroot (postconf -F); the instance binds no TCP port"
 }
 
 # xo_pf_send SUBJECT: inject a message from XO_PF_USER with sendmail -C
