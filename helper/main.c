@@ -3,9 +3,13 @@
  * tokens to mail programs (mbsync PassCmd, msmtp passwordeval, mutt) and
  * to the xoauth2 SASL plugin.
  *
+ *   xoauth2-token login ACCOUNT|FILE --provider P --client-id ID ...
+ *   xoauth2-token test ACCOUNT|FILE --imap|--pop|--smtp HOST[:PORT] ...
  *   xoauth2-token token ACCOUNT|FILE             print a valid access token
  *   xoauth2-token refresh [--force] ACCOUNT|FILE...|--all
  *   xoauth2-token show ACCOUNT|FILE              everything but the secrets
+ *   xoauth2-token list                           the accounts in the store
+ *   xoauth2-token logout ACCOUNT|FILE            forget an account
  *
  * A command is one row of the table `commands' below: its name, the
  * options it takes, how many arguments, and the function that runs it.
@@ -30,12 +34,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "login.h"
+#include "mailtest.h"
+#include "msg.h"
 #include "oauth.h"
 #include "store.h"
 #include "tokfile.h"
 #include "xo_util.h"
 
-#define PROG			"xoauth2-token"
 #define DEFAULT_MARGIN_S	300
 #define DEFAULT_CONNECT_MS	10000L
 #define DEFAULT_TIMEOUT_MS	30000L
@@ -49,11 +55,15 @@
 #define OPT_FORCE	0x04
 #define OPT_ALL		0x08
 #define OPT_VERBOSE	0x10
+#define OPT_LOGIN	0x20	/* login's own options */
+#define OPT_TEST	0x40	/* test's own options */
 
 struct options {
 	int64_t		 margin_s;
 	struct oauth_options net;
 	int		 force, all, verbose;
+	struct login_options login;
+	struct mailtest_options test;
 };
 
 /* One command-line argument resolved to a token file. */
@@ -75,9 +85,28 @@ struct command {
 static int cmd_token(const struct options *, int, char **);
 static int cmd_refresh(const struct options *, int, char **);
 static int cmd_show(const struct options *, int, char **);
+static int cmd_login(const struct options *, int, char **);
+static int cmd_test(const struct options *, int, char **);
+static int cmd_list(const struct options *, int, char **);
+static int cmd_logout(const struct options *, int, char **);
 
-/* login, test, list and logout will be rows here. */
 static const struct command commands[] = {
+	{ "login", cmd_login, OPT_LOGIN | OPT_NET, 1, 1,
+	  "login ACCOUNT|FILE --provider microsoft|google|custom --client-id ID\n"
+	  "        [--tenant T] [--cloud global|usgov|china] [--flow browser|device]\n"
+	  "        [--scope S] [--login-hint EMAIL] [--user EMAIL]\n"
+	  "        [--client-secret-file FILE|-] [--auth-endpoint URL]\n"
+	  "        [--token-endpoint URL] [--device-endpoint URL] [--port N]\n"
+	  "        [--redirect-host 127.0.0.1|localhost] [--wait SECS]\n"
+	  "        [--no-browser] [--no-qr] [NET OPTIONS]",
+	  "sign in (in a browser, or with a code on another device) and write "
+	  "the token file" },
+	{ "test", cmd_test, OPT_TEST | OPT_NET, 1, 1,
+	  "test ACCOUNT|FILE --imap|--pop|--smtp HOST[:PORT]\n"
+	  "        [--tls|--starttls|--plain] [--mech XOAUTH2|OAUTHBEARER]\n"
+	  "        [--as MAILBOX] [--plugin-dir DIR] [NET OPTIONS]",
+	  "log in to a mail server through libsasl2 and the xoauth2 plugin, "
+	  "and say whether it worked" },
 	{ "token", cmd_token, OPT_MARGIN | OPT_NET, 1, 1,
 	  "token [--margin SECS] [NET OPTIONS] ACCOUNT|FILE",
 	  "print a valid access token (refreshing it first if it expires "
@@ -90,27 +119,17 @@ static const struct command commands[] = {
 	{ "show", cmd_show, 0, 1, 1,
 	  "show ACCOUNT|FILE",
 	  "describe a token file, without its secrets" },
+	{ "list", cmd_list, 0, 0, 0,
+	  "list",
+	  "the accounts in the store, with their expiry and health" },
+	{ "logout", cmd_logout, 0, 1, 1,
+	  "logout ACCOUNT|FILE",
+	  "delete the token file (the grant stays valid at the provider until "
+	  "revoked there)" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 /* --- messages ------------------------------------------------------------ */
-
-static void
-msg(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-msg(const char *who, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	if (who != NULL)
-		fprintf(stderr, "%s: ", who);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void
 usage(FILE *f)
@@ -131,6 +150,9 @@ usage(FILE *f)
 	    "  --force, -f             refresh even if the token is still valid\n"
 	    "  --all, -a               every account in the store\n"
 	    "  --verbose, -v           say what was done\n"
+	    "login: --provider, --client-id are required; see " PROG "(1)\n"
+	    "test:  --tls (default for IMAP, POP), --starttls (default for SMTP),\n"
+	    "       --plain (loopback hosts only); --cafile applies to the mail server\n"
 	    "NET OPTIONS:\n"
 	    "  --connect-timeout SECS  give up connecting after SECS (default %ld)\n"
 	    "  --timeout SECS          give up on the whole request after SECS (default %ld)\n"
@@ -138,9 +160,10 @@ usage(FILE *f)
 	    "  --help, -h              this text;   --version, -V  the version\n"
 	    "\n"
 	    "exit status: 0 ok, 64 usage, 65 bad token file, 66 no token\n"
-	    "file, 69 token endpoint unreachable or misbehaving, 70/71 internal,\n"
-	    "73/74 cannot write/read, 75 temporary failure (try again), 77 refused:\n"
-	    "unsafe file or grant rejected (log in again), 78 configuration.\n",
+	    "file, 68 unknown mail host, 69 server unreachable or misbehaving,\n"
+	    "70/71 internal, 73/74 cannot write/read, 75 temporary failure (try\n"
+	    "again), 76 protocol error, 77 refused: unsafe file, sign-in declined,\n"
+	    "grant or token rejected (log in again), 78 configuration.\n",
 	    DEFAULT_MARGIN_S, DEFAULT_CONNECT_MS / 1000, DEFAULT_TIMEOUT_MS / 1000);
 }
 
@@ -356,7 +379,7 @@ static int
 refresh_locked(struct tokfile *tok, void *arg)
 {
 	struct refresh *rf = arg;
-	struct oauth_tokens fresh = { NULL, NULL, 0 };
+	struct oauth_tokens fresh = { NULL, NULL, 0, NULL };
 	int64_t asked_at;
 	int r;
 
@@ -631,6 +654,214 @@ cmd_show(const struct options *opt, int argc, char **argv)
 	return status;
 }
 
+static int
+cmd_login(const struct options *opt, int argc, char **argv)
+{
+	struct target t = { NULL, NULL, 0 };
+	int status;
+
+	(void)argc;
+	if ((status = target_init(&t, argv[0])) != 0)
+		goto out;
+	status = login_run(&opt->login, &opt->net, t.arg, t.path,
+	    t.is_account ? t.arg : NULL);
+ out:
+	target_clear(&t);
+	return status;
+}
+
+static int
+cmd_test(const struct options *opt, int argc, char **argv)
+{
+	struct mailtest_options mo = opt->test;
+	struct target t = { NULL, NULL, 0 };
+	struct tokfile *tok = NULL;
+	char *abs = NULL, self[PATH_MAX], when[64], span[32];
+	ssize_t n;
+	int r, status;
+
+	(void)argc;
+	if (mo.proto == MAILTEST_NONE) {
+		msg(NULL, "test: which server? add --imap, --pop or --smtp HOST[:PORT]");
+		return EX_USAGE;
+	}
+	if ((status = target_init(&t, argv[0])) != 0)
+		goto out;
+	if ((r = tokfile_read(t.path, &tok)) != 0) {
+		status = report_file_error(&t, r);
+		goto out;
+	}
+	/* The plugin takes a secret that starts with '/' as a token file. */
+	if ((abs = realpath(t.path, NULL)) == NULL) {
+		msg(t.arg, "cannot resolve %s: %s", t.path, strerror(errno));
+		status = EX_NOINPUT;
+		goto out;
+	}
+	/* If the token is due, the plugin runs a helper to refresh it: this
+	 * one, unless told otherwise. */
+	if (getenv("XOAUTH2_HELPER") == NULL &&
+	    (n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		setenv("XOAUTH2_HELPER", self, 0);
+	}
+	fmt_time(when, sizeof(when), tok->expires_at);
+	fmt_span(span, sizeof(span), tok->expires_at - now_s());
+	if (tok->expires_at > now_s())
+		printf("   access token valid until %s (in %s)\n", when, span);
+	else if (tok->expires_at == 0)	/* the plugin's mark */
+		printf("   access token rejected by a server earlier: the plugin "
+		    "refreshes it first\n");
+	else
+		printf("   access token expired %s (%s ago): the plugin "
+		    "refreshes it first\n", when, span);
+	mo.cafile = opt->net.cafile;
+	mo.connect_timeout_ms = opt->net.connect_timeout_ms;
+	mo.timeout_ms = opt->net.timeout_ms;
+	status = mailtest_run(&mo, t.arg, abs, tok->user);
+ out:
+	free(abs);
+	tokfile_free(tok);
+	target_clear(&t);
+	return status;
+}
+
+static int
+cmd_list(const struct options *opt, int argc, char **argv)
+{
+	struct target t;
+	struct tokfile *tok;
+	char **names = NULL, *dir = NULL, span[32], expiry[64];
+	const char *health;
+	size_t i, n = 0;
+	int64_t now = now_s();
+	int r, status = 0;
+
+	(void)opt;
+	(void)argc;
+	(void)argv;
+	if ((r = store_list(&names, &n)) != 0 || (r = store_dir(&dir)) != 0) {
+		msg(NULL, "cannot list the token store: %s", store_strerror(r));
+		status = r == -ENOMEM ? EX_OSERR : r == STORE_E_NOHOME ?
+		    EX_CONFIG : EX_IOERR;
+		goto out;
+	}
+	if (n == 0) {
+		msg(NULL, "no accounts in %s; add one with: " PROG " login "
+		    "ACCOUNT --provider ... --client-id ...", dir);
+		goto out;
+	}
+	printf("%-16s %-28s %-10s %-24s %s\n", "ACCOUNT", "USER", "PROVIDER",
+	    "ACCESS TOKEN", "HEALTH");
+	for (i = 0; i < n; i++) {
+		if (target_init(&t, names[i]) != 0)
+			continue;
+		if ((r = tokfile_read(t.path, &tok)) != 0) {
+			printf("%-16s %-28s %-10s %-24s unusable: %s\n", names[i],
+			    "-", "-", "-", r == TOKFILE_E_PERMS ? "readable by "
+			    "others (chmod 600)" : tokfile_strerror(r));
+			target_clear(&t);
+			continue;
+		}
+		fmt_span(span, sizeof(span), tok->expires_at - now);
+		snprintf(expiry, sizeof(expiry), tok->expires_at > now ?
+		    "valid, %s left" : "expired %s ago", span);
+		if (tok->refresh_token != NULL)
+			health = tok->expires_at > now ? "ok" :
+			    "ok (refreshed when next used)";
+		else
+			health = tok->expires_at > now ? "no refresh token: log "
+			    "in again when it expires" : "expired, no refresh "
+			    "token: log in again";
+		printf("%-16s %-28s %-10s %-24s %s\n", names[i], tok->user,
+		    tok->provider != NULL ? tok->provider : "-", expiry, health);
+		tokfile_free(tok);
+		target_clear(&t);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		msg(NULL, "cannot write to stdout: %s", strerror(errno));
+		status = EX_IOERR;
+	}
+ out:
+	free(dir);
+	store_names_free(names);
+	return status;
+}
+
+/* Under the token file's lock, so that no refresh puts it back. */
+static int
+logout_locked(struct tokfile *tok, void *arg)
+{
+	const char *path = arg;
+	char tmp[PATH_MAX];
+
+	(void)tok;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (unlink(path) == -1 && errno != ENOENT)
+		return -errno;
+	(void)unlink(tmp);
+	return TOKFILE_UNCHANGED;
+}
+
+static int
+cmd_logout(const struct options *opt, int argc, char **argv)
+{
+	struct target t = { NULL, NULL, 0 };
+	struct tokfile *tok = NULL;
+	char side[PATH_MAX], *provider = NULL;
+	struct stat st;
+	int r, status;
+
+	(void)opt;
+	(void)argc;
+	if ((status = target_init(&t, argv[0])) != 0)
+		goto out;
+	if (lstat(t.path, &st) == -1) {
+		status = report_file_error(&t, -errno);
+		goto out;
+	}
+	if (tokfile_read(t.path, &tok) == 0 && tok->provider != NULL)
+		provider = strdup(tok->provider);
+	tokfile_free(tok);
+	/* A file we cannot parse is removed all the same. */
+	r = tokfile_update_wait(t.path, 10000, logout_locked, t.path);
+	if (r != 0 && r != TOKFILE_E_LOCKED && unlink(t.path) == -1 &&
+	    errno != ENOENT)
+		r = -errno;
+	else if (r != TOKFILE_E_LOCKED)
+		r = 0;
+	if (r != 0) {
+		status = r == TOKFILE_E_LOCKED ? report_file_error(&t, r) :
+		    EX_CANTCREAT;
+		if (r != TOKFILE_E_LOCKED)
+			msg(t.arg, "cannot remove %s: %s", t.path,
+			    tokfile_strerror(r));
+		goto out;
+	}
+	snprintf(side, sizeof(side), "%s.tmp", t.path);
+	(void)unlink(side);
+	snprintf(side, sizeof(side), "%s.lock", t.path);
+	(void)unlink(side);
+	msg(t.arg, "removed %s", t.path);
+	if (provider != NULL && strcmp(provider, "microsoft") == 0)
+		msg(t.arg, "the grant stays valid at Microsoft until revoked: "
+		    "personal accounts at https://account.live.com/consent/Manage, "
+		    "work or school accounts by an administrator (Entra admin "
+		    "center: Enterprise applications, the app, Permissions; or "
+		    "revoke the user's sign-in sessions)");
+	else if (provider != NULL && strcmp(provider, "google") == 0)
+		msg(t.arg, "the grant stays valid at Google until revoked at "
+		    "https://myaccount.google.com/permissions");
+	else
+		msg(t.arg, "the grant may stay valid at the provider until you "
+		    "revoke it there (look for connected apps or permissions in "
+		    "the account's settings)");
+	status = 0;
+ out:
+	free(provider);
+	target_clear(&t);
+	return status;
+}
+
 /* --- main ----------------------------------------------------------------- */
 
 static const struct command *
@@ -647,12 +878,43 @@ command_find(const char *name)
 int
 main(int argc, char **argv)
 {
-	enum { O_MARGIN = 256, O_CONNECT, O_TIMEOUT, O_CAFILE };
+	enum { O_MARGIN = 256, O_CONNECT, O_TIMEOUT, O_CAFILE,
+		O_PROVIDER, O_CLIENT_ID, O_SECRET_FILE, O_TENANT, O_CLOUD, O_FLOW,
+		O_SCOPE, O_HINT, O_USER, O_AUTH_EP, O_TOKEN_EP, O_DEVICE_EP,
+		O_PORT, O_REDIRECT_HOST, O_WAIT, O_NO_BROWSER, O_NO_QR,
+		O_IMAP, O_POP, O_SMTP, O_TLS, O_STARTTLS, O_PLAIN, O_MECH, O_AS,
+		O_PLUGIN_DIR };
 	static const struct option longopts[] = {
 		{ "margin", required_argument, NULL, O_MARGIN },
 		{ "connect-timeout", required_argument, NULL, O_CONNECT },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "cafile", required_argument, NULL, O_CAFILE },
+		{ "provider", required_argument, NULL, O_PROVIDER },
+		{ "client-id", required_argument, NULL, O_CLIENT_ID },
+		{ "client-secret-file", required_argument, NULL, O_SECRET_FILE },
+		{ "tenant", required_argument, NULL, O_TENANT },
+		{ "cloud", required_argument, NULL, O_CLOUD },
+		{ "flow", required_argument, NULL, O_FLOW },
+		{ "scope", required_argument, NULL, O_SCOPE },
+		{ "login-hint", required_argument, NULL, O_HINT },
+		{ "user", required_argument, NULL, O_USER },
+		{ "auth-endpoint", required_argument, NULL, O_AUTH_EP },
+		{ "token-endpoint", required_argument, NULL, O_TOKEN_EP },
+		{ "device-endpoint", required_argument, NULL, O_DEVICE_EP },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "redirect-host", required_argument, NULL, O_REDIRECT_HOST },
+		{ "wait", required_argument, NULL, O_WAIT },
+		{ "no-browser", no_argument, NULL, O_NO_BROWSER },
+		{ "no-qr", no_argument, NULL, O_NO_QR },
+		{ "imap", required_argument, NULL, O_IMAP },
+		{ "pop", required_argument, NULL, O_POP },
+		{ "smtp", required_argument, NULL, O_SMTP },
+		{ "tls", no_argument, NULL, O_TLS },
+		{ "starttls", no_argument, NULL, O_STARTTLS },
+		{ "plain", no_argument, NULL, O_PLAIN },
+		{ "mech", required_argument, NULL, O_MECH },
+		{ "as", required_argument, NULL, O_AS },
+		{ "plugin-dir", required_argument, NULL, O_PLUGIN_DIR },
 		{ "force", no_argument, NULL, 'f' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -685,6 +947,30 @@ main(int argc, char **argv)
 	if ((cmd = command_find(argv[1])) == NULL) {
 		msg(NULL, "unknown command '%s'; see " PROG " --help", argv[1]);
 		return EX_USAGE;
+	}
+
+	/* Long options in full only: getopt would take --client-secret as
+	 * --client-secret-file, and a secret typed there must not be used
+	 * (nor echoed). */
+	for (c = 2; c < argc && strcmp(argv[c], "--") != 0; c++) {
+		size_t len;
+		int known = 0, i;
+
+		if (strncmp(argv[c], "--", 2) != 0)
+			continue;
+		len = strcspn(argv[c] + 2, "=");
+		for (i = 0; longopts[i].name != NULL; i++)
+			if (strlen(longopts[i].name) == len &&
+			    strncmp(longopts[i].name, argv[c] + 2, len) == 0)
+				known = 1;
+		if (!known) {
+			msg(NULL, "unknown option --%.*s%s", (int)(len > 40 ? 40 : len),
+			    argv[c] + 2, strncmp(argv[c] + 2, "client-secret", 13) == 0 ?
+			    "; a secret on the command line is visible to every user "
+			    "(ps): put it in a file and use --client-secret-file FILE "
+			    "(- for stdin)" : "");
+			return EX_USAGE;
+		}
 	}
 
 	memset(&opt, 0, sizeof(opt));
@@ -720,6 +1006,124 @@ main(int argc, char **argv)
 		case O_CAFILE:
 			opt.net.cafile = optarg;
 			bit = OPT_NET;
+			break;
+		case O_PROVIDER:
+			opt.login.provider = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_CLIENT_ID:
+			opt.login.client_id = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_SECRET_FILE:
+			opt.login.client_secret_file = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_TENANT:
+			opt.login.tenant = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_CLOUD:
+			opt.login.cloud = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_FLOW:
+			opt.login.flow = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_SCOPE:
+			opt.login.scope = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_HINT:
+			opt.login.login_hint = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_USER:
+			opt.login.user = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_AUTH_EP:
+			opt.login.auth_endpoint = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_TOKEN_EP:
+			opt.login.token_endpoint = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_DEVICE_EP:
+			opt.login.device_endpoint = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_PORT: {
+			char *end;
+			long port;
+
+			errno = 0;
+			port = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    port < 1 || port > 65535) {
+				msg(NULL, "--port: '%s' is not a port number "
+				    "(1-65535)", optarg);
+				return EX_USAGE;
+			}
+			opt.login.port = (int)port;
+			}
+			bit = OPT_LOGIN;
+			break;
+		case O_REDIRECT_HOST:
+			opt.login.redirect_host = optarg;
+			bit = OPT_LOGIN;
+			break;
+		case O_WAIT:
+			if (parse_seconds("--wait", optarg, 1, 3600, &v) != 0)
+				return EX_USAGE;
+			opt.login.wait_s = (long)v;
+			bit = OPT_LOGIN;
+			break;
+		case O_NO_BROWSER:
+			opt.login.no_browser = 1;
+			bit = OPT_LOGIN;
+			break;
+		case O_NO_QR:
+			opt.login.no_qr = 1;
+			bit = OPT_LOGIN;
+			break;
+		case O_IMAP:
+		case O_POP:
+		case O_SMTP:
+			if (opt.test.proto != MAILTEST_NONE) {
+				msg(NULL, "test: one of --imap, --pop, --smtp");
+				return EX_USAGE;
+			}
+			opt.test.proto = c == O_IMAP ? MAILTEST_IMAP :
+			    c == O_POP ? MAILTEST_POP : MAILTEST_SMTP;
+			opt.test.server = optarg;
+			bit = OPT_TEST;
+			break;
+		case O_TLS:
+		case O_STARTTLS:
+		case O_PLAIN:
+			if (opt.test.security != MAILTEST_SEC_DEFAULT) {
+				msg(NULL, "test: one of --tls, --starttls, --plain");
+				return EX_USAGE;
+			}
+			opt.test.security = c == O_TLS ? MAILTEST_SEC_TLS :
+			    c == O_STARTTLS ? MAILTEST_SEC_STARTTLS :
+			    MAILTEST_SEC_PLAIN;
+			bit = OPT_TEST;
+			break;
+		case O_MECH:
+			opt.test.mech = optarg;
+			bit = OPT_TEST;
+			break;
+		case O_AS:
+			opt.test.authzid = optarg;
+			bit = OPT_TEST;
+			break;
+		case O_PLUGIN_DIR:
+			opt.test.plugin_dir = optarg;
+			bit = OPT_TEST;
 			break;
 		case 'f':
 			opt.force = 1;

@@ -77,7 +77,11 @@ oauth_tokens_clear(struct oauth_tokens *t)
 		xo_wipe(t->refresh_token, strlen(t->refresh_token));
 		free(t->refresh_token);
 	}
-	t->access_token = t->refresh_token = NULL;
+	if (t->id_token != NULL) {
+		xo_wipe(t->id_token, strlen(t->id_token));
+		free(t->id_token);
+	}
+	t->access_token = t->refresh_token = t->id_token = NULL;
 	t->expires_in = 0;
 }
 
@@ -115,11 +119,11 @@ printable(char *buf, size_t size, const char *s)
 		memcpy(buf + i - 3, "...", 3);
 }
 
-/* Checks the token endpoint URL; sets HOST (for messages).  Returns 0
- * or a sysexits code. */
+/* Checks an endpoint URL (NAME: its member or option, for messages);
+ * sets HOST (for messages).  Returns 0 or a sysexits code. */
 static int
-endpoint_check(const char *url, char *host, size_t hostsize,
-    struct oauth_error *err)
+endpoint_check(const char *url, const char *name, char *host,
+    size_t hostsize, struct oauth_error *err)
 {
 	CURLU *u = NULL;
 	char *scheme = NULL, *h = NULL;
@@ -134,7 +138,7 @@ endpoint_check(const char *url, char *host, size_t hostsize,
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
 		seterr(err, 78, OAUTH_HINT_ENDPOINT,
-		    "token_endpoint is not a valid URL");
+		    "%s is not a valid URL", name);
 		r = 78;
 		goto out;
 	}
@@ -145,8 +149,9 @@ endpoint_check(const char *url, char *host, size_t hostsize,
 		r = 0;	/* the test server; nothing leaves the machine */
 	else {
 		seterr(err, 78, OAUTH_HINT_ENDPOINT,
-		    "token_endpoint must use https:// (plain http:// is only "
-		    "allowed to a loopback host), not %s://%s", scheme, host);
+		    "%s must use https:// (plain http:// is only "
+		    "allowed to a loopback host), not %s://%s", name, scheme,
+		    host);
 		r = 78;
 	}
  out:
@@ -156,17 +161,12 @@ endpoint_check(const char *url, char *host, size_t hostsize,
 	return r;
 }
 
-struct field {
-	const char	*name;
-	const char	*value;		/* NULL: leave the field out */
-};
-
 /* Builds the x-www-form-urlencoded body of FIELDS into a new *BODYp. */
 static int
-form_build(CURL *c, const struct field *fields, size_t n, char **bodyp,
+form_build(CURL *c, const struct oauth_field *fields, size_t n, char **bodyp,
     size_t *lenp)
 {
-	char *esc[8] = { NULL }, *body = NULL, *p;
+	char *esc[12] = { NULL }, *body = NULL, *p;
 	size_t i, total = 0;
 	int r = -ENOMEM;
 
@@ -229,8 +229,8 @@ seconds(char *buf, size_t size, long ms)
 
 /* Maps a failed transfer to ERR.  Returns the sysexits code. */
 static int
-transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *host,
-    const struct body *b, const struct oauth_options *opt,
+transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
+    const char *host, const struct body *b, const struct oauth_options *opt,
     struct oauth_error *err)
 {
 	curl_off_t connected_us = 0;
@@ -244,12 +244,12 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *host,
 		if (connected_us == 0) {
 			seconds(limit, sizeof(limit), opt->connect_timeout_ms);
 			seterr(err, 75, OAUTH_HINT_LATER, "no connection to "
-			    "token endpoint %s within %s (--connect-timeout)",
-			    host, limit);
+			    "%s %s within %s (--connect-timeout)",
+			    label, host, limit);
 		} else {
 			seconds(limit, sizeof(limit), opt->timeout_ms);
 			seterr(err, 75, OAUTH_HINT_LATER, "no answer from "
-			    "token endpoint %s within %s (--timeout)", host, limit);
+			    "%s %s within %s (--timeout)", label, host, limit);
 		}
 		return 75;
 	case CURLE_COULDNT_CONNECT:
@@ -257,15 +257,15 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *host,
 		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
 		if (os_errno != 0)
 			seterr(err, 69, OAUTH_HINT_NETWORK, "cannot connect to "
-			    "token endpoint %s: %s", host, strerror((int)os_errno));
+			    "%s %s: %s", label, host, strerror((int)os_errno));
 		else
 			seterr(err, 69, OAUTH_HINT_NETWORK, "cannot connect to "
-			    "token endpoint %s: %s", host, why);
+			    "%s %s: %s", label, host, why);
 		return 69;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		seterr(err, 69, OAUTH_HINT_NETWORK,
-		    "cannot reach token endpoint %s: %s", host, why);
+		    "cannot reach %s %s: %s", label, host, why);
 		return 69;
 	case CURLE_SSL_CACERT_BADFILE:
 		seterr(err, 78, OAUTH_HINT_NONE, "cannot load the CA "
@@ -274,20 +274,20 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *host,
 	case CURLE_PEER_FAILED_VERIFICATION:
 		/* Unknown CA or wrong name: curl's words say which (the
 		 * verify result's meaning depends on curl's TLS library). */
-		seterr(err, 69, OAUTH_HINT_PEER, "TLS with token endpoint %s "
-		    "failed: %s", host, why);
+		seterr(err, 69, OAUTH_HINT_PEER, "TLS with %s %s "
+		    "failed: %s", label, host, why);
 		return 69;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CRL_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
 		seterr(err, 69, OAUTH_HINT_CAFILE,
-		    "TLS with token endpoint %s failed: %s", host, why);
+		    "TLS with %s %s failed: %s", label, host, why);
 		return 69;
 	case CURLE_WRITE_ERROR:
 		if (b->overflow) {
-			seterr(err, 69, OAUTH_HINT_NONE, "token endpoint %s "
-			    "sent more than %d KiB; refusing it", host,
+			seterr(err, 69, OAUTH_HINT_NONE, "%s %s "
+			    "sent more than %d KiB; refusing it", label, host,
 			    OAUTH_RESPONSE_MAX / 1024);
 			return 69;
 		}
@@ -300,20 +300,20 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *host,
 	case CURLE_RECV_ERROR:
 	case CURLE_PARTIAL_FILE:
 		seterr(err, 75, OAUTH_HINT_LATER,
-		    "connection to token endpoint %s broke: %s", host, why);
+		    "connection to %s %s broke: %s", label, host, why);
 		return 75;
 	default:
 		break;
 	}
-	seterr(err, 69, OAUTH_HINT_NONE, "request to token endpoint %s "
-	    "failed: %s", host, why);
+	seterr(err, 69, OAUTH_HINT_NONE, "request to %s %s "
+	    "failed: %s", label, host, why);
 	return 69;
 }
 
 /* Maps an OAuth error answer (or any answer but 200) to ERR. */
 static int
-answer_error(long http, struct json_object *root, const char *host,
-    struct oauth_error *err)
+answer_error(long http, struct json_object *root, const char *label,
+    const char *host, const char *grant, struct oauth_error *err)
 {
 	struct json_object *v;
 	char code[64] = "", desc[OAUTH_DESC_MAX + 1] = "", detail[300] = "";
@@ -326,17 +326,18 @@ answer_error(long http, struct json_object *root, const char *host,
 		    json_object_is_type(v, json_type_string))
 			printable(desc, sizeof(desc), json_object_get_string(v));
 	}
+	snprintf(err->code, sizeof(err->code), "%s", code);
 	if (code[0] != '\0')
 		snprintf(detail, sizeof(detail), " (%s%s%s)", code,
 		    desc[0] != '\0' ? ": " : "", desc);
 
 	if (http >= 500) {
-		seterr(err, 75, OAUTH_HINT_LATER, "token endpoint %s failed "
-		    "with HTTP %ld%s", host, http, detail);
+		seterr(err, 75, OAUTH_HINT_LATER, "%s %s failed "
+		    "with HTTP %ld%s", label, host, http, detail);
 		return 75;
 	}
 	if (strcmp(code, "invalid_grant") == 0) {
-		seterr(err, 77, OAUTH_HINT_LOGIN, "refresh rejected%s", detail);
+		seterr(err, 77, OAUTH_HINT_LOGIN, "%s rejected%s", grant, detail);
 		return 77;
 	}
 	if (strcmp(code, "invalid_client") == 0 ||
@@ -350,23 +351,23 @@ answer_error(long http, struct json_object *root, const char *host,
 	}
 	if (strcmp(code, "invalid_request") == 0 ||
 	    strcmp(code, "unsupported_grant_type") == 0) {
-		seterr(err, 78, OAUTH_HINT_NONE, "request rejected by token "
-		    "endpoint %s%s", host, detail);
+		seterr(err, 78, OAUTH_HINT_NONE, "request rejected by %s "
+		    "%s%s", label, host, detail);
 		return 78;
 	}
 	if (strcmp(code, "temporarily_unavailable") == 0 ||
 	    strcmp(code, "slow_down") == 0 || http == 429) {
-		seterr(err, 75, OAUTH_HINT_LATER, "token endpoint %s is busy "
-		    "(HTTP %ld)%s", host, http, detail);
+		seterr(err, 75, OAUTH_HINT_LATER, "%s %s is busy "
+		    "(HTTP %ld)%s", label, host, http, detail);
 		return 75;
 	}
 	if (code[0] == '\0' && http == 200) {
-		seterr(err, 69, OAUTH_HINT_LATER, "token endpoint %s sent a "
-		    "malformed answer (HTTP 200, not a JSON object)", host);
+		seterr(err, 69, OAUTH_HINT_LATER, "%s %s sent a "
+		    "malformed answer (HTTP 200, not a JSON object)", label, host);
 		return 69;
 	}
-	seterr(err, 69, OAUTH_HINT_NONE, "token endpoint %s answered "
-	    "HTTP %ld%s", host, http, detail);
+	seterr(err, 69, OAUTH_HINT_NONE, "%s %s answered "
+	    "HTTP %ld%s", label, host, http, detail);
 	return 69;
 }
 
@@ -425,7 +426,7 @@ expires_member(struct json_object *root, int64_t *out)
 
 /* Reads a 200 answer into OUT.  Returns 0 or a sysexits code. */
 static int
-answer_tokens(struct json_object *root, const char *host,
+answer_tokens(struct json_object *root, const char *label, const char *host,
     struct oauth_tokens *out, struct oauth_error *err)
 {
 	struct json_object *v;
@@ -434,8 +435,8 @@ answer_tokens(struct json_object *root, const char *host,
 	if (json_object_object_get_ex(root, "token_type", &v) &&
 	    (!json_object_is_type(v, json_type_string) ||
 	    strcasecmp(json_object_get_string(v), "bearer") != 0)) {
-		seterr(err, 69, OAUTH_HINT_NONE, "token endpoint %s issued a "
-		    "token that is not a Bearer token", host);
+		seterr(err, 69, OAUTH_HINT_NONE, "%s %s issued a "
+		    "token that is not a Bearer token", label, host);
 		return 69;
 	}
 	if ((r = token_member(root, "access_token", &out->access_token)) != 0 ||
@@ -444,8 +445,8 @@ answer_tokens(struct json_object *root, const char *host,
 			seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
 			return 71;
 		}
-		seterr(err, 69, OAUTH_HINT_LATER, "token endpoint %s sent a "
-		    "malformed answer (no usable access_token)", host);
+		seterr(err, 69, OAUTH_HINT_LATER, "%s %s sent a "
+		    "malformed answer (no usable access_token)", label, host);
 		return 69;
 	}
 	if ((r = token_member(root, "refresh_token", &out->refresh_token)) != 0) {
@@ -453,54 +454,79 @@ answer_tokens(struct json_object *root, const char *host,
 			seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
 			return 71;
 		}
-		seterr(err, 69, OAUTH_HINT_LATER, "token endpoint %s sent a "
-		    "malformed answer (refresh_token is not a token)", host);
+		seterr(err, 69, OAUTH_HINT_LATER, "%s %s sent a "
+		    "malformed answer (refresh_token is not a token)", label, host);
 		return 69;
 	}
+	/* Only read for the user's name (login); a bad one is ignored. */
+	if (token_member(root, "id_token", &out->id_token) == -ENOMEM) {
+		seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
+		return 71;
+	}
 	if (expires_member(root, &out->expires_in) != 0) {
-		seterr(err, 69, OAUTH_HINT_LATER, "token endpoint %s sent a "
+		seterr(err, 69, OAUTH_HINT_LATER, "%s %s sent a "
 		    "malformed answer (expires_in is not a positive number)",
-		    host);
+		    label, host);
 		return 69;
 	}
 	return 0;
 }
 
 int
-oauth_refresh(const struct tokfile *tok, const struct oauth_options *opt,
+oauth_parse_answer(long http, const char *body, size_t len, const char *host,
     struct oauth_tokens *out, struct oauth_error *err)
 {
-	const struct field fields[] = {
-		{ "grant_type", "refresh_token" },
-		{ "refresh_token", tok->refresh_token },
-		{ "client_id", tok->client_id },
-		{ "client_secret", tok->client_secret },
-		{ "scope", tok->scope },
-	};
-	struct body b = { NULL, 0, 0 };
-	struct curl_slist *headers = NULL, *more;
 	struct json_object *root = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "", host[256];
-	char *form = NULL;
-	size_t formlen = 0;
-	long http = 0;
-	CURL *c = NULL;
-	CURLcode cc;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
-	if (tok->refresh_token == NULL) {
-		seterr(err, 77, OAUTH_HINT_LOGIN, "the token file holds no "
-		    "refresh token");
-		return 77;
+	if (tokfile_json_parse(body, len, OAUTH_JSON_DEPTH, &root) != 0)
+		root = NULL;
+	if (http != 200 || root == NULL ||
+	    !json_object_is_type(root, json_type_object) ||
+	    json_object_object_get_ex(root, "error", NULL)) {
+		r = answer_error(http, root, "token endpoint", host, "refresh",
+		    err);
+		goto out;
 	}
-	if ((r = endpoint_check(tok->token_endpoint, host, sizeof(host), err)) != 0)
+	if ((r = answer_tokens(root, "token endpoint", host, out, err)) != 0) {
+		oauth_tokens_clear(out);
+		goto out;
+	}
+	r = 0;
+ out:
+	tokfile_json_free(root);
+	return r;
+}
+
+/* POSTs FIELDS to ENDPOINT (LABEL and NAME word it in messages: "token
+ * endpoint", "token_endpoint").  On an answer, returns 0 with its HTTP
+ * status in *HTTPp and its JSON (NULL if it is not JSON) in *ROOTp, which
+ * the caller frees with tokfile_json_free; HOST is set for messages.
+ * Otherwise returns a sysexits code with ERR filled in. */
+static int
+post_form(const char *endpoint, const char *label, const char *name,
+    const struct oauth_field *fields, size_t n,
+    const struct oauth_options *opt, long *httpp, struct json_object **rootp,
+    char *host, size_t hostsize, struct oauth_error *err)
+{
+	struct body b = { NULL, 0, 0 };
+	struct curl_slist *headers = NULL, *more;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	char *form = NULL;
+	size_t formlen = 0;
+	CURL *c = NULL;
+	CURLcode cc;
+	int r;
+
+	*httpp = 0;
+	*rootp = NULL;
+	if ((r = endpoint_check(endpoint, name, host, hostsize, err)) != 0)
 		return r;
 	if ((c = curl_easy_init()) == NULL ||
 	    (b.data = malloc(OAUTH_RESPONSE_MAX + 1)) == NULL ||
-	    form_build(c, fields, sizeof(fields) / sizeof(fields[0]),
-	    &form, &formlen) != 0 ||
+	    form_build(c, fields, n, &form, &formlen) != 0 ||
 	    (headers = curl_slist_append(NULL, "Accept: application/json")) == NULL ||
 	    /* No "Expect: 100-continue" round trip for long refresh tokens. */
 	    (more = curl_slist_append(headers, "Expect:")) == NULL) {
@@ -510,7 +536,7 @@ oauth_refresh(const struct tokfile *tok, const struct oauth_options *opt,
 	}
 
 	/* Every option matters; one that cannot be set is a failure. */
-	if (curl_easy_setopt(c, CURLOPT_URL, tok->token_endpoint) != CURLE_OK ||
+	if (curl_easy_setopt(c, CURLOPT_URL, endpoint) != CURLE_OK ||
 #if LIBCURL_VERSION_NUM >= 0x075500
 	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 #else
@@ -540,26 +566,15 @@ oauth_refresh(const struct tokfile *tok, const struct oauth_options *opt,
 	}
 
 	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
-		r = transfer_error(c, cc, errbuf, host, &b, opt, err);
+		r = transfer_error(c, cc, errbuf, label, host, &b, opt, err);
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, httpp);
 	b.data[b.len] = '\0';
-	if (tokfile_json_parse(b.data, b.len, OAUTH_JSON_DEPTH, &root) != 0)
-		root = NULL;
-	if (http != 200 || root == NULL ||
-	    !json_object_is_type(root, json_type_object) ||
-	    json_object_object_get_ex(root, "error", NULL)) {
-		r = answer_error(http, root, host, err);
-		goto out;
-	}
-	if ((r = answer_tokens(root, host, out, err)) != 0) {
-		oauth_tokens_clear(out);
-		goto out;
-	}
+	if (tokfile_json_parse(b.data, b.len, OAUTH_JSON_DEPTH, rootp) != 0)
+		*rootp = NULL;
 	r = 0;
  out:
-	tokfile_json_free(root);
 	if (b.data != NULL) {
 		xo_wipe(b.data, OAUTH_RESPONSE_MAX + 1);
 		free(b.data);
@@ -571,5 +586,201 @@ oauth_refresh(const struct tokfile *tok, const struct oauth_options *opt,
 	curl_slist_free_all(headers);
 	if (c != NULL)
 		curl_easy_cleanup(c);
+	return r;
+}
+
+/* A grant at the token endpoint: POST, then tokens or an error. */
+static int
+token_request(const char *endpoint, const struct oauth_field *fields,
+    size_t n, const char *grant, const struct oauth_options *opt,
+    struct oauth_tokens *out, struct oauth_error *err)
+{
+	struct json_object *root = NULL;
+	char host[256];
+	long http = 0;
+	int r;
+
+	if ((r = post_form(endpoint, "token endpoint", "token_endpoint",
+	    fields, n, opt, &http, &root, host, sizeof(host), err)) != 0)
+		goto out;
+	if (http != 200 || root == NULL ||
+	    !json_object_is_type(root, json_type_object) ||
+	    json_object_object_get_ex(root, "error", NULL)) {
+		r = answer_error(http, root, "token endpoint", host, grant, err);
+		goto out;
+	}
+	if ((r = answer_tokens(root, "token endpoint", host, out, err)) != 0) {
+		oauth_tokens_clear(out);
+		goto out;
+	}
+	r = 0;
+ out:
+	tokfile_json_free(root);
+	return r;
+}
+
+int
+oauth_refresh(const struct tokfile *tok, const struct oauth_options *opt,
+    struct oauth_tokens *out, struct oauth_error *err)
+{
+	const struct oauth_field fields[] = {
+		{ "grant_type", "refresh_token" },
+		{ "refresh_token", tok->refresh_token },
+		{ "client_id", tok->client_id },
+		{ "client_secret", tok->client_secret },
+		{ "scope", tok->scope },
+	};
+
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	if (tok->refresh_token == NULL) {
+		seterr(err, 77, OAUTH_HINT_LOGIN, "the token file holds no "
+		    "refresh token");
+		return 77;
+	}
+	return token_request(tok->token_endpoint, fields,
+	    sizeof(fields) / sizeof(fields[0]), "refresh", opt, out, err);
+}
+
+int
+oauth_grant(const char *endpoint, const struct oauth_field *fields,
+    size_t n, const char *grant, const struct oauth_options *opt,
+    struct oauth_tokens *out, struct oauth_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	return token_request(endpoint, fields, n, grant, opt, out, err);
+}
+
+int
+oauth_url_check(const char *url, const char *name, struct oauth_error *err)
+{
+	char host[256];
+
+	memset(err, 0, sizeof(*err));
+	return endpoint_check(url, name, host, sizeof(host), err);
+}
+
+void
+oauth_device_clear(struct oauth_device *d)
+{
+	if (d->device_code != NULL) {
+		xo_wipe(d->device_code, strlen(d->device_code));
+		free(d->device_code);
+	}
+	free(d->user_code);
+	free(d->verification_uri);
+	free(d->verification_uri_complete);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Reads a string member that is shown to the user or sent back: not
+ * empty, printable, at most MAX bytes.  Returns 0 (*OUT NULL if absent),
+ * -1 if malformed or -ENOMEM. */
+static int
+string_member(struct json_object *root, const char *name, size_t max,
+    char **out)
+{
+	struct json_object *v;
+	const char *s;
+	size_t len;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(root, name, &v) ||
+	    json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (len == 0 || len > max || strlen(s) != len || xo_has_ctl(s, len))
+		return -1;
+	return (*out = strdup(s)) == NULL ? -ENOMEM : 0;
+}
+
+/* A positive number of seconds, or DEF if absent.  Returns 0 or -1. */
+static int
+seconds_member(struct json_object *root, const char *name, int64_t def,
+    int64_t max, int64_t *out)
+{
+	struct json_object *v;
+	const char *s;
+	char *end;
+	long long n;
+
+	*out = def;
+	if (!json_object_object_get_ex(root, name, &v) ||
+	    json_object_is_type(v, json_type_null))
+		return 0;
+	if (json_object_is_type(v, json_type_int))
+		n = json_object_get_int64(v);
+	else if (json_object_is_type(v, json_type_string)) {
+		s = json_object_get_string(v);
+		errno = 0;
+		n = strtoll(s, &end, 10);
+		if (errno != 0 || end == s || *end != '\0')
+			return -1;
+	} else
+		return -1;
+	if (n <= 0 || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+int
+oauth_device_authorize(const char *endpoint, const struct oauth_field *fields,
+    size_t n, const struct oauth_options *opt, struct oauth_device *out,
+    struct oauth_error *err)
+{
+	struct json_object *root = NULL;
+	char host[256];
+	long http = 0;
+	int r, m;
+
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	if ((r = post_form(endpoint, "device authorization endpoint",
+	    "--device-endpoint", fields, n, opt, &http, &root, host,
+	    sizeof(host), err)) != 0)
+		goto out;
+	if (http != 200 || root == NULL ||
+	    !json_object_is_type(root, json_type_object) ||
+	    json_object_object_get_ex(root, "error", NULL)) {
+		r = answer_error(http, root, "device authorization endpoint",
+		    host, "device authorization", err);
+		goto out;
+	}
+	/* RFC 8628 3.2; Google says verification_url. */
+	if ((m = token_member(root, "device_code", &out->device_code)) != 0 ||
+	    out->device_code == NULL ||
+	    (m = string_member(root, "user_code", 64, &out->user_code)) != 0 ||
+	    out->user_code == NULL ||
+	    (m = string_member(root, "verification_uri", 2048,
+	    &out->verification_uri)) != 0 ||
+	    (out->verification_uri == NULL &&
+	    ((m = string_member(root, "verification_url", 2048,
+	    &out->verification_uri)) != 0 || out->verification_uri == NULL)) ||
+	    (m = string_member(root, "verification_uri_complete", 4096,
+	    &out->verification_uri_complete)) != 0 ||
+	    seconds_member(root, "expires_in", 0, 86400, &out->expires_in) != 0 ||
+	    out->expires_in == 0 ||
+	    seconds_member(root, "interval", 5, 3600, &out->interval) != 0) {
+		if (m == -ENOMEM) {
+			seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
+			r = 71;
+		} else {
+			seterr(err, 69, OAUTH_HINT_NONE, "device authorization "
+			    "endpoint %s sent a malformed answer (device_code, "
+			    "user_code, verification_uri or expires_in missing "
+			    "or invalid)", host);
+			r = 69;
+		}
+		oauth_device_clear(out);
+		goto out;
+	}
+	r = 0;
+ out:
+	tokfile_json_free(root);
 	return r;
 }

@@ -5,6 +5,7 @@
 #ifndef XO_OAUTH_H
 #define XO_OAUTH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tokfile.h"
@@ -34,6 +35,7 @@ enum oauth_hint {
 struct oauth_error {
 	int		 status;	/* sysexits code */
 	enum oauth_hint	 hint;
+	char		 code[64];	/* the server's OAuth "error", or "" */
 	char		 what[512];	/* what happened; no secrets */
 };
 
@@ -42,6 +44,24 @@ struct oauth_tokens {
 	char		*access_token;
 	char		*refresh_token;	/* NULL if the server sent none */
 	int64_t		 expires_in;	/* seconds */
+	char		*id_token;	/* OpenID Connect, or NULL */
+};
+
+/* One field of an application/x-www-form-urlencoded request body. */
+struct oauth_field {
+	const char	*name;
+	const char	*value;		/* NULL: leave the field out */
+};
+
+/* A device authorization answer (RFC 8628 3.2).  device_code is a
+ * secret: wipe with oauth_device_clear. */
+struct oauth_device {
+	char		*device_code;
+	char		*user_code;
+	char		*verification_uri;	/* or Google's verification_url */
+	char		*verification_uri_complete;	/* or NULL */
+	int64_t		 expires_in;
+	int64_t		 interval;	/* 5 if the server named none */
 };
 
 /* Global libcurl set-up; call once before oauth_refresh, and
@@ -54,6 +74,38 @@ void oauth_cleanup(void);
  * sysexits code with ERR filled in. */
 int oauth_refresh(const struct tokfile *tok, const struct oauth_options *opt,
     struct oauth_tokens *out, struct oauth_error *err);
+
+/* Reads the token endpoint's answer: HTTP status HTTP and the LEN bytes
+ * at BODY (a JSON object; need not be NUL-terminated).  HOST names the
+ * endpoint in messages.  Returns 0 and fills *OUT (the caller clears it),
+ * or a sysexits code with ERR filled in and *OUT empty.  No network: the
+ * part of oauth_refresh that sees the server's bytes, so it can be
+ * fuzzed on its own. */
+int oauth_parse_answer(long http, const char *body, size_t len,
+    const char *host, struct oauth_tokens *out, struct oauth_error *err);
+
+/* Any grant at the token endpoint ENDPOINT (authorization_code,
+ * device_code): FIELDS (at most 12) are the request.  GRANT names it in
+ * messages ("authorization code").  Returns 0 and fills *OUT (the caller
+ * clears it), or a sysexits code with ERR filled in (ERR->code holds the
+ * OAuth error, e.g. "authorization_pending"). */
+int oauth_grant(const char *endpoint, const struct oauth_field *fields,
+    size_t n, const char *grant, const struct oauth_options *opt,
+    struct oauth_tokens *out, struct oauth_error *err);
+
+/* Starts a device authorization (RFC 8628 3.1) at ENDPOINT.  Returns 0
+ * and fills *OUT (the caller clears it), or a sysexits code. */
+int oauth_device_authorize(const char *endpoint,
+    const struct oauth_field *fields, size_t n,
+    const struct oauth_options *opt, struct oauth_device *out,
+    struct oauth_error *err);
+void oauth_device_clear(struct oauth_device *d);
+
+/* Checks that URL is https:// (or http:// to a loopback host); NAME (an
+ * option or member) is named in the message.  Returns 0 or 78 (EX_CONFIG)
+ * with ERR filled in. */
+int oauth_url_check(const char *url, const char *name,
+    struct oauth_error *err);
 
 /* Wipes and frees the tokens in T; T itself may be reused. */
 void oauth_tokens_clear(struct oauth_tokens *t);

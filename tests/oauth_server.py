@@ -20,6 +20,20 @@ Loopback only, standard library only.  Two modes:
         grace on|off             refresh-token reuse grace (see h_token)
         stats                    prints {"refreshes":..,"introspections":..,..}
         reset
+      For login (authorization code with PKCE, device authorization grant):
+        authorize-mode MODE [--user U]   how /authorize answers: approve
+                                 (default), deny, wrong-state, no-state;
+                                 U signs in unless login_hint names one
+        device ACTION [--user U] [--code USER_CODE] [--count N]
+                                 ACTION: approve (as U), deny, decline
+                                 (Microsoft's authorization_declined),
+                                 expire, slow-down (the next N polls)
+        device-config [--interval N] [--expires-in N] [--url-alias]
+                                 what /devicecode hands out (url-alias:
+                                 Google's verification_url)
+        device-status            every device code: status, polls, answers
+        client CLIENT_ID SECRET  make CLIENT_ID confidential: /token then
+                                 wants client_secret=SECRET
 
   oauth_server.py mask < transcript
       Copy stdin to stdout with bearer tokens masked (also inside base64
@@ -30,7 +44,15 @@ Endpoints (see ROUTES below; add a function and a table entry for more, e.g.
   POST /introspect      RFC 7662 (form field "token"; "Authorization: Bearer"
                         is accepted too)
   POST /token           RFC 6749 refresh_token grant; refresh tokens are
-                        single-use and rotated
+                        single-use and rotated.  Also authorization_code
+                        (PKCE S256 required, redirect_uri loopback and
+                        matching) and RFC 8628 device_code; an "openid"
+                        scope adds an (unsigned) id_token naming the user
+  GET  /authorize       RFC 6749 4.1 + RFC 7636: redirects (302) to the
+                        loopback redirect_uri with code and state
+  POST /devicecode      RFC 8628 3.1 device authorization
+  POST /control/authorize, /control/device, /control/device-config,
+       /control/client; GET /control/device-status (see ctl above)
   POST /control/grant   {"user","scope","expires_in","client_id"} -> tokens
   POST /control/revoke  {"token"}
   POST /control/expire  {"user"} or {"token"}
@@ -47,6 +69,7 @@ status only.
 import argparse
 import base64
 import binascii
+import hashlib
 import json
 import os
 import re
@@ -107,6 +130,7 @@ class State:
         self.refreshes_by_client = {}
         self.introspections = 0
         self.token_requests = 0
+        self.login_reset()
 
     def save(self):
         """Persist the tokens (not the counters) if --state-dir was given."""
@@ -132,6 +156,18 @@ class State:
                                        "revoked": False}
         self.save()
         return access_token, refresh_token, exp
+
+    def login_reset(self):
+        """Login state (authorization codes, device codes); with reset()."""
+        self.codes = {}            # code -> {client_id, redirect_uri, ...}
+        self.devices = {}          # device_code -> {user_code, status, ...}
+        self.clients = {}          # confidential client_id -> secret
+        self.authorize_mode = "approve"
+        self.authorize_user = "user@example.com"
+        self.device_conf = {"interval": 1, "expires_in": 600,
+                            "url_alias": False}
+        self.authorize_requests = 0
+        self.device_polls = 0
 
     def take_fault(self):
         """Return the fault mode for this /token request, consuming a count."""
@@ -186,6 +222,8 @@ def h_token(state, req):
         raise oauth_error(401, "invalid_client", "injected fault")
 
     grant_type = form.get("grant_type", "")
+    if grant_type in EXTRA_GRANTS:
+        return EXTRA_GRANTS[grant_type](state, req)
     if grant_type != "refresh_token":
         raise oauth_error(400, "unsupported_grant_type",
                           "only refresh_token is implemented")
@@ -313,6 +351,8 @@ def h_stats(state, req):
                      "refreshes_by_client": dict(state.refreshes_by_client),
                      "introspections": state.introspections,
                      "token_requests": state.token_requests,
+                     "authorize_requests": state.authorize_requests,
+                     "device_polls": state.device_polls,
                      "fault": state.fault_mode}
 
 
@@ -321,6 +361,246 @@ def h_reset(state, req):
         state.reset()
         state.save()
     return 200, {"reset": True}
+
+
+# --- login: authorization code with PKCE, device authorization grant ---------
+
+AUTHORIZE_MODES = ("approve", "deny", "wrong-state", "no-state")
+DEVICE_ACTIONS = ("approve", "deny", "decline", "expire", "slow-down")
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+PKCE_RE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def is_loopback_redirect(uri):
+    u = urllib.parse.urlsplit(uri)
+    return (u.scheme == "http" and u.hostname in ("127.0.0.1", "localhost", "::1")
+            and u.port is not None)
+
+
+def check_client(state, form):
+    """Lock held.  A confidential client must send its secret."""
+    client_id = form.get("client_id", "")
+    if not client_id:
+        raise oauth_error(400, "invalid_request", "client_id is missing")
+    secret = state.clients.get(client_id)
+    if secret is not None and form.get("client_secret") != secret:
+        raise oauth_error(401, "invalid_client", "client authentication failed")
+    return client_id
+
+
+def issue(state, user, scope, client_id, base):
+    """Lock held.  A token response for a new grant (with an id_token if
+    the scope asks for openid)."""
+    access_token, refresh_token, _ = state.mint(user, scope, client_id,
+                                                DEFAULT_EXPIRES_IN)
+    body = {"access_token": access_token, "token_type": "Bearer",
+            "expires_in": DEFAULT_EXPIRES_IN, "scope": scope}
+    if "offline_access" in scope.split() or "https://mail.google.com/" in scope:
+        body["refresh_token"] = refresh_token
+    if "openid" in scope.split():
+        now = int(time.time())
+        claims = {"iss": base, "sub": user, "aud": client_id, "iat": now,
+                  "exp": now + DEFAULT_EXPIRES_IN, "email": user,
+                  "preferred_username": user}
+        body["id_token"] = ".".join([b64url(b'{"alg":"none","typ":"JWT"}'),
+                                     b64url(json.dumps(claims).encode()), ""])
+    return body
+
+
+def h_authorize(state, req):
+    q = req["query"]
+    redirect_uri = q.get("redirect_uri", "")
+    if not is_loopback_redirect(redirect_uri):
+        raise HttpError(400, {"error": "invalid_request",
+                              "error_description": "redirect_uri must be "
+                              "http://127.0.0.1:PORT/ (loopback, with a port)"})
+    if (q.get("response_type") != "code" or not q.get("client_id")
+            or q.get("code_challenge_method") != "S256"
+            or not PKCE_RE.fullmatch(q.get("code_challenge", ""))
+            or not q.get("state")):
+        raise HttpError(400, {"error": "invalid_request", "error_description":
+                              "need response_type=code, client_id, state and "
+                              "a PKCE S256 code_challenge"})
+    with state.lock:
+        state.authorize_requests += 1
+        mode = state.authorize_mode
+        params = {"state": q["state"]}
+        if mode == "deny":
+            params.update(error="access_denied",
+                          error_description="the user declined")
+        else:
+            code = "xoac." + secrets.token_urlsafe(24)
+            state.codes[code] = {
+                "client_id": q["client_id"], "redirect_uri": redirect_uri,
+                "challenge": q["code_challenge"],
+                "scope": q.get("scope", DEFAULT_SCOPE),
+                "user": q.get("login_hint") or state.authorize_user,
+                "exp": time.time() + 60}
+            params["code"] = code
+        if mode == "wrong-state":
+            params["state"] = "not-" + q["state"]
+        elif mode == "no-state":
+            del params["state"]
+    location = redirect_uri + ("&" if "?" in redirect_uri else "?") + \
+        urllib.parse.urlencode(params)
+    return 302, {"redirect": "see Location"}, {"Location": location}
+
+
+def h_token_code(state, req):
+    form = req["form"]
+    with state.lock:
+        client_id = check_client(state, form)
+        info = state.codes.pop(form.get("code", ""), None)   # single use
+        if info is None or info["exp"] < time.time():
+            raise oauth_error(400, "invalid_grant", "unknown or used code")
+        if info["client_id"] != client_id:
+            raise oauth_error(400, "invalid_grant", "code issued to another client")
+        if form.get("redirect_uri") != info["redirect_uri"]:
+            raise oauth_error(400, "invalid_grant", "redirect_uri differs")
+        verifier = form.get("code_verifier", "")
+        if (not PKCE_RE.fullmatch(verifier) or b64url(
+                hashlib.sha256(verifier.encode()).digest()) != info["challenge"]):
+            raise oauth_error(400, "invalid_grant", "PKCE verification failed")
+        return 200, issue(state, info["user"], info["scope"], client_id,
+                          req["base"])
+
+
+def h_devicecode(state, req):
+    form = req["form"]
+    client_id = form.get("client_id", "")
+    if not client_id:
+        raise oauth_error(400, "invalid_request", "client_id is missing")
+    with state.lock:
+        conf = dict(state.device_conf)
+        device_code = "xodc." + secrets.token_urlsafe(24)
+        alphabet = "BCDFGHJKLMNPQRSTVWXZ"
+        user_code = "".join(secrets.choice(alphabet) for _ in range(8))
+        user_code = user_code[:4] + "-" + user_code[4:]
+        state.devices[device_code] = {
+            "user_code": user_code, "client_id": client_id,
+            "scope": form.get("scope") or DEFAULT_SCOPE, "status": "pending",
+            "user": None, "slow_down": 0, "created": time.time(),
+            "exp": time.time() + conf["expires_in"], "polls": [], "answers": []}
+    uri = req["base"] + "/device"
+    body = {"device_code": device_code, "user_code": user_code,
+            "expires_in": conf["expires_in"], "interval": conf["interval"]}
+    if conf["url_alias"]:
+        body["verification_url"] = uri               # Google's spelling
+    else:
+        body["verification_uri"] = uri
+        body["verification_uri_complete"] = uri + "?user_code=" + user_code
+    return 200, body
+
+
+def h_token_device(state, req):
+    form = req["form"]
+    with state.lock:
+        client_id = check_client(state, form)
+        state.device_polls += 1
+        info = state.devices.get(form.get("device_code", ""))
+        if info is None or info["client_id"] != client_id:
+            raise oauth_error(400, "invalid_grant", "unknown device code")
+        now = time.time()
+        info["polls"].append(now)
+
+        def answer(error, description):
+            info["answers"].append(error)
+            return oauth_error(400, error, description)
+        if info["status"] == "done":
+            raise answer("invalid_grant", "device code already used")
+        if info["status"] == "expired" or now >= info["exp"]:
+            raise answer("expired_token", "the device code has expired")
+        if info["slow_down"] > 0:
+            info["slow_down"] -= 1
+            raise answer("slow_down", "polling too fast")
+        if info["status"] in ("access_denied", "authorization_declined"):
+            raise answer(info["status"], "the user declined")
+        if info["status"] == "pending":
+            raise answer("authorization_pending", "waiting for the user")
+        info["status"] = "done"
+        info["answers"].append("tokens")
+        return 200, issue(state, info["user"], info["scope"], client_id,
+                          req["base"])
+
+
+def h_ctl_authorize(state, req):
+    body = req["json"] or {}
+    mode = body.get("mode", "approve")
+    if mode not in AUTHORIZE_MODES:
+        raise HttpError(400, {"error": "mode must be one of "
+                              + " ".join(AUTHORIZE_MODES)})
+    with state.lock:
+        state.authorize_mode = mode
+        if body.get("user"):
+            state.authorize_user = body["user"]
+    return 200, {"mode": mode}
+
+
+def h_ctl_device(state, req):
+    body = req["json"] or {}
+    action = body.get("action")
+    if action not in DEVICE_ACTIONS:
+        raise HttpError(400, {"error": "action must be one of "
+                              + " ".join(DEVICE_ACTIONS)})
+    with state.lock:
+        live = [i for i in state.devices.values()
+                if body.get("code") in (None, i["user_code"])]
+        if not live:
+            raise HttpError(404, {"error": "no such device code"})
+        info = max(live, key=lambda i: i["created"])   # the latest
+        if action == "approve":
+            info["status"] = "approved"
+            info["user"] = body.get("user") or state.authorize_user
+        elif action == "deny":
+            info["status"] = "access_denied"
+        elif action == "decline":
+            info["status"] = "authorization_declined"
+        elif action == "expire":
+            info["status"] = "expired"
+        else:
+            info["slow_down"] += int(body.get("count") or 1)
+        return 200, {"user_code": info["user_code"], "status": info["status"]}
+
+
+def h_ctl_device_config(state, req):
+    body = req["json"] or {}
+    with state.lock:
+        for k in ("interval", "expires_in"):
+            if body.get(k) is not None:
+                state.device_conf[k] = int(body[k])
+        if body.get("url_alias") is not None:
+            state.device_conf["url_alias"] = bool(body["url_alias"])
+        return 200, dict(state.device_conf)
+
+
+def h_ctl_device_status(state, req):
+    with state.lock:
+        return 200, {"devices": [
+            {"user_code": i["user_code"], "status": i["status"],
+             "polls": [round(t - i["created"], 3) for t in i["polls"]],
+             "answers": list(i["answers"])}
+            for i in sorted(state.devices.values(), key=lambda i: i["created"])]}
+
+
+def h_ctl_client(state, req):
+    body = req["json"] or {}
+    if not body.get("client_id"):
+        raise HttpError(400, {"error": "client_id is required"})
+    with state.lock:
+        if body.get("secret"):
+            state.clients[body["client_id"]] = body["secret"]
+        else:
+            state.clients.pop(body["client_id"], None)
+    return 200, {"client_id": body["client_id"],
+                 "confidential": bool(body.get("secret"))}
+
+
+# grant_type -> handler, consulted by h_token before the refresh grant.
+EXTRA_GRANTS = {"authorization_code": h_token_code, DEVICE_GRANT: h_token_device}
 
 
 ROUTES = {
@@ -334,6 +614,13 @@ ROUTES = {
     ("POST", "/control/grace"): h_grace,
     ("GET", "/control/stats"): h_stats,
     ("POST", "/control/reset"): h_reset,
+    ("GET", "/authorize"): h_authorize,
+    ("POST", "/devicecode"): h_devicecode,
+    ("POST", "/control/authorize"): h_ctl_authorize,
+    ("POST", "/control/device"): h_ctl_device,
+    ("POST", "/control/device-config"): h_ctl_device_config,
+    ("GET", "/control/device-status"): h_ctl_device_status,
+    ("POST", "/control/client"): h_ctl_client,
 }
 
 
@@ -349,7 +636,9 @@ class Handler(BaseHTTPRequestHandler):
         req = {"method": method, "path": url.path,
                "query": dict(urllib.parse.parse_qsl(url.query)),
                "headers": self.headers, "form": {}, "json": None,
-               "log": self.log_message}
+               "log": self.log_message,
+               "base": "http://127.0.0.1:%d" % self.server.server_address[1]}
+        extra = {}
         try:
             if ctype == "application/json" or url.path.startswith("/control/"):
                 try:
@@ -364,7 +653,8 @@ class Handler(BaseHTTPRequestHandler):
                 known = {p for (_, p) in ROUTES}
                 raise HttpError(405 if url.path in known else 404,
                                 {"error": "no such endpoint"})
-            status, body = handler(self.server.state, req)
+            status, body, *more = handler(self.server.state, req)
+            extra = more[0] if more else {}     # e.g. Location
         except HttpError as e:
             status, body = e.status, e.body
         except ConnectionAbortedError:
@@ -378,6 +668,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
+        for k, v in extra.items():
+            self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
 
@@ -486,6 +778,23 @@ def ctl(args):
         out = ctl_call(base, "GET", "/control/stats")
     elif args.cmd == "reset":
         out = ctl_call(base, "POST", "/control/reset", {})
+    elif args.cmd == "authorize-mode":
+        out = ctl_call(base, "POST", "/control/authorize",
+                       {"mode": args.mode, "user": args.user})
+    elif args.cmd == "device":
+        out = ctl_call(base, "POST", "/control/device",
+                       {"action": args.action, "user": args.user,
+                        "code": args.code, "count": args.count})
+    elif args.cmd == "device-config":
+        out = ctl_call(base, "POST", "/control/device-config",
+                       {"interval": args.interval,
+                        "expires_in": args.expires_in,
+                        "url_alias": args.url_alias or None})
+    elif args.cmd == "device-status":
+        out = ctl_call(base, "GET", "/control/device-status")
+    elif args.cmd == "client":
+        out = ctl_call(base, "POST", "/control/client",
+                       {"client_id": args.client_id, "secret": args.secret})
     if out is not None and not args.quiet:
         print(json.dumps(out))
     return 0
@@ -552,6 +861,22 @@ def main(argv):
         cmd("grace").add_argument("state", choices=("on", "off"))
         cmd("stats")
         cmd("reset")
+        s = cmd("authorize-mode")
+        s.add_argument("mode", choices=AUTHORIZE_MODES)
+        s.add_argument("--user")
+        s = cmd("device")
+        s.add_argument("action", choices=DEVICE_ACTIONS)
+        s.add_argument("--user")
+        s.add_argument("--code")
+        s.add_argument("--count", type=int)
+        s = cmd("device-config")
+        s.add_argument("--interval", type=int)
+        s.add_argument("--expires-in", type=int)
+        s.add_argument("--url-alias", action="store_true")
+        cmd("device-status")
+        s = cmd("client")
+        s.add_argument("client_id")
+        s.add_argument("secret", nargs="?")
         args = p.parse_args(argv[1:])
         if args.cmd == "expire" and not (args.user or args.token):
             p.error("expire needs --user U or TOKEN")

@@ -1,0 +1,1030 @@
+/*
+ * login: presets, the two flows, and the token file they produce.
+ *
+ * Secrets here: the client secret (read from a file or stdin, never from
+ * argv), the PKCE code verifier, the authorization code, the device code
+ * and the tokens.  Each lives in a buffer this file owns and wipes.  What
+ * the user sees (the URL, the user code) is not secret; the URL carries
+ * only the PKCE challenge and the state.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "login.h"
+#include "loopback.h"
+#include "msg.h"
+#include "oauth.h"
+#include "pkce.h"
+#include "qr.h"
+#include "store.h"
+#include "tokfile.h"
+#include "xo_util.h"
+
+extern char **environ;
+
+#define SECRET_MAX	4096	/* longest client secret we read */
+#define USER_MAX	320
+#define DEVICE_GRANT	"urn:ietf:params:oauth:grant-type:device_code"
+#define TRANSIENT_TRIES	3	/* device flow: network hiccups in a row */
+
+/* Microsoft identity platform v2: the sign-in host and the Exchange
+ * Online resource of each cloud. */
+static const struct cloud {
+	const char	*name;
+	const char	*login_host;
+	const char	*outlook;	/* scope prefix */
+} clouds[] = {
+	{ "global", "login.microsoftonline.com", "https://outlook.office.com" },
+	{ "usgov", "login.microsoftonline.us", "https://outlook.office365.us" },
+	{ "china", "login.chinacloudapi.cn", "https://partner.outlook.cn" },
+};
+
+#define GOOGLE_AUTH	"https://accounts.google.com/o/oauth2/v2/auth"
+#define GOOGLE_TOKEN	"https://oauth2.googleapis.com/token"
+#define GOOGLE_SCOPE	"https://mail.google.com/"
+
+/* The provider, resolved: every string is ours (provider_clear). */
+struct provider {
+	const char	*name;		/* static */
+	char		*auth_endpoint;	/* NULL: no browser flow */
+	char		*token_endpoint;
+	char		*device_endpoint;	/* NULL: no device flow */
+	char		*scope;		/* NULL: the server's default */
+	const char	*extra_auth;	/* static: more authorize parameters */
+	int		 device_refused;	/* google: say why */
+};
+
+static void
+provider_clear(struct provider *p)
+{
+	free(p->auth_endpoint);
+	free(p->token_endpoint);
+	free(p->device_endpoint);
+	free(p->scope);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+secret_free(char *s)
+{
+	if (s != NULL) {
+		xo_wipe(s, strlen(s));
+		free(s);
+	}
+}
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int
+has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while (p != NULL && (p = strstr(p, word)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* A tenant is "common", "organizations", "consumers", a GUID or a
+ * domain: letters, digits, '.', '-'. */
+static int
+tenant_ok(const char *t)
+{
+	size_t i, n = strlen(t);
+
+	if (n == 0 || n > 128 || t[0] == '.' || t[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		    (t[i] >= '0' && t[i] <= '9') || t[i] == '.' || t[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* Resolves LO into *P.  Returns 0 or a sysexits code after a message. */
+static int
+provider_resolve(const struct login_options *lo, const char *who,
+    int know_user, struct provider *p)
+{
+	const struct cloud *cl = NULL;
+	const char *tenant = lo->tenant != NULL ? lo->tenant : "common";
+	size_t i;
+	int r = EX_OSERR;
+
+	memset(p, 0, sizeof(*p));
+	if (lo->provider == NULL) {
+		msg(who, "which provider? add --provider microsoft, google or custom");
+		return EX_USAGE;
+	}
+	if (strcmp(lo->provider, "microsoft") != 0 && (lo->tenant != NULL ||
+	    lo->cloud != NULL)) {
+		msg(who, "--tenant and --cloud are for --provider microsoft");
+		return EX_USAGE;
+	}
+	if (strcmp(lo->provider, "custom") != 0 && (lo->auth_endpoint != NULL ||
+	    lo->token_endpoint != NULL || lo->device_endpoint != NULL)) {
+		msg(who, "--auth-endpoint, --token-endpoint and --device-endpoint "
+		    "are for --provider custom");
+		return EX_USAGE;
+	}
+	if (strcmp(lo->provider, "microsoft") == 0) {
+		p->name = "microsoft";
+		for (i = 0; i < sizeof(clouds) / sizeof(clouds[0]); i++)
+			if (strcmp(clouds[i].name, lo->cloud != NULL ?
+			    lo->cloud : "global") == 0)
+				cl = &clouds[i];
+		if (cl == NULL) {
+			msg(who, "unknown --cloud '%s'; use global, usgov or china",
+			    lo->cloud);
+			return EX_USAGE;
+		}
+		if (!tenant_ok(tenant)) {
+			msg(who, "--tenant '%s' is not a tenant: use common, "
+			    "organizations, consumers, a tenant id or a domain",
+			    tenant);
+			return EX_USAGE;
+		}
+		if (asprintf(&p->auth_endpoint, "https://%s/%s/oauth2/v2.0/authorize",
+		    cl->login_host, tenant) == -1 ||
+		    asprintf(&p->token_endpoint, "https://%s/%s/oauth2/v2.0/token",
+		    cl->login_host, tenant) == -1 ||
+		    asprintf(&p->device_endpoint, "https://%s/%s/oauth2/v2.0/devicecode",
+		    cl->login_host, tenant) == -1) {
+			p->auth_endpoint = p->token_endpoint = p->device_endpoint = NULL;
+			goto nomem;
+		}
+		/* The seed's scopes for IMAP, POP and SMTP AUTH; offline_access
+		 * for a refresh token; OpenID to learn the user's name. */
+		if (lo->scope != NULL)
+			p->scope = strdup(lo->scope);
+		else if (asprintf(&p->scope, "%s/IMAP.AccessAsUser.All "
+		    "%s/POP.AccessAsUser.All %s/SMTP.Send offline_access%s",
+		    cl->outlook, cl->outlook, cl->outlook,
+		    know_user ? "" : " openid profile email") == -1)
+			p->scope = NULL;
+		if (p->scope == NULL)
+			goto nomem;
+	} else if (strcmp(lo->provider, "google") == 0) {
+		p->name = "google";
+		if ((p->auth_endpoint = strdup(GOOGLE_AUTH)) == NULL ||
+		    (p->token_endpoint = strdup(GOOGLE_TOKEN)) == NULL ||
+		    (p->scope = strdup(lo->scope != NULL ? lo->scope : know_user ?
+		    GOOGLE_SCOPE : GOOGLE_SCOPE " openid email")) == NULL)
+			goto nomem;
+		/* A refresh token only with offline access, and only on the
+		 * first consent unless consent is asked for again. */
+		p->extra_auth = "access_type=offline&prompt=consent";
+		p->device_refused = 1;
+	} else if (strcmp(lo->provider, "custom") == 0) {
+		p->name = "custom";
+		if (lo->token_endpoint == NULL) {
+			msg(who, "--provider custom needs --token-endpoint URL "
+			    "(and --auth-endpoint URL and/or --device-endpoint URL)");
+			return EX_USAGE;
+		}
+		if ((lo->auth_endpoint != NULL &&
+		    (p->auth_endpoint = strdup(lo->auth_endpoint)) == NULL) ||
+		    (p->token_endpoint = strdup(lo->token_endpoint)) == NULL ||
+		    (lo->device_endpoint != NULL &&
+		    (p->device_endpoint = strdup(lo->device_endpoint)) == NULL) ||
+		    (lo->scope != NULL && (p->scope = strdup(lo->scope)) == NULL))
+			goto nomem;
+	} else {
+		msg(who, "unknown provider '%s'; use microsoft, google or custom",
+		    lo->provider);
+		return EX_USAGE;
+	}
+	return 0;
+ nomem:
+	msg(who, "out of memory");
+	provider_clear(p);
+	return r;
+}
+
+/* Reads the client secret from FILE ("-": stdin): its first line.
+ * Returns 0 with a new *SECRETp, or a sysexits code after a message. */
+static int
+read_client_secret(const char *file, const char *who, char **secretp)
+{
+	char *buf = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd = -1, r;
+
+	*secretp = NULL;
+	if (strcmp(file, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		/* Not named: a mistaken secret must not be echoed. */
+		msg(who, "cannot open the file given to --client-secret-file: %s",
+		    strerror(errno));
+		return errno == ENOENT ? EX_NOINPUT : EX_NOPERM;
+	}
+	if ((buf = malloc(SECRET_MAX + 1)) == NULL) {
+		msg(who, "out of memory");
+		r = EX_OSERR;
+		goto out;
+	}
+	while (got < SECRET_MAX) {
+		n = read(fd, buf + got, SECRET_MAX - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			msg(who, "cannot read the client secret: %s",
+			    strerror(errno));
+			r = EX_IOERR;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0' || xo_has_ctl(buf, strlen(buf))) {
+		msg(who, "the client secret %s is empty or holds control "
+		    "characters; put the secret alone on its first line",
+		    strcmp(file, "-") == 0 ? "on stdin" : "file");
+		r = EX_DATAERR;
+		goto out;
+	}
+	*secretp = buf;
+	buf = NULL;
+	r = 0;
+ out:
+	if (buf != NULL) {
+		xo_wipe(buf, SECRET_MAX + 1);
+		free(buf);
+	}
+	if (fd != -1 && fd != STDIN_FILENO)
+		close(fd);
+	return r;
+}
+
+/* Appends NAME=VALUE (VALUE percent-encoded) to the growing query *Qp. */
+static int
+query_add(char **qp, size_t *lenp, const char *name, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t need = strlen(name) + 2 + 3 * strlen(value) + 1;
+	char *q, *p;
+	const unsigned char *v;
+
+	if ((q = realloc(*qp, *lenp + need)) == NULL)
+		return -ENOMEM;
+	*qp = q;
+	p = q + *lenp;
+	p += sprintf(p, "%s%s=", *lenp == 0 ? "" : "&", name);
+	for (v = (const unsigned char *)value; *v != '\0'; v++) {
+		if ((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
+		    (*v >= '0' && *v <= '9') || *v == '-' || *v == '.' ||
+		    *v == '_' || *v == '~')
+			*p++ = (char)*v;
+		else {
+			*p++ = '%';
+			*p++ = hex[*v >> 4];
+			*p++ = hex[*v & 15];
+		}
+	}
+	*p = '\0';
+	*lenp = (size_t)(p - q);
+	return 0;
+}
+
+/* --- who logged in ---------------------------------------------------- */
+
+static int
+b64url_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-' || c == '+')
+		return 62;
+	if (c == '_' || c == '/')
+		return 63;
+	return -1;
+}
+
+/* Decodes LEN base64url characters at S into a new NUL-terminated *OUTp. */
+static int
+b64url_decode(const char *s, size_t len, char **outp, size_t *outlenp)
+{
+	unsigned acc = 0;
+	size_t i, n = 0;
+	int bits = 0, v;
+	char *out;
+
+	*outp = NULL;
+	if ((out = malloc(len * 3 / 4 + 2)) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < len && s[i] != '='; i++) {
+		if ((v = b64url_value(s[i])) < 0) {
+			free(out);
+			return -EINVAL;
+		}
+		acc = (acc << 6 | (unsigned)v) & 0xffffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			out[n++] = (char)(acc >> bits & 0xff);
+		}
+	}
+	out[n] = '\0';
+	*outp = out;
+	*outlenp = n;
+	return 0;
+}
+
+/* The user's mail address from an OpenID Connect ID token's claims
+ * (email, preferred_username, upn), in a new *USERp; NULL if none.  The
+ * token came from the token endpoint over TLS, so its payload is taken
+ * as is: it only names the account, it grants nothing. */
+static int
+user_from_id_token(const char *id_token, char **userp)
+{
+	static const char *const claims[] = { "email", "preferred_username", "upn" };
+	struct json_object *root = NULL, *v;
+	const char *dot1, *dot2, *s;
+	char *payload = NULL;
+	size_t len = 0, i;
+	int r = 0;
+
+	*userp = NULL;
+	if (id_token == NULL || (dot1 = strchr(id_token, '.')) == NULL ||
+	    (dot2 = strchr(dot1 + 1, '.')) == NULL)
+		return 0;
+	if ((r = b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload,
+	    &len)) != 0)
+		return r == -ENOMEM ? r : 0;
+	if (tokfile_json_parse(payload, len, 8, &root) != 0 ||
+	    !json_object_is_type(root, json_type_object))
+		goto out;
+	for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+		if (!json_object_object_get_ex(root, claims[i], &v) ||
+		    !json_object_is_type(v, json_type_string))
+			continue;
+		s = json_object_get_string(v);
+		if (*s == '\0' || strlen(s) > USER_MAX || xo_has_ctl(s, strlen(s)) ||
+		    strchr(s, ' ') != NULL)
+			continue;
+		if ((*userp = strdup(s)) == NULL)
+			r = -ENOMEM;
+		break;
+	}
+ out:
+	tokfile_json_free(root);
+	if (payload != NULL) {
+		xo_wipe(payload, len);
+		free(payload);
+	}
+	return r;
+}
+
+/* --- the token file ---------------------------------------------------- */
+
+/* mkdir -p DIR, new directories 0700. */
+static int
+mkdir_p(const char *dir)
+{
+	char *p, *copy, c;
+	int r = 0;
+
+	if ((copy = strdup(dir)) == NULL)
+		return -ENOMEM;
+	for (p = copy + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(copy, 0700) == -1 && errno != EEXIST) {
+			r = -errno;
+			break;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	free(copy);
+	return r;
+}
+
+/* Before anyone signs in: can we write PATH?  Creates the store. */
+static int
+check_writable(const char *path, const char *account, const char *who)
+{
+	char *dir = NULL, *slash;
+	int r, status = 0;
+
+	if ((dir = strdup(path)) == NULL) {
+		msg(who, "out of memory");
+		return EX_OSERR;
+	}
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		strcpy(dir, ".");
+	if (account != NULL && (r = mkdir_p(dir)) != 0) {
+		msg(who, "cannot create the token store %s: %s", dir,
+		    strerror(-r));
+		status = EX_CANTCREAT;
+	} else if (access(dir, W_OK | X_OK) != 0) {
+		msg(who, "cannot write the token file into %s: %s; fix that "
+		    "first, then log in", dir, strerror(errno));
+		status = EX_CANTCREAT;
+	}
+	free(dir);
+	return status;
+}
+
+/* Writes the new grant to PATH.  Takes over nothing: copies. */
+static int
+save(const char *path, const char *account, const char *who,
+    const struct provider *p, const char *client_id,
+    const char *client_secret, const char *user,
+    const struct oauth_tokens *t, int64_t asked_at)
+{
+	struct tokfile *tok;
+	char when[64];
+	time_t exp;
+	struct tm tm;
+	int r, status;
+
+	if ((tok = calloc(1, sizeof(*tok))) == NULL) {
+		msg(who, "out of memory");
+		return EX_OSERR;
+	}
+	tok->version = TOKFILE_VERSION;
+	tok->expires_at = asked_at + t->expires_in;
+	if (tokfile_set(&tok->account, account) != 0 ||
+	    tokfile_set(&tok->user, user) != 0 ||
+	    tokfile_set(&tok->provider, p->name) != 0 ||
+	    tokfile_set(&tok->token_endpoint, p->token_endpoint) != 0 ||
+	    tokfile_set(&tok->client_id, client_id) != 0 ||
+	    tokfile_set(&tok->client_secret, client_secret) != 0 ||
+	    tokfile_set(&tok->scope, p->scope) != 0 ||
+	    tokfile_set(&tok->access_token, t->access_token) != 0 ||
+	    tokfile_set(&tok->refresh_token, t->refresh_token) != 0) {
+		msg(who, "out of memory");
+		status = EX_OSERR;
+		goto out;
+	}
+	if ((r = tokfile_write(path, tok)) != 0) {
+		msg(who, "signed in, but cannot write the token file %s: %s; "
+		    "fix that and log in again", path, tokfile_strerror(r));
+		status = r == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
+		goto out;
+	}
+	exp = (time_t)tok->expires_at;
+	if (localtime_r(&exp, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%H:%M", &tm) == 0)
+		snprintf(when, sizeof(when), "@%lld", (long long)exp);
+	msg(who, "signed in as %s; token file %s written (access token "
+	    "valid until %s%s)", user, path, when, t->refresh_token != NULL ?
+	    ", refreshed automatically" : "");
+	if (t->refresh_token == NULL)
+		msg(who, "the server issued no refresh token (is offline_access "
+		    "or the provider's equivalent in the scope?); you will have "
+		    "to log in again when the access token expires");
+	msg(who, "check it with: " PROG " test %s --imap HOST (or --pop, --smtp)",
+	    account != NULL ? account : path);
+	status = 0;
+ out:
+	tokfile_free(tok);
+	return status;
+}
+
+/* Says what went wrong at the token endpoint, and what to do. */
+static void
+report_grant_error(const char *who, const struct oauth_error *err)
+{
+	switch (err->hint) {
+	case OAUTH_HINT_CLIENT:
+		msg(who, "%s; check --client-id and the client secret", err->what);
+		break;
+	case OAUTH_HINT_SCOPE:
+		msg(who, "%s; check --scope", err->what);
+		break;
+	case OAUTH_HINT_CAFILE:
+	case OAUTH_HINT_PEER:
+		msg(who, "%s; if the server uses a private CA, add --cafile FILE",
+		    err->what);
+		break;
+	case OAUTH_HINT_NETWORK:
+		msg(who, "%s; check the network and the endpoint", err->what);
+		break;
+	default:
+		msg(who, "%s; log in again", err->what);
+		break;
+	}
+}
+
+/* --- the browser flow ------------------------------------------------- */
+
+static int
+program_on_path(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char buf[PATH_MAX];
+
+	for (p = path != NULL ? path : "/usr/bin:/bin"; *p != '\0'; p = end) {
+		end = p + strcspn(p, ":");
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)(end - p), p,
+		    name) < (int)sizeof(buf) && access(buf, X_OK) == 0)
+			return 1;
+		if (*end == ':')
+			end++;
+	}
+	return 0;
+}
+
+/* Starts $BROWSER URL (the first of a ':' list; "%s" stands for the URL)
+ * or, with a display, xdg-open URL, without waiting for it.  Returns its
+ * pid, 0 if there is nothing to run, -1 if it could not start. */
+static pid_t
+open_browser(const char *url, const char *who)
+{
+	const char *browser = getenv("BROWSER");
+	char *cmd = NULL, *p, *script = NULL;
+	char arg0[] = "sh", argc_[] = "-c", xdg[] = "xdg-open";
+	char *argv[5];
+	pid_t pid = 0;
+	size_t n;
+	int e;
+
+	if (browser != NULL && *browser != '\0') {
+		n = strcspn(browser, ":");
+		if ((cmd = strndup(browser, n)) == NULL)
+			return -1;
+		/* sh runs it; the URL goes in as "$1", never into the text. */
+		if ((p = strstr(cmd, "%s")) != NULL) {
+			*p = '\0';
+			e = asprintf(&script, "%s\"$1\"%s", cmd, p + 2);
+		} else
+			e = asprintf(&script, "%s \"$1\"", cmd);
+		if (e == -1) {
+			free(cmd);
+			return -1;
+		}
+		argv[0] = arg0;
+		argv[1] = argc_;
+		argv[2] = script;
+		argv[3] = arg0;		/* $0 */
+		argv[4] = NULL;
+		{
+			char *full[6] = { argv[0], argv[1], argv[2], argv[3],
+			    (char *)(uintptr_t)url, NULL };	/* $1 */
+			e = posix_spawn(&pid, "/bin/sh", NULL, NULL, full,
+			    environ);
+		}
+		if (e != 0) {
+			msg(who, "cannot run $BROWSER: %s", strerror(e));
+			pid = -1;
+		}
+	} else if ((getenv("DISPLAY") != NULL || getenv("WAYLAND_DISPLAY") != NULL) &&
+	    program_on_path("xdg-open")) {
+		argv[0] = xdg;
+		argv[1] = (char *)(uintptr_t)url;
+		argv[2] = NULL;
+		if ((e = posix_spawnp(&pid, "xdg-open", NULL, NULL, argv,
+		    environ)) != 0) {
+			msg(who, "cannot run xdg-open: %s", strerror(e));
+			pid = -1;
+		}
+	}
+	free(cmd);
+	free(script);
+	return pid;
+}
+
+/* Builds the authorization request URL into a new *URLp. */
+static int
+authorize_url(const struct provider *p, const char *client_id,
+    const char *redirect_uri, const char *state, const char *challenge,
+    const char *login_hint, char **urlp)
+{
+	char *q = NULL, *url = NULL;
+	size_t len = 0;
+	int r = -ENOMEM;
+
+	*urlp = NULL;
+	if (query_add(&q, &len, "response_type", "code") != 0 ||
+	    query_add(&q, &len, "client_id", client_id) != 0 ||
+	    query_add(&q, &len, "redirect_uri", redirect_uri) != 0 ||
+	    (p->scope != NULL && query_add(&q, &len, "scope", p->scope) != 0) ||
+	    query_add(&q, &len, "state", state) != 0 ||
+	    query_add(&q, &len, "code_challenge", challenge) != 0 ||
+	    query_add(&q, &len, "code_challenge_method", "S256") != 0 ||
+	    (login_hint != NULL &&
+	    query_add(&q, &len, "login_hint", login_hint) != 0))
+		goto out;
+	if (asprintf(&url, "%s%c%s%s%s", p->auth_endpoint,
+	    strchr(p->auth_endpoint, '?') != NULL ? '&' : '?', q,
+	    p->extra_auth != NULL ? "&" : "",
+	    p->extra_auth != NULL ? p->extra_auth : "") == -1)
+		goto out;
+	*urlp = url;
+	r = 0;
+ out:
+	free(q);
+	return r;
+}
+
+static int
+flow_browser(const struct login_options *lo, const struct oauth_options *net,
+    const char *who, const struct provider *p, const char *client_secret,
+    struct oauth_tokens *out, int64_t *asked_atp)
+{
+	struct loopback *lb = NULL;
+	struct loopback_result res;
+	struct oauth_error err;
+	char verifier[PKCE_VERIFIER_LEN + 1] = "", state[40] = "";
+	char challenge[PKCE_CHALLENGE_LEN + 1], redirect_uri[64];
+	char *url = NULL;
+	const char *rhost = lo->redirect_host != NULL ? lo->redirect_host :
+	    "127.0.0.1";
+	pid_t browser = 0;
+	int port = 0, r, status, wstatus;
+	long wait_s = lo->wait_s > 0 ? lo->wait_s : LOGIN_DEFAULT_WAIT_S;
+
+	memset(&res, 0, sizeof(res));
+	if (p->auth_endpoint == NULL) {
+		msg(who, "the browser flow needs --auth-endpoint URL; or use "
+		    "--flow device");
+		return EX_USAGE;
+	}
+	if (oauth_url_check(p->auth_endpoint, "the authorization endpoint",
+	    &err) != 0) {
+		msg(who, "%s", err.what);
+		return err.status;
+	}
+	if (strcmp(rhost, "127.0.0.1") != 0 && strcmp(rhost, "localhost") != 0) {
+		msg(who, "--redirect-host is 127.0.0.1 or localhost");
+		return EX_USAGE;
+	}
+	if (pkce_random(verifier, sizeof(verifier), 32) != 0 ||
+	    pkce_random(state, sizeof(state), 24) != 0 ||
+	    pkce_s256(challenge, verifier) != 0) {
+		msg(who, "cannot get random bytes or SHA-256 from OpenSSL");
+		status = EX_SOFTWARE;
+		goto out;
+	}
+	if ((r = loopback_open(lo->port, &lb, &port)) != 0) {
+		msg(who, "cannot listen on 127.0.0.1:%d for the browser's "
+		    "answer: %s%s", lo->port, strerror(-r), lo->port != 0 ?
+		    "; choose another --port, or leave it out" : "");
+		status = EX_UNAVAILABLE;
+		goto out;
+	}
+	snprintf(redirect_uri, sizeof(redirect_uri), "http://%s:%d/", rhost,
+	    port);
+	if (authorize_url(p, lo->client_id, redirect_uri, state, challenge,
+	    lo->login_hint, &url) != 0) {
+		msg(who, "out of memory");
+		status = EX_OSERR;
+		goto out;
+	}
+	if (!lo->no_browser)
+		browser = open_browser(url, who);
+	msg(who, "%s this URL in a browser on this machine and sign in "
+	    "(waiting %ld s for the answer on %s):\n\n    %s\n",
+	    browser > 0 ? "a browser should open; if not, open" : "open",
+	    wait_s, redirect_uri, url);
+	*asked_atp = now_s();
+	if (loopback_wait(lb, wait_s * 1000, state, &res) != 0) {
+		switch (res.outcome) {
+		case LOOPBACK_DENIED:
+			msg(who, "sign-in refused by the provider (%s%s%s); "
+			    "check --client-id, --scope and the account, then "
+			    "log in again", res.error,
+			    res.error_description[0] ? ": " : "",
+			    res.error_description);
+			status = EX_NOPERM;
+			break;
+		case LOOPBACK_BAD_STATE:
+			msg(who, "refused an answer on %s with a wrong or missing "
+			    "state: it was not for this login (someone else's "
+			    "redirect?); log in again", redirect_uri);
+			status = EX_PROTOCOL;
+			break;
+		case LOOPBACK_NO_CODE:
+			msg(who, "the browser came back without an authorization "
+			    "code; log in again");
+			status = EX_PROTOCOL;
+			break;
+		case LOOPBACK_IO:
+			msg(who, "waiting for the browser failed: %s",
+			    strerror(res.sys_errno));
+			status = EX_OSERR;
+			break;
+		default:
+			if (browser > 0 && waitpid(browser, &wstatus, WNOHANG) ==
+			    browser && (!WIFEXITED(wstatus) ||
+			    WEXITSTATUS(wstatus) != 0))
+				msg(who, "no answer from the browser within %ld s "
+				    "(the browser command failed); open the URL "
+				    "yourself, or use --flow device", wait_s);
+			else
+				msg(who, "no answer from the browser within %ld s; "
+				    "log in again (--wait SECS for longer), or use "
+				    "--flow device on a machine without a browser",
+				    wait_s);
+			status = EX_TEMPFAIL;
+			break;
+		}
+		goto out;
+	}
+	{
+		const struct oauth_field fields[] = {
+			{ "grant_type", "authorization_code" },
+			{ "code", res.code },
+			{ "redirect_uri", redirect_uri },
+			{ "client_id", lo->client_id },
+			{ "client_secret", client_secret },
+			{ "code_verifier", verifier },
+		};
+		/* The code's tokens start their life when issued. */
+		*asked_atp = now_s();
+		if ((r = oauth_grant(p->token_endpoint, fields,
+		    sizeof(fields) / sizeof(fields[0]), "authorization code",
+		    net, out, &err)) != 0) {
+			report_grant_error(who, &err);
+			status = r;
+			goto out;
+		}
+	}
+	status = 0;
+ out:
+	if (browser > 0)
+		(void)waitpid(browser, &wstatus, WNOHANG);
+	loopback_result_clear(&res);
+	loopback_close(lb);
+	free(url);
+	xo_wipe(verifier, sizeof(verifier));
+	xo_wipe(state, sizeof(state));
+	return status;
+}
+
+/* --- the device flow --------------------------------------------------- */
+
+/* Sleeps SECS seconds; on a terminal, counts down to DEADLINE. */
+static void
+wait_tick(int64_t secs, int64_t deadline, int tty)
+{
+	int64_t i, left;
+
+	for (i = 0; i < secs; i++) {
+		if (tty) {
+			left = deadline - now_s();
+			if (left < 0)
+				left = 0;
+			fprintf(stderr, "\r  waiting for the sign-in... %lld:%02lld "
+			    "left \033[K", (long long)(left / 60),
+			    (long long)(left % 60));
+			fflush(stderr);
+		}
+		sleep(1);
+	}
+}
+
+static int
+flow_device(const struct login_options *lo, const struct oauth_options *net,
+    const char *who, const struct provider *p, const char *client_secret,
+    struct oauth_tokens *out, int64_t *asked_atp)
+{
+	struct oauth_device dev;
+	struct oauth_error err;
+	const char *show;
+	int64_t deadline, interval;
+	int r, status, tty = isatty(STDERR_FILENO), transient = 0;
+
+	memset(&dev, 0, sizeof(dev));
+	if (p->device_refused) {
+		msg(who, "Google does not allow mail scopes (%s) in its device "
+		    "flow; use --flow browser (on a machine without a browser, "
+		    "forward the port: ssh -L PORT:127.0.0.1:PORT, and add "
+		    "--port PORT)", GOOGLE_SCOPE);
+		return EX_USAGE;
+	}
+	if (p->device_endpoint == NULL) {
+		msg(who, "the device flow needs --device-endpoint URL; or use "
+		    "--flow browser");
+		return EX_USAGE;
+	}
+	{
+		const struct oauth_field fields[] = {
+			{ "client_id", lo->client_id },
+			{ "scope", p->scope },
+		};
+		if ((r = oauth_device_authorize(p->device_endpoint, fields,
+		    sizeof(fields) / sizeof(fields[0]), net, &dev, &err)) != 0) {
+			msg(who, "%s", err.what);
+			status = r;
+			goto out;
+		}
+	}
+	deadline = now_s() + dev.expires_in;
+	interval = dev.interval > 0 ? dev.interval : 5;
+	msg(who, "to sign in, open %s in a browser (on any device) and "
+	    "enter the code %s (valid %lld min)", dev.verification_uri,
+	    dev.user_code, (long long)(dev.expires_in + 30) / 60);
+	if (dev.verification_uri_complete != NULL)
+		msg(who, "or open %s", dev.verification_uri_complete);
+	show = dev.verification_uri_complete != NULL ?
+	    dev.verification_uri_complete : dev.verification_uri;
+	if (!lo->no_qr && isatty(STDOUT_FILENO) && qr_print(stdout, show) == 0)
+		printf("  (scan to open %s)\n", show);
+	fflush(stdout);
+
+	for (;;) {
+		const struct oauth_field fields[] = {
+			{ "grant_type", DEVICE_GRANT },
+			{ "device_code", dev.device_code },
+			{ "client_id", lo->client_id },
+			{ "client_secret", client_secret },
+		};
+
+		wait_tick(interval, deadline, tty);
+		if (now_s() >= deadline) {
+			if (tty)
+				fputs("\r\033[K", stderr);
+			msg(who, "the code %s expired before the sign-in was "
+			    "completed; log in again", dev.user_code);
+			status = EX_TEMPFAIL;
+			goto out;
+		}
+		*asked_atp = now_s();
+		r = oauth_grant(p->token_endpoint, fields,
+		    sizeof(fields) / sizeof(fields[0]), "device code", net, out,
+		    &err);
+		if (r == 0)
+			break;
+		if (strcmp(err.code, "authorization_pending") == 0) {
+			transient = 0;
+			continue;
+		}
+		if (tty)
+			fputs("\r\033[K", stderr);
+		if (strcmp(err.code, "slow_down") == 0) {
+			/* RFC 8628 3.5: 5 s more, from now on. */
+			interval += 5;
+			msg(who, "the server asked to poll more slowly; now every "
+			    "%lld s", (long long)interval);
+			continue;
+		}
+		if (strcmp(err.code, "access_denied") == 0 ||
+		    strcmp(err.code, "authorization_declined") == 0) {
+			msg(who, "the sign-in was declined (%s); log in again to "
+			    "retry", err.code);
+			status = EX_NOPERM;
+			goto out;
+		}
+		if (strcmp(err.code, "expired_token") == 0) {
+			msg(who, "the code %s expired before the sign-in was "
+			    "completed (expired_token); log in again",
+			    dev.user_code);
+			status = EX_TEMPFAIL;
+			goto out;
+		}
+		if (err.code[0] == '\0' && r == EX_TEMPFAIL &&
+		    ++transient < TRANSIENT_TRIES) {
+			msg(who, "%s; trying again", err.what);
+			continue;
+		}
+		report_grant_error(who, &err);
+		status = r;
+		goto out;
+	}
+	if (tty)
+		fputs("\r\033[K", stderr);
+	status = 0;
+ out:
+	oauth_device_clear(&dev);
+	return status;
+}
+
+/* --- login ------------------------------------------------------------- */
+
+int
+login_run(const struct login_options *lo, const struct oauth_options *net,
+    const char *who, const char *path, const char *account)
+{
+	struct provider p;
+	struct oauth_tokens t;
+	struct oauth_error err;
+	char *client_secret = NULL, *user = NULL;
+	const char *flow = lo->flow;
+	int64_t asked_at = 0;
+	int r, status, know_user;
+
+	memset(&p, 0, sizeof(p));
+	memset(&t, 0, sizeof(t));
+	if (lo->client_id == NULL) {
+		msg(who, "which client? add --client-id ID (register an "
+		    "application with the provider: see " PROG "(1))");
+		return EX_USAGE;
+	}
+	if (lo->user != NULL && (lo->user[0] == '\0' ||
+	    strlen(lo->user) > USER_MAX || xo_has_ctl(lo->user, strlen(lo->user)))) {
+		msg(who, "--user: not a user name");
+		return EX_USAGE;
+	}
+	know_user = lo->user != NULL || lo->login_hint != NULL;
+	if ((status = provider_resolve(lo, who, know_user, &p)) != 0)
+		goto out;
+	if (!know_user && (p.scope == NULL || !has_word(p.scope, "openid"))) {
+		msg(who, "who is signing in? add --user EMAIL (or --login-hint "
+		    "EMAIL, or openid in --scope so the server says)");
+		status = EX_USAGE;
+		goto out;
+	}
+	if (oauth_url_check(p.token_endpoint, "the token endpoint", &err) != 0 ||
+	    (p.device_endpoint != NULL &&
+	    oauth_url_check(p.device_endpoint, "the device endpoint", &err) != 0)) {
+		msg(who, "%s", err.what);
+		status = err.status;
+		goto out;
+	}
+	if (flow == NULL) {
+		/* A browser here if one can be started, else the device flow. */
+		if ((getenv("BROWSER") != NULL || getenv("DISPLAY") != NULL ||
+		    getenv("WAYLAND_DISPLAY") != NULL || p.device_endpoint == NULL ||
+		    p.device_refused) && p.auth_endpoint != NULL)
+			flow = "browser";
+		else
+			flow = "device";
+	}
+	if (strcmp(flow, "browser") != 0 && strcmp(flow, "device") != 0) {
+		msg(who, "--flow is browser or device, not '%s'", flow);
+		status = EX_USAGE;
+		goto out;
+	}
+	if (lo->client_secret_file != NULL &&
+	    (status = read_client_secret(lo->client_secret_file, who,
+	    &client_secret)) != 0)
+		goto out;
+	if ((status = check_writable(path, account, who)) != 0)
+		goto out;
+	if (oauth_init() != 0) {
+		msg(who, "cannot initialise libcurl");
+		status = EX_SOFTWARE;
+		goto out;
+	}
+	if (strcmp(flow, "browser") == 0)
+		status = flow_browser(lo, net, who, &p, client_secret, &t,
+		    &asked_at);
+	else
+		status = flow_device(lo, net, who, &p, client_secret, &t,
+		    &asked_at);
+	oauth_cleanup();
+	if (status != 0)
+		goto out;
+
+	if (lo->user != NULL)
+		user = strdup(lo->user);
+	else if ((r = user_from_id_token(t.id_token, &user)) != 0)
+		user = NULL;
+	else if (user == NULL && lo->login_hint != NULL)
+		user = strdup(lo->login_hint);
+	if (user == NULL) {
+		msg(who, "signed in, but the server did not say who you are; "
+		    "log in again with --user EMAIL");
+		status = EX_PROTOCOL;
+		goto out;
+	}
+	status = save(path, account, who, &p, lo->client_id, client_secret,
+	    user, &t, asked_at);
+ out:
+	oauth_tokens_clear(&t);
+	provider_clear(&p);
+	secret_free(client_secret);
+	free(user);
+	return status;
+}

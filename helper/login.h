@@ -1,0 +1,44 @@
+/*
+ * login: the first tokens for an account, by the OAuth 2.0 authorization
+ * code flow with PKCE in a browser (RFC 6749 4.1, RFC 7636, RFC 8252) or
+ * by the device authorization grant (RFC 8628), written as a complete
+ * token file (common/tokfile.h) that the plugin and `refresh` use as is.
+ */
+#ifndef XO_LOGIN_H
+#define XO_LOGIN_H
+
+#include "oauth.h"
+
+#define LOGIN_DEFAULT_WAIT_S	300	/* browser flow: wait for the redirect */
+
+/* What the command line asked for; every string belongs to the caller.
+ * NULL means "not given". */
+struct login_options {
+	const char	*provider;	/* microsoft, google, custom */
+	const char	*client_id;
+	const char	*client_secret_file;	/* "-": stdin */
+	const char	*tenant;	/* microsoft: common by default */
+	const char	*cloud;		/* microsoft: global, usgov, china */
+	const char	*flow;		/* browser, device; NULL: guess */
+	const char	*scope;		/* replaces the provider's */
+	const char	*login_hint;
+	const char	*user;		/* the mail login name */
+	const char	*auth_endpoint;
+	const char	*token_endpoint;
+	const char	*device_endpoint;
+	const char	*redirect_host;	/* 127.0.0.1 (default) or localhost */
+	int		 port;		/* loopback port; 0: any */
+	int		 no_browser;	/* only print the URL */
+	int		 no_qr;
+	long		 wait_s;	/* browser flow: wait for the redirect */
+};
+
+/* Logs in as LO says and writes the token file PATH (creating the store
+ * directory if ACCOUNT is not NULL: PATH is then that account's file).
+ * WHO names the target in messages.  Talks to the user on stderr (and a
+ * QR code on stdout when it is a terminal); never prints a secret.
+ * Returns 0 or a sysexits code, after saying what went wrong. */
+int login_run(const struct login_options *lo, const struct oauth_options *net,
+    const char *who, const char *path, const char *account);
+
+#endif

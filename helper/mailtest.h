@@ -1,0 +1,39 @@
+/*
+ * mailtest: `xoauth2-token test`, a real IMAP, POP or SMTP login through
+ * libsasl2 and the xoauth2 plugin (the path postfix and mbsync take),
+ * with the token file's path as the SASL password, then one harmless
+ * command and a clean logout.  The dialogue is printed with every SASL
+ * message from the client masked.
+ */
+#ifndef XO_MAILTEST_H
+#define XO_MAILTEST_H
+
+enum mailtest_proto { MAILTEST_NONE, MAILTEST_IMAP, MAILTEST_POP, MAILTEST_SMTP };
+enum mailtest_security {
+	MAILTEST_SEC_DEFAULT,	/* IMAP, POP: TLS; SMTP: STARTTLS */
+	MAILTEST_SEC_TLS,	/* TLS from the first byte */
+	MAILTEST_SEC_STARTTLS,
+	MAILTEST_SEC_PLAIN,	/* no TLS: loopback hosts only */
+};
+
+/* Strings belong to the caller. */
+struct mailtest_options {
+	enum mailtest_proto	 proto;
+	const char		*server;	/* HOST[:PORT] or [V6]:PORT */
+	enum mailtest_security	 security;
+	const char		*mech;		/* NULL: what the server offers */
+	const char		*authzid;	/* shared mailbox, or NULL */
+	const char		*plugin_dir;	/* NULL: SASL_PATH or libsasl2's */
+	const char		*cafile;	/* NULL: the system's CAs */
+	long			 connect_timeout_ms;
+	long			 timeout_ms;	/* each read and write */
+};
+
+/* Logs in to the server as USER with the token file PATH (absolute) and
+ * reports on stdout: the dialogue, then a one-line verdict.  WHO names
+ * the account in messages.  Returns 0 if the login and the command
+ * succeeded, else a sysexits code after saying why on stderr. */
+int mailtest_run(const struct mailtest_options *mo, const char *who,
+    const char *path, const char *user);
+
+#endif
