@@ -1,74 +1,88 @@
 #!/bin/bash
-# make demo: real XOAUTH2 and OAUTHBEARER logins through libsasl2 and our
-# plugin, end to end on loopback: a mock OAuth server, a private Dovecot
-# that checks every token with it (RFC 7662 introspection), Cyrus's own
-# imtest, pop3test and smtptest as the clients, and a token file that the
-# plugin refreshes through xoauth2-token.  Everything stops at the end.
+# make demo: what a new user does, end to end on loopback.  A mock OAuth
+# server and a private Dovecot (which checks every token with it, RFC 7662
+# introspection) start on 127.0.0.1; `xoauth2-token login` signs in with
+# the device flow (the demo approves the code at the mock server, as a
+# user would in a browser) and writes a token file; `xoauth2-token test`
+# then logs in through libsasl2 and our plugin over IMAP, POP and SMTP
+# with XOAUTH2 and OAUTHBEARER; a revoked token is refused, and the plugin
+# refreshes it through the helper on the next login.  Everything stops and
+# is removed at the end (XO_KEEP=1 keeps the temp dir and its logs).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-IMTEST=$XO_CYRUS_BIN/imtest POP3TEST=$XO_CYRUS_BIN/pop3test
-SMTPTEST=$XO_CYRUS_BIN/smtptest
-xo_require_cmd "$IMTEST" "$POP3TEST" "$SMTPTEST" dovecot "$XO_PYTHON"
+xo_require_cmd dovecot "$XO_PYTHON"
 xo_require_root
 xo_require_plugin
 xo_require_helper
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+unset BROWSER DISPLAY WAYLAND_DISPLAY
+export XDG_DATA_HOME=$XO_TMP/data
 USER=alice@example.com
 
 say() { printf '%s\n' "$*" >&3; }
 exec 3>&1 >"$XO_TMP/demo.log" 2>&1
-xo_on_exit '[ $? = 0 ] || { say "demo FAILED; details:"; tail -40 "$XO_TMP/demo.log" >&3; }'
+xo_on_exit '[ $? = 0 ] || { say "demo FAILED; details:"; tail -40 "$XO_TMP/demo.log" | xo_mask >&3; }'
 
-say "xoauth2 demo: logins through libsasl2 + libxoauth2.so on 127.0.0.1"
+say "xoauth2 demo: OAuth server, Dovecot and the clients all on 127.0.0.1"
 xo_start_oauth
 xo_start_smtp_sink
 xo_start_dovecot
-say "  servers: OAuth $XO_OAUTH_URL, Dovecot IMAP :$XO_IMAP_PORT POP3 :$XO_POP3_PORT submission :$XO_SUBMISSION_PORT"
+xo_oauth -q device-config --interval 1 --expires-in 60
+say "  servers: OAuth $XO_OAUTH_URL, Dovecot IMAP :$XO_IMAP_PORT POP3 :$XO_POP3_PORT SMTP :$XO_SUBMISSION_PORT"
 
-# verdict OUT: "Authenticated" or the server's refusal, from a transcript.
+# 1. login, device flow; the code is approved as soon as it is handed out.
+say "\$ xoauth2-token login work --provider custom --flow device ..."
+"$XO_HELPER" login work --provider custom --client-id xoauth2-demo \
+    --flow device --device-endpoint "$XO_OAUTH_URL/devicecode" \
+    --token-endpoint "$XO_OAUTH_URL/token" \
+    --scope "https://outlook.office.com/IMAP.AccessAsUser.All offline_access openid" \
+    >"$XO_TMP/login.out" 2>"$XO_TMP/login.err" &
+login=$!
+xo_on_exit "kill $login 2>/dev/null || true"
+for _ in $(seq 100); do
+    xo_oauth -q device approve --user "$USER" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+XO_RC=0
+for _ in $(seq 150); do kill -0 "$login" 2>/dev/null || break; sleep 0.1; done
+wait "$login" || XO_RC=$?
+[ "$XO_RC" = 0 ] || xo_fail "login failed (exit $XO_RC)" "$XO_TMP/login.err"
+code=$(sed -n 's/.*enter the code \([A-Z-]*\).*/\1/p' "$XO_TMP/login.err" | head -1)
+say "  showed code $code to enter at $XO_OAUTH_URL/device; the demo approved it as $USER"
+say "  $(sed -n 's/^xoauth2-token: work: //p' "$XO_TMP/login.err" | grep '^signed in')"
+
+# run_test NAME ARGS...: xoauth2-token test work ARGS; output in NAME.out.
+run_test() {
+    local name=$1; shift
+    xo_run_timeout 30 "$XO_HELPER" test work "$@" >"$XO_TMP/$name.out" 2>&1
+}
+# verdict NAME: its PASS/FAIL line.
 verdict() {
-    if xo_grep '^Authenticated\.' "$1"; then echo "logged in"
-    else tr -d '\r' <"$1" | grep -E '^S: (A01 NO|-ERR|535)' | head -1 | cut -c4-; fi
+    grep -E '^(PASS|FAIL)' "$XO_TMP/$1.out" | head -1
 }
 
-token=$(xo_grant "$USER")
-say "  granted $USER an access token (1 h) at the OAuth server"
-for mech in XOAUTH2 OAUTHBEARER; do
-    out=$XO_TMP/imap-$mech
-    xo_run_timeout 20 "$IMTEST" -m "$mech" -a "$USER" -w "$token" \
-        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$out" 2>&1
-    xo_grep '^Authenticated\.' "$out" || xo_fail "IMAP $mech failed" "$out"
-    say "  IMAP  $(printf '%-11s' $mech) imtest:    $(verdict "$out") ($XO_ELAPSED s)"
-    out=$XO_TMP/pop-$mech
-    xo_run_timeout 20 "$POP3TEST" -m "$mech" -a "$USER" -w "$token" \
-        -p "$XO_POP3_PORT" 127.0.0.1 <<<"QUIT" >"$out" 2>&1
-    xo_grep '^Authenticated\.' "$out" || xo_fail "POP3 $mech failed" "$out"
-    say "  POP3  $(printf '%-11s' $mech) pop3test:  $(verdict "$out") ($XO_ELAPSED s)"
+# 2. test: IMAP, POP and SMTP, both mechanisms.
+say "\$ xoauth2-token test work --imap|--pop|--smtp 127.0.0.1:PORT --plain --mech MECH"
+declare -A PORT=([imap]=$XO_IMAP_PORT [pop]=$XO_POP3_PORT [smtp]=$XO_SUBMISSION_PORT)
+for proto in imap pop smtp; do
+    for mech in XOAUTH2 OAUTHBEARER; do
+        run_test "$proto-$mech" "--$proto" "127.0.0.1:${PORT[$proto]}" --plain --mech "$mech"
+        [ "$XO_RC" = 0 ] || xo_fail "$proto $mech: exit $XO_RC" "$XO_TMP/$proto-$mech.out"
+        say "  $(verdict "$proto-$mech")"
+    done
 done
 
-out=$XO_TMP/smtp
-printf 'MAIL FROM:<%s>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: xoauth2 demo\r\n\r\nhello\r\n.\r\nQUIT\r\n' \
-    "$USER" | xo_run_timeout 20 "$SMTPTEST" -m XOAUTH2 -a "$USER" -w "$token" \
-    -p "$XO_SUBMISSION_PORT" 127.0.0.1 >"$out" 2>&1
-for _ in $(seq 50); do [ "$(xo_sink_count)" -ge 1 ] && break; sleep 0.1; done
-[ "$(xo_sink_count)" -ge 1 ] || xo_fail "the message did not reach the sink" "$out"
-say "  SMTP  XOAUTH2     smtptest:  $(verdict "$out"), message relayed to the sink"
-
-xo_revoke "$token"
-out=$XO_TMP/imap-revoked
-xo_run_timeout 20 "$IMTEST" -m XOAUTH2 -a "$USER" -w "$token" \
-    -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$out" 2>&1
-xo_grep '^S: A01 NO' "$out" || xo_fail "a revoked token was not refused" "$out"
-say "  revoked the token: IMAP says \"$(verdict "$out")\" ($XO_ELAPSED s)"
-
-file=$XO_TMP/alice.json
-xo_tokfile "$file" "$USER" -60
-out=$XO_TMP/imap-file
-xo_run_timeout 60 "$IMTEST" -m XOAUTH2 -a "$USER" -w "$file" \
-    -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$out" 2>&1
-xo_grep '^Authenticated\.' "$out" || xo_fail "token-file login failed" "$out"
-refreshes=$(xo_oauth_refreshes)
-say "  token file with an expired token as the password: the plugin ran"
-say "    xoauth2-token refresh ($refreshes refresh at the server), then $(verdict "$out") ($XO_ELAPSED s)"
-"$XO_HELPER" show "$file" | sed 's/^/    /' >&3
-say "demo OK: every login went through libsasl2 and libxoauth2.so"
+# 3. a revoked token is refused; the plugin marks the file stale, and the
+# next login has the helper refresh it.
+xo_revoke "$(xo_token_field "$XDG_DATA_HOME/xoauth2/work.json" access_token)"
+run_test revoked --imap "127.0.0.1:$XO_IMAP_PORT" --plain
+[ "$XO_RC" = 77 ] || xo_fail "a revoked token: exit $XO_RC, expected 77" "$XO_TMP/revoked.out"
+grep -q 'marked stale' "$XO_TMP/revoked.out" || xo_fail "token not marked stale" "$XO_TMP/revoked.out"
+say "revoked the access token at the OAuth server, then test again:"
+say "  $(verdict revoked | sed 's/ (no TLS)//; s/: 127\.0\.0\.1 refused the login as [^:]*: /: /; s/: it has expired.*//') (exit 77)"
+say "  the plugin marked the token file stale"
+run_test again --imap "127.0.0.1:$XO_IMAP_PORT" --plain
+[ "$XO_RC" = 0 ] || xo_fail "after the refresh: exit $XO_RC" "$XO_TMP/again.out"
+say "  next login: the plugin had xoauth2-token refresh it ($(xo_oauth_refreshes) refresh at the server), then $(verdict again | sed 's/ (no TLS)//; s/: LIST.*//')"
+say "demo OK ($(xo__elapsed_total)): every login went through libsasl2 and libxoauth2.so; cleaning up"

@@ -1,0 +1,98 @@
+#!/bin/bash
+# The README's msmtp recipe: msmtp's own (GNU SASL built-in) XOAUTH2 and
+# OAUTHBEARER with `passwordeval "xoauth2-token token FILE"`, sending
+# through the private Dovecot's submission service to the SMTP sink:
+#   - a valid token file: the message reaches the sink, for both mechanisms;
+#   - an expired token file: `xoauth2-token token` refreshes it first (one
+#     refresh at the server, a new access token in the file), then sends;
+#   - a revoked token: msmtp fails (non-zero, within 15 s), nothing sent.
+# msmtp does not load libsasl2 or our plugin: this proves the helper side
+# of the recipe (passwordeval's output is the bearer token msmtp sends).
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+xo_require_cmd msmtp dovecot "$XO_PYTHON"
+xo_require_root
+xo_require_helper
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+USER=alice@example.com RCPT=bob@example.org
+
+xo_start_oauth
+xo_start_smtp_sink
+xo_start_dovecot
+msmtp --version | grep -q 'oauthbearer and xoauth2' \
+    || xo_skip "this msmtp has no built-in xoauth2/oauthbearer"
+
+F=$XO_TMP/alice.json
+# msmtprc MECH: write $XO_TMP/msmtprc-MECH, the README recipe on loopback.
+msmtprc() {
+    cat >"$XO_TMP/msmtprc-$1" <<EOC
+defaults
+logfile $XO_TMP/msmtp.log
+
+account work
+host 127.0.0.1
+port $XO_SUBMISSION_PORT
+tls off
+auth $1
+user $USER
+from $USER
+passwordeval "$XO_HELPER token $F"
+
+account default : work
+EOC
+    chmod 600 "$XO_TMP/msmtprc-$1"
+}
+
+# send MECH SUBJECT: msmtp -t with a small message; output in SUBJECT.out.
+send() {
+    xo_message "$USER" "$RCPT" "$2" >"$XO_TMP/$2.msg"
+    xo_run_timeout 20 msmtp -C "$XO_TMP/msmtprc-$1" -a work -t \
+        <"$XO_TMP/$2.msg" >"$XO_TMP/$2.out" 2>&1
+}
+
+# at_sink SUBJECT: wait up to 5 s for it at the sink.
+at_sink() {
+    local n
+    for ((n = 0; n < 50; n++)); do
+        [ -n "$(xo_sink_grep "^Subject: $1\$")" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+xo_tokfile "$F" "$USER" 3600
+for mech in xoauth2 oauthbearer; do
+    msmtprc "$mech"
+    xo_step "auth $mech, passwordeval xoauth2-token token: the message is sent"
+    send "$mech" "msmtp-$mech"
+    xo_assert_rc 0 "$XO_TMP/msmtp-$mech.out"
+    at_sink "msmtp-$mech" || xo_fail "not at the sink" "$XO_TMP/msmtp-$mech.out" "$XO_TMP/msmtp.log"
+    echo "   ok: at the sink"
+    xo_assert_contains "$XO_DOVECOT_LOG" "submission-login: Info: Login: user=<$USER>, method=${mech^^}," \
+        "Dovecot logged the $mech login"
+done
+
+xo_step "expired token file: xoauth2-token token refreshes it, then msmtp sends"
+old=$(xo_token_field "$F" access_token)
+xo_token_expire_file "$F" -60
+send xoauth2 msmtp-refreshed
+xo_assert_rc 0 "$XO_TMP/msmtp-refreshed.out"
+at_sink msmtp-refreshed || xo_fail "not at the sink" "$XO_TMP/msmtp-refreshed.out" "$XO_TMP/msmtp.log"
+[ "$(xo_oauth_refreshes)" = 1 ] || xo_fail "expected 1 refresh, server saw $(xo_oauth_refreshes)"
+[ "$(xo_token_field "$F" access_token)" != "$old" ] || xo_fail "the access token did not change"
+echo "   ok: 1 refresh at the server, new access token in the file, message sent"
+
+xo_step "revoked token: msmtp fails, nothing sent"
+xo_revoke "$(xo_token_field "$F" access_token)"
+n=$(xo_sink_count)
+send xoauth2 msmtp-revoked
+xo_assert_rc nonzero "$XO_TMP/msmtp-revoked.out"
+xo_assert_faster_than 15 "$XO_TMP/msmtp-revoked.out"
+xo_assert_contains "$XO_TMP/msmtp-revoked.out" 'authentication failed|535' "msmtp reports the refusal"
+[ "$(xo_sink_count)" = "$n" ] || xo_fail "a message was sent with a revoked token"
+grep -qF "$(xo_token_field "$F" access_token)" "$XO_TMP"/msmtp*.out "$XO_TMP/msmtp.log" \
+    && xo_fail "a token appears in msmtp's output or log"
+echo "   ok: no token in msmtp's output or log"
+
+xo_pass
