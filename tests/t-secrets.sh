@@ -1,0 +1,459 @@
+#!/bin/bash
+# Secret hygiene: run every path that handles a secret -- the helper
+# (refresh -v, token, show, list, test, each HTTP failure), the plugin in
+# token-file and token mode through imtest (XOAUTH2 and OAUTHBEARER, the
+# 401 challenge and the stale mark, a refresh by the plugin), and the
+# plugin with its log at the highest level (SASL_LOG_PASS) through a small
+# libsasl2 client compiled here -- with the most verbose logging the
+# programs allow, then search every log, stderr capture and transcript,
+# and the argv and environment of every process sampled while the helper
+# and the clients ran (one refresh hangs a while so that the sampler sees
+# it), for every access token, refresh token and client secret of the run.
+# None may appear, except where they belong: the token files, the mock
+# server's state, and the stdout of "xoauth2-token token" (its purpose).
+#
+# Why a slice, not the whole suite under a wrapper: the slice reaches every
+# code path that prints, logs or passes on a secret (helper, plugin, both
+# mechanisms, every failure message), runs in well under a minute, and the
+# other scripts delete their logs and mask their transcripts.
+#
+# Left off on purpose: Dovecot's auth_debug_passwords and
+# auth_verbose_passwords, which make Dovecot log the credentials it was
+# given -- Dovecot's choice, not ours.  imtest's transcript carries the
+# SASL message (base64, as the protocol does); its "C:" lines are left out
+# of the base64-decoded search, not of the plain one.  And imtest -w TOKEN
+# (the token itself as the password) puts the token in imtest's argv: that
+# is imtest's interface, so the sampler runs only around token-file logins.
+#
+# XO_SECRETS_SELFTEST_LEAK=1 writes one secret into a log on purpose: the
+# test must then fail (proves the search works end to end).
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+IMTEST=$XO_CYRUS_BIN/imtest
+xo_require_root
+xo_require_cmd "$IMTEST" dovecot cc "$XO_PYTHON"
+xo_require_plugin
+xo_require_helper
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+export XDG_DATA_HOME=$XO_TMP/data
+USER=alice@example.com
+H=$XO_HELPER
+LOGS=$XO_TMP/logs               # every capture to search
+TOK=$XO_TMP/tokens              # token files: secrets belong here
+mkdir -p "$LOGS" "$TOK"
+chmod 700 "$TOK"
+CLIENT_SECRET=xo-cs-$RANDOM$RANDOM-$RANDOM$RANDOM-confidential
+N=0
+
+xo_start_oauth
+xo_start_dovecot
+cat >>"$XO_DOVECOT_CONF" <<'EOF'
+# t-secrets: as verbose as Dovecot gets without logging passwords
+auth_verbose = yes
+auth_debug = yes
+auth_debug_passwords = no
+auth_verbose_passwords = no
+mail_debug = yes
+verbose_proctitle = yes
+log_debug = category=auth
+EOF
+xo_doveadm reload >"$LOGS/doveadm-reload.out" 2>&1 \
+    || xo_fail "doveadm reload failed" "$LOGS/doveadm-reload.out" "$XO_DOVECOT_LOG"
+sleep 0.5
+# A confidential client: every refresh sends the client secret.
+xo_oauth -q client xoauth2-test "$CLIENT_SECRET"
+
+# --- a libsasl2 client that logs everything the plugin says --------------------
+cat >"$XO_TMP/saslog.c" <<'EOF'
+/* saslog FILE USER MECH [CHALLENGE]: start MECH with FILE as the secret,
+ * log every plugin message at every level (log_level 7, SASL_LOG_PASS)
+ * to stderr; with CHALLENGE, answer it (the server's error JSON). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sasl/sasl.h>
+
+static const char *file, *user;
+static sasl_secret_t *sec;
+
+static int
+cb_log(void *c, int level, const char *m)
+{
+	(void)c;
+	fprintf(stderr, "sasl log [%d]: %s\n", level, m ? m : "(null)");
+	return SASL_OK;
+}
+
+static int
+cb_getopt(void *c, const char *plugin, const char *opt, const char **res,
+    unsigned *len)
+{
+	(void)c; (void)plugin;
+	if (strcmp(opt, "log_level") == 0)
+		*res = "7";
+	else if (strcmp(opt, "xoauth2_helper_timeout") == 0)
+		*res = "20";
+	else
+		return SASL_FAIL;
+	if (len)
+		*len = strlen(*res);
+	return SASL_OK;
+}
+
+static int
+cb_user(void *c, int id, const char **res, unsigned *len)
+{
+	(void)c; (void)id;
+	*res = user;
+	if (len)
+		*len = strlen(user);
+	return SASL_OK;
+}
+
+static int
+cb_pass(sasl_conn_t *conn, void *c, int id, sasl_secret_t **p)
+{
+	size_t n = strlen(file);
+
+	(void)conn; (void)c; (void)id;
+	if (sec == NULL && (sec = malloc(sizeof(*sec) + n)) == NULL)
+		return SASL_NOMEM;
+	sec->len = n;
+	memcpy(sec->data, file, n + 1);
+	*p = sec;
+	return SASL_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	sasl_callback_t cbs[] = {
+		{ SASL_CB_LOG, (int (*)(void))(void *)cb_log, NULL },
+		{ SASL_CB_GETOPT, (int (*)(void))(void *)cb_getopt, NULL },
+		{ SASL_CB_AUTHNAME, (int (*)(void))(void *)cb_user, NULL },
+		{ SASL_CB_USER, (int (*)(void))(void *)cb_user, NULL },
+		{ SASL_CB_PASS, (int (*)(void))(void *)cb_pass, NULL },
+		{ SASL_CB_LIST_END, NULL, NULL } };
+	sasl_conn_t *conn = NULL;
+	const char *out = NULL, *mech = NULL;
+	unsigned outlen = 0;
+	int r;
+
+	if (argc < 4)
+		return 64;
+	file = argv[1];
+	user = argv[2];
+	if ((r = sasl_client_init(cbs)) != SASL_OK ||
+	    (r = sasl_client_new("imap", "localhost", NULL, NULL, cbs, 0,
+	    &conn)) != SASL_OK) {
+		fprintf(stderr, "init: %s\n", sasl_errstring(r, NULL, NULL));
+		return 70;
+	}
+	r = sasl_client_start(conn, argv[3], NULL, &out, &outlen, &mech);
+	fprintf(stderr, "start: %d %s\n", r, r < 0 ? sasl_errdetail(conn) : "");
+	if (r == SASL_CONTINUE || r == SASL_OK) {
+		if (argc > 4) {
+			r = sasl_client_step(conn, argv[4], strlen(argv[4]),
+			    NULL, &out, &outlen);
+			fprintf(stderr, "step: %d %s\n", r,
+			    r < 0 ? sasl_errdetail(conn) : "");
+		}
+	}
+	sasl_dispose(&conn);
+	sasl_client_done();
+	return r == SASL_OK || r == SASL_CONTINUE ? 0 : 1;
+}
+EOF
+cc -o "$XO_TMP/saslog" "$XO_TMP/saslog.c" -lsasl2 >"$LOGS/cc.out" 2>&1 \
+    || xo_fail "cannot build the logging client" "$LOGS/cc.out"
+# In a sanitizer build the plugin needs the ASan runtime preloaded (lib.sh).
+SASLOG=("$XO_TMP/saslog")
+# shellcheck disable=SC2206
+[ -z "$XO_ASAN_ENV" ] || SASLOG=(env $XO_ASAN_ENV "$XO_TMP/saslog")
+
+# --- running things, every output kept -------------------------------------------
+# cap NAME CMD...: run CMD, stdout and stderr into $LOGS/NAME.{out,err}.
+cap() {
+    local name=$1; shift
+    N=$((N + 1))
+    xo_run_timeout 40 "$@" >"$LOGS/$N-$name.out" 2>"$LOGS/$N-$name.err" </dev/null
+    [ "$XO_RC" != 124 ] && [ "$XO_RC" != 137 ] \
+        || xo_fail "$name timed out" "$LOGS/$N-$name.err"
+}
+
+# imtest_file NAME MECH FILE: imtest with the token file's path as password.
+imtest_file() {
+    N=$((N + 1))
+    xo_run_timeout 40 "$IMTEST" -v -m "$2" -a "$USER" -w "$3" \
+        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$LOGS/$N-$1.imtest" 2>&1
+}
+
+# tokfile FILE EXPIRES_IN: a token file of a confidential client.
+tokfile() { xo_tokfile "$1" "$USER" "$2" client_secret="$CLIENT_SECRET"; }
+
+# --- the process sampler ----------------------------------------------------------
+# Every 20 ms, the argv (/proc/PID/cmdline, what ps shows) and environment
+# (/proc/PID/environ) of every process, each distinct one written once to
+# $LOGS/ps.samples.  Python processes are the test's own harness (the mock
+# server, its ctl client and xo_tokfile, which take tokens in argv): they
+# are left out.  The number of sweeps goes to $LOGS/ps.sweeps at the end.
+sampler_start() {
+    setsid "$XO_PYTHON" - "$LOGS/ps.samples" "$LOGS/ps.sweeps" <<'PY' &
+import os, signal, sys, time
+out, sweeps_file = sys.argv[1:3]
+seen, sweeps = set(), 0
+def stop(*_):
+    open(sweeps_file, "w").write("%d\n" % sweeps)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+with open(out, "ab") as f:
+    while True:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                cmd = open("/proc/%s/cmdline" % pid, "rb").read()
+                env = open("/proc/%s/environ" % pid, "rb").read()
+            except OSError:
+                continue
+            if b"python" in os.path.basename(cmd.split(b"\0")[0]):
+                continue
+            for kind, val in ((b"argv", cmd), (b"environ", env)):
+                line = b"%s %s: %s\n" % (pid.encode(), kind, val.replace(b"\0", b" "))
+                if line not in seen:
+                    seen.add(line)
+                    f.write(line)
+        f.flush()
+        sweeps += 1
+        time.sleep(0.02)
+PY
+    SAMPLER=$!
+    XO__PIDS+=("$SAMPLER")
+}
+sampler_stop() {
+    kill -TERM "$SAMPLER" 2>/dev/null || true
+    wait "$SAMPLER" 2>/dev/null || true
+}
+
+# ================================================================================
+F=$TOK/work.json
+sampler_start
+
+xo_step "helper: refresh -v, token, show, list (token files of a confidential client)"
+tokfile "$F" -10
+cap refresh-v "$H" refresh -v --force "$F"
+[ "$XO_RC" = 0 ] || xo_fail "refresh -v failed" "$LOGS/$N-refresh-v.err"
+N=$((N + 1))
+"$H" token "$F" >"$XO_TMP/token-stdout" 2>"$LOGS/$N-token.err" || true
+cap show "$H" show "$F"
+mkdir -p "$XDG_DATA_HOME/xoauth2"
+chmod 700 "$XDG_DATA_HOME/xoauth2"
+tokfile "$XDG_DATA_HOME/xoauth2/acct.json" 3600
+cap list "$H" list
+cap refresh-all "$H" refresh -v --all --force
+
+xo_step "helper: every HTTP failure, verbose"
+for fault in 500 badjson invalid_grant invalid_client norotate; do
+    tokfile "$F" -10
+    xo_oauth -q fault "$fault" --count 1
+    cap "fault-$fault" "$H" refresh -v --force --timeout 5 "$F"
+done
+xo_oauth -q fault none
+
+xo_step "helper: a hanging token endpoint (the sampler sees the helper for 3 s)"
+tokfile "$F" -10
+xo_oauth -q fault hang --count 1
+cap fault-hang "$H" refresh -v --force --timeout 3 "$F"
+[ "$XO_RC" = 75 ] || xo_fail "hang: exit $XO_RC" "$LOGS/$N-fault-hang.err"
+
+xo_step "plugin runs the helper while the endpoint hangs (imtest, token file)"
+# The plugin runs "HELPER refresh --margin N FILE", whose HTTP timeout is
+# 30 s; a wrapper of the same name adds --timeout 3 to keep this short.
+mkdir "$XO_TMP/wrap"
+printf '#!/bin/sh\nshift\nexec %q refresh --timeout 3 "$@"\n' "$H" >"$XO_TMP/wrap/xoauth2-token"
+chmod 755 "$XO_TMP/wrap/xoauth2-token"
+tokfile "$F" -10
+xo_oauth -q fault hang --count 1
+XOAUTH2_HELPER=$XO_TMP/wrap/xoauth2-token imtest_file plugin-hang XOAUTH2 "$F"
+[ "$XO_ELAPSED_MS" -ge 2900 ] || xo_fail "the plugin's refresh did not wait" "$LOGS/$N-plugin-hang.imtest"
+
+xo_step "plugin: token-file logins through imtest -v (refresh by the plugin, then a fresh token)"
+for mech in XOAUTH2 OAUTHBEARER; do
+    tokfile "$F" -10
+    imtest_file "file-expired-$mech" "$mech" "$F"
+    xo_grep '^Authenticated\.' "$LOGS/$N-file-expired-$mech.imtest" \
+        || xo_fail "$mech: no login" "$LOGS/$N-file-expired-$mech.imtest"
+    imtest_file "file-valid-$mech" "$mech" "$F"
+    xo_grep '^Authenticated\.' "$LOGS/$N-file-valid-$mech.imtest" \
+        || xo_fail "$mech: no login" "$LOGS/$N-file-valid-$mech.imtest"
+done
+
+xo_step "plugin: a token expired at the server (401 challenge, stale mark, refresh)"
+for mech in XOAUTH2 OAUTHBEARER; do
+    tokfile "$F" 3600
+    xo_oauth -q expire "$(xo_token_field "$F" access_token)"
+    imtest_file "stale-$mech" "$mech" "$F"
+    imtest_file "after-stale-$mech" "$mech" "$F"
+    xo_grep '^Authenticated\.' "$LOGS/$N-after-stale-$mech.imtest" \
+        || xo_fail "$mech: no login after the stale mark" "$LOGS/$N-after-stale-$mech.imtest"
+done
+
+xo_step "plugin with log_level 7 (SASL_LOG_PASS): refresh, valid, 401 challenge, helper failures"
+for mech in XOAUTH2 OAUTHBEARER; do
+    tokfile "$F" -10
+    cap "saslog-refresh-$mech" "${SASLOG[@]}" "$F" "$USER" "$mech"
+    cap "saslog-401-$mech" "${SASLOG[@]}" "$F" "$USER" "$mech" \
+        '{"status":"401","schemes":"bearer","scope":"https://outlook.office.com/IMAP.AccessAsUser.All"}'
+    cap "saslog-after-401-$mech" "${SASLOG[@]}" "$F" "$USER" "$mech"
+done
+tokfile "$F" -10
+xo_oauth -q fault invalid_client --count 1
+cap saslog-helper-fails "${SASLOG[@]}" "$F" "$USER" XOAUTH2
+tokfile "$F" 200              # within the margin: the helper fails, token still used
+xo_oauth -q fault 500 --count 1
+cap saslog-helper-fails-valid "${SASLOG[@]}" "$F" "$USER" XOAUTH2
+xo_grep 'sasl log \[' "$LOGS/$N-saslog-helper-fails-valid.err" \
+    || xo_fail "the logging client logged nothing" "$LOGS/$N-saslog-helper-fails-valid.err"
+
+xo_step "helper: xoauth2-token test (a libsasl2 client of its own), ok and refused"
+tokfile "$F" -10
+cap mailtest "$H" test --imap "127.0.0.1:$XO_IMAP_PORT" --plain --plugin-dir "$XO_PLUGIN_DIR" "$F"
+[ "$XO_RC" = 0 ] || xo_fail "xoauth2-token test failed" "$LOGS/$N-mailtest.out" "$LOGS/$N-mailtest.err"
+xo_oauth -q revoke "$(xo_token_field "$F" access_token)"
+"$XO_PYTHON" - "$F" <<'PY'
+import json, sys
+p = sys.argv[1]; t = json.load(open(p)); t["expires_at"] = 2**31
+open(p + ".n", "w").write(json.dumps(t))
+PY
+chmod 600 "$F.n"; mv "$F.n" "$F"
+cap mailtest-refused "$H" test --imap "127.0.0.1:$XO_IMAP_PORT" --plain --plugin-dir "$XO_PLUGIN_DIR" "$F"
+[ "$XO_RC" != 0 ] || xo_fail "a revoked token logged in" "$LOGS/$N-mailtest-refused.out"
+
+sampler_stop
+
+xo_step "plugin: direct token (not a file) through imtest (not sampled: the token is imtest's argv)"
+for mech in XOAUTH2 OAUTHBEARER; do
+    t=$(xo_grant "$USER")
+    N=$((N + 1))
+    xo_run_timeout 20 "$IMTEST" -v -m "$mech" -a "$USER" -w "$t" \
+        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$LOGS/$N-direct-$mech.imtest" 2>&1
+    xo_revoke "$t"
+    N=$((N + 1))
+    xo_run_timeout 20 "$IMTEST" -v -m "$mech" -a "$USER" -w "$t" \
+        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$LOGS/$N-direct-revoked-$mech.imtest" 2>&1
+done
+
+if [ "${XO_SECRETS_SELFTEST_LEAK:-0}" = 1 ]; then
+    echo "   (XO_SECRETS_SELFTEST_LEAK=1: writing a refresh token into a log)"
+    echo "debug: refresh_token=$(xo_token_field "$F" refresh_token)" >>"$LOGS/leak.err"
+fi
+
+# ================================================================================
+xo_step "search every log, capture, transcript and process sample for the run's secrets"
+# Give Dovecot and the mock server a moment to flush.
+sleep 0.3
+cp "$XO_DOVECOT_LOG" "$LOGS/dovecot.log"
+cp "$XO_TMP/dovecot/master.out" "$LOGS/dovecot-master.out" 2>/dev/null || true
+cp "$XO_OAUTH_LOG" "$LOGS/oauth-server.log"
+cp "$XO_TMP/oauth/server.err" "$LOGS/oauth-server.err" 2>/dev/null || true
+cp "$XO_TMP/timings" "$LOGS/timings" 2>/dev/null || true
+journal=
+if command -v journalctl >/dev/null && journalctl -q -n 0 >/dev/null 2>&1; then
+    journalctl -q --since "@${XO__T0%[.,]*}" >"$LOGS/journal" 2>/dev/null || true
+    journal=" + journal"
+fi
+
+"$XO_PYTHON" - "$XO_TMP/oauth/state/state.json" "$CLIENT_SECRET" "$LOGS" \
+    "$TOK" "$XDG_DATA_HOME/xoauth2" "$XO_TMP/token-stdout" <<'PY' >"$XO_TMP/scan.out" 2>&1 || scan_rc=$?
+import base64, binascii, glob, json, os, re, sys
+
+state, client_secret, logs = sys.argv[1:4]
+tokdirs, token_stdout = sys.argv[4:6], sys.argv[6]
+
+st = json.load(open(state))
+secrets = set(st["access"]) | set(st["refresh"]) | {client_secret}
+for d in tokdirs:
+    for p in glob.glob(os.path.join(d, "*.json")):
+        try:
+            t = json.load(open(p))
+        except ValueError:
+            continue
+        for k in ("access_token", "refresh_token", "client_secret"):
+            if isinstance(t.get(k), str) and t[k]:
+                secrets.add(t[k])
+secrets = {s for s in secrets if len(s) >= 12}
+# What "xoauth2-token token" printed must be one of them (it is its job).
+printed = open(token_stdout).read().strip()
+if printed not in secrets:
+    print("the token stdout is not a known access token: the collection is incomplete")
+    sys.exit(2)
+
+b64word = re.compile(rb"[A-Za-z0-9+/=_-]{24,}")
+
+# Dovecot 2.3's auth_debug logs what the oauth2 passdb returns, the bearer
+# token among it ("client passdb out: OK ... token=..."), even with
+# auth_debug_passwords=no: Dovecot's logging, not ours; those lines only.
+dovecot_own = re.compile(rb"^.* auth: Debug: client passdb out: OK\t.*\ttoken=.*$", re.M)
+
+def decoded(data, skip_client_lines):
+    out = []
+    for line in data.splitlines():
+        if skip_client_lines and line.startswith(b"C: "):
+            continue
+        for w in b64word.findall(line):
+            for dec in (base64.b64decode, base64.urlsafe_b64decode):
+                try:
+                    out.append(dec(w + b"=" * (-len(w) % 4)))
+                except (binascii.Error, ValueError):
+                    pass
+    return b"\n".join(out)
+
+files = [p for p in glob.glob(os.path.join(logs, "**"), recursive=True)
+         if os.path.isfile(p)]
+leaks = []
+nbytes = dovecot_lines = 0
+for p in sorted(files):
+    data = open(p, "rb").read()
+    nbytes += len(data)
+    if os.path.basename(p) == "dovecot.log":
+        dovecot_lines += len(dovecot_own.findall(data))
+        data = dovecot_own.sub(b"(Dovecot's passdb debug line)", data)
+    dec = decoded(data, p.endswith(".imtest"))
+    for s in secrets:
+        b = s.encode()
+        if b in data:
+            leaks.append("%s: %s...%s (plain)" % (os.path.relpath(p, logs), s[:6], s[-3:]))
+        elif b in dec:
+            leaks.append("%s: %s...%s (inside base64)" % (os.path.relpath(p, logs), s[:6], s[-3:]))
+print("%d secrets (%d in the server's state), %d files, %d bytes searched"
+      % (len(secrets), len(st["access"]) + len(st["refresh"]), len(files), nbytes))
+print("note: %d Dovecot auth_debug 'passdb out: OK ... token=' lines (Dovecot's) left out"
+      % dovecot_lines)
+for l in leaks:
+    print("LEAK: " + l)
+sys.exit(1 if leaks else 0)
+PY
+cat "$XO_TMP/scan.out"
+[ "${scan_rc:-0}" = 0 ] || xo_fail "secrets found outside the token files (see LEAK lines)" "$XO_TMP/scan.out"
+samples=$(cat "$LOGS/ps.sweeps" 2>/dev/null || echo 0)
+[ "$samples" -ge 50 ] || xo_fail "only $samples process sweeps taken"
+for re in "argv: $H refresh --margin [0-9]+ $F \$" \
+    "argv: $H refresh --timeout 3 --margin [0-9]+ $F \$" "argv: $H refresh -v --force --timeout 3 $F \$" \
+    "argv: [^ ]*/imtest -v -m XOAUTH2 -a $USER -w $F " "argv: $XO_TMP/saslog $F "; do
+    grep -aEq -- "$re" "$LOGS/ps.samples" \
+        || xo_fail "the sampler never saw /$re/"
+done
+# The plugin runs the helper with a clean environment: PATH and LC_ALL only
+# (each helper run by the plugin directly that the sampler saw).
+seen=0
+for pid in $(grep -aE "^[0-9]+ argv: $H refresh --margin " "$LOGS/ps.samples" | cut -d' ' -f1); do
+    env=$(grep -a "^$pid environ: " "$LOGS/ps.samples" | head -1 | cut -d' ' -f3-)
+    [ -z "$env" ] || [ "$env" = "PATH=/usr/local/bin:/usr/bin:/bin LC_ALL=C " ] \
+        || xo_fail "the helper run by the plugin (pid $pid) had the environment: $env"
+    seen=$((seen + 1))
+done
+echo "   ok: the $seen helper runs by the plugin seen had only PATH and LC_ALL in their environment"
+echo "   ok: no secret in $(ls "$LOGS" | wc -l) captures, the Dovecot (auth_debug) and mock server logs$journal, nor in the argv/environ of any process over $samples sweeps (the helper run by the plugin, imtest, saslog among them)"
+
+xo_pass
