@@ -411,8 +411,22 @@ tokfile_format(const struct tokfile *tok, char **textp, size_t *lenp)
 
 	s = json_object_to_json_string_length(root, JSON_C_TO_STRING_PRETTY |
 	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	/* tokfile_read refuses files over TOKFILE_MAX, and indenting can
+	 * make unknown members that were written compactly several times
+	 * larger: then write compactly, and never write what cannot be
+	 * read back (the refresh token in it would be lost). */
+	if (s != NULL && n + 1 > TOKFILE_MAX) {
+		xo_wipe((char *)(uintptr_t)s, n);
+		s = json_object_to_json_string_length(root,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	}
 	if (s == NULL) {
 		r = -ENOMEM;
+		goto out;
+	}
+	if (n + 1 > TOKFILE_MAX) {
+		xo_wipe((char *)(uintptr_t)s, n);
+		r = TOKFILE_E_TOOBIG;
 		goto out;
 	}
 	if ((text = malloc(n + 2)) != NULL) {
@@ -561,14 +575,223 @@ fsync_parent(const char *path)
 	return r;
 }
 
-/* Replaces PATH by TOK; the caller holds PATH.lock. */
+static int
+same_grant(const struct tokfile *a, const struct tokfile *b)
+{
+	return strcmp(a->user, b->user) == 0 &&
+	    strcmp(a->token_endpoint, b->token_endpoint) == 0 &&
+	    strcmp(a->client_id, b->client_id) == 0;
+}
+
+static int
+mtime_before(const struct stat *a, const struct stat *b)
+{
+	return a->st_mtim.tv_sec < b->st_mtim.tv_sec ||
+	    (a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec < b->st_mtim.tv_nsec);
+}
+
+/*
+ * Whether TMP (PATH.tmp) is a finished write that PATH should be rolled
+ * forward to.  The caller holds the lock.
+ *
+ * Only a lock holder writes PATH.tmp, and every write that completes
+ * renames it away, so one that exists was the last writer's.  If it is
+ * complete (it parses), as safe as PATH itself would have to be, not
+ * older than PATH and for the same grant, it is what PATH should hold:
+ * typically the answer to a refresh whose old refresh token the server
+ * has already retired.  A reservation (tokfile_reserve) is zeros, or
+ * text followed by zeros, and never parses.
+ */
+static int
+tmp_rollable(const char *path, const char *tmp)
+{
+	struct tokfile *tmptok = NULL, *cur = NULL;
+	struct stat tst, pst;
+	int have_path, ok = 0;
+
+	if (lstat(tmp, &tst) == -1 || !S_ISREG(tst.st_mode))
+		goto out;
+	have_path = lstat(path, &pst) == 0;
+	if (have_path && (tst.st_uid != pst.st_uid || mtime_before(&tst, &pst)))
+		goto out;
+	if (!have_path && tst.st_uid != geteuid())
+		goto out;
+	/* tokfile_read refuses symlinks, loose modes and broken text. */
+	if (tokfile_read(tmp, &tmptok) != 0)
+		goto out;
+	if (have_path && tokfile_read(path, &cur) == 0 && !same_grant(cur, tmptok))
+		goto out;
+	ok = 1;
+ out:
+	tokfile_free(cur);
+	tokfile_free(tmptok);
+	return ok;
+}
+
+/* Rolls a finished PATH.tmp forward (see tmp_rollable); anything else is
+ * left for write_locked or tokfile_reserve to reuse or unlink.  Failures
+ * here are not errors: PATH is still good. */
+static void
+recover_locked(const char *path)
+{
+	char *tmp = NULL;
+	int fd = -1;
+
+	if ((tmp = path_with(path, ".tmp")) == NULL)
+		return;
+	if (!tmp_rollable(path, tmp))
+		goto out;
+	/* Its writer may have died before its fsync ended. */
+	if ((fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    fsync(fd) == -1)
+		goto out;
+	if (rename(tmp, path) == 0)
+		(void)fsync_parent(path);
+ out:
+	if (fd != -1)
+		close(fd);
+	free(tmp);
+}
+
+/*
+ * Opens TMP (PATH.tmp) for writing into *FDp; the caller holds the lock.
+ * Reuses an existing TMP only if it is a regular file (lstat, then fstat
+ * of what was opened: the same inode), owned by us, with one link, no
+ * group or other bit, and not a complete token file: that is a
+ * reservation, or the remains of a writer that died before finishing.
+ * Anything else is unlinked (a symlink itself, never its target) and TMP
+ * created with O_EXCL|O_NOFOLLOW, mode 0600.  A complete token file is
+ * unlinked too, unless KEEP_ROLLABLE and PATH should be rolled forward to
+ * it: then -EEXIST, and it stays.
+ */
+static int
+tmp_open(const char *path, const char *tmp, int keep_rollable, int *fdp)
+{
+	struct stat lst, st;
+	struct tokfile *tok = NULL;
+	int fd = -1, r;
+
+	*fdp = -1;
+	if (lstat(tmp, &lst) == 0 && S_ISREG(lst.st_mode) &&
+	    lst.st_uid == geteuid() && lst.st_nlink == 1 &&
+	    (lst.st_mode & 077) == 0) {
+		if (tokfile_read(tmp, &tok) == 0) {
+			tokfile_free(tok);
+			if (keep_rollable && tmp_rollable(path, tmp))
+				return -EEXIST;
+		} else if ((fd = open(tmp, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC | O_NOCTTY)) != -1) {
+			if (fstat(fd, &st) == 0 && st.st_ino == lst.st_ino &&
+			    st.st_dev == lst.st_dev && S_ISREG(st.st_mode) &&
+			    st.st_uid == geteuid() && st.st_nlink == 1) {
+				*fdp = fd;
+				return 0;
+			}
+			close(fd);
+			fd = -1;
+		}
+	}
+	/* Only a lock holder creates PATH.tmp, so one that exists was left
+	 * by a writer that died.  unlink(2) removes a symlink itself, never
+	 * its target; O_EXCL then refuses anything that reappeared. */
+	if (unlink(tmp) == -1 && errno != ENOENT)
+		return -errno;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY, 0600);
+	if (fd == -1)
+		return -errno;
+	if (fchmod(fd, 0600) == -1) {		/* whatever the umask */
+		r = -errno;
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/* Unlinks PATH.tmp if it is a reservation nobody wrote into (regular,
+ * ours, and not a complete token file); the caller holds the lock. */
+static void
+tmp_discard(const char *path)
+{
+	struct tokfile *tok = NULL;
+	struct stat st;
+	char *tmp;
+
+	if ((tmp = path_with(path, ".tmp")) == NULL)
+		return;
+	if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == geteuid()) {
+		if (tokfile_read(tmp, &tok) == 0)
+			tokfile_free(tok);
+		else
+			(void)unlink(tmp);
+	}
+	free(tmp);
+}
+
+int
+tokfile_reserve(const char *path)
+{
+	struct stat st;
+	char *tmp = NULL, *zeros = NULL;
+	off_t want = TOKFILE_RESERVE_MIN, off;
+	ssize_t n;
+	int fd = -1, r;
+
+	if ((tmp = path_with(path, ".tmp")) == NULL)
+		return -ENOMEM;
+	if (lstat(path, &st) == 0 && st.st_size + TOKFILE_RESERVE_SLACK > want)
+		want = st.st_size + TOKFILE_RESERVE_SLACK;
+	if (want > TOKFILE_MAX)		/* no file we write is larger */
+		want = TOKFILE_MAX;
+	if ((r = tmp_open(path, tmp, 1, &fd)) != 0) {
+		free(tmp);		/* nothing of ours to remove */
+		return r;
+	}
+	/* posix_fallocate returns an errno value, not -1. */
+	r = posix_fallocate(fd, 0, want);
+	if (r == EOPNOTSUPP || r == EINVAL) {
+		/* No fallocate here (some FUSE and network file systems):
+		 * write the zeros ourselves, and sync to hear about the
+		 * space now rather than in write_locked's fsync. */
+		r = 0;
+		if ((zeros = calloc(1, 4096)) == NULL)
+			r = ENOMEM;
+		for (off = 0; off < want && r == 0; off += n) {
+			n = pwrite(fd, zeros, (size_t)(want - off < 4096 ?
+			    want - off : 4096), off);
+			if (n == -1 && errno == EINTR)
+				n = 0;
+			else if (n == -1)
+				r = errno;
+		}
+		if (r == 0 && fsync(fd) == -1)
+			r = errno;
+	}
+	r = -r;
+	if (fd != -1)
+		close(fd);
+	if (r != 0)
+		(void)unlink(tmp);	/* a reservation, or leftovers */
+	free(zeros);
+	free(tmp);
+	return r;
+}
+
+/* Replaces PATH by TOK; the caller holds PATH.lock.  Writes into the
+ * PATH.tmp that tokfile_reserve left, if any, so that the blocks it
+ * reserved are the ones written: truncated to the new length, written
+ * from offset 0, synced and renamed. */
 static int
 write_locked(const char *path, const struct tokfile *tok)
 {
 	struct stat old;
 	char *text = NULL, *tmp = NULL;
 	size_t len = 0;
-	int fd = -1, have_old, created = 0, r;
+	int fd = -1, have_old, r;
 
 	if ((r = tokfile_format(tok, &text, &len)) != 0)
 		goto out;
@@ -577,26 +800,24 @@ write_locked(const char *path, const struct tokfile *tok)
 		goto out;
 	}
 	have_old = lstat(path, &old) == 0;
-	/* Only a lock holder creates PATH.tmp, so one that exists was left
-	 * by a writer that died.  unlink(2) removes a symlink itself, never
-	 * its target; O_EXCL then refuses anything that reappeared. */
-	if (unlink(tmp) == -1 && errno != ENOENT) {
-		r = -errno;
+	/* A complete PATH.tmp that recover_locked did not take is replaced
+	 * (tokfile_write overwrites on purpose). */
+	if ((r = tmp_open(path, tmp, 0, &fd)) != 0)
 		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
-	    O_NOCTTY, 0600);
-	if (fd == -1) {
-		r = -errno;
-		goto out;
-	}
-	created = 1;
 	if (fchmod(fd, 0600) == -1) {		/* whatever the umask */
 		r = -errno;
 		goto out;
 	}
 	if (have_old && geteuid() == 0 &&
 	    fchown(fd, old.st_uid, old.st_gid) == -1) {
+		r = -errno;
+		goto out;
+	}
+	/* Cut the reservation to the new length first (the blocks below it
+	 * stay allocated): once the text is written, PATH.tmp is complete,
+	 * and a writer killed in the fsync below is rolled forward.  Until
+	 * then it holds zeros, or text and zeros, and never parses. */
+	if (ftruncate(fd, (off_t)len) == -1) {
 		r = -errno;
 		goto out;
 	}
@@ -616,84 +837,21 @@ write_locked(const char *path, const struct tokfile *tok)
 		r = -errno;
 		goto out;
 	}
-	created = 0;
+	free(tmp);
+	tmp = NULL;
 	/* The new file is in place; this only makes the rename durable. */
 	r = fsync_parent(path);
  out:
 	if (fd != -1)
 		close(fd);
-	if (created)
-		unlink(tmp);
+	if (tmp != NULL && r != 0)
+		unlink(tmp);	/* ours (created or reused) and unfinished */
 	free(tmp);
 	if (text != NULL) {
 		xo_wipe(text, len);
 		free(text);
 	}
 	return r;
-}
-
-static int
-same_grant(const struct tokfile *a, const struct tokfile *b)
-{
-	return strcmp(a->user, b->user) == 0 &&
-	    strcmp(a->token_endpoint, b->token_endpoint) == 0 &&
-	    strcmp(a->client_id, b->client_id) == 0;
-}
-
-static int
-mtime_before(const struct stat *a, const struct stat *b)
-{
-	return a->st_mtim.tv_sec < b->st_mtim.tv_sec ||
-	    (a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	    a->st_mtim.tv_nsec < b->st_mtim.tv_nsec);
-}
-
-/*
- * Roll forward a PATH.tmp left by a writer killed between writing it and
- * renaming it (most often inside fsync).  The caller holds the lock.
- *
- * Only a lock holder writes PATH.tmp, and every write that completes
- * renames it away, so one that exists was the last writer's.  If it is
- * complete (it parses), as safe as PATH itself would have to be, not
- * older than PATH and for the same grant, it is what PATH should hold:
- * typically the answer to a refresh whose old refresh token the server
- * has already retired.  Anything else is left for write_locked to
- * unlink.  Failures here are not errors: PATH is still good.
- */
-static void
-recover_locked(const char *path)
-{
-	struct tokfile *tmptok = NULL, *cur = NULL;
-	struct stat tst, pst;
-	char *tmp = NULL;
-	int have_path, fd = -1;
-
-	if ((tmp = path_with(path, ".tmp")) == NULL)
-		return;
-	if (lstat(tmp, &tst) == -1 || !S_ISREG(tst.st_mode))
-		goto out;
-	have_path = lstat(path, &pst) == 0;
-	if (have_path && (tst.st_uid != pst.st_uid || mtime_before(&tst, &pst)))
-		goto out;
-	if (!have_path && tst.st_uid != geteuid())
-		goto out;
-	/* tokfile_read refuses symlinks, loose modes and broken text. */
-	if (tokfile_read(tmp, &tmptok) != 0)
-		goto out;
-	if (have_path && tokfile_read(path, &cur) == 0 && !same_grant(cur, tmptok))
-		goto out;
-	/* Its writer may have died before its fsync ended. */
-	if ((fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
-	    fsync(fd) == -1)
-		goto out;
-	if (rename(tmp, path) == 0)
-		(void)fsync_parent(path);
- out:
-	if (fd != -1)
-		close(fd);
-	tokfile_free(cur);
-	tokfile_free(tmptok);
-	free(tmp);
 }
 
 static int64_t
@@ -801,15 +959,16 @@ tokfile_update_wait(const char *path, int wait_ms,
 	if ((r = tokfile_read(path, &tok)) != 0)
 		goto out;
 	r = fn(tok, arg);
-	if (r == TOKFILE_UNCHANGED) {
+	if (r == TOKFILE_UNCHANGED)
 		r = 0;
+	else if (r > 0)
+		r = -EINVAL;
+	else if (r == 0) {
+		r = write_locked(path, tok);
 		goto out;
 	}
-	if (r > 0)
-		r = -EINVAL;
-	if (r != 0)
-		goto out;
-	r = write_locked(path, tok);
+	/* Nothing written: drop what FN may have reserved. */
+	tmp_discard(path);
  out:
 	tokfile_free(tok);
 	if (fd != -1)

@@ -24,6 +24,8 @@
  * leaves the newest state there; the next tokfile_update rolls it
  * forward if it is complete, safe, not older than PATH and for the same
  * grant (user, token_endpoint, client_id), and discards it otherwise.
+ * PATH.tmp may also be a reservation (tokfile_reserve): zeros, which
+ * never parse, so never rolled forward.
  *
  * Every function returns 0 or a negative code: -errno, or one of the
  * TOKFILE_E_* below; tokfile_strerror() words it.  Nothing here prints,
@@ -39,6 +41,8 @@
 #define TOKFILE_VERSION		1
 #define TOKFILE_MAX		(64 * 1024)	/* larger files are refused */
 #define TOKFILE_LOCK_WAIT_MS	60000		/* tokfile_update's default */
+#define TOKFILE_RESERVE_MIN	(16 * 1024)	/* tokfile_reserve: at least */
+#define TOKFILE_RESERVE_SLACK	(8 * 1024)	/* .. and PATH's size + this */
 
 /* Errors beyond errno's range.  A missing or invalid member has its own
  * code, TOKFILE_E_MEMBER - index, so that the message can name it. */
@@ -87,15 +91,20 @@ int tokfile_parse(const char *text, size_t len, struct tokfile **tokp);
 int tokfile_read(const char *path, struct tokfile **tokp);
 
 /* Serialises TOK into a new NUL-terminated string in *TEXTp (the caller
- * wipes and frees it; *LENp is its length).  Returns 0, -ENOMEM, or a
- * TOKFILE_E_MEMBER code if a required member is NULL. */
+ * wipes and frees it; *LENp is its length), indented unless only the
+ * compact form fits in TOKFILE_MAX.  Returns 0, -ENOMEM, TOKFILE_E_TOOBIG
+ * (not even the compact form fits), or a TOKFILE_E_MEMBER code if a
+ * required member is NULL. */
 int tokfile_format(const struct tokfile *tok, char **textp, size_t *lenp);
 
 /* Replaces PATH with TOK, atomically and durably: takes PATH.lock,
  * writes PATH.tmp (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, owner and group
  * of the existing PATH kept when run as root), fsyncs it, renames it over
  * PATH and fsyncs the directory.  A stale PATH.tmp (left by a writer that
- * was killed; only a lock holder writes it) is unlinked, never followed.
+ * was killed; only a lock holder writes it) is unlinked, never followed,
+ * unless it is a reservation (see tokfile_reserve): a regular file of
+ * ours, one link, mode 0600 or stricter, that does not parse; that one is
+ * written from offset 0 and truncated to the new length.
  * Returns 0 or a negative code; on failure PATH is untouched. */
 int tokfile_write(const char *path, const struct tokfile *tok);
 
@@ -115,6 +124,22 @@ int tokfile_update(const char *path,
  * (TOKFILE_E_LOCKED after that; 0 means do not wait). */
 int tokfile_update_wait(const char *path, int wait_ms,
     int (*fn)(struct tokfile *tok, void *arg), void *arg);
+
+/* For an update callback about to do something that cannot be undone
+ * (a refresh that rotates the refresh token): makes sure the write that
+ * follows has room, while nothing has happened yet.  Creates PATH.tmp
+ * (or reuses a reservation or a dead writer's unfinished one, as
+ * tokfile_write does) and allocates, with posix_fallocate or by writing
+ * zeros where that is unsupported, max(PATH's size + TOKFILE_RESERVE_SLACK,
+ * TOKFILE_RESERVE_MIN) bytes, at most TOKFILE_MAX.  Call it only under
+ * PATH.lock, i.e. from FN.  Returns 0, or -errno (-ENOSPC, -EDQUOT,
+ * -EROFS, -EACCES...: then PATH.tmp is removed if it could be, and PATH
+ * untouched), or -EEXIST if PATH.tmp is a finished write that PATH should
+ * be rolled forward to but could not be (it is kept).  The write after FN
+ * writes into these blocks; if FN does not write, tokfile_update removes
+ * the reservation.  On file systems that allocate on write (copy on
+ * write, compression) this is a best effort. */
+int tokfile_reserve(const char *path);
 
 /* Replaces the string *FIELDp by a copy of VALUE (NULL clears it),
  * wiping the old one.  Returns 0 or -ENOMEM (then *FIELDp is unchanged). */

@@ -22,9 +22,11 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -234,6 +236,50 @@ report_file_error(const struct target *t, int r)
 	return EX_IOERR;
 }
 
+/* Reports a failure of tokfile_update_wait before it called back: taking
+ * the lock or reading the file.  The lock file is opened (created if
+ * missing) first, so an error the token file would not give is its:
+ * name it, not the token file.  Returns the exit status. */
+static int
+report_update_error(const struct target *t, int r)
+{
+	char lock[PATH_MAX], owner[64], me[64];
+	struct passwd *pw;
+	struct stat st;
+	int fd;
+
+	if ((r != -EROFS && r != -EACCES && r != -EPERM && r != -ENOSPC &&
+	    r != -EDQUOT) ||
+	    snprintf(lock, sizeof(lock), "%s.lock", t->path) >= (int)sizeof(lock))
+		return report_file_error(t, r);
+	if (lstat(lock, &st) == -1) {
+		if (errno != ENOENT)
+			return report_file_error(t, r);
+		msg(t->arg, "cannot create %s: %s", lock, tokfile_strerror(r));
+		return EX_CANTCREAT;
+	}
+	fd = open(lock, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd != -1) {
+		close(fd);		/* the lock file is fine */
+		return report_file_error(t, r);
+	}
+	if (errno != EACCES && errno != EPERM)
+		return report_file_error(t, r);
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(me, sizeof(me), "%s", pw->pw_name);
+	else
+		snprintf(me, sizeof(me), "%u", (unsigned)geteuid());
+	msg(t->arg, "cannot open %s: %s (owner %s, mode %04o); run: chown %s "
+	    "%s, or remove it", lock, tokfile_strerror(r), owner,
+	    (unsigned)(st.st_mode & 07777), me, lock);
+	return EX_NOPERM;
+}
+
 static void
 report_refresh_error(const struct target *t, const struct oauth_error *err)
 {
@@ -351,7 +397,9 @@ static int curl_ready;
 
 struct refresh {
 	const struct options *opt;
+	const char	*path;		/* the token file */
 	int		 force;
+	int		 called;	/* refresh_locked ran: the lock was taken */
 	int		 refreshed;	/* the server issued new tokens */
 	int		 status;	/* sysexits code if the refresh failed */
 	struct oauth_error err;
@@ -374,6 +422,31 @@ now_s(void)
 	return (int64_t)time(NULL);
 }
 
+/* Words tokfile_reserve's failure R for RF (before any request). */
+static void
+reserve_error(struct refresh *rf, int r)
+{
+	const char *slash = strrchr(rf->path, '/');
+	int dirlen = slash == NULL ? 1 : slash == rf->path ? 1 :
+	    (int)(slash - rf->path);
+	const char *dir = slash == NULL ? "." : rf->path;
+
+	rf->status = r == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
+	rf->err.hint = OAUTH_HINT_NONE;
+	if (r == -ENOMEM)
+		snprintf(rf->err.what, sizeof(rf->err.what), "out of memory");
+	else if (r == -EEXIST)
+		snprintf(rf->err.what, sizeof(rf->err.what), "%s.tmp holds the "
+		    "result of an interrupted refresh that could not be moved "
+		    "into place; not refreshed: check %.*s and try again",
+		    rf->path, dirlen, dir);
+	else
+		snprintf(rf->err.what, sizeof(rf->err.what), "cannot make room "
+		    "for the new token file in %.*s (%s); not refreshed, the "
+		    "stored refresh token is unused: fix that and try again",
+		    dirlen, dir, tokfile_strerror(r));
+}
+
 /* Runs under the token file's lock, on what the file holds now. */
 static int
 refresh_locked(struct tokfile *tok, void *arg)
@@ -383,12 +456,20 @@ refresh_locked(struct tokfile *tok, void *arg)
 	int64_t asked_at;
 	int r;
 
+	rf->called = 1;
 	if (!rf->force && tok->expires_at - now_s() > rf->opt->margin_s) {
 		/* Valid, or someone refreshed while we waited for the lock. */
 		if ((rf->access_token = strdup(tok->access_token)) == NULL)
 			goto nomem;
 		rf->expires_at = tok->expires_at;
 		return TOKFILE_UNCHANGED;
+	}
+	/* Never spend a refresh token we could not store: at a provider
+	 * whose refresh tokens are single-use the grant would be lost.  Make
+	 * room for the new file while nothing has been sent. */
+	if ((r = tokfile_reserve(rf->path)) != 0) {
+		reserve_error(rf, r);
+		return TOKFILE_E_ABORTED;
 	}
 	if (!curl_ready && oauth_init() == 0)
 		curl_ready = 1;
@@ -442,6 +523,7 @@ refresh_target(const struct options *opt, const struct target *t, int force,
 
 	memset(&rf, 0, sizeof(rf));
 	rf.opt = opt;
+	rf.path = t->path;
 	rf.force = force;
 	if (accessp != NULL)
 		*accessp = NULL;
@@ -465,7 +547,8 @@ refresh_target(const struct options *opt, const struct target *t, int force,
 		goto out;
 	}
 	if (r != 0) {
-		status = report_file_error(t, r);
+		status = rf.called ? report_file_error(t, r) :
+		    report_update_error(t, r);
 		goto out;
 	}
 	if (opt->verbose) {

@@ -4,7 +4,8 @@
  * A table of parse cases, then the file operations in a private temp
  * directory: write/read round trip, refused modes and file types, a
  * symlink planted at the temporary or lock path, owner kept when root,
- * and tokfile_update re-reading the file once it holds the lock.
+ * tokfile_update re-reading the file once it holds the lock, and the
+ * space reservation (tokfile_reserve) that the write then reuses.
  * Exits 1 at the first mismatch, printing what was expected and got.
  */
 #include "config.h"
@@ -16,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,6 +314,27 @@ test_format_roundtrip(void)
 	printf("ok: format round trip\n");
 }
 
+/*
+ * Whatever tokfile_format returns, tokfile_read must accept: a file the
+ * helper writes but cannot read back loses its refresh token.  Unknown
+ * members written compactly grow several times when indented (the round
+ * trip of fuzz/fuzz_tokfile.c: a 30 KB file became 195 KB), so a file
+ * near the cap is written compactly, and one that does not fit even so
+ * is refused (TOKFILE_E_TOOBIG) before anything is written.
+ */
+static const struct format_case {
+	const char	*name;
+	const char	*element;	/* of the unknown member's array */
+	int		 count;		/* how many */
+	int		 want;		/* of tokfile_format and tokfile_write */
+	int		 indented;	/* if written: indented, or compact */
+} format_cases[] = {
+	{ "small file indented", "[1]", 10, 0, 1 },
+	{ "indented past the cap: compact", "[1]", 12000, 0, 0 },
+	{ "compact past the cap: refused",
+	  "\"\001\001\001\001\001\001\001\001\"", 1500, TOKFILE_E_TOOBIG, 0 },
+};
+
 /* --- files -------------------------------------------------------------- */
 
 static char *
@@ -407,6 +430,60 @@ test_write_read(void)
 		fail("*tokp not NULL");
 	tokfile_free(a);
 	printf("ok: write/read round trip\n");
+}
+
+static void
+test_format_size(void)
+{
+	const char *path = in_dir("size.json");
+	const struct format_case *c;
+	struct tokfile *tok = NULL, *back = NULL;
+	char *text, *p, *out = NULL;
+	size_t i, len;
+	int j;
+
+	for (i = 0; i < sizeof(format_cases) / sizeof(format_cases[0]); i++) {
+		c = &format_cases[i];
+		where = c->name;
+		if ((text = malloc(strlen(GOOD) + 16 +
+		    (strlen(c->element) + 1) * (size_t)c->count)) == NULL)
+			fail("out of memory");
+		/* GOOD without its "}", then "x": [ELEMENT, ...]} */
+		p = text + strlen(GOOD) - 1;
+		memcpy(text, GOOD, strlen(GOOD) - 1);
+		p += sprintf(p, ",\"x\":[");
+		for (j = 0; j < c->count; j++)
+			p += sprintf(p, "%s%s", j ? "," : "", c->element);
+		strcpy(p, "]}");
+		if (strlen(text) > TOKFILE_MAX)
+			fail("input of %zu bytes is not readable itself",
+			    strlen(text));
+		expect_r(tokfile_parse(text, strlen(text), &tok), 0);
+
+		expect_r(tokfile_format(tok, &out, &len), c->want);
+		put_file(path, GOOD, 0600);
+		expect_r(tokfile_write(path, tok), c->want);
+		if (c->want != 0) {
+			if (out != NULL)
+				fail("text returned with an error");
+			expect_str("file after a refused write", slurp(path), GOOD);
+		} else {
+			if (len + 1 > TOKFILE_MAX)
+				fail("formatted %zu bytes", len);
+			expect_int("indented", strstr(out, "\n  \"version\": 1") != NULL,
+			    c->indented);
+			expect_r(tokfile_read(path, &back), 0);
+			expect_str("access_token read back", back->access_token, "AT");
+			tokfile_free(back);
+			back = NULL;
+		}
+		free(out);
+		out = NULL;
+		tokfile_free(tok);
+		tok = NULL;
+		free(text);
+	}
+	printf("ok: %zu format size cases\n", i);
 }
 
 static void
@@ -797,6 +874,196 @@ test_roll_forward(void)
 	printf("ok: a finished PATH.tmp is rolled forward, others are not\n");
 }
 
+/* --- tokfile_reserve ----------------------------------------------------- */
+
+struct reserve_arg {
+	const char	*path;
+	int		 ret;		/* what the callback returns */
+	int		 reserved;	/* tokfile_reserve's answer */
+	struct stat	 tmp;		/* PATH.tmp after reserving */
+};
+
+static int
+reserve_fn(struct tokfile *tok, void *arg)
+{
+	struct reserve_arg *a = arg;
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", a->path);
+	if ((a->reserved = tokfile_reserve(a->path)) != 0)
+		return a->reserved;
+	if (lstat(tmp, &a->tmp) == -1)
+		fail("no PATH.tmp after tokfile_reserve: %s", strerror(errno));
+	if (tokfile_set(&tok->access_token, "AT-reserved") != 0)
+		return -ENOMEM;
+	return a->ret;
+}
+
+static void
+test_reserve(void)
+{
+	static const struct {
+		const char *name;
+		int plant;	/* at PATH.tmp: 0 none, 1 symlink, 2 dangling
+				 * symlink, 3 unfinished write, 4 mode 0644,
+				 * 5 hard link to the victim */
+		int reused;	/* the planted file is written into */
+		int ret;	/* the callback's return */
+	} rows[] = {
+		{ "reserve, then write into the reservation", 0, 0, 0 },
+		{ "reserve, callback skips: reservation removed", 0, 0, TOKFILE_UNCHANGED },
+		{ "reserve, callback fails: reservation removed", 0, 0, TOKFILE_E_ABORTED },
+		{ "symlink at PATH.tmp: not followed by the reservation", 1, 0, 0 },
+		{ "dangling symlink at PATH.tmp: target not created", 2, 0, 0 },
+		{ "unfinished PATH.tmp of ours: reused", 3, 1, 0 },
+		{ "PATH.tmp mode 0644: replaced, not reused", 4, 0, 0 },
+		{ "PATH.tmp hard link: replaced, not reused", 5, 0, 0 },
+	};
+	const char *victim = in_dir("rs-victim"), *attack = in_dir("rs-attack");
+	struct tokfile *tok = sample("AT-rs"), *back = NULL;
+	struct reserve_arg a;
+	struct stat st, planted;
+	char path[300], tmp[310], *text;
+	size_t i;
+	int hold;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		where = rows[i].name;
+		snprintf(path, sizeof(path), "%s/rs%zu.json", dir, i);
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		expect_r(tokfile_write(path, tok), 0);
+		text = strdup(slurp(path));
+		put_file(victim, "victim\n", 0600);
+		switch (rows[i].plant) {
+		case 1:
+			if (symlink(victim, tmp) == -1)
+				fail("symlink: %s", strerror(errno));
+			break;
+		case 2:
+			unlink(attack);
+			if (symlink(attack, tmp) == -1)
+				fail("symlink: %s", strerror(errno));
+			break;
+		case 3:
+			leave_tmp(path, tok, 40, 0600);
+			break;
+		case 4:
+			leave_tmp(path, tok, 40, 0644);
+			break;
+		case 5:
+			if (link(victim, tmp) == -1)
+				fail("link: %s", strerror(errno));
+			break;
+		}
+		memset(&planted, 0, sizeof(planted));
+		hold = -1;
+		/* Held open, so that a new file cannot get its inode number. */
+		if (rows[i].plant != 0 && ((hold = open(tmp, O_PATH |
+		    O_NOFOLLOW)) == -1 || fstat(hold, &planted) == -1))
+			fail("open/fstat: %s", strerror(errno));
+
+		memset(&a, 0, sizeof(a));
+		a.path = path;
+		a.ret = rows[i].ret;
+		expect_r(tokfile_update(path, reserve_fn, &a),
+		    rows[i].ret == TOKFILE_UNCHANGED ? 0 : rows[i].ret);
+		expect_r(a.reserved, 0);
+		if (!S_ISREG(a.tmp.st_mode))
+			fail("the reservation is not a regular file");
+		expect_int("reservation mode", a.tmp.st_mode & 07777, 0600);
+		expect_int("reservation links", a.tmp.st_nlink, 1);
+		if (a.tmp.st_size < TOKFILE_RESERVE_MIN ||
+		    a.tmp.st_blocks * 512 < TOKFILE_RESERVE_MIN)
+			fail("reserved %lld bytes (%lld blocks), want %d",
+			    (long long)a.tmp.st_size,
+			    (long long)a.tmp.st_blocks, TOKFILE_RESERVE_MIN);
+		if (rows[i].plant != 0)
+			expect_int("planted file reused",
+			    a.tmp.st_ino == planted.st_ino, rows[i].reused);
+		if (hold != -1)
+			close(hold);
+		expect_str("victim", slurp(victim), "victim\n");
+		if (access(attack, F_OK) == 0)
+			fail("the symlink's target was created");
+		if (lstat(tmp, &st) == 0)
+			fail("PATH.tmp left behind");
+		if (rows[i].ret != 0) {
+			expect_str("file untouched", slurp(path), text);
+			free(text);
+			continue;
+		}
+		free(text);
+		if (lstat(path, &st) == -1)
+			fail("lstat: %s", strerror(errno));
+		expect_int("written into the reservation (same inode)",
+		    st.st_ino, a.tmp.st_ino);
+		expect_int("mode", st.st_mode & 07777, 0600);
+		if (st.st_size >= TOKFILE_RESERVE_MIN)
+			fail("not truncated: %lld bytes", (long long)st.st_size);
+		expect_r(tokfile_read(path, &back), 0);
+		expect_str("access_token", back->access_token, "AT-reserved");
+		tokfile_free(back);
+		back = NULL;
+	}
+
+	where = "reservation: PATH's size + slack";
+	snprintf(path, sizeof(path), "%s/rs-big.json", dir);
+	{
+		char big[30001];
+		char *json;
+		size_t n;
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		n = strlen(GOOD) + sizeof(big) + 16;
+		if ((json = malloc(n)) == NULL)
+			fail("out of memory");
+		snprintf(json, n, "%s,\"pad\":\"%s\"}", HEAD
+		    "\"access_token\":\"AT\",\"expires_at\":1764264000", big);
+		put_file(path, json, 0600);
+		free(json);
+	}
+	if (lstat(path, &planted) == -1)
+		fail("lstat: %s", strerror(errno));
+	memset(&a, 0, sizeof(a));
+	a.path = path;
+	expect_r(tokfile_update(path, reserve_fn, &a), 0);
+	if (a.tmp.st_size < planted.st_size + TOKFILE_RESERVE_SLACK)
+		fail("reserved %lld bytes for a %lld-byte file",
+		    (long long)a.tmp.st_size, (long long)planted.st_size);
+	expect_r(tokfile_read(path, &back), 0);
+	expect_str("access_token", back->access_token, "AT-reserved");
+	tokfile_free(back);
+
+	where = "a zero-filled reservation is never rolled forward";
+	snprintf(path, sizeof(path), "%s/rs-crash.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	expect_r(tokfile_write(path, tok), 0);
+	text = strdup(slurp(path));
+	{
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+
+		if (fd == -1 || posix_fallocate(fd, 0, TOKFILE_RESERVE_MIN) != 0 ||
+		    close(fd) == -1)
+			fail("cannot plant a reservation: %s", strerror(errno));
+	}
+	{
+		struct seen s;
+
+		memset(&s, 0, sizeof(s));
+		s.ret = TOKFILE_UNCHANGED;
+		expect_r(tokfile_update(path, update_fn, &s), 0);
+		expect_str("callback saw", s.access, "AT-rs");
+	}
+	expect_str("file untouched", slurp(path), text);
+	free(text);
+	if (access(tmp, F_OK) == 0)
+		fail("the reservation was not removed");
+	tokfile_free(tok);
+	printf("ok: %zu reservation cases; the write reuses it, never follows "
+	    "a symlink\n", sizeof(rows) / sizeof(rows[0]) + 2);
+}
+
 static void
 test_strerror(void)
 {
@@ -827,11 +1094,13 @@ main(void)
 	test_parse_huge();
 	test_format_roundtrip();
 	test_write_read();
+	test_format_size();
 	test_refusals();
 	test_symlinks_not_followed();
 	test_owner_kept();
 	test_update();
 	test_roll_forward();
+	test_reserve();
 	test_strerror();
 	cleanup();
 	printf("PASS: unit-tokfile\n");
