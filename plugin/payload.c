@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <json.h>
@@ -119,7 +120,8 @@ xo_port_from_ipport(const char *ipport, char *out, size_t outsize)
 	}
 	p++;
 	n = strlen(p);
-	if (n == 0 || n > 5 || n >= outsize || strspn(p, "0123456789") != n)
+	if (n == 0 || n > 5 || n >= outsize || strspn(p, "0123456789") != n ||
+	    strtol(p, NULL, 10) > 65535)
 		return -1;
 	memcpy(out, p, n + 1);
 	return 0;

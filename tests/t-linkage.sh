@@ -10,6 +10,9 @@ echo "NEEDED: $needed"
 for lib in $needed; do
 	case "$lib" in
 	libjson-c.so.*|libc.so.*) ;;
+	# configure --enable-sanitizers: the runtimes come with the build.
+	libasan.so.*|libubsan.so.*) [ -n "${XO_SANITIZERS:-}" ] ||
+	    { echo "FAIL: plugin links $lib in a build without sanitizers"; exit 1; } ;;
 	*) echo "FAIL: plugin links $lib (only json-c and libc are allowed)"; exit 1 ;;
 	esac
 done

@@ -1,0 +1,116 @@
+#!/bin/bash
+# Builds the libFuzzer targets out of tree and runs each for SECONDS
+# (default 60), then prints the executions and findings of every target.
+#
+#   fuzz/run.sh            # 60 s per target
+#   fuzz/run.sh 300        # 5 minutes per target
+#   fuzz/run.sh 0          # build, then replay the corpora once (a quick
+#                          # regression check; what CI can afford)
+#
+# Environment:
+#   FUZZ_BUILDDIR   where binaries, the growing corpora and crash files go
+#                   (default /tmp/xoauth2-fuzz; kept between runs, so the
+#                   corpora keep growing)
+#   FUZZ_TARGETS    which targets (default: all four)
+#   FUZZ_ARGS       more libFuzzer flags, e.g. "-max_len=70000"
+#   CC              a clang with libFuzzer (default clang; Debian:
+#                   clang-14 and libclang-rt-14-dev)
+#   PKG_CONFIG      for json-c and libcurl (default pkg-config)
+#
+# Exit status: 0 if every target built and nothing was found, 1 if a
+# target found a crash, leak, timeout or OOM (the input is saved under
+# $FUZZ_BUILDDIR/artifacts/TARGET/; replay it with the binary), 2 if a
+# target did not build.
+set -u
+
+seconds=${1:-60}
+case $seconds in ''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 64 ;; esac
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+fuzz=$src/fuzz
+build=${FUZZ_BUILDDIR:-/tmp/xoauth2-fuzz}
+targets=${FUZZ_TARGETS:-fuzz_challenge fuzz_payload fuzz_tokfile fuzz_token_response}
+CC=${CC:-clang}
+PKG_CONFIG=${PKG_CONFIG:-pkg-config}
+
+mkdir -p "$build" || exit 2
+cd "$build" || exit 2
+
+# The few config.h facts the sources use, without running configure.
+cat >config.h <<'H'
+#define _GNU_SOURCE 1
+#define HAVE_EXPLICIT_BZERO 1
+#define PACKAGE_NAME "xoauth2"
+#define PACKAGE_VERSION "fuzz"
+H
+
+CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
+	-fno-sanitize-recover=undefined -Wall -Wextra -Wshadow -Wformat=2
+	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wwrite-strings
+	-Wundef -Wvla -Wnull-dereference -Wimplicit-fallthrough"
+CPPFLAGS="-I$build -I$fuzz -I$src/plugin -I$src/common -I$src/helper"
+jsonc=$($PKG_CONFIG --cflags --libs json-c) || exit 2
+curl=$($PKG_CONFIG --cflags --libs libcurl) || exit 2
+common="$src/common/tokfile.c $src/common/xo_util.c"
+
+build_target() {
+	local t=$1 srcs libs
+	case $t in
+	fuzz_challenge|fuzz_payload)
+		srcs="$src/plugin/payload.c"; libs=$jsonc ;;
+	fuzz_tokfile)
+		srcs=$common; libs=$jsonc ;;
+	fuzz_token_response)
+		srcs="$src/helper/oauth.c $common"; libs="$curl $jsonc" ;;
+	*)
+		echo "run.sh: unknown target $t" >&2; return 1 ;;
+	esac
+	# shellcheck disable=SC2086
+	$CC $CFLAGS $CPPFLAGS -o "$t" "$fuzz/$t.c" $srcs $libs
+}
+
+declare -A execs finds status
+rc=0
+for t in $targets; do
+	echo "== $t: building"
+	if ! build_target "$t" >"$t.build.log" 2>&1; then
+		cat "$t.build.log"
+		status[$t]="BUILD FAILED"; execs[$t]=0; finds[$t]=0; rc=2
+		continue
+	fi
+	mkdir -p "corpus/$t" "artifacts/$t"
+	before=$(find "artifacts/$t" -type f | wc -l)
+	# New inputs go to the first (private) corpus; the seeds in the
+	# tree are only read.
+	if [ "$seconds" = 0 ]; then
+		run=(-runs=0)
+	else
+		run=(-max_total_time="$seconds")
+	fi
+	echo "== $t: running ${seconds} s"
+	# shellcheck disable=SC2086
+	./"$t" "${run[@]}" -print_final_stats=1 -dict="$fuzz/json.dict" \
+	    -artifact_prefix="artifacts/$t/" -timeout=10 -rss_limit_mb=2048 \
+	    ${FUZZ_ARGS:-} "corpus/$t" "$fuzz/corpus/$t" >"$t.log" 2>&1
+	frc=$?
+	execs[$t]=$(awk '/stat::number_of_executed_units/ {print $2}' "$t.log" | tail -1)
+	after=$(find "artifacts/$t" -type f | wc -l)
+	finds[$t]=$((after - before))
+	if [ "$frc" != 0 ] || [ "${finds[$t]}" != 0 ]; then
+		status[$t]=FOUND
+		rc=1
+		grep -a -E -A25 '^==[0-9]+==ERROR|check failed|runtime error|Test unit written' \
+		    "$t.log" | head -60
+	else
+		status[$t]=ok
+	fi
+done
+
+echo
+printf '%-22s %12s %9s  %s\n' target executions findings status
+for t in $targets; do
+	printf '%-22s %12s %9s  %s\n' "$t" "${execs[$t]:-?}" "${finds[$t]}" \
+	    "${status[$t]}"
+done
+echo "(logs, corpora and crash inputs in $build)"
+exit $rc
