@@ -11,7 +11,7 @@
 #   FUZZ_BUILDDIR   where binaries, the growing corpora and crash files go
 #                   (default /tmp/xoauth2-fuzz; kept between runs, so the
 #                   corpora keep growing)
-#   FUZZ_TARGETS    which targets (default: all four)
+#   FUZZ_TARGETS    which targets (default: all six)
 #   FUZZ_ARGS       more libFuzzer flags, e.g. "-max_len=70000"
 #   CC              a clang with libFuzzer (default clang; Debian:
 #                   clang-14 and libclang-rt-14-dev)
@@ -29,7 +29,8 @@ case $seconds in ''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 64 ;; esac
 src=$(cd "$(dirname "$0")/.." && pwd)
 fuzz=$src/fuzz
 build=${FUZZ_BUILDDIR:-/tmp/xoauth2-fuzz}
-targets=${FUZZ_TARGETS:-fuzz_challenge fuzz_payload fuzz_tokfile fuzz_token_response}
+targets=${FUZZ_TARGETS:-fuzz_challenge fuzz_payload fuzz_tokfile fuzz_token_response
+	fuzz_device_response fuzz_loopback}
 CC=${CC:-clang}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 
@@ -60,8 +61,10 @@ build_target() {
 		srcs="$src/plugin/payload.c"; libs=$jsonc ;;
 	fuzz_tokfile)
 		srcs=$common; libs=$jsonc ;;
-	fuzz_token_response)
+	fuzz_token_response|fuzz_device_response)
 		srcs="$src/helper/oauth.c $common"; libs="$curl $jsonc" ;;
+	fuzz_loopback)
+		srcs="$src/helper/loopback.c $src/common/xo_util.c"; libs= ;;
 	*)
 		echo "run.sh: unknown target $t" >&2; return 1 ;;
 	esac
@@ -88,8 +91,12 @@ for t in $targets; do
 		run=(-max_total_time="$seconds")
 	fi
 	echo "== $t: running ${seconds} s"
+	case $t in
+	fuzz_loopback) dict=$fuzz/http.dict ;;
+	*) dict=$fuzz/json.dict ;;
+	esac
 	# shellcheck disable=SC2086
-	./"$t" "${run[@]}" -print_final_stats=1 -dict="$fuzz/json.dict" \
+	./"$t" "${run[@]}" -print_final_stats=1 -dict="$dict" \
 	    -artifact_prefix="artifacts/$t/" -timeout=10 -rss_limit_mb=2048 \
 	    ${FUZZ_ARGS:-} "corpus/$t" "$fuzz/corpus/$t" >"$t.log" 2>&1
 	frc=$?

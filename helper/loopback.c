@@ -246,32 +246,27 @@ copy_printable(char *dst, size_t size, const char *src)
 	dst[i] = '\0';
 }
 
-/* Judges one request head.  Returns 1 if it decided the login (RES is
- * filled, the page sent), 0 to wait for another. */
-static int
-handle(int fd, char *head, const char *state, struct loopback_result *res)
+int
+loopback_parse_request(char *head, const char *state,
+    struct loopback_result *res, int *decidedp)
 {
 	char *target, *sp, *query, *code = NULL, *got_state = NULL,
 	    *error = NULL, *desc = NULL;
-	int decided = 1;
+	int status;
 
-	if (strncmp(head, "GET ", 4) != 0) {
-		respond(fd, 405, "Method Not Allowed", page_404);
-		return 0;
-	}
+	*decidedp = 0;
+	if (strncmp(head, "GET ", 4) != 0)
+		return 405;
 	target = head + 4;
-	if ((sp = strpbrk(target, " \r\n")) == NULL) {
-		respond(fd, 400, "Bad Request", page_404);
-		return 0;
-	}
+	if ((sp = strpbrk(target, " \r\n")) == NULL)
+		return 400;
 	*sp = '\0';
 	query = strchr(target, '?');
 	if (query != NULL)
 		*query++ = '\0';
-	if (strcmp(target, "/") != 0) {
-		respond(fd, 404, "Not Found", page_404);
-		return 0;
-	}
+	if (strcmp(target, "/") != 0)
+		return 404;
+	*decidedp = 1;
 	if (query == NULL)
 		query = target + strlen(target);
 	if (query_get(query, "state", &got_state) != 0 ||
@@ -280,14 +275,14 @@ handle(int fd, char *head, const char *state, struct loopback_result *res)
 	    query_get(query, "error_description", &desc) != 0) {
 		res->outcome = LOOPBACK_IO;
 		res->sys_errno = ENOMEM;
-		respond(fd, 500, "Internal Server Error", page_fail);
+		status = 500;
 		goto out;
 	}
 	/* Without our state, the answer may be someone else's (RFC 6749
 	 * 10.12): refuse it, error or not. */
 	if (got_state == NULL || strcmp(got_state, state) != 0) {
 		res->outcome = LOOPBACK_BAD_STATE;
-		respond(fd, 400, "Bad Request", page_fail);
+		status = 400;
 		goto out;
 	}
 	if (error != NULL) {
@@ -295,18 +290,18 @@ handle(int fd, char *head, const char *state, struct loopback_result *res)
 		copy_printable(res->error, sizeof(res->error), error);
 		copy_printable(res->error_description,
 		    sizeof(res->error_description), desc);
-		respond(fd, 200, "OK", page_fail);
+		status = 200;
 		goto out;
 	}
 	if (code == NULL || code[0] == '\0') {
 		res->outcome = LOOPBACK_NO_CODE;
-		respond(fd, 400, "Bad Request", page_fail);
+		status = 400;
 		goto out;
 	}
 	res->outcome = LOOPBACK_CODE;
 	res->code = code;
 	code = NULL;
-	respond(fd, 200, "OK", page_ok);
+	status = 200;
  out:
 	if (code != NULL) {
 		xo_wipe(code, strlen(code));
@@ -315,6 +310,42 @@ handle(int fd, char *head, const char *state, struct loopback_result *res)
 	free(got_state);
 	free(error);
 	free(desc);
+	return status;
+}
+
+/* Judges one request head and answers it.  Returns 1 if it decided the
+ * login (RES is filled, the page sent), 0 to wait for another. */
+static int
+handle(int fd, char *head, const char *state, struct loopback_result *res)
+{
+	const char *reason, *page;
+	int status, decided;
+
+	status = loopback_parse_request(head, state, res, &decided);
+	switch (status) {
+	case 200:
+		reason = "OK";
+		break;
+	case 404:
+		reason = "Not Found";
+		break;
+	case 405:
+		reason = "Method Not Allowed";
+		break;
+	case 500:
+		reason = "Internal Server Error";
+		break;
+	default:
+		reason = "Bad Request";
+		break;
+	}
+	if (!decided)
+		page = page_404;
+	else if (res->outcome == LOOPBACK_CODE)
+		page = page_ok;
+	else
+		page = page_fail;
+	respond(fd, status, reason, page);
 	return decided;
 }
 

@@ -40,6 +40,16 @@ int loopback_open(int port, struct loopback **lbp, int *portp);
 int loopback_wait(struct loopback *lb, long timeout_ms, const char *state,
     struct loopback_result *res);
 
+/* Judges one request head HEAD (NUL-terminated; the request line is
+ * cut up in place), as loopback_wait does, without any I/O: the part
+ * that sees the browser's bytes, so it can be fuzzed on its own.  Sets
+ * *DECIDEDp to 1 if the request decides the login (RES->outcome set,
+ * RES->code on LOOPBACK_CODE), or to 0 if it is to be refused and waited
+ * past (wrong method or path: RES untouched).  Returns the HTTP status
+ * to answer with: 200, 400, 404, 405 or 500. */
+int loopback_parse_request(char *head, const char *state,
+    struct loopback_result *res, int *decidedp);
+
 /* Stops listening and frees LB.  Accepts NULL. */
 void loopback_close(struct loopback *lb);
 

@@ -728,29 +728,20 @@ seconds_member(struct json_object *root, const char *name, int64_t def,
 	return 0;
 }
 
-int
-oauth_device_authorize(const char *endpoint, const struct oauth_field *fields,
-    size_t n, const struct oauth_options *opt, struct oauth_device *out,
-    struct oauth_error *err)
+/* Reads a device authorization answer (HTTP status HTTP, its JSON ROOT
+ * or NULL) into OUT.  Returns 0 or a sysexits code with ERR filled in
+ * and OUT empty. */
+static int
+device_answer(long http, struct json_object *root, const char *host,
+    struct oauth_device *out, struct oauth_error *err)
 {
-	struct json_object *root = NULL;
-	char host[256];
-	long http = 0;
-	int r, m;
+	int m;
 
-	memset(out, 0, sizeof(*out));
-	memset(err, 0, sizeof(*err));
-	if ((r = post_form(endpoint, "device authorization endpoint",
-	    "--device-endpoint", fields, n, opt, &http, &root, host,
-	    sizeof(host), err)) != 0)
-		goto out;
 	if (http != 200 || root == NULL ||
 	    !json_object_is_type(root, json_type_object) ||
-	    json_object_object_get_ex(root, "error", NULL)) {
-		r = answer_error(http, root, "device authorization endpoint",
+	    json_object_object_get_ex(root, "error", NULL))
+		return answer_error(http, root, "device authorization endpoint",
 		    host, "device authorization", err);
-		goto out;
-	}
 	/* RFC 8628 3.2; Google says verification_url. */
 	if ((m = token_member(root, "device_code", &out->device_code)) != 0 ||
 	    out->device_code == NULL ||
@@ -766,21 +757,52 @@ oauth_device_authorize(const char *endpoint, const struct oauth_field *fields,
 	    seconds_member(root, "expires_in", 0, 86400, &out->expires_in) != 0 ||
 	    out->expires_in == 0 ||
 	    seconds_member(root, "interval", 5, 3600, &out->interval) != 0) {
+		oauth_device_clear(out);
 		if (m == -ENOMEM) {
 			seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
-			r = 71;
-		} else {
-			seterr(err, 69, OAUTH_HINT_NONE, "device authorization "
-			    "endpoint %s sent a malformed answer (device_code, "
-			    "user_code, verification_uri or expires_in missing "
-			    "or invalid)", host);
-			r = 69;
+			return 71;
 		}
-		oauth_device_clear(out);
-		goto out;
+		seterr(err, 69, OAUTH_HINT_NONE, "device authorization "
+		    "endpoint %s sent a malformed answer (device_code, "
+		    "user_code, verification_uri or expires_in missing "
+		    "or invalid)", host);
+		return 69;
 	}
-	r = 0;
- out:
+	return 0;
+}
+
+int
+oauth_parse_device_answer(long http, const char *body, size_t len,
+    const char *host, struct oauth_device *out, struct oauth_error *err)
+{
+	struct json_object *root = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	if (tokfile_json_parse(body, len, OAUTH_JSON_DEPTH, &root) != 0)
+		root = NULL;
+	r = device_answer(http, root, host, out, err);
+	tokfile_json_free(root);
+	return r;
+}
+
+int
+oauth_device_authorize(const char *endpoint, const struct oauth_field *fields,
+    size_t n, const struct oauth_options *opt, struct oauth_device *out,
+    struct oauth_error *err)
+{
+	struct json_object *root = NULL;
+	char host[256];
+	long http = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(err, 0, sizeof(*err));
+	if ((r = post_form(endpoint, "device authorization endpoint",
+	    "--device-endpoint", fields, n, opt, &http, &root, host,
+	    sizeof(host), err)) == 0)
+		r = device_answer(http, root, host, out, err);
 	tokfile_json_free(root);
 	return r;
 }

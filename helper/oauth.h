@@ -101,6 +101,15 @@ int oauth_device_authorize(const char *endpoint,
     struct oauth_error *err);
 void oauth_device_clear(struct oauth_device *d);
 
+/* Reads the device authorization endpoint's answer: HTTP status HTTP and
+ * the LEN bytes at BODY (need not be NUL-terminated); HOST names the
+ * endpoint in messages.  Returns 0 and fills *OUT (the caller clears it),
+ * or a sysexits code with ERR filled in and *OUT empty.  No network: the
+ * part of oauth_device_authorize that sees the server's bytes, so it can
+ * be fuzzed on its own. */
+int oauth_parse_device_answer(long http, const char *body, size_t len,
+    const char *host, struct oauth_device *out, struct oauth_error *err);
+
 /* Checks that URL is https:// (or http:// to a loopback host); NAME (an
  * option or member) is named in the message.  Returns 0 or 78 (EX_CONFIG)
  * with ERR filled in. */
