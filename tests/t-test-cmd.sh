@@ -111,64 +111,9 @@ fi
 echo "   ok: $(sort -u "$XO_TMP/secrets" | wc -l) tokens, none in $(wc -l <"$XO_TMP/all-output") lines"
 
 xo_step "TLS: a relay with a certificate from a throwaway CA"
-P=$XO_TMP/pki
-mkdir "$P"
-{
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout "$P/ca.key" -out "$P/ca.pem" -days 2 -subj /CN=xoauth2-test-ca \
-        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign &&
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout "$P/srv.key" -out "$P/srv.csr" -subj /CN=localhost &&
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$P/ext" &&
-    openssl x509 -req -in "$P/srv.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" \
-        -CAcreateserial -out "$P/srv.pem" -days 2 -extfile "$P/ext"
-} >"$P/log" 2>&1 || xo_fail "openssl failed" "$P/log"
 # Implicit TLS in front of Dovecot's plain IMAP port.
-setsid "$XO_PYTHON" - "$P/srv.pem" "$P/srv.key" "$XO_IMAP_PORT" "$XO_TMP/tls.port" \
-    </dev/null >"$XO_TMP/tls.log" 2>&1 <<'EOF' &
-import os, socket, ssl, sys, threading
-cert, key, upstream, portfile = sys.argv[1:]
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen(16)
-with open(portfile + ".tmp", "w") as f:
-    f.write("%d\n" % ls.getsockname()[1])
-os.replace(portfile + ".tmp", portfile)
-
-def pump(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-def serve(c):
-    try:
-        t = ctx.wrap_socket(c, server_side=True)
-    except (OSError, ssl.SSLError):
-        c.close()
-        return
-    u = socket.create_connection(("127.0.0.1", int(upstream)))
-    threading.Thread(target=pump, args=(t, u), daemon=True).start()
-    pump(u, t)
-
-while True:
-    c, _ = ls.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-EOF
-XO__PIDS+=("$!")
-for _ in $(seq 50); do [ -s "$XO_TMP/tls.port" ] && break; sleep 0.1; done
-TLS_PORT=$(cat "$XO_TMP/tls.port")
+xo_start_tls_relay "$XO_IMAP_PORT"
+TLS_PORT=$XO_TLS_PORT
 
 xo_step "TLS: an unknown CA is refused, with the --cafile hint"
 run_test tls-unknown --imap "127.0.0.1:$TLS_PORT" --tls
@@ -178,7 +123,7 @@ xo_assert_contains "$out" "certificate is not trusted .*add --cafile FILE"
 xo_assert_not_contains "$out" '^C: \[base64' "no token was sent"
 
 xo_step "TLS: --cafile makes it trusted; the login passes over TLS"
-run_test tls-ok --imap "127.0.0.1:$TLS_PORT" --tls --cafile "$P/ca.pem"
+run_test tls-ok --imap "127.0.0.1:$TLS_PORT" --tls --cafile "$XO_TLS_CA"
 out=$XO_TMP/tls-ok.out
 xo_assert_rc 0 "$out"
 xo_assert_contains "$out" '^   TLS: TLSv1\.[23], .*, certificate verified for 127\.0\.0\.1$'
