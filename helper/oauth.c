@@ -472,6 +472,25 @@ answer_tokens(struct json_object *root, const char *label, const char *host,
 	return 0;
 }
 
+/* The token endpoint's answer (HTTP status HTTP, JSON ROOT or NULL) to a
+ * GRANT request: tokens in *OUT, or an error.  The one decision both the
+ * network path and the fuzzer take. */
+static int
+token_answer(long http, struct json_object *root, const char *host,
+    const char *grant, struct oauth_tokens *out, struct oauth_error *err)
+{
+	int r;
+
+	if (http != 200 || root == NULL ||
+	    !json_object_is_type(root, json_type_object) ||
+	    json_object_object_get_ex(root, "error", NULL))
+		return answer_error(http, root, "token endpoint", host, grant,
+		    err);
+	if ((r = answer_tokens(root, "token endpoint", host, out, err)) != 0)
+		oauth_tokens_clear(out);
+	return r;
+}
+
 int
 oauth_parse_answer(long http, const char *body, size_t len, const char *host,
     struct oauth_tokens *out, struct oauth_error *err)
@@ -483,19 +502,7 @@ oauth_parse_answer(long http, const char *body, size_t len, const char *host,
 	memset(err, 0, sizeof(*err));
 	if (tokfile_json_parse(body, len, OAUTH_JSON_DEPTH, &root) != 0)
 		root = NULL;
-	if (http != 200 || root == NULL ||
-	    !json_object_is_type(root, json_type_object) ||
-	    json_object_object_get_ex(root, "error", NULL)) {
-		r = answer_error(http, root, "token endpoint", host, "refresh",
-		    err);
-		goto out;
-	}
-	if ((r = answer_tokens(root, "token endpoint", host, out, err)) != 0) {
-		oauth_tokens_clear(out);
-		goto out;
-	}
-	r = 0;
- out:
+	r = token_answer(http, root, host, "refresh", out, err);
 	tokfile_json_free(root);
 	return r;
 }
@@ -601,20 +608,8 @@ token_request(const char *endpoint, const struct oauth_field *fields,
 	int r;
 
 	if ((r = post_form(endpoint, "token endpoint", "token_endpoint",
-	    fields, n, opt, &http, &root, host, sizeof(host), err)) != 0)
-		goto out;
-	if (http != 200 || root == NULL ||
-	    !json_object_is_type(root, json_type_object) ||
-	    json_object_object_get_ex(root, "error", NULL)) {
-		r = answer_error(http, root, "token endpoint", host, grant, err);
-		goto out;
-	}
-	if ((r = answer_tokens(root, "token endpoint", host, out, err)) != 0) {
-		oauth_tokens_clear(out);
-		goto out;
-	}
-	r = 0;
- out:
+	    fields, n, opt, &http, &root, host, sizeof(host), err)) == 0)
+		r = token_answer(http, root, host, grant, out, err);
 	tokfile_json_free(root);
 	return r;
 }
