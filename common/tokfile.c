@@ -95,15 +95,6 @@ member_index(const char *name)
 	return -1;
 }
 
-static void
-string_free(char *s)
-{
-	if (s == NULL)
-		return;
-	xo_wipe(s, strlen(s));
-	free(s);
-}
-
 /* Overwrites every string value in the tree O (not the keys). */
 static void
 json_wipe(struct json_object *o)
@@ -163,7 +154,7 @@ tokfile_free(struct tokfile *tok)
 		return;
 	for (i = 0; i < NMEMBERS; i++)
 		if (members[i].type == M_STRING)
-			string_free(*member_string(tok, i));
+			xo_free_secret(*member_string(tok, i));
 	json_put_wiped(tok->extra);
 	xo_wipe(tok, sizeof(*tok));
 	free(tok);
@@ -176,7 +167,7 @@ tokfile_set(char **fieldp, const char *value)
 
 	if (value != NULL && (copy = strdup(value)) == NULL)
 		return -ENOMEM;
-	string_free(*fieldp);
+	xo_free_secret(*fieldp);
 	*fieldp = copy;
 	return 0;
 }

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xo_util.h"
@@ -19,6 +20,15 @@ xo_wipe(void *p, size_t len)
 		memset_v(p, 0, len);
 	}
 #endif
+}
+
+void
+xo_free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	xo_wipe(s, strlen(s));
+	free(s);
 }
 
 /* Word-at-a-time tests (exact for "any byte"): a byte below N (N <= 128),

@@ -8,6 +8,11 @@
  * elide.  Accepts P == NULL. */
 void xo_wipe(void *p, size_t len);
 
+/* Wipes the NUL-terminated string S and frees it (libc free).  Accepts
+ * NULL.  For secrets the plugin allocated through libsasl2, see its own
+ * secret_free. */
+void xo_free_secret(char *s);
+
 /* Returns 1 if the LEN bytes at S contain a control character (0x00-0x1f
  * or 0x7f), else 0.  Such bytes would break the SASL framing (\x01 is the
  * field separator of XOAUTH2 and OAUTHBEARER) or a log line. */

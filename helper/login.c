@@ -81,15 +81,6 @@ provider_clear(struct provider *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static void
-secret_free(char *s)
-{
-	if (s != NULL) {
-		xo_wipe(s, strlen(s));
-		free(s);
-	}
-}
-
 static int64_t
 now_s(void)
 {
@@ -1024,7 +1015,7 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
  out:
 	oauth_tokens_clear(&t);
 	provider_clear(&p);
-	secret_free(client_secret);
+	xo_free_secret(client_secret);
 	free(user);
 	return status;
 }

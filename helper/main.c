@@ -407,15 +407,6 @@ struct refresh {
 	int64_t		 expires_at;
 };
 
-static void
-secret_free(char *s)
-{
-	if (s != NULL) {
-		xo_wipe(s, strlen(s));
-		free(s);
-	}
-}
-
 static int64_t
 now_s(void)
 {
@@ -566,7 +557,7 @@ refresh_target(const struct options *opt, const struct target *t, int force,
 	}
 	status = 0;
  out:
-	secret_free(rf.access_token);
+	xo_free_secret(rf.access_token);
 	return status;
 }
 
@@ -634,7 +625,7 @@ cmd_token(const struct options *opt, int argc, char **argv)
 	}
 	status = print_token(access);
  out:
-	secret_free(access);
+	xo_free_secret(access);
 	tokfile_free(tok);
 	target_clear(&t);
 	return status;
