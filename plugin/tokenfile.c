@@ -29,6 +29,7 @@
 #include "tokfile.h"
 #include "payload.h"
 #include "xo_util.h"
+#include "message.h"	/* last: it forbids direct calls to libsasl2's formatters */
 
 #define XO_MARGIN_DEFAULT	300	/* refresh 5 min before expiry */
 #define XO_HELPER_TIMEOUT	60	/* the helper's own HTTP timeouts are 10 s / 30 s */
@@ -54,6 +55,7 @@ get_number_option(const sasl_utils_t *utils, const char *name, long def,
     long min, long max)
 {
 	const char *s = get_option(utils, name);
+	char shown[XO_MSG_VALUE_MAX];
 	char *end;
 	long v;
 
@@ -62,9 +64,9 @@ get_number_option(const sasl_utils_t *utils, const char *name, long def,
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno != 0 || *end != '\0' || v < min || v > max) {
-		utils->log(utils->conn, SASL_LOG_WARN, "XOAUTH2: ignoring "
-		    "option %s=%s (not a number from %ld to %ld)", name, s,
-		    min, max);
+		xo_msg_log(utils, SASL_LOG_WARN, "XOAUTH2: ignoring "
+		    "option %s=%s (not a number from %ld to %ld)", name,
+		    xo_msg_value(shown, sizeof(shown), s), min, max);
 		return def;
 	}
 	return v;
@@ -122,12 +124,14 @@ run_helper(const sasl_utils_t *utils, const char *helper, const char *path,
 	posix_spawnattr_t attr;
 	sigset_t none, all;
 	struct pollfd pfd;
+	char prog[XO_MSG_VALUE_MAX];
 	size_t got = 0;
 	long deadline;
 	pid_t pid = -1, w;
 	int fds[2] = { -1, -1 }, status = 0, r = -1, spawned, e;
 
 	msg[0] = '\0';
+	xo_msg_value(prog, sizeof(prog), helper);
 	snprintf(marginarg, sizeof(marginarg), "%ld", margin);
 	argv[0] = (char *)(uintptr_t)helper;
 	argv[1] = arg_refresh;
@@ -166,7 +170,7 @@ run_helper(const sasl_utils_t *utils, const char *helper, const char *path,
 	posix_spawnattr_destroy(&attr);
 	close(fds[1]);
 	if (!spawned) {
-		snprintf(msg, msgsize, "cannot run %s: %s", helper, strerror(e));
+		snprintf(msg, msgsize, "cannot run %s: %s", prog, strerror(e));
 		close(fds[0]);
 		return -1;
 	}
@@ -216,19 +220,19 @@ run_helper(const sasl_utils_t *utils, const char *helper, const char *path,
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;
 			snprintf(msg, msgsize, "%s did not finish within %ld s "
-			    "and was stopped", helper, timeout);
+			    "and was stopped", prog, timeout);
 			return -1;
 		}
 		usleep(10000);
 	}
 	if (w < 0) {
-		utils->log(utils->conn, SASL_LOG_DEBUG, "XOAUTH2: helper "
+		xo_msg_log(utils, SASL_LOG_DEBUG, "XOAUTH2: helper "
 		    "reaped by the application; relying on the token file");
 		r = 0;
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		r = 0;
 	else if (msg[0] == '\0')
-		snprintf(msg, msgsize, "%s failed (%s %d)", helper,
+		snprintf(msg, msgsize, "%s failed (%s %d)", prog,
 		    WIFEXITED(status) ? "exit status" : "signal",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	first_line(msg, msgsize);
@@ -280,41 +284,44 @@ xo_token_from_file(const sasl_utils_t *utils, const char *mech,
 {
 	struct tokfile *tok = NULL;
 	char msg[XO_HELPER_MSG_MAX];
+	char file[XO_MSG_VALUE_MAX], prog[XO_MSG_VALUE_MAX];
 	const char *helper;
 	long margin, timeout;
 	int r, ret = SASL_FAIL;
 
 	*tokenp = NULL;
+	xo_msg_value(file, sizeof(file), path);
 	margin = get_number_option(utils, "xoauth2_refresh_margin",
 	    XO_MARGIN_DEFAULT, 0, 86400);
 	timeout = get_number_option(utils, "xoauth2_helper_timeout",
 	    XO_HELPER_TIMEOUT, 1, 600);
 
 	if ((r = tokfile_read(path, &tok)) != 0) {
-		utils->seterror(utils->conn, 0, "%s: cannot read token file "
-		    "%s: %s%s%s", mech, path, tokfile_strerror(r),
-		    read_hint(r), r == TOKFILE_E_PERMS ? path : "");
+		xo_msg_error(utils, 0, "%s: cannot read token file "
+		    "%s: %s%s%s", mech, file, tokfile_strerror(r),
+		    read_hint(r), r == TOKFILE_E_PERMS ? file : "");
 		ret = r == -ENOMEM ? SASL_NOMEM : SASL_FAIL;
 		goto out;
 	}
 	if (!usable(tok, time(NULL), margin)) {
 		helper = helper_path(utils);
-		utils->log(utils->conn, SASL_LOG_NOTE, "%s: access token in %s "
-		    "expires within %ld s; running %s refresh", mech, path,
-		    margin, helper);
+		xo_msg_value(prog, sizeof(prog), helper);
+		xo_msg_log(utils, SASL_LOG_NOTE, "%s: access token in %s "
+		    "expires within %ld s; running %s refresh", mech, file,
+		    margin, prog);
 		r = run_helper(utils, helper, path, margin, timeout, msg,
 		    sizeof(msg));
 		tokfile_free(tok);
 		tok = NULL;
 		if (tokfile_read(path, &tok) != 0) {
-			utils->seterror(utils->conn, 0, "%s: token file %s "
-			    "cannot be read after refreshing: %s", mech, path,
+			xo_msg_error(utils, 0, "%s: token file %s "
+			    "cannot be read after refreshing: %s", mech, file,
 			    r != 0 ? msg : "unknown reason");
 			goto out;
 		}
 		if (!usable(tok, time(NULL), 0)) {
 			if (r != 0 && access(helper, X_OK) != 0)
-				utils->seterror(utils->conn, 0, "%s: the access "
+				xo_msg_error(utils, 0, "%s: the access "
 				    "token in %s has expired and the helper "
 				    "cannot run here (%s); if this process is "
 				    "chrooted (postfix: chroot=y for smtp in "
@@ -322,21 +329,21 @@ xo_token_from_file(const sasl_utils_t *utils, const char *mech,
 				    "a timer: xoauth2-token refresh --margin 1800 "
 				    "CHROOT%s (CHROOT: postconf -h "
 				    "queue_directory), or set chroot=n", mech,
-				    path, msg, path);
+				    file, msg, file);
 			else
-				utils->seterror(utils->conn, 0, "%s: the access "
+				xo_msg_error(utils, 0, "%s: the access "
 				    "token in %s has expired and refreshing it "
-				    "failed: %s", mech, path,
+				    "failed: %s", mech, file,
 				    r != 0 ? msg : "the helper left it expired");
 			goto out;
 		}
 		if (r != 0)
-			utils->log(utils->conn, SASL_LOG_WARN, "%s: refreshing "
+			xo_msg_log(utils, SASL_LOG_WARN, "%s: refreshing "
 			    "%s failed (%s); its access token is still valid, "
-			    "using it", mech, path, msg);
+			    "using it", mech, file, msg);
 	}
 	if ((*tokenp = dup_str(utils, tok->access_token)) == NULL) {
-		utils->seterror(utils->conn, 0, "%s: out of memory", mech);
+		xo_msg_error(utils, 0, "%s: out of memory", mech);
 		ret = SASL_NOMEM;
 		goto out;
 	}
@@ -362,17 +369,19 @@ void
 xo_token_mark_stale(const sasl_utils_t *utils, const char *mech,
     const char *path, const char *token)
 {
+	char file[XO_MSG_VALUE_MAX];
 	int r;
 
 	/* A refresher may hold the lock for its whole HTTP exchange; this
 	 * is only a hint, so do not stall the application for it. */
 	r = tokfile_update_wait(path, 2000, mark_stale,
 	    (void *)(uintptr_t)token);
+	xo_msg_value(file, sizeof(file), path);
 	if (r != 0 && r != TOKFILE_UNCHANGED)
-		utils->log(utils->conn, SASL_LOG_WARN, "%s: cannot mark the "
+		xo_msg_log(utils, SASL_LOG_WARN, "%s: cannot mark the "
 		    "token in %s as rejected (%s); the next login refreshes it "
-		    "only when it expires", mech, path, tokfile_strerror(r));
+		    "only when it expires", mech, file, tokfile_strerror(r));
 	else
-		utils->log(utils->conn, SASL_LOG_NOTE, "%s: token in %s marked "
-		    "stale; the next login refreshes it", mech, path);
+		xo_msg_log(utils, SASL_LOG_NOTE, "%s: token in %s marked "
+		    "stale; the next login refreshes it", mech, file);
 }

@@ -8,7 +8,8 @@
 /* Reads the token file at PATH and sets *TOKENP to a fresh access token
  * (from utils->malloc; the caller wipes and frees it), running the helper
  * first if the token expires within the margin.  Returns SASL_OK, or an
- * error after utils->seterror has said what happened and what to do. */
+ * error after an error message (message.h) says what happened and what
+ * to do. */
 int xo_token_from_file(const sasl_utils_t *utils, const char *mech,
     const char *path, char **tokenp);
 

@@ -5,7 +5,7 @@
  *
  * This file is loaded into every process that uses libsasl2, so it keeps
  * to the plugin's manners: memory through utils->malloc/free, messages
- * only through utils->seterror and utils->log (never with a token), no
+ * only through message.h (formatted by us, never with a token), no
  * global state that changes, no exit or abort, secrets wiped before free.
  *
  * An exchange has three steps:
@@ -30,6 +30,7 @@
 #include "payload.h"
 #include "tokenfile.h"
 #include "xo_util.h"
+#include "message.h"	/* last: it forbids direct calls to libsasl2's formatters */
 
 #define XO_EXPORT __attribute__((visibility("default")))
 
@@ -60,7 +61,7 @@ struct xo_creds {
 	const char	*authzid;
 	unsigned	 authzidlen;
 	const char	*secret;
-	unsigned	 secretlen;
+	size_t		 secretlen;
 };
 
 static const char *
@@ -105,7 +106,7 @@ xo_new(void *glob_context, sasl_client_params_t *params, void **conn_context)
 	*conn_context = NULL;
 	/* libsasl2 normally filters us out already; say why if it did not. */
 	if (params->props.min_ssf > params->external_ssf) {
-		utils->seterror(utils->conn, 0, "%s: the application requires "
+		xo_msg_error(utils, 0, "%s: the application requires "
 		    "a security layer of strength %u, which OAuth bearer "
 		    "mechanisms do not provide (connection strength %u); use "
 		    "TLS or lower the required SSF", mech_name(kind),
@@ -113,7 +114,7 @@ xo_new(void *glob_context, sasl_client_params_t *params, void **conn_context)
 		return SASL_TOOWEAK;
 	}
 	if ((ctx = utils->malloc(sizeof(*ctx))) == NULL) {
-		utils->seterror(utils->conn, 0, "%s: out of memory",
+		xo_msg_error(utils, 0, "%s: out of memory",
 		    mech_name(kind));
 		return SASL_NOMEM;
 	}
@@ -173,7 +174,7 @@ get_simple(const sasl_utils_t *utils, const sasl_interact_t *prompts,
  * The sasl_secret_t stays the application's; we only read it. */
 static int
 get_secret(const sasl_utils_t *utils, const sasl_interact_t *prompts,
-    const char **res, unsigned *len)
+    const char **res, size_t *len)
 {
 	const sasl_interact_t *p;
 	sasl_callback_ft proc = NULL;
@@ -199,10 +200,9 @@ get_secret(const sasl_utils_t *utils, const sasl_interact_t *prompts,
 		return r;
 	if (secret == NULL)
 		return SASL_INTERACT;
-	if (secret->len > XO_TOKEN_MAX)
-		return SASL_BADPARAM;
+	/* check_value refuses one that is too long, saying how long. */
 	*res = (const char *)secret->data;
-	*len = (unsigned)secret->len;
+	*len = secret->len;
 	return SASL_OK;
 }
 
@@ -218,7 +218,7 @@ make_prompts(const sasl_utils_t *utils, enum xo_kind kind,
 	    (need_secret != 0);
 
 	if ((prompts = utils->malloc(n * sizeof(*prompts))) == NULL) {
-		utils->seterror(utils->conn, 0, "%s: out of memory",
+		xo_msg_error(utils, 0, "%s: out of memory",
 		    mech_name(kind));
 		return SASL_NOMEM;
 	}
@@ -252,20 +252,20 @@ make_prompts(const sasl_utils_t *utils, enum xo_kind kind,
  * if it fails. */
 static int
 check_value(const sasl_utils_t *utils, enum xo_kind kind, const char *what,
-    const char *s, unsigned len, unsigned max, int required)
+    const char *s, size_t len, size_t max, int required)
 {
 	if (required && len == 0) {
-		utils->seterror(utils->conn, 0, "%s: the %s is empty",
+		xo_msg_error(utils, 0, "%s: the %s is empty",
 		    mech_name(kind), what);
 		return SASL_BADPARAM;
 	}
 	if (len > max) {
-		utils->seterror(utils->conn, 0, "%s: the %s is too long "
-		    "(%u bytes, at most %u)", mech_name(kind), what, len, max);
+		xo_msg_error(utils, 0, "%s: the %s is too long "
+		    "(%zu bytes, at most %zu)", mech_name(kind), what, len, max);
 		return SASL_BADPARAM;
 	}
 	if (xo_has_ctl(s, len)) {	/* NUL included */
-		utils->seterror(utils->conn, 0, "%s: the %s contains a control "
+		xo_msg_error(utils, 0, "%s: the %s contains a control "
 		    "character (a stray newline from a password command?); "
 		    "remove it", mech_name(kind), what);
 		return SASL_BADPARAM;
@@ -276,11 +276,11 @@ check_value(const sasl_utils_t *utils, enum xo_kind kind, const char *what,
 /* Copies LEN bytes at S into a NUL-terminated string from utils->malloc.
  * The caller wipes and frees it. */
 static char *
-dup_len(const sasl_utils_t *utils, const char *s, unsigned len)
+dup_len(const sasl_utils_t *utils, const char *s, size_t len)
 {
 	char *d;
 
-	if ((d = utils->malloc((size_t)len + 1)) == NULL)
+	if ((d = utils->malloc(len + 1)) == NULL)
 		return NULL;
 	if (len > 0)
 		memcpy(d, s, len);
@@ -363,7 +363,7 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 	r = SASL_OK;
 	goto out;
  nomem:
-	utils->seterror(utils->conn, 0, "%s: out of memory",
+	xo_msg_error(utils, 0, "%s: out of memory",
 	    mech_name(ctx->kind));
 	r = SASL_NOMEM;
  out:
@@ -392,7 +392,7 @@ set_identity(struct xo_ctx *ctx, sasl_client_params_t *params,
 		r = params->canon_user(utils->conn, c->authname,
 		    c->authnamelen, SASL_CU_AUTHID | SASL_CU_AUTHZID, oparams);
 	if (r != SASL_OK)
-		utils->seterror(utils->conn, 0, "%s: the user name was not "
+		xo_msg_error(utils, 0, "%s: the user name was not "
 		    "accepted (%s)", mech_name(ctx->kind),
 		    sasl_reason(r));
 	return r;
@@ -407,11 +407,12 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	const sasl_utils_t *utils = params->utils;
 	const sasl_interact_t *prompts = prompt_need ? *prompt_need : NULL;
 	struct xo_creds c;
+	char service[XO_MSG_VALUE_MAX];
 	int r_authname, r_authzid, r_secret, r;
 
 	memset(&c, 0, sizeof(c));
 	if (serverinlen > 0) {
-		utils->seterror(utils->conn, 0, "%s: the server sent data "
+		xo_msg_error(utils, 0, "%s: the server sent data "
 		    "before the client's first message (protocol error)",
 		    mech_name(ctx->kind));
 		r = SASL_BADPROT;
@@ -424,14 +425,14 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	    &c.authzid, &c.authzidlen);
 	r_secret = get_secret(utils, prompts, &c.secret, &c.secretlen);
 	if (r_authname != SASL_OK && r_authname != SASL_INTERACT) {
-		utils->seterror(utils->conn, 0, "%s: cannot get the user name "
+		xo_msg_error(utils, 0, "%s: cannot get the user name "
 		    "from the application (%s)", mech_name(ctx->kind),
 		    sasl_reason(r_authname));
 		r = r_authname;
 		goto out;
 	}
 	if (r_secret != SASL_OK && r_secret != SASL_INTERACT) {
-		utils->seterror(utils->conn, 0, "%s: cannot get the access "
+		xo_msg_error(utils, 0, "%s: cannot get the access "
 		    "token from the application (%s)", mech_name(ctx->kind),
 		    sasl_reason(r_secret));
 		r = r_secret;
@@ -453,7 +454,7 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 			*prompt_need = NULL;
 		}
 		if (prompt_need == NULL) {
-			utils->seterror(utils->conn, 0, "%s: the application "
+			xo_msg_error(utils, 0, "%s: the application "
 			    "gave no %s and cannot be asked for it",
 			    mech_name(ctx->kind), r_secret == SASL_INTERACT ?
 			    "access token" : "user name");
@@ -499,10 +500,11 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	/* Microsoft refuses a bad token with a bare NO / 535 and no
 	 * challenge, so we never get another step.  Leave the explanation
 	 * where sasl_errdetail() finds it; a success never shows it. */
-	utils->seterror(utils->conn, SASL_NOLOG, "%s: if the server said no "
+	xo_msg_error(utils, SASL_NOLOG, "%s: if the server said no "
 	    "at once, the token for %s is expired, revoked or not valid for "
-	    "%s", mech_name(ctx->kind), ctx->who,
-	    params->service ? params->service : "this service");
+	    "%s", mech_name(ctx->kind), ctx->who, params->service ?
+	    xo_msg_value(service, sizeof(service), params->service) :
+	    "this service");
 	r = SASL_CONTINUE;
  out:
 	/* The prompt results have been copied or are no longer needed. */
@@ -537,7 +539,7 @@ step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
 		xo_token_mark_stale(utils, mech_name(ctx->kind), ctx->tokpath,
 		    ctx->token);
 	if (xo_challenge_parse(serverin, serverinlen, &ch) == 0) {
-		utils->seterror(utils->conn, 0, "%s: the server rejected the "
+		xo_msg_error(utils, 0, "%s: the server rejected the "
 		    "access token for %s (status %s%s%s%s%s): it has expired or "
 		    "been revoked, or does not carry the scope the server "
 		    "wants; get a new token", mech_name(ctx->kind), ctx->who,
@@ -548,7 +550,7 @@ step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
 		    ", schemes not Bearer" : "");
 	} else {
 		xo_printable(raw, sizeof(raw), serverin, serverinlen);
-		utils->seterror(utils->conn, 0, "%s: the server refused the "
+		xo_msg_error(utils, 0, "%s: the server refused the "
 		    "login for %s with a challenge that is not the JSON error "
 		    "we expect: \"%s\"", mech_name(ctx->kind), ctx->who, raw);
 	}
@@ -573,7 +575,7 @@ xo_step(void *conn_context, sasl_client_params_t *params,
 	const sasl_utils_t *utils = params->utils;
 
 	if (clientout == NULL || clientoutlen == NULL || oparams == NULL) {
-		utils->seterror(utils->conn, 0, "XOAUTH2 plugin: called "
+		xo_msg_error(utils, 0, "XOAUTH2 plugin: called "
 		    "without output parameters");
 		return SASL_BADPARAM;
 	}
@@ -587,7 +589,7 @@ xo_step(void *conn_context, sasl_client_params_t *params,
 		return step_reply(ctx, params, serverin, serverinlen,
 		    clientout, clientoutlen, oparams);
 	case XO_FAILED:
-		utils->seterror(utils->conn, 0, "%s: the server went on after "
+		xo_msg_error(utils, 0, "%s: the server went on after "
 		    "its error challenge instead of ending the exchange "
 		    "(protocol error)", mech_name(ctx->kind));
 		return SASL_BADPROT;
@@ -595,7 +597,7 @@ xo_step(void *conn_context, sasl_client_params_t *params,
 	default:
 		break;
 	}
-	utils->seterror(utils->conn, 0, "%s: the server went on after the "
+	xo_msg_error(utils, 0, "%s: the server went on after the "
 	    "exchange succeeded (protocol error)", mech_name(ctx->kind));
 	return SASL_BADPROT;
 }
@@ -643,7 +645,7 @@ sasl_client_plug_init(const sasl_utils_t *utils, int max_version,
     int *out_version, sasl_client_plug_t **pluglist, int *plugcount)
 {
 	if (max_version < SASL_CLIENT_PLUG_VERSION) {
-		utils->seterror(utils->conn, 0, "XOAUTH2 plugin: libsasl2 "
+		xo_msg_error(utils, 0, "XOAUTH2 plugin: libsasl2 "
 		    "client plugin interface %d is older than the %d we need",
 		    max_version, SASL_CLIENT_PLUG_VERSION);
 		return SASL_BADVERS;

@@ -21,42 +21,83 @@
 
 static int failures;
 static long live_allocs;	/* allocations not yet freed */
-static char logbuf[16384];	/* everything the plugin logged */
+static char logbuf[16384];	/* the latest of what the plugin logged */
+static int token_logged;	/* the token appeared in a log message */
 
-/* Counting allocators: the plugin's utils->malloc/free end up here. */
+/* Counting allocators: the plugin's utils->malloc/free end up here, and
+ * so do libsasl2's own buffers.  Each block carries its size in front and
+ * a canary byte behind, checked when it is freed or resized: libsasl2
+ * 2.1.28's formatter writes its closing NUL one byte past its error
+ * buffer when literal text follows the last conversion and the message
+ * lands on the buffer's size, and this catches that without ASan. */
+#define CANARY	0xa5
+static int canary_hits;
+
+struct block {
+	size_t	size;
+	size_t	pad;		/* keeps the data 16-byte aligned */
+};
+
+static void *
+block_data(struct block *b, size_t n)
+{
+	b->size = n;
+	((unsigned char *)(b + 1))[n] = CANARY;
+	return b + 1;
+}
+
+static struct block *
+block_check(void *p)
+{
+	struct block *b = (struct block *)p - 1;
+
+	if (((unsigned char *)p)[b->size] != CANARY)
+		canary_hits++;
+	return b;
+}
+
 static void *
 count_malloc(size_t n)
 {
-	void *p = malloc(n);
-	if (p != NULL)
-		live_allocs++;
-	return p;
+	struct block *b = malloc(sizeof(*b) + n + 1);
+
+	if (b == NULL)
+		return NULL;
+	live_allocs++;
+	return block_data(b, n);
 }
 
 static void *
 count_calloc(size_t n, size_t m)
 {
-	void *p = calloc(n, m);
-	if (p != NULL)
-		live_allocs++;
+	void *p;
+
+	if (m != 0 && n > ((size_t)-1 - sizeof(struct block) - 1) / m)
+		return NULL;
+	if ((p = count_malloc(n * m)) != NULL)
+		memset(p, 0, n * m);
 	return p;
 }
 
 static void *
 count_realloc(void *p, size_t n)
 {
-	void *q = realloc(p, n);
-	if (p == NULL && q != NULL)
-		live_allocs++;
-	return q;
+	struct block *b;
+
+	if (p == NULL)
+		return count_malloc(n);
+	if ((b = realloc(block_check(p), sizeof(*b) + n + 1)) == NULL)
+		return NULL;
+	return block_data(b, n);
 }
 
 static void
 count_free(void *p)
 {
-	if (p != NULL)
-		live_allocs--;
-	free(p);
+	if (p == NULL)
+		return;
+	live_allocs--;
+	free(block_check(p));
 }
 
 /* What the application hands over; NULL means "no callback". */
@@ -125,10 +166,21 @@ cb_getopt(void *context, const char *plugin, const char *option,
 static int
 cb_log(void *context, int level, const char *message)
 {
+	size_t have = strlen(logbuf), n = strlen(message);
+
 	(void)context;
 	(void)level;
-	strncat(logbuf, message, sizeof(logbuf) - strlen(logbuf) - 2);
-	strcat(logbuf, "\n");
+	if (strstr(message, TOKEN) != NULL)
+		token_logged = 1;
+	/* Keep the latest messages: start over when the next one does not
+	 * fit (the checks look for what was just logged). */
+	if (have + n + 2 > sizeof(logbuf))
+		logbuf[have = 0] = '\0';
+	if (n > sizeof(logbuf) - 2)
+		n = sizeof(logbuf) - 2;
+	memcpy(logbuf + have, message, n);
+	logbuf[have + n] = '\n';
+	logbuf[have + n + 1] = '\0';
 	return SASL_OK;
 }
 
@@ -492,6 +544,153 @@ test_challenges(void)
 	free(a.sec);
 }
 
+/* Values longer than the plugin takes: refused with their length.  Every
+ * one of these crashed the host once (libsasl2's formatter has no %u and
+ * read the length as a string). */
+static void
+test_long_values(void)
+{
+	static const char *mechs[] = { "XOAUTH2", "OAUTHBEARER" };
+	enum { USER_LONG = 2000, TOKEN_LONG = 70000 };
+	char *longuser, *longtoken;
+	struct app a;
+	sasl_callback_t cbs[10];
+	sasl_interact_t *prompts, *p;
+	sasl_conn_t *conn;
+	const char *out, *chosen;
+	unsigned outlen;
+	size_t m;
+	int r;
+
+	longuser = malloc(USER_LONG + 1);
+	longtoken = malloc(TOKEN_LONG + 1);
+	if (longuser == NULL || longtoken == NULL) {
+		fail("long values", "out of memory");
+		goto out;
+	}
+	memset(longuser, 'u', USER_LONG);
+	longuser[USER_LONG] = '\0';
+	memset(longtoken, 'T', TOKEN_LONG);
+	longtoken[TOKEN_LONG] = '\0';
+
+	for (m = 0; m < 2; m++) {
+		const struct {
+			const char *name, *authname, *authzid, *secret;
+			int prompt;
+			const char *detail;
+		} rows[] = {
+			{ "2000-byte user name", longuser, "", TOKEN, 0,
+			    "user name is too long (2000 bytes, at most 1024)" },
+			{ "2000-byte authzid", USER, longuser, TOKEN, 0,
+			    "(mailbox) is too long (2000 bytes, at most 1024)" },
+			{ "70000-byte token", USER, "", longtoken, 0,
+			    "token is too long (70000 bytes, at most 65536)" },
+			{ "70000-byte token, prompted", USER, "", longtoken, 1,
+			    "token is too long (70000 bytes, at most 65536)" },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+			memset(&a, 0, sizeof(a));
+			a.authname = rows[i].authname;
+			a.authzid = rows[i].authzid;
+			if (rows[i].prompt)
+				a.prompt = 1;
+			else
+				a.secret = rows[i].secret;
+			if ((conn = conn_new(&a, cbs)) == NULL)
+				continue;
+			prompts = NULL;
+			out = NULL;
+			while ((r = sasl_client_start(conn, mechs[m], &prompts,
+			    &out, &outlen, &chosen)) == SASL_INTERACT) {
+				for (p = prompts; p->id != SASL_CB_LIST_END; p++) {
+					p->result = p->id == SASL_CB_PASS ?
+					    rows[i].secret : "";
+					p->len = (unsigned)strlen(p->result);
+				}
+			}
+			if (r == SASL_OK || r == SASL_CONTINUE)
+				fail(rows[i].name, "%s accepted it", mechs[m]);
+			else
+				expect_detail(rows[i].name, conn, rows[i].detail);
+			sasl_dispose(&conn);
+			free(a.sec);
+		}
+	}
+ out:
+	free(longuser);
+	free(longtoken);
+}
+
+/* libsasl2 2.1.28 writes one byte past its error buffer (and sasl_errdetail
+ * then reads past it) when literal text follows the last conversion of a
+ * format and the message fills the buffer exactly.  Messages that embed a
+ * user name and the server's challenge reach every length from about 100
+ * to 330 bytes here; the canaries of the counting allocator (and ASan)
+ * see any byte written past a block. */
+static void
+test_error_buffer_sizes(void)
+{
+	static const char *mechs[] = { "XOAUTH2", "OAUTHBEARER" };
+	char user[200], challenge[200];
+	struct app a;
+	sasl_callback_t cbs[10];
+	sasl_conn_t *conn;
+	const char *out, *chosen, *d;
+	unsigned outlen;
+	size_t m, ulen, clen, json;
+	int r, before = canary_hits;
+
+	for (m = 0; m < 2; m++)
+	for (json = 0; json < 2; json++)
+	for (ulen = 1; ulen < 140; ulen++)
+	for (clen = 1; clen < 100; clen += ulen == 139 ? 1 : 99) {
+		memset(user, 'u', ulen);
+		user[ulen] = '\0';
+		if (json)
+			snprintf(challenge, sizeof(challenge),
+			    "{\"status\":\"401\",\"scope\":\"%.*s\"}",
+			    (int)clen, "ssssssssssssssssssssssssssssssssssssssss"
+			    "ssssssssssssssssssssssssssssssssssssssssssssssssss"
+			    "ssssssssssssssssssss");
+		else {
+			memset(challenge, 'c', clen);
+			challenge[clen] = '\0';
+		}
+		memset(&a, 0, sizeof(a));
+		a.authname = user;
+		a.authzid = "";
+		a.secret = TOKEN;
+		if ((conn = conn_new(&a, cbs)) == NULL)
+			return;
+		r = sasl_client_start(conn, mechs[m], NULL, &out, &outlen,
+		    &chosen);
+		d = sasl_errdetail(conn);
+		if (r == SASL_CONTINUE) {
+			r = sasl_client_step(conn, challenge,
+			    (unsigned)strlen(challenge), NULL, &out, &outlen);
+			d = sasl_errdetail(conn);
+			/* The plugin shortens a long name to 127 bytes. */
+			user[ulen < 120 ? ulen : 120] = '\0';
+			if (r != SASL_CONTINUE || d == NULL ||
+			    strstr(d, user) == NULL)
+				fail("error buffer sizes", "user %zu, "
+				    "challenge %zu: r=%d detail %s", ulen,
+				    clen, r, d ? d : "(null)");
+		} else
+			fail("error buffer sizes", "start: %d", r);
+		sasl_dispose(&conn);
+		free(a.sec);
+	}
+	if (canary_hits != before)
+		fail("error buffer sizes", "a byte was written past %d heap "
+		    "block(s) while formatting errors", canary_hits - before);
+	else
+		printf("  error messages of every length: no byte written "
+		    "past libsasl2's buffers\n");
+}
+
 static char tmpdir[] = "/tmp/xo-sasl-client.XXXXXX";
 
 static void
@@ -714,6 +913,8 @@ main(void)
 	test_prompts();
 	test_rejections();
 	test_challenges();
+	test_long_values();
+	test_error_buffer_sizes();
 	test_token_file();
 
 	if (live_allocs != baseline)
@@ -721,7 +922,10 @@ main(void)
 		    live_allocs - baseline);
 	else
 		printf("  no allocation outstanding after the exchanges\n");
-	if (strstr(logbuf, TOKEN) != NULL)
+	if (canary_hits > 0)
+		fail("heap canaries", "%d block(s) were written past their end",
+		    canary_hits);
+	if (token_logged)
 		fail("log hygiene", "the token appears in the SASL log");
 	sasl_client_done();
 	if (failures > 0) {
