@@ -12,9 +12,21 @@
  *
  * Times are Unix seconds.  Required: version (1), user, token_endpoint,
  * client_id, access_token, expires_at.  Optional (absent or null): account,
- * provider, client_secret, scope, refresh_token, refreshed_at.  Members
+ * provider, client_secret, scope, refresh_token, refreshed_at, and the
+ * app-only members below.  Members
  * this version does not know are kept and written back unchanged, so an
  * older helper never strips what a newer one added.
+ *
+ * App-only files (no person, no refresh token: the helper asks for a new
+ * access token with the credentials each time) say so in "grant":
+ * "client_credentials" (RFC 6749 4.4; Microsoft: "user" is the mailbox
+ * XOAUTH2 names, authenticated by "client_secret_file", or by a
+ * certificate assertion from "private_key_file" and "certificate_file",
+ * whose x5t#S256 is kept in "certificate_thumbprint" for people to read)
+ * or "jwt_bearer" (RFC 7523 2.1; Google service accounts: the key file
+ * is "service_account_file", and "user" is the mailbox it acts for).
+ * These hold paths, never the secret or the key itself.  No "grant" is
+ * the refresh_token grant of a person's login.
  *
  * Readers take no lock: writers replace the file with rename(2), so a
  * reader sees either the old or the new file, never a partial one.
@@ -74,6 +86,13 @@ struct tokfile {
 	char		*refresh_token;	/* secret; NULL if absent */
 	int64_t		 expires_at;	/* of access_token, Unix seconds */
 	int64_t		 refreshed_at;	/* 0 if absent */
+	/* App-only (see above); NULL if absent. */
+	char		*grant;		/* NULL: refresh_token */
+	char		*client_secret_file;
+	char		*private_key_file;
+	char		*certificate_file;
+	char		*certificate_thumbprint;	/* x5t#S256 */
+	char		*service_account_file;
 	struct json_object *extra;	/* private: unknown members, or NULL */
 };
 

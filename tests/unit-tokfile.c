@@ -91,6 +91,12 @@ expect_int(const char *what, long long got, long long want)
 		"\"client_id\":\"cid\","
 #define GOOD	HEAD "\"access_token\":\"AT\",\"expires_at\":1764264000}"
 
+/* An app-only file: paths to the credentials, no refresh token. */
+#define APP_ONLY HEAD "\"access_token\":\"AT\",\"expires_at\":1," \
+	"\"grant\":\"client_credentials\",\"client_secret_file\":\"/s\"," \
+	"\"private_key_file\":\"/k.pem\",\"certificate_file\":\"/c.pem\"," \
+	"\"certificate_thumbprint\":\"T\",\"service_account_file\":\"/sa.json\"}"
+
 static const struct parse_case {
 	const char	*name;
 	const char	*text;
@@ -161,6 +167,15 @@ static const struct parse_case {
 	  "\"client_secret\":{}}", TOKFILE_E_MEMBER, "client_secret" },
 	{ "no client_id", "{\"version\":1,\"user\":\"u\",\"token_endpoint\":\"e\","
 	  "\"access_token\":\"AT\",\"expires_at\":1}", TOKFILE_E_MEMBER, "client_id" },
+	{ "app-only", APP_ONLY, 0, NULL },
+	{ "grant number", HEAD "\"access_token\":\"AT\",\"expires_at\":1,"
+	  "\"grant\":4}", TOKFILE_E_MEMBER, "grant" },
+	{ "private_key_file newline", HEAD "\"access_token\":\"AT\","
+	  "\"expires_at\":1,\"private_key_file\":\"/k\\n\"}", TOKFILE_E_MEMBER,
+	  "private_key_file" },
+	{ "service_account_file array", HEAD "\"access_token\":\"AT\","
+	  "\"expires_at\":1,\"service_account_file\":[]}", TOKFILE_E_MEMBER,
+	  "service_account_file" },
 };
 
 static void
@@ -242,6 +257,33 @@ test_parse_values(void)
 		expect_r(tokfile_parse(buf, strlen(GOOD), &tok), 0);
 		tokfile_free(tok);
 	}
+
+	/* The app-only members: parsed, and written back as they were. */
+	where = "parse app-only";
+	expect_r(tokfile_parse(APP_ONLY, strlen(APP_ONLY), &tok), 0);
+	expect_str("grant", tok->grant, "client_credentials");
+	expect_str("client_secret_file", tok->client_secret_file, "/s");
+	expect_str("private_key_file", tok->private_key_file, "/k.pem");
+	expect_str("certificate_file", tok->certificate_file, "/c.pem");
+	expect_str("certificate_thumbprint", tok->certificate_thumbprint, "T");
+	expect_str("service_account_file", tok->service_account_file, "/sa.json");
+	if (tok->extra != NULL || tok->refresh_token != NULL)
+		fail("app-only members landed in extra, or a refresh token");
+	{
+		struct tokfile *back = NULL;
+		char *text = NULL;
+		size_t len;
+
+		expect_r(tokfile_format(tok, &text, &len), 0);
+		expect_r(tokfile_parse(text, len, &back), 0);
+		expect_str("grant again", back->grant, "client_credentials");
+		expect_str("thumbprint again", back->certificate_thumbprint, "T");
+		expect_str("service_account_file again",
+		    back->service_account_file, "/sa.json");
+		tokfile_free(back);
+		free(text);
+	}
+	tokfile_free(tok);
 	tokfile_free(NULL);
 	printf("ok: parsed values\n");
 }
