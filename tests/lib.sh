@@ -670,6 +670,37 @@ PY
     rm -f "$XO_TMP/grant.json"
 }
 
+# --- app-only credentials (t-app-*) -------------------------------------------
+# xo_app_cert DIR NAME: a throwaway RSA key DIR/NAME.key (0600) and its
+# self-signed certificate DIR/NAME.crt, as an admin would upload to Entra.
+xo_app_cert() {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=xoauth2 $2" \
+        -keyout "$1/$2.key" -out "$1/$2.crt" >/dev/null 2>&1 \
+        || xo_fail "openssl cannot make a key and certificate"
+    chmod 600 "$1/$2.key"
+}
+
+# xo_service_account_key FILE EMAIL: a Google-style service-account JSON
+# key file (0600) with a fresh RSA key, whose token_uri is our server.
+xo_service_account_key() {
+    local pem=$XO_TMP/sa.$$.pem
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pem" \
+        >/dev/null 2>&1 || xo_fail "openssl cannot make a key"
+    "$XO_PYTHON" - "$1" "$2" "$pem" "$XO_OAUTH_URL/token" <<'PY' || xo_fail "cannot write $1"
+import json, os, sys
+path, email, pem, uri = sys.argv[1:5]
+key = {"type": "service_account", "project_id": "xoauth2-test",
+       "private_key_id": "0123456789abcdef", "private_key": open(pem).read(),
+       "client_email": email, "client_id": "109876543210987654321",
+       "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+       "token_uri": uri}
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, json.dumps(key, indent=2).encode())
+os.close(fd)
+PY
+    rm -f "$pem"
+}
+
 # --- plugin token-file mode: helpers for t-postfix, t-plugin-herd, ----------
 # --- t-mbsync-passcmd ---------------------------------------------------------
 # XO_HELPER: the built helper; the plugin runs it when $XOAUTH2_HELPER says so.

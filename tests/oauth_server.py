@@ -34,6 +34,22 @@ Loopback only, standard library only.  Two modes:
         device-status            every device code: status, polls, answers
         client CLIENT_ID SECRET  make CLIENT_ID confidential: /token then
                                  wants client_secret=SECRET
+      For app-only access (no user, no refresh token):
+        app CLIENT_ID --mailbox M [--secret-file F] [--cert PEM]...
+            [--expired-secret] [--expires-in N]
+                                 register an app for the client credentials
+                                 grant (Microsoft's shape): its secret and/or
+                                 certificates, and the one mailbox its
+                                 service principal may open (tokens are
+                                 introspected as that user)
+        service-account --key-file KEY.json [--scope S]... [--expires-in N]
+                                 register a Google service account from its
+                                 JSON key file (only the public key is sent)
+                                 for the JWT bearer grant; --scope: the
+                                 scopes its domain-wide delegation allows
+                                 (default https://mail.google.com/)
+        clock-offset SECONDS     the server's clock runs this far ahead (to
+                                 see assertions expire)
 
   oauth_server.py mask < transcript
       Copy stdin to stdout with bearer tokens masked (also inside base64
@@ -47,12 +63,19 @@ Endpoints (see ROUTES below; add a function and a table entry for more, e.g.
                         single-use and rotated.  Also authorization_code
                         (PKCE S256 required, redirect_uri loopback and
                         matching) and RFC 8628 device_code; an "openid"
-                        scope adds an (unsigned) id_token naming the user
+                        scope adds an (unsigned) id_token naming the user.
+                        App-only: client_credentials (client_secret, or an
+                        RFC 7523 client_assertion whose signature, x5t#S256,
+                        aud, iss, sub, nbf, exp, lifetime <= 10 min and
+                        single-use jti are checked) and the RFC 7523 JWT
+                        bearer grant (Google service accounts: signature,
+                        iss, aud, sub, scope, lifetime <= 1 h)
   GET  /authorize       RFC 6749 4.1 + RFC 7636: redirects (302) to the
                         loopback redirect_uri with code and state
   POST /devicecode      RFC 8628 3.1 device authorization
   POST /control/authorize, /control/device, /control/device-config,
-       /control/client; GET /control/device-status (see ctl above)
+       /control/client, /control/app, /control/service-account,
+       /control/clock; GET /control/device-status (see ctl above)
   POST /control/grant   {"user","scope","expires_in","client_id"} -> tokens
   POST /control/revoke  {"token"}
   POST /control/expire  {"user"} or {"token"}
@@ -82,6 +105,16 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# python3-cryptography (Debian) checks the app-only grants' signatures; the
+# rest of the server needs only the standard library.
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+except ImportError:         # pragma: no cover - reported when used
+    x509 = None
 
 ACCESS_PREFIX = "xoat."
 REFRESH_PREFIX = "xort."
@@ -168,6 +201,27 @@ class State:
                             "url_alias": False}
         self.authorize_requests = 0
         self.device_polls = 0
+        self.apps = {}             # client_id -> see h_ctl_app
+        self.service_accounts = {}  # client_email -> see h_ctl_service_account
+        self.jtis = {}             # jti -> exp: assertions already used
+        self.clock_offset = 0
+        self.app_grants_by_client = {}
+        self.assertions_refused = 0
+
+    def now(self):
+        return int(time.time()) + self.clock_offset
+
+    def mint_app(self, user, scope, client_id, expires_in):
+        """An app-only access token: no refresh token exists for it."""
+        access_token = ACCESS_PREFIX + secrets.token_urlsafe(24)
+        exp = int(time.time()) + int(expires_in)
+        self.access[access_token] = {"user": user, "scope": scope,
+                                     "client_id": client_id, "exp": exp,
+                                     "revoked": False, "app_only": True}
+        self.app_grants_by_client[client_id] = \
+            self.app_grants_by_client.get(client_id, 0) + 1
+        self.save()
+        return access_token
 
     def take_fault(self):
         """Return the fault mode for this /token request, consuming a count."""
@@ -353,6 +407,9 @@ def h_stats(state, req):
                      "token_requests": state.token_requests,
                      "authorize_requests": state.authorize_requests,
                      "device_polls": state.device_polls,
+                     "app_grants": sum(state.app_grants_by_client.values()),
+                     "app_grants_by_client": dict(state.app_grants_by_client),
+                     "assertions_refused": state.assertions_refused,
                      "fault": state.fault_mode}
 
 
@@ -599,8 +656,260 @@ def h_ctl_client(state, req):
                  "confidential": bool(body.get("secret"))}
 
 
+# --- app-only: client credentials (RFC 6749 4.4) and JWT bearer (RFC 7523) --
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+ASSERTION_MAX_LIFETIME = 600        # Microsoft: minutes, not hours
+SA_ASSERTION_MAX_LIFETIME = 3600    # Google: at most an hour
+CLOCK_SKEW = 300
+GOOGLE_MAIL_SCOPE = "https://mail.google.com/"
+
+
+def b64url_decode(s):
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", s):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def need_crypto():
+    if x509 is None:
+        raise HttpError(500, {"error": "server_error", "error_description":
+                              "the test server needs python3-cryptography "
+                              "for app-only grants"})
+
+
+def thumbprint_of(cert):
+    return b64url(cert.fingerprint(hashes.SHA256()))
+
+
+def jwt_parts(assertion, refuse):
+    """Splits and decodes a compact JWS; REFUSE(reason) raises."""
+    parts = assertion.split(".")
+    if len(parts) != 3:
+        raise refuse("the assertion is not a signed JWT (three parts)")
+    try:
+        header = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
+        sig = b64url_decode(parts[2])
+    except ValueError:
+        raise refuse("the assertion is not base64url JSON")
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise refuse("the assertion's header or claims are not objects")
+    return header, claims, (parts[0] + "." + parts[1]).encode(), sig
+
+
+def verify_signature(public_key, alg, signed, sig):
+    """True if SIG over SIGNED verifies for ALG (RS256 or PS256)."""
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        return False
+    if alg == "RS256":
+        pad = padding.PKCS1v15()
+    elif alg == "PS256":
+        pad = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    else:
+        return False
+    try:
+        public_key.verify(sig, signed, pad, hashes.SHA256())
+        return True
+    except InvalidSignature:
+        return False
+
+
+def check_times(claims, now, max_lifetime, refuse):
+    exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
+    for name, v in (("exp", exp), ("iat", iat), ("nbf", nbf)):
+        if v is not None and not isinstance(v, int):
+            raise refuse("the assertion's %s is not a number" % name)
+    if exp is None:
+        raise refuse("the assertion has no exp")
+    if exp <= now:
+        raise refuse("the assertion expired at %d, it is now %d"
+                     % (exp, now), "expired")
+    start = nbf if nbf is not None else iat
+    if start is None:
+        raise refuse("the assertion has neither nbf nor iat")
+    if start > now + CLOCK_SKEW:
+        raise refuse("the assertion is not valid before %d, it is now %d"
+                     % (start, now), "expired")
+    if exp - start > max_lifetime:
+        raise refuse("the assertion is valid for %d s, more than %d s"
+                     % (exp - start, max_lifetime), "expired")
+
+
+def check_client_assertion(state, req, app, client_id):
+    """Lock held.  Microsoft's certificate credentials (RFC 7523 2.2)."""
+    form = req["form"]
+
+    def refuse(reason, kind="invalid"):
+        state.assertions_refused += 1
+        code = "AADSTS700024" if kind == "expired" else "AADSTS700027"
+        return oauth_error(401, "invalid_client", "%s: Client assertion "
+                           "failed validation: %s." % (code, reason))
+    if form.get("client_assertion_type") != ASSERTION_TYPE:
+        raise refuse("client_assertion_type must be " + ASSERTION_TYPE)
+    header, claims, signed, sig = jwt_parts(form.get("client_assertion", ""),
+                                            refuse)
+    thumb = header.get("x5t#S256")
+    cert = app["certs"].get(thumb) if isinstance(thumb, str) else None
+    if cert is None:
+        raise refuse("the certificate with thumbprint '%s' is not registered "
+                     "on application '%s'" % (thumb, client_id))
+    if not verify_signature(cert.public_key(), header.get("alg"), signed, sig):
+        raise refuse("the signature does not verify with the certificate "
+                     "'%s' (alg %s)" % (thumb, header.get("alg")))
+    aud = req["base"] + req["path"]
+    if claims.get("aud") != aud:
+        raise refuse("the audience '%s' is not this token endpoint '%s'"
+                     % (claims.get("aud"), aud))
+    if claims.get("iss") != client_id or claims.get("sub") != client_id:
+        raise refuse("iss and sub must be the client id '%s'" % client_id)
+    now = state.now()
+    check_times(claims, now, ASSERTION_MAX_LIFETIME, refuse)
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti:
+        raise refuse("the assertion has no jti")
+    for old in [j for j, exp in state.jtis.items() if exp < now - CLOCK_SKEW]:
+        del state.jtis[old]
+    if jti in state.jtis:
+        raise refuse("the jti '%s' was already used (an assertion is "
+                     "single-use)" % jti)
+    state.jtis[jti] = claims["exp"]
+
+
+def h_token_client_credentials(state, req):
+    form = req["form"]
+    need_crypto()
+    client_id = form.get("client_id", "")
+    scope = form.get("scope", "")
+    with state.lock:
+        app = state.apps.get(client_id)
+        if app is None:
+            raise oauth_error(400, "unauthorized_client", "AADSTS700016: "
+                              "Application with identifier '%s' was not found "
+                              "in the directory." % client_id)
+        if len(scope.split()) != 1 or not scope.endswith("/.default"):
+            raise oauth_error(400, "invalid_scope", "AADSTS1002012: The "
+                              "provided value for scope '%s' is not valid. "
+                              "Client credential flows must have a scope value "
+                              "with /.default suffixed to the resource "
+                              "identifier." % scope)
+        if "client_secret" in form and "client_assertion" in form:
+            raise oauth_error(400, "invalid_request", "send either "
+                              "client_secret or client_assertion, not both")
+        if "client_secret" in form:
+            if app["secret"] is None or form["client_secret"] != app["secret"]:
+                raise oauth_error(401, "invalid_client", "AADSTS7000215: "
+                                  "Invalid client secret provided.")
+            if app["secret_expired"]:
+                raise oauth_error(401, "invalid_client", "AADSTS7000222: The "
+                                  "provided client secret keys for app '%s' "
+                                  "are expired." % client_id)
+        elif "client_assertion" in form:
+            check_client_assertion(state, req, app, client_id)
+        else:
+            raise oauth_error(401, "invalid_client", "AADSTS7000218: The "
+                              "request body must contain the following "
+                              "parameter: 'client_assertion' or "
+                              "'client_secret'.")
+        token = state.mint_app(app["mailbox"], scope, client_id,
+                               app["expires_in"])
+    return 200, {"access_token": token, "token_type": "Bearer",
+                 "expires_in": app["expires_in"],
+                 "ext_expires_in": app["expires_in"]}
+
+
+def h_token_jwt_bearer(state, req):
+    """Google's service accounts: RFC 7523 2.1, the assertion is the grant."""
+    form = req["form"]
+    need_crypto()
+
+    def refuse(reason, kind="invalid"):
+        state.assertions_refused += 1
+        if kind == "expired":
+            reason = ("Invalid JWT: Token must be a short-lived token (60 "
+                      "minutes) and in a reasonable timeframe. Check your iat "
+                      "and exp values in the JWT claim. (%s)" % reason)
+        return oauth_error(400, "invalid_grant", reason)
+    with state.lock:
+        header, claims, signed, sig = jwt_parts(form.get("assertion", ""),
+                                                refuse)
+        sa = state.service_accounts.get(claims.get("iss"))
+        if sa is None:
+            raise refuse("Invalid grant: account not found")
+        if (header.get("alg") != "RS256" or
+                not verify_signature(sa["public_key"], "RS256", signed, sig)):
+            raise refuse("Invalid JWT Signature.")
+        aud = req["base"] + req["path"]
+        if claims.get("aud") != aud:
+            raise refuse("Invalid JWT: the audience '%s' is not '%s'"
+                         % (claims.get("aud"), aud))
+        check_times(claims, state.now(), SA_ASSERTION_MAX_LIFETIME, refuse)
+        scope = claims.get("scope")
+        if not isinstance(scope, str) or not scope.split():
+            raise refuse("Invalid JWT: no scope")
+        if not set(scope.split()) <= set(sa["scopes"]):
+            raise oauth_error(401, "unauthorized_client", "Client is "
+                              "unauthorized to retrieve access tokens using "
+                              "this method, or client not authorized for any "
+                              "of the scopes requested.")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or "@" not in sub:
+            raise refuse("Invalid JWT: sub must name the mailbox")
+        token = state.mint_app(sub, scope, claims["iss"], sa["expires_in"])
+    return 200, {"access_token": token, "token_type": "Bearer",
+                 "expires_in": sa["expires_in"]}
+
+
+def h_ctl_app(state, req):
+    body = req["json"] or {}
+    need_crypto()
+    if not body.get("client_id") or not body.get("mailbox"):
+        raise HttpError(400, {"error": "client_id and mailbox are required"})
+    certs = {}
+    for pem in body.get("certificates") or []:
+        try:
+            cert = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError:
+            raise HttpError(400, {"error": "not a PEM certificate"})
+        certs[thumbprint_of(cert)] = cert
+    with state.lock:
+        state.apps[body["client_id"]] = {
+            "secret": body.get("secret") or None,
+            "secret_expired": bool(body.get("secret_expired")),
+            "certs": certs, "mailbox": body["mailbox"],
+            "expires_in": int(body.get("expires_in") or DEFAULT_EXPIRES_IN)}
+    return 200, {"client_id": body["client_id"], "thumbprints": sorted(certs)}
+
+
+def h_ctl_service_account(state, req):
+    body = req["json"] or {}
+    need_crypto()
+    if not body.get("client_email") or not body.get("public_key"):
+        raise HttpError(400, {"error": "client_email and public_key are "
+                              "required"})
+    try:
+        key = serialization.load_pem_public_key(body["public_key"].encode())
+    except ValueError:
+        raise HttpError(400, {"error": "not a PEM public key"})
+    with state.lock:
+        state.service_accounts[body["client_email"]] = {
+            "public_key": key,
+            "scopes": body.get("scopes") or [GOOGLE_MAIL_SCOPE],
+            "expires_in": int(body.get("expires_in") or DEFAULT_EXPIRES_IN)}
+    return 200, {"client_email": body["client_email"]}
+
+
+def h_ctl_clock(state, req):
+    with state.lock:
+        state.clock_offset = int((req["json"] or {}).get("offset") or 0)
+        return 200, {"offset": state.clock_offset}
+
+
 # grant_type -> handler, consulted by h_token before the refresh grant.
-EXTRA_GRANTS = {"authorization_code": h_token_code, DEVICE_GRANT: h_token_device}
+EXTRA_GRANTS = {"authorization_code": h_token_code, DEVICE_GRANT: h_token_device,
+                "client_credentials": h_token_client_credentials,
+                JWT_BEARER_GRANT: h_token_jwt_bearer}
 
 
 ROUTES = {
@@ -621,6 +930,9 @@ ROUTES = {
     ("POST", "/control/device-config"): h_ctl_device_config,
     ("GET", "/control/device-status"): h_ctl_device_status,
     ("POST", "/control/client"): h_ctl_client,
+    ("POST", "/control/app"): h_ctl_app,
+    ("POST", "/control/service-account"): h_ctl_service_account,
+    ("POST", "/control/clock"): h_ctl_clock,
 }
 
 
@@ -795,6 +1107,31 @@ def ctl(args):
     elif args.cmd == "client":
         out = ctl_call(base, "POST", "/control/client",
                        {"client_id": args.client_id, "secret": args.secret})
+    elif args.cmd == "app":
+        body = {"client_id": args.client_id, "mailbox": args.mailbox,
+                "secret_expired": args.expired_secret,
+                "expires_in": args.expires_in, "certificates": []}
+        if args.secret_file:
+            with open(args.secret_file) as f:
+                body["secret"] = f.read().strip()
+        for name in args.cert or []:
+            with open(name) as f:
+                body["certificates"].append(f.read())
+        out = ctl_call(base, "POST", "/control/app", body)
+    elif args.cmd == "service-account":
+        # Only the public half goes to the server, as with Google.
+        with open(args.key_file) as f:
+            key = json.load(f)
+        pub = serialization.load_pem_private_key(
+            key["private_key"].encode(), None).public_key().public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        out = ctl_call(base, "POST", "/control/service-account",
+                       {"client_email": key["client_email"],
+                        "public_key": pub, "scopes": args.scope,
+                        "expires_in": args.expires_in})
+    elif args.cmd == "clock-offset":
+        out = ctl_call(base, "POST", "/control/clock", {"offset": args.offset})
     if out is not None and not args.quiet:
         print(json.dumps(out))
     return 0
@@ -877,6 +1214,18 @@ def main(argv):
         s = cmd("client")
         s.add_argument("client_id")
         s.add_argument("secret", nargs="?")
+        s = cmd("app")
+        s.add_argument("client_id")
+        s.add_argument("--mailbox", required=True)
+        s.add_argument("--secret-file")
+        s.add_argument("--cert", action="append")
+        s.add_argument("--expired-secret", action="store_true")
+        s.add_argument("--expires-in", type=int)
+        s = cmd("service-account")
+        s.add_argument("--key-file", required=True)
+        s.add_argument("--scope", action="append")
+        s.add_argument("--expires-in", type=int)
+        cmd("clock-offset").add_argument("offset", type=int)
         args = p.parse_args(argv[1:])
         if args.cmd == "expire" and not (args.user or args.token):
             p.error("expire needs --user U or TOKEN")
