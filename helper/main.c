@@ -765,10 +765,21 @@ cmd_test(const struct options *opt, int argc, char **argv)
 		status = report_file_error(&t, r);
 		goto out;
 	}
-	/* The plugin takes a secret that starts with '/' as a token file. */
+	/* The plugin takes a secret that is an absolute path ending in
+	 * ".json" as a token file (xoauth2(7)); anything else it would send
+	 * as the token. */
 	if ((abs = realpath(t.path, NULL)) == NULL) {
 		msg(t.arg, "cannot resolve %s: %s", t.path, strerror(errno));
 		status = EX_NOINPUT;
+		goto out;
+	}
+	if (strlen(abs) <= strlen("/.json") ||
+	    strcmp(abs + strlen(abs) - strlen(".json"), ".json") != 0 ||
+	    abs[strlen(abs) - strlen("/.json")] == '/') {
+		msg(t.arg, "the plugin takes a password for a token file only "
+		    "if it ends in .json, and %s does not; rename it to "
+		    "NAME.json", abs);
+		status = EX_CONFIG;
 		goto out;
 	}
 	/* If the token is due, the plugin runs a helper to refresh it: this

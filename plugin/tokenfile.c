@@ -1,6 +1,7 @@
 /*
- * Token-file secrets: a secret that begins with '/' names a token file
- * (common/tokfile.h) instead of being the bearer token itself.  Postfix
+ * Token-file secrets: a secret that is an absolute path ending in ".json"
+ * names a token file (common/tokfile.h) instead of being the bearer token
+ * itself.  Postfix
  * cannot run a command to get a password, so the plugin must find a fresh
  * token by itself: it reads the file, and when the access token is about
  * to expire it runs the helper (xoauth2-token refresh FILE), which does
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +72,45 @@ get_number_option(const sasl_utils_t *utils, const char *name, long def,
 		return def;
 	}
 	return v;
+}
+
+/* The SASL option xoauth2_token_files: on unless it says no.  A value we
+ * do not know turns it off (with a warning): the option exists to keep
+ * user-chosen passwords from being opened as files, so a typo must not
+ * leave that door open. */
+static int
+token_files_enabled(const sasl_utils_t *utils)
+{
+	static const char *const on[] = { "yes", "on", "true", "1" };
+	static const char *const off[] = { "no", "off", "false", "0" };
+	const char *s = get_option(utils, "xoauth2_token_files");
+	char shown[XO_MSG_VALUE_MAX];
+	size_t i;
+
+	if (s == NULL)
+		return 1;
+	for (i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+		if (strcasecmp(s, on[i]) == 0)
+			return 1;
+		if (strcasecmp(s, off[i]) == 0)
+			return 0;
+	}
+	xo_msg_log(utils, SASL_LOG_WARN, "XOAUTH2: option xoauth2_token_files=%s "
+	    "is neither yes nor no; token files are off (passwords are sent "
+	    "as tokens) until it says yes", xo_msg_value(shown, sizeof(shown), s));
+	return 0;
+}
+
+int
+xo_is_token_file(const sasl_utils_t *utils, const char *s)
+{
+	size_t n = strlen(s);
+
+	/* "/" ... "/NAME.json", NAME not empty. */
+	if (n < 7 || s[0] != '/' || strcmp(s + n - 5, ".json") != 0 ||
+	    s[n - 6] == '/')
+		return 0;
+	return token_files_enabled(utils);
 }
 
 /* The helper to run: the SASL option xoauth2_helper, else (outside

@@ -38,6 +38,7 @@
  * (Microsoft's access tokens are about 2-3 KiB). */
 #define XO_USER_MAX	1024
 #define XO_TOKEN_MAX	(64 * 1024)
+#define XO_HOST_MAX	255	/* RFC 1035: a host name is at most 255 bytes */
 
 enum xo_kind { XO_XOAUTH2, XO_OAUTHBEARER };
 enum xo_state { XO_START, XO_SENT, XO_FAILED, XO_DONE };
@@ -273,6 +274,32 @@ check_value(const sasl_utils_t *utils, enum xo_kind kind, const char *what,
 	return SASL_OK;
 }
 
+/* Checks the server's host name, which OAUTHBEARER sends as host=: a
+ * control character would end the field (\x01) or forge another. */
+static int
+check_host(const sasl_utils_t *utils, enum xo_kind kind, const char *host)
+{
+	size_t n;
+
+	if (host == NULL)
+		return SASL_OK;
+	n = strlen(host);
+	if (n > XO_HOST_MAX) {
+		xo_msg_error(utils, 0, "%s: the server host name the application "
+		    "gave is too long (%zu bytes, at most %d); check the server "
+		    "name in its configuration", mech_name(kind), n,
+		    XO_HOST_MAX);
+		return SASL_BADPARAM;
+	}
+	if (xo_has_ctl(host, n)) {
+		xo_msg_error(utils, 0, "%s: the server host name the application "
+		    "gave contains a control character; check the server name "
+		    "in its configuration", mech_name(kind));
+		return SASL_BADPARAM;
+	}
+	return SASL_OK;
+}
+
 /* Copies LEN bytes at S into a NUL-terminated string from utils->malloc.
  * The caller wipes and frees it. */
 static char *
@@ -313,10 +340,11 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 	    (authzid = dup_len(utils, c->authzid, c->authzidlen)) == NULL ||
 	    (token = dup_len(utils, c->secret, c->secretlen)) == NULL)
 		goto nomem;
-	/* No bearer token starts with '/': such a secret names a token
-	 * file, from which we take (and if need be refresh) the token.
-	 * tokfile_parse has refused empty values and control characters. */
-	if (token[0] == '/') {
+	/* An absolute path ending in ".json" names a token file, from which
+	 * we take (and if need be refresh) the token; anything else is the
+	 * token, and is never repeated in a message.  tokfile_parse has
+	 * refused empty values and control characters. */
+	if (xo_is_token_file(utils, token)) {
 		if (ctx->tokpath != NULL)
 			utils->free(ctx->tokpath);
 		ctx->tokpath = token;
@@ -473,6 +501,9 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	    c.authzid, c.authzidlen, XO_USER_MAX, 0)) != SASL_OK ||
 	    (r = check_value(utils, ctx->kind, "access token", c.secret,
 	    c.secretlen, XO_TOKEN_MAX, 1)) != SASL_OK)
+		goto out;
+	if (ctx->kind == XO_OAUTHBEARER &&
+	    (r = check_host(utils, ctx->kind, params->serverFQDN)) != SASL_OK)
 		goto out;
 	if ((r = set_identity(ctx, params, &c, oparams)) != SASL_OK)
 		goto out;

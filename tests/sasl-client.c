@@ -18,6 +18,8 @@
 
 #define TOKEN	"EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"
 #define USER	"test@contoso.onmicrosoft.com"
+/* An opaque base64 token may begin with '/' (1 in 64 do). */
+#define SLASH_TOKEN	"/9j+Ab3dEf/GhIjK0lMnOpQ=="
 
 static int failures;
 static long live_allocs;	/* allocations not yet freed */
@@ -146,6 +148,7 @@ cb_secret(sasl_conn_t *conn, void *context, int id, sasl_secret_t **psecret)
 
 /* SASL options, as an application's config file would give them. */
 static const char *opt_helper_timeout;
+static const char *opt_token_files;
 
 static int
 cb_getopt(void *context, const char *plugin, const char *option,
@@ -153,14 +156,17 @@ cb_getopt(void *context, const char *plugin, const char *option,
 {
 	(void)context;
 	(void)plugin;
-	if (strcmp(option, "xoauth2_helper_timeout") == 0 &&
-	    opt_helper_timeout != NULL) {
+	if (strcmp(option, "xoauth2_helper_timeout") == 0)
 		*result = opt_helper_timeout;
-		if (len != NULL)
-			*len = (unsigned)strlen(*result);
-		return SASL_OK;
-	}
-	return SASL_FAIL;
+	else if (strcmp(option, "xoauth2_token_files") == 0)
+		*result = opt_token_files;
+	else
+		*result = NULL;
+	if (*result == NULL)
+		return SASL_FAIL;
+	if (len != NULL)
+		*len = (unsigned)strlen(*result);
+	return SASL_OK;
 }
 
 static int
@@ -170,7 +176,8 @@ cb_log(void *context, int level, const char *message)
 
 	(void)context;
 	(void)level;
-	if (strstr(message, TOKEN) != NULL)
+	if (strstr(message, TOKEN) != NULL ||
+	    strstr(message, SLASH_TOKEN) != NULL)
 		token_logged = 1;
 	/* Keep the latest messages: start over when the next one does not
 	 * fit (the checks look for what was just logged). */
@@ -260,7 +267,8 @@ expect_detail(const char *name, sasl_conn_t *conn, const char *needle)
 		    needle);
 	else
 		printf("  %s: %s\n", name, d);
-	if (d != NULL && strstr(d, TOKEN) != NULL)
+	if (d != NULL && (strstr(d, TOKEN) != NULL ||
+	    strstr(d, SLASH_TOKEN) != NULL))
 		fail(name, "the token appears in the error message");
 }
 
@@ -739,6 +747,85 @@ file_expiry(const char *path)
 	return p ? strtol(p + 1, NULL, 10) : -1;
 }
 
+/* Only an absolute path ending in ".json" names a token file: a token
+ * that begins with '/' is sent as it is, and never repeated in a message. */
+static void
+test_slash_token(void)
+{
+	static const struct {
+		const char *name, *secret;
+	} rows[] = {
+		{ "token beginning with /", SLASH_TOKEN },
+		{ "token /", "/" },
+		{ "token /.json", "/.json" },
+		{ "relative .json name", "work.json" },
+		{ "path not ending .json", "/nonexistent/xoauth2/work.json.bak" },
+	};
+	struct app a = { .authname = USER, .authzid = "" };
+	sasl_callback_t cbs[10];
+	sasl_conn_t *conn;
+	char want[256];
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		a.secret = rows[i].secret;
+		n = snprintf(want, sizeof(want), "user=" USER "\001auth=Bearer "
+		    "%s\001\001", rows[i].secret);
+		conn = start(rows[i].name, &a, cbs, "XOAUTH2", want, (size_t)n);
+		if (conn != NULL) {
+			expect_detail(rows[i].name, conn, "expired");
+			if (strstr(sasl_errdetail(conn), rows[i].secret) != NULL)
+				fail(rows[i].name, "the token is repeated in "
+				    "the error message");
+		}
+		sasl_dispose(&conn);
+	}
+	free(a.sec);
+}
+
+/* serverFQDN goes into OAUTHBEARER's host=: a control character in it
+ * would end the field or forge another. */
+static void
+test_server_name(void)
+{
+	static const char *bad[] = { "imap.example.com\001auth=Bearer x",
+	    "imap.example.com\n", "imap\177.example.com" };
+	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
+	sasl_callback_t cbs[10];
+	sasl_conn_t *conn;
+	const char *out, *chosen;
+	unsigned outlen;
+	char longname[300];
+	size_t i;
+	int r;
+
+	memset(longname, 'h', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	for (i = 0; i <= sizeof(bad) / sizeof(bad[0]); i++) {
+		a.server = i < sizeof(bad) / sizeof(bad[0]) ? bad[i] : longname;
+		if ((conn = conn_new(&a, cbs)) == NULL)
+			continue;
+		out = NULL;
+		r = sasl_client_start(conn, "OAUTHBEARER", NULL, &out, &outlen,
+		    &chosen);
+		if (r == SASL_CONTINUE || r == SASL_OK)
+			fail("bad server name", "row %zu: sent %u bytes", i,
+			    outlen);
+		else
+			expect_detail("bad server name", conn, a.server == longname ?
+			    "host name the application gave is too long (299 bytes" :
+			    "host name the application gave contains a control");
+		sasl_dispose(&conn);
+	}
+	/* XOAUTH2 does not send it. */
+	a.server = bad[0];
+	conn = start("bad server name, XOAUTH2", &a, cbs, "XOAUTH2",
+	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
+	sasl_dispose(&conn);
+	free(a.sec);
+}
+
 /* A secret that begins with '/' names a token file; an expiring token is
  * refreshed through the helper ($XOAUTH2_HELPER here: a script standing in
  * for xoauth2-token), and a token the server rejects is marked stale. */
@@ -768,6 +855,40 @@ test_token_file(void)
 	conn = start("token file, valid", &a, cbs, "XOAUTH2",
 	    S("user=" USER "\001auth=Bearer FRESH1\001\001"));
 	sasl_dispose(&conn);
+
+	/* xoauth2_token_files: no (a service passing user-chosen passwords):
+	 * the path is the password, sent as it is; the file is not read.  A
+	 * value that is neither yes nor no also turns them off, with a
+	 * warning; yes keeps them. */
+	{
+		static const struct {
+			const char *value;
+			int files;
+		} opts[] = { { "no", 0 }, { "OFF", 0 }, { "nope", 0 },
+		    { "yes", 1 }, { "on", 1 } };
+		char want[512];
+		size_t i;
+		int n;
+
+		for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+			opt_token_files = opts[i].value;
+			logbuf[0] = '\0';
+			if (opts[i].files)
+				n = snprintf(want, sizeof(want), "user=" USER
+				    "\001auth=Bearer FRESH1\001\001");
+			else
+				n = snprintf(want, sizeof(want), "user=" USER
+				    "\001auth=Bearer %s\001\001", path);
+			conn = start(opts[i].value, &a, cbs, "XOAUTH2", want,
+			    (size_t)n);
+			sasl_dispose(&conn);
+			if (strcmp(opts[i].value, "nope") == 0 &&
+			    strstr(logbuf, "xoauth2_token_files=nope is neither "
+			    "yes nor no") == NULL)
+				fail("xoauth2_token_files=nope", "no warning");
+		}
+		opt_token_files = NULL;
+	}
 
 	/* Expiring but still valid, and the helper cannot run: use it (and
 	 * log why it was not refreshed). */
@@ -915,6 +1036,8 @@ main(void)
 	test_challenges();
 	test_long_values();
 	test_error_buffer_sizes();
+	test_slash_token();
+	test_server_name();
 	test_token_file();
 
 	if (live_allocs != baseline)

@@ -10,7 +10,9 @@
 #     message saying what to do -- and the plugin marked the token stale,
 #     so the next `test` refreshes it (through the helper) and passes;
 #   - TLS: a certificate from an unknown CA is refused, --cafile trusts it;
-#   - --plain to a host that is not loopback is refused before connecting.
+#   - --plain to a host that is not loopback is refused before connecting;
+#   - a token file whose name does not end in .json (the plugin would send
+#     its path as the token) is refused before connecting.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -133,6 +135,14 @@ xo_step "--plain is refused to a host that is not loopback"
 run_test plain-remote --imap 192.0.2.1:143 --plain
 xo_assert_rc 64 "$XO_TMP/plain-remote.out"
 xo_assert_contains "$XO_TMP/plain-remote.out" 'only allowed to a loopback host'
+
+xo_step "a token file not named *.json: the plugin would send its path as a token; refused"
+cp -p "$F" "$XO_TMP/mail-token"
+xo_run_timeout 30 "$XO_HELPER" test "$XO_TMP/mail-token" --imap "127.0.0.1:$XO_IMAP_PORT" \
+    --plain >"$XO_TMP/not-json.out" 2>&1
+xo_assert_rc 78 "$XO_TMP/not-json.out"
+xo_assert_contains "$XO_TMP/not-json.out" "only if it ends in \.json, and $XO_TMP/mail-token does not; rename it to NAME\.json"
+xo_assert_not_contains "$XO_TMP/not-json.out" '^C: ' "nothing was sent"
 
 xo_step "a missing plugin is a configuration error"
 run_test no-plugin --imap "127.0.0.1:$XO_IMAP_PORT" --plain --plugin-dir "$XO_TMP"
