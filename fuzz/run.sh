@@ -11,11 +11,12 @@
 #   FUZZ_BUILDDIR   where binaries, the growing corpora and crash files go
 #                   (default /tmp/xoauth2-fuzz; kept between runs, so the
 #                   corpora keep growing)
-#   FUZZ_TARGETS    which targets (default: all six)
+#   FUZZ_TARGETS    which targets (default: all seven)
 #   FUZZ_ARGS       more libFuzzer flags, e.g. "-max_len=70000"
 #   CC              a clang with libFuzzer (default clang; Debian:
 #                   clang-14 and libclang-rt-14-dev)
-#   PKG_CONFIG      for json-c and libcurl (default pkg-config)
+#   PKG_CONFIG      for json-c, libcurl, libsasl2 and openssl (default
+#                   pkg-config)
 #
 # Exit status: 0 if every target built and nothing was found, 1 if a
 # target found a crash, leak, timeout or OOM (the input is saved under
@@ -30,7 +31,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 fuzz=$src/fuzz
 build=${FUZZ_BUILDDIR:-/tmp/xoauth2-fuzz}
 targets=${FUZZ_TARGETS:-fuzz_challenge fuzz_payload fuzz_tokfile fuzz_token_response
-	fuzz_device_response fuzz_loopback}
+	fuzz_device_response fuzz_loopback fuzz_mailtest_lines}
 CC=${CC:-clang}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 
@@ -52,6 +53,8 @@ CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 CPPFLAGS="-I$build -I$fuzz -I$src/plugin -I$src/common -I$src/helper"
 jsonc=$($PKG_CONFIG --cflags --libs json-c) || exit 2
 curl=$($PKG_CONFIG --cflags --libs libcurl) || exit 2
+sasl=$($PKG_CONFIG --cflags --libs libsasl2) || exit 2
+ssl=$($PKG_CONFIG --cflags --libs openssl) || exit 2
 common="$src/common/tokfile.c $src/common/xo_util.c"
 
 build_target() {
@@ -65,6 +68,9 @@ build_target() {
 		srcs="$src/helper/oauth.c $common"; libs="$curl $jsonc" ;;
 	fuzz_loopback)
 		srcs="$src/helper/loopback.c $src/common/xo_util.c"; libs= ;;
+	fuzz_mailtest_lines)
+		srcs="$src/helper/mailtest.c $src/helper/oauth.c $src/helper/msg.c
+		    $common"; libs="$sasl $ssl $curl $jsonc" ;;
 	*)
 		echo "run.sh: unknown target $t" >&2; return 1 ;;
 	esac
@@ -93,6 +99,7 @@ for t in $targets; do
 	echo "== $t: running ${seconds} s"
 	case $t in
 	fuzz_loopback) dict=$fuzz/http.dict ;;
+	fuzz_mailtest_lines) dict=$fuzz/mail.dict ;;
 	*) dict=$fuzz/json.dict ;;
 	esac
 	# shellcheck disable=SC2086

@@ -6,7 +6,13 @@
  * token, refreshing it through the helper if it is due.  What we see of
  * it is the plugin's output, which we send base64-encoded and print only
  * masked.  Server lines are printed as received (they hold no secret;
- * an error challenge is shown decoded too).
+ * an error challenge is shown decoded too), with control characters,
+ * C1 included, shown as '?'.
+ *
+ * What the server says before TLS is not trusted after it: STARTTLS
+ * fails if anything follows the go-ahead before the handshake (a man in
+ * the middle's injected lines would otherwise be read as if they came
+ * over TLS), and the capabilities learnt before it are forgotten.
  *
  * Each step returns 0 or a sysexits code after setting the verdict text.
  */
@@ -63,9 +69,7 @@ struct session {
 	sasl_secret_t	*secret;	/* the path, as libsasl2 wants it */
 	const char	*mech;		/* chosen */
 	int		 offered;	/* the server listed mech */
-	int		 sasl_ir;	/* IMAP SASL-IR */
-	int		 has_starttls;
-	char		 caps[1024];	/* AUTH mechanisms offered, for messages */
+	struct mailtest_caps caps;	/* what the server offers */
 	char		 reason[768];	/* the verdict's "why" */
 	char		 done[128];	/* what worked after login */
 	char		 shown[300];	/* the client's SASL message, masked */
@@ -103,16 +107,71 @@ proto_name(enum mailtest_proto p)
 
 /* --- printing the dialogue -------------------------------------------- */
 
-/* Prints "S: LINE" or "C: LINE" (control characters shown as '?'). */
+/* Is the UTF-8 sequence at P (N bytes, lead byte included) valid, and
+ * not an overlong form, a surrogate or beyond U+10FFFF? */
+static int
+utf8_valid(const unsigned char *p, size_t n)
+{
+	unsigned long c;
+	size_t i;
+
+	c = p[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
+	    (n == 4 && c < 0x10000) || c > 0x10ffff ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return 1;
+}
+
+void
+mailtest_printable(char *s)
+{
+	unsigned char *r = (unsigned char *)s, *w = r;
+	size_t n, i;
+
+	while (*r != '\0') {
+		n = *r < 0x80 ? 1 : (*r & 0xe0) == 0xc0 ? 2 :
+		    (*r & 0xf0) == 0xe0 ? 3 : (*r & 0xf8) == 0xf0 ? 4 : 0;
+		if (n == 1) {
+			*w++ = *r < 0x20 || *r == 0x7f ? '?' : *r;
+			r++;
+			continue;
+		}
+		for (i = 1; i < n; i++)
+			if (r[i] == '\0')
+				break;
+		/* C1 controls are U+0080-U+009F: C2 80 - C2 9F. */
+		if (n == 0 || i < n || !utf8_valid(r, n) ||
+		    (n == 2 && r[0] == 0xc2 && r[1] <= 0x9f)) {
+			*w++ = '?';
+			r += n == 0 || i < n ? 1 : n;
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+/* Prints "S: LINE" or "C: LINE", made printable. */
 static void
 show(char who, const char *line)
 {
-	const char *p;
+	char *copy;
 
-	printf("%c: ", who);
-	for (p = line; *p != '\0'; p++)
-		putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
-	putchar('\n');
+	if ((copy = strdup(line)) == NULL) {
+		printf("%c: (a line of %zu bytes; out of memory)\n", who,
+		    strlen(line));
+		return;
+	}
+	mailtest_printable(copy);
+	printf("%c: %s\n", who, copy);
+	free(copy);
 }
 
 /* Describes a client SASL message (the plugin's output) in SHOWN,
@@ -387,29 +446,49 @@ send_line(struct session *s, const char *line, const char *shown)
 	return 0;
 }
 
+int
+mailtest_take_line(char *buf, size_t *lenp, char **linep)
+{
+	char *nl, *line;
+	size_t n;
+
+	*linep = NULL;
+	if ((nl = memchr(buf, '\n', *lenp)) == NULL)
+		return 0;
+	n = (size_t)(nl - buf);
+	if (memchr(buf, '\0', n) != NULL)
+		return -1;
+	if ((line = malloc(n + 1)) == NULL)
+		return -2;
+	memcpy(line, buf, n);
+	line[n] = '\0';
+	if (n > 0 && line[n - 1] == '\r')
+		line[n - 1] = '\0';
+	memmove(buf, nl + 1, *lenp - n - 1);
+	*lenp -= n + 1;
+	*linep = line;
+	return 1;
+}
+
 /* Reads one line (without its CR LF) into s->line and shows it. */
 static int
 read_line(struct session *s)
 {
-	char *nl;
-	size_t n;
 	ssize_t got;
+	int r;
 
 	for (;;) {
-		if ((nl = memchr(s->in, '\n', s->inlen)) != NULL) {
-			n = (size_t)(nl - s->in);
-			free(s->line);
-			if ((s->line = malloc(n + 1)) == NULL)
-				return fail(s, EX_OSERR, "out of memory");
-			memcpy(s->line, s->in, n);
-			s->line[n] = '\0';
-			if (n > 0 && s->line[n - 1] == '\r')
-				s->line[n - 1] = '\0';
-			memmove(s->in, nl + 1, s->inlen - n - 1);
-			s->inlen -= n + 1;
+		free(s->line);
+		s->line = NULL;
+		if ((r = mailtest_take_line(s->in, &s->inlen, &s->line)) == 1) {
 			show('S', s->line);
 			return 0;
 		}
+		if (r == -1)
+			return fail(s, EX_PROTOCOL, "%s sent a NUL byte in a line",
+			    s->host);
+		if (r == -2)
+			return fail(s, EX_OSERR, "out of memory");
 		if (s->inlen >= LINE_MAX_)
 			return fail(s, EX_PROTOCOL, "the server sent a line "
 			    "longer than %d KiB", LINE_MAX_ / 1024);
@@ -432,6 +511,157 @@ read_line(struct session *s)
 			    "timed out (--timeout)" : strerror(errno));
 		s->inlen += (size_t)got;
 	}
+}
+
+/* TLS after the server's go-ahead to STARTTLS (or STLS).  Nothing may
+ * come between the go-ahead and the handshake: a line already buffered
+ * was sent in plaintext by whoever is on the path, and would be read as
+ * if it came over TLS.  Whatever the server said before TLS is
+ * forgotten (RFC 3207 4.2, RFC 2595 3.1). */
+static int
+start_tls(struct session *s)
+{
+	int r;
+
+	if (s->inlen != 0)
+		return fail(s, EX_PROTOCOL, "%s sent %zu bytes after agreeing "
+		    "to %s and before TLS began, in plaintext: someone on the "
+		    "path may be injecting lines (RFC 3207 4.2), so no token "
+		    "was sent; check the network path to %s, or use --tls",
+		    s->host, s->inlen,
+		    s->mo->proto == MAILTEST_POP ? "STLS" : "STARTTLS", s->host);
+	if ((r = conn_tls(s)) != 0)
+		return r;
+	memset(&s->caps, 0, sizeof(s->caps));
+	return 0;
+}
+
+/* --- reading the server's lines ------------------------------------- */
+
+/* Adds the LEN bytes of mechanism names at WORDS (space separated) to
+ * CAPS, upper case; a byte that cannot be in a mechanism name (RFC 4422
+ * 3.1: A-Z, 0-9, '-', '_') becomes '?'.  What does not fit is dropped. */
+static void
+caps_add(struct mailtest_caps *caps, const char *words, size_t len)
+{
+	size_t n = strlen(caps->mechs), i;
+	char c;
+
+	if (n == 0)
+		caps->mechs[n++] = ' ';
+	if (n + 1 >= sizeof(caps->mechs))
+		return;
+	for (i = 0; i < len && n + 2 < sizeof(caps->mechs); i++) {
+		c = words[i];
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		else if (!(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
+		    c != '-' && c != '_' && c != ' ')
+			c = '?';
+		caps->mechs[n++] = c;
+	}
+	caps->mechs[n++] = ' ';
+	caps->mechs[n] = '\0';
+}
+
+static void
+line_init(struct mailtest_line *lp, const char *line, enum mailtest_kind kind)
+{
+	memset(lp, 0, sizeof(*lp));
+	lp->kind = kind;
+	lp->text = line + strlen(line);
+}
+
+/* The challenge of a continuation line "+ BASE64" (or "+BASE64", "+"). */
+static const char *
+continuation(const char *line)
+{
+	return line[1] == ' ' ? line + 2 : line + 1;
+}
+
+int
+mailtest_imap_line(const char *line, const char *tag,
+    struct mailtest_caps *caps, struct mailtest_line *lp)
+{
+	size_t tl = strlen(tag), n;
+	const char *p;
+
+	line_init(lp, line, MAILTEST_LINE_OTHER);
+	if (line[0] == '+') {
+		lp->kind = MAILTEST_LINE_CONTINUE;
+		lp->text = continuation(line);
+	} else if (tl > 0 && strncmp(line, tag, tl) == 0 && line[tl] == ' ') {
+		p = line + tl + 1;
+		lp->kind = strncasecmp(p, "OK", 2) == 0 &&
+		    (p[2] == ' ' || p[2] == '\0') ?
+		    MAILTEST_LINE_OK : MAILTEST_LINE_NO;
+		lp->text = p;
+	} else if (strncasecmp(line, "* CAPABILITY ", 13) == 0) {
+		for (p = line + 13; *p != '\0'; p += n) {
+			p += strspn(p, " ");
+			n = strcspn(p, " ");
+			if (n > 5 && strncasecmp(p, "AUTH=", 5) == 0)
+				caps_add(caps, p + 5, n - 5);
+			else if (n == 7 && strncasecmp(p, "SASL-IR", 7) == 0)
+				caps->sasl_ir = 1;
+			else if (n == 8 && strncasecmp(p, "STARTTLS", 8) == 0)
+				caps->starttls = 1;
+		}
+	}
+	return 0;
+}
+
+int
+mailtest_pop_line(const char *line, int in_capa,
+    struct mailtest_caps *caps, struct mailtest_line *lp)
+{
+	line_init(lp, line, MAILTEST_LINE_OTHER);
+	if (in_capa) {
+		if (strcmp(line, ".") == 0)
+			lp->kind = MAILTEST_LINE_END;
+		else if (strncasecmp(line, "SASL ", 5) == 0)
+			caps_add(caps, line + 5, strlen(line + 5));
+		else if (strcasecmp(line, "STLS") == 0)
+			caps->starttls = 1;
+	} else if (strncmp(line, "+OK", 3) == 0) {
+		lp->kind = MAILTEST_LINE_OK;
+		lp->text = line[3] == ' ' ? line + 4 : line + 3;
+	} else if (line[0] == '-') {
+		lp->kind = MAILTEST_LINE_NO;
+		lp->text = line + 1;
+	} else if (line[0] == '+') {
+		lp->kind = MAILTEST_LINE_CONTINUE;
+		lp->text = continuation(line);
+	}
+	return 0;
+}
+
+int
+mailtest_smtp_line(const char *line, int ehlo, struct mailtest_caps *caps,
+    struct mailtest_line *lp)
+{
+	const char *kw;
+	size_t n;
+
+	line_init(lp, line, MAILTEST_LINE_REPLY);
+	/* Each test stops at the NUL: nothing past the line is read. */
+	if (line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
+	    line[2] < '0' || line[2] > '9' ||
+	    (line[3] != ' ' && line[3] != '-' && line[3] != '\0'))
+		return -1;
+	lp->code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + line[2] - '0';
+	lp->more = line[3] == '-';
+	lp->text = line[3] == '\0' ? line + 3 : line + 4;
+	if (ehlo && lp->code == 250) {
+		kw = lp->text;
+		n = strcspn(kw, " =");
+		/* "AUTH XOAUTH2 ...", and the old "AUTH=XOAUTH2 ..." */
+		if (n == 4 && strncasecmp(kw, "AUTH", 4) == 0 && kw[4] != '\0')
+			caps_add(caps, kw + 5, strlen(kw + 5));
+		else if (n == 8 && strncasecmp(kw, "STARTTLS", 8) == 0)
+			caps->starttls = 1;
+	}
+	return 0;
 }
 
 /* --- SASL ----------------------------------------------------------------- */
@@ -568,34 +798,17 @@ choose_mech(struct session *s)
 {
 	if (s->mo->mech != NULL)
 		s->mech = s->mo->mech;
-	else if (strstr(s->caps, " XOAUTH2 ") != NULL)
+	else if (strstr(s->caps.mechs, " XOAUTH2 ") != NULL)
 		s->mech = "XOAUTH2";
-	else if (strstr(s->caps, " OAUTHBEARER ") != NULL)
+	else if (strstr(s->caps.mechs, " OAUTHBEARER ") != NULL)
 		s->mech = "OAUTHBEARER";
 	else
 		s->mech = "XOAUTH2";
-	s->offered = strstr(s->caps, s->mech) != NULL;
+	s->offered = strstr(s->caps.mechs, s->mech) != NULL;
 	if (!s->offered)
 		printf("   note: the server does not list %s among its "
 		    "mechanisms (%s); trying it anyway\n", s->mech,
-		    s->caps[0] ? s->caps + 1 : "none");
-}
-
-/* Adds the mechanism names in WORDS (space separated) to s->caps. */
-static void
-add_caps(struct session *s, const char *words)
-{
-	size_t n = strlen(s->caps);
-
-	if (n == 0) {
-		s->caps[0] = ' ';
-		s->caps[1] = '\0';
-		n = 1;
-	}
-	snprintf(s->caps + n, sizeof(s->caps) - n, "%s ", words);
-	for (; s->caps[n] != '\0'; n++)
-		if (s->caps[n] >= 'a' && s->caps[n] <= 'z')
-			s->caps[n] = (char)(s->caps[n] - 'a' + 'A');
+		    s->caps.mechs[0] ? s->caps.mechs + 1 : "none");
 }
 
 /* Starts the exchange: *B64p is the base64 of the plugin's first
@@ -653,8 +866,15 @@ sasl_answer(struct session *s, const char *challenge)
 		goto out;
 	}
 	in[inlen] = '\0';
-	if (inlen > 0 && !xo_has_ctl(in, inlen))
-		printf("   (challenge decoded: %s)\n", in);
+	if (inlen > 0 && !xo_has_ctl(in, inlen)) {
+		char *shown = strdup(in);
+
+		if (shown != NULL) {
+			mailtest_printable(shown);
+			printf("   (challenge decoded: %s)\n", shown);
+			free(shown);
+		}
+	}
 	r = sasl_client_step(s->sasl, in, inlen, NULL, &out, &outlen);
 	if (r != SASL_OK && r != SASL_CONTINUE) {
 		status = fail(s, EX_PROTOCOL, "%s", sasl_errdetail(s->sasl));
@@ -710,38 +930,21 @@ secret_b64_free(char *b64)
 
 /* --- IMAP ------------------------------------------------------------------ */
 
-/* Reads until the tagged answer to TAG; collects CAPABILITY words.
- * Returns 0 with *OKp set to 1 for OK, 0 for NO/BAD. */
+/* Reads until the tagged answer to TAG (untagged CAPABILITY lines are
+ * collected on the way).  Returns 0 with *OKp set to 1 for OK, 0 for NO
+ * or BAD. */
 static int
 imap_tagged(struct session *s, const char *tag, int *okp)
 {
-	size_t tl = strlen(tag);
-	const char *p;
+	struct mailtest_line l;
 	int r;
 
 	for (;;) {
 		if ((r = read_line(s)) != 0)
 			return r;
-		if (strncasecmp(s->line, "* CAPABILITY ", 13) == 0) {
-			for (p = s->line + 13; (p = strcasestr(p, "AUTH=")) != NULL;) {
-				char word[64];
-				size_t n = strcspn(p + 5, " ]");
-
-				if (n >= sizeof(word))
-					n = sizeof(word) - 1;
-				memcpy(word, p + 5, n);
-				word[n] = '\0';
-				add_caps(s, word);
-				p += 5 + n;
-			}
-			if (strcasestr(s->line, " SASL-IR") != NULL)
-				s->sasl_ir = 1;
-			if (strcasestr(s->line, " STARTTLS") != NULL)
-				s->has_starttls = 1;
-			continue;
-		}
-		if (strncmp(s->line, tag, tl) == 0 && s->line[tl] == ' ') {
-			*okp = strncasecmp(s->line + tl + 1, "OK", 2) == 0;
+		mailtest_imap_line(s->line, tag, &s->caps, &l);
+		if (l.kind == MAILTEST_LINE_OK || l.kind == MAILTEST_LINE_NO) {
+			*okp = l.kind == MAILTEST_LINE_OK;
 			return 0;
 		}
 	}
@@ -750,6 +953,7 @@ imap_tagged(struct session *s, const char *tag, int *okp)
 static int
 imap(struct session *s)
 {
+	struct mailtest_line l;
 	char *b64 = NULL, *cmd = NULL;
 	int r, ok;
 
@@ -765,7 +969,7 @@ imap(struct session *s)
 		if (!ok)
 			return fail(s, EX_UNAVAILABLE, "%s refused STARTTLS",
 			    s->host);
-		if ((r = conn_tls(s)) != 0)
+		if ((r = start_tls(s)) != 0)
 			return r;
 	}
 	if ((r = send_line(s, "A1 CAPABILITY", NULL)) != 0 ||
@@ -774,7 +978,7 @@ imap(struct session *s)
 	choose_mech(s);
 	if ((r = sasl_setup(s, "imap")) != 0 || (r = sasl_first(s, &b64)) != 0)
 		goto out;
-	if (s->sasl_ir) {
+	if (s->caps.sasl_ir) {
 		if (asprintf(&cmd, "A2 AUTHENTICATE %s %s", s->mech,
 		    b64[0] != '\0' ? b64 : "=") == -1) {
 			cmd = NULL;
@@ -797,8 +1001,9 @@ imap(struct session *s)
 		}
 		if ((r = send_line(s, cmd, NULL)) != 0 || (r = read_line(s)) != 0)
 			goto out;
-		if (s->line[0] != '+') {
-			r = strncmp(s->line, "A2 ", 3) == 0 ? refused(s) :
+		mailtest_imap_line(s->line, "A2", &s->caps, &l);
+		if (l.kind != MAILTEST_LINE_CONTINUE) {
+			r = l.kind != MAILTEST_LINE_OTHER ? refused(s) :
 			    fail(s, EX_PROTOCOL, "expected '+' from %s", s->host);
 			goto out;
 		}
@@ -808,16 +1013,16 @@ imap(struct session *s)
 	for (;;) {
 		if ((r = read_line(s)) != 0)
 			goto out;
-		if (s->line[0] == '+') {
-			if ((r = sasl_answer(s, s->line[1] == ' ' ? s->line + 2 :
-			    s->line + 1)) != 0)
+		mailtest_imap_line(s->line, "A2", &s->caps, &l);
+		if (l.kind == MAILTEST_LINE_CONTINUE) {
+			if ((r = sasl_answer(s, l.text)) != 0)
 				goto out;
 			continue;
 		}
-		if (strncmp(s->line, "A2 ", 3) == 0)
+		if (l.kind == MAILTEST_LINE_OK || l.kind == MAILTEST_LINE_NO)
 			break;
 	}
-	if (strncasecmp(s->line + 3, "OK", 2) != 0) {
+	if (l.kind != MAILTEST_LINE_OK) {
 		r = refused(s);
 		goto out;
 	}
@@ -851,46 +1056,54 @@ imap(struct session *s)
 
 /* --- POP3 ------------------------------------------------------------------ */
 
+/* Reads one line; *KINDp is what it is (mailtest_pop_line). */
 static int
-pop_ok(struct session *s, int *okp)
+pop_read(struct session *s, int in_capa, enum mailtest_kind *kindp,
+    const char **textp)
 {
+	struct mailtest_line l;
 	int r;
 
 	if ((r = read_line(s)) != 0)
 		return r;
-	*okp = strncmp(s->line, "+OK", 3) == 0;
+	mailtest_pop_line(s->line, in_capa, &s->caps, &l);
+	*kindp = l.kind;
+	if (textp != NULL)
+		*textp = l.text;
 	return 0;
 }
 
 static int
 pop(struct session *s)
 {
+	enum mailtest_kind k;
+	const char *text;
 	char *b64 = NULL, cmd[64];
-	int r, ok;
+	int r;
 
-	if ((r = pop_ok(s, &ok)) != 0)
+	if ((r = pop_read(s, 0, &k, NULL)) != 0)
 		return r;
-	if (!ok)
+	if (k != MAILTEST_LINE_OK)
 		return fail(s, EX_UNAVAILABLE, "%s did not greet us with +OK",
 		    s->host);
 	if (s->mo->security == MAILTEST_SEC_STARTTLS) {
 		if ((r = send_line(s, "STLS", NULL)) != 0 ||
-		    (r = pop_ok(s, &ok)) != 0)
+		    (r = pop_read(s, 0, &k, NULL)) != 0)
 			return r;
-		if (!ok)
+		if (k != MAILTEST_LINE_OK)
 			return fail(s, EX_UNAVAILABLE, "%s refused STLS", s->host);
-		if ((r = conn_tls(s)) != 0)
+		if ((r = start_tls(s)) != 0)
 			return r;
 	}
-	if ((r = send_line(s, "CAPA", NULL)) != 0 || (r = pop_ok(s, &ok)) != 0)
+	if ((r = send_line(s, "CAPA", NULL)) != 0 ||
+	    (r = pop_read(s, 0, &k, NULL)) != 0)
 		return r;
-	while (ok) {
-		if ((r = read_line(s)) != 0)
+	while (k == MAILTEST_LINE_OK) {
+		if ((r = pop_read(s, 1, &k, NULL)) != 0)
 			return r;
-		if (strcmp(s->line, ".") == 0)
+		if (k == MAILTEST_LINE_END)
 			break;
-		if (strncasecmp(s->line, "SASL ", 5) == 0)
-			add_caps(s, s->line + 5);
+		k = MAILTEST_LINE_OK;
 	}
 	choose_mech(s);
 	if ((r = sasl_setup(s, "pop")) != 0 || (r = sasl_first(s, &b64)) != 0)
@@ -898,38 +1111,41 @@ pop(struct session *s)
 	/* No initial response: the seed's exchange, and POP's 255-byte
 	 * command limit (RFC 5034 4) would not hold a token anyway. */
 	snprintf(cmd, sizeof(cmd), "AUTH %s", s->mech);
-	if ((r = send_line(s, cmd, NULL)) != 0 || (r = read_line(s)) != 0)
+	if ((r = send_line(s, cmd, NULL)) != 0 ||
+	    (r = pop_read(s, 0, &k, NULL)) != 0)
 		goto out;
-	if (s->line[0] != '+' || strncmp(s->line, "+OK", 3) == 0) {
-		r = s->line[0] == '-' ? refused(s) :
+	if (k != MAILTEST_LINE_CONTINUE) {
+		r = k == MAILTEST_LINE_NO ? refused(s) :
 		    fail(s, EX_PROTOCOL, "expected '+' from %s", s->host);
 		goto out;
 	}
 	if ((r = send_line(s, b64, s->shown)) != 0)
 		goto out;
 	for (;;) {
-		if ((r = read_line(s)) != 0)
+		if ((r = pop_read(s, 0, &k, &text)) != 0)
 			goto out;
-		if (strncmp(s->line, "+OK", 3) == 0)
+		if (k == MAILTEST_LINE_OK)
 			break;
-		if (s->line[0] == '-') {
+		if (k == MAILTEST_LINE_NO) {
 			r = refused(s);
 			goto out;
 		}
-		if (s->line[0] == '+' && (r = sasl_answer(s, s->line[1] == ' ' ?
-		    s->line + 2 : s->line + 1)) != 0)
+		if (k == MAILTEST_LINE_CONTINUE && (r = sasl_answer(s, text)) != 0)
 			goto out;
 	}
-	if ((r = send_line(s, "STAT", NULL)) != 0 || (r = pop_ok(s, &ok)) != 0)
+	if ((r = send_line(s, "STAT", NULL)) != 0 ||
+	    (r = pop_read(s, 0, &k, NULL)) != 0)
 		goto out;
-	if (!ok) {
+	if (k != MAILTEST_LINE_OK) {
 		r = fail(s, EX_PROTOCOL, "logged in, but STAT failed");
 		goto out;
 	}
 	snprintf(s->done, sizeof(s->done), "STAT and QUIT ok");
-	if ((r = send_line(s, "QUIT", NULL)) != 0 || (r = pop_ok(s, &ok)) != 0)
+	if ((r = send_line(s, "QUIT", NULL)) != 0 ||
+	    (r = pop_read(s, 0, &k, NULL)) != 0)
 		goto out;
-	r = ok ? 0 : fail(s, EX_PROTOCOL, "logged in, but QUIT failed");
+	r = k == MAILTEST_LINE_OK ? 0 :
+	    fail(s, EX_PROTOCOL, "logged in, but QUIT failed");
  out:
 	secret_b64_free(b64);
 	return r;
@@ -937,64 +1153,74 @@ pop(struct session *s)
 
 /* --- SMTP ------------------------------------------------------------------ */
 
-/* Reads a (multi-line) reply; *CODEp is its code.  EHLO lines are
- * scanned for AUTH and STARTTLS. */
+/* Reads a (multi-line) reply: *CODEp is its code, *TEXTp the text of
+ * its last line (valid until the next read).  EHLO: the answer to EHLO,
+ * whose lines are scanned for AUTH and STARTTLS. */
 static int
-smtp_reply(struct session *s, int *codep)
+smtp_reply(struct session *s, int ehlo, int *codep, const char **textp)
 {
-	int r;
+	struct mailtest_line l;
+	int r, first = 0;
 
 	for (;;) {
 		if ((r = read_line(s)) != 0)
 			return r;
-		if (strlen(s->line) < 3 || s->line[0] < '1' || s->line[0] > '5')
+		if (mailtest_smtp_line(s->line, ehlo, &s->caps, &l) != 0)
 			return fail(s, EX_PROTOCOL, "%s sent a line that is not "
 			    "an SMTP reply", s->host);
-		*codep = atoi(s->line);
-		if (*codep == 250 && strncasecmp(s->line + 4, "AUTH ", 5) == 0)
-			add_caps(s, s->line + 9);
-		if (*codep == 250 && strncasecmp(s->line + 4, "STARTTLS", 8) == 0)
-			s->has_starttls = 1;
-		if (s->line[3] != '-')
+		if (first != 0 && l.code != first)
+			return fail(s, EX_PROTOCOL, "%s changed the code within "
+			    "a multi-line reply (%d, then %d)", s->host, first,
+			    l.code);
+		first = l.code;
+		if (!l.more) {
+			*codep = l.code;
+			if (textp != NULL)
+				*textp = l.text;
 			return 0;
+		}
 	}
 }
 
 static int
 smtp(struct session *s)
 {
+	const char *text;
 	char *b64 = NULL, cmd[64];
 	int r, code;
 
-	if ((r = smtp_reply(s, &code)) != 0)
+	if ((r = smtp_reply(s, 0, &code, NULL)) != 0)
 		return r;
 	if (code != 220)
 		return fail(s, EX_UNAVAILABLE, "%s did not greet us with 220",
 		    s->host);
 	if ((r = send_line(s, "EHLO xoauth2-token.localhost", NULL)) != 0 ||
-	    (r = smtp_reply(s, &code)) != 0)
+	    (r = smtp_reply(s, 1, &code, NULL)) != 0)
 		return r;
 	if (code != 250)
 		return fail(s, EX_PROTOCOL, "%s refused EHLO", s->host);
 	if (s->mo->security == MAILTEST_SEC_STARTTLS) {
 		if ((r = send_line(s, "STARTTLS", NULL)) != 0 ||
-		    (r = smtp_reply(s, &code)) != 0)
+		    (r = smtp_reply(s, 0, &code, NULL)) != 0)
 			return r;
 		if (code != 220)
 			return fail(s, EX_UNAVAILABLE, "%s refused STARTTLS",
 			    s->host);
-		if ((r = conn_tls(s)) != 0)
+		if ((r = start_tls(s)) != 0)
 			return r;
-		s->caps[0] = '\0';	/* only what is said over TLS counts */
 		if ((r = send_line(s, "EHLO xoauth2-token.localhost", NULL)) != 0 ||
-		    (r = smtp_reply(s, &code)) != 0)
+		    (r = smtp_reply(s, 1, &code, NULL)) != 0)
 			return r;
+		if (code != 250)
+			return fail(s, EX_PROTOCOL, "%s refused EHLO after "
+			    "STARTTLS", s->host);
 	}
 	choose_mech(s);
 	if ((r = sasl_setup(s, "smtp")) != 0 || (r = sasl_first(s, &b64)) != 0)
 		goto out;
 	snprintf(cmd, sizeof(cmd), "AUTH %s", s->mech);
-	if ((r = send_line(s, cmd, NULL)) != 0 || (r = smtp_reply(s, &code)) != 0)
+	if ((r = send_line(s, cmd, NULL)) != 0 ||
+	    (r = smtp_reply(s, 0, &code, NULL)) != 0)
 		goto out;
 	if (code != 334) {
 		r = code >= 500 ? refused(s) :
@@ -1004,11 +1230,11 @@ smtp(struct session *s)
 	if ((r = send_line(s, b64, s->shown)) != 0)
 		goto out;
 	for (;;) {
-		if ((r = smtp_reply(s, &code)) != 0)
+		if ((r = smtp_reply(s, 0, &code, &text)) != 0)
 			goto out;
 		if (code != 334)
 			break;
-		if ((r = sasl_answer(s, s->line + 4)) != 0)
+		if ((r = sasl_answer(s, text)) != 0)
 			goto out;
 	}
 	if (code != 235) {
@@ -1016,7 +1242,7 @@ smtp(struct session *s)
 		goto out;
 	}
 	if ((r = send_line(s, "NOOP", NULL)) != 0 ||
-	    (r = smtp_reply(s, &code)) != 0)
+	    (r = smtp_reply(s, 0, &code, NULL)) != 0)
 		goto out;
 	if (code != 250) {
 		r = fail(s, EX_PROTOCOL, "logged in, but NOOP failed");
@@ -1024,7 +1250,7 @@ smtp(struct session *s)
 	}
 	snprintf(s->done, sizeof(s->done), "NOOP and QUIT ok");
 	if ((r = send_line(s, "QUIT", NULL)) != 0 ||
-	    (r = smtp_reply(s, &code)) != 0)
+	    (r = smtp_reply(s, 0, &code, NULL)) != 0)
 		goto out;
 	r = code == 221 ? 0 : fail(s, EX_PROTOCOL, "logged in, but QUIT failed");
  out:
