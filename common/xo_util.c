@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "xo_util.h"
 
@@ -57,4 +58,19 @@ xo_has_ctl(const char *s, size_t len)
 			return 1;
 	}
 	return 0;
+}
+
+int64_t
+xo_now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+long
+xo_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -16,10 +16,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "fuzz.h"
 #include "oauth.h"
 
@@ -78,10 +80,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(out.interval > 0 && out.interval <= 3600,
 		    "interval %lld", (long long)out.interval);
 	} else {
-		FUZZ_CHECK(r == 69 || r == 71 || r == 75 || r == 77 || r == 78,
-		    "exit code %d", r);
-		FUZZ_CHECK(err.status == r, "err.status %d, returned %d",
-		    err.status, r);
+		FUZZ_CHECK(r == XO_E_UNAVAILABLE || r == -ENOMEM ||
+		    r == XO_E_TEMPFAIL || r == XO_E_REFUSED || r == XO_E_CONFIG,
+		    "code %d", r);
 		FUZZ_CHECK(out.device_code == NULL && out.user_code == NULL &&
 		    out.verification_uri == NULL &&
 		    out.verification_uri_complete == NULL,

@@ -12,10 +12,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "fuzz.h"
 #include "oauth.h"
 
@@ -66,10 +68,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(out.expires_in > 0, "expires_in %lld",
 		    (long long)out.expires_in);
 	} else {
-		FUZZ_CHECK(r == 69 || r == 71 || r == 75 || r == 77 || r == 78,
-		    "exit code %d", r);
-		FUZZ_CHECK(err.status == r, "err.status %d, returned %d",
-		    err.status, r);
+		FUZZ_CHECK(r == XO_E_UNAVAILABLE || r == -ENOMEM ||
+		    r == XO_E_TEMPFAIL || r == XO_E_REFUSED || r == XO_E_CONFIG,
+		    "code %d", r);
 		FUZZ_CHECK(out.access_token == NULL && out.refresh_token == NULL,
 		    "tokens left after a failure");
 		nul = memchr(err.what, '\0', sizeof(err.what));

@@ -21,17 +21,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "errors.h"
 #include "login.h"
 #include "loopback.h"
 #include "msg.h"
 #include "oauth.h"
 #include "pkce.h"
+#include "provider.h"
 #include "qr.h"
 #include "store.h"
 #include "tokfile.h"
@@ -43,49 +44,6 @@ extern char **environ;
 #define USER_MAX	320
 #define DEVICE_GRANT	"urn:ietf:params:oauth:grant-type:device_code"
 #define TRANSIENT_TRIES	3	/* device flow: network hiccups in a row */
-
-/* Microsoft identity platform v2: the sign-in host and the Exchange
- * Online resource of each cloud. */
-static const struct cloud {
-	const char	*name;
-	const char	*login_host;
-	const char	*outlook;	/* scope prefix */
-} clouds[] = {
-	{ "global", "login.microsoftonline.com", "https://outlook.office.com" },
-	{ "usgov", "login.microsoftonline.us", "https://outlook.office365.us" },
-	{ "china", "login.chinacloudapi.cn", "https://partner.outlook.cn" },
-};
-
-#define GOOGLE_AUTH	"https://accounts.google.com/o/oauth2/v2/auth"
-#define GOOGLE_TOKEN	"https://oauth2.googleapis.com/token"
-#define GOOGLE_SCOPE	"https://mail.google.com/"
-
-/* The provider, resolved: every string is ours (provider_clear). */
-struct provider {
-	const char	*name;		/* static */
-	char		*auth_endpoint;	/* NULL: no browser flow */
-	char		*token_endpoint;
-	char		*device_endpoint;	/* NULL: no device flow */
-	char		*scope;		/* NULL: the server's default */
-	const char	*extra_auth;	/* static: more authorize parameters */
-	int		 device_refused;	/* google: say why */
-};
-
-static void
-provider_clear(struct provider *p)
-{
-	free(p->auth_endpoint);
-	free(p->token_endpoint);
-	free(p->device_endpoint);
-	free(p->scope);
-	memset(p, 0, sizeof(*p));
-}
-
-static int64_t
-now_s(void)
-{
-	return (int64_t)time(NULL);
-}
 
 static int
 has_word(const char *list, const char *word)
@@ -101,124 +59,8 @@ has_word(const char *list, const char *word)
 	return 0;
 }
 
-/* A tenant is "common", "organizations", "consumers", a GUID or a
- * domain: letters, digits, '.', '-'. */
-static int
-tenant_ok(const char *t)
-{
-	size_t i, n = strlen(t);
-
-	if (n == 0 || n > 128 || t[0] == '.' || t[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
-		    (t[i] >= '0' && t[i] <= '9') || t[i] == '.' || t[i] == '-'))
-			return 0;
-	return 1;
-}
-
-/* Resolves LO into *P.  Returns 0 or a sysexits code after a message. */
-static int
-provider_resolve(const struct login_options *lo, const char *who,
-    int know_user, struct provider *p)
-{
-	const struct cloud *cl = NULL;
-	const char *tenant = lo->tenant != NULL ? lo->tenant : "common";
-	size_t i;
-	int r = EX_OSERR;
-
-	memset(p, 0, sizeof(*p));
-	if (lo->provider == NULL) {
-		msg(who, "which provider? add --provider microsoft, google or custom");
-		return EX_USAGE;
-	}
-	if (strcmp(lo->provider, "microsoft") != 0 && (lo->tenant != NULL ||
-	    lo->cloud != NULL)) {
-		msg(who, "--tenant and --cloud are for --provider microsoft");
-		return EX_USAGE;
-	}
-	if (strcmp(lo->provider, "custom") != 0 && (lo->auth_endpoint != NULL ||
-	    lo->token_endpoint != NULL || lo->device_endpoint != NULL)) {
-		msg(who, "--auth-endpoint, --token-endpoint and --device-endpoint "
-		    "are for --provider custom");
-		return EX_USAGE;
-	}
-	if (strcmp(lo->provider, "microsoft") == 0) {
-		p->name = "microsoft";
-		for (i = 0; i < sizeof(clouds) / sizeof(clouds[0]); i++)
-			if (strcmp(clouds[i].name, lo->cloud != NULL ?
-			    lo->cloud : "global") == 0)
-				cl = &clouds[i];
-		if (cl == NULL) {
-			msg(who, "unknown --cloud '%s'; use global, usgov or china",
-			    lo->cloud);
-			return EX_USAGE;
-		}
-		if (!tenant_ok(tenant)) {
-			msg(who, "--tenant '%s' is not a tenant: use common, "
-			    "organizations, consumers, a tenant id or a domain",
-			    tenant);
-			return EX_USAGE;
-		}
-		if (asprintf(&p->auth_endpoint, "https://%s/%s/oauth2/v2.0/authorize",
-		    cl->login_host, tenant) == -1 ||
-		    asprintf(&p->token_endpoint, "https://%s/%s/oauth2/v2.0/token",
-		    cl->login_host, tenant) == -1 ||
-		    asprintf(&p->device_endpoint, "https://%s/%s/oauth2/v2.0/devicecode",
-		    cl->login_host, tenant) == -1) {
-			p->auth_endpoint = p->token_endpoint = p->device_endpoint = NULL;
-			goto nomem;
-		}
-		/* The seed's scopes for IMAP, POP and SMTP AUTH; offline_access
-		 * for a refresh token; OpenID to learn the user's name. */
-		if (lo->scope != NULL)
-			p->scope = strdup(lo->scope);
-		else if (asprintf(&p->scope, "%s/IMAP.AccessAsUser.All "
-		    "%s/POP.AccessAsUser.All %s/SMTP.Send offline_access%s",
-		    cl->outlook, cl->outlook, cl->outlook,
-		    know_user ? "" : " openid profile email") == -1)
-			p->scope = NULL;
-		if (p->scope == NULL)
-			goto nomem;
-	} else if (strcmp(lo->provider, "google") == 0) {
-		p->name = "google";
-		if ((p->auth_endpoint = strdup(GOOGLE_AUTH)) == NULL ||
-		    (p->token_endpoint = strdup(GOOGLE_TOKEN)) == NULL ||
-		    (p->scope = strdup(lo->scope != NULL ? lo->scope : know_user ?
-		    GOOGLE_SCOPE : GOOGLE_SCOPE " openid email")) == NULL)
-			goto nomem;
-		/* A refresh token only with offline access, and only on the
-		 * first consent unless consent is asked for again. */
-		p->extra_auth = "access_type=offline&prompt=consent";
-		p->device_refused = 1;
-	} else if (strcmp(lo->provider, "custom") == 0) {
-		p->name = "custom";
-		if (lo->token_endpoint == NULL) {
-			msg(who, "--provider custom needs --token-endpoint URL "
-			    "(and --auth-endpoint URL and/or --device-endpoint URL)");
-			return EX_USAGE;
-		}
-		if ((lo->auth_endpoint != NULL &&
-		    (p->auth_endpoint = strdup(lo->auth_endpoint)) == NULL) ||
-		    (p->token_endpoint = strdup(lo->token_endpoint)) == NULL ||
-		    (lo->device_endpoint != NULL &&
-		    (p->device_endpoint = strdup(lo->device_endpoint)) == NULL) ||
-		    (lo->scope != NULL && (p->scope = strdup(lo->scope)) == NULL))
-			goto nomem;
-	} else {
-		msg(who, "unknown provider '%s'; use microsoft, google or custom",
-		    lo->provider);
-		return EX_USAGE;
-	}
-	return 0;
- nomem:
-	msg(who, "out of memory");
-	provider_clear(p);
-	return r;
-}
-
 /* Reads the client secret from FILE ("-": stdin): its first line.
- * Returns 0 with a new *SECRETp, or a sysexits code after a message. */
+ * Returns 0 with a new *SECRETp, or an errors.h code after a message. */
 static int
 read_client_secret(const char *file, const char *who, char **secretp)
 {
@@ -234,11 +76,11 @@ read_client_secret(const char *file, const char *who, char **secretp)
 		/* Not named: a mistaken secret must not be echoed. */
 		msg(who, "cannot open the file given to --client-secret-file: %s",
 		    strerror(errno));
-		return errno == ENOENT ? EX_NOINPUT : EX_NOPERM;
+		return errno == ENOENT ? XO_E_NOINPUT : XO_E_REFUSED;
 	}
 	if ((buf = malloc(SECRET_MAX + 1)) == NULL) {
 		msg(who, "out of memory");
-		r = EX_OSERR;
+		r = -ENOMEM;
 		goto out;
 	}
 	while (got < SECRET_MAX) {
@@ -248,7 +90,7 @@ read_client_secret(const char *file, const char *who, char **secretp)
 		if (n == -1) {
 			msg(who, "cannot read the client secret: %s",
 			    strerror(errno));
-			r = EX_IOERR;
+			r = XO_E_IO;
 			goto out;
 		}
 		if (n == 0)
@@ -261,7 +103,7 @@ read_client_secret(const char *file, const char *who, char **secretp)
 		msg(who, "the client secret %s is empty or holds control "
 		    "characters; put the secret alone on its first line",
 		    strcmp(file, "-") == 0 ? "on stdin" : "file");
-		r = EX_DATAERR;
+		r = XO_E_DATA;
 		goto out;
 	}
 	*secretp = buf;
@@ -436,7 +278,7 @@ check_writable(const char *path, const char *account, const char *who)
 
 	if ((dir = strdup(path)) == NULL) {
 		msg(who, "out of memory");
-		return EX_OSERR;
+		return -ENOMEM;
 	}
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*(slash == dir ? slash + 1 : slash) = '\0';
@@ -445,11 +287,11 @@ check_writable(const char *path, const char *account, const char *who)
 	if (account != NULL && (r = mkdir_p(dir)) != 0) {
 		msg(who, "cannot create the token store %s: %s", dir,
 		    strerror(-r));
-		status = EX_CANTCREAT;
+		status = XO_E_CANTCREAT;
 	} else if (access(dir, W_OK | X_OK) != 0) {
 		msg(who, "cannot write the token file into %s: %s; fix that "
 		    "first, then log in", dir, strerror(errno));
-		status = EX_CANTCREAT;
+		status = XO_E_CANTCREAT;
 	}
 	free(dir);
 	return status;
@@ -470,7 +312,7 @@ save(const char *path, const char *account, const char *who,
 
 	if ((tok = calloc(1, sizeof(*tok))) == NULL) {
 		msg(who, "out of memory");
-		return EX_OSERR;
+		return -ENOMEM;
 	}
 	tok->version = TOKFILE_VERSION;
 	tok->expires_at = asked_at + t->expires_in;
@@ -484,13 +326,13 @@ save(const char *path, const char *account, const char *who,
 	    tokfile_set(&tok->access_token, t->access_token) != 0 ||
 	    tokfile_set(&tok->refresh_token, t->refresh_token) != 0) {
 		msg(who, "out of memory");
-		status = EX_OSERR;
+		status = -ENOMEM;
 		goto out;
 	}
 	if ((r = tokfile_write(path, tok)) != 0) {
 		msg(who, "signed in, but cannot write the token file %s: %s; "
 		    "fix that and log in again", path, tokfile_strerror(r));
-		status = r == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
+		status = r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
 		goto out;
 	}
 	exp = (time_t)tok->expires_at;
@@ -669,29 +511,29 @@ flow_browser(const struct login_options *lo, const struct oauth_options *net,
 	if (p->auth_endpoint == NULL) {
 		msg(who, "the browser flow needs --auth-endpoint URL; or use "
 		    "--flow device");
-		return EX_USAGE;
+		return XO_E_USAGE;
 	}
-	if (oauth_url_check(p->auth_endpoint, "the authorization endpoint",
-	    &err) != 0) {
+	if ((r = oauth_url_check(p->auth_endpoint, "the authorization endpoint",
+	    &err)) != 0) {
 		msg(who, "%s", err.what);
-		return err.status;
+		return r;
 	}
 	if (strcmp(rhost, "127.0.0.1") != 0 && strcmp(rhost, "localhost") != 0) {
 		msg(who, "--redirect-host is 127.0.0.1 or localhost");
-		return EX_USAGE;
+		return XO_E_USAGE;
 	}
 	if (pkce_random(verifier, sizeof(verifier), 32) != 0 ||
 	    pkce_random(state, sizeof(state), 24) != 0 ||
 	    pkce_s256(challenge, verifier) != 0) {
 		msg(who, "cannot get random bytes or SHA-256 from OpenSSL");
-		status = EX_SOFTWARE;
+		status = XO_E_SOFTWARE;
 		goto out;
 	}
 	if ((r = loopback_open(lo->port, &lb, &port)) != 0) {
 		msg(who, "cannot listen on 127.0.0.1:%d for the browser's "
 		    "answer: %s%s", lo->port, strerror(-r), lo->port != 0 ?
 		    "; choose another --port, or leave it out" : "");
-		status = EX_UNAVAILABLE;
+		status = XO_E_UNAVAILABLE;
 		goto out;
 	}
 	snprintf(redirect_uri, sizeof(redirect_uri), "http://%s:%d/", rhost,
@@ -699,7 +541,7 @@ flow_browser(const struct login_options *lo, const struct oauth_options *net,
 	if (authorize_url(p, lo->client_id, redirect_uri, state, challenge,
 	    lo->login_hint, &url) != 0) {
 		msg(who, "out of memory");
-		status = EX_OSERR;
+		status = -ENOMEM;
 		goto out;
 	}
 	if (!lo->no_browser)
@@ -708,7 +550,7 @@ flow_browser(const struct login_options *lo, const struct oauth_options *net,
 	    "(waiting %ld s for the answer on %s):\n\n    %s\n",
 	    browser > 0 ? "a browser should open; if not, open" : "open",
 	    wait_s, redirect_uri, url);
-	*asked_atp = now_s();
+	*asked_atp = xo_now_s();
 	if (loopback_wait(lb, wait_s * 1000, state, &res) != 0) {
 		switch (res.outcome) {
 		case LOOPBACK_DENIED:
@@ -717,23 +559,23 @@ flow_browser(const struct login_options *lo, const struct oauth_options *net,
 			    "log in again", res.error,
 			    res.error_description[0] ? ": " : "",
 			    res.error_description);
-			status = EX_NOPERM;
+			status = XO_E_REFUSED;
 			break;
 		case LOOPBACK_BAD_STATE:
 			msg(who, "refused an answer on %s with a wrong or missing "
 			    "state: it was not for this login (someone else's "
 			    "redirect?); log in again", redirect_uri);
-			status = EX_PROTOCOL;
+			status = XO_E_PROTOCOL;
 			break;
 		case LOOPBACK_NO_CODE:
 			msg(who, "the browser came back without an authorization "
 			    "code; log in again");
-			status = EX_PROTOCOL;
+			status = XO_E_PROTOCOL;
 			break;
 		case LOOPBACK_IO:
 			msg(who, "waiting for the browser failed: %s",
 			    strerror(res.sys_errno));
-			status = EX_OSERR;
+			status = XO_E_OSERR;
 			break;
 		default:
 			if (browser > 0 && waitpid(browser, &wstatus, WNOHANG) ==
@@ -747,7 +589,7 @@ flow_browser(const struct login_options *lo, const struct oauth_options *net,
 				    "log in again (--wait SECS for longer), or use "
 				    "--flow device on a machine without a browser",
 				    wait_s);
-			status = EX_TEMPFAIL;
+			status = XO_E_TEMPFAIL;
 			break;
 		}
 		goto out;
@@ -762,7 +604,7 @@ flow_browser(const struct login_options *lo, const struct oauth_options *net,
 			{ "code_verifier", verifier },
 		};
 		/* The code's tokens start their life when issued. */
-		*asked_atp = now_s();
+		*asked_atp = xo_now_s();
 		if ((r = oauth_grant(p->token_endpoint, fields,
 		    sizeof(fields) / sizeof(fields[0]), "authorization code",
 		    net, out, &err)) != 0) {
@@ -793,7 +635,7 @@ wait_tick(int64_t secs, int64_t deadline, int tty)
 
 	for (i = 0; i < secs; i++) {
 		if (tty) {
-			left = deadline - now_s();
+			left = deadline - xo_now_s();
 			if (left < 0)
 				left = 0;
 			fprintf(stderr, "\r  waiting for the sign-in... %lld:%02lld "
@@ -818,16 +660,16 @@ flow_device(const struct login_options *lo, const struct oauth_options *net,
 
 	memset(&dev, 0, sizeof(dev));
 	if (p->device_refused) {
-		msg(who, "Google does not allow mail scopes (%s) in its device "
+		msg(who, "%s does not allow mail scopes (%s) in its device "
 		    "flow; use --flow browser (on a machine without a browser, "
 		    "forward the port: ssh -L PORT:127.0.0.1:PORT, and add "
-		    "--port PORT)", GOOGLE_SCOPE);
-		return EX_USAGE;
+		    "--port PORT)", p->row->title, p->row->scope);
+		return XO_E_USAGE;
 	}
 	if (p->device_endpoint == NULL) {
 		msg(who, "the device flow needs --device-endpoint URL; or use "
 		    "--flow browser");
-		return EX_USAGE;
+		return XO_E_USAGE;
 	}
 	{
 		const struct oauth_field fields[] = {
@@ -841,7 +683,7 @@ flow_device(const struct login_options *lo, const struct oauth_options *net,
 			goto out;
 		}
 	}
-	deadline = now_s() + dev.expires_in;
+	deadline = xo_now_s() + dev.expires_in;
 	interval = dev.interval > 0 ? dev.interval : 5;
 	msg(who, "to sign in, open %s in a browser (on any device) and "
 	    "enter the code %s (valid %lld min)", dev.verification_uri,
@@ -863,15 +705,15 @@ flow_device(const struct login_options *lo, const struct oauth_options *net,
 		};
 
 		wait_tick(interval, deadline, tty);
-		if (now_s() >= deadline) {
+		if (xo_now_s() >= deadline) {
 			if (tty)
 				fputs("\r\033[K", stderr);
 			msg(who, "the code %s expired before the sign-in was "
 			    "completed; log in again", dev.user_code);
-			status = EX_TEMPFAIL;
+			status = XO_E_TEMPFAIL;
 			goto out;
 		}
-		*asked_atp = now_s();
+		*asked_atp = xo_now_s();
 		r = oauth_grant(p->token_endpoint, fields,
 		    sizeof(fields) / sizeof(fields[0]), "device code", net, out,
 		    &err);
@@ -894,17 +736,17 @@ flow_device(const struct login_options *lo, const struct oauth_options *net,
 		    strcmp(err.code, "authorization_declined") == 0) {
 			msg(who, "the sign-in was declined (%s); log in again to "
 			    "retry", err.code);
-			status = EX_NOPERM;
+			status = XO_E_REFUSED;
 			goto out;
 		}
 		if (strcmp(err.code, "expired_token") == 0) {
 			msg(who, "the code %s expired before the sign-in was "
 			    "completed (expired_token); log in again",
 			    dev.user_code);
-			status = EX_TEMPFAIL;
+			status = XO_E_TEMPFAIL;
 			goto out;
 		}
-		if (err.code[0] == '\0' && r == EX_TEMPFAIL &&
+		if (err.code[0] == '\0' && r == XO_E_TEMPFAIL &&
 		    ++transient < TRANSIENT_TRIES) {
 			msg(who, "%s; trying again", err.what);
 			continue;
@@ -930,7 +772,7 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 	struct provider p;
 	struct oauth_tokens t;
 	struct oauth_error err;
-	char *client_secret = NULL, *user = NULL;
+	char *client_secret = NULL, *user = NULL, why[256];
 	const char *flow = lo->flow;
 	int64_t asked_at = 0;
 	int r, status, know_user;
@@ -940,27 +782,32 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 	if (lo->client_id == NULL) {
 		msg(who, "which client? add --client-id ID (register an "
 		    "application with the provider: see " PROG "(1))");
-		return EX_USAGE;
+		return XO_E_USAGE;
 	}
 	if (lo->user != NULL && (lo->user[0] == '\0' ||
 	    strlen(lo->user) > USER_MAX || xo_has_ctl(lo->user, strlen(lo->user)))) {
 		msg(who, "--user: not a user name");
-		return EX_USAGE;
+		return XO_E_USAGE;
 	}
 	know_user = lo->user != NULL || lo->login_hint != NULL;
-	if ((status = provider_resolve(lo, who, know_user, &p)) != 0)
+	if ((status = provider_resolve(lo, know_user, &p, why,
+	    sizeof(why))) != 0) {
+		msg(who, "%s", why);
+		if (status != -ENOMEM)
+			status = XO_E_USAGE;
 		goto out;
+	}
 	if (!know_user && (p.scope == NULL || !has_word(p.scope, "openid"))) {
 		msg(who, "who is signing in? add --user EMAIL (or --login-hint "
 		    "EMAIL, or openid in --scope so the server says)");
-		status = EX_USAGE;
+		status = XO_E_USAGE;
 		goto out;
 	}
-	if (oauth_url_check(p.token_endpoint, "the token endpoint", &err) != 0 ||
-	    (p.device_endpoint != NULL &&
-	    oauth_url_check(p.device_endpoint, "the device endpoint", &err) != 0)) {
+	if ((status = oauth_url_check(p.token_endpoint, "the token endpoint",
+	    &err)) != 0 || (p.device_endpoint != NULL &&
+	    (status = oauth_url_check(p.device_endpoint, "the device endpoint",
+	    &err)) != 0)) {
 		msg(who, "%s", err.what);
-		status = err.status;
 		goto out;
 	}
 	if (flow == NULL) {
@@ -974,7 +821,7 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 	}
 	if (strcmp(flow, "browser") != 0 && strcmp(flow, "device") != 0) {
 		msg(who, "--flow is browser or device, not '%s'", flow);
-		status = EX_USAGE;
+		status = XO_E_USAGE;
 		goto out;
 	}
 	if (lo->client_secret_file != NULL &&
@@ -985,7 +832,7 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 		goto out;
 	if (oauth_init() != 0) {
 		msg(who, "cannot initialise libcurl");
-		status = EX_SOFTWARE;
+		status = XO_E_SOFTWARE;
 		goto out;
 	}
 	if (strcmp(flow, "browser") == 0)
@@ -1007,7 +854,7 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 	if (user == NULL) {
 		msg(who, "signed in, but the server did not say who you are; "
 		    "log in again with --user EMAIL");
-		status = EX_PROTOCOL;
+		status = XO_E_PROTOCOL;
 		goto out;
 	}
 	status = save(path, account, who, &p, lo->client_id, client_secret,

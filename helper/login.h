@@ -37,7 +37,7 @@ struct login_options {
  * directory if ACCOUNT is not NULL: PATH is then that account's file).
  * WHO names the target in messages.  Talks to the user on stderr (and a
  * QR code on stdout when it is a terminal); never prints a secret.
- * Returns 0 or a sysexits code, after saying what went wrong. */
+ * Returns 0, -errno or an errors.h code, after saying what went wrong. */
 int login_run(const struct login_options *lo, const struct oauth_options *net,
     const char *who, const char *path, const char *account);
 

@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "errors.h"
 #include "oauth.h"
 #include "tokfile.h"
 #include "xo_util.h"
@@ -37,17 +38,19 @@ struct body {
 	int	 overflow;
 };
 
+/* Fills ERR; R (the code the caller returns) is not stored: the return
+ * value is the one place that says what kind of failure it was. */
 static void
-seterr(struct oauth_error *err, int status, enum oauth_hint hint,
+seterr(struct oauth_error *err, int r, enum oauth_hint hint,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-seterr(struct oauth_error *err, int status, enum oauth_hint hint,
+seterr(struct oauth_error *err, int r, enum oauth_hint hint,
     const char *fmt, ...)
 {
 	va_list ap;
 
-	err->status = status;
+	(void)r;
 	err->hint = hint;
 	va_start(ap, fmt);
 	vsnprintf(err->what, sizeof(err->what), fmt, ap);
@@ -120,7 +123,7 @@ printable(char *buf, size_t size, const char *s)
 }
 
 /* Checks an endpoint URL (NAME: its member or option, for messages);
- * sets HOST (for messages).  Returns 0 or a sysexits code. */
+ * sets HOST (for messages).  Returns 0, -ENOMEM or XO_E_CONFIG. */
 static int
 endpoint_check(const char *url, const char *name, char *host,
     size_t hostsize, struct oauth_error *err)
@@ -131,15 +134,15 @@ endpoint_check(const char *url, const char *name, char *host,
 
 	host[0] = '\0';
 	if ((u = curl_url()) == NULL) {
-		seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
-		return 71;
+		seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+		return -ENOMEM;
 	}
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
-		seterr(err, 78, OAUTH_HINT_ENDPOINT,
+		seterr(err, XO_E_CONFIG, OAUTH_HINT_ENDPOINT,
 		    "%s is not a valid URL", name);
-		r = 78;
+		r = XO_E_CONFIG;
 		goto out;
 	}
 	printable(host, hostsize, h);
@@ -148,11 +151,11 @@ endpoint_check(const char *url, const char *name, char *host,
 	else if (strcmp(scheme, "http") == 0 && oauth_host_is_loopback(h))
 		r = 0;	/* the test server; nothing leaves the machine */
 	else {
-		seterr(err, 78, OAUTH_HINT_ENDPOINT,
+		seterr(err, XO_E_CONFIG, OAUTH_HINT_ENDPOINT,
 		    "%s must use https:// (plain http:// is only "
 		    "allowed to a loopback host), not %s://%s", name, scheme,
 		    host);
-		r = 78;
+		r = XO_E_CONFIG;
 	}
  out:
 	curl_free(scheme);
@@ -227,7 +230,7 @@ seconds(char *buf, size_t size, long ms)
 		snprintf(buf, size, "%.1f s", (double)ms / 1000);
 }
 
-/* Maps a failed transfer to ERR.  Returns the sysexits code. */
+/* Maps a failed transfer to ERR.  Returns its errors.h code. */
 static int
 transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
     const char *host, const struct body *b, const struct oauth_options *opt,
@@ -243,71 +246,71 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
 		curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected_us);
 		if (connected_us == 0) {
 			seconds(limit, sizeof(limit), opt->connect_timeout_ms);
-			seterr(err, 75, OAUTH_HINT_LATER, "no connection to "
+			seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no connection to "
 			    "%s %s within %s (--connect-timeout)",
 			    label, host, limit);
 		} else {
 			seconds(limit, sizeof(limit), opt->timeout_ms);
-			seterr(err, 75, OAUTH_HINT_LATER, "no answer from "
+			seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no answer from "
 			    "%s %s within %s (--timeout)", label, host, limit);
 		}
-		return 75;
+		return XO_E_TEMPFAIL;
 	case CURLE_COULDNT_CONNECT:
 		/* curl says "Couldn't connect to server"; errno says why. */
 		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
 		if (os_errno != 0)
-			seterr(err, 69, OAUTH_HINT_NETWORK, "cannot connect to "
+			seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK, "cannot connect to "
 			    "%s %s: %s", label, host, strerror((int)os_errno));
 		else
-			seterr(err, 69, OAUTH_HINT_NETWORK, "cannot connect to "
+			seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK, "cannot connect to "
 			    "%s %s: %s", label, host, why);
-		return 69;
+		return XO_E_UNAVAILABLE;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		seterr(err, 69, OAUTH_HINT_NETWORK,
+		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK,
 		    "cannot reach %s %s: %s", label, host, why);
-		return 69;
+		return XO_E_UNAVAILABLE;
 	case CURLE_SSL_CACERT_BADFILE:
-		seterr(err, 78, OAUTH_HINT_NONE, "cannot load the CA "
+		seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "cannot load the CA "
 		    "certificates: %s", why);
-		return 78;
+		return XO_E_CONFIG;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		/* Unknown CA or wrong name: curl's words say which (the
 		 * verify result's meaning depends on curl's TLS library). */
-		seterr(err, 69, OAUTH_HINT_PEER, "TLS with %s %s "
+		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_PEER, "TLS with %s %s "
 		    "failed: %s", label, host, why);
-		return 69;
+		return XO_E_UNAVAILABLE;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CRL_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
-		seterr(err, 69, OAUTH_HINT_CAFILE,
+		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_CAFILE,
 		    "TLS with %s %s failed: %s", label, host, why);
-		return 69;
+		return XO_E_UNAVAILABLE;
 	case CURLE_WRITE_ERROR:
 		if (b->overflow) {
-			seterr(err, 69, OAUTH_HINT_NONE, "%s %s "
+			seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "%s %s "
 			    "sent more than %d KiB; refusing it", label, host,
 			    OAUTH_RESPONSE_MAX / 1024);
-			return 69;
+			return XO_E_UNAVAILABLE;
 		}
 		break;
 	case CURLE_OUT_OF_MEMORY:
-		seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
-		return 71;
+		seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+		return -ENOMEM;
 	case CURLE_GOT_NOTHING:
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_PARTIAL_FILE:
-		seterr(err, 75, OAUTH_HINT_LATER,
+		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
 		    "connection to %s %s broke: %s", label, host, why);
-		return 75;
+		return XO_E_TEMPFAIL;
 	default:
 		break;
 	}
-	seterr(err, 69, OAUTH_HINT_NONE, "request to %s %s "
+	seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "request to %s %s "
 	    "failed: %s", label, host, why);
-	return 69;
+	return XO_E_UNAVAILABLE;
 }
 
 /* Maps an OAuth error answer (or any answer but 200) to ERR. */
@@ -332,43 +335,43 @@ answer_error(long http, struct json_object *root, const char *label,
 		    desc[0] != '\0' ? ": " : "", desc);
 
 	if (http >= 500) {
-		seterr(err, 75, OAUTH_HINT_LATER, "%s %s failed "
+		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "%s %s failed "
 		    "with HTTP %ld%s", label, host, http, detail);
-		return 75;
+		return XO_E_TEMPFAIL;
 	}
 	if (strcmp(code, "invalid_grant") == 0) {
-		seterr(err, 77, OAUTH_HINT_LOGIN, "%s rejected%s", grant, detail);
-		return 77;
+		seterr(err, XO_E_REFUSED, OAUTH_HINT_LOGIN, "%s rejected%s", grant, detail);
+		return XO_E_REFUSED;
 	}
 	if (strcmp(code, "invalid_client") == 0 ||
 	    strcmp(code, "unauthorized_client") == 0) {
-		seterr(err, 78, OAUTH_HINT_CLIENT, "client rejected%s", detail);
-		return 78;
+		seterr(err, XO_E_CONFIG, OAUTH_HINT_CLIENT, "client rejected%s", detail);
+		return XO_E_CONFIG;
 	}
 	if (strcmp(code, "invalid_scope") == 0) {
-		seterr(err, 78, OAUTH_HINT_SCOPE, "scope rejected%s", detail);
-		return 78;
+		seterr(err, XO_E_CONFIG, OAUTH_HINT_SCOPE, "scope rejected%s", detail);
+		return XO_E_CONFIG;
 	}
 	if (strcmp(code, "invalid_request") == 0 ||
 	    strcmp(code, "unsupported_grant_type") == 0) {
-		seterr(err, 78, OAUTH_HINT_NONE, "request rejected by %s "
+		seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "request rejected by %s "
 		    "%s%s", label, host, detail);
-		return 78;
+		return XO_E_CONFIG;
 	}
 	if (strcmp(code, "temporarily_unavailable") == 0 ||
 	    strcmp(code, "slow_down") == 0 || http == 429) {
-		seterr(err, 75, OAUTH_HINT_LATER, "%s %s is busy "
+		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "%s %s is busy "
 		    "(HTTP %ld)%s", label, host, http, detail);
-		return 75;
+		return XO_E_TEMPFAIL;
 	}
 	if (code[0] == '\0' && http == 200) {
-		seterr(err, 69, OAUTH_HINT_LATER, "%s %s sent a "
+		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s sent a "
 		    "malformed answer (HTTP 200, not a JSON object)", label, host);
-		return 69;
+		return XO_E_UNAVAILABLE;
 	}
-	seterr(err, 69, OAUTH_HINT_NONE, "%s %s answered "
+	seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "%s %s answered "
 	    "HTTP %ld%s", label, host, http, detail);
-	return 69;
+	return XO_E_UNAVAILABLE;
 }
 
 /* Reads a token member: a non-empty string of printable characters. */
@@ -424,7 +427,7 @@ expires_member(struct json_object *root, int64_t *out)
 	return 0;
 }
 
-/* Reads a 200 answer into OUT.  Returns 0 or a sysexits code. */
+/* Reads a 200 answer into OUT.  Returns 0 or an errors.h code. */
 static int
 answer_tokens(struct json_object *root, const char *label, const char *host,
     struct oauth_tokens *out, struct oauth_error *err)
@@ -435,39 +438,39 @@ answer_tokens(struct json_object *root, const char *label, const char *host,
 	if (json_object_object_get_ex(root, "token_type", &v) &&
 	    (!json_object_is_type(v, json_type_string) ||
 	    strcasecmp(json_object_get_string(v), "bearer") != 0)) {
-		seterr(err, 69, OAUTH_HINT_NONE, "%s %s issued a "
+		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "%s %s issued a "
 		    "token that is not a Bearer token", label, host);
-		return 69;
+		return XO_E_UNAVAILABLE;
 	}
 	if ((r = token_member(root, "access_token", &out->access_token)) != 0 ||
 	    out->access_token == NULL) {
 		if (r == -ENOMEM) {
-			seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
-			return 71;
+			seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+			return -ENOMEM;
 		}
-		seterr(err, 69, OAUTH_HINT_LATER, "%s %s sent a "
+		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s sent a "
 		    "malformed answer (no usable access_token)", label, host);
-		return 69;
+		return XO_E_UNAVAILABLE;
 	}
 	if ((r = token_member(root, "refresh_token", &out->refresh_token)) != 0) {
 		if (r == -ENOMEM) {
-			seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
-			return 71;
+			seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+			return -ENOMEM;
 		}
-		seterr(err, 69, OAUTH_HINT_LATER, "%s %s sent a "
+		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s sent a "
 		    "malformed answer (refresh_token is not a token)", label, host);
-		return 69;
+		return XO_E_UNAVAILABLE;
 	}
 	/* Only read for the user's name (login); a bad one is ignored. */
 	if (token_member(root, "id_token", &out->id_token) == -ENOMEM) {
-		seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
-		return 71;
+		seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+		return -ENOMEM;
 	}
 	if (expires_member(root, &out->expires_in) != 0) {
-		seterr(err, 69, OAUTH_HINT_LATER, "%s %s sent a "
+		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s sent a "
 		    "malformed answer (expires_in is not a positive number)",
 		    label, host);
-		return 69;
+		return XO_E_UNAVAILABLE;
 	}
 	return 0;
 }
@@ -511,7 +514,7 @@ oauth_parse_answer(long http, const char *body, size_t len, const char *host,
  * endpoint", "token_endpoint").  On an answer, returns 0 with its HTTP
  * status in *HTTPp and its JSON (NULL if it is not JSON) in *ROOTp, which
  * the caller frees with tokfile_json_free; HOST is set for messages.
- * Otherwise returns a sysexits code with ERR filled in. */
+ * Otherwise returns an errors.h code with ERR filled in. */
 static int
 post_form(const char *endpoint, const char *label, const char *name,
     const struct oauth_field *fields, size_t n,
@@ -537,8 +540,8 @@ post_form(const char *endpoint, const char *label, const char *name,
 	    (headers = curl_slist_append(NULL, "Accept: application/json")) == NULL ||
 	    /* No "Expect: 100-continue" round trip for long refresh tokens. */
 	    (more = curl_slist_append(headers, "Expect:")) == NULL) {
-		seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
-		r = 71;
+		seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+		r = -ENOMEM;
 		goto out;
 	}
 
@@ -566,9 +569,9 @@ post_form(const char *endpoint, const char *label, const char *name,
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
-		seterr(err, 70, OAUTH_HINT_NONE, "cannot set up libcurl "
+		seterr(err, XO_E_SOFTWARE, OAUTH_HINT_NONE, "cannot set up libcurl "
 		    "(too old? it needs TLS support)");
-		r = 70;
+		r = XO_E_SOFTWARE;
 		goto out;
 	}
 
@@ -629,9 +632,9 @@ oauth_refresh(const struct tokfile *tok, const struct oauth_options *opt,
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
 	if (tok->refresh_token == NULL) {
-		seterr(err, 77, OAUTH_HINT_LOGIN, "the token file holds no "
+		seterr(err, XO_E_REFUSED, OAUTH_HINT_LOGIN, "the token file holds no "
 		    "refresh token");
-		return 77;
+		return XO_E_REFUSED;
 	}
 	return token_request(tok->token_endpoint, fields,
 	    sizeof(fields) / sizeof(fields[0]), "refresh", opt, out, err);
@@ -724,7 +727,7 @@ seconds_member(struct json_object *root, const char *name, int64_t def,
 }
 
 /* Reads a device authorization answer (HTTP status HTTP, its JSON ROOT
- * or NULL) into OUT.  Returns 0 or a sysexits code with ERR filled in
+ * or NULL) into OUT.  Returns 0 or an errors.h code with ERR filled in
  * and OUT empty. */
 static int
 device_answer(long http, struct json_object *root, const char *host,
@@ -754,14 +757,14 @@ device_answer(long http, struct json_object *root, const char *host,
 	    seconds_member(root, "interval", 5, 3600, &out->interval) != 0) {
 		oauth_device_clear(out);
 		if (m == -ENOMEM) {
-			seterr(err, 71, OAUTH_HINT_NONE, "out of memory");
-			return 71;
+			seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+			return -ENOMEM;
 		}
-		seterr(err, 69, OAUTH_HINT_NONE, "device authorization "
+		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "device authorization "
 		    "endpoint %s sent a malformed answer (device_code, "
 		    "user_code, verification_uri or expires_in missing "
 		    "or invalid)", host);
-		return 69;
+		return XO_E_UNAVAILABLE;
 	}
 	return 0;
 }

@@ -32,8 +32,9 @@ enum oauth_hint {
 	OAUTH_HINT_PEER,	/* certificate refused: name or --cafile */
 };
 
+/* Every function below that fails returns 0 or an errors.h code
+ * (XO_E_*, -ENOMEM) and fills one of these. */
 struct oauth_error {
-	int		 status;	/* sysexits code */
 	enum oauth_hint	 hint;
 	char		 code[64];	/* the server's OAuth "error", or "" */
 	char		 what[512];	/* what happened; no secrets */
@@ -71,14 +72,14 @@ void oauth_cleanup(void);
 
 /* Exchanges TOK's refresh token at TOK's token endpoint (grant_type
  * refresh_token).  Returns 0 and fills *OUT (the caller clears it), or a
- * sysexits code with ERR filled in. */
+ * errors.h code with ERR filled in. */
 int oauth_refresh(const struct tokfile *tok, const struct oauth_options *opt,
     struct oauth_tokens *out, struct oauth_error *err);
 
 /* Reads the token endpoint's answer: HTTP status HTTP and the LEN bytes
  * at BODY (a JSON object; need not be NUL-terminated).  HOST names the
  * endpoint in messages.  Returns 0 and fills *OUT (the caller clears it),
- * or a sysexits code with ERR filled in and *OUT empty.  No network: the
+ * or a errors.h code with ERR filled in and *OUT empty.  No network: the
  * part of oauth_refresh that sees the server's bytes, so it can be
  * fuzzed on its own. */
 int oauth_parse_answer(long http, const char *body, size_t len,
@@ -87,14 +88,14 @@ int oauth_parse_answer(long http, const char *body, size_t len,
 /* Any grant at the token endpoint ENDPOINT (authorization_code,
  * device_code): FIELDS (at most 12) are the request.  GRANT names it in
  * messages ("authorization code").  Returns 0 and fills *OUT (the caller
- * clears it), or a sysexits code with ERR filled in (ERR->code holds the
+ * clears it), or a errors.h code with ERR filled in (ERR->code holds the
  * OAuth error, e.g. "authorization_pending"). */
 int oauth_grant(const char *endpoint, const struct oauth_field *fields,
     size_t n, const char *grant, const struct oauth_options *opt,
     struct oauth_tokens *out, struct oauth_error *err);
 
 /* Starts a device authorization (RFC 8628 3.1) at ENDPOINT.  Returns 0
- * and fills *OUT (the caller clears it), or a sysexits code. */
+ * and fills *OUT (the caller clears it), or a errors.h code. */
 int oauth_device_authorize(const char *endpoint,
     const struct oauth_field *fields, size_t n,
     const struct oauth_options *opt, struct oauth_device *out,
@@ -104,14 +105,14 @@ void oauth_device_clear(struct oauth_device *d);
 /* Reads the device authorization endpoint's answer: HTTP status HTTP and
  * the LEN bytes at BODY (need not be NUL-terminated); HOST names the
  * endpoint in messages.  Returns 0 and fills *OUT (the caller clears it),
- * or a sysexits code with ERR filled in and *OUT empty.  No network: the
+ * or a errors.h code with ERR filled in and *OUT empty.  No network: the
  * part of oauth_device_authorize that sees the server's bytes, so it can
  * be fuzzed on its own. */
 int oauth_parse_device_answer(long http, const char *body, size_t len,
     const char *host, struct oauth_device *out, struct oauth_error *err);
 
 /* Checks that URL is https:// (or http:// to a loopback host); NAME (an
- * option or member) is named in the message.  Returns 0 or 78 (EX_CONFIG)
+ * option or member) is named in the message.  Returns 0 or XO_E_CONFIG (or -ENOMEM)
  * with ERR filled in. */
 int oauth_url_check(const char *url, const char *name,
     struct oauth_error *err);

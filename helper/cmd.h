@@ -1,0 +1,137 @@
+/*
+ * cmd: the command layer of xoauth2-token.  A subcommand is one file,
+ * cmd_NAME.c, with its handler and its own options, and one row in the
+ * command table (commands.c; how to add one is written there).  main.c
+ * parses the options the table names and calls the handler.
+ *
+ * Handlers, like every helper module, return 0, -errno or an errors.h /
+ * TOKFILE_E_* / STORE_E_* code after printing a message that says what
+ * happened and what to do; cmd_exit() turns that into the sysexits(3)
+ * status.  This layer is the only place that knows exit numbers.
+ */
+#ifndef XO_CMD_H
+#define XO_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "login.h"
+#include "mailtest.h"
+#include "oauth.h"
+
+#define CMD_DEFAULT_MARGIN_S	300
+#define CMD_DEFAULT_CONNECT_MS	10000L
+#define CMD_DEFAULT_TIMEOUT_MS	30000L
+
+/* Everything the command line can say; the options fill it in. */
+struct cmd_args {
+	int64_t		 margin_s;
+	struct oauth_options net;
+	int		 force, all, verbose;
+	struct login_options login;
+	struct mailtest_options test;
+};
+
+struct cmd_option;
+
+/* Stores ARG (NULL for an option without one) into A as O says.
+ * Returns 0, or XO_E_USAGE after a message. */
+typedef int cmd_set_fn(struct cmd_args *a, const struct cmd_option *o,
+    const char *arg);
+
+/* One option: --NAME (and -SHORT_NAME), METAVAR names its argument (NULL:
+ * it takes none).  SET stores it at OFFSET in struct cmd_args (the
+ * generic setters below), or does its own checks. */
+struct cmd_option {
+	const char	*name;
+	char		 short_name;
+	const char	*metavar;
+	cmd_set_fn	*set;
+	size_t		 offset;
+};
+#define CMD_OPT_END	{ NULL, 0, NULL, NULL, 0 }
+#define CMD_AT(member)	offsetof(struct cmd_args, member)
+
+/* Flags of a command. */
+#define CMD_NET		0x01	/* may need libcurl, OpenSSL or libsasl2 */
+
+#define CMD_GROUPS	4	/* option groups per command, at most */
+
+struct command {
+	const char	*name;
+	int		(*run)(const struct cmd_args *, int argc, char **argv);
+	const struct cmd_option *opts[CMD_GROUPS];	/* NULL-padded */
+	int		 min_args, max_args;	/* max -1: no limit */
+	unsigned	 flags;		/* CMD_* */
+	const char	*usage;		/* synopsis after "xoauth2-token " */
+	const char	*summary;	/* one line */
+};
+
+/* The table (commands.c), and what --help prints after it. */
+extern const struct command cmd_table[];
+extern const size_t cmd_count;
+void cmd_usage(FILE *f);
+
+/* Option groups: shared ones (cmd_common.c) and each command's own. */
+extern const struct cmd_option cmd_opts_net[];	/* --connect-timeout ... */
+extern const struct cmd_option cmd_opts_margin[];
+extern const struct cmd_option cmd_opts_refresh[];	/* -f -a -v */
+extern const struct cmd_option cmd_opts_login[];
+extern const struct cmd_option cmd_opts_test[];
+
+/* Generic setters: a const char * at OFFSET, an int set to 1. */
+cmd_set_fn cmd_set_string;
+cmd_set_fn cmd_set_flag;
+
+/* Handlers (cmd_NAME.c). */
+int cmd_login(const struct cmd_args *, int, char **);
+int cmd_test(const struct cmd_args *, int, char **);
+int cmd_token(const struct cmd_args *, int, char **);
+int cmd_refresh(const struct cmd_args *, int, char **);
+int cmd_show(const struct cmd_args *, int, char **);
+int cmd_list(const struct cmd_args *, int, char **);
+int cmd_logout(const struct cmd_args *, int, char **);
+
+/* The sysexits(3) status for R (0, -errno or a module code); a positive
+ * R is already a status and is returned as is. */
+int cmd_exit(int r);
+
+/* One command-line argument resolved to a token file. */
+struct target {
+	const char	*arg;		/* as given: used in messages */
+	char		*path;
+	int		 is_account;
+};
+
+/* Resolves ARG (an account or a path).  Returns 0 or a STORE_E_* code /
+ * -ENOMEM after a message. */
+int target_init(struct target *t, const char *arg);
+void target_clear(struct target *t);
+
+/* Say why T's token file could not be read (or locked, for
+ * cmd_report_update_error: before the update callback ran).  Return the
+ * code to exit with. */
+int cmd_report_file_error(const struct target *t, int r);
+int cmd_report_update_error(const struct target *t, int r);
+
+/* Parses a number of seconds (decimals allowed) between MIN and MAX for
+ * option OPT.  Returns 0, or XO_E_USAGE after a message. */
+int cmd_parse_seconds(const char *opt, const char *s, double min,
+    double max, double *out);
+
+/* "2026-11-28 15:20:43 UTC", and "43 min", "2 h", "3 days". */
+void cmd_fmt_time(char *buf, size_t size, int64_t when);
+void cmd_fmt_span(char *buf, size_t size, int64_t secs);
+
+/* Flushes stdout; returns 0, or XO_E_IO after a message. */
+int cmd_flush_stdout(void);
+
+/* Brings T's token up to date (refreshing it if it expires within the
+ * margin, or FORCE) under its lock (refresh.c).  Returns 0 and, if
+ * ACCESSp is not NULL, a copy of the valid access token in *ACCESSp (a
+ * secret: xo_free_secret); else a code after a message. */
+int cmd_refresh_target(const struct cmd_args *a, const struct target *t,
+    int force, char **accessp);
+
+#endif

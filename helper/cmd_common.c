@@ -1,0 +1,331 @@
+/*
+ * cmd_common: what every command shares -- turning arguments into token
+ * files, reporting token-file failures, the shared options, and the one
+ * map from codes to sysexits(3) exit statuses (cmd_exit).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "errors.h"
+#include "msg.h"
+#include "store.h"
+#include "tokfile.h"
+
+/* --- exit statuses -------------------------------------------------------- */
+
+static const struct {
+	int	code;
+	int	status;
+} exit_map[] = {
+	{ XO_E_USAGE, EX_USAGE },
+	{ XO_E_DATA, EX_DATAERR },
+	{ XO_E_NOINPUT, EX_NOINPUT },
+	{ XO_E_NOHOST, EX_NOHOST },
+	{ XO_E_UNAVAILABLE, EX_UNAVAILABLE },
+	{ XO_E_SOFTWARE, EX_SOFTWARE },
+	{ XO_E_OSERR, EX_OSERR },
+	{ XO_E_CANTCREAT, EX_CANTCREAT },
+	{ XO_E_IO, EX_IOERR },
+	{ XO_E_TEMPFAIL, EX_TEMPFAIL },
+	{ XO_E_PROTOCOL, EX_PROTOCOL },
+	{ XO_E_REFUSED, EX_NOPERM },
+	{ XO_E_CONFIG, EX_CONFIG },
+	{ -ENOMEM, EX_OSERR },
+	{ -ENOENT, EX_NOINPUT },
+	{ -EACCES, EX_NOPERM },
+	{ -EPERM, EX_NOPERM },
+	{ TOKFILE_E_PERMS, EX_NOPERM },
+	{ TOKFILE_E_NOTREG, EX_NOPERM },
+	{ TOKFILE_E_LOCKED, EX_TEMPFAIL },
+	{ TOKFILE_E_TOOBIG, EX_DATAERR },
+	{ TOKFILE_E_JSON, EX_DATAERR },
+	{ TOKFILE_E_VERSION, EX_DATAERR },
+	{ STORE_E_NAME, EX_USAGE },
+	{ STORE_E_JSONEXT, EX_USAGE },
+	{ STORE_E_NOHOME, EX_CONFIG },
+};
+
+int
+cmd_exit(int r)
+{
+	size_t i;
+
+	if (r >= 0)
+		return r;
+	if (TOKFILE_E_IS_MEMBER(r))
+		return EX_DATAERR;
+	for (i = 0; i < sizeof(exit_map) / sizeof(exit_map[0]); i++)
+		if (exit_map[i].code == r)
+			return exit_map[i].status;
+	return EX_IOERR;	/* any other errno: the system said no */
+}
+
+/* --- arguments ------------------------------------------------------------ */
+
+int
+target_init(struct target *t, const char *arg)
+{
+	int r;
+
+	t->arg = arg;
+	t->path = NULL;
+	t->is_account = 0;
+	if ((r = store_path(arg, &t->path, &t->is_account)) != 0)
+		msg(arg, "%s", store_strerror(r));
+	return r;
+}
+
+void
+target_clear(struct target *t)
+{
+	free(t->path);
+	t->path = NULL;
+}
+
+int
+cmd_parse_seconds(const char *opt, const char *s, double min, double max,
+    double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(v >= min && v <= max)) {
+		msg(NULL, "%s: '%s' is not a number of seconds between %g and %g",
+		    opt, s, min, max);
+		return XO_E_USAGE;
+	}
+	*out = v;
+	return 0;
+}
+
+void
+cmd_fmt_time(char *buf, size_t size, int64_t when)
+{
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+		snprintf(buf, size, "@%" PRId64, when);
+}
+
+/* Coarse, as people say it. */
+void
+cmd_fmt_span(char *buf, size_t size, int64_t secs)
+{
+	if (secs < 0)
+		secs = -secs;
+	if (secs < 120)
+		snprintf(buf, size, "%" PRId64 " s", secs);
+	else if (secs < 120 * 60)
+		snprintf(buf, size, "%" PRId64 " min", secs / 60);
+	else if (secs < 48 * 3600)
+		snprintf(buf, size, "%" PRId64 " h", secs / 3600);
+	else
+		snprintf(buf, size, "%" PRId64 " days", secs / 86400);
+}
+
+int
+cmd_flush_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		msg(NULL, "cannot write to stdout: %s", strerror(errno));
+		return XO_E_IO;
+	}
+	return 0;
+}
+
+/* --- shared options ------------------------------------------------------- */
+
+int
+cmd_set_string(struct cmd_args *a, const struct cmd_option *o,
+    const char *arg)
+{
+	*(const char **)(void *)((char *)a + o->offset) = arg;
+	return 0;
+}
+
+int
+cmd_set_flag(struct cmd_args *a, const struct cmd_option *o, const char *arg)
+{
+	(void)arg;
+	*(int *)(void *)((char *)a + o->offset) = 1;
+	return 0;
+}
+
+static int
+set_margin(struct cmd_args *a, const struct cmd_option *o, const char *arg)
+{
+	double v;
+	int r;
+
+	(void)o;
+	if ((r = cmd_parse_seconds("--margin", arg, 0, 86400, &v)) != 0)
+		return r;
+	a->margin_s = (int64_t)v;
+	return 0;
+}
+
+/* --connect-timeout, --timeout: milliseconds at OFFSET. */
+static int
+set_timeout(struct cmd_args *a, const struct cmd_option *o, const char *arg)
+{
+	char opt[64];
+	double v;
+	int r;
+
+	snprintf(opt, sizeof(opt), "--%s", o->name);
+	if ((r = cmd_parse_seconds(opt, arg, 0.1, 3600, &v)) != 0)
+		return r;
+	*(long *)(void *)((char *)a + o->offset) = (long)(v * 1000);
+	return 0;
+}
+
+const struct cmd_option cmd_opts_net[] = {
+	{ "connect-timeout", 0, "SECS", set_timeout,
+	  CMD_AT(net.connect_timeout_ms) },
+	{ "timeout", 0, "SECS", set_timeout, CMD_AT(net.timeout_ms) },
+	{ "cafile", 0, "FILE", cmd_set_string, CMD_AT(net.cafile) },
+	CMD_OPT_END
+};
+
+const struct cmd_option cmd_opts_margin[] = {
+	{ "margin", 0, "SECS", set_margin, 0 },
+	CMD_OPT_END
+};
+
+const struct cmd_option cmd_opts_refresh[] = {
+	{ "force", 'f', NULL, cmd_set_flag, CMD_AT(force) },
+	{ "all", 'a', NULL, cmd_set_flag, CMD_AT(all) },
+	{ "verbose", 'v', NULL, cmd_set_flag, CMD_AT(verbose) },
+	CMD_OPT_END
+};
+
+/* --- token file failures -------------------------------------------------- */
+
+/* Reports a failure to read (or lock) T's token file; returns the code
+ * to exit with.  Messages name the file unless the user typed its path. */
+int
+cmd_report_file_error(const struct target *t, int r)
+{
+	const char *file = t->is_account ? t->path : "the token file";
+	struct stat st;
+
+	if (r == -ENOENT) {
+		if (t->is_account)
+			msg(t->arg, "no token file %s; run: " PROG " login %s",
+			    t->path, t->arg);
+		else
+			msg(t->arg, "no such token file");
+		return -ENOENT;
+	}
+	if (r == TOKFILE_E_PERMS) {
+		if (lstat(t->path, &st) == 0)
+			msg(t->arg, "refusing %s: it is accessible by group or "
+			    "others (mode %04o); run: chmod 600 %s", file,
+			    (unsigned)(st.st_mode & 07777), t->path);
+		else
+			msg(t->arg, "refusing %s: it is accessible by group or "
+			    "others; run: chmod 600 %s", file, t->path);
+		return TOKFILE_E_PERMS;
+	}
+	if (r == TOKFILE_E_NOTREG) {
+		if (lstat(t->path, &st) == 0 && S_ISLNK(st.st_mode))
+			msg(t->arg, "refusing %s: it is a symbolic link; name "
+			    "the file itself", file);
+		else if (lstat(t->path, &st) == 0 && !S_ISREG(st.st_mode))
+			msg(t->arg, "refusing %s: not a regular file", file);
+		else		/* the lock file is the odd one */
+			msg(t->arg, "refusing %s.lock: not a regular file",
+			    t->path);
+		return r;
+	}
+	if (r == TOKFILE_E_LOCKED) {
+		msg(t->arg, "another " PROG " is still refreshing %s; try "
+		    "again later", file);
+		return r;
+	}
+	if (r == -EACCES || r == -EPERM) {
+		msg(t->arg, "cannot open %s: %s", t->path, tokfile_strerror(r));
+		return r;
+	}
+	if (r == -ENOMEM) {
+		msg(t->arg, "out of memory");
+		return r;
+	}
+	if (r == TOKFILE_E_VERSION) {
+		msg(t->arg, "%s was written by a newer version of " PROG
+		    "; upgrade", t->is_account ? t->path : "the token file");
+		return r;
+	}
+	if (r == TOKFILE_E_JSON || r == TOKFILE_E_TOOBIG ||
+	    TOKFILE_E_IS_MEMBER(r)) {
+		msg(t->arg, "%s is not a valid token file (%s)%s%s",
+		    t->is_account ? t->path : "this", tokfile_strerror(r),
+		    t->is_account ? "; run: " PROG " login " : "",
+		    t->is_account ? t->arg : "");
+		return r;
+	}
+	msg(t->arg, "cannot read %s: %s", t->path, tokfile_strerror(r));
+	return XO_E_IO;
+}
+
+/* Reports a failure of tokfile_update_wait before it called back: taking
+ * the lock or reading the file.  The lock file is opened (created if
+ * missing) first, so an error the token file would not give is its:
+ * name it, not the token file.  Returns the exit status. */
+int
+cmd_report_update_error(const struct target *t, int r)
+{
+	char lock[PATH_MAX], owner[64], me[64];
+	struct passwd *pw;
+	struct stat st;
+	int fd;
+
+	if ((r != -EROFS && r != -EACCES && r != -EPERM && r != -ENOSPC &&
+	    r != -EDQUOT) ||
+	    snprintf(lock, sizeof(lock), "%s.lock", t->path) >= (int)sizeof(lock))
+		return cmd_report_file_error(t, r);
+	if (lstat(lock, &st) == -1) {
+		if (errno != ENOENT)
+			return cmd_report_file_error(t, r);
+		msg(t->arg, "cannot create %s: %s", lock, tokfile_strerror(r));
+		return XO_E_CANTCREAT;
+	}
+	fd = open(lock, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd != -1) {
+		close(fd);		/* the lock file is fine */
+		return cmd_report_file_error(t, r);
+	}
+	if (errno != EACCES && errno != EPERM)
+		return cmd_report_file_error(t, r);
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(me, sizeof(me), "%s", pw->pw_name);
+	else
+		snprintf(me, sizeof(me), "%u", (unsigned)geteuid());
+	msg(t->arg, "cannot open %s: %s (owner %s, mode %04o); run: chown %s "
+	    "%s, or remove it", lock, tokfile_strerror(r), owner,
+	    (unsigned)(st.st_mode & 07777), me, lock);
+	return XO_E_REFUSED;
+}

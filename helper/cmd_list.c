@@ -1,0 +1,77 @@
+/*
+ * cmd_list: `xoauth2-token list`, the accounts in the store with their
+ * expiry and health.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "errors.h"
+#include "msg.h"
+#include "store.h"
+#include "tokfile.h"
+#include "xo_util.h"
+
+int
+cmd_list(const struct cmd_args *opt, int argc, char **argv)
+{
+	struct target t;
+	struct tokfile *tok;
+	char **names = NULL, *dir = NULL, span[32], expiry[64];
+	const char *health;
+	size_t i, n = 0;
+	int64_t now = xo_now_s();
+	int r, status = 0;
+
+	(void)opt;
+	(void)argc;
+	(void)argv;
+	if ((r = store_list(&names, &n)) != 0 || (r = store_dir(&dir)) != 0) {
+		msg(NULL, "cannot list the token store: %s", store_strerror(r));
+		status = r == -ENOMEM || r == STORE_E_NOHOME ? r : XO_E_IO;
+		goto out;
+	}
+	if (n == 0) {
+		msg(NULL, "no accounts in %s; add one with: " PROG " login "
+		    "ACCOUNT --provider ... --client-id ...", dir);
+		goto out;
+	}
+	printf("%-16s %-28s %-10s %-24s %s\n", "ACCOUNT", "USER", "PROVIDER",
+	    "ACCESS TOKEN", "HEALTH");
+	for (i = 0; i < n; i++) {
+		if (target_init(&t, names[i]) != 0)
+			continue;
+		if ((r = tokfile_read(t.path, &tok)) != 0) {
+			printf("%-16s %-28s %-10s %-24s unusable: %s\n", names[i],
+			    "-", "-", "-", r == TOKFILE_E_PERMS ? "readable by "
+			    "others (chmod 600)" : tokfile_strerror(r));
+			target_clear(&t);
+			continue;
+		}
+		cmd_fmt_span(span, sizeof(span), tok->expires_at - now);
+		snprintf(expiry, sizeof(expiry), tok->expires_at > now ?
+		    "valid, %s left" : "expired %s ago", span);
+		if (tok->refresh_token != NULL)
+			health = tok->expires_at > now ? "ok" :
+			    "ok (refreshed when next used)";
+		else
+			health = tok->expires_at > now ? "no refresh token: log "
+			    "in again when it expires" : "expired, no refresh "
+			    "token: log in again";
+		printf("%-16s %-28s %-10s %-24s %s\n", names[i], tok->user,
+		    tok->provider != NULL ? tok->provider : "-", expiry, health);
+		tokfile_free(tok);
+		target_clear(&t);
+	}
+	status = cmd_flush_stdout();
+ out:
+	free(dir);
+	store_names_free(names);
+	return status;
+}

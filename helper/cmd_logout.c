@@ -1,0 +1,83 @@
+/*
+ * cmd_logout: `xoauth2-token logout ACCOUNT|FILE`, the token file
+ * removed under its lock, and where to revoke the grant.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "errors.h"
+#include "msg.h"
+#include "provider.h"
+#include "tokfile.h"
+
+/* Under the token file's lock, so that no refresh puts it back. */
+static int
+logout_locked(struct tokfile *tok, void *arg)
+{
+	const char *path = arg;
+	char tmp[PATH_MAX];
+
+	(void)tok;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (unlink(path) == -1 && errno != ENOENT)
+		return -errno;
+	(void)unlink(tmp);
+	return TOKFILE_UNCHANGED;
+}
+
+int
+cmd_logout(const struct cmd_args *opt, int argc, char **argv)
+{
+	struct target t = { NULL, NULL, 0 };
+	struct tokfile *tok = NULL;
+	char side[PATH_MAX], *provider = NULL;
+	struct stat st;
+	int r, status;
+
+	(void)opt;
+	(void)argc;
+	if ((status = target_init(&t, argv[0])) != 0)
+		goto out;
+	if (lstat(t.path, &st) == -1) {
+		status = cmd_report_file_error(&t, -errno);
+		goto out;
+	}
+	if (tokfile_read(t.path, &tok) == 0 && tok->provider != NULL)
+		provider = strdup(tok->provider);
+	tokfile_free(tok);
+	/* A file we cannot parse is removed all the same. */
+	r = tokfile_update_wait(t.path, 10000, logout_locked, t.path);
+	if (r != 0 && r != TOKFILE_E_LOCKED && unlink(t.path) == -1 &&
+	    errno != ENOENT)
+		r = -errno;
+	else if (r != TOKFILE_E_LOCKED)
+		r = 0;
+	if (r != 0) {
+		status = r == TOKFILE_E_LOCKED ? cmd_report_file_error(&t, r) :
+		    XO_E_CANTCREAT;
+		if (r != TOKFILE_E_LOCKED)
+			msg(t.arg, "cannot remove %s: %s", t.path,
+			    tokfile_strerror(r));
+		goto out;
+	}
+	snprintf(side, sizeof(side), "%s.tmp", t.path);
+	(void)unlink(side);
+	snprintf(side, sizeof(side), "%s.lock", t.path);
+	(void)unlink(side);
+	msg(t.arg, "removed %s", t.path);
+	msg(t.arg, "%s", provider_revoke_hint(provider));
+	status = 0;
+ out:
+	free(provider);
+	target_clear(&t);
+	return status;
+}

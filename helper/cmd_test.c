@@ -1,0 +1,127 @@
+/*
+ * cmd_test: `xoauth2-token test ACCOUNT|FILE --imap|--pop|--smtp
+ * HOST[:PORT]`, its options, and the call into mailtest.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "errors.h"
+#include "mailtest.h"
+#include "msg.h"
+#include "tokfile.h"
+#include "xo_util.h"
+
+static int
+set_server(struct cmd_args *a, const struct cmd_option *o, const char *arg)
+{
+	if (a->test.proto != MAILTEST_NONE) {
+		msg(NULL, "test: one of --imap, --pop, --smtp");
+		return XO_E_USAGE;
+	}
+	a->test.proto = o->name[0] == 'i' ? MAILTEST_IMAP :
+	    o->name[0] == 'p' ? MAILTEST_POP : MAILTEST_SMTP;
+	a->test.server = arg;
+	return 0;
+}
+
+static int
+set_security(struct cmd_args *a, const struct cmd_option *o, const char *arg)
+{
+	(void)arg;
+	if (a->test.security != MAILTEST_SEC_DEFAULT) {
+		msg(NULL, "test: one of --tls, --starttls, --plain");
+		return XO_E_USAGE;
+	}
+	a->test.security = strcmp(o->name, "tls") == 0 ? MAILTEST_SEC_TLS :
+	    strcmp(o->name, "starttls") == 0 ? MAILTEST_SEC_STARTTLS :
+	    MAILTEST_SEC_PLAIN;
+	return 0;
+}
+
+const struct cmd_option cmd_opts_test[] = {
+	{ "imap", 0, "HOST[:PORT]", set_server, 0 },
+	{ "pop", 0, "HOST[:PORT]", set_server, 0 },
+	{ "smtp", 0, "HOST[:PORT]", set_server, 0 },
+	{ "tls", 0, NULL, set_security, 0 },
+	{ "starttls", 0, NULL, set_security, 0 },
+	{ "plain", 0, NULL, set_security, 0 },
+	{ "mech", 0, "MECH", cmd_set_string, CMD_AT(test.mech) },
+	{ "as", 0, "MAILBOX", cmd_set_string, CMD_AT(test.authzid) },
+	{ "plugin-dir", 0, "DIR", cmd_set_string, CMD_AT(test.plugin_dir) },
+	CMD_OPT_END
+};
+
+int
+cmd_test(const struct cmd_args *opt, int argc, char **argv)
+{
+	struct mailtest_options mo = opt->test;
+	struct target t = { NULL, NULL, 0 };
+	struct tokfile *tok = NULL;
+	char *abs = NULL, self[PATH_MAX], when[64], span[32];
+	ssize_t n;
+	int r, status;
+
+	(void)argc;
+	if (mo.proto == MAILTEST_NONE) {
+		msg(NULL, "test: which server? add --imap, --pop or --smtp HOST[:PORT]");
+		return XO_E_USAGE;
+	}
+	if ((status = target_init(&t, argv[0])) != 0)
+		goto out;
+	if ((r = tokfile_read(t.path, &tok)) != 0) {
+		status = cmd_report_file_error(&t, r);
+		goto out;
+	}
+	/* The plugin takes a secret that is an absolute path ending in
+	 * ".json" as a token file (xoauth2(7)); anything else it would send
+	 * as the token. */
+	if ((abs = realpath(t.path, NULL)) == NULL) {
+		msg(t.arg, "cannot resolve %s: %s", t.path, strerror(errno));
+		status = XO_E_NOINPUT;
+		goto out;
+	}
+	if (strlen(abs) <= strlen("/.json") ||
+	    strcmp(abs + strlen(abs) - strlen(".json"), ".json") != 0 ||
+	    abs[strlen(abs) - strlen("/.json")] == '/') {
+		msg(t.arg, "the plugin takes a password for a token file only "
+		    "if it ends in .json, and %s does not; rename it to "
+		    "NAME.json", abs);
+		status = XO_E_CONFIG;
+		goto out;
+	}
+	/* If the token is due, the plugin runs a helper to refresh it: this
+	 * one, unless told otherwise. */
+	if (getenv("XOAUTH2_HELPER") == NULL &&
+	    (n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		setenv("XOAUTH2_HELPER", self, 0);
+	}
+	cmd_fmt_time(when, sizeof(when), tok->expires_at);
+	cmd_fmt_span(span, sizeof(span), tok->expires_at - xo_now_s());
+	if (tok->expires_at > xo_now_s())
+		printf("   access token valid until %s (in %s)\n", when, span);
+	else if (tok->expires_at == 0)	/* the plugin's mark */
+		printf("   access token rejected by a server earlier: the plugin "
+		    "refreshes it first\n");
+	else
+		printf("   access token expired %s (%s ago): the plugin "
+		    "refreshes it first\n", when, span);
+	mo.cafile = opt->net.cafile;
+	mo.connect_timeout_ms = opt->net.connect_timeout_ms;
+	mo.timeout_ms = opt->net.timeout_ms;
+	status = mailtest_run(&mo, t.arg, abs, tok->user);
+ out:
+	free(abs);
+	tokfile_free(tok);
+	target_clear(&t);
+	return status;
+}

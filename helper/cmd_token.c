@@ -1,0 +1,94 @@
+/*
+ * cmd_token: `xoauth2-token token ACCOUNT|FILE`, a valid access token on
+ * stdout -- the command mail programs run on every connection
+ * (PassCmd, passwordeval), so the valid-token path reads the file and
+ * writes one line, nothing more.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "errors.h"
+#include "msg.h"
+#include "tokfile.h"
+#include "xo_util.h"
+
+/* A refresh that fails still prints the old access token (with a
+ * warning) if it stays valid at least this long. */
+#define STILL_USABLE_S		60
+
+static int
+print_token(const char *token)
+{
+	size_t len = strlen(token);
+	char *line;
+	ssize_t n;
+	size_t off = 0;
+	int status = 0;
+
+	/* One write of "TOKEN\n", from a buffer we wipe (not stdio's). */
+	if ((line = malloc(len + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(line, token, len);
+	line[len] = '\n';
+	while (off < len + 1) {
+		n = write(STDOUT_FILENO, line + off, len + 1 - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			msg(NULL, "cannot write the token to stdout: %s",
+			    strerror(errno));
+			status = XO_E_IO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	xo_wipe(line, len + 1);
+	free(line);
+	return status;
+}
+
+int
+cmd_token(const struct cmd_args *opt, int argc, char **argv)
+{
+	struct target t = { NULL, NULL, 0 };
+	struct tokfile *tok = NULL;
+	char *access = NULL;
+	int r, status;
+
+	(void)argc;
+	if ((status = target_init(&t, argv[0])) != 0)
+		goto out;
+	/* Without the lock: writers rename whole files into place. */
+	if ((r = tokfile_read(t.path, &tok)) != 0) {
+		status = cmd_report_file_error(&t, r);
+		goto out;
+	}
+	if (tok->expires_at - xo_now_s() > opt->margin_s) {
+		status = print_token(tok->access_token);
+		goto out;
+	}
+	if ((status = cmd_refresh_target(opt, &t, 0, &access)) != 0) {
+		/* Still good for a while: better late than never. */
+		if (tok->expires_at - xo_now_s() >= STILL_USABLE_S) {
+			msg(t.arg, "using the current access token, valid for "
+			    "%" PRId64 " more min", (tok->expires_at - xo_now_s()) / 60);
+			status = print_token(tok->access_token);
+		}
+		goto out;
+	}
+	status = print_token(access);
+ out:
+	xo_free_secret(access);
+	tokfile_free(tok);
+	target_clear(&t);
+	return status;
+}

@@ -1,0 +1,105 @@
+/*
+ * commands: the command table of xoauth2-token, and --help.
+ *
+ * HOW TO ADD A COMMAND:
+ *  1. Write helper/cmd_NAME.c with
+ *	int cmd_NAME(const struct cmd_args *a, int argc, char **argv)
+ *     which returns 0, -errno or an errors.h code after a message
+ *     ("xoauth2-token: ACCOUNT: what happened; what to do", msg.h);
+ *     never an exit number: cmd_exit() maps codes to sysexits.  Its own
+ *     options, if any, are a `const struct cmd_option cmd_opts_NAME[]'
+ *     in the same file (a row per option: name, short name, metavar,
+ *     setter, offset in struct cmd_args -- add a member there or in the
+ *     options struct of the module it drives), ended by CMD_OPT_END.
+ *  2. Declare cmd_NAME (and cmd_opts_NAME) in cmd.h and add a row below:
+ *     name, handler, option groups (its own, shared ones such as
+ *     cmd_opts_net), least and most arguments (-1: no limit), flags
+ *     (CMD_NET if it may need libcurl, OpenSSL or libsasl2), the
+ *     synopsis and a one-line summary.  --help, per-command -h, option
+ *     parsing and "does not apply here" come from this row.
+ *  3. Add cmd_NAME.c to helper/Makefile.am, the command and its options
+ *     to contrib/bash-completion/xoauth2-token and doc/xoauth2-token.1
+ *     (tests/t-cmdtable.sh checks both against this table), and a test.
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "cmd.h"
+#include "msg.h"
+
+const struct command cmd_table[] = {
+	{ "login", cmd_login, { cmd_opts_login, cmd_opts_net }, 1, 1, CMD_NET,
+	  "login ACCOUNT|FILE --provider microsoft|google|custom --client-id ID\n"
+	  "        [--tenant T] [--cloud global|usgov|china] [--flow browser|device]\n"
+	  "        [--scope S] [--login-hint EMAIL] [--user EMAIL]\n"
+	  "        [--client-secret-file FILE|-] [--auth-endpoint URL]\n"
+	  "        [--token-endpoint URL] [--device-endpoint URL] [--port N]\n"
+	  "        [--redirect-host 127.0.0.1|localhost] [--wait SECS]\n"
+	  "        [--no-browser] [--no-qr] [NET OPTIONS]",
+	  "sign in (in a browser, or with a code on another device) and write "
+	  "the token file" },
+	{ "test", cmd_test, { cmd_opts_test, cmd_opts_net }, 1, 1, CMD_NET,
+	  "test ACCOUNT|FILE --imap|--pop|--smtp HOST[:PORT]\n"
+	  "        [--tls|--starttls|--plain] [--mech XOAUTH2|OAUTHBEARER]\n"
+	  "        [--as MAILBOX] [--plugin-dir DIR] [NET OPTIONS]",
+	  "log in to a mail server through libsasl2 and the xoauth2 plugin, "
+	  "and say whether it worked" },
+	{ "token", cmd_token, { cmd_opts_margin, cmd_opts_net }, 1, 1, CMD_NET,
+	  "token [--margin SECS] [NET OPTIONS] ACCOUNT|FILE",
+	  "print a valid access token (refreshing it first if it expires "
+	  "within the margin)" },
+	{ "refresh", cmd_refresh, { cmd_opts_refresh, cmd_opts_margin,
+	  cmd_opts_net }, 0, -1, CMD_NET,
+	  "refresh [--force] [--margin SECS] [-v] [NET OPTIONS] ACCOUNT|FILE...|--all",
+	  "refresh tokens that expire within the margin (all of them with "
+	  "--force; every account in the store with --all)" },
+	{ "show", cmd_show, { NULL }, 1, 1, 0,
+	  "show ACCOUNT|FILE",
+	  "describe a token file, without its secrets" },
+	{ "list", cmd_list, { NULL }, 0, 0, 0,
+	  "list",
+	  "the accounts in the store, with their expiry and health" },
+	{ "logout", cmd_logout, { NULL }, 1, 1, 0,
+	  "logout ACCOUNT|FILE",
+	  "delete the token file (the grant stays valid at the provider until "
+	  "revoked there)" },
+};
+const size_t cmd_count = sizeof(cmd_table) / sizeof(cmd_table[0]);
+
+void
+cmd_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: " PROG " COMMAND [OPTIONS] ARGS\n\n");
+	for (i = 0; i < cmd_count; i++)
+		fprintf(f, "  " PROG " %s\n      %s\n", cmd_table[i].usage,
+		    cmd_table[i].summary);
+	fprintf(f,
+	    "\n"
+	    "ACCOUNT is ACCOUNT.json in ${XDG_DATA_HOME:-~/.local/share}/xoauth2/;\n"
+	    "an argument containing a '/' is the path of a token file.\n"
+	    "\n"
+	    "options:\n"
+	    "  --margin SECS           refresh if the token expires within SECS (default %d)\n"
+	    "  --force, -f             refresh even if the token is still valid\n"
+	    "  --all, -a               every account in the store\n"
+	    "  --verbose, -v           say what was done\n"
+	    "login: --provider, --client-id are required; see " PROG "(1)\n"
+	    "test:  --tls (default for IMAP, POP), --starttls (default for SMTP),\n"
+	    "       --plain (loopback hosts only); --cafile applies to the mail server\n"
+	    "NET OPTIONS:\n"
+	    "  --connect-timeout SECS  give up connecting after SECS (default %ld)\n"
+	    "  --timeout SECS          give up on the whole request after SECS (default %ld)\n"
+	    "  --cafile FILE           trust the CA certificates in FILE\n"
+	    "  --help, -h              this text;   --version, -V  the version\n"
+	    "\n"
+	    "exit status: 0 ok, 64 usage, 65 bad token file, 66 no token\n"
+	    "file, 68 unknown mail host, 69 server unreachable or misbehaving,\n"
+	    "70/71 internal, 73/74 cannot write/read, 75 temporary failure (try\n"
+	    "again), 76 protocol error, 77 refused: unsafe file, sign-in declined,\n"
+	    "grant or token rejected (log in again), 78 configuration.\n",
+	    CMD_DEFAULT_MARGIN_S, CMD_DEFAULT_CONNECT_MS / 1000,
+	    CMD_DEFAULT_TIMEOUT_MS / 1000);
+}

@@ -1,0 +1,36 @@
+/*
+ * errors: the helper's one error convention.
+ *
+ * Every helper module returns 0 on success, a negative errno (-ENOMEM,
+ * -EACCES, ...), or a negative module code: TOKFILE_E_* (common/),
+ * STORE_E_* (store.h), or one of the XO_E_* classes below, which say
+ * what kind of failure it was.  Whoever returns a code has already
+ * filled in (or printed) a message that says what happened and what to
+ * do.  Only the command layer (cmd_*.c, through cmd_exit() in
+ * cmd_common.c) turns a code into a sysexits(3) exit status; nothing
+ * else in helper/ names an exit number.
+ *
+ * Adding a failure class: a define here (next free number), a row in
+ * cmd_common.c's table that maps it to its sysexits code, and a line in
+ * xoauth2-token(1)'s EXIT STATUS if that code is new there.
+ */
+#ifndef XO_ERRORS_H
+#define XO_ERRORS_H
+
+/* Failure classes: -3000 and below, apart from errno, tokfile and store. */
+#define XO_E_USAGE	(-3001)	/* the command line is wrong: fix it */
+#define XO_E_DATA	(-3002)	/* input data is malformed */
+#define XO_E_NOINPUT	(-3003)	/* an input file is missing */
+#define XO_E_NOHOST	(-3004)	/* a host name does not resolve */
+#define XO_E_UNAVAILABLE (-3005) /* a server is unreachable or misbehaves */
+#define XO_E_SOFTWARE	(-3006)	/* an internal error (a library refused) */
+#define XO_E_CANTCREAT	(-3007)	/* an output file cannot be written */
+#define XO_E_IO		(-3008)	/* an I/O error */
+#define XO_E_TEMPFAIL	(-3009)	/* temporary: try again later */
+#define XO_E_PROTOCOL	(-3010)	/* the other side broke the protocol */
+#define XO_E_REFUSED	(-3011)	/* refused: unsafe file, declined sign-in,
+				 * grant or token rejected */
+#define XO_E_CONFIG	(-3012)	/* configuration (options, endpoints, CA) */
+#define XO_E_OSERR	(-3013)	/* the system failed us (not a file) */
+
+#endif

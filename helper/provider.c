@@ -1,0 +1,282 @@
+/*
+ * provider: the provider table.
+ *
+ * HOW TO ADD A PROVIDER (or a cloud of one): add a row to `providers'
+ * below -- its --provider name, its name in messages, its cloud (NULL if it has only one;
+ * the first row of a name is its default cloud), quirks, endpoint
+ * templates ("{tenant}" is replaced by --tenant for PROVIDER_TENANT),
+ * the default scope (with whatever gives a refresh token), the scope
+ * that makes the server say who signed in, extra authorize parameters,
+ * and where its grants are revoked.  Then add its test rows in
+ * tests/unit-provider.c, and its name to --provider in
+ * contrib/bash-completion/xoauth2-token and doc/xoauth2-token.1
+ * (tests/t-cmdtable.sh checks both against this table).  Nothing else
+ * names a provider: messages, --help and `logout' read this table.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provider.h"
+
+#define MS_SCOPE(res)	res "/IMAP.AccessAsUser.All " res "/POP.AccessAsUser.All " \
+			res "/SMTP.Send offline_access"
+#define MS_REVOKE	"the grant stays valid at Microsoft until revoked: " \
+	"personal accounts at https://account.live.com/consent/Manage, " \
+	"work or school accounts by an administrator (Entra admin " \
+	"center: Enterprise applications, the app, Permissions; or " \
+	"revoke the user's sign-in sessions)"
+
+static const struct provider_row providers[] = {
+	/* Microsoft identity platform v2, per national cloud: the sign-in
+	 * host and the Exchange Online resource; IMAP, POP and SMTP AUTH
+	 * scopes, offline_access for a refresh token, OpenID for the name. */
+	{ "microsoft", "Microsoft", "global", PROVIDER_TENANT,
+	  "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+	  "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+	  "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode",
+	  MS_SCOPE("https://outlook.office.com"), "openid profile email",
+	  NULL, "common", MS_REVOKE },
+	{ "microsoft", "Microsoft", "usgov", PROVIDER_TENANT,
+	  "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/authorize",
+	  "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token",
+	  "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/devicecode",
+	  MS_SCOPE("https://outlook.office365.us"), "openid profile email",
+	  NULL, "common", MS_REVOKE },
+	{ "microsoft", "Microsoft", "china", PROVIDER_TENANT,
+	  "https://login.chinacloudapi.cn/{tenant}/oauth2/v2.0/authorize",
+	  "https://login.chinacloudapi.cn/{tenant}/oauth2/v2.0/token",
+	  "https://login.chinacloudapi.cn/{tenant}/oauth2/v2.0/devicecode",
+	  MS_SCOPE("https://partner.outlook.cn"), "openid profile email",
+	  NULL, "common", MS_REVOKE },
+	/* Google: a refresh token only with offline access, and only on the
+	 * first consent unless consent is asked for again.  Its device flow
+	 * refuses mail scopes. */
+	{ "google", "Google", NULL, PROVIDER_NO_DEVICE_MAIL,
+	  "https://accounts.google.com/o/oauth2/v2/auth",
+	  "https://oauth2.googleapis.com/token", NULL,
+	  "https://mail.google.com/", "openid email",
+	  "access_type=offline&prompt=consent", NULL,
+	  "the grant stays valid at Google until revoked at "
+	  "https://myaccount.google.com/permissions" },
+	/* Any other RFC 6749 server: endpoints and scope from the options. */
+	{ "custom", "the server", NULL, PROVIDER_CUSTOM, NULL, NULL, NULL, NULL, NULL, NULL,
+	  NULL, NULL },
+};
+#define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
+
+static const char general_revoke[] = "the grant may stay valid at the "
+    "provider until you revoke it there (look for connected apps or "
+    "permissions in the account's settings)";
+
+const struct provider_row *
+provider_table(size_t *np)
+{
+	*np = NPROVIDERS;
+	return providers;
+}
+
+const struct provider_row *
+provider_find(const char *name, const char *cloud)
+{
+	size_t i;
+
+	for (i = 0; i < NPROVIDERS; i++) {
+		if (strcmp(providers[i].name, name) != 0)
+			continue;
+		if (cloud == NULL || (providers[i].cloud != NULL &&
+		    strcmp(providers[i].cloud, cloud) == 0))
+			return &providers[i];
+	}
+	return NULL;
+}
+
+const char *
+provider_revoke_hint(const char *name)
+{
+	const struct provider_row *row;
+
+	if (name == NULL || (row = provider_find(name, NULL)) == NULL ||
+	    row->revoke == NULL)
+		return general_revoke;
+	return row->revoke;
+}
+
+int
+provider_tenant_ok(const char *t)
+{
+	size_t i, n = strlen(t);
+
+	if (n == 0 || n > 128 || t[0] == '.' || t[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		    (t[i] >= '0' && t[i] <= '9') || t[i] == '.' || t[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* "a, b or c": the distinct names of the rows with QUIRK set (0: all),
+ * or their clouds if NAME is not NULL. */
+static void
+list_words(char *buf, size_t size, unsigned quirk, const char *name)
+{
+	const char *words[16];
+	size_t i, j, n = 0, off = 0;
+
+	for (i = 0; i < NPROVIDERS && n < 16; i++) {
+		const char *w = name != NULL ? providers[i].cloud :
+		    providers[i].name;
+
+		if ((quirk != 0 && (providers[i].quirks & quirk) == 0) ||
+		    (name != NULL && strcmp(providers[i].name, name) != 0) ||
+		    w == NULL)
+			continue;
+		for (j = 0; j < n && strcmp(words[j], w) != 0; j++)
+			;
+		if (j == n)
+			words[n++] = w;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < n && off < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
+}
+
+static int
+fail(char *why, size_t whysize, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+fail(char *why, size_t whysize, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whysize, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* A copy of TEMPLATE with "{tenant}" replaced by TENANT (already
+ * checked: no characters that mean anything in a URL), in *OUTp. */
+static int
+expand(const char *template, const char *tenant, char **outp)
+{
+	const char *at;
+
+	*outp = NULL;
+	if (template == NULL)
+		return 0;
+	if ((at = strstr(template, "{tenant}")) == NULL)
+		return (*outp = strdup(template)) == NULL ? -ENOMEM : 0;
+	if (asprintf(outp, "%.*s%s%s", (int)(at - template), template,
+	    tenant != NULL ? tenant : "", at + 8) == -1) {
+		*outp = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Which row LO names, after checking the options that go with it. */
+static int
+choose_row(const struct login_options *lo, const struct provider_row **rowp,
+    char *why, size_t whysize)
+{
+	const struct provider_row *row;
+	char names[128];
+
+	list_words(names, sizeof(names), 0, NULL);
+	if (lo->provider == NULL)
+		return fail(why, whysize, PROVIDER_E_UNKNOWN,
+		    "which provider? add --provider %s", names);
+	if ((row = provider_find(lo->provider, NULL)) == NULL)
+		return fail(why, whysize, PROVIDER_E_UNKNOWN,
+		    "unknown provider '%s'; use %s", lo->provider, names);
+	if (!(row->quirks & PROVIDER_TENANT) && (lo->tenant != NULL ||
+	    lo->cloud != NULL)) {
+		list_words(names, sizeof(names), PROVIDER_TENANT, NULL);
+		return fail(why, whysize, PROVIDER_E_OPTION,
+		    "--tenant and --cloud are for --provider %s", names);
+	}
+	if (!(row->quirks & PROVIDER_CUSTOM) && (lo->auth_endpoint != NULL ||
+	    lo->token_endpoint != NULL || lo->device_endpoint != NULL)) {
+		list_words(names, sizeof(names), PROVIDER_CUSTOM, NULL);
+		return fail(why, whysize, PROVIDER_E_OPTION,
+		    "--auth-endpoint, --token-endpoint and --device-endpoint "
+		    "are for --provider %s", names);
+	}
+	if (lo->cloud != NULL &&
+	    (row = provider_find(lo->provider, lo->cloud)) == NULL) {
+		list_words(names, sizeof(names), 0, lo->provider);
+		return fail(why, whysize, PROVIDER_E_CLOUD,
+		    "unknown --cloud '%s'; use %s", lo->cloud, names);
+	}
+	*rowp = row;
+	return 0;
+}
+
+int
+provider_resolve(const struct login_options *lo, int know_user,
+    struct provider *p, char *why, size_t whysize)
+{
+	const struct provider_row *row = NULL;
+	const char *tenant;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	why[0] = '\0';
+	if ((r = choose_row(lo, &row, why, whysize)) != 0 || row == NULL)
+		return r != 0 ? r : PROVIDER_E_UNKNOWN;
+	p->row = row;
+	p->name = row->name;
+	p->extra_auth = row->extra_authorize;
+	p->device_refused = (row->quirks & PROVIDER_NO_DEVICE_MAIL) != 0;
+	tenant = lo->tenant != NULL ? lo->tenant : row->default_tenant;
+	if ((row->quirks & PROVIDER_TENANT) && !provider_tenant_ok(tenant))
+		return fail(why, whysize, PROVIDER_E_TENANT, "--tenant '%s' is "
+		    "not a tenant: use common, organizations, consumers, a "
+		    "tenant id or a domain", tenant);
+	if ((row->quirks & PROVIDER_CUSTOM) && lo->token_endpoint == NULL)
+		return fail(why, whysize, PROVIDER_E_NEEDS, "--provider %s needs "
+		    "--token-endpoint URL (and --auth-endpoint URL and/or "
+		    "--device-endpoint URL)", row->name);
+	if (row->quirks & PROVIDER_CUSTOM)
+		r = (lo->auth_endpoint != NULL && (p->auth_endpoint =
+		    strdup(lo->auth_endpoint)) == NULL) ||
+		    (p->token_endpoint = strdup(lo->token_endpoint)) == NULL ||
+		    (lo->device_endpoint != NULL && (p->device_endpoint =
+		    strdup(lo->device_endpoint)) == NULL) ? -ENOMEM : 0;
+	else if ((r = expand(row->authorize, tenant, &p->auth_endpoint)) == 0 &&
+	    (r = expand(row->token, tenant, &p->token_endpoint)) == 0)
+		r = expand(row->device, tenant, &p->device_endpoint);
+	if (r == 0 && lo->scope != NULL)
+		p->scope = strdup(lo->scope);
+	else if (r == 0 && row->scope != NULL && (know_user ||
+	    row->identity_scope == NULL))
+		p->scope = strdup(row->scope);
+	else if (r == 0 && row->scope != NULL &&
+	    asprintf(&p->scope, "%s %s", row->scope, row->identity_scope) == -1)
+		p->scope = NULL;
+	if (r == 0 && p->scope == NULL && (lo->scope != NULL || row->scope != NULL))
+		r = -ENOMEM;
+	if (r != 0) {
+		provider_clear(p);
+		return fail(why, whysize, r, "out of memory");
+	}
+	return 0;
+}
+
+void
+provider_clear(struct provider *p)
+{
+	free(p->auth_endpoint);
+	free(p->token_endpoint);
+	free(p->device_endpoint);
+	free(p->scope);
+	memset(p, 0, sizeof(*p));
+}

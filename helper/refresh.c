@@ -1,0 +1,231 @@
+/*
+ * refresh: the refresh engine behind `token' and `refresh'.  Under the
+ * token file's lock it checks the file again (someone may have
+ * refreshed it while we waited), reserves room for the new file, asks
+ * the token endpoint, and stores what it answers -- never spending a
+ * refresh token that could not be stored.  Part of the command layer:
+ * it reports failures itself and returns the code to exit with.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "errors.h"
+#include "msg.h"
+#include "oauth.h"
+#include "tokfile.h"
+#include "xo_util.h"
+
+static void
+report_refresh_error(const struct target *t, const struct oauth_error *err)
+{
+	switch (err->hint) {
+	case OAUTH_HINT_LOGIN:
+		msg(t->arg, "%s; run: " PROG " login %s", err->what, t->arg);
+		break;
+	case OAUTH_HINT_CLIENT:
+		msg(t->arg, "%s; check client_id and client_secret in %s",
+		    err->what, t->path);
+		break;
+	case OAUTH_HINT_SCOPE:
+		msg(t->arg, "%s; check scope in %s", err->what, t->path);
+		break;
+	case OAUTH_HINT_ENDPOINT:
+		msg(t->arg, "%s; check token_endpoint in %s", err->what, t->path);
+		break;
+	case OAUTH_HINT_NETWORK:
+		msg(t->arg, "%s; check the network and token_endpoint in %s",
+		    err->what, t->path);
+		break;
+	case OAUTH_HINT_LATER:
+		msg(t->arg, "%s; try again later", err->what);
+		break;
+	case OAUTH_HINT_CAFILE:
+		msg(t->arg, "%s; if the server uses a private CA, add "
+		    "--cafile FILE", err->what);
+		break;
+	case OAUTH_HINT_PEER:
+		msg(t->arg, "%s; check token_endpoint in %s, and if the server "
+		    "uses a private CA, add --cafile FILE", err->what, t->path);
+		break;
+	case OAUTH_HINT_NONE:
+		msg(t->arg, "%s", err->what);
+		break;
+	}
+}
+
+/* libcurl's global state: set up on the first refresh (the common case,
+ * a valid token, never pays for it), torn down at exit. */
+static int curl_ready;
+
+static void
+curl_done(void)
+{
+	oauth_cleanup();
+}
+
+struct refresh {
+	const struct cmd_args *opt;
+	const char	*path;		/* the token file */
+	int		 force;
+	int		 called;	/* refresh_locked ran: the lock was taken */
+	int		 refreshed;	/* the server issued new tokens */
+	int		 status;	/* errors.h code if the refresh failed */
+	struct oauth_error err;
+	char		*access_token;	/* copy of the final one (secret) */
+	int64_t		 expires_at;
+};
+
+/* Words tokfile_reserve's failure R for RF (before any request). */
+static void
+reserve_error(struct refresh *rf, int r)
+{
+	const char *slash = strrchr(rf->path, '/');
+	int dirlen = slash == NULL ? 1 : slash == rf->path ? 1 :
+	    (int)(slash - rf->path);
+	const char *dir = slash == NULL ? "." : rf->path;
+
+	rf->status = r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
+	rf->err.hint = OAUTH_HINT_NONE;
+	if (r == -ENOMEM)
+		snprintf(rf->err.what, sizeof(rf->err.what), "out of memory");
+	else if (r == -EEXIST)
+		snprintf(rf->err.what, sizeof(rf->err.what), "%s.tmp holds the "
+		    "result of an interrupted refresh that could not be moved "
+		    "into place; not refreshed: check %.*s and try again",
+		    rf->path, dirlen, dir);
+	else
+		snprintf(rf->err.what, sizeof(rf->err.what), "cannot make room "
+		    "for the new token file in %.*s (%s); not refreshed, the "
+		    "stored refresh token is unused: fix that and try again",
+		    dirlen, dir, tokfile_strerror(r));
+}
+
+/* Runs under the token file's lock, on what the file holds now. */
+static int
+refresh_locked(struct tokfile *tok, void *arg)
+{
+	struct refresh *rf = arg;
+	struct oauth_tokens fresh = { NULL, NULL, 0, NULL };
+	int64_t asked_at;
+	int r;
+
+	rf->called = 1;
+	if (!rf->force && tok->expires_at - xo_now_s() > rf->opt->margin_s) {
+		/* Valid, or someone refreshed while we waited for the lock. */
+		if ((rf->access_token = strdup(tok->access_token)) == NULL)
+			goto nomem;
+		rf->expires_at = tok->expires_at;
+		return TOKFILE_UNCHANGED;
+	}
+	/* Never spend a refresh token we could not store: at a provider
+	 * whose refresh tokens are single-use the grant would be lost.  Make
+	 * room for the new file while nothing has been sent. */
+	if ((r = tokfile_reserve(rf->path)) != 0) {
+		reserve_error(rf, r);
+		return TOKFILE_E_ABORTED;
+	}
+	if (!curl_ready && oauth_init() == 0) {
+		curl_ready = 1;
+		atexit(curl_done);
+	}
+	if (!curl_ready) {
+		rf->status = XO_E_SOFTWARE;
+		snprintf(rf->err.what, sizeof(rf->err.what),
+		    "cannot initialise libcurl");
+		rf->err.hint = OAUTH_HINT_NONE;
+		return TOKFILE_E_ABORTED;
+	}
+	/* The token's lifetime starts when the server issues it: count from
+	 * before we ask, not from when the answer arrives. */
+	asked_at = xo_now_s();
+	r = oauth_refresh(tok, &rf->opt->net, &fresh, &rf->err);
+	if (r != 0) {
+		rf->status = r;
+		return TOKFILE_E_ABORTED;
+	}
+	rf->refreshed = 1;
+	/* RFC 6749 6: a new refresh token replaces the old one, which the
+	 * server may no longer honour; none means keep the old one. */
+	if (tokfile_set(&tok->access_token, fresh.access_token) != 0 ||
+	    (fresh.refresh_token != NULL &&
+	    tokfile_set(&tok->refresh_token, fresh.refresh_token) != 0))
+		goto nomem;
+	tok->expires_at = asked_at + fresh.expires_in;
+	tok->refreshed_at = xo_now_s();
+	rf->expires_at = tok->expires_at;
+	rf->access_token = fresh.access_token;
+	fresh.access_token = NULL;
+	oauth_tokens_clear(&fresh);
+	return 0;
+ nomem:
+	oauth_tokens_clear(&fresh);
+	rf->status = -ENOMEM;
+	snprintf(rf->err.what, sizeof(rf->err.what), "out of memory");
+	rf->err.hint = OAUTH_HINT_NONE;
+	return TOKFILE_E_ABORTED;
+}
+
+int
+cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
+    int force, char **accessp)
+{
+	struct refresh rf;
+	long wait_ms;
+	int r, status;
+
+	memset(&rf, 0, sizeof(rf));
+	rf.opt = opt;
+	rf.path = t->path;
+	rf.force = force;
+	if (accessp != NULL)
+		*accessp = NULL;
+	/* Whoever holds the lock gives up within its own --timeout. */
+	wait_ms = opt->net.timeout_ms + 5000;
+	r = tokfile_update_wait(t->path, (int)(wait_ms > INT_MAX ? INT_MAX : wait_ms),
+	    refresh_locked, &rf);
+	if (r == TOKFILE_E_ABORTED) {
+		report_refresh_error(t, &rf.err);
+		status = rf.status;
+		goto out;
+	}
+	if (r != 0 && rf.refreshed) {
+		/* The server has rotated the refresh token, but we could not
+		 * store the new one: the file still holds the old. */
+		msg(t->arg, "new tokens were issued but could not be saved to "
+		    "%s (%s); the stored refresh token may no longer work: fix "
+		    "the problem and run: " PROG " login %s", t->path,
+		    tokfile_strerror(r), t->arg);
+		status = r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
+		goto out;
+	}
+	if (r != 0) {
+		status = rf.called ? cmd_report_file_error(t, r) :
+		    cmd_report_update_error(t, r);
+		goto out;
+	}
+	if (opt->verbose) {
+		char when[64], span[32];
+
+		cmd_fmt_time(when, sizeof(when), rf.expires_at);
+		cmd_fmt_span(span, sizeof(span), rf.expires_at - xo_now_s());
+		msg(t->arg, "%s; access token valid until %s (in %s)",
+		    rf.refreshed ? "refreshed" : "still valid, not refreshed",
+		    when, span);
+	}
+	if (accessp != NULL) {
+		*accessp = rf.access_token;
+		rf.access_token = NULL;
+	}
+	status = 0;
+ out:
+	xo_free_secret(rf.access_token);
+	return status;
+}
