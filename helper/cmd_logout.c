@@ -71,8 +71,8 @@ cmd_logout(const struct cmd_args *opt, int argc, char **argv)
 	}
 	snprintf(side, sizeof(side), "%s.tmp", t.path);
 	(void)unlink(side);
-	snprintf(side, sizeof(side), "%s.lock", t.path);
-	(void)unlink(side);
+	/* PATH.lock stays (tokfile.h): a process waiting on it now and one
+	 * that comes later (a new login) must lock the same inode. */
 	msg(t.arg, "removed %s", t.path);
 	msg(t.arg, "%s", provider_revoke_hint(provider));
 	status = 0;

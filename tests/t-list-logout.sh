@@ -3,7 +3,9 @@
 #   - list: an empty store says how to add an account; otherwise one row
 #     per account with user, provider, expiry and health (valid, expired
 #     but refreshable, no refresh token, unusable file), and no secret;
-#   - logout: removes the token file and its .lock and .tmp, says where
+#   - logout: removes the token file and its .tmp but keeps its .lock
+#     (tokfile.h: never removed, or a waiter and a newcomer would lock
+#     different files), says where
 #     the grant can be revoked (per provider), leaves other accounts
 #     alone; an unknown account is 66; a file it cannot parse goes too.
 set -eu
@@ -56,20 +58,23 @@ if grep -F -f "$XO_TMP/secrets" "$XO_TMP/both" >/dev/null; then
 fi
 echo "   ok: no token in the listing"
 
-xo_step "logout: the file, its .lock and .tmp go; the provider's revocation page is named"
+xo_step "logout: the file and its .tmp go, its .lock stays; the provider's revocation page is named"
 run refresh --force work           # leaves work.json.lock behind
 xo_assert_rc 0 "$XO_TMP/both"
 : >"$STORE/work.json.tmp"
 chmod 600 "$STORE/work.json.tmp"
 ls "$STORE"/work.json* | sed 's/^/   | /'
+lock_inode=$(stat -c %i "$STORE/work.json.lock")
 run logout work
 xo_assert_rc 0 "$XO_TMP/both"
 xo_assert_contains "$XO_TMP/err" "^xoauth2-token: work: removed $STORE/work\.json$"
 xo_assert_contains "$XO_TMP/err" '^xoauth2-token: work: the grant stays valid at Microsoft until revoked: personal accounts at https://account\.live\.com/consent/Manage'
-for f in "$STORE/work.json" "$STORE/work.json.lock" "$STORE/work.json.tmp"; do
+for f in "$STORE/work.json" "$STORE/work.json.tmp"; do
     [ ! -e "$f" ] || xo_fail "$f is still there"
 done
-echo "   ok: work.json, .lock and .tmp are gone"
+[ -f "$STORE/work.json.lock" ] && [ "$(stat -c %i "$STORE/work.json.lock")" = "$lock_inode" ] \
+    || xo_fail "logout removed or replaced work.json.lock (tokfile.h: never removed)"
+echo "   ok: work.json and .tmp are gone, the same work.json.lock stays"
 [ -f "$STORE/home.json" ] || xo_fail "another account was touched"
 run logout home
 xo_assert_rc 0 "$XO_TMP/both"
