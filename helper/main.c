@@ -12,6 +12,9 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -197,6 +200,19 @@ parse_options(const struct command *cmd, int argc, char **argv,
 	return 0;
 }
 
+/* The process holds refresh tokens and client secrets: no core dump
+ * may keep them, and no other process of the user may read its memory
+ * (ptrace, /proc/PID/mem).  Best effort: neither call can fail here in
+ * a way that would leave anything to say. */
+static void
+no_core_dumps(void)
+{
+	const struct rlimit none = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &none);
+	(void)prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -204,6 +220,7 @@ main(int argc, char **argv)
 	struct cmd_args a;
 	int first = 0, r;
 
+	no_core_dumps();
 	/* A reader that goes away must not kill us mid-write. */
 	signal(SIGPIPE, SIG_IGN);
 
