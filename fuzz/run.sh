@@ -11,7 +11,7 @@
 #   FUZZ_BUILDDIR   where binaries, the growing corpora and crash files go
 #                   (default /tmp/xoauth2-fuzz; kept between runs, so the
 #                   corpora keep growing)
-#   FUZZ_TARGETS    which targets (default: all seven)
+#   FUZZ_TARGETS    which targets (default: all eight)
 #   FUZZ_ARGS       more libFuzzer flags, e.g. "-max_len=70000"
 #   CC              a clang with libFuzzer (default clang; Debian:
 #                   clang-14 and libclang-rt-14-dev)
@@ -31,7 +31,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 fuzz=$src/fuzz
 build=${FUZZ_BUILDDIR:-/tmp/xoauth2-fuzz}
 targets=${FUZZ_TARGETS:-fuzz_challenge fuzz_payload fuzz_tokfile fuzz_token_response
-	fuzz_device_response fuzz_loopback fuzz_mailtest_lines}
+	fuzz_device_response fuzz_loopback fuzz_mailtest_lines fuzz_sasl}
 CC=${CC:-clang}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 
@@ -71,6 +71,19 @@ build_target() {
 	fuzz_mailtest_lines)
 		srcs="$src/helper/mailtest.c $src/helper/oauth.c $src/helper/msg.c
 		    $common"; libs="$sasl $ssl $curl $jsonc" ;;
+	fuzz_sasl)
+		# The real libsasl2 loads the plugin, built here with the
+		# sanitizers and coverage, from sasl-plugin/ (SASL_PATH); the
+		# driver talks only to libsasl2 (no stand-in for its utils).
+		mkdir -p sasl-plugin || return 1
+		# shellcheck disable=SC2086
+		$CC ${CFLAGS/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,} \
+		    -shared -fPIC -fvisibility=hidden $CPPFLAGS \
+		    -DXO_HELPER_PATH='"/nonexistent/xoauth2-token"' \
+		    -o sasl-plugin/libxoauth2.so $src/plugin/xoauth2.c \
+		    $src/plugin/payload.c $src/plugin/tokenfile.c \
+		    $src/plugin/message.c $common $jsonc || return 1
+		srcs=; libs="-DXO_LIBFUZZER $sasl" ;;
 	*)
 		echo "run.sh: unknown target $t" >&2; return 1 ;;
 	esac
@@ -100,6 +113,7 @@ for t in $targets; do
 	case $t in
 	fuzz_loopback) dict=$fuzz/http.dict ;;
 	fuzz_mailtest_lines) dict=$fuzz/mail.dict ;;
+	fuzz_sasl) export SASL_PATH=$build/sasl-plugin; dict=$fuzz/json.dict ;;
 	*) dict=$fuzz/json.dict ;;
 	esac
 	# shellcheck disable=SC2086

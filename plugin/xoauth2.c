@@ -408,21 +408,27 @@ set_identity(struct xo_ctx *ctx, sasl_client_params_t *params,
     const struct xo_creds *c, sasl_out_params_t *oparams)
 {
 	const sasl_utils_t *utils = params->utils;
+	const char *which = "user name";
 	int r;
 
 	if (c->authzidlen > 0) {
+		which = "authorization id (mailbox)";
 		r = params->canon_user(utils->conn, c->authzid, c->authzidlen,
 		    SASL_CU_AUTHZID, oparams);
-		if (r == SASL_OK)
+		if (r == SASL_OK) {
+			which = "user name";
 			r = params->canon_user(utils->conn, c->authname,
 			    c->authnamelen, SASL_CU_AUTHID, oparams);
+		}
 	} else
 		r = params->canon_user(utils->conn, c->authname,
 		    c->authnamelen, SASL_CU_AUTHID | SASL_CU_AUTHZID, oparams);
+	/* libsasl2's canonicalisation refuses, say, a name of blanks. */
 	if (r != SASL_OK)
-		xo_msg_error(utils, 0, "%s: the user name was not "
-		    "accepted (%s)", mech_name(ctx->kind),
-		    sasl_reason(r));
+		xo_msg_error(utils, 0, "%s: the %s was not accepted by libsasl2 "
+		    "(%s); check that it is not blank or malformed",
+		    mech_name(ctx->kind), which, r == SASL_FAIL ?
+		    "refused" : sasl_reason(r));
 	return r;
 }
 
