@@ -989,6 +989,27 @@ test_token_file(void)
 		sasl_dispose(&conn);
 	}
 
+	/* A path too long to show is reported by its length. */
+	{
+		static char longpath[5012];
+
+		memset(longpath, 'a', sizeof(longpath) - 1);
+		longpath[0] = '/';
+		memcpy(longpath + sizeof(longpath) - 6, ".json", 6);
+		a.secret = longpath;
+		if ((conn = conn_new(&a, cbs)) != NULL) {
+			r = sasl_client_start(conn, "XOAUTH2", NULL, &out,
+			    &outlen, &chosen);
+			if (r == SASL_CONTINUE)
+				fail("token file, 5011-byte path", "accepted");
+			else
+				expect_detail("token file, 5011-byte path", conn,
+				    "cannot read token file (5011 bytes, too "
+				    "long to show): File name too long");
+			sasl_dispose(&conn);
+		}
+	}
+
 	/* A path that does not exist. */
 	a.secret = "/nonexistent/xoauth2/work.json";
 	if ((conn = conn_new(&a, cbs)) != NULL) {
