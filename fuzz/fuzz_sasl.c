@@ -36,6 +36,9 @@
  *       the seed and R, so --round R replays one failure.
  *   fuzz/run.sh's fuzz_sasl (-DXO_LIBFUZZER): the input's bytes make
  *       every choice.
+ * The token files live in a new directory under $XO_SASL_FUZZ_DIR, else
+ * /dev/shm (the plugin fsyncs when it marks a token stale), else $TMPDIR
+ * or /tmp; it is removed at exit.
  */
 #include "config.h"
 

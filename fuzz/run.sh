@@ -113,7 +113,12 @@ for t in $targets; do
 	case $t in
 	fuzz_loopback) dict=$fuzz/http.dict ;;
 	fuzz_mailtest_lines) dict=$fuzz/mail.dict ;;
-	fuzz_sasl) export SASL_PATH=$build/sasl-plugin; dict=$fuzz/json.dict ;;
+	fuzz_sasl)
+		# Its token files go under sasl-files/ (removed below:
+		# libFuzzer may exit without running atexit handlers).
+		export SASL_PATH=$build/sasl-plugin XO_SASL_FUZZ_DIR=$build/sasl-files
+		mkdir -p "$XO_SASL_FUZZ_DIR"
+		dict=$fuzz/json.dict ;;
 	*) dict=$fuzz/json.dict ;;
 	esac
 	# shellcheck disable=SC2086
@@ -121,6 +126,7 @@ for t in $targets; do
 	    -artifact_prefix="artifacts/$t/" -timeout=10 -rss_limit_mb=2048 \
 	    ${FUZZ_ARGS:-} "corpus/$t" "$fuzz/corpus/$t" >"$t.log" 2>&1
 	frc=$?
+	[ "$t" != fuzz_sasl ] || rm -rf "$build/sasl-files"
 	execs[$t]=$(awk '/stat::number_of_executed_units/ {print $2}' "$t.log" | tail -1)
 	after=$(find "artifacts/$t" -type f | wc -l)
 	finds[$t]=$((after - before))
