@@ -529,9 +529,12 @@ flow_browser(const struct login_options *lo, const struct oauth_options *net,
 		status = XO_E_SOFTWARE;
 		goto out;
 	}
-	if ((r = loopback_open(lo->port, &lb, &port)) != 0) {
-		msg(who, "cannot listen on 127.0.0.1:%d for the browser's "
-		    "answer: %s%s", lo->port, strerror(-r), lo->port != 0 ?
+	if ((r = loopback_open(lo->port, strcmp(rhost, "localhost") == 0,
+	    &lb, &port)) != 0) {
+		msg(who, "cannot listen on %s:%d for the browser's answer: "
+		    "%s%s", strcmp(rhost, "localhost") == 0 ?
+		    "127.0.0.1 and [::1]" : "127.0.0.1", lo->port,
+		    strerror(-r), lo->port != 0 ?
 		    "; choose another --port, or leave it out" : "");
 		status = XO_E_UNAVAILABLE;
 		goto out;

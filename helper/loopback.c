@@ -1,9 +1,15 @@
 /*
- * loopback: a deliberately tiny HTTP/1.x server.  It reads one request
- * head (at most LOOPBACK_REQUEST_MAX bytes, within LOOPBACK_READ_MS),
- * looks only at the request line, and closes every connection after one
- * answer.  The query holds the authorization code, a secret: the request
- * buffer is wiped, and the code is never printed.
+ * loopback: a deliberately tiny HTTP/1.x server.  It serves up to
+ * LOOPBACK_CONNS connections at once, each for at most LOOPBACK_CONN_MS
+ * (so a client that connects and says nothing -- a browser's speculative
+ * connection, or a local user -- holds nothing up), reads one request
+ * head of at most LOOPBACK_REQUEST_MAX bytes per connection, looks only
+ * at the request line, and closes every connection after one answer.
+ * Only a GET of "/" carrying this login's state decides; anything else
+ * is answered (404, 405, 400) and waited past, so that nobody who can
+ * reach the port can end the login.  The query holds the authorization
+ * code, a secret: request buffers are wiped, and the code is never
+ * printed.
  */
 #include "config.h"
 
@@ -24,10 +30,20 @@
 #include "xo_util.h"
 
 #define LOOPBACK_REQUEST_MAX	8192
-#define LOOPBACK_READ_MS	5000	/* per connection */
+#define LOOPBACK_CONN_MS	10000	/* per connection, from accept */
+#define LOOPBACK_CONNS		32	/* served at once */
+#define LOOPBACK_PORT_TRIES	20	/* a port free on both addresses */
 
 struct loopback {
-	int	 fd;
+	int	 fd[2];		/* 127.0.0.1, and [::1] or -1 */
+};
+
+/* One accepted connection and the request head read so far. */
+struct conn {
+	int	 fd;		/* -1: a free slot */
+	long	 deadline;
+	size_t	 got;
+	char	*head;		/* LOOPBACK_REQUEST_MAX bytes */
 };
 
 static const char page_ok[] =
@@ -41,6 +57,11 @@ static const char page_fail[] =
     "<title>xoauth2-token: sign-in failed</title></head>\n<body>"
     "<h1>Sign-in failed</h1>\n<p>xoauth2-token did not accept this answer; "
     "the terminal says why. You can close this window.</p></body></html>\n";
+static const char page_not_ours[] =
+    "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+    "<title>xoauth2-token: not this sign-in</title></head>\n<body>"
+    "<p>This is not the answer the waiting xoauth2-token sign-in asked "
+    "for (wrong or missing state); it is still waiting.</p></body></html>\n";
 static const char page_404[] =
     "<!doctype html>\n<title>Not found</title><p>Not found.</p>\n";
 
@@ -53,44 +74,109 @@ now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Listens on the loopback address of FAMILY, port PORT (0: the kernel
+ * picks).  Returns the socket (non-blocking) and sets *PORTp, or
+ * -errno. */
+static int
+listen_on(int family, int port, int *portp)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd, one = 1, r;
+
+	if ((fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		return -errno;
+	memset(&ss, 0, sizeof(ss));
+	/* Loopback only: no other host can reach the redirect. */
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((unsigned short)port);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((unsigned short)port);
+		sin6->sin6_addr = in6addr_loopback;
+		len = sizeof(*sin6);
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		    sizeof(one)) == -1)
+			goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
+	    listen(fd, 16) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		goto fail;
+	*portp = ntohs(family == AF_INET ? sin->sin_port : sin6->sin6_port);
+	return fd;
+ fail:
+	r = -errno;
+	close(fd);
+	return r;
+}
+
 int
-loopback_open(int port, struct loopback **lbp, int *portp)
+loopback_open(int port, int ipv6_too, struct loopback **lbp, int *portp)
 {
 	struct loopback *lb = NULL;
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd = -1, r;
+	int fd4 = -1, fd6 = -1, got = 0, got6, tries, r;
 
 	*lbp = NULL;
 	*portp = 0;
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		r = -errno;
-		goto out;
-	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)port);
-	/* Loopback only: no other host can reach the redirect. */
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(fd, 8) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
-		r = -errno;
-		goto out;
+	for (tries = 1;; tries++) {
+		if ((fd4 = listen_on(AF_INET, port, &got)) < 0) {
+			r = fd4;
+			goto out;
+		}
+		if (!ipv6_too)
+			break;
+		/* A browser given "localhost" may try [::1] first: whoever
+		 * listens there would get the redirect.  So: the same port
+		 * on both, or (a port the kernel picked) another port. */
+		if ((fd6 = listen_on(AF_INET6, got, &got6)) >= 0)
+			break;
+		if (fd6 == -EADDRNOTAVAIL || fd6 == -EAFNOSUPPORT) {
+			/* No IPv6 loopback: nobody can listen there. */
+			fd6 = -1;
+			break;
+		}
+		r = fd6;
+		close(fd4);
+		fd4 = fd6 = -1;
+		if (r != -EADDRINUSE || port != 0 || tries == LOOPBACK_PORT_TRIES)
+			goto out;
 	}
 	if ((lb = malloc(sizeof(*lb))) == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
-	lb->fd = fd;
-	fd = -1;
-	*portp = ntohs(sin.sin_port);
+	lb->fd[0] = fd4;
+	lb->fd[1] = fd6;
+	fd4 = fd6 = -1;
+	*portp = got;
 	*lbp = lb;
 	r = 0;
  out:
-	if (fd != -1)
-		close(fd);
+	if (fd4 >= 0)
+		close(fd4);
+	if (fd6 >= 0)
+		close(fd6);
 	return r;
+}
+
+/* Stops listening (both addresses). */
+static void
+stop_listening(struct loopback *lb)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (lb->fd[i] != -1)
+			close(lb->fd[i]);
+		lb->fd[i] = -1;
+	}
 }
 
 void
@@ -98,8 +184,7 @@ loopback_close(struct loopback *lb)
 {
 	if (lb == NULL)
 		return;
-	if (lb->fd != -1)
-		close(lb->fd);
+	stop_listening(lb);
 	free(lb);
 }
 
@@ -127,39 +212,6 @@ respond(int fd, int status, const char *reason, const char *page)
 	/* Best effort: the browser may already be gone. */
 	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) == n)
 		(void)send(fd, page, strlen(page), MSG_NOSIGNAL);
-}
-
-/* Reads a request head from FD into BUF until the blank line, at most
- * SIZE - 1 bytes and LOOPBACK_READ_MS.  Returns 0 or -1. */
-static int
-read_head(int fd, char *buf, size_t size, long deadline)
-{
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	size_t got = 0;
-	ssize_t n;
-	long left;
-
-	for (;;) {
-		left = deadline - now_ms();
-		if (left <= 0)
-			return -1;
-		n = poll(&pfd, 1, (int)left);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		n = recv(fd, buf + got, size - 1 - got, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-		buf[got] = '\0';
-		if (strstr(buf, "\r\n\r\n") != NULL || strstr(buf, "\n\n") != NULL)
-			return 0;
-		if (got == size - 1)
-			return -1;
-	}
 }
 
 static int
@@ -246,6 +298,21 @@ copy_printable(char *dst, size_t size, const char *src)
 	dst[i] = '\0';
 }
 
+/* Compares the state received with ours in a time that does not depend
+ * on where they differ. */
+static int
+state_equal(const char *got, const char *ours)
+{
+	size_t n = strlen(ours), i;
+	unsigned char d = 0;
+
+	if (strlen(got) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(got[i] ^ ours[i]);
+	return d == 0;
+}
+
 int
 loopback_parse_request(char *head, const char *state,
     struct loopback_result *res, int *decidedp)
@@ -266,25 +333,26 @@ loopback_parse_request(char *head, const char *state,
 		*query++ = '\0';
 	if (strcmp(target, "/") != 0)
 		return 404;
-	*decidedp = 1;
 	if (query == NULL)
 		query = target + strlen(target);
 	if (query_get(query, "state", &got_state) != 0 ||
 	    query_get(query, "code", &code) != 0 ||
 	    query_get(query, "error", &error) != 0 ||
 	    query_get(query, "error_description", &desc) != 0) {
+		*decidedp = 1;
 		res->outcome = LOOPBACK_IO;
 		res->sys_errno = ENOMEM;
 		status = 500;
 		goto out;
 	}
 	/* Without our state, the answer may be someone else's (RFC 6749
-	 * 10.12): refuse it, error or not. */
-	if (got_state == NULL || strcmp(got_state, state) != 0) {
-		res->outcome = LOOPBACK_BAD_STATE;
+	 * 10.12), or anyone's who can reach the port: refuse it, error or
+	 * not, and wait on for ours. */
+	if (got_state == NULL || !state_equal(got_state, state)) {
 		status = 400;
 		goto out;
 	}
+	*decidedp = 1;
 	if (error != NULL) {
 		res->outcome = LOOPBACK_DENIED;
 		copy_printable(res->error, sizeof(res->error), error);
@@ -314,9 +382,11 @@ loopback_parse_request(char *head, const char *state,
 }
 
 /* Judges one request head and answers it.  Returns 1 if it decided the
- * login (RES is filled, the page sent), 0 to wait for another. */
+ * login (RES is filled, the page sent), 0 to wait for another (*REFUSEDp
+ * counts the requests for "/" refused for their state). */
 static int
-handle(int fd, char *head, const char *state, struct loopback_result *res)
+handle(int fd, char *head, const char *state, struct loopback_result *res,
+    int *refusedp)
 {
 	const char *reason, *page;
 	int status, decided;
@@ -339,36 +409,158 @@ handle(int fd, char *head, const char *state, struct loopback_result *res)
 		reason = "Bad Request";
 		break;
 	}
-	if (!decided)
+	if (decided)
+		page = res->outcome == LOOPBACK_CODE ? page_ok : page_fail;
+	else if (status == 400) {
+		page = page_not_ours;
+		(*refusedp)++;
+	} else
 		page = page_404;
-	else if (res->outcome == LOOPBACK_CODE)
-		page = page_ok;
-	else
-		page = page_fail;
 	respond(fd, status, reason, page);
 	return decided;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	xo_wipe(c->head, c->got);
+	c->got = 0;
+}
+
+/* The open connection of CONNS closest to its deadline, or NULL. */
+static struct conn *
+conn_oldest(struct conn *conns)
+{
+	struct conn *oldest = NULL;
+	int i;
+
+	for (i = 0; i < LOOPBACK_CONNS; i++)
+		if (conns[i].fd != -1 && (oldest == NULL ||
+		    conns[i].deadline < oldest->deadline))
+			oldest = &conns[i];
+	return oldest;
+}
+
+/* Accepts what is waiting on listening socket FD into a free slot of
+ * CONNS (the one closest to its deadline gives way when all are taken).
+ * Returns 0, or -errno if accepting fails for a reason that would not
+ * go away by waiting. */
+static int
+accept_all(int fd, struct conn *conns)
+{
+	struct conn *c;
+	int cfd, i;
+
+	for (;;) {
+		if ((cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC |
+		    SOCK_NONBLOCK)) == -1) {
+			if (errno == EINTR || errno == ECONNABORTED ||
+			    errno == EPROTO)
+				continue;	/* the client gave up */
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    (c = conn_oldest(conns)) != NULL) {
+				conn_close(c);
+				continue;
+			}
+			return -errno;
+		}
+		for (c = NULL, i = 0; i < LOOPBACK_CONNS && c == NULL; i++)
+			if (conns[i].fd == -1)
+				c = &conns[i];
+		if (c == NULL) {
+			c = conn_oldest(conns);
+			conn_close(c);
+		}
+		c->fd = cfd;
+		c->deadline = now_ms() + LOOPBACK_CONN_MS;
+		c->got = 0;
+	}
+}
+
+/* Reads what connection C has sent.  Returns 1 when its request head is
+ * complete (NUL-terminated in c->head), 0 to wait for more, -1 if it is
+ * to be closed (gone, or a head too long). */
+static int
+conn_read(struct conn *c)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = recv(c->fd, c->head + c->got, LOOPBACK_REQUEST_MAX - 1 -
+		    c->got, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		c->got += (size_t)n;
+		c->head[c->got] = '\0';
+		if (strstr(c->head, "\r\n\r\n") != NULL ||
+		    strstr(c->head, "\n\n") != NULL)
+			return 1;
+		if (c->got == LOOPBACK_REQUEST_MAX - 1)
+			return -1;
+	}
 }
 
 int
 loopback_wait(struct loopback *lb, long timeout_ms, const char *state,
     struct loopback_result *res)
 {
-	struct pollfd pfd = { lb->fd, POLLIN, 0 };
-	char *head = NULL;
-	long deadline = now_ms() + timeout_ms, left, conn_deadline;
-	int fd = -1, n, decided = 0;
+	struct pollfd pfd[2 + LOOPBACK_CONNS];
+	struct conn conns[LOOPBACK_CONNS];
+	char *heads = NULL;
+	long deadline = now_ms() + timeout_ms, now, until;
+	int i, n, nl, np, r, decided = 0, refused = 0;
 
 	memset(res, 0, sizeof(*res));
 	res->outcome = LOOPBACK_TIMEOUT;
-	if ((head = malloc(LOOPBACK_REQUEST_MAX)) == NULL) {
+	for (i = 0; i < LOOPBACK_CONNS; i++) {
+		conns[i].fd = -1;
+		conns[i].got = 0;
+		conns[i].head = NULL;
+	}
+	if ((heads = malloc((size_t)LOOPBACK_CONNS * LOOPBACK_REQUEST_MAX)) ==
+	    NULL) {
 		res->outcome = LOOPBACK_IO;
 		res->sys_errno = ENOMEM;
 		goto out;
 	}
+	for (i = 0; i < LOOPBACK_CONNS; i++)
+		conns[i].head = heads + (size_t)i * LOOPBACK_REQUEST_MAX;
 	while (!decided) {
-		if ((left = deadline - now_ms()) <= 0)
+		now = now_ms();
+		if (now >= deadline)
 			break;
-		n = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
+		until = deadline;
+		np = 0;
+		for (i = 0; i < 2; i++)
+			if (lb->fd[i] != -1) {
+				pfd[np].fd = lb->fd[i];
+				pfd[np].events = POLLIN;
+				pfd[np++].revents = 0;
+			}
+		nl = np;
+		for (i = 0; i < LOOPBACK_CONNS; i++) {
+			if (conns[i].fd == -1)
+				continue;
+			if (conns[i].deadline <= now) {
+				conn_close(&conns[i]);	/* too slow */
+				continue;
+			}
+			if (conns[i].deadline < until)
+				until = conns[i].deadline;
+			pfd[np].fd = conns[i].fd;
+			pfd[np].events = POLLIN;
+			pfd[np++].revents = 0;
+		}
+		n = poll(pfd, (nfds_t)np, (int)(until - now));
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -376,26 +568,41 @@ loopback_wait(struct loopback *lb, long timeout_ms, const char *state,
 			res->sys_errno = errno;
 			break;
 		}
-		if (n == 0)
-			continue;
-		if ((fd = accept4(lb->fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
-			continue;	/* the client gave up; wait on */
-		conn_deadline = now_ms() + LOOPBACK_READ_MS;
-		if (conn_deadline > deadline)
-			conn_deadline = deadline;
-		if (read_head(fd, head, LOOPBACK_REQUEST_MAX, conn_deadline) == 0)
-			decided = handle(fd, head, state, res);
-		xo_wipe(head, LOOPBACK_REQUEST_MAX);
-		close(fd);
-		fd = -1;
+		/* Connections first: pfd[nl..] follow the slots in order,
+		 * before accept_all may reuse one. */
+		for (i = 0, np = nl; i < LOOPBACK_CONNS && !decided; i++) {
+			if (conns[i].fd == -1 || pfd[np].fd != conns[i].fd)
+				continue;
+			if (pfd[np++].revents == 0)
+				continue;
+			if ((r = conn_read(&conns[i])) == 0)
+				continue;
+			if (r == 1)
+				decided = handle(conns[i].fd, conns[i].head,
+				    state, res, &refused);
+			conn_close(&conns[i]);
+		}
+		for (i = 0; i < nl && !decided; i++)
+			if (pfd[i].revents != 0 &&
+			    (r = accept_all(pfd[i].fd, conns)) != 0) {
+				res->outcome = LOOPBACK_IO;
+				res->sys_errno = -r;
+				decided = 1;
+			}
 	}
+	/* Only someone else's answers came: say so rather than "no answer". */
+	if (res->outcome == LOOPBACK_TIMEOUT && refused > 0)
+		res->outcome = LOOPBACK_BAD_STATE;
+	res->refused = refused;
  out:
 	/* One answer only: nothing more reaches us. */
-	close(lb->fd);
-	lb->fd = -1;
-	if (head != NULL) {
-		xo_wipe(head, LOOPBACK_REQUEST_MAX);
-		free(head);
+	stop_listening(lb);
+	for (i = 0; i < LOOPBACK_CONNS; i++)
+		if (conns[i].head != NULL)
+			conn_close(&conns[i]);
+	if (heads != NULL) {
+		xo_wipe(heads, (size_t)LOOPBACK_CONNS * LOOPBACK_REQUEST_MAX);
+		free(heads);
 	}
 	return res->outcome == LOOPBACK_CODE ? 0 : -1;
 }

@@ -112,14 +112,17 @@ xo_assert_rc 0 "$XO_TMP/err"
 xo_assert_contains "$XO_TMP/err" '^xoauth2-token: work: refreshed'
 
 xo_step "a wrong state is refused and nothing is written"
+# The listener waits past an answer without our state (anyone who can
+# reach the port could send one: t-login-listener.sh), so the login ends
+# at the deadline, saying what it refused.
 xo_oauth -q authorize-mode wrong-state
-login wrongstate --login-hint "$USER"
+login wrongstate --login-hint "$USER" --wait 3
 xo_assert_rc 76 "$XO_TMP/wrongstate.err"
 xo_assert_contains "$XO_TMP/wrongstate.err" 'refused an answer on http://127\.0\.0\.1:[0-9]+/ with a wrong or missing state'
 xo_assert_contains "$XO_TMP/browser.log" '^status 400$' "the browser was told 400"
 [ ! -e "$STORE/wrongstate.json" ] || xo_fail "a token file was written"
 xo_oauth -q authorize-mode no-state
-login nostate --login-hint "$USER"
+login nostate --login-hint "$USER" --wait 3
 xo_assert_rc 76 "$XO_TMP/nostate.err"
 [ ! -e "$STORE/nostate.json" ] || xo_fail "a token file was written"
 
