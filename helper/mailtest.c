@@ -14,7 +14,8 @@
  * the middle's injected lines would otherwise be read as if they came
  * over TLS), and the capabilities learnt before it are forgotten.
  *
- * Each step returns 0 or a sysexits code after setting the verdict text.
+ * Each step returns 0 or an XO_E_* code (errors.h) after setting the
+ * verdict text.
  */
 #include "config.h"
 
@@ -34,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +44,7 @@
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
 
+#include "errors.h"
 #include "mailtest.h"
 #include "msg.h"
 #include "oauth.h"
@@ -318,18 +319,18 @@ conn_open(struct session *s)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;
 	if ((e = getaddrinfo(s->host, s->port, &hints, &res)) != 0)
-		return fail(s, EX_NOHOST, "cannot resolve %s: %s", s->host,
+		return fail(s, XO_E_NOHOST, "cannot resolve %s: %s", s->host,
 		    gai_strerror(e));
 	for (ai = res; ai != NULL; ai = ai->ai_next)
 		if ((s->fd = connect_one(ai, s->mo->connect_timeout_ms, &err)) != -1)
 			break;
 	freeaddrinfo(res);
 	if (s->fd == -1)
-		return fail(s, err == ETIMEDOUT ? EX_TEMPFAIL : EX_UNAVAILABLE,
+		return fail(s, err == ETIMEDOUT ? XO_E_TEMPFAIL : XO_E_UNAVAILABLE,
 		    "cannot connect to %s port %s: %s", s->host, s->port,
 		    strerror(err));
 	if (set_timeouts(s->fd, s->mo->timeout_ms) != 0)
-		return fail(s, EX_OSERR, "cannot set socket timeouts: %s",
+		return fail(s, XO_E_OSERR, "cannot set socket timeouts: %s",
 		    strerror(errno));
 	printf("   connected to %s port %s\n", s->host, s->port);
 	return 0;
@@ -369,18 +370,18 @@ conn_tls(struct session *s)
 	ERR_clear_error();
 	if ((s->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION) != 1)
-		return fail(s, EX_SOFTWARE, "cannot set up OpenSSL");
+		return fail(s, XO_E_SOFTWARE, "cannot set up OpenSSL");
 	SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER, NULL);
 	if (s->mo->cafile != NULL) {
 		if (SSL_CTX_load_verify_locations(s->ctx, s->mo->cafile, NULL) != 1)
-			return fail(s, EX_CONFIG, "cannot load the CA "
+			return fail(s, XO_E_CONFIG, "cannot load the CA "
 			    "certificates in %s", s->mo->cafile);
 	} else if (SSL_CTX_set_default_verify_paths(s->ctx) != 1)
-		return fail(s, EX_CONFIG, "cannot load the system's CA "
+		return fail(s, XO_E_CONFIG, "cannot load the system's CA "
 		    "certificates");
 	if ((s->ssl = SSL_new(s->ctx)) == NULL ||
 	    SSL_set_fd(s->ssl, s->fd) != 1)
-		return fail(s, EX_SOFTWARE, "cannot set up OpenSSL");
+		return fail(s, XO_E_SOFTWARE, "cannot set up OpenSSL");
 	is_ip = inet_pton(AF_INET, s->host, &a4) == 1 ||
 	    inet_pton(AF_INET6, s->host, &a6) == 1;
 	vp = SSL_get0_param(s->ssl);
@@ -391,18 +392,18 @@ conn_tls(struct session *s)
 		    SSL_set1_host(s->ssl, s->host) == 1;
 	}
 	if (r != 1)
-		return fail(s, EX_SOFTWARE, "cannot set up OpenSSL");
+		return fail(s, XO_E_SOFTWARE, "cannot set up OpenSSL");
 	if (SSL_connect(s->ssl) != 1) {
 		vr = SSL_get_verify_result(s->ssl);
 		if (vr != X509_V_OK)
-			return fail(s, EX_UNAVAILABLE, "TLS with %s: the server's "
+			return fail(s, XO_E_UNAVAILABLE, "TLS with %s: the server's "
 			    "certificate is not trusted (%s)%s", s->host,
 			    X509_verify_cert_error_string(vr),
 			    s->mo->cafile == NULL ? "; if the server uses a "
 			    "private CA, add --cafile FILE" : "");
 		e = ERR_get_error();
 		ERR_error_string_n(e, ebuf, sizeof(ebuf));
-		return fail(s, EX_UNAVAILABLE, "TLS with %s failed: %s",
+		return fail(s, XO_E_UNAVAILABLE, "TLS with %s failed: %s",
 		    s->host, e != 0 ? ebuf : "connection closed");
 	}
 	printf("   TLS: %s, %s, certificate verified for %s\n",
@@ -425,7 +426,7 @@ conn_write(struct session *s, const char *data, size_t len)
 		if (n == -1 && s->ssl == NULL && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return fail(s, EX_TEMPFAIL, "cannot send to %s: %s",
+			return fail(s, XO_E_TEMPFAIL, "cannot send to %s: %s",
 			    s->host, s->ssl != NULL ? "TLS write failed" :
 			    strerror(errno));
 		off += (size_t)n;
@@ -485,12 +486,12 @@ read_line(struct session *s)
 			return 0;
 		}
 		if (r == -1)
-			return fail(s, EX_PROTOCOL, "%s sent a NUL byte in a line",
+			return fail(s, XO_E_PROTOCOL, "%s sent a NUL byte in a line",
 			    s->host);
 		if (r == -2)
-			return fail(s, EX_OSERR, "out of memory");
+			return fail(s, XO_E_OSERR, "out of memory");
 		if (s->inlen >= LINE_MAX_)
-			return fail(s, EX_PROTOCOL, "the server sent a line "
+			return fail(s, XO_E_PROTOCOL, "the server sent a line "
 			    "longer than %d KiB", LINE_MAX_ / 1024);
 		if (s->ssl != NULL) {
 			int rd = SSL_read(s->ssl, s->in + s->inlen,
@@ -502,11 +503,11 @@ read_line(struct session *s)
 		if (got == -1 && s->ssl == NULL && errno == EINTR)
 			continue;
 		if (got == 0)
-			return fail(s, EX_PROTOCOL, "%s closed the connection",
+			return fail(s, XO_E_PROTOCOL, "%s closed the connection",
 			    s->host);
 		if (got < 0)
 			return fail(s, errno == EAGAIN || errno == EWOULDBLOCK ?
-			    EX_TEMPFAIL : EX_PROTOCOL, "no answer from %s: %s",
+			    XO_E_TEMPFAIL : XO_E_PROTOCOL, "no answer from %s: %s",
 			    s->host, errno == EAGAIN || errno == EWOULDBLOCK ?
 			    "timed out (--timeout)" : strerror(errno));
 		s->inlen += (size_t)got;
@@ -524,7 +525,7 @@ start_tls(struct session *s)
 	int r;
 
 	if (s->inlen != 0)
-		return fail(s, EX_PROTOCOL, "%s sent %zu bytes after agreeing "
+		return fail(s, XO_E_PROTOCOL, "%s sent %zu bytes after agreeing "
 		    "to %s and before TLS began, in plaintext: someone on the "
 		    "path may be injecting lines (RFC 3207 4.2), so no token "
 		    "was sent; check the network path to %s, or use --tls",
@@ -754,12 +755,12 @@ sasl_setup(struct session *s, const char *service)
 		cb++;
 		cb->id = SASL_CB_LIST_END;
 		if ((r = sasl_client_init(global)) != SASL_OK)
-			return fail(s, EX_SOFTWARE, "cannot initialise libsasl2: %s",
+			return fail(s, XO_E_SOFTWARE, "cannot initialise libsasl2: %s",
 			    sasl_errstring(r, NULL, NULL));
 		sasl_ready = 1;
 	}
 	if ((s->secret = malloc(sizeof(*s->secret) + n)) == NULL)
-		return fail(s, EX_OSERR, "out of memory");
+		return fail(s, XO_E_OSERR, "out of memory");
 	s->secret->len = n;
 	memcpy(s->secret->data, s->path, n + 1);
 
@@ -786,7 +787,7 @@ sasl_setup(struct session *s, const char *service)
 	conn_cbs[3].id = SASL_CB_LIST_END;
 	if ((r = sasl_client_new(service, s->host, local[0] ? local : NULL,
 	    remote[0] ? remote : NULL, conn_cbs, 0, &s->sasl)) != SASL_OK)
-		return fail(s, EX_SOFTWARE, "libsasl2: %s",
+		return fail(s, XO_E_SOFTWARE, "libsasl2: %s",
 		    sasl_errstring(r, NULL, NULL));
 	return 0;
 }
@@ -825,18 +826,18 @@ sasl_first(struct session *s, char **b64p)
 	*b64p = NULL;
 	r = sasl_client_start(s->sasl, s->mech, &prompts, &out, &outlen, &chosen);
 	if (r == SASL_NOMECH)
-		return fail(s, EX_CONFIG, "libsasl2 has no %s mechanism: "
+		return fail(s, XO_E_CONFIG, "libsasl2 has no %s mechanism: "
 		    "libxoauth2.so is not in %s; give its directory with "
 		    "--plugin-dir DIR", s->mech, s->mo->plugin_dir != NULL ?
 		    s->mo->plugin_dir : getenv("SASL_PATH") != NULL ?
 		    "$SASL_PATH" : "libsasl2's plugin directory");
 	if (r != SASL_OK && r != SASL_CONTINUE)
-		return fail(s, EX_NOPERM, "%s", sasl_errdetail(s->sasl));
+		return fail(s, XO_E_REFUSED, "%s", sasl_errdetail(s->sasl));
 	if ((b64 = malloc(SASL_OUT_MAX)) == NULL)
-		return fail(s, EX_OSERR, "out of memory");
+		return fail(s, XO_E_OSERR, "out of memory");
 	if (sasl_encode64(out, outlen, b64, SASL_OUT_MAX, &b64len) != SASL_OK) {
 		free(b64);
-		return fail(s, EX_SOFTWARE, "the plugin's message is too long");
+		return fail(s, XO_E_SOFTWARE, "the plugin's message is too long");
 	}
 	mask_sasl_out(s->shown, sizeof(s->shown), out, outlen);
 	*b64p = b64;
@@ -856,12 +857,12 @@ sasl_answer(struct session *s, const char *challenge)
 
 	if ((in = malloc(clen + 1)) == NULL ||
 	    (b64 = malloc(SASL_OUT_MAX)) == NULL) {
-		status = fail(s, EX_OSERR, "out of memory");
+		status = fail(s, XO_E_OSERR, "out of memory");
 		goto out;
 	}
 	if (sasl_decode64(challenge, (unsigned)clen, in, (unsigned)clen + 1,
 	    &inlen) != SASL_OK) {
-		status = fail(s, EX_PROTOCOL, "the server's challenge is not "
+		status = fail(s, XO_E_PROTOCOL, "the server's challenge is not "
 		    "base64");
 		goto out;
 	}
@@ -877,12 +878,12 @@ sasl_answer(struct session *s, const char *challenge)
 	}
 	r = sasl_client_step(s->sasl, in, inlen, NULL, &out, &outlen);
 	if (r != SASL_OK && r != SASL_CONTINUE) {
-		status = fail(s, EX_PROTOCOL, "%s", sasl_errdetail(s->sasl));
+		status = fail(s, XO_E_PROTOCOL, "%s", sasl_errdetail(s->sasl));
 		goto out;
 	}
 	if (sasl_encode64(out != NULL ? out : "", outlen, b64, SASL_OUT_MAX,
 	    &b64len) != SASL_OK) {
-		status = fail(s, EX_SOFTWARE, "the plugin's answer is too long");
+		status = fail(s, XO_E_SOFTWARE, "the plugin's answer is too long");
 		goto out;
 	}
 	mask_sasl_out(s->shown, sizeof(s->shown), out, outlen);
@@ -914,7 +915,7 @@ refused(struct session *s)
 	if (detail != NULL && strncmp(detail, s->mech, strlen(s->mech)) == 0 &&
 	    strncmp(detail + strlen(s->mech), ": ", 2) == 0)
 		detail += strlen(s->mech) + 2;
-	return fail(s, EX_NOPERM, "%s refused the login as %s with %s%s%s",
+	return fail(s, XO_E_REFUSED, "%s refused the login as %s with %s%s%s",
 	    s->host, s->user, s->mech, detail != NULL && *detail ? ": " : "",
 	    detail != NULL ? detail : "");
 }
@@ -960,14 +961,14 @@ imap(struct session *s)
 	if ((r = read_line(s)) != 0)
 		return r;
 	if (strncasecmp(s->line, "* OK", 4) != 0)
-		return fail(s, EX_UNAVAILABLE, "%s did not greet us with * OK",
+		return fail(s, XO_E_UNAVAILABLE, "%s did not greet us with * OK",
 		    s->host);
 	if (s->mo->security == MAILTEST_SEC_STARTTLS) {
 		if ((r = send_line(s, "A0 STARTTLS", NULL)) != 0 ||
 		    (r = imap_tagged(s, "A0", &ok)) != 0)
 			return r;
 		if (!ok)
-			return fail(s, EX_UNAVAILABLE, "%s refused STARTTLS",
+			return fail(s, XO_E_UNAVAILABLE, "%s refused STARTTLS",
 			    s->host);
 		if ((r = start_tls(s)) != 0)
 			return r;
@@ -982,7 +983,7 @@ imap(struct session *s)
 		if (asprintf(&cmd, "A2 AUTHENTICATE %s %s", s->mech,
 		    b64[0] != '\0' ? b64 : "=") == -1) {
 			cmd = NULL;
-			r = fail(s, EX_OSERR, "out of memory");
+			r = fail(s, XO_E_OSERR, "out of memory");
 			goto out;
 		}
 		{
@@ -996,7 +997,7 @@ imap(struct session *s)
 	} else {
 		if (asprintf(&cmd, "A2 AUTHENTICATE %s", s->mech) == -1) {
 			cmd = NULL;
-			r = fail(s, EX_OSERR, "out of memory");
+			r = fail(s, XO_E_OSERR, "out of memory");
 			goto out;
 		}
 		if ((r = send_line(s, cmd, NULL)) != 0 || (r = read_line(s)) != 0)
@@ -1004,7 +1005,7 @@ imap(struct session *s)
 		mailtest_imap_line(s->line, "A2", &s->caps, &l);
 		if (l.kind != MAILTEST_LINE_CONTINUE) {
 			r = l.kind != MAILTEST_LINE_OTHER ? refused(s) :
-			    fail(s, EX_PROTOCOL, "expected '+' from %s", s->host);
+			    fail(s, XO_E_PROTOCOL, "expected '+' from %s", s->host);
 			goto out;
 		}
 		if ((r = send_line(s, b64, s->shown)) != 0)
@@ -1030,21 +1031,21 @@ imap(struct session *s)
 	    (r = imap_tagged(s, "A3", &ok)) != 0)
 		goto out;
 	if (!ok) {
-		r = fail(s, EX_PROTOCOL, "logged in, but LIST failed");
+		r = fail(s, XO_E_PROTOCOL, "logged in, but LIST failed");
 		goto out;
 	}
 	if ((r = send_line(s, "A4 NOOP", NULL)) != 0 ||
 	    (r = imap_tagged(s, "A4", &ok)) != 0)
 		goto out;
 	if (!ok) {
-		r = fail(s, EX_PROTOCOL, "logged in, but NOOP failed");
+		r = fail(s, XO_E_PROTOCOL, "logged in, but NOOP failed");
 		goto out;
 	}
 	snprintf(s->done, sizeof(s->done), "LIST, NOOP and LOGOUT ok");
 	if ((r = send_line(s, "A5 LOGOUT", NULL)) != 0 ||
 	    (r = imap_tagged(s, "A5", &ok)) != 0)
 		goto out;
-	r = ok ? 0 : fail(s, EX_PROTOCOL, "logged in, but LOGOUT failed");
+	r = ok ? 0 : fail(s, XO_E_PROTOCOL, "logged in, but LOGOUT failed");
  out:
 	secret_b64_free(b64);
 	if (cmd != NULL) {
@@ -1084,14 +1085,14 @@ pop(struct session *s)
 	if ((r = pop_read(s, 0, &k, NULL)) != 0)
 		return r;
 	if (k != MAILTEST_LINE_OK)
-		return fail(s, EX_UNAVAILABLE, "%s did not greet us with +OK",
+		return fail(s, XO_E_UNAVAILABLE, "%s did not greet us with +OK",
 		    s->host);
 	if (s->mo->security == MAILTEST_SEC_STARTTLS) {
 		if ((r = send_line(s, "STLS", NULL)) != 0 ||
 		    (r = pop_read(s, 0, &k, NULL)) != 0)
 			return r;
 		if (k != MAILTEST_LINE_OK)
-			return fail(s, EX_UNAVAILABLE, "%s refused STLS", s->host);
+			return fail(s, XO_E_UNAVAILABLE, "%s refused STLS", s->host);
 		if ((r = start_tls(s)) != 0)
 			return r;
 	}
@@ -1116,7 +1117,7 @@ pop(struct session *s)
 		goto out;
 	if (k != MAILTEST_LINE_CONTINUE) {
 		r = k == MAILTEST_LINE_NO ? refused(s) :
-		    fail(s, EX_PROTOCOL, "expected '+' from %s", s->host);
+		    fail(s, XO_E_PROTOCOL, "expected '+' from %s", s->host);
 		goto out;
 	}
 	if ((r = send_line(s, b64, s->shown)) != 0)
@@ -1137,7 +1138,7 @@ pop(struct session *s)
 	    (r = pop_read(s, 0, &k, NULL)) != 0)
 		goto out;
 	if (k != MAILTEST_LINE_OK) {
-		r = fail(s, EX_PROTOCOL, "logged in, but STAT failed");
+		r = fail(s, XO_E_PROTOCOL, "logged in, but STAT failed");
 		goto out;
 	}
 	snprintf(s->done, sizeof(s->done), "STAT and QUIT ok");
@@ -1145,7 +1146,7 @@ pop(struct session *s)
 	    (r = pop_read(s, 0, &k, NULL)) != 0)
 		goto out;
 	r = k == MAILTEST_LINE_OK ? 0 :
-	    fail(s, EX_PROTOCOL, "logged in, but QUIT failed");
+	    fail(s, XO_E_PROTOCOL, "logged in, but QUIT failed");
  out:
 	secret_b64_free(b64);
 	return r;
@@ -1166,10 +1167,10 @@ smtp_reply(struct session *s, int ehlo, int *codep, const char **textp)
 		if ((r = read_line(s)) != 0)
 			return r;
 		if (mailtest_smtp_line(s->line, ehlo, &s->caps, &l) != 0)
-			return fail(s, EX_PROTOCOL, "%s sent a line that is not "
+			return fail(s, XO_E_PROTOCOL, "%s sent a line that is not "
 			    "an SMTP reply", s->host);
 		if (first != 0 && l.code != first)
-			return fail(s, EX_PROTOCOL, "%s changed the code within "
+			return fail(s, XO_E_PROTOCOL, "%s changed the code within "
 			    "a multi-line reply (%d, then %d)", s->host, first,
 			    l.code);
 		first = l.code;
@@ -1192,19 +1193,19 @@ smtp(struct session *s)
 	if ((r = smtp_reply(s, 0, &code, NULL)) != 0)
 		return r;
 	if (code != 220)
-		return fail(s, EX_UNAVAILABLE, "%s did not greet us with 220",
+		return fail(s, XO_E_UNAVAILABLE, "%s did not greet us with 220",
 		    s->host);
 	if ((r = send_line(s, "EHLO xoauth2-token.localhost", NULL)) != 0 ||
 	    (r = smtp_reply(s, 1, &code, NULL)) != 0)
 		return r;
 	if (code != 250)
-		return fail(s, EX_PROTOCOL, "%s refused EHLO", s->host);
+		return fail(s, XO_E_PROTOCOL, "%s refused EHLO", s->host);
 	if (s->mo->security == MAILTEST_SEC_STARTTLS) {
 		if ((r = send_line(s, "STARTTLS", NULL)) != 0 ||
 		    (r = smtp_reply(s, 0, &code, NULL)) != 0)
 			return r;
 		if (code != 220)
-			return fail(s, EX_UNAVAILABLE, "%s refused STARTTLS",
+			return fail(s, XO_E_UNAVAILABLE, "%s refused STARTTLS",
 			    s->host);
 		if ((r = start_tls(s)) != 0)
 			return r;
@@ -1212,7 +1213,7 @@ smtp(struct session *s)
 		    (r = smtp_reply(s, 1, &code, NULL)) != 0)
 			return r;
 		if (code != 250)
-			return fail(s, EX_PROTOCOL, "%s refused EHLO after "
+			return fail(s, XO_E_PROTOCOL, "%s refused EHLO after "
 			    "STARTTLS", s->host);
 	}
 	choose_mech(s);
@@ -1224,7 +1225,7 @@ smtp(struct session *s)
 		goto out;
 	if (code != 334) {
 		r = code >= 500 ? refused(s) :
-		    fail(s, EX_PROTOCOL, "expected 334 from %s", s->host);
+		    fail(s, XO_E_PROTOCOL, "expected 334 from %s", s->host);
 		goto out;
 	}
 	if ((r = send_line(s, b64, s->shown)) != 0)
@@ -1245,14 +1246,14 @@ smtp(struct session *s)
 	    (r = smtp_reply(s, 0, &code, NULL)) != 0)
 		goto out;
 	if (code != 250) {
-		r = fail(s, EX_PROTOCOL, "logged in, but NOOP failed");
+		r = fail(s, XO_E_PROTOCOL, "logged in, but NOOP failed");
 		goto out;
 	}
 	snprintf(s->done, sizeof(s->done), "NOOP and QUIT ok");
 	if ((r = send_line(s, "QUIT", NULL)) != 0 ||
 	    (r = smtp_reply(s, 0, &code, NULL)) != 0)
 		goto out;
-	r = code == 221 ? 0 : fail(s, EX_PROTOCOL, "logged in, but QUIT failed");
+	r = code == 221 ? 0 : fail(s, XO_E_PROTOCOL, "logged in, but QUIT failed");
  out:
 	secret_b64_free(b64);
 	return r;
@@ -1279,7 +1280,7 @@ mailtest_run(const struct mailtest_options *mo, const char *who,
 	if (mo->mech != NULL && strcmp(mo->mech, "XOAUTH2") != 0 &&
 	    strcmp(mo->mech, "OAUTHBEARER") != 0) {
 		msg(who, "--mech is XOAUTH2 or OAUTHBEARER, not '%s'", mo->mech);
-		return EX_USAGE;
+		return XO_E_USAGE;
 	}
 	switch (mo->proto) {
 	case MAILTEST_IMAP:
@@ -1297,7 +1298,7 @@ mailtest_run(const struct mailtest_options *mo, const char *who,
 	if (parse_server(&s, mo->server, defport) != 0) {
 		msg(who, "'%s' is not HOST[:PORT] (an IPv6 address goes in "
 		    "brackets: [::1]:143)", mo->server);
-		return EX_USAGE;
+		return XO_E_USAGE;
 	}
 	/* The default: TLS for IMAP and POP, STARTTLS for SMTP. */
 	resolved = *mo;
@@ -1314,14 +1315,14 @@ mailtest_run(const struct mailtest_options *mo, const char *who,
 			msg(who, "--plain would send the access token unencrypted "
 			    "to %s; it is only allowed to a loopback host: use "
 			    "--tls or --starttls", s.host);
-			return EX_USAGE;
+			return XO_E_USAGE;
 		}
 	}
 	how = s.mo->security == MAILTEST_SEC_TLS ? "TLS" :
 	    s.mo->security == MAILTEST_SEC_STARTTLS ? "STARTTLS" : "no TLS";
 	if ((s.in = malloc(LINE_MAX_ + 1)) == NULL) {
 		msg(who, "out of memory");
-		return EX_OSERR;
+		return XO_E_OSERR;
 	}
 	printf("%s test: %s port %s (%s) as %s, token file %s\n",
 	    proto_name(mo->proto), s.host, s.port, how, user, path);
@@ -1340,7 +1341,7 @@ mailtest_run(const struct mailtest_options *mo, const char *who,
 		    s.mech != NULL ? " with " : "", s.mech != NULL ? s.mech : "",
 		    how, s.reason);
 		fflush(stdout);
-		if (status == EX_NOPERM && s.sasl != NULL)
+		if (status == XO_E_REFUSED && s.sasl != NULL)
 			msg(who, "%s; run: " PROG " refresh --force %s, and if the "
 			    "server still says no, check that the grant has the "
 			    "%s scope and that %s access is enabled for the "

@@ -32,7 +32,7 @@ struct mailtest_options {
 /* Logs in to the server as USER with the token file PATH (absolute) and
  * reports on stdout: the dialogue, then a one-line verdict.  WHO names
  * the account in messages.  Returns 0 if the login and the command
- * succeeded, else a sysexits code after saying why on stderr. */
+ * succeeded, else an XO_E_* code (errors.h) after saying why on stderr. */
 int mailtest_run(const struct mailtest_options *mo, const char *who,
     const char *path, const char *user);
 
