@@ -21,6 +21,8 @@ SYS_SERVICE=$UNITS/xoauth2-token-refresh@.service
 SYS_TIMER=$UNITS/xoauth2-token-refresh@.timer
 USER_SERVICE=$UNITS/user/xoauth2-token-refresh.service
 USER_TIMER=$UNITS/user/xoauth2-token-refresh.timer
+PF_SERVICE=$UNITS/xoauth2-token-postfix.service
+PF_TIMER=$UNITS/xoauth2-token-postfix.timer
 
 # unit_value FILE KEY: the value of KEY= in FILE (the last one wins).
 unit_value() {
@@ -43,7 +45,7 @@ xo_step "systemd-analyze verify"
 # built helper instead of /usr/bin/xoauth2-token (only that line differs;
 # tests/pkg/t-debs.sh verifies the installed files as they are).
 mkdir -p "$XO_TMP/units/user" "$XO_TMP/runtime"
-for f in "$SYS_SERVICE" "$SYS_TIMER" "$USER_SERVICE" "$USER_TIMER"; do
+for f in "$SYS_SERVICE" "$SYS_TIMER" "$USER_SERVICE" "$USER_TIMER" "$PF_SERVICE" "$PF_TIMER"; do
     case $f in
     */user/*) out=$XO_TMP/units/user/${f##*/} ;;
     *) out=$XO_TMP/units/${f##*/}; out=${out/@./@root.} ;;   # an instance
@@ -52,17 +54,18 @@ for f in "$SYS_SERVICE" "$SYS_TIMER" "$USER_SERVICE" "$USER_TIMER"; do
     [ "$(diff "$f" "$out" | grep -c '^>')" = "$(grep -c '^ExecStart=' "$f")" ] \
         || xo_fail "${f##*/}: ExecStart is not /usr/bin/xoauth2-token ..."
 done
-systemd-analyze verify --man=no "$XO_TMP"/units/*@root.* >"$XO_TMP/verify" 2>&1
+systemd-analyze verify --man=no "$XO_TMP"/units/*@root.* "$XO_TMP"/units/xoauth2-token-postfix.* \
+    >"$XO_TMP/verify" 2>&1
 echo "$?" >"$XO_TMP/verify.rc"
 XDG_RUNTIME_DIR=$XO_TMP/runtime systemd-analyze --user verify --man=no \
     "$XO_TMP"/units/user/* >>"$XO_TMP/verify" 2>&1
 echo "$?" >>"$XO_TMP/verify.rc"
 [ "$(tr -d '\n' <"$XO_TMP/verify.rc")" = 00 ] && [ ! -s "$XO_TMP/verify" ] \
     || xo_fail "systemd-analyze verify complained (exit $(tr '\n' ' ' <"$XO_TMP/verify.rc"))" "$XO_TMP/verify"
-echo "   ok: xoauth2-token-refresh@.service/.timer (as @root) and the user units: no complaint"
+echo "   ok: xoauth2-token-refresh@.service/.timer (as @root), xoauth2-token-postfix.service/.timer and the user units: no complaint"
 
 xo_step "the timer runs well within the margin; the margin is shorter than a token's life"
-for pair in "$SYS_SERVICE $SYS_TIMER" "$USER_SERVICE $USER_TIMER"; do
+for pair in "$SYS_SERVICE $SYS_TIMER" "$USER_SERVICE $USER_TIMER" "$PF_SERVICE $PF_TIMER"; do
     set -- $pair
     cmd=$(unit_value "$1" ExecStart)
     margin=$(sed -n 's/.* --margin \([0-9]*\).*/\1/p' <<<"$cmd")

@@ -94,6 +94,8 @@ xo_assert_rc 0 "$XO_TMP/install.out"
 for f in "$SYSPLUGIN" /usr/bin/xoauth2-token /usr/share/man/man1/xoauth2-token.1.gz \
     /lib/systemd/system/xoauth2-token-refresh@.service \
     /lib/systemd/system/xoauth2-token-refresh@.timer \
+    /lib/systemd/system/xoauth2-token-postfix.service \
+    /lib/systemd/system/xoauth2-token-postfix.timer \
     /usr/lib/systemd/user/xoauth2-token-refresh.service \
     /usr/lib/systemd/user/xoauth2-token-refresh.timer \
     /usr/share/bash-completion/completions/xoauth2-token \
@@ -102,6 +104,11 @@ for f in "$SYSPLUGIN" /usr/bin/xoauth2-token /usr/share/man/man1/xoauth2-token.1
 done
 [ ! -e "${SYSPLUGIN%.so}.la" ] || xo_fail "a .la in the sasl2 dir"
 echo "   ok: plugin at $SYSPLUGIN, helper, man page, units, completion"
+# Postfix's timer is enabled by the package (zero steps on stock Debian; it
+# waits for /var/spool/postfix/xoauth2 with ConditionPathIsDirectory).
+[ -L /etc/systemd/system/timers.target.wants/xoauth2-token-postfix.timer ] \
+    || xo_fail "the package did not enable xoauth2-token-postfix.timer"
+echo "   ok: xoauth2-token-postfix.timer is enabled (timers.target.wants)"
 
 xo_step "libsasl2 loads the plugin from the system directory (no SASL_PATH)"
 LD_DEBUG=files saslpluginviewer -c >"$XO_TMP/viewer" 2>"$XO_TMP/viewer.ld"
@@ -164,7 +171,8 @@ xo_assert_rc 0 "$XO_TMP/test"
 
 xo_step "the installed units pass systemd-analyze verify"
 mkdir -p "$XO_TMP/units" "$XO_TMP/runtime"
-for f in /lib/systemd/system/xoauth2-token-refresh@.{service,timer}; do
+for f in /lib/systemd/system/xoauth2-token-refresh@.{service,timer} \
+    /lib/systemd/system/xoauth2-token-postfix.{service,timer}; do
     b=${f##*/}; cp "$f" "$XO_TMP/units/${b/@./@root.}"     # an instance
 done
 systemd-analyze verify --man=no "$XO_TMP"/units/* >"$XO_TMP/verify" 2>&1 \
