@@ -840,6 +840,162 @@ map_put(const struct postfix *pf, const char *map, const char *key,
 	return r;
 }
 
+/* Every main.cf setting postfix_apply may set.  The sender ones only
+ * matter for undoing while the relay map is empty too. */
+static const char *const ours[] = { "relayhost", "smtp_sasl_auth_enable",
+    "smtp_sasl_mechanism_filter", "smtp_sasl_security_options",
+    "smtp_sasl_password_maps", "smtp_tls_security_level",
+    "smtp_sender_dependent_authentication",
+    "sender_dependent_relayhost_maps" };
+#define NOURS	((int)(sizeof(ours) / sizeof(ours[0])))
+
+/* What main.cf said before the first postfix_apply, so that undoing
+ * restores it: QUEUE/xoauth2/SAVED_NAME, one line per setting of ours,
+ * "NAME=VALUE", or "NAME" alone when main.cf did not set it. */
+#define SAVED_NAME	"postfix-main.cf.saved"
+
+struct saved {
+	int	 known[NOURS];		/* a line for ours[i] */
+	int	 set[NOURS];		/* main.cf set it */
+	char	 value[NOURS][PATH_MAX + 32];
+};
+
+/* The explicit settings of main.cf (postconf -n) for ours[]: SV->set and
+ * SV->value, SV->known all 1. */
+static int
+explicit_settings(const struct postfix *pf, struct saved *sv, char *err)
+{
+	const char *argv[6];
+	char *out = NULL, *line, *save = NULL;
+	size_t n;
+	int i, k = 0, r;
+
+	memset(sv, 0, sizeof(*sv));
+	argv[k++] = "postconf";
+	if (pf->config_dir != NULL) {
+		argv[k++] = "-c";
+		argv[k++] = pf->config_dir;
+	}
+	argv[k++] = "-n";
+	argv[k] = NULL;
+	if ((r = run(argv, 1, &out)) != 0) {
+		seterr(err, "postconf -n failed (exit %d)", r);
+		free(out);
+		return POSTFIX_E_POSTCONF;
+	}
+	for (line = strtok_r(out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		for (i = 0; i < NOURS; i++) {
+			n = strlen(ours[i]);
+			if (strncmp(line, ours[i], n) == 0 &&
+			    strncmp(line + n, " = ", 3) == 0) {
+				sv->set[i] = 1;
+				snprintf(sv->value[i], sizeof(sv->value[i]), "%s",
+				    line + n + 3);
+			}
+		}
+	for (i = 0; i < NOURS; i++)
+		sv->known[i] = 1;
+	free(out);
+	return 0;
+}
+
+static int
+saved_path(const struct postfix *pf, char *buf, size_t size)
+{
+	char *dir = NULL;
+	int n;
+
+	if (postfix_store_dir(pf, &dir) != 0)
+		return -ENOMEM;
+	n = snprintf(buf, size, "%s/" SAVED_NAME, dir);
+	free(dir);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Reads the saved settings into SV (nothing known if there is no file). */
+static void
+saved_read(const struct postfix *pf, struct saved *sv)
+{
+	char path[PATH_MAX], *line = NULL, *eq;
+	size_t cap = 0, n;
+	FILE *f;
+	int i;
+
+	memset(sv, 0, sizeof(*sv));
+	if (saved_path(pf, path, sizeof(path)) != 0 ||
+	    (f = fopen(path, "re")) == NULL)
+		return;
+	while (getline(&line, &cap, f) != -1) {
+		line[strcspn(line, "\n")] = '\0';
+		eq = strchr(line, '=');
+		n = eq != NULL ? (size_t)(eq - line) : strlen(line);
+		for (i = 0; i < NOURS; i++)
+			if (strlen(ours[i]) == n && strncmp(line, ours[i], n) == 0) {
+				sv->known[i] = 1;
+				sv->set[i] = eq != NULL;
+				snprintf(sv->value[i], sizeof(sv->value[i]), "%s",
+				    eq != NULL ? eq + 1 : "");
+			}
+	}
+	free(line);
+	fclose(f);
+}
+
+static int
+saved_write(const struct postfix *pf, const struct saved *sv, char *err)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	FILE *f;
+	int fd, i, r;
+
+	if ((r = saved_path(pf, path, sizeof(path))) != 0)
+		return r;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		seterr(err, "cannot write %s: %s", tmp, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -errno;
+	}
+	for (i = 0; i < NOURS; i++)
+		if (sv->known[i])
+			fprintf(f, sv->set[i] ? "%s=%s\n" : "%s\n", ours[i],
+			    sv->value[i]);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 ||
+	    rename(tmp, path) == -1) {
+		seterr(err, "cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -errno;
+	}
+	return 0;
+}
+
+/* Remembers what main.cf said of the settings S before the first change
+ * (later changes keep the first record). */
+static int
+save_before(const struct postfix *pf, const struct setting *s, int n,
+    char *err)
+{
+	struct saved sv, now;
+	int i, j, changed = 0, r;
+
+	saved_read(pf, &sv);
+	if ((r = explicit_settings(pf, &now, err)) != 0)
+		return r;
+	for (j = 0; j < n; j++)
+		for (i = 0; i < NOURS; i++)
+			if (strcmp(s[j].name, ours[i]) == 0 && !sv.known[i]) {
+				sv.known[i] = 1;
+				sv.set[i] = now.set[i];
+				memcpy(sv.value[i], now.value[i], sizeof(sv.value[i]));
+				changed = 1;
+			}
+	return changed ? saved_write(pf, &sv, err) : 0;
+}
+
 int
 postfix_apply(const struct postfix *pf, const struct postfix_account *a,
     FILE *log, char *err)
@@ -859,7 +1015,8 @@ postfix_apply(const struct postfix *pf, const struct postfix_account *a,
 	    (r = map_put(pf, relay_map, a->sender, a->relay, log, err)) != 0)
 		goto out;
 	n = settings_for(pf, a, pw_map, relay_map, s);
-	if ((r = postconf_setv(pf, s, n, 0, log, err)) != 0)
+	if ((r = save_before(pf, s, n, err)) != 0 ||
+	    (r = postconf_setv(pf, s, n, 0, log, err)) != 0)
 		goto out;
 	r = reload(pf, log, err);
  out:
@@ -969,19 +1126,11 @@ int
 postfix_unapply(const struct postfix *pf, const char *path, FILE *log,
     char *err)
 {
-	/* What postfix_apply sets; the sender ones only matter while the
-	 * relay map is empty too. */
-	static const char *const ours[] = { "relayhost", "smtp_sasl_auth_enable",
-	    "smtp_sasl_mechanism_filter", "smtp_sasl_security_options",
-	    "smtp_sasl_password_maps", "smtp_tls_security_level",
-	    "smtp_sender_dependent_authentication",
-	    "sender_dependent_relayhost_maps" };
-	char keys[16][256], *pw_map = NULL, *relay_map = NULL;
-	char *cur[sizeof(ours) / sizeof(ours[0])] = { NULL };
-	struct setting drop[MAX_SETTINGS];
+	char keys[16][256], *pw_map = NULL, *relay_map = NULL, saved[PATH_MAX];
+	struct setting drop[MAX_SETTINGS], restore[MAX_SETTINGS];
+	struct saved sv, now;
 	const char *relay = NULL;
-	int i, nkeys, dropped, relay_empty, r, ndrop = 0;
-	int n = (int)(sizeof(ours) / sizeof(ours[0]));
+	int i, nkeys, dropped, relay_empty, r, ndrop = 0, nrestore = 0;
 
 	if ((r = choose_map(pf, pf->password_maps, "sasl_passwd", &pw_map)) != 0 ||
 	    (r = choose_map(pf, pf->relay_maps, "sender_relay", &relay_map)) != 0)
@@ -998,29 +1147,42 @@ postfix_unapply(const struct postfix *pf, const char *path, FILE *log,
 	}
 	if (nkeys == 0)
 		fprintf(log, "no map line names %s\n", path);
-	/* Other credentials still in the map need the SASL settings. */
+	/* Other credentials still in the map need the SASL settings.  Of
+	 * the rest, only what still has the value we gave it goes back to
+	 * what main.cf said before (SAVED_NAME), or away. */
 	if (map_count(pw_map) == 0) {
 		relay_empty = map_count(relay_map) == 0;
-		if ((r = postconf_getv(pf->config_dir, 0, ours, n, cur, err)) != 0)
+		saved_read(pf, &sv);
+		if ((r = explicit_settings(pf, &now, err)) != 0)
 			goto out;
-		for (i = 0; i < n; i++) {
-			if (strncmp(ours[i], "sender_", 7) == 0 && !relay_empty)
+		for (i = 0; i < NOURS; i++) {
+			if ((strncmp(ours[i], "sender_", 7) == 0 ||
+			    strncmp(ours[i], "smtp_sender_", 12) == 0) &&
+			    !relay_empty)
 				continue;
-			if (cur[i][0] != '\0' &&
-			    set_by_us(ours[i], cur[i], relay, pw_map, relay_map)) {
+			if (!now.set[i] || !set_by_us(ours[i], now.value[i],
+			    relay, pw_map, relay_map))
+				continue;
+			if (sv.known[i] && sv.set[i]) {
+				restore[nrestore].name = ours[i];
+				memcpy(restore[nrestore].value, sv.value[i],
+				    sizeof(restore[nrestore].value));
+				nrestore++;
+			} else {
 				drop[ndrop].name = ours[i];
-				snprintf(drop[ndrop].value, sizeof(drop[ndrop].value),
-				    "%s", cur[i]);
+				memcpy(drop[ndrop].value, now.value[i],
+				    sizeof(drop[ndrop].value));
 				ndrop++;
 			}
 		}
-		if ((r = postconf_setv(pf, drop, ndrop, 1, log, err)) != 0)
+		if ((r = postconf_setv(pf, drop, ndrop, 1, log, err)) != 0 ||
+		    (r = postconf_setv(pf, restore, nrestore, 0, log, err)) != 0)
 			goto out;
+		if (relay_empty && saved_path(pf, saved, sizeof(saved)) == 0)
+			(void)unlink(saved);
 	}
 	r = reload(pf, log, err);
  out:
-	for (i = 0; i < n; i++)
-		free(cur[i]);
 	free(pw_map);
 	free(relay_map);
 	return r;

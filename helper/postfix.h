@@ -98,9 +98,10 @@ int postfix_apply(const struct postfix *pf, const struct postfix_account *a,
     FILE *log, char *err);
 
 /* Undoes postfix_apply for the token file PATH: removes the map lines
- * whose password is PATH (and SENDER's relay line), and, when no line of
- * the map names a file of the postfix store any more, removes the main.cf
- * settings postfix_apply made that still have the values it gave them.
+ * whose password is PATH (and SENDER's relay line), and, once the map is
+ * empty, puts every main.cf setting that still has the value
+ * postfix_apply gave it back to what main.cf said before the first
+ * postfix_apply (QUEUE/xoauth2/postfix-main.cf.saved), or removes it.
  * Reloads postfix if it is running.  Writes what it did to LOG. */
 int postfix_unapply(const struct postfix *pf, const char *path, FILE *log,
     char *err);

@@ -21,8 +21,9 @@
 #      (xoauth2-token-postfix.service: ExecStart as User= with its
 #      Environment=, paths mapped to this instance) refreshes it once;
 #      postqueue -f delivers;
-#   5. undo (--remove --apply): the map line, the main.cf settings and the
-#      token file are gone; postconf -n is as before step 2.
+#   5. undo (--remove): the map line and the token file are gone, and
+#      main.cf is as before step 2 (postconf -n), the admin's own earlier
+#      relayhost and smtp_tls_security_level restored.
 #   6. chroot off: `login ACCOUNT --for postfix ... --apply` in one step
 #      (device flow) into the same kind of store; an expiring token is
 #      refreshed by the plugin itself, and the same sasl_passwd path works.
@@ -65,6 +66,9 @@ export XDG_DATA_HOME=$XO_TMP/root-data
 mkdir -p "$XDG_DATA_HOME/xoauth2"
 chmod 700 "$XDG_DATA_HOME/xoauth2"
 xo_tokfile "$XDG_DATA_HOME/xoauth2/relay.json" "$USER" 3600
+# What an admin's main.cf may already say (Debian's own has the second):
+# undoing must bring these back, not just delete ours.
+postconf -c "$XO_PF_DIR" -e 'relayhost = [old-relay.example]:25' 'smtp_tls_security_level = may'
 before_conf=$(postconf -c "$XO_PF_DIR" -n)
 
 postfix_cmd relay --relay "$RELAY"
@@ -157,8 +161,8 @@ xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
 xo_pf_wait_sink "$subject" 30
 xo_pf_wait_log "$id: to=<$XO_PF_RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
 
-xo_step "5. undo: --remove --apply"
-postfix_cmd relay --remove --apply
+xo_step "5. undo: --remove"
+postfix_cmd relay --remove
 xo_assert_rc 0 "$XO_TMP/postfix-cmd.out"
 sed 's/^/   | /' "$XO_TMP/postfix-cmd.out"
 [ ! -e "$F" ] || xo_fail "the token file is still there"
