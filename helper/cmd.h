@@ -19,6 +19,7 @@
 #include "login.h"
 #include "mailtest.h"
 #include "oauth.h"
+#include "postfix.h"
 
 #define CMD_DEFAULT_MARGIN_S	300
 #define CMD_DEFAULT_CONNECT_MS	10000L
@@ -31,6 +32,8 @@ struct cmd_args {
 	int		 force, all, verbose;
 	struct login_options login;
 	struct mailtest_options test;
+	struct postfix_options postfix;
+	int		 for_postfix;	/* login --for postfix */
 };
 
 struct cmd_option;
@@ -79,6 +82,8 @@ extern const struct cmd_option cmd_opts_margin[];
 extern const struct cmd_option cmd_opts_refresh[];	/* -f -a -v */
 extern const struct cmd_option cmd_opts_login[];
 extern const struct cmd_option cmd_opts_test[];
+extern const struct cmd_option cmd_opts_postfix[];
+extern const struct cmd_option cmd_opts_login_postfix[];	/* --for ... */
 
 /* Generic setters: a const char * at OFFSET, an int set to 1. */
 cmd_set_fn cmd_set_string;
@@ -92,6 +97,16 @@ int cmd_refresh(const struct cmd_args *, int, char **);
 int cmd_show(const struct cmd_args *, int, char **);
 int cmd_list(const struct cmd_args *, int, char **);
 int cmd_logout(const struct cmd_args *, int, char **);
+int cmd_postfix(const struct cmd_args *, int, char **);
+
+/* login --for postfix (cmd_postfix.c): before the login, checks the
+ * options, prepares postfix's store and sets *PATHp (new) to ACCOUNT's
+ * file there; after it, gives PATH to postfix and prints (or applies) the
+ * settings.  Return 0 or a code after a message. */
+int postfix_for_login(const char *who, const struct postfix_options *po,
+    const char *account, char **pathp);
+int postfix_after_login(const char *who, const struct postfix_options *po,
+    const char *path);
 
 /* The sysexits(3) status for R (0, -errno or a module code); a positive
  * R is already a status and is returned as is. */

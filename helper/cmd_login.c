@@ -76,6 +76,24 @@ cmd_login(const struct cmd_args *opt, int argc, char **argv)
 	int status;
 
 	(void)argc;
+	if (opt->for_postfix) {
+		char *path = NULL;
+
+		if ((status = postfix_for_login(argv[0], &opt->postfix, argv[0],
+		    &path)) != 0)
+			return status;
+		if ((status = login_run(&opt->login, &opt->net, argv[0], path,
+		    NULL)) == 0)
+			status = postfix_after_login(argv[0], &opt->postfix, path);
+		free(path);
+		return status;
+	}
+	if (opt->postfix.relay != NULL || opt->postfix.apply ||
+	    opt->postfix.sender != NULL || opt->postfix.config_dir != NULL) {
+		msg(NULL, "login: --relay, --sender, --apply and "
+		    "--postfix-config go with --for postfix");
+		return XO_E_USAGE;
+	}
 	if ((status = target_init(&t, argv[0])) != 0)
 		goto out;
 	status = login_run(&opt->login, &opt->net, t.arg, t.path,

@@ -21,10 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 #include <unistd.h>
 
-#include "cmd_postfix.h"
+#include "cmd.h"
+#include "errors.h"
 #include "msg.h"
 #include "postfix.h"
 #include "store.h"
@@ -32,27 +32,6 @@
 
 #define PF_TIMER	"xoauth2-token-postfix.timer"
 #define PF_DEFAULT_QUEUE "/var/spool/postfix"
-
-/* Status for a postfix.h error R. */
-static int
-pf_status(int r)
-{
-	switch (r) {
-	case -ENOMEM:
-		return EX_OSERR;
-	case POSTFIX_E_POSTCONF:
-	case POSTFIX_E_RUN:
-		return EX_UNAVAILABLE;
-	case POSTFIX_E_RELAY:
-		return EX_USAGE;
-	case POSTFIX_E_OWNER:
-	case POSTFIX_E_MAPTYPE:
-	case POSTFIX_E_ALIAS:
-		return EX_CONFIG;
-	default:
-		return EX_CANTCREAT;
-	}
-}
 
 /* Checks ACCOUNT is a plain account name; sets *PATHp to its file in the
  * postfix store. */
@@ -68,14 +47,14 @@ store_file(const char *who, const struct postfix *pf, const char *account,
 	    account[0] == '\0' || strlen(account) > 100) {
 		msg(who, "name the account (letters, digits, '-', '_'), not a "
 		    "path: the file goes to postfix's store");
-		return EX_USAGE;
+		return XO_E_USAGE;
 	}
 	if ((r = postfix_store_dir(pf, &dir)) != 0 ||
 	    asprintf(pathp, "%s/%s.json", dir, account) == -1) {
 		*pathp = NULL;
 		free(dir);
 		msg(who, "out of memory");
-		return EX_OSERR;
+		return -ENOMEM;
 	}
 	free(dir);
 	return 0;
@@ -96,17 +75,17 @@ pf_open(const char *who, const struct postfix_options *po,
 	if (geteuid() != 0) {
 		msg(who, "run this as root: it gives the token file to postfix "
 		    "and edits postfix's configuration");
-		return EX_NOPERM;
+		return XO_E_REFUSED;
 	}
 	if ((r = postfix_load(po->config_dir, pfp, err)) != 0) {
 		msg(who, "%s", err);
-		return pf_status(r);
+		return r;
 	}
 	if ((r = postfix_prepare(*pfp, err)) != 0) {
 		msg(who, "%s", err);
 		postfix_free(*pfp);
 		*pfp = NULL;
-		return pf_status(r);
+		return r;
 	}
 	return 0;
 }
@@ -138,17 +117,17 @@ postfix_move(const char *who, const char *src, const char *dest)
 	r = tokfile_update_wait(src, 10000, move_locked, &m);
 	if (r == TOKFILE_E_ABORTED) {
 		msg(who, "cannot write %s: %s", dest, tokfile_strerror(m.r));
-		return EX_CANTCREAT;
+		return XO_E_CANTCREAT;
 	}
 	if (r != 0) {
 		msg(who, "cannot read %s: %s", src, tokfile_strerror(r));
-		return r == -ENOENT ? EX_NOINPUT : EX_DATAERR;
+		return r;
 	}
 	if (unlink(src) == -1) {
 		msg(who, "copied %s to %s but cannot remove it (%s): remove it "
 		    "now, a copy left behind stops working at the next refresh",
 		    src, dest, strerror(errno));
-		return EX_CANTCREAT;
+		return XO_E_CANTCREAT;
 	}
 	msg(who, "moved %s to %s", src, dest);
 	return 0;
@@ -164,13 +143,13 @@ file_user(const char *who, const char *path, char **userp)
 	*userp = NULL;
 	if ((r = tokfile_read(path, &tok)) != 0) {
 		msg(who, "cannot read %s: %s", path, tokfile_strerror(r));
-		return r == -ENOENT ? EX_NOINPUT : EX_DATAERR;
+		return r;
 	}
 	*userp = strdup(tok->user);
 	tokfile_free(tok);
 	if (*userp == NULL) {
 		msg(who, "out of memory");
-		return EX_OSERR;
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -228,7 +207,7 @@ setup(const char *who, const struct postfix *pf,
 		return status;
 	if ((r = postfix_adopt(pf, path, err)) != 0) {
 		msg(who, "%s", err);
-		status = pf_status(r);
+		status = r;
 		goto out;
 	}
 	msg(who, "token file %s: owner %s, mode 0600; postfix's smtp finds it "
@@ -244,7 +223,7 @@ setup(const char *who, const struct postfix *pf,
 	if (po->apply) {
 		if ((r = postfix_apply(pf, &a, stdout, err)) != 0) {
 			msg(who, "%s", err);
-			status = pf_status(r);
+			status = r;
 			goto out;
 		}
 		msg(who, "postfix is set up to relay %s through %s",
@@ -271,11 +250,11 @@ postfix_for_login(const char *who, const struct postfix_options *po,
 	if (po->relay == NULL) {
 		msg(who, "--for postfix needs --relay [HOST]:PORT (e.g. "
 		    "[smtp.office365.com]:587)");
-		return EX_USAGE;
+		return XO_E_USAGE;
 	}
 	if (postfix_check_relay(po->relay, err) != 0) {
 		msg(who, "%s", err);
-		return EX_USAGE;
+		return XO_E_USAGE;
 	}
 	if ((status = pf_open(who, po, &pf)) != 0)
 		return status;
@@ -309,11 +288,11 @@ remove_account(const char *who, const struct postfix *pf, const char *path)
 	fflush(stdout);
 	if ((r = postfix_unapply(pf, path, stdout, err)) != 0) {
 		msg(who, "%s", err);
-		return pf_status(r);
+		return r;
 	}
 	if (unlink(path) == -1 && errno != ENOENT) {
 		msg(who, "cannot remove %s: %s", path, strerror(errno));
-		return EX_CANTCREAT;
+		return XO_E_CANTCREAT;
 	}
 	/* PATH.lock stays (tokfile.h: never removed); a stale temp goes. */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -323,7 +302,43 @@ remove_account(const char *who, const struct postfix *pf, const char *path)
 	return 0;
 }
 
-int
+static int
+set_for(struct cmd_args *a, const struct cmd_option *o, const char *arg)
+{
+	(void)o;
+	if (strcmp(arg, "postfix") != 0) {
+		msg(NULL, "--for: only 'postfix' is known, not '%s'", arg);
+		return XO_E_USAGE;
+	}
+	a->for_postfix = 1;
+	return 0;
+}
+
+#define S(name, meta, member) \
+	{ name, 0, meta, cmd_set_string, CMD_AT(postfix.member) }
+#define F(name, member) \
+	{ name, 0, NULL, cmd_set_flag, CMD_AT(postfix.member) }
+
+const struct cmd_option cmd_opts_postfix[] = {
+	S("relay", "[HOST]:PORT", relay),
+	S("sender", "ADDRESS", sender),
+	F("apply", apply),
+	F("remove", remove),
+	S("postfix-config", "DIR", config_dir),
+	CMD_OPT_END
+};
+
+/* login's: --for postfix and the setup's options (not --remove). */
+const struct cmd_option cmd_opts_login_postfix[] = {
+	{ "for", 0, "postfix", set_for, 0 },
+	S("relay", "[HOST]:PORT", relay),
+	S("sender", "ADDRESS", sender),
+	F("apply", apply),
+	S("postfix-config", "DIR", config_dir),
+	CMD_OPT_END
+};
+
+static int
 postfix_command(const char *account, const struct postfix_options *po)
 {
 	struct postfix *pf = NULL;
@@ -335,11 +350,11 @@ postfix_command(const char *account, const struct postfix_options *po)
 		if (po->relay == NULL) {
 			msg(account, "postfix: --relay [HOST]:PORT is required "
 			    "(e.g. [smtp.office365.com]:587), or --remove");
-			return EX_USAGE;
+			return XO_E_USAGE;
 		}
 		if (postfix_check_relay(po->relay, err) != 0) {
 			msg(account, "%s", err);
-			return EX_USAGE;
+			return XO_E_USAGE;
 		}
 	}
 	if ((status = pf_open(account, po, &pf)) != 0)
@@ -354,14 +369,14 @@ postfix_command(const char *account, const struct postfix_options *po)
 		/* Not in postfix's store yet: root's own store has it? */
 		if ((r = store_path(account, &src, &is_account)) != 0) {
 			msg(account, "%s", store_strerror(r));
-			status = EX_CONFIG;
+			status = r;
 			goto out;
 		}
 		if (access(src, F_OK) == -1) {
 			msg(account, "no token file %s (nor %s); run: " PROG
 			    " login %s --for postfix --relay %s ...", path, src,
 			    account, po->relay);
-			status = EX_NOINPUT;
+			status = XO_E_NOINPUT;
 			goto out;
 		}
 		if ((status = postfix_move(account, src, path)) != 0)
@@ -373,4 +388,17 @@ postfix_command(const char *account, const struct postfix_options *po)
 	free(path);
 	postfix_free(pf);
 	return status;
+}
+
+int
+cmd_postfix(const struct cmd_args *a, int argc, char **argv)
+{
+	(void)argc;
+	if (a->postfix.remove && (a->postfix.relay != NULL ||
+	    a->postfix.sender != NULL || a->postfix.apply)) {
+		msg(argv[0], "postfix --remove takes no --relay, --sender or "
+		    "--apply: it undoes every line naming the account's file");
+		return XO_E_USAGE;
+	}
+	return postfix_command(argv[0], &a->postfix);
 }

@@ -29,14 +29,17 @@
 #include "msg.h"
 
 const struct command cmd_table[] = {
-	{ "login", cmd_login, { cmd_opts_login, cmd_opts_net }, 1, 1, CMD_NET,
+	{ "login", cmd_login, { cmd_opts_login, cmd_opts_net,
+	  cmd_opts_login_postfix }, 1, 1, CMD_NET,
 	  "login ACCOUNT|FILE --provider microsoft|google|custom --client-id ID\n"
 	  "        [--tenant T] [--cloud global|usgov|china] [--flow browser|device]\n"
 	  "        [--scope S] [--login-hint EMAIL] [--user EMAIL]\n"
 	  "        [--client-secret-file FILE|-] [--auth-endpoint URL]\n"
 	  "        [--token-endpoint URL] [--device-endpoint URL] [--port N]\n"
 	  "        [--redirect-host 127.0.0.1|localhost] [--wait SECS]\n"
-	  "        [--no-browser] [--no-qr] [NET OPTIONS]",
+	  "        [--no-browser] [--no-qr] [NET OPTIONS]\n"
+	  "        [--for postfix --relay [HOST]:PORT [--sender ADDRESS] [--apply]\n"
+	  "         [--postfix-config DIR]]",
 	  "sign in (in a browser, or with a code on another device) and write "
 	  "the token file" },
 	{ "test", cmd_test, { cmd_opts_test, cmd_opts_net }, 1, 1, CMD_NET,
@@ -64,6 +67,11 @@ const struct command cmd_table[] = {
 	  "logout ACCOUNT|FILE",
 	  "delete the token file (the grant stays valid at the provider until "
 	  "revoked there)" },
+	{ "postfix", cmd_postfix, { cmd_opts_postfix }, 1, 1, 0,
+	  "postfix ACCOUNT --relay [HOST]:PORT [--sender ADDRESS] [--apply]\n"
+	  "        [--postfix-config DIR]  |  postfix ACCOUNT --remove",
+	  "put ACCOUNT's token file where postfix's (chrooted) smtp reads it, "
+	  "and print or --apply the sasl_passwd line and main.cf settings" },
 };
 const size_t cmd_count = sizeof(cmd_table) / sizeof(cmd_table[0]);
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "postfix.h"
 
 #define STORE_NAME	"xoauth2"
@@ -184,7 +185,7 @@ postconf_getv(const char *config_dir, int master, const char *const *names,
 		else
 			seterr(err, "cannot run postconf: %s", strerror(-r));
 		free(out);
-		return r == -ENOMEM ? r : POSTFIX_E_POSTCONF;
+		return r == -ENOMEM ? r : XO_E_UNAVAILABLE;
 	}
 	for (p = out, i = 0; i < n; i++) {
 		if ((nl = strchr(p, '\n')) != NULL)
@@ -258,7 +259,7 @@ postfix_load(const char *config_dir, struct postfix **pfp, char *err)
 	if (pf->queue_dir[0] != '/') {
 		seterr(err, "postfix's queue_directory '%s' is not an absolute "
 		    "path", pf->queue_dir);
-		r = POSTFIX_E_POSTCONF;
+		r = XO_E_UNAVAILABLE;
 		goto out;
 	}
 	/* An explicit -c wins over what main.cf says config_directory is. */
@@ -272,7 +273,7 @@ postfix_load(const char *config_dir, struct postfix **pfp, char *err)
 	if ((pw = getpwnam(pf->mail_owner)) == NULL) {
 		seterr(err, "postfix's mail_owner '%s' is not a user on this "
 		    "system", pf->mail_owner);
-		r = POSTFIX_E_OWNER;
+		r = XO_E_CONFIG;
 		goto out;
 	}
 	pf->uid = pw->pw_uid;
@@ -371,12 +372,12 @@ make_alias(const struct postfix *pf, char *err)
 			return 0;
 		seterr(err, "%s already exists and points to %s, not %s; "
 		    "remove it and run this again", link, got, target);
-		return POSTFIX_E_ALIAS;
+		return XO_E_CONFIG;
 	}
 	if (errno != ENOENT) {
 		seterr(err, "%s already exists and is not a symbolic link; "
 		    "move it away and run this again", link);
-		return POSTFIX_E_ALIAS;
+		return XO_E_CONFIG;
 	}
 	if ((r = mkdirs_below(pf->queue_dir, rel, err)) != 0)
 		return r;
@@ -493,7 +494,7 @@ postfix_check_relay(const char *relay, char *err)
  bad:
 	seterr(err, "--relay '%s' is not HOST:PORT or [HOST]:PORT (e.g. "
 	    "[smtp.office365.com]:587)", relay);
-	return POSTFIX_E_RELAY;
+	return XO_E_USAGE;
 }
 
 /* The relay's host, without brackets and port, into BUF. */
@@ -538,14 +539,14 @@ map_file(const char *map, const char **typep, char **filep)
 	*filep = NULL;
 	if (colon == NULL || colon[1] != '/' ||
 	    strpbrk(map, " \t,") != NULL)
-		return POSTFIX_E_MAPTYPE;
+		return XO_E_CONFIG;
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strlen(types[i]) == (size_t)(colon - map) &&
 		    strncmp(map, types[i], (size_t)(colon - map)) == 0) {
 			*typep = types[i];
 			return (*filep = strdup(colon + 1)) ? 0 : -ENOMEM;
 		}
-	return POSTFIX_E_MAPTYPE;
+	return XO_E_CONFIG;
 }
 
 /* The map to use for a setting whose value is CUR: CUR itself, or (unset)
@@ -744,7 +745,7 @@ postmap(const struct postfix *pf, const char *type, const char *file,
 	if ((r = run(argv, 0, &out)) != 0) {
 		seterr(err, "postmap %s failed: %.200s", map, out ? out : "");
 		free(out);
-		return POSTFIX_E_RUN;
+		return XO_E_UNAVAILABLE;
 	}
 	fprintf(log, "ran postmap %s\n", map);
 	free(out);
@@ -778,7 +779,7 @@ postconf_setv(const struct postfix *pf, const struct setting *s, int n,
 		seterr(err, "postconf %s %s... failed: %.200s",
 		    remove ? "-X" : "-e", s[0].name, out ? out : "");
 		free(out);
-		return POSTFIX_E_POSTCONF;
+		return XO_E_UNAVAILABLE;
 	}
 	free(out);
 	for (i = 0; i < n; i++)
@@ -807,7 +808,7 @@ reload(const struct postfix *pf, FILE *log, char *err)
 	if ((r = run(argv, 0, &out)) != 0) {
 		seterr(err, "postfix reload failed: %.200s", out ? out : "");
 		free(out);
-		return POSTFIX_E_RUN;
+		return XO_E_UNAVAILABLE;
 	}
 	free(out);
 	fprintf(log, "reloaded postfix\n");
@@ -824,7 +825,7 @@ map_put(const struct postfix *pf, const char *map, const char *key,
 	int r, dropped;
 
 	if ((r = map_file(map, &type, &file)) != 0) {
-		if (r == POSTFIX_E_MAPTYPE)
+		if (r == XO_E_CONFIG)
 			seterr(err, "cannot edit the map %s (only one "
 			    "texthash/hash/lmdb/btree/cdb file); add the line "
 			    "'%s %s' to it yourself", map, key, value);
@@ -881,7 +882,7 @@ explicit_settings(const struct postfix *pf, struct saved *sv, char *err)
 	if ((r = run(argv, 1, &out)) != 0) {
 		seterr(err, "postconf -n failed (exit %d)", r);
 		free(out);
-		return POSTFIX_E_POSTCONF;
+		return XO_E_UNAVAILABLE;
 	}
 	for (line = strtok_r(out, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
@@ -1199,7 +1200,7 @@ postfix_enable_timer(const char *unit, char *err)
 		seterr(err, "systemctl enable --now %s failed: %.200s", unit,
 		    out ? out : "");
 		free(out);
-		return POSTFIX_E_RUN;
+		return XO_E_UNAVAILABLE;
 	}
 	free(out);
 	return 0;

@@ -22,9 +22,9 @@
  * Everything here names what it changes; nothing touches postfix's
  * configuration unless the caller asks to apply (postfix_apply), and then
  * only through postconf(1) and the sasl_passwd/relay map files.
- * Functions return 0, -errno or a POSTFIX_E_* code; on failure they fill
- * ERR (at least POSTFIX_ERRLEN bytes) with a sentence that says what went
- * wrong and what to do.  They never print.
+ * Functions return 0, -errno or an XO_E_* class (errors.h); on failure
+ * they fill ERR (at least POSTFIX_ERRLEN bytes) with a sentence that says
+ * what went wrong and what to do.  They never print.
  */
 #ifndef XO_POSTFIX_H
 #define XO_POSTFIX_H
@@ -34,12 +34,15 @@
 
 #define POSTFIX_ERRLEN		512
 
-#define POSTFIX_E_POSTCONF	(-3001)	/* postconf missing or failed */
-#define POSTFIX_E_OWNER		(-3002)	/* mail_owner is not a user */
-#define POSTFIX_E_MAPTYPE	(-3003)	/* a map we cannot edit (mysql:...) */
-#define POSTFIX_E_RELAY		(-3004)	/* not a relay: [host]:port, host:port */
-#define POSTFIX_E_ALIAS		(-3005)	/* QUEUE/<QUEUE> exists and is not ours */
-#define POSTFIX_E_RUN		(-3006)	/* postmap/postfix reload failed */
+/* What the command line says (xoauth2-token postfix, login --for
+ * postfix); strings belong to the caller, NULL: not given. */
+struct postfix_options {
+	const char	*relay;		/* [smtp.office365.com]:587 */
+	const char	*sender;	/* per-sender relay and credentials */
+	const char	*config_dir;	/* postconf -c DIR */
+	int		 apply;		/* write main.cf and the maps */
+	int		 remove;	/* undo */
+};
 
 /* What the setup needs to know of one postfix instance. */
 struct postfix {

@@ -62,7 +62,7 @@ check_has() {
 }
 
 xo_step "commands"
-check 'xoauth2-token ' '--help --version list login logout refresh show test token'
+check 'xoauth2-token ' '--help --version list login logout postfix refresh show test token'
 check 'xoauth2-token re' 'refresh'
 check 'xoauth2-token lo' 'login logout'
 
@@ -72,6 +72,8 @@ check 'xoauth2-token token --' '--cafile --connect-timeout --help --margin --tim
 check 'xoauth2-token show --' '--help'
 check_has 'xoauth2-token login --' --provider --client-id --flow --no-browser --client-secret-file
 check_has 'xoauth2-token test --' --imap --pop --smtp --mech --as --plugin-dir --starttls
+check 'xoauth2-token postfix --' '--apply --help --postfix-config --relay --remove --sender'
+check_has 'xoauth2-token login --' --for --relay --apply
 
 xo_step "option values"
 check 'xoauth2-token login work --provider ' 'custom google microsoft'
