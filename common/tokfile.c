@@ -851,15 +851,6 @@ write_locked(const char *path, const struct tokfile *tok)
 	return r;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Opens PATH.lock and takes an exclusive flock on it, waiting at most
  * WAIT_MS.  On success *FDp holds it (close to release). */
 static int
@@ -897,7 +888,7 @@ lock_take(const char *path, int wait_ms, int *fdp)
 		goto out;
 	}
 
-	deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
+	deadline = xo_now_ms() + (wait_ms > 0 ? wait_ms : 0);
 	for (;;) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			break;
@@ -907,7 +898,7 @@ lock_take(const char *path, int wait_ms, int *fdp)
 			r = -errno;
 			goto out;
 		}
-		if (now_ms() >= deadline) {
+		if (xo_now_ms() >= deadline) {
 			r = TOKFILE_E_LOCKED;
 			goto out;
 		}

@@ -14,14 +14,31 @@ void xo_wipe(void *p, size_t len);
  * secret_free. */
 void xo_free_secret(char *s);
 
-/* Returns 1 if the LEN bytes at S contain a control character (0x00-0x1f
- * or 0x7f), else 0.  Such bytes would break the SASL framing (\x01 is the
- * field separator of XOAUTH2 and OAUTHBEARER) or a log line. */
+/* Returns 1 if the LEN bytes at S contain a control character, else 0:
+ * C0 (0x00-0x1f), DEL (0x7f), or C1 (U+0080-U+009F, as UTF-8 C2 80..9F,
+ * or as a lone byte 0x80-0x9f outside a UTF-8 sequence, which an 8-bit
+ * terminal takes for CSI, OSC...).  Such bytes would break the SASL
+ * framing (\x01 is the field separator of XOAUTH2 and OAUTHBEARER), a
+ * log line, or the user's terminal.  The one check for text that came
+ * from outside and is shown or sent on. */
 int xo_has_ctl(const char *s, size_t len);
+
+/* Copies IN (INLEN bytes) to OUT (OUTSIZE > 0) as printable ASCII:
+ * every other byte (controls, C1, all of UTF-8) becomes '?'; the result
+ * is NUL-terminated and, if IN did not fit, ends in "...".  For text
+ * from outside (a server's error, a redirect's parameters) in messages. */
+void xo_printable(char *out, size_t outsize, const char *in, size_t inlen);
+
+/* Makes the text S safe for a terminal, in place: control characters
+ * (C0, DEL, and C1 U+0080-U+009F, which terminals obey as escapes) and
+ * bytes that are not UTF-8 become '?'; other UTF-8 is kept.  The text
+ * never grows.  For server text the helper prints (S: lines, a server's
+ * error_description, a redirect's error). */
+void xo_printable_utf8(char *s);
 
 /* The wall clock in seconds since the epoch (token lifetimes, file
  * times), and a monotonic clock in milliseconds (deadlines). */
 int64_t xo_now_s(void);
-long xo_now_ms(void);
+int64_t xo_now_ms(void);
 
 #endif

@@ -26,6 +26,7 @@
 
 #include "fuzz.h"
 #include "mailtest.h"
+#include "xo_util.h"
 
 #define BUF_MAX	(64 * 1024)	/* LINE_MAX_ in mailtest.c */
 
@@ -150,7 +151,7 @@ check_line(int proto, int context, const char *line,
 
 	if ((copy = strdup(line)) == NULL)
 		return;
-	mailtest_printable(copy);
+	xo_printable_utf8(copy);
 	FUZZ_CHECK(strlen(copy) <= len, "printable text grew");
 	check_printable(copy);
 	free(copy);

@@ -61,7 +61,7 @@ build_target() {
 	local t=$1 srcs libs
 	case $t in
 	fuzz_challenge|fuzz_payload)
-		srcs="$src/plugin/payload.c"; libs=$jsonc ;;
+		srcs="$src/plugin/payload.c $src/common/xo_util.c"; libs=$jsonc ;;
 	fuzz_tokfile)
 		srcs=$common; libs=$jsonc ;;
 	fuzz_token_response|fuzz_device_response)

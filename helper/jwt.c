@@ -25,8 +25,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "base64url.h"
 #include "jwt.h"
-#include "pkce.h"
 #include "tokfile.h"
 #include "xo_util.h"
 
@@ -208,7 +208,7 @@ cert_thumbprint(X509 *cert, char out[JWT_THUMBPRINT_LEN + 1])
 		ERR_clear_error();
 		return JWT_E_CRYPTO;
 	}
-	if (pkce_base64url(out, JWT_THUMBPRINT_LEN + 1, md, mdlen) !=
+	if (b64url_encode(out, JWT_THUMBPRINT_LEN + 1, md, mdlen) !=
 	    JWT_THUMBPRINT_LEN)
 		return JWT_E_CRYPTO;
 	return 0;
@@ -423,7 +423,7 @@ append_json(char *out, size_t size, size_t *np, struct json_object *obj)
 	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (s == NULL)
 		return -ENOMEM;
-	n = pkce_base64url(out + *np, size - *np, (const unsigned char *)s, len);
+	n = b64url_encode(out + *np, size - *np, (const unsigned char *)s, len);
 	if (n == 0 && len > 0)
 		return -ENOMEM;
 	*np += n;
@@ -524,7 +524,7 @@ jwt_sign(const struct jwt_key *key, enum jwt_alg alg,
 	if ((r = sign(key->pkey, alg, out, n, &sig, &siglen)) != 0)
 		goto out;
 	out[n++] = '.';
-	if (pkce_base64url(out + n, size - n, sig, siglen) == 0) {
+	if (b64url_encode(out + n, size - n, sig, siglen) == 0) {
 		r = -ENOMEM;
 		goto out;
 	}

@@ -26,7 +26,9 @@
 
 #include <json-c/json.h>
 
+#include "base64url.h"
 #include "errors.h"
+#include "idtoken.h"
 #include "login.h"
 #include "loopback.h"
 #include "msg.h"
@@ -41,7 +43,6 @@
 extern char **environ;
 
 #define SECRET_MAX	4096	/* longest client secret we read */
-#define USER_MAX	320
 #define DEVICE_GRANT	"urn:ietf:params:oauth:grant-type:device_code"
 #define TRANSIENT_TRIES	3	/* device flow: network hiccups in a row */
 
@@ -119,127 +120,7 @@ read_client_secret(const char *file, const char *who, char **secretp)
 	return r;
 }
 
-/* Appends NAME=VALUE (VALUE percent-encoded) to the growing query *Qp. */
-static int
-query_add(char **qp, size_t *lenp, const char *name, const char *value)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t need = strlen(name) + 2 + 3 * strlen(value) + 1;
-	char *q, *p;
-	const unsigned char *v;
-
-	if ((q = realloc(*qp, *lenp + need)) == NULL)
-		return -ENOMEM;
-	*qp = q;
-	p = q + *lenp;
-	p += sprintf(p, "%s%s=", *lenp == 0 ? "" : "&", name);
-	for (v = (const unsigned char *)value; *v != '\0'; v++) {
-		if ((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
-		    (*v >= '0' && *v <= '9') || *v == '-' || *v == '.' ||
-		    *v == '_' || *v == '~')
-			*p++ = (char)*v;
-		else {
-			*p++ = '%';
-			*p++ = hex[*v >> 4];
-			*p++ = hex[*v & 15];
-		}
-	}
-	*p = '\0';
-	*lenp = (size_t)(p - q);
-	return 0;
-}
-
 /* --- who logged in ---------------------------------------------------- */
-
-static int
-b64url_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-' || c == '+')
-		return 62;
-	if (c == '_' || c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes LEN base64url characters at S into a new NUL-terminated *OUTp. */
-static int
-b64url_decode(const char *s, size_t len, char **outp, size_t *outlenp)
-{
-	unsigned acc = 0;
-	size_t i, n = 0;
-	int bits = 0, v;
-	char *out;
-
-	*outp = NULL;
-	if ((out = malloc(len * 3 / 4 + 2)) == NULL)
-		return -ENOMEM;
-	for (i = 0; i < len && s[i] != '='; i++) {
-		if ((v = b64url_value(s[i])) < 0) {
-			free(out);
-			return -EINVAL;
-		}
-		acc = (acc << 6 | (unsigned)v) & 0xffffff;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			out[n++] = (char)(acc >> bits & 0xff);
-		}
-	}
-	out[n] = '\0';
-	*outp = out;
-	*outlenp = n;
-	return 0;
-}
-
-/* The user's mail address from an OpenID Connect ID token's claims
- * (email, preferred_username, upn), in a new *USERp; NULL if none.  The
- * token came from the token endpoint over TLS, so its payload is taken
- * as is: it only names the account, it grants nothing. */
-static int
-user_from_id_token(const char *id_token, char **userp)
-{
-	static const char *const claims[] = { "email", "preferred_username", "upn" };
-	struct json_object *root = NULL, *v;
-	const char *dot1, *dot2, *s;
-	char *payload = NULL;
-	size_t len = 0, i;
-	int r = 0;
-
-	*userp = NULL;
-	if (id_token == NULL || (dot1 = strchr(id_token, '.')) == NULL ||
-	    (dot2 = strchr(dot1 + 1, '.')) == NULL)
-		return 0;
-	if ((r = b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload,
-	    &len)) != 0)
-		return r == -ENOMEM ? r : 0;
-	if (tokfile_json_parse(payload, len, 8, &root) != 0 ||
-	    !json_object_is_type(root, json_type_object))
-		goto out;
-	for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
-		if (!json_object_object_get_ex(root, claims[i], &v) ||
-		    !json_object_is_type(v, json_type_string))
-			continue;
-		s = json_object_get_string(v);
-		if (*s == '\0' || strlen(s) > USER_MAX || xo_has_ctl(s, strlen(s)) ||
-		    strchr(s, ' ') != NULL)
-			continue;
-		if ((*userp = strdup(s)) == NULL)
-			r = -ENOMEM;
-		break;
-	}
- out:
-	tokfile_json_free(root);
-	if (payload != NULL) {
-		xo_wipe(payload, len);
-		free(payload);
-	}
-	return r;
-}
 
 /* --- the token file ---------------------------------------------------- */
 
@@ -463,31 +344,19 @@ authorize_url(const struct provider *p, const char *client_id,
     const char *redirect_uri, const char *state, const char *challenge,
     const char *login_hint, char **urlp)
 {
-	char *q = NULL, *url = NULL;
-	size_t len = 0;
-	int r = -ENOMEM;
+	const struct oauth_field fields[] = {
+		{ "response_type", "code" },
+		{ "client_id", client_id },
+		{ "redirect_uri", redirect_uri },
+		{ "scope", p->scope },
+		{ "state", state },
+		{ "code_challenge", challenge },
+		{ "code_challenge_method", "S256" },
+		{ "login_hint", login_hint },
+	};
 
-	*urlp = NULL;
-	if (query_add(&q, &len, "response_type", "code") != 0 ||
-	    query_add(&q, &len, "client_id", client_id) != 0 ||
-	    query_add(&q, &len, "redirect_uri", redirect_uri) != 0 ||
-	    (p->scope != NULL && query_add(&q, &len, "scope", p->scope) != 0) ||
-	    query_add(&q, &len, "state", state) != 0 ||
-	    query_add(&q, &len, "code_challenge", challenge) != 0 ||
-	    query_add(&q, &len, "code_challenge_method", "S256") != 0 ||
-	    (login_hint != NULL &&
-	    query_add(&q, &len, "login_hint", login_hint) != 0))
-		goto out;
-	if (asprintf(&url, "%s%c%s%s%s", p->auth_endpoint,
-	    strchr(p->auth_endpoint, '?') != NULL ? '&' : '?', q,
-	    p->extra_auth != NULL ? "&" : "",
-	    p->extra_auth != NULL ? p->extra_auth : "") == -1)
-		goto out;
-	*urlp = url;
-	r = 0;
- out:
-	free(q);
-	return r;
+	return oauth_authorize_url(p->auth_endpoint, fields,
+	    sizeof(fields) / sizeof(fields[0]), p->extra_auth, urlp);
 }
 
 static int
@@ -788,7 +657,7 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 		return XO_E_USAGE;
 	}
 	if (lo->user != NULL && (lo->user[0] == '\0' ||
-	    strlen(lo->user) > USER_MAX || xo_has_ctl(lo->user, strlen(lo->user)))) {
+	    strlen(lo->user) > IDTOKEN_USER_MAX || xo_has_ctl(lo->user, strlen(lo->user)))) {
 		msg(who, "--user: not a user name");
 		return XO_E_USAGE;
 	}
@@ -850,7 +719,7 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 
 	if (lo->user != NULL)
 		user = strdup(lo->user);
-	else if ((r = user_from_id_token(t.id_token, &user)) != 0)
+	else if ((r = idtoken_user(t.id_token, &user)) != 0)
 		user = NULL;
 	else if (user == NULL && lo->login_hint != NULL)
 		user = strdup(lo->login_hint);

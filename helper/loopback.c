@@ -65,15 +65,6 @@ static const char page_not_ours[] =
 static const char page_404[] =
     "<!doctype html>\n<title>Not found</title><p>Not found.</p>\n";
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Listens on the loopback address of FAMILY, port PORT (0: the kernel
  * picks).  Returns the socket (non-blocking) and sets *PORTp, or
  * -errno. */
@@ -283,19 +274,12 @@ query_get(const char *query, const char *name, char **valp)
 	return 0;
 }
 
+/* Copies SRC (NULL: empty) into DST, safe for a terminal. */
 static void
 copy_printable(char *dst, size_t size, const char *src)
 {
-	size_t i;
-
-	if (src == NULL) {
-		dst[0] = '\0';
-		return;
-	}
-	for (i = 0; src[i] != '\0' && i + 1 < size; i++)
-		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ?
-		    '?' : src[i];
-	dst[i] = '\0';
+	snprintf(dst, size, "%s", src != NULL ? src : "");
+	xo_printable_utf8(dst);
 }
 
 /* Compares the state received with ours in a time that does not depend
@@ -477,7 +461,7 @@ accept_all(int fd, struct conn *conns)
 			conn_close(c);
 		}
 		c->fd = cfd;
-		c->deadline = now_ms() + LOOPBACK_CONN_MS;
+		c->deadline = xo_now_ms() + LOOPBACK_CONN_MS;
 		c->got = 0;
 	}
 }
@@ -516,7 +500,7 @@ loopback_wait(struct loopback *lb, long timeout_ms, const char *state,
 	struct pollfd pfd[2 + LOOPBACK_CONNS];
 	struct conn conns[LOOPBACK_CONNS];
 	char *heads = NULL;
-	long deadline = now_ms() + timeout_ms, now, until;
+	long deadline = xo_now_ms() + timeout_ms, now, until;
 	int i, n, nl, np, r, decided = 0, refused = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -535,7 +519,7 @@ loopback_wait(struct loopback *lb, long timeout_ms, const char *state,
 	for (i = 0; i < LOOPBACK_CONNS; i++)
 		conns[i].head = heads + (size_t)i * LOOPBACK_REQUEST_MAX;
 	while (!decided) {
-		now = now_ms();
+		now = xo_now_ms();
 		if (now >= deadline)
 			break;
 		until = deadline;

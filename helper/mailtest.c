@@ -91,15 +91,6 @@ fail(struct session *s, int status, const char *fmt, ...)
 	return status;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *
 proto_name(enum mailtest_proto p)
 {
@@ -107,57 +98,6 @@ proto_name(enum mailtest_proto p)
 }
 
 /* --- printing the dialogue -------------------------------------------- */
-
-/* Is the UTF-8 sequence at P (N bytes, lead byte included) valid, and
- * not an overlong form, a surrogate or beyond U+10FFFF? */
-static int
-utf8_valid(const unsigned char *p, size_t n)
-{
-	unsigned long c;
-	size_t i;
-
-	c = p[0] & (0x7f >> n);
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
-	    (n == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return 1;
-}
-
-void
-mailtest_printable(char *s)
-{
-	unsigned char *r = (unsigned char *)s, *w = r;
-	size_t n, i;
-
-	while (*r != '\0') {
-		n = *r < 0x80 ? 1 : (*r & 0xe0) == 0xc0 ? 2 :
-		    (*r & 0xf0) == 0xe0 ? 3 : (*r & 0xf8) == 0xf0 ? 4 : 0;
-		if (n == 1) {
-			*w++ = *r < 0x20 || *r == 0x7f ? '?' : *r;
-			r++;
-			continue;
-		}
-		for (i = 1; i < n; i++)
-			if (r[i] == '\0')
-				break;
-		/* C1 controls are U+0080-U+009F: C2 80 - C2 9F. */
-		if (n == 0 || i < n || !utf8_valid(r, n) ||
-		    (n == 2 && r[0] == 0xc2 && r[1] <= 0x9f)) {
-			*w++ = '?';
-			r += n == 0 || i < n ? 1 : n;
-			continue;
-		}
-		for (i = 0; i < n; i++)
-			*w++ = *r++;
-	}
-	*w = '\0';
-}
 
 /* Prints "S: LINE" or "C: LINE", made printable. */
 static void
@@ -170,7 +110,7 @@ show(char who, const char *line)
 		    strlen(line));
 		return;
 	}
-	mailtest_printable(copy);
+	xo_printable_utf8(copy);
 	printf("%c: %s\n", who, copy);
 	free(copy);
 }
@@ -871,7 +811,7 @@ sasl_answer(struct session *s, const char *challenge)
 		char *shown = strdup(in);
 
 		if (shown != NULL) {
-			mailtest_printable(shown);
+			xo_printable_utf8(shown);
 			printf("   (challenge decoded: %s)\n", shown);
 			free(shown);
 		}
@@ -1268,7 +1208,7 @@ mailtest_run(const struct mailtest_options *mo, const char *who,
 	struct mailtest_options resolved;
 	struct session s;
 	const char *defport, *how;
-	long t0 = now_ms();
+	long t0 = xo_now_ms();
 	int status;
 
 	memset(&s, 0, sizeof(s));
@@ -1334,7 +1274,7 @@ mailtest_run(const struct mailtest_options *mo, const char *who,
 	if (status == 0)
 		printf("PASS: %s login to %s:%s as %s with %s (%s): %s, in %.2f s\n",
 		    proto_name(mo->proto), s.host, s.port, user, s.mech, how,
-		    s.done, (double)(now_ms() - t0) / 1000);
+		    s.done, (double)(xo_now_ms() - t0) / 1000);
 	else {
 		printf("FAIL: %s login to %s:%s as %s%s%s (%s): %s\n",
 		    proto_name(mo->proto), s.host, s.port, user,

@@ -90,9 +90,6 @@ int mailtest_pop_line(const char *line, int in_capa,
 int mailtest_smtp_line(const char *line, int ehlo,
     struct mailtest_caps *caps, struct mailtest_line *lp);
 
-/* Makes the server text S safe to print, in place: control characters
- * (C0, DEL, and C1 U+0080-U+009F, which terminals obey as escapes) and
- * bytes that are not UTF-8 become '?'.  The text never grows. */
-void mailtest_printable(char *s);
+/* Server text is made printable with xo_printable_utf8 (xo_util.h). */
 
 #endif

@@ -109,17 +109,23 @@ oauth_host_is_loopback(const char *host)
 	return 0;
 }
 
-/* Copies the printable start of S (a server's words) into BUF. */
+/* Copies the start of S (a server's words) into BUF, at most
+ * OAUTH_DESC_MAX bytes ("..." if cut), safe for a terminal. */
 static void
 printable(char *buf, size_t size, const char *s)
 {
-	size_t i;
+	size_t max = size < OAUTH_DESC_MAX + 1 ? size : OAUTH_DESC_MAX + 1;
+	size_t n = strlen(s);
 
-	for (i = 0; s[i] != '\0' && i + 1 < size && i < OAUTH_DESC_MAX; i++)
-		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	buf[i] = '\0';
-	if (s[i] != '\0' && i >= 3)
-		memcpy(buf + i - 3, "...", 3);
+	if (max == 0)
+		return;
+	if (n > max - 1)
+		n = max - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (s[n] != '\0' && n >= 3)
+		memcpy(buf + n - 3, "...", 3);
+	xo_printable_utf8(buf);
 }
 
 /* Checks an endpoint URL (NAME: its member or option, for messages);
@@ -164,9 +170,8 @@ endpoint_check(const char *url, const char *name, char *host,
 	return r;
 }
 
-/* Builds the x-www-form-urlencoded body of FIELDS into a new *BODYp. */
-static int
-form_build(CURL *c, const struct oauth_field *fields, size_t n, char **bodyp,
+int
+oauth_form_build(const struct oauth_field *fields, size_t n, char **bodyp,
     size_t *lenp)
 {
 	char *esc[12] = { NULL }, *body = NULL, *p;
@@ -180,7 +185,7 @@ form_build(CURL *c, const struct oauth_field *fields, size_t n, char **bodyp,
 	for (i = 0; i < n; i++) {
 		if (fields[i].value == NULL)
 			continue;
-		if ((esc[i] = curl_easy_escape(c, fields[i].value, 0)) == NULL)
+		if ((esc[i] = curl_easy_escape(NULL, fields[i].value, 0)) == NULL)
 			goto out;
 		total += strlen(fields[i].name) + 1 + strlen(esc[i]) + 1;
 	}
@@ -195,14 +200,37 @@ form_build(CURL *c, const struct oauth_field *fields, size_t n, char **bodyp,
 	}
 	*bodyp = body;
 	*lenp = (size_t)(p - body);
+	body = NULL;
 	r = 0;
  out:
+	free(body);
 	for (i = 0; i < n; i++) {
 		if (esc[i] == NULL)
 			continue;
 		xo_wipe(esc[i], strlen(esc[i]));
 		curl_free(esc[i]);
 	}
+	return r;
+}
+
+int
+oauth_authorize_url(const char *endpoint, const struct oauth_field *fields,
+    size_t n, const char *extra, char **urlp)
+{
+	char *query = NULL, *url = NULL;
+	size_t len = 0;
+	int r;
+
+	*urlp = NULL;
+	if ((r = oauth_form_build(fields, n, &query, &len)) != 0)
+		return r;
+	if (asprintf(&url, "%s%c%s%s%s", endpoint,
+	    strchr(endpoint, '?') != NULL ? '&' : '?', query,
+	    extra != NULL && len > 0 ? "&" : "", extra != NULL ? extra : "") == -1)
+		r = -ENOMEM;
+	else
+		*urlp = url;
+	free(query);
 	return r;
 }
 
@@ -536,7 +564,7 @@ post_form(const char *endpoint, const char *label, const char *name,
 		return r;
 	if ((c = curl_easy_init()) == NULL ||
 	    (b.data = malloc(OAUTH_RESPONSE_MAX + 1)) == NULL ||
-	    form_build(c, fields, n, &form, &formlen) != 0 ||
+	    oauth_form_build(fields, n, &form, &formlen) != 0 ||
 	    (headers = curl_slist_append(NULL, "Accept: application/json")) == NULL ||
 	    /* No "Expect: 100-continue" round trip for long refresh tokens. */
 	    (more = curl_slist_append(headers, "Expect:")) == NULL) {

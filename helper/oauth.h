@@ -65,6 +65,20 @@ struct oauth_device {
 	int64_t		 interval;	/* 5 if the server named none */
 };
 
+/* The application/x-www-form-urlencoded text of FIELDS (at most 12;
+ * those with a NULL value left out; values percent-encoded by libcurl:
+ * unreserved characters as they are, others %XX), in a new *OUTp of
+ * *LENp bytes.  Returns 0, -ENOMEM or -EINVAL (too many fields). */
+int oauth_form_build(const struct oauth_field *fields, size_t n, char **outp,
+    size_t *lenp);
+
+/* ENDPOINT with FIELDS as its query (appended with '&' if it has one),
+ * then EXTRA (already encoded, or NULL), in a new *URLp.  For the
+ * authorization request (RFC 6749 4.1.1); ENDPOINT is checked apart
+ * (oauth_url_check).  Returns 0, -ENOMEM or -EINVAL. */
+int oauth_authorize_url(const char *endpoint, const struct oauth_field *fields,
+    size_t n, const char *extra, char **urlp);
+
 /* Global libcurl set-up; call once before oauth_refresh, and
  * oauth_cleanup at exit.  Returns 0 or -1. */
 int oauth_init(void);

@@ -127,23 +127,6 @@ xo_port_from_ipport(const char *ipport, char *out, size_t outsize)
 	return 0;
 }
 
-void
-xo_printable(char *out, size_t outsize, const char *in, size_t inlen)
-{
-	size_t i, n;
-
-	if (outsize == 0)
-		return;
-	n = inlen < outsize - 1 ? inlen : outsize - 1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-		out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	out[n] = '\0';
-	if (inlen > n && outsize > 4)
-		memcpy(out + outsize - 4, "...", 4);
-}
-
 /* Copies a string member of OBJ, if it is a string or a number. */
 static void
 copy_member(struct json_object *obj, const char *key, char *out,

@@ -43,8 +43,7 @@ struct xo_challenge {
  * -1 if it is not.  CH is always initialised. */
 int xo_challenge_parse(const char *in, size_t len, struct xo_challenge *ch);
 
-/* Copies IN to OUT (OUTSIZE > 0) as printable ASCII: other bytes become
- * '?', and a value too long for OUT ends in "...". */
-void xo_printable(char *out, size_t outsize, const char *in, size_t inlen);
+/* xo_printable (common/xo_util.h) makes server bytes printable. */
+#include "xo_util.h"
 
 #endif
