@@ -59,6 +59,15 @@ struct cmd_option {
 /* Flags of a command. */
 #define CMD_NET		0x01	/* may need libcurl, OpenSSL or libsasl2 */
 
+/* In the front program (front.c) a command that needs the full program
+ * has no handler and no options of its own (FULL(x) is NULL there):
+ * main() hands it over before parsing anything. */
+#ifdef XO_FRONT
+#define FULL(x)		NULL
+#else
+#define FULL(x)		x
+#endif
+
 #define CMD_GROUPS	4	/* option groups per command, at most */
 
 struct command {
@@ -107,6 +116,12 @@ int postfix_for_login(const char *who, const struct postfix_options *po,
     const char *account, char **pathp);
 int postfix_after_login(const char *who, const struct postfix_options *po,
     const char *path);
+
+/* The front program (front.c): remembers ARGV, and hands the command
+ * line over to the full program (exec; returns only on failure, with a
+ * code after a message). */
+void cmd_front_init(char **argv);
+int cmd_run_full(void);
 
 /* The sysexits(3) status for R (0, -errno or a module code); a positive
  * R is already a status and is returned as is. */

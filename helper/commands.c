@@ -13,13 +13,20 @@
  *     options struct of the module it drives), ended by CMD_OPT_END.
  *  2. Declare cmd_NAME (and cmd_opts_NAME) in cmd.h and add a row below:
  *     name, handler, option groups (its own, shared ones such as
- *     cmd_opts_net), least and most arguments (-1: no limit), flags
- *     (CMD_NET if it may need libcurl, OpenSSL or libsasl2), the
- *     synopsis and a one-line summary.  --help, per-command -h, option
- *     parsing and "does not apply here" come from this row.
- *  3. Add cmd_NAME.c to helper/Makefile.am, the command and its options
- *     to contrib/bash-completion/xoauth2-token and doc/xoauth2-token.1
- *     (tests/t-cmdtable.sh checks both against this table), and a test.
+ *     cmd_opts_net), least and most arguments (-1: no limit), flags,
+ *     the synopsis and a one-line summary.  --help, per-command -h,
+ *     option parsing and "does not apply here" come from this row.
+ *     If the command may need libcurl, OpenSSL or libsasl2, flag it
+ *     CMD_NET and write its handler and its own option group as
+ *     FULL(cmd_NAME), FULL(cmd_opts_NAME): the fast front program
+ *     (front.c) then hands it to the full one.  A command that needs
+ *     the network only sometimes (token) keeps its handler in the front
+ *     and calls a function that front.c implements by the hand-over.
+ *  3. Add cmd_NAME.c to helper/Makefile.am (XO_FULL_SOURCES, or
+ *     XO_FRONT_SOURCES if it runs in the front too), the command and
+ *     its options to contrib/bash-completion/xoauth2-token and
+ *     doc/xoauth2-token.1 (tests/t-cmdtable.sh checks both against this
+ *     table), and a test.
  */
 #include "config.h"
 
@@ -29,8 +36,8 @@
 #include "msg.h"
 
 const struct command cmd_table[] = {
-	{ "login", cmd_login, { cmd_opts_login, cmd_opts_net,
-	  cmd_opts_login_postfix }, 1, 1, CMD_NET,
+	{ "login", FULL(cmd_login), { FULL(cmd_opts_login), cmd_opts_net,
+	  FULL(cmd_opts_login_postfix) }, 1, 1, CMD_NET,
 	  "login ACCOUNT|FILE --provider microsoft|google|custom --client-id ID\n"
 	  "        [--tenant T] [--cloud global|usgov|china] [--flow browser|device]\n"
 	  "        [--scope S] [--login-hint EMAIL] [--user EMAIL]\n"
@@ -42,17 +49,18 @@ const struct command cmd_table[] = {
 	  "         [--postfix-config DIR]]",
 	  "sign in (in a browser, or with a code on another device) and write "
 	  "the token file" },
-	{ "test", cmd_test, { cmd_opts_test, cmd_opts_net }, 1, 1, CMD_NET,
+	{ "test", FULL(cmd_test), { FULL(cmd_opts_test), cmd_opts_net }, 1, 1,
+	  CMD_NET,
 	  "test ACCOUNT|FILE --imap|--pop|--smtp HOST[:PORT]\n"
 	  "        [--tls|--starttls|--plain] [--mech XOAUTH2|OAUTHBEARER]\n"
 	  "        [--as MAILBOX] [--plugin-dir DIR] [NET OPTIONS]",
 	  "log in to a mail server through libsasl2 and the xoauth2 plugin, "
 	  "and say whether it worked" },
-	{ "token", cmd_token, { cmd_opts_margin, cmd_opts_net }, 1, 1, CMD_NET,
+	{ "token", cmd_token, { cmd_opts_margin, cmd_opts_net }, 1, 1, 0,
 	  "token [--margin SECS] [NET OPTIONS] ACCOUNT|FILE",
 	  "print a valid access token (refreshing it first if it expires "
 	  "within the margin)" },
-	{ "refresh", cmd_refresh, { cmd_opts_refresh, cmd_opts_margin,
+	{ "refresh", FULL(cmd_refresh), { cmd_opts_refresh, cmd_opts_margin,
 	  cmd_opts_net }, 0, -1, CMD_NET,
 	  "refresh [--force] [--margin SECS] [-v] [NET OPTIONS] ACCOUNT|FILE...|--all",
 	  "refresh tokens that expire within the margin (all of them with "
@@ -67,7 +75,8 @@ const struct command cmd_table[] = {
 	  "logout ACCOUNT|FILE",
 	  "delete the token file (the grant stays valid at the provider until "
 	  "revoked there)" },
-	{ "postfix", cmd_postfix, { cmd_opts_postfix }, 1, 1, 0,
+	{ "postfix", FULL(cmd_postfix), { FULL(cmd_opts_postfix) }, 1, 1,
+	  CMD_NET,
 	  "postfix ACCOUNT --relay [HOST]:PORT [--sender ADDRESS] [--apply]\n"
 	  "        [--postfix-config DIR]  |  postfix ACCOUNT --remove",
 	  "put ACCOUNT's token file where postfix's (chrooted) smtp reads it, "

@@ -102,6 +102,10 @@ check_full_names(const struct optset *os, int argc, char **argv)
 			    strncmp(lo->name, argv[c] + 2, len) == 0)
 				known = 1;
 		if (!known) {
+#ifdef XO_FRONT
+			/* Perhaps an option of a full-only command. */
+			return cmd_run_full();
+#endif
 			msg(NULL, "unknown option --%.*s%s", (int)(len > 40 ? 40 : len),
 			    argv[c] + 2, strncmp(argv[c] + 2, "client-secret", 13) == 0 ?
 			    "; a secret on the command line is visible to every user "
@@ -185,8 +189,8 @@ parse_options(const struct command *cmd, int argc, char **argv,
 		if ((r = o->set(a, o, optarg)) != 0)
 			return r;
 		if (!takes_option(cmd, o)) {
-			msg(NULL, "%s: option %s does not apply here",
-			    cmd->name, argv[optind - 1]);
+			msg(NULL, "%s: option --%s does not apply here",
+			    cmd->name, o->name);
 			return XO_E_USAGE;
 		}
 	}
@@ -241,6 +245,11 @@ main(int argc, char **argv)
 		msg(NULL, "unknown command '%s'; see " PROG " --help", argv[1]);
 		return cmd_exit(XO_E_USAGE);
 	}
+#ifdef XO_FRONT
+	cmd_front_init(argv);
+	if (cmd->run == NULL)
+		return cmd_exit(cmd_run_full());
+#endif
 	args_init(&a);
 	if ((r = parse_options(cmd, argc - 1, argv + 1, &a, &first)) != 0)
 		return r == 1 ? 0 : cmd_exit(r);

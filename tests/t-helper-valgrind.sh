@@ -23,7 +23,9 @@ mk_tokfile() {
         client_secret=cs "scope=s offline_access" 'extra={"a": [1, null, "x"]}'
 }
 
-VG=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible
+# --trace-children: the front hands most commands to xoauth2-token-full
+# by exec; both are checked.
+VG=(valgrind -q --trace-children=yes --leak-check=full --show-leak-kinds=definite,indirect,possible
     --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
     --log-file="$XO_TMP/vg.%p")
 runs=0
