@@ -1168,9 +1168,11 @@ part_helper(const char *helper, int runs)
 		    p90 / 1e6);
 	}
 	printf("\n");
-	snprintf(extra, sizeof(extra), "  [no target]");
+	/* The front program (helper/front.c) loads libc and json-c only:
+	 * issue 11 asks for at most twice /bin/true. */
+	snprintf(extra, sizeof(extra), "  [%d runs each, interleaved]", runs);
 	print_ratio("process xoauth2-token-token/true", med[0] / med[1],
-	    0, extra);
+	    2.0, extra);
 	r = 0;
  out:
 	if (fixture_remove(&fx) != 0)

@@ -224,9 +224,13 @@ oauth_authorize_url(const char *endpoint, const struct oauth_field *fields,
 	*urlp = NULL;
 	if ((r = oauth_form_build(fields, n, &query, &len)) != 0)
 		return r;
-	if (asprintf(&url, "%s%c%s%s%s", endpoint,
+	if (len == 0 && extra == NULL)
+		url = strdup(endpoint);
+	else if (asprintf(&url, "%s%c%s%s%s", endpoint,
 	    strchr(endpoint, '?') != NULL ? '&' : '?', query,
 	    extra != NULL && len > 0 ? "&" : "", extra != NULL ? extra : "") == -1)
+		url = NULL;
+	if (url == NULL)
 		r = -ENOMEM;
 	else
 		*urlp = url;

@@ -1,0 +1,381 @@
+/*
+ * helper/oauth.c without a network: the token endpoint's answers, the
+ * device authorization answers (rows seeded from fuzz/corpus/), URL
+ * checks, and the form and authorization URL encoding.  Every message
+ * must be free of control characters, C1 included.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "oauth.h"
+#include "unit.h"
+#include "xo_util.h"
+
+static int rows;
+
+/* --- token endpoint answers ---------------------------------------------- */
+
+static const struct token_row {
+	const char	*name;
+	long		 http;
+	const char	*body;
+	int		 want;		/* 0 or an errors.h code */
+	enum oauth_hint	 hint;		/* on failure */
+	const char	*what;		/* on failure: a part of the message */
+	const char	*code;		/* on failure: the OAuth error */
+	const char	*access, *refresh;	/* on success */
+	long		 expires_in;
+} token_rows[] = {
+	/* fuzz/corpus/fuzz_token_response */
+	{ "microsoft-200", 200, "{\"token_type\":\"Bearer\",\"scope\":\"https://"
+	  "outlook.office.com/IMAP.AccessAsUser.All\",\"expires_in\":3599,"
+	  "\"ext_expires_in\":3599,\"access_token\":\"EwBAAl3BAAUFFpUA\","
+	  "\"refresh_token\":\"M.C507_BAY.0.U.-Cu7!x*Ab\"}", 0, 0, NULL, NULL,
+	  "EwBAAl3BAAUFFpUA", "M.C507_BAY.0.U.-Cu7!x*Ab", 3599 },
+	{ "google-200", 200, "{\n  \"access_token\": \"ya29.a0AfH6SMC\",\n"
+	  "  \"expires_in\": 3599,\n  \"scope\": \"https://mail.google.com/\",\n"
+	  "  \"token_type\": \"Bearer\"\n}", 0, 0, NULL, NULL, "ya29.a0AfH6SMC",
+	  NULL, 3599 },
+	{ "expires-string", 200, "{\"access_token\":\"AT\",\"expires_in\":"
+	  "\"3600\",\"token_type\":\"bearer\",\"refresh_token\":null}", 0, 0,
+	  NULL, NULL, "AT", NULL, 3600 },
+	{ "no expires_in: an hour", 200, "{\"access_token\":\"AT\"}", 0, 0,
+	  NULL, NULL, "AT", NULL, OAUTH_DEFAULT_EXPIRES_IN },
+	{ "badjson-200", 200, "{\"access_token\":\"AT\",", XO_E_UNAVAILABLE,
+	  OAUTH_HINT_LATER, "malformed answer (HTTP 200, not a JSON object)",
+	  "", NULL, NULL, 0 },
+	{ "error-in-200", 200, "{\"error\":\"authorization_pending\","
+	  "\"error_description\":\"The user has not yet finished authorizing.\"}",
+	  XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "(authorization_pending: The user "
+	  "has not yet finished authorizing.)", "authorization_pending", NULL,
+	  NULL, 0 },
+	{ "html-500", 500, "<html><body><h1>500 Internal Server Error</h1>"
+	  "</body></html>", XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+	  "token endpoint t.example failed with HTTP 500", "", NULL, NULL, 0 },
+	{ "invalid-client-401", 401, "{\"error\":\"invalid_client\","
+	  "\"error_description\":\"Unauthorized\"}", XO_E_CONFIG,
+	  OAUTH_HINT_CLIENT, "client rejected (invalid_client: Unauthorized)",
+	  "invalid_client", NULL, NULL, 0 },
+	{ "invalid-grant-400", 400, "{\"error\":\"invalid_grant\","
+	  "\"error_description\":\"AADSTS700082: The refresh token has expired "
+	  "due to inactivity.\\r\\nTrace ID: 0f1e\"}", XO_E_REFUSED,
+	  OAUTH_HINT_LOGIN, "refresh rejected (invalid_grant: AADSTS700082: "
+	  "The refresh token has expired due to inactivity.??Trace ID: 0f1e)",
+	  "invalid_grant", NULL, NULL, 0 },
+	{ "invalid-scope", 400, "{\"error\":\"invalid_scope\"}", XO_E_CONFIG,
+	  OAUTH_HINT_SCOPE, "scope rejected (invalid_scope)", "invalid_scope",
+	  NULL, NULL, 0 },
+	{ "not-bearer", 200, "{\"access_token\":\"AT\",\"token_type\":\"mac\"}",
+	  XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "not a Bearer token", "", NULL,
+	  NULL, 0 },
+	{ "slow-down-429", 429, "{\"error\":\"slow_down\"}", XO_E_TEMPFAIL,
+	  OAUTH_HINT_LATER, "is busy (HTTP 429) (slow_down)", "slow_down",
+	  NULL, NULL, 0 },
+	{ "temporarily-unavailable", 400, "{\"error\":"
+	  "\"temporarily_unavailable\"}", XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+	  "is busy", "temporarily_unavailable", NULL, NULL, 0 },
+	/* Tokens must be tokens. */
+	{ "access token with a space", 200, "{\"access_token\":\"a b\"}",
+	  XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "no usable access_token", "",
+	  NULL, NULL, 0 },
+	{ "access token with a C1 CSI", 200, "{\"access_token\":\"a\\u009bb\"}",
+	  XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "no usable access_token", "",
+	  NULL, NULL, 0 },
+	{ "refresh token with NUL", 200, "{\"access_token\":\"a\","
+	  "\"refresh_token\":\"r\\u0000x\"}", XO_E_UNAVAILABLE,
+	  OAUTH_HINT_LATER, "refresh_token is not a token", "", NULL, NULL, 0 },
+	{ "expires_in zero", 200, "{\"access_token\":\"a\",\"expires_in\":0}",
+	  XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "expires_in is not a positive",
+	  "", NULL, NULL, 0 },
+	/* Issue 10 item 5: a server's words never carry a terminal escape
+	 * (CSI U+009B, OSC U+009D, ESC, BEL) into the message. */
+	{ "C1 and C0 in error_description", 400, "{\"error\":\"invalid_grant\","
+	  "\"error_description\":\"x\\u009b2J\\u009d0;pwned\\u0007\\u001b[m\"}",
+	  XO_E_REFUSED, OAUTH_HINT_LOGIN, "(invalid_grant: x?2J?0;pwned??[m)",
+	  "invalid_grant", NULL, NULL, 0 },
+	{ "C1 in the error code", 400, "{\"error\":\"bad\\u009b31m\"}",
+	  XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "HTTP 400 (bad?31m)", "bad?31m",
+	  NULL, NULL, 0 },
+	{ "raw C1 bytes in error_description", 400, "{\"error\":\"e\","
+	  "\"error_description\":\"a\xc2\x9b" "31mb\x9b" "c\"}",
+	  XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "(e: a?31mb?c)", "e", NULL, NULL,
+	  0 },
+	{ "UTF-8 error_description kept", 400, "{\"error\":\"e\","
+	  "\"error_description\":\"caf\xc3\xa9\"}", XO_E_UNAVAILABLE,
+	  OAUTH_HINT_NONE, "(e: caf\xc3\xa9)", "e", NULL, NULL, 0 },
+};
+
+static void
+check_message(const char *name, const char *what)
+{
+	char label[160];
+
+	snprintf(label, sizeof(label), "%s: message has no control characters",
+	    name);
+	expect_int(label, xo_has_ctl(what, strlen(what)), 0);
+	snprintf(label, sizeof(label), "%s: message is not empty", name);
+	expect_int(label, what[0] != '\0', 1);
+}
+
+static void
+test_token_answers(void)
+{
+	struct oauth_tokens out;
+	struct oauth_error err;
+	char label[160];
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(token_rows) / sizeof(token_rows[0]); i++) {
+		const struct token_row *t = &token_rows[i];
+
+		rows++;
+		r = oauth_parse_answer(t->http, t->body, strlen(t->body),
+		    "t.example", &out, &err);
+		snprintf(label, sizeof(label), "token %s: code", t->name);
+		expect_int(label, r, t->want);
+		if (t->want == 0) {
+			snprintf(label, sizeof(label), "token %s: access", t->name);
+			expect_str(label, out.access_token, t->access);
+			snprintf(label, sizeof(label), "token %s: refresh", t->name);
+			expect_str(label, out.refresh_token, t->refresh);
+			snprintf(label, sizeof(label), "token %s: expires_in",
+			    t->name);
+			expect_int(label, (long)out.expires_in, t->expires_in);
+		} else {
+			snprintf(label, sizeof(label), "token %s: hint", t->name);
+			expect_int(label, (long)err.hint, (long)t->hint);
+			snprintf(label, sizeof(label), "token %s: what", t->name);
+			expect_contains(label, err.what, t->what);
+			snprintf(label, sizeof(label), "token %s: OAuth code",
+			    t->name);
+			expect_str(label, err.code, t->code);
+			check_message(t->name, err.what);
+			snprintf(label, sizeof(label), "token %s: no tokens left",
+			    t->name);
+			expect_int(label, out.access_token == NULL &&
+			    out.refresh_token == NULL, 1);
+		}
+		oauth_tokens_clear(&out);
+	}
+}
+
+/* --- device authorization answers ----------------------------------------- */
+
+static const struct device_row {
+	const char	*name;
+	long		 http;
+	const char	*body;
+	int		 want;
+	const char	*what;
+	const char	*user_code, *uri, *uri_complete;
+	long		 expires_in, interval;
+} device_rows[] = {
+	/* fuzz/corpus/fuzz_device_response */
+	{ "microsoft-200", 200, "{\"user_code\":\"FJ6MQ3TZL\",\"device_code\":"
+	  "\"FAQABAAEAAABVrSpeuWamRam2jAF1XRQE\",\"verification_uri\":"
+	  "\"https://microsoft.com/devicelogin\",\"expires_in\":900,\"interval\""
+	  ":5,\"message\":\"To sign in, use a web browser.\"}", 0, NULL,
+	  "FJ6MQ3TZL", "https://microsoft.com/devicelogin", NULL, 900, 5 },
+	{ "google-200 (verification_url)", 200, "{\"device_code\": \"AH-1Ng3\","
+	  " \"user_code\": \"GQVQ-JKEC\", \"verification_url\": "
+	  "\"https://www.google.com/device\", \"expires_in\": 1800, "
+	  "\"interval\": 5}", 0, NULL, "GQVQ-JKEC",
+	  "https://www.google.com/device", NULL, 1800, 5 },
+	{ "complete-200", 200, "{\"device_code\":\"GmRh\",\"user_code\":"
+	  "\"WDJB-MJHT\",\"verification_uri\":\"https://example.com/device\","
+	  "\"verification_uri_complete\":\"https://example.com/device?"
+	  "user_code=WDJB-MJHT\",\"expires_in\":\"1800\"}", 0, NULL,
+	  "WDJB-MJHT", "https://example.com/device",
+	  "https://example.com/device?user_code=WDJB-MJHT", 1800, 5 },
+	{ "bad-interval", 200, "{\"device_code\":\"x\",\"user_code\":\"y\","
+	  "\"verification_uri\":\"https://a/\",\"expires_in\":600,"
+	  "\"interval\":-1}", XO_E_UNAVAILABLE, "malformed answer", NULL, NULL,
+	  NULL, 0, 0 },
+	{ "truncated", 200, "{\"device_code\":\"x\",\"user_code\":\"y\","
+	  "\"verification_url\":\"https://a/\",\"expires_in\":60",
+	  XO_E_UNAVAILABLE, "malformed answer", NULL, NULL, NULL, 0, 0 },
+	{ "error-400", 400, "{\"error\":\"invalid_client\",\"error_description\""
+	  ":\"AADSTS7000218: The request body must contain client_secret.\"}",
+	  XO_E_CONFIG, "client rejected (invalid_client: AADSTS7000218", NULL,
+	  NULL, NULL, 0, 0 },
+	{ "error-401", 401, "{\"error\":\"invalid_scope\",\"error_description\":"
+	  "\"Invalid device flow scope: https://mail.google.com/\"}",
+	  XO_E_CONFIG, "scope rejected", NULL, NULL, NULL, 0, 0 },
+	{ "html-500", 500, "<html><body>Internal Server Error</body></html>",
+	  XO_E_TEMPFAIL, "device authorization endpoint d.example failed with "
+	  "HTTP 500", NULL, NULL, NULL, 0, 0 },
+	/* Issue 10 item 5: what the user is told to type or open. */
+	{ "user_code with CSI", 200, "{\"device_code\":\"x\",\"user_code\":"
+	  "\"\\u009b31mCODE\",\"verification_uri\":\"https://a/\","
+	  "\"expires_in\":600}", XO_E_UNAVAILABLE, "malformed answer", NULL,
+	  NULL, NULL, 0, 0 },
+	{ "verification_uri with OSC", 200, "{\"device_code\":\"x\","
+	  "\"user_code\":\"C\",\"verification_uri\":\"https://a/\\u009d8;;"
+	  "https://evil/\\u009c\",\"expires_in\":600}", XO_E_UNAVAILABLE,
+	  "malformed answer", NULL, NULL, NULL, 0, 0 },
+	{ "verification_uri_complete with a raw C1 byte", 200,
+	  "{\"device_code\":\"x\",\"user_code\":\"C\",\"verification_uri\":"
+	  "\"https://a/\",\"verification_uri_complete\":\"https://a/\x9b" "2J\","
+	  "\"expires_in\":600}", XO_E_UNAVAILABLE, "malformed answer", NULL,
+	  NULL, NULL, 0, 0 },
+};
+
+static void
+test_device_answers(void)
+{
+	struct oauth_device out;
+	struct oauth_error err;
+	char label[160];
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(device_rows) / sizeof(device_rows[0]); i++) {
+		const struct device_row *t = &device_rows[i];
+
+		rows++;
+		r = oauth_parse_device_answer(t->http, t->body, strlen(t->body),
+		    "d.example", &out, &err);
+		snprintf(label, sizeof(label), "device %s: code", t->name);
+		expect_int(label, r, t->want);
+		if (t->want == 0) {
+			snprintf(label, sizeof(label), "device %s: user_code",
+			    t->name);
+			expect_str(label, out.user_code, t->user_code);
+			snprintf(label, sizeof(label), "device %s: uri", t->name);
+			expect_str(label, out.verification_uri, t->uri);
+			snprintf(label, sizeof(label), "device %s: uri_complete",
+			    t->name);
+			expect_str(label, out.verification_uri_complete,
+			    t->uri_complete);
+			snprintf(label, sizeof(label), "device %s: expires_in",
+			    t->name);
+			expect_int(label, (long)out.expires_in, t->expires_in);
+			snprintf(label, sizeof(label), "device %s: interval",
+			    t->name);
+			expect_int(label, (long)out.interval, t->interval);
+		} else {
+			snprintf(label, sizeof(label), "device %s: what", t->name);
+			expect_contains(label, err.what, t->what);
+			check_message(t->name, err.what);
+			snprintf(label, sizeof(label), "device %s: nothing left",
+			    t->name);
+			expect_int(label, out.device_code == NULL &&
+			    out.user_code == NULL && out.verification_uri == NULL,
+			    1);
+		}
+		oauth_device_clear(&out);
+	}
+}
+
+/* --- URLs ---------------------------------------------------------------- */
+
+static void
+test_url_check(void)
+{
+	static const struct {
+		const char *url;
+		int want;
+	} t[] = {
+		{ "https://login.microsoftonline.com/common/oauth2/v2.0/token", 0 },
+		{ "https://oauth2.googleapis.com/token", 0 },
+		{ "http://127.0.0.1:8080/token", 0 },
+		{ "http://127.9.9.9/token", 0 },
+		{ "http://localhost/token", 0 },
+		{ "http://[::1]:99/token", 0 },
+		{ "http://example.com/token", XO_E_CONFIG },
+		{ "http://128.0.0.1/token", XO_E_CONFIG },
+		{ "http://[::2]/token", XO_E_CONFIG },
+		{ "ftp://127.0.0.1/token", XO_E_CONFIG },
+		{ "not a url", XO_E_CONFIG },
+		{ "", XO_E_CONFIG },
+	};
+	struct oauth_error err;
+	char label[160];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rows++;
+		snprintf(label, sizeof(label), "url_check %s", t[i].url);
+		expect_int(label, oauth_url_check(t[i].url, "--token-endpoint",
+		    &err), t[i].want);
+		if (t[i].want != 0) {
+			expect_contains(label, err.what, "--token-endpoint");
+			check_message(label, err.what);
+		}
+	}
+}
+
+static void
+test_authorize_url(void)
+{
+	static const struct oauth_field pkce[] = {
+		{ "response_type", "code" },
+		{ "client_id", "9e5f94bc-e8a4-4e73-b8be-63364c29d753" },
+		{ "redirect_uri", "http://127.0.0.1:40123/" },
+		{ "scope", "https://outlook.office.com/IMAP.AccessAsUser.All "
+		  "offline_access" },
+		{ "state", "aBc-_09" },
+		{ "code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" },
+		{ "code_challenge_method", "S256" },
+		{ "login_hint", NULL },
+	};
+	static const struct oauth_field odd[] = {
+		{ "login_hint", "al+ice@example.com" },
+		{ "x", "a&b=c d/\xc3\xa9~._-" },
+		{ "empty", "" },
+	};
+	static const struct {
+		const char *name, *endpoint;
+		const struct oauth_field *fields;
+		size_t n;
+		const char *extra, *want;
+	} t[] = {
+		{ "PKCE request", "https://login.microsoftonline.com/common/"
+		  "oauth2/v2.0/authorize", pkce, 8, NULL,
+		  "https://login.microsoftonline.com/common/oauth2/v2.0/authorize"
+		  "?response_type=code&client_id=9e5f94bc-e8a4-4e73-b8be-"
+		  "63364c29d753&redirect_uri=http%3A%2F%2F127.0.0.1%3A40123%2F&"
+		  "scope=https%3A%2F%2Foutlook.office.com%2FIMAP.AccessAsUser.All"
+		  "%20offline_access&state=aBc-_09&code_challenge=E9Melhoa2OwvFrE"
+		  "MTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256" },
+		{ "endpoint with a query, extra", "https://a.example/auth?tenant=x",
+		  odd, 3, "access_type=offline&prompt=consent",
+		  "https://a.example/auth?tenant=x&login_hint=al%2Bice%40example"
+		  ".com&x=a%26b%3Dc%20d%2F%C3%A9~._-&empty=&access_type=offline&"
+		  "prompt=consent" },
+		{ "no fields", "https://a.example/auth", odd, 0, NULL,
+		  "https://a.example/auth" },
+	};
+	char *url;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rows++;
+		r = oauth_authorize_url(t[i].endpoint, t[i].fields, t[i].n,
+		    t[i].extra, &url);
+		expect_int(t[i].name, r, 0);
+		expect_str(t[i].name, url, t[i].want);
+		free(url);
+	}
+}
+
+int
+main(void)
+{
+	if (oauth_init() != 0) {
+		printf("unit-oauth: cannot initialise libcurl\n");
+		return 1;
+	}
+	test_token_answers();
+	test_device_answers();
+	test_url_check();
+	test_authorize_url();
+	oauth_cleanup();
+	return unit_done("unit-oauth", rows);
+}

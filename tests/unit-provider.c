@@ -1,0 +1,214 @@
+/*
+ * helper/provider.c: tenants, clouds, and what each row of the provider
+ * table resolves to (endpoints, scope, quirks), with the messages for
+ * what does not fit.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provider.h"
+#include "unit.h"
+
+static int rows;
+
+static void
+test_tenants(void)
+{
+	static const struct {
+		const char *t;
+		int ok;
+	} t[] = {
+		{ "common", 1 }, { "organizations", 1 }, { "consumers", 1 },
+		{ "contoso.onmicrosoft.com", 1 },
+		{ "72f988bf-86f1-41af-91ab-2d7cd011db47", 1 },
+		{ "", 0 }, { ".contoso", 0 }, { "-x", 0 },
+		{ "a/b", 0 }, { "a?b", 0 }, { "a b", 0 }, { "a%2Fb", 0 },
+		{ "x#", 0 }, { "caf\xc3\xa9", 0 }, { "{tenant}", 0 },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  1 },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rows++;
+		expect_int(t[i].t, provider_tenant_ok(t[i].t), t[i].ok);
+	}
+}
+
+#define MS_GLOBAL_SCOPE "https://outlook.office.com/IMAP.AccessAsUser.All " \
+	"https://outlook.office.com/POP.AccessAsUser.All " \
+	"https://outlook.office.com/SMTP.Send offline_access"
+
+static const struct resolve_row {
+	const char	*name;
+	struct login_options lo;
+	int		 know_user;
+	int		 want;
+	const char	*why;		/* on failure: a part of the message */
+	const char	*auth, *token, *device, *scope, *extra;
+	int		 device_refused;
+} resolve_rows[] = {
+	{ "microsoft, defaults", { .provider = "microsoft" }, 1, 0, NULL,
+	  "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+	  "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+	  "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode",
+	  MS_GLOBAL_SCOPE, NULL, 0 },
+	{ "microsoft, user unknown: openid", { .provider = "microsoft",
+	  .tenant = "contoso.com" }, 0, 0, NULL,
+	  "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/authorize",
+	  "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token",
+	  "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/devicecode",
+	  MS_GLOBAL_SCOPE " openid profile email", NULL, 0 },
+	{ "microsoft usgov", { .provider = "microsoft", .cloud = "usgov",
+	  .tenant = "organizations" }, 1, 0, NULL,
+	  "https://login.microsoftonline.us/organizations/oauth2/v2.0/authorize",
+	  "https://login.microsoftonline.us/organizations/oauth2/v2.0/token",
+	  "https://login.microsoftonline.us/organizations/oauth2/v2.0/devicecode",
+	  "https://outlook.office365.us/IMAP.AccessAsUser.All "
+	  "https://outlook.office365.us/POP.AccessAsUser.All "
+	  "https://outlook.office365.us/SMTP.Send offline_access", NULL, 0 },
+	{ "microsoft china, own scope", { .provider = "microsoft",
+	  .cloud = "china", .scope = "a b" }, 0, 0, NULL,
+	  "https://login.chinacloudapi.cn/common/oauth2/v2.0/authorize",
+	  "https://login.chinacloudapi.cn/common/oauth2/v2.0/token",
+	  "https://login.chinacloudapi.cn/common/oauth2/v2.0/devicecode",
+	  "a b", NULL, 0 },
+	{ "google", { .provider = "google" }, 0, 0, NULL,
+	  "https://accounts.google.com/o/oauth2/v2/auth",
+	  "https://oauth2.googleapis.com/token", NULL,
+	  "https://mail.google.com/ openid email",
+	  "access_type=offline&prompt=consent", 1 },
+	{ "custom", { .provider = "custom",
+	  .token_endpoint = "https://t.example/token",
+	  .device_endpoint = "https://t.example/device" }, 1, 0, NULL,
+	  NULL, "https://t.example/token", "https://t.example/device", NULL,
+	  NULL, 0 },
+	{ "no provider", { .provider = NULL }, 1, PROVIDER_E_UNKNOWN,
+	  "which provider? add --provider microsoft, google or custom", NULL, NULL,
+	  NULL, NULL, NULL, 0 },
+	{ "unknown provider", { .provider = "yahoo" }, 1, PROVIDER_E_UNKNOWN,
+	  "unknown provider 'yahoo'; use microsoft, google or custom", NULL, NULL,
+	  NULL, NULL, NULL, 0 },
+	{ "unknown cloud", { .provider = "microsoft", .cloud = "mars" }, 1,
+	  PROVIDER_E_CLOUD, "unknown --cloud 'mars'; use global, usgov or china", NULL, NULL,
+	  NULL, NULL, NULL, 0 },
+	{ "bad tenant", { .provider = "microsoft", .tenant = "a/../b" }, 1,
+	  PROVIDER_E_TENANT, "--tenant 'a/../b' is not a tenant", NULL, NULL,
+	  NULL, NULL, NULL, 0 },
+	{ "tenant for google", { .provider = "google", .tenant = "x" }, 1,
+	  PROVIDER_E_OPTION, "--tenant and --cloud are for --provider microsoft", NULL, NULL,
+	  NULL, NULL, NULL, 0 },
+	{ "cloud for custom", { .provider = "custom", .cloud = "usgov",
+	  .token_endpoint = "https://t/" }, 1, PROVIDER_E_OPTION,
+	  "are for --provider microsoft", NULL, NULL,
+	  NULL, NULL, NULL, 0 },
+	{ "endpoint for microsoft", { .provider = "microsoft",
+	  .token_endpoint = "https://t/" }, 1, PROVIDER_E_OPTION,
+	  "--auth-endpoint, --token-endpoint and --device-endpoint are for "
+	  "--provider custom", NULL, NULL,
+	  NULL, NULL, NULL, 0 },
+	{ "custom without a token endpoint", { .provider = "custom",
+	  .auth_endpoint = "https://a/" }, 1, PROVIDER_E_NEEDS,
+	  "--provider custom needs --token-endpoint URL", NULL, NULL,
+	  NULL, NULL, NULL, 0 },
+};
+
+static void
+test_resolve(void)
+{
+	struct provider p;
+	char why[256], label[160];
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(resolve_rows) / sizeof(resolve_rows[0]); i++) {
+		const struct resolve_row *t = &resolve_rows[i];
+
+		rows++;
+		r = provider_resolve(&t->lo, t->know_user, &p, why, sizeof(why));
+		snprintf(label, sizeof(label), "%s: code", t->name);
+		expect_int(label, r, t->want);
+		if (t->want != 0) {
+			snprintf(label, sizeof(label), "%s: message", t->name);
+			expect_contains(label, why, t->why);
+			continue;
+		}
+		snprintf(label, sizeof(label), "%s: authorize", t->name);
+		expect_str(label, p.auth_endpoint, t->auth);
+		snprintf(label, sizeof(label), "%s: token", t->name);
+		expect_str(label, p.token_endpoint, t->token);
+		snprintf(label, sizeof(label), "%s: device", t->name);
+		expect_str(label, p.device_endpoint, t->device);
+		snprintf(label, sizeof(label), "%s: scope", t->name);
+		expect_str(label, p.scope, t->scope);
+		snprintf(label, sizeof(label), "%s: extra", t->name);
+		expect_str(label, p.extra_auth, t->extra);
+		snprintf(label, sizeof(label), "%s: device refused", t->name);
+		expect_int(label, p.device_refused, t->device_refused);
+		snprintf(label, sizeof(label), "%s: name", t->name);
+		expect_str(label, p.name, t->lo.provider);
+		provider_clear(&p);
+	}
+}
+
+/* Every row: a first row per name, templates only where a tenant goes,
+ * https endpoints, and logout's words. */
+static void
+test_table(void)
+{
+	const struct provider_row *tab;
+	char label[160];
+	size_t i, n;
+
+	tab = provider_table(&n);
+	for (i = 0; i < n; i++) {
+		const struct provider_row *row = &tab[i];
+		const char *eps[3] = { row->authorize, row->token, row->device };
+		size_t e;
+
+		rows++;
+		snprintf(label, sizeof(label), "row %zu (%s %s): found", i,
+		    row->name, row->cloud != NULL ? row->cloud : "-");
+		expect_int(label, provider_find(row->name, row->cloud) == row, 1);
+		for (e = 0; e < 3; e++) {
+			if (eps[e] == NULL)
+				continue;
+			snprintf(label, sizeof(label), "row %zu endpoint %zu", i, e);
+			expect_int(label, strncmp(eps[e], "https://", 8) == 0, 1);
+			expect_int(label, strstr(eps[e], "{tenant}") != NULL,
+			    (row->quirks & PROVIDER_TENANT) != 0);
+		}
+		snprintf(label, sizeof(label), "row %zu: custom has no endpoints",
+		    i);
+		if (row->quirks & PROVIDER_CUSTOM)
+			expect_int(label, row->token == NULL, 1);
+		else
+			expect_int(label, row->token != NULL && row->scope != NULL,
+			    1);
+	}
+	rows++;
+	expect_contains("revoke hint microsoft", provider_revoke_hint("microsoft"),
+	    "account.live.com");
+	expect_contains("revoke hint google", provider_revoke_hint("google"),
+	    "myaccount.google.com");
+	expect_contains("revoke hint custom", provider_revoke_hint("custom"),
+	    "may stay valid");
+	expect_contains("revoke hint NULL", provider_revoke_hint(NULL),
+	    "may stay valid");
+}
+
+int
+main(void)
+{
+	test_tenants();
+	test_resolve();
+	test_table();
+	return unit_done("unit-provider", rows);
+}

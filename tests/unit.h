@@ -1,0 +1,95 @@
+/*
+ * unit: what the helper's table-driven unit tests share (isync style: a
+ * table of rows, a loop, every mismatch printed with both values, a
+ * non-zero exit if any).  Each test is its own program.
+ */
+#ifndef XO_UNIT_H
+#define XO_UNIT_H
+
+#include <stdio.h>
+#include <string.h>
+
+#define UNIT_FN	static __attribute__((unused))
+
+static int unit_failures;
+
+/* Prints BUF with bytes outside printable ASCII as \xNN. */
+UNIT_FN void
+unit_show(const char *label, const char *buf, size_t len)
+{
+	size_t i;
+
+	printf("  %s: \"", label);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c < 0x20 || c >= 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+	printf("\" (%zu bytes)\n", len);
+}
+
+UNIT_FN void
+expect_bytes(const char *name, const char *got, size_t gotlen,
+    const char *want, size_t wantlen)
+{
+	if (got != NULL && gotlen == wantlen && memcmp(got, want, wantlen) == 0)
+		return;
+	unit_failures++;
+	printf("FAIL %s\n", name);
+	if (got == NULL)
+		printf("  got : NULL\n");
+	else
+		unit_show("got ", got, gotlen);
+	unit_show("want", want, wantlen);
+}
+
+/* WANT NULL: GOT must be NULL too. */
+UNIT_FN void
+expect_str(const char *name, const char *got, const char *want)
+{
+	if (want == NULL && got == NULL)
+		return;
+	if (want == NULL) {
+		unit_failures++;
+		printf("FAIL %s: got \"%s\", want NULL\n", name, got);
+		return;
+	}
+	expect_bytes(name, got, got != NULL ? strlen(got) : 0, want,
+	    strlen(want));
+}
+
+UNIT_FN void
+expect_int(const char *name, long got, long want)
+{
+	if (got == want)
+		return;
+	unit_failures++;
+	printf("FAIL %s: got %ld, want %ld\n", name, got, want);
+}
+
+/* HAYSTACK contains NEEDLE (NULL or "": anything goes). */
+UNIT_FN void
+expect_contains(const char *name, const char *haystack, const char *needle)
+{
+	if (needle == NULL || *needle == '\0' ||
+	    (haystack != NULL && strstr(haystack, needle) != NULL))
+		return;
+	unit_failures++;
+	printf("FAIL %s: \"%s\" lacks \"%s\"\n", name,
+	    haystack != NULL ? haystack : "(null)", needle);
+}
+
+UNIT_FN int
+unit_done(const char *prog, int rows)
+{
+	if (unit_failures > 0) {
+		printf("%s: %d of %d checks failed\n", prog, unit_failures, rows);
+		return 1;
+	}
+	printf("%s: %d rows, all passed\n", prog, rows);
+	return 0;
+}
+
+#endif
