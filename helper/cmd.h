@@ -84,6 +84,7 @@ struct command {
 extern const struct command cmd_table[];
 extern const size_t cmd_count;
 void cmd_usage(FILE *f);
+void cmd_print_table(FILE *f);
 
 /* Option groups: shared ones (cmd_common.c) and each command's own. */
 extern const struct cmd_option cmd_opts_net[];	/* --connect-timeout ... */

@@ -31,15 +31,17 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "msg.h"
+#include "provider.h"
 
 const struct command cmd_table[] = {
 	{ "login", FULL(cmd_login), { FULL(cmd_opts_login), cmd_opts_net,
 	  FULL(cmd_opts_login_postfix) }, 1, 1, CMD_NET,
-	  "login ACCOUNT|FILE --provider microsoft|google|custom --client-id ID\n"
-	  "        [--tenant T] [--cloud global|usgov|china] [--flow browser|device]\n"
+	  "login ACCOUNT|FILE --provider P --client-id ID\n"
+	  "        [--tenant T] [--cloud C] [--flow browser|device]\n"
 	  "        [--scope S] [--login-hint EMAIL] [--user EMAIL]\n"
 	  "        [--client-secret-file FILE|-] [--auth-endpoint URL]\n"
 	  "        [--token-endpoint URL] [--device-endpoint URL] [--port N]\n"
@@ -84,10 +86,35 @@ const struct command cmd_table[] = {
 };
 const size_t cmd_count = sizeof(cmd_table) / sizeof(cmd_table[0]);
 
+/* "microsoft (global, usgov, china), google, custom": the provider
+ * table for --help. */
+static void
+provider_list(char *buf, size_t size)
+{
+	const struct provider_row *p;
+	size_t i, n, off = 0;
+	int first, last;
+
+	p = provider_table(&n);
+	buf[0] = '\0';
+	for (i = 0; i < n && off < size; i++) {
+		first = i == 0 || strcmp(p[i].name, p[i - 1].name) != 0;
+		last = i + 1 == n || strcmp(p[i].name, p[i + 1].name) != 0;
+		off += (size_t)snprintf(buf + off, size - off, "%s%s%s%s%s",
+		    i == 0 ? "" : ", ", first ? p[i].name : "",
+		    first && p[i].cloud != NULL ? " (" : "",
+		    p[i].cloud != NULL ? p[i].cloud : "",
+		    last && p[i].cloud != NULL ? ")" : "");
+	}
+}
+
 void
 cmd_usage(FILE *f)
 {
+	char providers[256];
 	size_t i;
+
+	provider_list(providers, sizeof(providers));
 
 	fprintf(f, "usage: " PROG " COMMAND [OPTIONS] ARGS\n\n");
 	for (i = 0; i < cmd_count; i++)
@@ -104,6 +131,7 @@ cmd_usage(FILE *f)
 	    "  --all, -a               every account in the store\n"
 	    "  --verbose, -v           say what was done\n"
 	    "login: --provider, --client-id are required; see " PROG "(1)\n"
+	    "       --provider P [--cloud C]: %s\n"
 	    "test:  --tls (default for IMAP, POP), --starttls (default for SMTP),\n"
 	    "       --plain (loopback hosts only); --cafile applies to the mail server\n"
 	    "NET OPTIONS:\n"
@@ -117,6 +145,38 @@ cmd_usage(FILE *f)
 	    "70/71 internal, 73/74 cannot write/read, 75 temporary failure (try\n"
 	    "again), 76 protocol error, 77 refused: unsafe file, sign-in declined,\n"
 	    "grant or token rejected (log in again), 78 configuration.\n",
-	    CMD_DEFAULT_MARGIN_S, CMD_DEFAULT_CONNECT_MS / 1000,
+	    CMD_DEFAULT_MARGIN_S, providers, CMD_DEFAULT_CONNECT_MS / 1000,
 	    CMD_DEFAULT_TIMEOUT_MS / 1000);
+}
+
+/* For tests/t-cmdtable.sh: the tables as lines of words --
+ *   command NAME MIN MAX
+ *   option NAME --LONG [-SHORT] [METAVAR]
+ *   provider NAME CLOUD|-
+ * ("xoauth2-token help --table"; not documented). */
+void
+cmd_print_table(FILE *f)
+{
+	const struct provider_row *prov;
+	const struct cmd_option *o;
+	size_t c, g, i, n;
+
+	for (c = 0; c < cmd_count; c++) {
+		fprintf(f, "command %s %d %d\n", cmd_table[c].name,
+		    cmd_table[c].min_args, cmd_table[c].max_args);
+		for (g = 0; g < CMD_GROUPS; g++)
+			for (o = cmd_table[c].opts[g]; o != NULL && o->name != NULL;
+			    o++) {
+				fprintf(f, "option %s --%s", cmd_table[c].name,
+				    o->name);
+				if (o->short_name != 0)
+					fprintf(f, " -%c", o->short_name);
+				fprintf(f, "%s%s\n", o->metavar != NULL ? " " : "",
+				    o->metavar != NULL ? o->metavar : "");
+			}
+	}
+	prov = provider_table(&n);
+	for (i = 0; i < n; i++)
+		fprintf(f, "provider %s %s\n", prov[i].name,
+		    prov[i].cloud != NULL ? prov[i].cloud : "-");
 }

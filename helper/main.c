@@ -232,6 +232,15 @@ main(int argc, char **argv)
 		cmd_usage(stderr);
 		return cmd_exit(XO_E_USAGE);
 	}
+	if (strcmp(argv[1], "help") == 0 && argc == 3 &&
+	    strcmp(argv[2], "--table") == 0) {
+#ifdef XO_FRONT
+		cmd_front_init(argv);	/* the full table: in the full program */
+		return cmd_exit(cmd_run_full());
+#endif
+		cmd_print_table(stdout);
+		return 0;
+	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		cmd_usage(stdout);
