@@ -359,24 +359,57 @@ authorize_url(const struct provider *p, const char *client_id,
 	    sizeof(fields) / sizeof(fields[0]), p->extra_auth, urlp);
 }
 
+/* Says why the browser's answer did not come (RES, after waiting
+ * WAIT_S on REDIRECT_URI; BROWSER: the browser command's pid, or 0).
+ * Returns the code. */
 static int
-flow_browser(const struct login_options *lo, const struct oauth_options *net,
-    const char *who, const struct provider *p, const char *client_secret,
-    struct oauth_tokens *out, int64_t *asked_atp)
+report_no_answer(const char *who, const struct loopback_result *res,
+    pid_t browser, long wait_s, const char *redirect_uri)
 {
-	struct loopback *lb = NULL;
-	struct loopback_result res;
-	struct oauth_error err;
-	char verifier[PKCE_VERIFIER_LEN + 1] = "", state[40] = "";
-	char challenge[PKCE_CHALLENGE_LEN + 1], redirect_uri[64];
-	char *url = NULL;
-	const char *rhost = lo->redirect_host != NULL ? lo->redirect_host :
-	    "127.0.0.1";
-	pid_t browser = 0;
-	int port = 0, r, status, wstatus;
-	long wait_s = lo->wait_s > 0 ? lo->wait_s : LOGIN_DEFAULT_WAIT_S;
+	int wstatus;
 
-	memset(&res, 0, sizeof(res));
+	switch (res->outcome) {
+	case LOOPBACK_DENIED:
+		msg(who, "sign-in refused by the provider (%s%s%s); check "
+		    "--client-id, --scope and the account, then log in again",
+		    res->error, res->error_description[0] ? ": " : "",
+		    res->error_description);
+		return XO_E_REFUSED;
+	case LOOPBACK_BAD_STATE:
+		msg(who, "refused an answer on %s with a wrong or missing "
+		    "state: it was not for this login (someone else's "
+		    "redirect?); log in again", redirect_uri);
+		return XO_E_PROTOCOL;
+	case LOOPBACK_NO_CODE:
+		msg(who, "the browser came back without an authorization "
+		    "code; log in again");
+		return XO_E_PROTOCOL;
+	case LOOPBACK_IO:
+		msg(who, "waiting for the browser failed: %s",
+		    strerror(res->sys_errno));
+		return XO_E_OSERR;
+	default:
+		break;
+	}
+	if (browser > 0 && waitpid(browser, &wstatus, WNOHANG) == browser &&
+	    (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0))
+		msg(who, "no answer from the browser within %ld s (the browser "
+		    "command failed); open the URL yourself, or use --flow "
+		    "device", wait_s);
+	else
+		msg(who, "no answer from the browser within %ld s; log in "
+		    "again (--wait SECS for longer), or use --flow device on a "
+		    "machine without a browser", wait_s);
+	return XO_E_TEMPFAIL;
+}
+
+/* Checks what the browser flow needs before anything is started. */
+static int
+browser_check(const char *who, const struct provider *p, const char *rhost)
+{
+	struct oauth_error err;
+	int r;
+
 	if (p->auth_endpoint == NULL) {
 		msg(who, "the browser flow needs --auth-endpoint URL; or use "
 		    "--flow device");
@@ -391,6 +424,56 @@ flow_browser(const struct login_options *lo, const struct oauth_options *net,
 		msg(who, "--redirect-host is 127.0.0.1 or localhost");
 		return XO_E_USAGE;
 	}
+	return 0;
+}
+
+/* The authorization code CODE for tokens (RFC 6749 4.1.3, with the PKCE
+ * VERIFIER).  Returns 0 with *OUT filled, or a code after a message. */
+static int
+exchange_code(const struct login_options *lo, const struct oauth_options *net,
+    const char *who, const struct provider *p, const char *client_secret,
+    const char *code, const char *redirect_uri, const char *verifier,
+    struct oauth_tokens *out, int64_t *asked_atp)
+{
+	const struct oauth_field fields[] = {
+		{ "grant_type", "authorization_code" },
+		{ "code", code },
+		{ "redirect_uri", redirect_uri },
+		{ "client_id", lo->client_id },
+		{ "client_secret", client_secret },
+		{ "code_verifier", verifier },
+	};
+	struct oauth_error err;
+	int r;
+
+	/* The code's tokens start their life when issued. */
+	*asked_atp = xo_now_s();
+	if ((r = oauth_grant(p->token_endpoint, fields,
+	    sizeof(fields) / sizeof(fields[0]), "authorization code", net, out,
+	    &err)) != 0)
+		report_grant_error(who, &err);
+	return r;
+}
+
+static int
+flow_browser(const struct login_options *lo, const struct oauth_options *net,
+    const char *who, const struct provider *p, const char *client_secret,
+    struct oauth_tokens *out, int64_t *asked_atp)
+{
+	struct loopback *lb = NULL;
+	struct loopback_result res;
+	char verifier[PKCE_VERIFIER_LEN + 1] = "", state[40] = "";
+	char challenge[PKCE_CHALLENGE_LEN + 1], redirect_uri[64];
+	char *url = NULL;
+	const char *rhost = lo->redirect_host != NULL ? lo->redirect_host :
+	    "127.0.0.1";
+	pid_t browser = 0;
+	int port = 0, r, status, wstatus;
+	long wait_s = lo->wait_s > 0 ? lo->wait_s : LOGIN_DEFAULT_WAIT_S;
+
+	memset(&res, 0, sizeof(res));
+	if ((status = browser_check(who, p, rhost)) != 0)
+		return status;
 	if (pkce_random(verifier, sizeof(verifier), 32) != 0 ||
 	    pkce_random(state, sizeof(state), 24) != 0 ||
 	    pkce_s256(challenge, verifier) != 0) {
@@ -423,69 +506,12 @@ flow_browser(const struct login_options *lo, const struct oauth_options *net,
 	    browser > 0 ? "a browser should open; if not, open" : "open",
 	    wait_s, redirect_uri, url);
 	*asked_atp = xo_now_s();
-	if (loopback_wait(lb, wait_s * 1000, state, &res) != 0) {
-		switch (res.outcome) {
-		case LOOPBACK_DENIED:
-			msg(who, "sign-in refused by the provider (%s%s%s); "
-			    "check --client-id, --scope and the account, then "
-			    "log in again", res.error,
-			    res.error_description[0] ? ": " : "",
-			    res.error_description);
-			status = XO_E_REFUSED;
-			break;
-		case LOOPBACK_BAD_STATE:
-			msg(who, "refused an answer on %s with a wrong or missing "
-			    "state: it was not for this login (someone else's "
-			    "redirect?); log in again", redirect_uri);
-			status = XO_E_PROTOCOL;
-			break;
-		case LOOPBACK_NO_CODE:
-			msg(who, "the browser came back without an authorization "
-			    "code; log in again");
-			status = XO_E_PROTOCOL;
-			break;
-		case LOOPBACK_IO:
-			msg(who, "waiting for the browser failed: %s",
-			    strerror(res.sys_errno));
-			status = XO_E_OSERR;
-			break;
-		default:
-			if (browser > 0 && waitpid(browser, &wstatus, WNOHANG) ==
-			    browser && (!WIFEXITED(wstatus) ||
-			    WEXITSTATUS(wstatus) != 0))
-				msg(who, "no answer from the browser within %ld s "
-				    "(the browser command failed); open the URL "
-				    "yourself, or use --flow device", wait_s);
-			else
-				msg(who, "no answer from the browser within %ld s; "
-				    "log in again (--wait SECS for longer), or use "
-				    "--flow device on a machine without a browser",
-				    wait_s);
-			status = XO_E_TEMPFAIL;
-			break;
-		}
-		goto out;
-	}
-	{
-		const struct oauth_field fields[] = {
-			{ "grant_type", "authorization_code" },
-			{ "code", res.code },
-			{ "redirect_uri", redirect_uri },
-			{ "client_id", lo->client_id },
-			{ "client_secret", client_secret },
-			{ "code_verifier", verifier },
-		};
-		/* The code's tokens start their life when issued. */
-		*asked_atp = xo_now_s();
-		if ((r = oauth_grant(p->token_endpoint, fields,
-		    sizeof(fields) / sizeof(fields[0]), "authorization code",
-		    net, out, &err)) != 0) {
-			report_grant_error(who, &err);
-			status = r;
-			goto out;
-		}
-	}
-	status = 0;
+	if (loopback_wait(lb, wait_s * 1000, state, &res) != 0)
+		status = report_no_answer(who, &res, browser, wait_s,
+		    redirect_uri);
+	else
+		status = exchange_code(lo, net, who, p, client_secret, res.code,
+		    redirect_uri, verifier, out, asked_atp);
  out:
 	if (browser > 0)
 		(void)waitpid(browser, &wstatus, WNOHANG);
@@ -519,18 +545,20 @@ wait_tick(int64_t secs, int64_t deadline, int tty)
 	}
 }
 
+/* Starts a device authorization and tells the user where to go.
+ * Returns 0 with *DEV filled, or a code after a message. */
 static int
-flow_device(const struct login_options *lo, const struct oauth_options *net,
-    const char *who, const struct provider *p, const char *client_secret,
-    struct oauth_tokens *out, int64_t *asked_atp)
+device_start(const struct login_options *lo, const struct oauth_options *net,
+    const char *who, const struct provider *p, struct oauth_device *dev)
 {
-	struct oauth_device dev;
+	const struct oauth_field fields[] = {
+		{ "client_id", lo->client_id },
+		{ "scope", p->scope },
+	};
 	struct oauth_error err;
 	const char *show;
-	int64_t deadline, interval;
-	int r, status, tty = isatty(STDERR_FILENO), transient = 0;
+	int r;
 
-	memset(&dev, 0, sizeof(dev));
 	if (p->device_refused) {
 		msg(who, "%s does not allow mail scopes (%s) in its device "
 		    "flow; use --flow browser (on a machine without a browser, "
@@ -543,31 +571,72 @@ flow_device(const struct login_options *lo, const struct oauth_options *net,
 		    "--flow browser");
 		return XO_E_USAGE;
 	}
-	{
-		const struct oauth_field fields[] = {
-			{ "client_id", lo->client_id },
-			{ "scope", p->scope },
-		};
-		if ((r = oauth_device_authorize(p->device_endpoint, fields,
-		    sizeof(fields) / sizeof(fields[0]), net, &dev, &err)) != 0) {
-			msg(who, "%s", err.what);
-			status = r;
-			goto out;
-		}
+	if ((r = oauth_device_authorize(p->device_endpoint, fields,
+	    sizeof(fields) / sizeof(fields[0]), net, dev, &err)) != 0) {
+		msg(who, "%s", err.what);
+		return r;
 	}
-	deadline = xo_now_s() + dev.expires_in;
-	interval = dev.interval > 0 ? dev.interval : 5;
 	msg(who, "to sign in, open %s in a browser (on any device) and "
-	    "enter the code %s (valid %lld min)", dev.verification_uri,
-	    dev.user_code, (long long)(dev.expires_in + 30) / 60);
-	if (dev.verification_uri_complete != NULL)
-		msg(who, "or open %s", dev.verification_uri_complete);
-	show = dev.verification_uri_complete != NULL ?
-	    dev.verification_uri_complete : dev.verification_uri;
+	    "enter the code %s (valid %lld min)", dev->verification_uri,
+	    dev->user_code, (long long)(dev->expires_in + 30) / 60);
+	if (dev->verification_uri_complete != NULL)
+		msg(who, "or open %s", dev->verification_uri_complete);
+	show = dev->verification_uri_complete != NULL ?
+	    dev->verification_uri_complete : dev->verification_uri;
 	if (!lo->no_qr && isatty(STDOUT_FILENO) && qr_print(stdout, show) == 0)
 		printf("  (scan to open %s)\n", show);
 	fflush(stdout);
+	return 0;
+}
 
+/* What a failed poll (R, ERR) means: 1 to poll again (*INTERVALp and
+ * *TRANSIENTp updated), else the code to give up with, after a message. */
+static int
+device_poll_failed(const char *who, const struct oauth_device *dev, int r,
+    const struct oauth_error *err, int64_t *intervalp, int *transientp)
+{
+	if (strcmp(err->code, "slow_down") == 0) {
+		/* RFC 8628 3.5: 5 s more, from now on. */
+		*intervalp += 5;
+		msg(who, "the server asked to poll more slowly; now every "
+		    "%lld s", (long long)*intervalp);
+		return 1;
+	}
+	if (strcmp(err->code, "access_denied") == 0 ||
+	    strcmp(err->code, "authorization_declined") == 0) {
+		msg(who, "the sign-in was declined (%s); log in again to "
+		    "retry", err->code);
+		return XO_E_REFUSED;
+	}
+	if (strcmp(err->code, "expired_token") == 0) {
+		msg(who, "the code %s expired before the sign-in was "
+		    "completed (expired_token); log in again", dev->user_code);
+		return XO_E_TEMPFAIL;
+	}
+	if (err->code[0] == '\0' && r == XO_E_TEMPFAIL &&
+	    ++*transientp < TRANSIENT_TRIES) {
+		msg(who, "%s; trying again", err->what);
+		return 1;
+	}
+	report_grant_error(who, err);
+	return r;
+}
+
+static int
+flow_device(const struct login_options *lo, const struct oauth_options *net,
+    const char *who, const struct provider *p, const char *client_secret,
+    struct oauth_tokens *out, int64_t *asked_atp)
+{
+	struct oauth_device dev;
+	struct oauth_error err;
+	int64_t deadline, interval;
+	int r, status, tty = isatty(STDERR_FILENO), transient = 0;
+
+	memset(&dev, 0, sizeof(dev));
+	if ((status = device_start(lo, net, who, p, &dev)) != 0)
+		goto out;
+	deadline = xo_now_s() + dev.expires_in;
+	interval = dev.interval > 0 ? dev.interval : 5;
 	for (;;) {
 		const struct oauth_field fields[] = {
 			{ "grant_type", DEVICE_GRANT },
@@ -586,10 +655,9 @@ flow_device(const struct login_options *lo, const struct oauth_options *net,
 			goto out;
 		}
 		*asked_atp = xo_now_s();
-		r = oauth_grant(p->token_endpoint, fields,
+		if ((r = oauth_grant(p->token_endpoint, fields,
 		    sizeof(fields) / sizeof(fields[0]), "device code", net, out,
-		    &err);
-		if (r == 0)
+		    &err)) == 0)
 			break;
 		if (strcmp(err.code, "authorization_pending") == 0) {
 			transient = 0;
@@ -597,35 +665,9 @@ flow_device(const struct login_options *lo, const struct oauth_options *net,
 		}
 		if (tty)
 			fputs("\r\033[K", stderr);
-		if (strcmp(err.code, "slow_down") == 0) {
-			/* RFC 8628 3.5: 5 s more, from now on. */
-			interval += 5;
-			msg(who, "the server asked to poll more slowly; now every "
-			    "%lld s", (long long)interval);
-			continue;
-		}
-		if (strcmp(err.code, "access_denied") == 0 ||
-		    strcmp(err.code, "authorization_declined") == 0) {
-			msg(who, "the sign-in was declined (%s); log in again to "
-			    "retry", err.code);
-			status = XO_E_REFUSED;
+		if ((status = device_poll_failed(who, &dev, r, &err, &interval,
+		    &transient)) != 1)
 			goto out;
-		}
-		if (strcmp(err.code, "expired_token") == 0) {
-			msg(who, "the code %s expired before the sign-in was "
-			    "completed (expired_token); log in again",
-			    dev.user_code);
-			status = XO_E_TEMPFAIL;
-			goto out;
-		}
-		if (err.code[0] == '\0' && r == XO_E_TEMPFAIL &&
-		    ++transient < TRANSIENT_TRIES) {
-			msg(who, "%s; trying again", err.what);
-			continue;
-		}
-		report_grant_error(who, &err);
-		status = r;
-		goto out;
 	}
 	if (tty)
 		fputs("\r\033[K", stderr);
@@ -637,65 +679,96 @@ flow_device(const struct login_options *lo, const struct oauth_options *net,
 
 /* --- login ------------------------------------------------------------- */
 
+/* Checks LO and resolves its provider into *P and its flow into *FLOWp
+ * ("browser" or "device"), before anything is asked of anyone.  Returns
+ * 0, or a code after a message. */
+static int
+login_prepare(const struct login_options *lo, const char *who,
+    struct provider *p, const char **flowp)
+{
+	struct oauth_error err;
+	char why[256];
+	const char *flow = lo->flow;
+	int r, know_user;
+
+	if (lo->client_id == NULL) {
+		msg(who, "which client? add --client-id ID (register an "
+		    "application with the provider: see " PROG "(1))");
+		return XO_E_USAGE;
+	}
+	if (lo->user != NULL && (lo->user[0] == '\0' || strlen(lo->user) >
+	    IDTOKEN_USER_MAX || xo_has_ctl(lo->user, strlen(lo->user)))) {
+		msg(who, "--user: not a user name");
+		return XO_E_USAGE;
+	}
+	know_user = lo->user != NULL || lo->login_hint != NULL;
+	if ((r = provider_resolve(lo, know_user, p, why, sizeof(why))) != 0) {
+		msg(who, "%s", why);
+		return r == -ENOMEM ? r : XO_E_USAGE;
+	}
+	if (!know_user && (p->scope == NULL || !has_word(p->scope, "openid"))) {
+		msg(who, "who is signing in? add --user EMAIL (or --login-hint "
+		    "EMAIL, or openid in --scope so the server says)");
+		return XO_E_USAGE;
+	}
+	if ((r = oauth_url_check(p->token_endpoint, "the token endpoint",
+	    &err)) != 0 || (p->device_endpoint != NULL &&
+	    (r = oauth_url_check(p->device_endpoint, "the device endpoint",
+	    &err)) != 0)) {
+		msg(who, "%s", err.what);
+		return r;
+	}
+	/* Unless told: a browser here if one can be started, else the
+	 * device flow. */
+	if (flow == NULL)
+		flow = (getenv("BROWSER") != NULL || getenv("DISPLAY") != NULL ||
+		    getenv("WAYLAND_DISPLAY") != NULL || p->device_endpoint == NULL ||
+		    p->device_refused) && p->auth_endpoint != NULL ?
+		    "browser" : "device";
+	if (strcmp(flow, "browser") != 0 && strcmp(flow, "device") != 0) {
+		msg(who, "--flow is browser or device, not '%s'", flow);
+		return XO_E_USAGE;
+	}
+	*flowp = flow;
+	return 0;
+}
+
+/* Who signed in: --user, the ID token's claims, or --login-hint, in a
+ * new *USERp.  Returns 0, or XO_E_PROTOCOL after a message. */
+static int
+login_user(const struct login_options *lo, const char *who,
+    const struct oauth_tokens *t, char **userp)
+{
+	*userp = NULL;
+	if (lo->user != NULL)
+		*userp = strdup(lo->user);
+	else if (idtoken_user(t->id_token, userp) != 0)
+		*userp = NULL;
+	else if (*userp == NULL && lo->login_hint != NULL)
+		*userp = strdup(lo->login_hint);
+	if (*userp == NULL) {
+		msg(who, "signed in, but the server did not say who you are; "
+		    "log in again with --user EMAIL");
+		return XO_E_PROTOCOL;
+	}
+	return 0;
+}
+
 int
 login_run(const struct login_options *lo, const struct oauth_options *net,
     const char *who, const char *path, const char *account)
 {
 	struct provider p;
 	struct oauth_tokens t;
-	struct oauth_error err;
-	char *client_secret = NULL, *user = NULL, why[256];
-	const char *flow = lo->flow;
+	char *client_secret = NULL, *user = NULL;
+	const char *flow = NULL;
 	int64_t asked_at = 0;
-	int r, status, know_user;
+	int status;
 
 	memset(&p, 0, sizeof(p));
 	memset(&t, 0, sizeof(t));
-	if (lo->client_id == NULL) {
-		msg(who, "which client? add --client-id ID (register an "
-		    "application with the provider: see " PROG "(1))");
-		return XO_E_USAGE;
-	}
-	if (lo->user != NULL && (lo->user[0] == '\0' ||
-	    strlen(lo->user) > IDTOKEN_USER_MAX || xo_has_ctl(lo->user, strlen(lo->user)))) {
-		msg(who, "--user: not a user name");
-		return XO_E_USAGE;
-	}
-	know_user = lo->user != NULL || lo->login_hint != NULL;
-	if ((status = provider_resolve(lo, know_user, &p, why,
-	    sizeof(why))) != 0) {
-		msg(who, "%s", why);
-		if (status != -ENOMEM)
-			status = XO_E_USAGE;
+	if ((status = login_prepare(lo, who, &p, &flow)) != 0)
 		goto out;
-	}
-	if (!know_user && (p.scope == NULL || !has_word(p.scope, "openid"))) {
-		msg(who, "who is signing in? add --user EMAIL (or --login-hint "
-		    "EMAIL, or openid in --scope so the server says)");
-		status = XO_E_USAGE;
-		goto out;
-	}
-	if ((status = oauth_url_check(p.token_endpoint, "the token endpoint",
-	    &err)) != 0 || (p.device_endpoint != NULL &&
-	    (status = oauth_url_check(p.device_endpoint, "the device endpoint",
-	    &err)) != 0)) {
-		msg(who, "%s", err.what);
-		goto out;
-	}
-	if (flow == NULL) {
-		/* A browser here if one can be started, else the device flow. */
-		if ((getenv("BROWSER") != NULL || getenv("DISPLAY") != NULL ||
-		    getenv("WAYLAND_DISPLAY") != NULL || p.device_endpoint == NULL ||
-		    p.device_refused) && p.auth_endpoint != NULL)
-			flow = "browser";
-		else
-			flow = "device";
-	}
-	if (strcmp(flow, "browser") != 0 && strcmp(flow, "device") != 0) {
-		msg(who, "--flow is browser or device, not '%s'", flow);
-		status = XO_E_USAGE;
-		goto out;
-	}
 	if (lo->client_secret_file != NULL &&
 	    (status = read_client_secret(lo->client_secret_file, who,
 	    &client_secret)) != 0)
@@ -714,21 +787,8 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 		status = flow_device(lo, net, who, &p, client_secret, &t,
 		    &asked_at);
 	oauth_cleanup();
-	if (status != 0)
+	if (status != 0 || (status = login_user(lo, who, &t, &user)) != 0)
 		goto out;
-
-	if (lo->user != NULL)
-		user = strdup(lo->user);
-	else if ((r = idtoken_user(t.id_token, &user)) != 0)
-		user = NULL;
-	else if (user == NULL && lo->login_hint != NULL)
-		user = strdup(lo->login_hint);
-	if (user == NULL) {
-		msg(who, "signed in, but the server did not say who you are; "
-		    "log in again with --user EMAIL");
-		status = XO_E_PROTOCOL;
-		goto out;
-	}
 	status = save(path, account, who, &p, lo->client_id, client_secret,
 	    user, &t, asked_at);
  out:
