@@ -39,6 +39,27 @@ xo_free_secret(char *s)
 #define HAS_LESS(x, n)	(((x) - XO_ONES * (n)) & ~(x) & XO_HIGHS)
 #define HAS_ZERO(x)	(((x) - XO_ONES) & ~(x) & XO_HIGHS)
 
+int
+xo_has_ctl(const char *s, size_t len)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	/* Tokens are kilobytes and checked on every login: eight bytes a
+	 * step, then the tail byte by byte. */
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (HAS_LESS(w, 0x20) || HAS_ZERO(w ^ (XO_ONES * 0x7f)))
+			return 1;
+	}
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			return 1;
+	}
+	return 0;
+}
+
 /* Continuation bytes a UTF-8 lead byte C announces; 0 for an invalid
  * lead (C0, C1, F5-FF). */
 static unsigned
@@ -53,17 +74,18 @@ utf8_follow(unsigned char c)
 	return 0;
 }
 
-/* The byte-wise rule, from byte I on. */
-static int
-has_ctl_bytes(const unsigned char *s, size_t i, size_t len)
+int
+xo_unsafe_text(const char *s, size_t len)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	unsigned pending = 0;
 	unsigned char c, prev = 0;
+	size_t i;
 
-	for (; i < len; prev = c, i++) {
-		c = s[i];
-		if (c < 0x20 || c == 0x7f)
-			return 1;
+	if (xo_has_ctl(s, len))
+		return 1;
+	for (i = 0; i < len; prev = c, i++) {
+		c = u[i];
 		if (c < 0x80)
 			pending = 0;
 		else if (c >= 0xc0)
@@ -77,24 +99,6 @@ has_ctl_bytes(const unsigned char *s, size_t i, size_t len)
 			return 1;	/* a lone C1 byte: CSI, OSC to 8-bit terminals */
 	}
 	return 0;
-}
-
-int
-xo_has_ctl(const char *s, size_t len)
-{
-	size_t i = 0;
-	uint64_t w;
-
-	/* Tokens are kilobytes of ASCII and checked on every login: eight
-	 * bytes a step while they are ASCII, then byte by byte. */
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, s + i, 8);
-		if (w & XO_HIGHS)
-			break;
-		if (HAS_LESS(w, 0x20) || HAS_ZERO(w ^ (XO_ONES * 0x7f)))
-			return 1;
-	}
-	return has_ctl_bytes((const unsigned char *)s, i, len);
 }
 
 void

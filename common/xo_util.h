@@ -14,14 +14,18 @@ void xo_wipe(void *p, size_t len);
  * secret_free. */
 void xo_free_secret(char *s);
 
-/* Returns 1 if the LEN bytes at S contain a control character, else 0:
- * C0 (0x00-0x1f), DEL (0x7f), or C1 (U+0080-U+009F, as UTF-8 C2 80..9F,
- * or as a lone byte 0x80-0x9f outside a UTF-8 sequence, which an 8-bit
- * terminal takes for CSI, OSC...).  Such bytes would break the SASL
- * framing (\x01 is the field separator of XOAUTH2 and OAUTHBEARER), a
- * log line, or the user's terminal.  The one check for text that came
- * from outside and is shown or sent on. */
+/* Returns 1 if the LEN bytes at S contain a control character (0x00-0x1f
+ * or 0x7f), else 0.  Such bytes would break the SASL framing (\x01 is the
+ * field separator of XOAUTH2 and OAUTHBEARER) or a log line. */
 int xo_has_ctl(const char *s, size_t len);
+
+/* Returns 1 if the LEN bytes at S are not safe to show on a terminal:
+ * xo_has_ctl's controls, or C1 controls (U+0080-U+009F, as UTF-8 C2 80..9F
+ * or as a lone byte 0x80-0x9f outside a UTF-8 sequence, which an 8-bit
+ * terminal obeys as CSI, OSC...).  The helper's one check for text that
+ * came from a server and will be printed or kept to be printed (user
+ * codes, URLs, names, tokens). */
+int xo_unsafe_text(const char *s, size_t len);
 
 /* Copies IN (INLEN bytes) to OUT (OUTSIZE > 0) as printable ASCII:
  * every other byte (controls, C1, all of UTF-8) becomes '?'; the result

@@ -40,7 +40,7 @@ idtoken_user(const char *id_token, char **userp)
 			continue;
 		s = json_object_get_string(v);
 		if (*s == '\0' || strlen(s) > IDTOKEN_USER_MAX ||
-		    xo_has_ctl(s, strlen(s)) || strchr(s, ' ') != NULL)
+		    xo_unsafe_text(s, strlen(s)) || strchr(s, ' ') != NULL)
 			continue;
 		if ((*userp = strdup(s)) == NULL)
 			r = -ENOMEM;

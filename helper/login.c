@@ -697,7 +697,7 @@ login_prepare(const struct login_options *lo, const char *who,
 		return XO_E_USAGE;
 	}
 	if (lo->user != NULL && (lo->user[0] == '\0' || strlen(lo->user) >
-	    IDTOKEN_USER_MAX || xo_has_ctl(lo->user, strlen(lo->user)))) {
+	    IDTOKEN_USER_MAX || xo_unsafe_text(lo->user, strlen(lo->user)))) {
 		msg(who, "--user: not a user name");
 		return XO_E_USAGE;
 	}

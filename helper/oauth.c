@@ -424,8 +424,8 @@ token_member(struct json_object *root, const char *name, char **out)
 	len = (size_t)json_object_get_string_len(v);
 	if (len == 0)
 		return 0;
-	if (len > OAUTH_TOKEN_MAX || strlen(s) != len || xo_has_ctl(s, len) ||
-	    strchr(s, ' ') != NULL)
+	if (len > OAUTH_TOKEN_MAX || strlen(s) != len ||
+	    xo_unsafe_text(s, len) || strchr(s, ' ') != NULL)
 		return -1;
 	return (*out = strdup(s)) == NULL ? -ENOMEM : 0;
 }
@@ -723,7 +723,7 @@ string_member(struct json_object *root, const char *name, size_t max,
 		return -1;
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
-	if (len == 0 || len > max || strlen(s) != len || xo_has_ctl(s, len))
+	if (len == 0 || len > max || strlen(s) != len || xo_unsafe_text(s, len))
 		return -1;
 	return (*out = strdup(s)) == NULL ? -ENOMEM : 0;
 }

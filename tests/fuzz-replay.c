@@ -22,6 +22,9 @@
 
 #define REPLAY_MAX	(1024 * 1024)	/* corpus inputs are small */
 
+/* As libFuzzer does: a target may set itself up once. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+
 static int
 replay_file(const char *path)
 {
@@ -92,6 +95,8 @@ main(int argc, char **argv)
 	long n = 0;
 	int i;
 
+	if (LLVMFuzzerInitialize != NULL)
+		(void)LLVMFuzzerInitialize(&argc, &argv);
 	for (i = 1; i < argc; i++) {
 		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (replay_dir(argv[i], &n) != 0)
