@@ -21,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "base64url.h"
 #include "diag.h"
 #include "tokfile.h"
 #include "xo_util.h"
@@ -348,45 +349,6 @@ diag_expand(const char *tmpl, const struct diag_vars *v, char *buf,
 
 /* --- JWT claims ------------------------------------------------------- */
 
-static int
-b64url_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/* Decodes the LEN base64url characters at S (no padding) into OUT,
- * which has room for LEN * 3 / 4 + 1 bytes.  Returns the length or -1. */
-static long
-b64url_decode(const char *s, size_t len, unsigned char *out)
-{
-	unsigned acc = 0;
-	size_t i, n = 0;
-	int bits = 0, v;
-
-	if (len % 4 == 1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if ((v = b64url_value((unsigned char)s[i])) < 0)
-			return -1;
-		acc = (acc << 6 | (unsigned)v) & 0xffffff;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			out[n++] = (unsigned char)(acc >> bits & 0xff);
-		}
-	}
-	return (long)n;
-}
-
 /* Copies the string claim NAME of ROOT into BUF, control characters
  * made '?'; a list of strings is joined with spaces.  0 if absent. */
 static int
@@ -424,10 +386,8 @@ diag_claims_parse(const char *token, struct diag_claims *c)
 	    "email", "unique_name" };
 	struct json_object *root = NULL, *v;
 	const char *dot1, *dot2;
-	unsigned char *payload = NULL;
-	char idtyp[16] = "";
-	size_t len = 0, i;
-	long n;
+	char *payload = NULL, idtyp[16] = "";
+	size_t len = 0, i, n = 0;
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -436,14 +396,11 @@ diag_claims_parse(const char *token, struct diag_claims *c)
 	    strchr(dot2 + 1, '.') != NULL)
 		return DIAG_E_NOTJWT;
 	len = (size_t)(dot2 - dot1 - 1);
-	if ((payload = malloc(len * 3 / 4 + 1)) == NULL)
-		return -ENOMEM;
-	if ((n = b64url_decode(dot1 + 1, len, payload)) <= 0) {
-		r = DIAG_E_NOTJWT;
+	if ((r = b64url_decode(dot1 + 1, len, &payload, &n)) != 0 || n == 0) {
+		r = r == -ENOMEM ? r : DIAG_E_NOTJWT;
 		goto out;
 	}
-	if ((r = tokfile_json_parse((const char *)payload, (size_t)n, 8,
-	    &root)) != 0) {
+	if ((r = tokfile_json_parse(payload, n, 8, &root)) != 0) {
 		r = r == -ENOMEM ? r : DIAG_E_NOTJWT;
 		goto out;
 	}
@@ -471,7 +428,8 @@ diag_claims_parse(const char *token, struct diag_claims *c)
 	r = 0;
  out:
 	tokfile_json_free(root);
-	xo_wipe(payload, len * 3 / 4 + 1);
+	if (payload != NULL)
+		xo_wipe(payload, n);
 	free(payload);
 	return r;
 }
