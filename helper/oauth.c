@@ -430,17 +430,20 @@ token_member(struct json_object *root, const char *name, char **out)
 	return (*out = strdup(s)) == NULL ? -ENOMEM : 0;
 }
 
-/* expires_in: an integer, or (as some servers send) a string of digits. */
+/* A positive number of seconds at most MAX, or DEF if absent: an
+ * integer or (as some servers send) a string of digits.  Returns 0 or
+ * -1. */
 static int
-expires_member(struct json_object *root, int64_t *out)
+seconds_member(struct json_object *root, const char *name, int64_t def,
+    int64_t max, int64_t *out)
 {
 	struct json_object *v;
 	const char *s;
 	char *end;
 	long long n;
 
-	*out = OAUTH_DEFAULT_EXPIRES_IN;
-	if (!json_object_object_get_ex(root, "expires_in", &v) ||
+	*out = def;
+	if (!json_object_object_get_ex(root, name, &v) ||
 	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (json_object_is_type(v, json_type_int))
@@ -453,7 +456,7 @@ expires_member(struct json_object *root, int64_t *out)
 			return -1;
 	} else
 		return -1;
-	if (n <= 0 || n > 10LL * 365 * 24 * 3600)
+	if (n <= 0 || n > max)
 		return -1;
 	*out = n;
 	return 0;
@@ -498,7 +501,8 @@ answer_tokens(struct json_object *root, const char *label, const char *host,
 		seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
 		return -ENOMEM;
 	}
-	if (expires_member(root, &out->expires_in) != 0) {
+	if (seconds_member(root, "expires_in", OAUTH_DEFAULT_EXPIRES_IN,
+	    10LL * 365 * 24 * 3600, &out->expires_in) != 0) {
 		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s sent a "
 		    "malformed answer (expires_in is not a positive number)",
 		    label, host);
@@ -726,36 +730,6 @@ string_member(struct json_object *root, const char *name, size_t max,
 	if (len == 0 || len > max || strlen(s) != len || xo_unsafe_text(s, len))
 		return -1;
 	return (*out = strdup(s)) == NULL ? -ENOMEM : 0;
-}
-
-/* A positive number of seconds, or DEF if absent.  Returns 0 or -1. */
-static int
-seconds_member(struct json_object *root, const char *name, int64_t def,
-    int64_t max, int64_t *out)
-{
-	struct json_object *v;
-	const char *s;
-	char *end;
-	long long n;
-
-	*out = def;
-	if (!json_object_object_get_ex(root, name, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return 0;
-	if (json_object_is_type(v, json_type_int))
-		n = json_object_get_int64(v);
-	else if (json_object_is_type(v, json_type_string)) {
-		s = json_object_get_string(v);
-		errno = 0;
-		n = strtoll(s, &end, 10);
-		if (errno != 0 || end == s || *end != '\0')
-			return -1;
-	} else
-		return -1;
-	if (n <= 0 || n > max)
-		return -1;
-	*out = n;
-	return 0;
 }
 
 /* Reads a device authorization answer (HTTP status HTTP, its JSON ROOT
