@@ -74,6 +74,13 @@ static const struct member members[] = {
 	M(certificate_file, M_STRING, 0),
 	M(certificate_thumbprint, M_STRING, 0),
 	M(service_account_file, M_STRING, 0),
+	M(proxy, M_STRING, 0),
+	M(no_proxy, M_STRING, 0),
+	M(notify, M_STRING, 0),
+	M(failed_at, M_INT64, 0),
+	M(failures, M_INT64, 0),
+	M(failure_class, M_STRING, 0),
+	M(failure, M_STRING, 0),
 };
 #undef M
 #define NMEMBERS (sizeof(members) / sizeof(members[0]))
@@ -969,6 +976,24 @@ tokfile_update(const char *path, int (*fn)(struct tokfile *tok, void *arg),
     void *arg)
 {
 	return tokfile_update_wait(path, TOKFILE_LOCK_WAIT_MS, fn, arg);
+}
+
+int64_t
+tokfile_backoff(const struct tokfile *tok, int64_t now)
+{
+	int64_t pause = TOKFILE_BACKOFF_MIN, until;
+	int64_t n;
+
+	if (tok->failures <= 0 || tok->failed_at <= 0 ||
+	    tok->failed_at < tok->refreshed_at)
+		return 0;
+	for (n = 1; n < tok->failures && pause < TOKFILE_BACKOFF_MAX; n++)
+		pause *= 2;
+	if (pause > TOKFILE_BACKOFF_MAX)
+		pause = TOKFILE_BACKOFF_MAX;
+	/* A clock that went back must not stretch the pause. */
+	until = tok->failed_at > now ? now + pause : tok->failed_at + pause;
+	return until > now ? until - now : 0;
 }
 
 const char *

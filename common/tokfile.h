@@ -8,12 +8,22 @@
  *    "provider":"microsoft","token_endpoint":"https://.../token",
  *    "client_id":"...","client_secret":"...","scope":"... offline_access",
  *    "access_token":"...","expires_at":1764264000,
- *    "refresh_token":"...","refreshed_at":1764260400}
+ *    "refresh_token":"...","refreshed_at":1764260400,
+ *    "proxy":"http://proxy.example:3128","no_proxy":"localhost",
+ *    "notify":"/usr/share/xoauth2/notify-mail root",
+ *    "failed_at":1764264100,"failures":3,"failure_class":"login",
+ *    "failure":"refresh rejected (invalid_grant: AADSTS700082 ...)"}
  *
  * Times are Unix seconds.  Required: version (1), user, token_endpoint,
  * client_id, access_token, expires_at.  Optional (absent or null): account,
- * provider, client_secret, scope, refresh_token, refreshed_at, and the
- * app-only members below.  Members
+ * provider, client_secret, scope, refresh_token, refreshed_at (the last
+ * successful refresh), the app-only members below, proxy and no_proxy
+ * (how the helper reaches the token endpoint, whatever its environment
+ * says), notify (a command the helper runs when the file starts to need a
+ * login, and when it recovers), and the health of the last refresh
+ * attempts: failed_at, failures (consecutive; 0 after a success),
+ * failure_class ("temporary", "login" or "config") and failure (a short
+ * reason, never a secret).  Members
  * this version does not know are kept and written back unchanged, so an
  * older helper never strips what a newer one added.
  *
@@ -55,6 +65,8 @@
 #define TOKFILE_LOCK_WAIT_MS	60000		/* tokfile_update's default */
 #define TOKFILE_RESERVE_MIN	(16 * 1024)	/* tokfile_reserve: at least */
 #define TOKFILE_RESERVE_SLACK	(8 * 1024)	/* .. and PATH's size + this */
+#define TOKFILE_BACKOFF_MIN	30		/* tokfile_backoff: first pause */
+#define TOKFILE_BACKOFF_MAX	300		/* .. doubling up to this */
 
 /* Errors beyond errno's range.  A missing or invalid member has its own
  * code, TOKFILE_E_MEMBER - index, so that the message can name it. */
@@ -93,6 +105,15 @@ struct tokfile {
 	char		*certificate_file;
 	char		*certificate_thumbprint;	/* x5t#S256 */
 	char		*service_account_file;
+	/* Network and alerts (see above). */
+	char		*proxy;		/* may hold credentials: secret; NULL if absent */
+	char		*no_proxy;	/* NULL if absent */
+	char		*notify;	/* NULL if absent */
+	/* Health, written by the helper after each refresh attempt. */
+	int64_t		 failed_at;	/* 0 if absent */
+	int64_t		 failures;	/* 0 if absent */
+	char		*failure_class;	/* NULL if absent */
+	char		*failure;	/* NULL if absent */
 	struct json_object *extra;	/* private: unknown members, or NULL */
 };
 
@@ -173,6 +194,14 @@ int tokfile_set(char **fieldp, const char *value);
 int tokfile_json_parse(const char *text, size_t len, int depth,
     struct json_object **objp);
 void tokfile_json_free(struct json_object *obj);
+
+/* After failed refreshes (TOK->failures > 0), how many seconds from NOW
+ * a reader holding a still-valid access token should wait before it
+ * tries to refresh again: TOKFILE_BACKOFF_MIN after one failure, doubling
+ * with each consecutive one, at most TOKFILE_BACKOFF_MAX.  Returns 0 when
+ * it may try now.  Only for tokens that are still valid: an expired one
+ * is worth a try every time. */
+int64_t tokfile_backoff(const struct tokfile *tok, int64_t now);
 
 /* Returns a static description of R (0, -errno or TOKFILE_E_*). */
 const char *tokfile_strerror(int r);

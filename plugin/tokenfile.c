@@ -328,6 +328,8 @@ xo_token_from_file(const sasl_utils_t *utils, const char *mech,
 	char file[XO_MSG_VALUE_MAX], prog[XO_MSG_VALUE_MAX];
 	const char *helper;
 	long margin, timeout;
+	int64_t backoff;
+	time_t now;
 	int r, ret = SASL_FAIL;
 
 	*tokenp = NULL;
@@ -344,7 +346,20 @@ xo_token_from_file(const sasl_utils_t *utils, const char *mech,
 		ret = r == -ENOMEM ? SASL_NOMEM : SASL_FAIL;
 		goto out;
 	}
-	if (!usable(tok, time(NULL), margin)) {
+	now = time(NULL);
+	if (!usable(tok, now, margin) && usable(tok, now, 0) &&
+	    (backoff = tokfile_backoff(tok, (int64_t)now)) > 0) {
+		/* The token endpoint failed a moment ago (the helper recorded
+		 * it): every login waiting on it again helps nobody while the
+		 * token still works.  Expired tokens are always retried. */
+		xo_msg_value(msg, sizeof(msg), tok->failure != NULL ?
+		    tok->failure : "no reason recorded");
+		xo_msg_log(utils, SASL_LOG_NOTE, "%s: access token in %s "
+		    "expires within %ld s, but refreshing it failed %lld s ago "
+		    "(%s); using it, next try in %lld s", mech, file, margin,
+		    (long long)(now - tok->failed_at > 0 ? now - tok->failed_at : 0),
+		    msg, (long long)backoff);
+	} else if (!usable(tok, now, margin)) {
 		helper = helper_path(utils);
 		xo_msg_value(prog, sizeof(prog), helper);
 		xo_msg_log(utils, SASL_LOG_NOTE, "%s: access token in %s "

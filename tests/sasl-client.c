@@ -700,6 +700,7 @@ test_error_buffer_sizes(void)
 }
 
 static char tmpdir[] = "/tmp/xo-sasl-client.XXXXXX";
+static char tmpdir2[] = "/tmp/xo-sasl-backoff.XXXXXX";
 
 static void
 write_file(const char *path, const char *text, mode_t mode)
@@ -1033,6 +1034,137 @@ test_token_file(void)
 		fail("token file", "%s not empty after the test", tmpdir);
 }
 
+/* Lines in FILE (the fake helper's spawn count); 0 if it is missing. */
+static int
+count_lines(const char *path)
+{
+	FILE *f;
+	int c, n = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while ((c = getc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* A helper standing in for xoauth2-token while the token endpoint is
+ * down: it counts its runs in COUNT and records the failure in the file
+ * (failed_at now, FAILURES consecutive), as the real one does, leaving
+ * the access token (TOKEN, expiring at EXPIRES_AT) alone. */
+static void
+write_failing_helper(const char *helper, const char *count,
+    const char *token, long expires_at, int failures)
+{
+	char script[2048];
+
+	snprintf(script, sizeof(script), "#!/bin/sh\n"
+	    "echo run >> '%s'\n"
+	    "umask 077\n"
+	    "printf '{\"version\":1,\"user\":\"" USER "\",\"token_endpoint\":"
+	    "\"http://127.0.0.1:9/token\",\"client_id\":\"c\","
+	    "\"access_token\":\"%s\",\"expires_at\":%ld,"
+	    "\"refresh_token\":\"R1\",\"failed_at\":%%s,\"failures\":%d,"
+	    "\"failure_class\":\"temporary\",\"failure\":\"token endpoint "
+	    "down (test)\"}' \"$(date +%%s)\" > \"$4.new\" && mv \"$4.new\" \"$4\"\n"
+	    "echo 'xoauth2-token: work: cannot connect to token endpoint' >&2\n"
+	    "exit 75\n", count, token, expires_at, failures);
+	write_file(helper, script, 0700);
+}
+
+/* Issue 10 item 8: while the access token is still valid but inside the
+ * margin and refreshing fails, the plugin does not run the helper again
+ * (and wait for it) on every login: the helper recorded the failure in
+ * the file, and the plugin backs off.  Expired tokens are always tried. */
+static void
+test_backoff(void)
+{
+	char path[256], helper[256], count[256], text[1024];
+	struct app a = { .authname = USER, .authzid = "" };
+	sasl_callback_t cbs[10];
+	sasl_conn_t *conn;
+	const char *out, *chosen;
+	unsigned outlen;
+	long now = (long)time(NULL);
+	int i, r, runs;
+
+	if (mkdtemp(tmpdir2) == NULL) {
+		fail("back-off", "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/work.json", tmpdir2);
+	snprintf(helper, sizeof(helper), "%s/helper", tmpdir2);
+	snprintf(count, sizeof(count), "%s/runs", tmpdir2);
+	a.secret = path;
+	setenv("XOAUTH2_HELPER", helper, 1);
+
+	/* Valid for 2 more minutes, inside the 5-minute margin. */
+	write_tokfile(path, "VALID", now + 120);
+	write_failing_helper(helper, count, "VALID", now + 120, 1);
+	for (i = 0; i < 5; i++) {
+		logbuf[0] = '\0';
+		conn = start("back-off, valid token", &a, cbs, "XOAUTH2",
+		    S("user=" USER "\001auth=Bearer VALID\001\001"));
+		sasl_dispose(&conn);
+		if (i > 0 && strstr(logbuf, "next try in") == NULL)
+			fail("back-off, valid token", "login %d: no back-off "
+			    "note logged: %s", i + 1, logbuf);
+	}
+	if ((runs = count_lines(count)) != 1)
+		fail("back-off, valid token", "the helper ran %d times for 5 "
+		    "logins, want 1", runs);
+	else
+		printf("  back-off: 5 logins inside the margin, 1 helper run\n");
+
+	/* The back-off is over (the failure was 40 s ago): try again. */
+	snprintf(text, sizeof(text), "{\"version\":1,\"user\":\"" USER "\","
+	    "\"token_endpoint\":\"http://127.0.0.1:9/token\",\"client_id\":\"c\","
+	    "\"access_token\":\"VALID\",\"expires_at\":%ld,"
+	    "\"refresh_token\":\"R1\",\"failed_at\":%ld,\"failures\":1,"
+	    "\"failure_class\":\"temporary\"}\n", now + 120, now - 40);
+	write_file(path, text, 0600);
+	conn = start("back-off over", &a, cbs, "XOAUTH2",
+	    S("user=" USER "\001auth=Bearer VALID\001\001"));
+	sasl_dispose(&conn);
+	if ((runs = count_lines(count)) != 2)
+		fail("back-off over", "the helper ran %d times, want 2", runs);
+
+	/* Expired: no back-off, every login tries (and fails). */
+	write_failing_helper(helper, count, "EXPIRED", now - 10, 1);
+	snprintf(text, sizeof(text), "{\"version\":1,\"user\":\"" USER "\","
+	    "\"token_endpoint\":\"http://127.0.0.1:9/token\",\"client_id\":\"c\","
+	    "\"access_token\":\"EXPIRED\",\"expires_at\":%ld,"
+	    "\"refresh_token\":\"R1\",\"failed_at\":%ld,\"failures\":1,"
+	    "\"failure_class\":\"temporary\"}\n", now - 10, now);
+	write_file(path, text, 0600);
+	for (i = 0; i < 3; i++) {
+		if ((conn = conn_new(&a, cbs)) == NULL)
+			break;
+		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
+		    &chosen);
+		if (r == SASL_CONTINUE)
+			fail("back-off, expired token", "sent an expired token");
+		sasl_dispose(&conn);
+	}
+	if ((runs = count_lines(count)) != 5)
+		fail("back-off, expired token", "the helper ran %d times in "
+		    "all, want 5 (every login with an expired token tries)", runs);
+	else
+		printf("  back-off: 3 logins with an expired token, 3 helper runs\n");
+
+	free(a.sec);
+	unlink(path);
+	unlink(helper);
+	unlink(count);
+	snprintf(text, sizeof(text), "%s.lock", path);
+	unlink(text);
+	snprintf(text, sizeof(text), "%s.tmp", path);
+	unlink(text);
+	if (rmdir(tmpdir2) != 0)
+		fail("back-off", "%s not empty after the test", tmpdir2);
+}
+
 int
 main(void)
 {
@@ -1060,6 +1192,7 @@ main(void)
 	test_slash_token();
 	test_server_name();
 	test_token_file();
+	test_backoff();
 
 	if (live_allocs != baseline)
 		fail("leaks", "%ld allocation(s) not freed after dispose",

@@ -117,6 +117,12 @@ static const struct parse_case {
 	{ "null optional", HEAD "\"access_token\":\"AT\",\"expires_at\":1,"
 	  "\"refresh_token\":null,\"client_secret\":\"\"}", 0, NULL },
 	{ "expires_at 0", HEAD "\"access_token\":\"AT\",\"expires_at\":0}", 0, NULL },
+	{ "health members",
+	  HEAD "\"access_token\":\"AT\",\"expires_at\":1,"
+	  "\"proxy\":\"http://proxy.example:3128\",\"no_proxy\":\"localhost,.lan\","
+	  "\"notify\":\"/usr/bin/notify root\",\"failed_at\":1764264100,"
+	  "\"failures\":3,\"failure_class\":\"login\","
+	  "\"failure\":\"refresh rejected (invalid_grant)\"}", 0, NULL },
 
 	{ "empty", "", TOKFILE_E_JSON, NULL },
 	{ "not JSON", "access_token=AT", TOKFILE_E_JSON, NULL },
@@ -165,6 +171,12 @@ static const struct parse_case {
 	  "\"refreshed_at\":true}", TOKFILE_E_MEMBER, "refreshed_at" },
 	{ "client_secret object", HEAD "\"access_token\":\"AT\",\"expires_at\":1,"
 	  "\"client_secret\":{}}", TOKFILE_E_MEMBER, "client_secret" },
+	{ "failures negative", HEAD "\"access_token\":\"AT\",\"expires_at\":1,"
+	  "\"failures\":-1}", TOKFILE_E_MEMBER, "failures" },
+	{ "failure with newline", HEAD "\"access_token\":\"AT\",\"expires_at\":1,"
+	  "\"failure\":\"a\\nb\"}", TOKFILE_E_MEMBER, "failure" },
+	{ "proxy number", HEAD "\"access_token\":\"AT\",\"expires_at\":1,"
+	  "\"proxy\":3128}", TOKFILE_E_MEMBER, "proxy" },
 	{ "no client_id", "{\"version\":1,\"user\":\"u\",\"token_endpoint\":\"e\","
 	  "\"access_token\":\"AT\",\"expires_at\":1}", TOKFILE_E_MEMBER, "client_id" },
 	{ "app-only", APP_ONLY, 0, NULL },
@@ -245,6 +257,20 @@ test_parse_values(void)
 	    &tok), 0);
 	expect_str("client_secret", tok->client_secret, NULL);
 	expect_str("refresh_token", tok->refresh_token, NULL);
+	tokfile_free(tok);
+
+	where = "parse health members";
+	expect_r(tokfile_parse(parse_cases[6].text,
+	    strlen(parse_cases[6].text), &tok), 0);
+	expect_str("proxy", tok->proxy, "http://proxy.example:3128");
+	expect_str("no_proxy", tok->no_proxy, "localhost,.lan");
+	expect_str("notify", tok->notify, "/usr/bin/notify root");
+	expect_int("failed_at", tok->failed_at, 1764264100);
+	expect_int("failures", tok->failures, 3);
+	expect_str("failure_class", tok->failure_class, "login");
+	expect_str("failure", tok->failure, "refresh rejected (invalid_grant)");
+	if (tok->extra != NULL)
+		fail("health members kept as unknown members");
 	tokfile_free(tok);
 
 	/* Length is honoured: the text need not be NUL-terminated. */
@@ -1106,6 +1132,42 @@ test_reserve(void)
 	    "a symlink\n", sizeof(rows) / sizeof(rows[0]) + 2);
 }
 
+/* tokfile_backoff: rows of {failures, failed_at, refreshed_at, now, want}. */
+static void
+test_backoff(void)
+{
+	static const struct {
+		const char *name;
+		int64_t failures, failed_at, refreshed_at, now, want;
+	} rows[] = {
+		{ "never failed", 0, 0, 0, 1000, 0 },
+		{ "failures but no time", 2, 0, 0, 1000, 0 },
+		{ "one failure, just now", 1, 1000, 0, 1000, 30 },
+		{ "one failure, 10 s ago", 1, 1000, 0, 1010, 20 },
+		{ "one failure, 30 s ago", 1, 1000, 0, 1030, 0 },
+		{ "one failure, long ago", 1, 1000, 0, 5000, 0 },
+		{ "two failures", 2, 1000, 0, 1000, 60 },
+		{ "three failures", 3, 1000, 500, 1001, 119 },
+		{ "five failures", 5, 1000, 0, 1000, 300 },
+		{ "many failures: capped", 4000000000LL, 1000, 0, 1000, 300 },
+		{ "succeeded since", 3, 1000, 1001, 1001, 0 },
+		{ "clock went back", 1, 9000, 0, 1000, 30 },
+	};
+	struct tokfile tok;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		where = rows[i].name;
+		memset(&tok, 0, sizeof(tok));
+		tok.failures = rows[i].failures;
+		tok.failed_at = rows[i].failed_at;
+		tok.refreshed_at = rows[i].refreshed_at;
+		expect_int("back-off", tokfile_backoff(&tok, rows[i].now),
+		    rows[i].want);
+	}
+	printf("ok: %zu back-off cases\n", i);
+}
+
 static void
 test_strerror(void)
 {
@@ -1143,6 +1205,7 @@ main(void)
 	test_update();
 	test_roll_forward();
 	test_reserve();
+	test_backoff();
 	test_strerror();
 	cleanup();
 	printf("PASS: unit-tokfile\n");
