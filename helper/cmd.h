@@ -94,6 +94,8 @@ extern const struct cmd_option cmd_opts_login[];
 extern const struct cmd_option cmd_opts_test[];
 extern const struct cmd_option cmd_opts_postfix[];
 extern const struct cmd_option cmd_opts_login_postfix[];	/* --for ... */
+extern const struct cmd_option cmd_opts_conf[];	/* --proxy --notify (login, set) */
+extern const struct cmd_option cmd_opts_status[];	/* -v */
 
 /* Generic setters: a const char * at OFFSET, an int set to 1. */
 cmd_set_fn cmd_set_string;
@@ -108,6 +110,12 @@ int cmd_show(const struct cmd_args *, int, char **);
 int cmd_list(const struct cmd_args *, int, char **);
 int cmd_logout(const struct cmd_args *, int, char **);
 int cmd_postfix(const struct cmd_args *, int, char **);
+int cmd_status(const struct cmd_args *, int, char **);
+int cmd_set(const struct cmd_args *, int, char **);
+
+/* Checks --proxy, --no-proxy, --notify in C (login, set).  Returns 0 or
+ * XO_E_USAGE after a message naming WHO. */
+int cmd_conf_check(const struct login_options *c, const char *who);
 
 /* login --for postfix (cmd_postfix.c): before the login, checks the
  * options, prepares postfix's store and sets *PATHp (new) to ACCOUNT's

@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "errors.h"
+#include "health.h"
 #include "msg.h"
 #include "store.h"
 #include "tokfile.h"
@@ -23,8 +24,8 @@ cmd_list(const struct cmd_args *opt, int argc, char **argv)
 {
 	struct target t;
 	struct tokfile *tok;
-	char **names = NULL, *dir = NULL, span[32], expiry[64];
-	const char *health;
+	char **names = NULL, *dir = NULL, span[32], expiry[64], health[512];
+	enum health_level level;
 	size_t i, n = 0;
 	int64_t now = xo_now_s();
 	int r, status = 0;
@@ -57,15 +58,15 @@ cmd_list(const struct cmd_args *opt, int argc, char **argv)
 		cmd_fmt_span(span, sizeof(span), tok->expires_at - now);
 		snprintf(expiry, sizeof(expiry), tok->expires_at > now ?
 		    "valid, %s left" : "expired %s ago", span);
-		if (tok->refresh_token != NULL)
-			health = tok->expires_at > now ? "ok" :
-			    "ok (refreshed when next used)";
-		else
-			health = tok->expires_at > now ? "no refresh token: log "
-			    "in again when it expires" : "expired, no refresh "
-			    "token: log in again";
-		printf("%-16s %-28s %-10s %-24s %s\n", names[i], tok->user,
-		    tok->provider != NULL ? tok->provider : "-", expiry, health);
+		level = health_verdict(tok, now, health, sizeof(health));
+		if (level == HEALTH_OK && tok->expires_at <= now)
+			snprintf(health, sizeof(health), "ok (refreshed when "
+			    "next used)");
+		printf("%-16s %-28s %-10s %-24s %s%s%s\n", names[i], tok->user,
+		    tok->provider != NULL ? tok->provider : "-", expiry, health,
+		    health_failing(tok) == HEALTH_LOGIN ? "; the fix: " PROG
+		    " show " : "", health_failing(tok) == HEALTH_LOGIN ?
+		    names[i] : "");
 		tokfile_free(tok);
 		target_clear(&t);
 	}

@@ -76,6 +76,8 @@ cmd_login(const struct cmd_args *opt, int argc, char **argv)
 	int status;
 
 	(void)argc;
+	if ((status = cmd_conf_check(&opt->login, argv[0])) != 0)
+		return status;
 	if (opt->for_postfix) {
 		char *path = NULL;
 

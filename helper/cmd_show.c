@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "errors.h"
+#include "health.h"
 #include "msg.h"
 #include "tokfile.h"
 #include "xo_util.h"
@@ -21,7 +22,9 @@ cmd_show(const struct cmd_args *opt, int argc, char **argv)
 {
 	struct target t = { NULL, NULL, 0 };
 	struct tokfile *tok = NULL;
-	char when[64], span[32];
+	char when[64], span[32], health[512], fix[HEALTH_FIX_MAX], shown[256];
+	enum health_level level;
+	size_t n;
 	int64_t now = xo_now_s();
 	int r, status;
 
@@ -59,6 +62,35 @@ cmd_show(const struct cmd_args *opt, int argc, char **argv)
 		printf("last refresh:   %s (%s ago)\n", when, span);
 	} else
 		printf("last refresh:   never\n");
+	if (tok->failed_at > 0) {
+		cmd_fmt_time(when, sizeof(when), tok->failed_at);
+		cmd_fmt_span(span, sizeof(span), now - tok->failed_at);
+		printf("last failure:   %s (%s ago), %s: %s\n", when, span,
+		    tok->failure_class != NULL ? tok->failure_class : "?",
+		    tok->failure != NULL ? tok->failure : "no reason recorded");
+	}
+	level = health_verdict(tok, now, health, sizeof(health));
+	printf("health:         %s%s\n", health, level == HEALTH_OK ? "" :
+	    level == HEALTH_WARNING ? " [warning]" : " [critical]");
+	if (health_failing(tok) == HEALTH_LOGIN) {
+		health_fix_command(tok, t.arg, fix, sizeof(fix));
+		printf("to fix, run:    %s\n", fix);
+	}
+	if (tok->proxy != NULL) {
+		health_proxy_shown(tok->proxy, shown, sizeof(shown));
+		printf("proxy:          %s (no proxy for: %s)\n", shown,
+		    tok->no_proxy != NULL ? tok->no_proxy : "-");
+	} else
+		printf("proxy:          (none stored: the proxy variables of "
+		    "the refreshing process; none when the plugin runs it)\n");
+	/* A notify command may carry a secret (a webhook URL): its
+	 * program only. */
+	n = strcspn(tok->notify != NULL ? tok->notify : "", " \t");
+	if (tok->notify != NULL)
+		printf("notify:         %.*s%s\n", (int)n, tok->notify,
+		    tok->notify[n] != '\0' ? " ..." : "");
+	else
+		printf("notify:         (none)\n");
 	status = cmd_flush_stdout();
  out:
 	tokfile_free(tok);

@@ -62,6 +62,7 @@ cmd_token(const struct cmd_args *opt, int argc, char **argv)
 	struct target t = { NULL, NULL, 0 };
 	struct tokfile *tok = NULL;
 	char *access = NULL;
+	int64_t backoff;
 	int r, status;
 
 	(void)argc;
@@ -73,6 +74,19 @@ cmd_token(const struct cmd_args *opt, int argc, char **argv)
 		goto out;
 	}
 	if (tok->expires_at - xo_now_s() > opt->margin_s) {
+		status = print_token(tok->access_token);
+		goto out;
+	}
+	/* The last refresh failed a moment ago and the token still works
+	 * for a while: do not make the program wait on the endpoint again
+	 * (the plugin backs off the same way). */
+	if (tok->expires_at - xo_now_s() >= STILL_USABLE_S &&
+	    (backoff = tokfile_backoff(tok, xo_now_s())) > 0) {
+		msg(t.arg, "refreshing failed %" PRId64 " s ago (%s); using the "
+		    "current access token, valid for %" PRId64 " more min; next "
+		    "try in %" PRId64 " s", xo_now_s() - tok->failed_at,
+		    tok->failure != NULL ? tok->failure : "no reason recorded",
+		    (tok->expires_at - xo_now_s()) / 60, backoff);
 		status = print_token(tok->access_token);
 		goto out;
 	}

@@ -39,14 +39,15 @@
 
 const struct command cmd_table[] = {
 	{ "login", FULL(cmd_login), { FULL(cmd_opts_login), cmd_opts_net,
-	  FULL(cmd_opts_login_postfix) }, 1, 1, CMD_NET,
+	  FULL(cmd_opts_login_postfix), FULL(cmd_opts_conf) }, 1, 1, CMD_NET,
 	  "login ACCOUNT|FILE --provider P --client-id ID\n"
 	  "        [--tenant T] [--cloud C] [--flow browser|device]\n"
 	  "        [--scope S] [--login-hint EMAIL] [--user EMAIL]\n"
 	  "        [--client-secret-file FILE|-] [--auth-endpoint URL]\n"
 	  "        [--token-endpoint URL] [--device-endpoint URL] [--port N]\n"
 	  "        [--redirect-host 127.0.0.1|localhost] [--wait SECS]\n"
-	  "        [--no-browser] [--no-qr] [NET OPTIONS]\n"
+	  "        [--no-browser] [--no-qr] [--proxy URL|''] [--no-proxy HOSTS]\n"
+	  "        [--notify CMD] [NET OPTIONS]\n"
 	  "        [--for postfix --relay [HOST]:PORT [--sender ADDRESS] [--apply]\n"
 	  "         [--postfix-config DIR]]",
 	  "sign in (in a browser, or with a code on another device) and write "
@@ -73,6 +74,16 @@ const struct command cmd_table[] = {
 	{ "list", cmd_list, { NULL }, 0, 0, 0,
 	  "list",
 	  "the accounts in the store, with their expiry and health" },
+	{ "status", cmd_status, { cmd_opts_status }, 0, -1, 0,
+	  "status [-v] [ACCOUNT|FILE...]",
+	  "the health of token files in one line, for monitoring (every "
+	  "account in the store if none is named); exit 0 ok, 1 warning, "
+	  "2 critical, 3 unknown" },
+	{ "set", FULL(cmd_set), { FULL(cmd_opts_conf) }, 1, 1, CMD_NET,
+	  "set ACCOUNT|FILE [--proxy URL|''] [--no-proxy HOSTS|''] "
+	  "[--notify CMD|'']",
+	  "change how a token file is refreshed (proxy) and who is told when "
+	  "it needs a new login (notify), without a new login" },
 	{ "logout", cmd_logout, { NULL }, 1, 1, 0,
 	  "logout ACCOUNT|FILE",
 	  "delete the token file (the grant stays valid at the provider until "

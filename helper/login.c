@@ -29,6 +29,7 @@
 #include "base64url.h"
 #include "errors.h"
 #include "idtoken.h"
+#include "health.h"
 #include "login.h"
 #include "loopback.h"
 #include "msg.h"
@@ -178,14 +179,130 @@ check_writable(const char *path, const char *account, const char *who)
 	return status;
 }
 
-/* Writes the new grant to PATH.  Takes over nothing: copies. */
+/* What a login keeps in the token file besides the grant. */
+struct settings {
+	const char	*proxy;		/* NULL: none */
+	const char	*no_proxy;
+	const char	*notify;
+};
+
+/* Decides the proxy and notify command to store (see login.h), from LO,
+ * the environment and OLD (the previous file, or NULL), and says which
+ * proxy is used.  The strings point into those.  Returns 0 or a code
+ * after a message. */
+static int
+settings_resolve(const struct login_options *lo, const char *who,
+    const char *endpoint, const struct tokfile *old, struct settings *set)
+{
+	const char *var = NULL, *env_no = NULL, *env, *from = NULL;
+	struct oauth_error err;
+	char shown[256];
+
+	memset(set, 0, sizeof(*set));
+	env = oauth_env_proxy(endpoint, &var, &env_no);
+	if (lo->proxy != NULL) {
+		set->proxy = *lo->proxy != '\0' ? lo->proxy : NULL;
+		set->no_proxy = env_no;
+		from = "--proxy";
+	} else if (env != NULL) {
+		set->proxy = env;
+		set->no_proxy = env_no;
+		from = var;
+	} else if (old != NULL && old->proxy != NULL) {
+		set->proxy = old->proxy;
+		set->no_proxy = old->no_proxy;
+		from = "the previous login";
+	}
+	if (lo->no_proxy != NULL)
+		set->no_proxy = *lo->no_proxy != '\0' ? lo->no_proxy : NULL;
+	if (set->proxy != NULL &&
+	    oauth_proxy_check(set->proxy, shown, sizeof(shown), &err) != 0) {
+		msg(who, "%s: %s; give --proxy URL, or --proxy '' for none",
+		    from, err.what);
+		return lo->proxy != NULL ? XO_E_USAGE : XO_E_CONFIG;
+	}
+	if (set->proxy != NULL)
+		msg(who, "using the proxy %s (from %s)%s%s, and storing it for "
+		    "every refresh of this file (--proxy URL for another, "
+		    "--proxy '' for none)", shown, from,
+		    set->no_proxy != NULL ? ", except for " : "",
+		    set->no_proxy != NULL ? set->no_proxy : "");
+	else if (lo->proxy != NULL || (old != NULL && old->proxy != NULL))
+		msg(who, "no proxy: the token endpoint is reached directly");
+	if (lo->notify != NULL)
+		set->notify = *lo->notify != '\0' ? lo->notify : NULL;
+	else if (old != NULL)
+		set->notify = old->notify;
+	return 0;
+}
+
+/* Replacing the previous file under its lock: its health says whether
+ * this login ends a "needs login" episode. */
+struct replace {
+	struct tokfile	*fresh;		/* after the swap: the old contents */
+	int		 called;
+	enum health_event event;
+};
+
+static int
+replace_locked(struct tokfile *tok, void *arg)
+{
+	struct replace *rp = arg;
+	struct tokfile swap;
+
+	rp->called = 1;
+	health_record_success(tok, xo_now_s(), &rp->event);
+	swap = *tok;
+	*tok = *rp->fresh;
+	*rp->fresh = swap;
+	return 0;
+}
+
+/* Writes TOK to PATH, in place of what is there, under its lock; *EVp
+ * says whether the file needed a login.  Returns 0 or a code. */
+static int
+replace_file(const char *path, struct tokfile *tok, enum health_event *evp)
+{
+	struct replace rp = { tok, 0, HEALTH_EV_NONE };
+	int r;
+
+	*evp = HEALTH_EV_NONE;
+	r = tokfile_update(path, replace_locked, &rp);
+	/* No file, or one we cannot read: write afresh (TOK untouched). */
+	if (r != 0 && !rp.called)
+		return tokfile_write(path, tok);
+	if (r == 0)
+		*evp = rp.event;
+	return r;
+}
+
+/* The login ended a "needs login" episode: tell the notify command. */
+static void
+tell_recovered(const char *notify, const char *who, const char *user,
+    const char *path)
+{
+	struct health_notice n;
+
+	memset(&n, 0, sizeof(n));
+	n.event = HEALTH_EV_RECOVERED;
+	n.account = who;
+	n.user = user;
+	n.path = path;
+	n.reason = "";
+	n.fix = "";
+	health_announce(notify, &n);
+}
+
+/* Writes the new grant and SET to PATH.  Takes over nothing: copies. */
 static int
 save(const char *path, const char *account, const char *who,
     const struct provider *p, const char *client_id,
     const char *client_secret, const char *user,
-    const struct oauth_tokens *t, int64_t asked_at)
+    const struct oauth_tokens *t, int64_t asked_at,
+    const struct settings *set)
 {
 	struct tokfile *tok;
+	enum health_event event;
 	char when[64];
 	time_t exp;
 	struct tm tm;
@@ -197,6 +314,7 @@ save(const char *path, const char *account, const char *who,
 	}
 	tok->version = TOKFILE_VERSION;
 	tok->expires_at = asked_at + t->expires_in;
+	tok->refreshed_at = xo_now_s();
 	if (tokfile_set(&tok->account, account) != 0 ||
 	    tokfile_set(&tok->user, user) != 0 ||
 	    tokfile_set(&tok->provider, p->name) != 0 ||
@@ -205,12 +323,16 @@ save(const char *path, const char *account, const char *who,
 	    tokfile_set(&tok->client_secret, client_secret) != 0 ||
 	    tokfile_set(&tok->scope, p->scope) != 0 ||
 	    tokfile_set(&tok->access_token, t->access_token) != 0 ||
-	    tokfile_set(&tok->refresh_token, t->refresh_token) != 0) {
+	    tokfile_set(&tok->refresh_token, t->refresh_token) != 0 ||
+	    tokfile_set(&tok->proxy, set->proxy) != 0 ||
+	    tokfile_set(&tok->no_proxy, set->proxy != NULL ? set->no_proxy :
+	    NULL) != 0 ||
+	    tokfile_set(&tok->notify, set->notify) != 0) {
 		msg(who, "out of memory");
 		status = -ENOMEM;
 		goto out;
 	}
-	if ((r = tokfile_write(path, tok)) != 0) {
+	if ((r = replace_file(path, tok, &event)) != 0) {
 		msg(who, "signed in, but cannot write the token file %s: %s; "
 		    "fix that and log in again", path, tokfile_strerror(r));
 		status = r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
@@ -229,6 +351,8 @@ save(const char *path, const char *account, const char *who,
 		    "to log in again when the access token expires");
 	msg(who, "check it with: " PROG " test %s --imap HOST (or --pop, --smtp)",
 	    account != NULL ? account : path);
+	if (event == HEALTH_EV_RECOVERED && set->notify != NULL)
+		tell_recovered(set->notify, who, user, path);
 	status = 0;
  out:
 	tokfile_free(tok);
@@ -760,6 +884,9 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 {
 	struct provider p;
 	struct oauth_tokens t;
+	struct oauth_options via = *net;
+	struct settings set;
+	struct tokfile *old = NULL;
 	char *client_secret = NULL, *user = NULL;
 	const char *flow = NULL;
 	int64_t asked_at = 0;
@@ -769,6 +896,16 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 	memset(&t, 0, sizeof(t));
 	if ((status = login_prepare(lo, who, &p, &flow)) != 0)
 		goto out;
+	/* A previous login's proxy and notify command stay unless
+	 * replaced, and the login goes the way its refreshes will. */
+	if (tokfile_read(path, &old) != 0)
+		old = NULL;
+	if ((status = settings_resolve(lo, who, p.token_endpoint, old,
+	    &set)) != 0)
+		goto out;
+	via.proxy = set.proxy != NULL ? set.proxy : "";
+	via.no_proxy = set.no_proxy;
+	net = &via;
 	if (lo->client_secret_file != NULL &&
 	    (status = read_client_secret(lo->client_secret_file, who,
 	    &client_secret)) != 0)
@@ -790,8 +927,9 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 	if (status != 0 || (status = login_user(lo, who, &t, &user)) != 0)
 		goto out;
 	status = save(path, account, who, &p, lo->client_id, client_secret,
-	    user, &t, asked_at);
+	    user, &t, asked_at, &set);
  out:
+	tokfile_free(old);
 	oauth_tokens_clear(&t);
 	provider_clear(&p);
 	xo_free_secret(client_secret);

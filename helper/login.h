@@ -31,6 +31,11 @@ struct login_options {
 	int		 no_browser;	/* only print the URL */
 	int		 no_qr;
 	long		 wait_s;	/* browser flow: wait for the redirect */
+	/* Stored in the token file; "" clears.  proxy NULL: the
+	 * environment's (https_proxy...), else the previous file's. */
+	const char	*proxy;
+	const char	*no_proxy;
+	const char	*notify;	/* NULL: the previous file's */
 };
 
 /* Logs in as LO says and writes the token file PATH (creating the store

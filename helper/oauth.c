@@ -271,7 +271,17 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
 	curl_off_t connected_us = 0;
 	long os_errno = 0;
 	const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
-	char limit[32];
+	char limit[32], shown[200], hostvia[512];
+	struct oauth_error ignored;
+
+	/* Through a stored proxy: say so, or the user checks the wrong
+	 * thing. */
+	if (opt->proxy != NULL && opt->proxy[0] != '\0' &&
+	    oauth_proxy_check(opt->proxy, shown, sizeof(shown), &ignored) == 0) {
+		snprintf(hostvia, sizeof(hostvia), "%s through the proxy %s",
+		    host, shown);
+		host = hostvia;
+	}
 
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
@@ -594,6 +604,12 @@ post_form(const char *endpoint, const char *label, const char *name,
 	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
 	    (opt->cafile != NULL &&
 	    curl_easy_setopt(c, CURLOPT_CAINFO, opt->cafile) != CURLE_OK) ||
+	    (opt->proxy != NULL &&
+	    (curl_easy_setopt(c, CURLOPT_PROXY, opt->proxy) != CURLE_OK ||
+	    /* The stored list, not the environment's: a stored proxy
+	     * works the same from a shell, a timer and the plugin. */
+	    curl_easy_setopt(c, CURLOPT_NOPROXY, opt->no_proxy != NULL ?
+	    opt->no_proxy : "") != CURLE_OK)) ||
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, opt->connect_timeout_ms) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, opt->timeout_ms) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
@@ -693,6 +709,77 @@ oauth_url_check(const char *url, const char *name, struct oauth_error *err)
 
 	memset(err, 0, sizeof(*err));
 	return endpoint_check(url, name, host, sizeof(host), err);
+}
+
+int
+oauth_proxy_check(const char *proxy, char *shown, size_t size,
+    struct oauth_error *err)
+{
+	static const char *const schemes[] = { "http", "https", "socks4",
+	    "socks4a", "socks5", "socks5h" };
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	CURLU *u = NULL;
+	size_t i;
+	int r = XO_E_CONFIG, known = 0;
+
+	memset(err, 0, sizeof(*err));
+	shown[0] = '\0';
+	if (xo_has_ctl(proxy, strlen(proxy)) || (u = curl_url()) == NULL ||
+	    curl_url_set(u, CURLUPART_URL, proxy,
+	    CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "the proxy is not a URL "
+		    "(e.g. http://proxy.example:3128)");
+		goto out;
+	}
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (strcasecmp(scheme, schemes[i]) == 0)
+			known = 1;
+	if (!known) {
+		seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "the proxy's scheme %s is not "
+		    "one of http, https, socks4, socks4a, socks5, socks5h",
+		    scheme);
+		goto out;
+	}
+	/* No credentials in what we show. */
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+		port = NULL;
+	snprintf(shown, size, "%s://%s%s%s", scheme, host, port ? ":" : "",
+	    port ? port : "");
+	r = 0;
+ out:
+	curl_free(port);
+	curl_free(host);
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return r;
+}
+
+const char *
+oauth_env_proxy(const char *url, const char **varp, const char **no_proxyp)
+{
+	static const char *const https_vars[] = { "https_proxy", "HTTPS_PROXY",
+	    "all_proxy", "ALL_PROXY", NULL };
+	/* libcurl ignores HTTP_PROXY (httpoxy: CGI puts the request's
+	 * Proxy header there). */
+	static const char *const http_vars[] = { "http_proxy", "all_proxy",
+	    "ALL_PROXY", NULL };
+	const char *const *vars = strncasecmp(url, "https:", 6) == 0 ?
+	    https_vars : http_vars;
+	const char *v;
+
+	*varp = NULL;
+	if ((*no_proxyp = getenv("no_proxy")) == NULL || **no_proxyp == '\0')
+		*no_proxyp = getenv("NO_PROXY");
+	if (*no_proxyp != NULL && **no_proxyp == '\0')
+		*no_proxyp = NULL;
+	for (; *vars != NULL; vars++)
+		if ((v = getenv(*vars)) != NULL && *v != '\0') {
+			*varp = *vars;
+			return v;
+		}
+	return NULL;
 }
 
 void

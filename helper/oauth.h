@@ -17,6 +17,13 @@ struct oauth_options {
 	long		 connect_timeout_ms;
 	long		 timeout_ms;		/* whole request */
 	const char	*cafile;		/* or NULL: the system's CAs */
+	/* The proxy to the token endpoint (a token file's "proxy"), and
+	 * the hosts reached without it.  NULL: libcurl's default, the
+	 * proxy variables of the environment (http_proxy, https_proxy,
+	 * all_proxy, no_proxy); "": no proxy at all.  May hold proxy
+	 * credentials: never printed as is (oauth_proxy_check). */
+	const char	*proxy;
+	const char	*no_proxy;
 };
 
 /* What the user should do next after a failure. */
@@ -130,6 +137,20 @@ int oauth_parse_device_answer(long http, const char *body, size_t len,
  * with ERR filled in. */
 int oauth_url_check(const char *url, const char *name,
     struct oauth_error *err);
+
+/* Checks that PROXY is a proxy URL libcurl takes (http, https, socks4,
+ * socks4a, socks5 or socks5h; no scheme means http) and writes it into
+ * SHOWN, SIZE bytes, without any user name or password in it, for
+ * messages.  Returns 0 or XO_E_CONFIG with ERR filled in. */
+int oauth_proxy_check(const char *proxy, char *shown, size_t size,
+    struct oauth_error *err);
+
+/* The proxy libcurl would take from the environment for a request to
+ * URL, as it does (https_proxy or HTTPS_PROXY for https://, http_proxy
+ * for http://, then all_proxy or ALL_PROXY), or NULL; *VARp names the
+ * variable.  NO_PROXYp gets no_proxy or NO_PROXY, or NULL. */
+const char *oauth_env_proxy(const char *url, const char **varp,
+    const char **no_proxyp);
 
 /* Wipes and frees the tokens in T; T itself may be reused. */
 void oauth_tokens_clear(struct oauth_tokens *t);

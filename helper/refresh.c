@@ -17,7 +17,9 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "diag.h"
 #include "errors.h"
+#include "health.h"
 #include "msg.h"
 #include "oauth.h"
 #include "tokfile.h"
@@ -73,7 +75,12 @@ curl_done(void)
 
 struct refresh {
 	const struct cmd_args *opt;
+	const char	*arg;		/* as given: for messages */
 	const char	*path;		/* the token file */
+	/* The file's failure record before we waited for the lock. */
+	int		 seen;
+	int64_t		 seen_failures, seen_failed_at;
+	int		 failed;	/* refused or failed; health recorded */
 	int		 force;
 	int		 called;	/* refresh_locked ran: the lock was taken */
 	int		 refreshed;	/* the server issued new tokens */
@@ -81,7 +88,84 @@ struct refresh {
 	struct oauth_error err;
 	char		*access_token;	/* copy of the final one (secret) */
 	int64_t		 expires_at;
+	/* Decided under the lock, acted on after it. */
+	enum health_event event;
+	char		*notify;	/* the file's notify command, or NULL */
+	char		*user;
+	char		 fix[HEALTH_FIX_MAX];
 };
+
+/* The class of a failed refresh: diag's table where a row matches the
+ * server's answer (the AADSTS codes), else what the error's hint says. */
+static enum health_class
+classify(const struct oauth_error *err, int r)
+{
+	char text[sizeof(err->code) + sizeof(err->what) + 4];
+	const struct diag *d;
+
+	snprintf(text, sizeof(text), "%s: %s", err->code, err->what);
+	if (err->code[0] != '\0' &&
+	    (d = diag_match(DIAG_TOKEN, text)) != NULL) {
+		switch (d->cls) {
+		case DIAG_CLASS_LOGIN:
+			return HEALTH_LOGIN;
+		case DIAG_CLASS_CONFIG:
+			return HEALTH_CONFIG;
+		case DIAG_CLASS_TEMPORARY:
+			return HEALTH_TEMPORARY;
+		case DIAG_CLASS_NONE:
+			break;
+		}
+	}
+	switch (err->hint) {
+	case OAUTH_HINT_LOGIN:
+		return HEALTH_LOGIN;
+	case OAUTH_HINT_CLIENT:
+	case OAUTH_HINT_SCOPE:
+	case OAUTH_HINT_ENDPOINT:
+	case OAUTH_HINT_CAFILE:
+	case OAUTH_HINT_PEER:
+		return HEALTH_CONFIG;
+	case OAUTH_HINT_NETWORK:
+	case OAUTH_HINT_LATER:
+		return HEALTH_TEMPORARY;
+	case OAUTH_HINT_NONE:
+		break;
+	}
+	return r == XO_E_CONFIG ? HEALTH_CONFIG : HEALTH_TEMPORARY;
+}
+
+/* Keeps what RF's notify command needs once the lock is gone (TOK is
+ * freed by then).  Returns 0 or -ENOMEM. */
+static int
+health_keep(struct refresh *rf, const struct tokfile *tok)
+{
+	if (rf->event == HEALTH_EV_NONE || tok->notify == NULL)
+		return 0;
+	if ((rf->notify = strdup(tok->notify)) == NULL ||
+	    (rf->user = strdup(tok->user)) == NULL)
+		return -ENOMEM;
+	health_fix_command(tok, rf->arg, rf->fix, sizeof(rf->fix));
+	return 0;
+}
+
+/* Runs the file's notify command for what RF decided under the lock. */
+static void
+health_tell(const struct refresh *rf, const struct target *t)
+{
+	struct health_notice n;
+
+	if (rf->event == HEALTH_EV_NONE || rf->notify == NULL)
+		return;
+	memset(&n, 0, sizeof(n));
+	n.event = rf->event;
+	n.account = t->arg;
+	n.user = rf->user;
+	n.path = t->path;
+	n.reason = rf->event == HEALTH_EV_NEEDS_LOGIN ? rf->err.what : "";
+	n.fix = rf->event == HEALTH_EV_NEEDS_LOGIN ? rf->fix : "";
+	health_announce(rf->notify, &n);
+}
 
 /* Words tokfile_reserve's failure R for RF (before any request). */
 static void
@@ -114,16 +198,36 @@ refresh_locked(struct tokfile *tok, void *arg)
 {
 	struct refresh *rf = arg;
 	struct oauth_tokens fresh = { NULL, NULL, 0, NULL };
+	struct oauth_options net = rf->opt->net;
+	enum health_class c;
 	int64_t asked_at;
 	int r;
 
 	rf->called = 1;
+	if (tok->proxy != NULL) {	/* else the environment's */
+		net.proxy = tok->proxy;
+		net.no_proxy = tok->no_proxy;
+	}
 	if (!rf->force && tok->expires_at - xo_now_s() > rf->opt->margin_s) {
 		/* Valid, or someone refreshed while we waited for the lock. */
 		if ((rf->access_token = strdup(tok->access_token)) == NULL)
 			goto nomem;
 		rf->expires_at = tok->expires_at;
 		return TOKFILE_UNCHANGED;
+	}
+	/* A refresh failed while we waited for the lock: asking again at
+	 * once would fail the same way, once more per waiting process (50
+	 * plugin instances behind a dead endpoint).  Say what it said. */
+	if (!rf->force && (c = health_failing(tok)) != HEALTH_NONE &&
+	    rf->seen && (tok->failures != rf->seen_failures ||
+	    tok->failed_at != rf->seen_failed_at)) {
+		rf->status = health_class_code(c);
+		rf->err.hint = c == HEALTH_LOGIN ? OAUTH_HINT_LOGIN :
+		    c == HEALTH_TEMPORARY ? OAUTH_HINT_LATER : OAUTH_HINT_NONE;
+		snprintf(rf->err.what, sizeof(rf->err.what), "%s (another "
+		    "refresh, a moment ago)", tok->failure != NULL ?
+		    tok->failure : "refresh failed");
+		return TOKFILE_E_ABORTED;
 	}
 	/* Never spend a refresh token we could not store: at a provider
 	 * whose refresh tokens are single-use the grant would be lost.  Make
@@ -146,10 +250,17 @@ refresh_locked(struct tokfile *tok, void *arg)
 	/* The token's lifetime starts when the server issues it: count from
 	 * before we ask, not from when the answer arrives. */
 	asked_at = xo_now_s();
-	r = oauth_refresh(tok, &rf->opt->net, &fresh, &rf->err);
+	r = oauth_refresh(tok, &net, &fresh, &rf->err);
 	if (r != 0) {
+		/* Nothing changes but the record of it, which the plugin's
+		 * back-off, the notify command and `status' go by. */
 		rf->status = r;
-		return TOKFILE_E_ABORTED;
+		rf->failed = 1;
+		if (health_record_failure(tok, classify(&rf->err, r),
+		    rf->err.what, xo_now_s(), &rf->event) != 0 ||
+		    health_keep(rf, tok) != 0)
+			return TOKFILE_E_ABORTED;
+		return 0;
 	}
 	rf->refreshed = 1;
 	/* RFC 6749 6: a new refresh token replaces the old one, which the
@@ -159,7 +270,9 @@ refresh_locked(struct tokfile *tok, void *arg)
 	    tokfile_set(&tok->refresh_token, fresh.refresh_token) != 0))
 		goto nomem;
 	tok->expires_at = asked_at + fresh.expires_in;
-	tok->refreshed_at = xo_now_s();
+	health_record_success(tok, xo_now_s(), &rf->event);
+	if (health_keep(rf, tok) != 0)
+		goto nomem;
 	rf->expires_at = tok->expires_at;
 	rf->access_token = fresh.access_token;
 	fresh.access_token = NULL;
@@ -178,13 +291,21 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
     int force, char **accessp)
 {
 	struct refresh rf;
+	struct tokfile *before = NULL;
 	long wait_ms;
 	int r, status;
 
 	memset(&rf, 0, sizeof(rf));
 	rf.opt = opt;
+	rf.arg = t->arg;
 	rf.path = t->path;
 	rf.force = force;
+	if (tokfile_read(t->path, &before) == 0) {
+		rf.seen = 1;
+		rf.seen_failures = before->failures;
+		rf.seen_failed_at = before->failed_at;
+	}
+	tokfile_free(before);
 	if (accessp != NULL)
 		*accessp = NULL;
 	/* Whoever holds the lock gives up within its own --timeout. */
@@ -206,11 +327,24 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 		status = r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
 		goto out;
 	}
+	if (r != 0 && rf.failed) {
+		/* The refresh failed and so did recording it. */
+		report_refresh_error(t, &rf.err);
+		status = rf.status;
+		goto out;
+	}
 	if (r != 0) {
 		status = rf.called ? cmd_report_file_error(t, r) :
 		    cmd_report_update_error(t, r);
 		goto out;
 	}
+	if (rf.failed) {
+		report_refresh_error(t, &rf.err);
+		health_tell(&rf, t);
+		status = rf.status;
+		goto out;
+	}
+	health_tell(&rf, t);
 	if (opt->verbose) {
 		char when[64], span[32];
 
@@ -227,5 +361,7 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 	status = 0;
  out:
 	xo_free_secret(rf.access_token);
+	free(rf.notify);
+	free(rf.user);
 	return status;
 }

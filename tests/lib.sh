@@ -745,6 +745,49 @@ xo_oauth_refreshes() {
     xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])'
 }
 
+# xo_oauth_stat FIELD: one counter of the mock server's stats (e.g.
+# token_requests, token_via_proxy, token_direct).
+xo_oauth_stat() {
+    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+# --- HTTP proxy (tinyproxy) -------------------------------------------------
+# xo_start_proxy: a private tinyproxy on 127.0.0.1 (foreground, its own
+# config, log and pid under $XO_TMP/proxy; stopped at exit).  Sets
+# XO_PROXY_PORT, XO_PROXY_URL (http://127.0.0.1:PORT), XO_PROXY_LOG.  It
+# forwards http:// requests (adding "Via: 1.1 xo-test-proxy
+# (tinyproxy/...)", which the mock OAuth server counts) and CONNECT.
+xo_start_proxy() {
+    local dir=$XO_TMP/proxy pid _
+    xo_require_cmd tinyproxy
+    mkdir -p "$dir"
+    XO_PROXY_LOG=$dir/tinyproxy.log
+    for _ in 1 2 3; do
+        XO_PROXY_PORT=$(xo_free_ports 1)
+        cat >"$dir/tinyproxy.conf" <<EOC
+Port $XO_PROXY_PORT
+Listen 127.0.0.1
+Timeout 30
+LogFile "$XO_PROXY_LOG"
+LogLevel Info
+MaxClients 100
+Allow 127.0.0.1
+ViaProxyName "xo-test-proxy"
+EOC
+        setsid tinyproxy -d -c "$dir/tinyproxy.conf" </dev/null >>"$dir/out" 2>&1 &
+        pid=$!
+        XO__PIDS+=("$pid")
+        if xo_wait_listen "$XO_PROXY_PORT" "$pid"; then
+            XO_PROXY_URL=http://127.0.0.1:$XO_PROXY_PORT
+            echo "   http proxy (tinyproxy) on $XO_PROXY_URL"
+            return 0
+        fi
+        xo__stop_pid "$pid"
+        unset 'XO__PIDS[-1]'
+    done
+    xo_fail "tinyproxy did not start" "$dir/out" "$XO_PROXY_LOG"
+}
+
 # --- private postfix instance -----------------------------------------------
 # Used by t-postfix and t-postfix-chroot.  A private instance (postfix -c
 # DIR, nothing under /etc/postfix) with no listener (the smtp inet service

@@ -18,6 +18,9 @@ Loopback only, standard library only.  Two modes:
                                  invalid_client norotate (a refresh that
                                  returns no new refresh token; /token only)
         grace on|off             refresh-token reuse grace (see h_token)
+        proxy-only on|off        refuse /token requests that did not come
+                                 through an HTTP proxy (no Via header);
+                                 stats count both kinds either way
         stats                    prints {"refreshes":..,"introspections":..,..}
         reset
       For login (authorization code with PKCE, device authorization grant):
@@ -82,6 +85,7 @@ Endpoints (see ROUTES below; add a function and a table entry for more, e.g.
   POST /control/fault   {"mode", "count"}
   POST /control/grace   {"on": true|false}: reuse grace for refresh tokens
                         (off by default; see h_token)
+  POST /control/proxy-only {"on": true|false}: /token only through a proxy
   GET  /control/stats
   POST /control/reset
 
@@ -163,6 +167,9 @@ class State:
         self.refreshes_by_client = {}
         self.introspections = 0
         self.token_requests = 0
+        self.token_via_proxy = 0     # /token requests with a Via header
+        self.token_direct = 0
+        self.proxy_only = False
         self.login_reset()
 
     def save(self):
@@ -258,8 +265,18 @@ def h_introspect(state, req):
 
 def h_token(state, req):
     form = req["form"]
+    # A proxy that forwards the request adds Via (RFC 9110 7.6.3);
+    # tinyproxy does.  A CONNECT tunnel would not: the tests use http://.
+    via = req["headers"].get("Via")
     with state.lock:
         state.token_requests += 1
+        if via:
+            state.token_via_proxy += 1
+        else:
+            state.token_direct += 1
+        if state.proxy_only and not via:
+            raise oauth_error(403, "access_denied",
+                              "direct request refused: only through the proxy")
         fault = state.take_fault()
     if fault == "hang":
         req["log"]("%s %s (hanging: injected fault)", "POST", req["path"])
@@ -398,6 +415,13 @@ def h_grace(state, req):
     return 200, {"grace": on}
 
 
+def h_proxy_only(state, req):
+    on = bool((req["json"] or {}).get("on"))
+    with state.lock:
+        state.proxy_only = on
+    return 200, {"proxy_only": on}
+
+
 def h_stats(state, req):
     with state.lock:
         return 200, {"refreshes": sum(state.refreshes_by_client.values()),
@@ -405,6 +429,8 @@ def h_stats(state, req):
                      "refreshes_by_client": dict(state.refreshes_by_client),
                      "introspections": state.introspections,
                      "token_requests": state.token_requests,
+                     "token_via_proxy": state.token_via_proxy,
+                     "token_direct": state.token_direct,
                      "authorize_requests": state.authorize_requests,
                      "device_polls": state.device_polls,
                      "app_grants": sum(state.app_grants_by_client.values()),
@@ -921,6 +947,7 @@ ROUTES = {
     ("POST", "/control/expire"): h_expire,
     ("POST", "/control/fault"): h_fault,
     ("POST", "/control/grace"): h_grace,
+    ("POST", "/control/proxy-only"): h_proxy_only,
     ("GET", "/control/stats"): h_stats,
     ("POST", "/control/reset"): h_reset,
     ("GET", "/authorize"): h_authorize,
@@ -1086,6 +1113,9 @@ def ctl(args):
     elif args.cmd == "grace":
         out = ctl_call(base, "POST", "/control/grace",
                        {"on": args.state == "on"})
+    elif args.cmd == "proxy-only":
+        out = ctl_call(base, "POST", "/control/proxy-only",
+                       {"on": args.state == "on"})
     elif args.cmd == "stats":
         out = ctl_call(base, "GET", "/control/stats")
     elif args.cmd == "reset":
@@ -1196,6 +1226,7 @@ def main(argv):
         s.add_argument("mode", choices=FAULT_MODES)
         s.add_argument("--count", type=int)
         cmd("grace").add_argument("state", choices=("on", "off"))
+        cmd("proxy-only").add_argument("state", choices=("on", "off"))
         cmd("stats")
         cmd("reset")
         s = cmd("authorize-mode")

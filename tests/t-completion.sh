@@ -62,7 +62,7 @@ check_has() {
 }
 
 xo_step "commands"
-check 'xoauth2-token ' '--help --version list login logout postfix refresh show test token'
+check 'xoauth2-token ' '--help --version list login logout postfix refresh set show status test token'
 check 'xoauth2-token re' 'refresh'
 check 'xoauth2-token lo' 'login logout'
 

@@ -1,0 +1,113 @@
+/*
+ * cmd_set: `xoauth2-token set ACCOUNT|FILE --proxy URL --no-proxy HOSTS
+ * --notify CMD`, how a token file is refreshed and who is told, changed
+ * without a new login ('' clears one).  The same options of `login'
+ * (cmd_opts_conf) store them at sign-in.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "errors.h"
+#include "health.h"
+#include "msg.h"
+#include "oauth.h"
+#include "tokfile.h"
+#include "xo_util.h"
+
+#define S(name, meta, member) \
+	{ name, 0, meta, cmd_set_string, CMD_AT(login.member) }
+
+const struct cmd_option cmd_opts_conf[] = {
+	S("proxy", "URL", proxy),
+	S("no-proxy", "HOSTS", no_proxy),
+	S("notify", "CMD", notify),
+	CMD_OPT_END
+};
+
+int
+cmd_conf_check(const struct login_options *c, const char *who)
+{
+	struct oauth_error err;
+	char shown[256];
+
+	if (c->proxy != NULL && *c->proxy != '\0' &&
+	    oauth_proxy_check(c->proxy, shown, sizeof(shown), &err) != 0) {
+		msg(who, "--proxy: %s", err.what);
+		return XO_E_USAGE;
+	}
+	if ((c->no_proxy != NULL &&
+	    xo_unsafe_text(c->no_proxy, strlen(c->no_proxy))) ||
+	    (c->notify != NULL && xo_unsafe_text(c->notify, strlen(c->notify)))) {
+		msg(who, "--no-proxy, --notify: one line of printable text");
+		return XO_E_USAGE;
+	}
+	return 0;
+}
+
+/* Applies the settings to the token file, under its lock. */
+static int
+set_locked(struct tokfile *tok, void *arg)
+{
+	const struct login_options *c = arg;
+
+	if ((c->proxy != NULL &&
+	    tokfile_set(&tok->proxy, *c->proxy ? c->proxy : NULL) != 0) ||
+	    (c->no_proxy != NULL &&
+	    tokfile_set(&tok->no_proxy, *c->no_proxy ? c->no_proxy : NULL) != 0) ||
+	    (c->notify != NULL &&
+	    tokfile_set(&tok->notify, *c->notify ? c->notify : NULL) != 0))
+		return -ENOMEM;
+	/* No proxy: no list of hosts to reach without it. */
+	if (c->proxy != NULL && *c->proxy == '\0' &&
+	    tokfile_set(&tok->no_proxy, NULL) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int
+cmd_set(const struct cmd_args *opt, int argc, char **argv)
+{
+	const struct login_options *c = &opt->login;
+	struct target t = { NULL, NULL, 0 };
+	char shown[256];
+	int r, status;
+
+	(void)argc;
+	if (c->proxy == NULL && c->no_proxy == NULL && c->notify == NULL) {
+		msg(NULL, "set: what? add --proxy URL, --no-proxy HOSTS or "
+		    "--notify CMD ('' removes one)");
+		return XO_E_USAGE;
+	}
+	if ((status = target_init(&t, argv[0])) != 0)
+		goto out;
+	if ((status = cmd_conf_check(c, t.arg)) != 0)
+		goto out;
+	if ((r = tokfile_update_wait(t.path, 10000, set_locked,
+	    (void *)(uintptr_t)c)) != 0) {
+		status = cmd_report_update_error(&t, r);
+		goto out;
+	}
+	if (c->proxy != NULL && *c->proxy == '\0')
+		msg(t.arg, "no proxy stored: refreshes go direct (or through the "
+		    "proxy variables of their own environment)");
+	else if (c->proxy != NULL) {
+		health_proxy_shown(c->proxy, shown, sizeof(shown));
+		msg(t.arg, "refreshes go through the proxy %s", shown);
+	}
+	if (c->no_proxy != NULL)
+		msg(t.arg, "%s%s", *c->no_proxy ? "reached without the proxy: " :
+		    "no hosts reached without the proxy", c->no_proxy);
+	if (c->notify != NULL)
+		msg(t.arg, "%s", *c->notify ? "notify command stored; it runs "
+		    "when the file needs a new login, and when it recovers" :
+		    "notify command removed");
+	status = 0;
+ out:
+	target_clear(&t);
+	return status;
+}

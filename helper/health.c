@@ -1,0 +1,401 @@
+/*
+ * health: the refresh record in a token file, the notify command, and the
+ * verdict of `list' and `status'.  See health.h.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "errors.h"
+#include "health.h"
+#include "msg.h"
+#include "tokfile.h"
+#include "xo_util.h"
+
+/* No refresh token: warn this long before the access token expires. */
+#define HEALTH_WARN_AHEAD_S	(24 * 3600)
+
+static const struct {
+	enum health_class c;
+	const char	*name;		/* as stored in failure_class */
+	int		 code;		/* errors.h */
+} classes[] = {
+	{ HEALTH_TEMPORARY, "temporary", XO_E_TEMPFAIL },
+	{ HEALTH_LOGIN, "login", XO_E_REFUSED },
+	{ HEALTH_CONFIG, "config", XO_E_CONFIG },
+};
+#define NCLASSES (sizeof(classes) / sizeof(classes[0]))
+
+const char *
+health_class_name(enum health_class c)
+{
+	size_t i;
+
+	for (i = 0; i < NCLASSES; i++)
+		if (classes[i].c == c)
+			return classes[i].name;
+	return "";
+}
+
+int
+health_class_code(enum health_class c)
+{
+	size_t i;
+
+	for (i = 0; i < NCLASSES; i++)
+		if (classes[i].c == c)
+			return classes[i].code;
+	return XO_E_TEMPFAIL;
+}
+
+enum health_class
+health_failing(const struct tokfile *tok)
+{
+	size_t i;
+
+	if (tok->failures <= 0)
+		return HEALTH_NONE;
+	for (i = 0; tok->failure_class != NULL && i < NCLASSES; i++)
+		if (strcmp(tok->failure_class, classes[i].name) == 0)
+			return classes[i].c;
+	return HEALTH_TEMPORARY;	/* written by a newer version */
+}
+
+int
+health_record_failure(struct tokfile *tok, enum health_class c,
+    const char *reason, int64_t now, enum health_event *evp)
+{
+	char text[HEALTH_REASON_MAX + 1];
+	size_t i;
+
+	*evp = HEALTH_EV_NONE;
+	/* Printable ASCII only: it is shown on terminals and in mail, and
+	 * a token file refuses control characters. */
+	for (i = 0; reason[i] != '\0' && i < HEALTH_REASON_MAX; i++)
+		text[i] = reason[i] >= 0x20 && reason[i] < 0x7f ? reason[i] : '?';
+	text[i] = '\0';
+	if (c == HEALTH_LOGIN && health_failing(tok) != HEALTH_LOGIN)
+		*evp = HEALTH_EV_NEEDS_LOGIN;
+	if (tokfile_set(&tok->failure_class, health_class_name(c)) != 0 ||
+	    tokfile_set(&tok->failure, text) != 0) {
+		*evp = HEALTH_EV_NONE;
+		return -ENOMEM;
+	}
+	tok->failed_at = now;
+	tok->failures = tok->failures < INT32_MAX ? tok->failures + 1 :
+	    tok->failures;
+	return 0;
+}
+
+void
+health_record_success(struct tokfile *tok, int64_t now,
+    enum health_event *evp)
+{
+	*evp = health_failing(tok) == HEALTH_LOGIN ? HEALTH_EV_RECOVERED :
+	    HEALTH_EV_NONE;
+	/* failed_at, failure_class and failure stay: the last failure. */
+	tok->failures = 0;
+	tok->refreshed_at = now;
+}
+
+/* Appends to BUF (SIZE bytes, NUL-terminated) as printf would. */
+static void
+append(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, size - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Appends S to BUF as one shell word (single-quoted when it needs it). */
+static void
+append_word(char *buf, size_t size, const char *s)
+{
+	const char *p;
+
+	if (s[0] != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == strlen(s)) {
+		append(buf, size, "%s", s);
+		return;
+	}
+	append(buf, size, "'");
+	for (p = s; *p != '\0'; p++)
+		if (*p == '\'')
+			append(buf, size, "'\\''");
+		else
+			append(buf, size, "%c", *p);
+	append(buf, size, "'");
+}
+
+/* The tenant in a Microsoft token endpoint, https://HOST/TENANT/oauth2/...,
+ * into T (SIZE bytes); "" if it is not of that form. */
+static void
+microsoft_tenant(const char *endpoint, char *t, size_t size)
+{
+	const char *p = strstr(endpoint, "://"), *end;
+
+	t[0] = '\0';
+	if (p == NULL || (p = strchr(p + 3, '/')) == NULL)
+		return;
+	p++;
+	if ((end = strchr(p, '/')) == NULL || strncmp(end, "/oauth2/", 8) != 0 ||
+	    (size_t)(end - p) >= size)
+		return;
+	memcpy(t, p, (size_t)(end - p));
+	t[end - p] = '\0';
+}
+
+void
+health_fix_command(const struct tokfile *tok, const char *arg, char *fix,
+    size_t size)
+{
+	const char *provider = tok->provider != NULL ? tok->provider : "";
+	char tenant[130];
+
+	fix[0] = '\0';
+	append(fix, size, PROG " login ");
+	append_word(fix, size, arg);
+	if (strcmp(provider, "microsoft") == 0) {
+		append(fix, size, " --provider microsoft");
+		microsoft_tenant(tok->token_endpoint, tenant, sizeof(tenant));
+		if (tenant[0] != '\0' && strcmp(tenant, "common") != 0) {
+			append(fix, size, " --tenant ");
+			append_word(fix, size, tenant);
+		}
+		if (strstr(tok->token_endpoint, ".microsoftonline.us/") != NULL)
+			append(fix, size, " --cloud usgov");
+		else if (strstr(tok->token_endpoint, ".chinacloudapi.cn/") != NULL)
+			append(fix, size, " --cloud china");
+	} else if (strcmp(provider, "google") == 0)
+		append(fix, size, " --provider google");
+	else {
+		append(fix, size, " --provider custom --token-endpoint ");
+		append_word(fix, size, tok->token_endpoint);
+	}
+	append(fix, size, " --client-id ");
+	append_word(fix, size, tok->client_id);
+	if (tok->client_secret != NULL)
+		append(fix, size, " --client-secret-file FILE");
+	append(fix, size, " --user ");
+	append_word(fix, size, tok->user);
+}
+
+void
+health_proxy_shown(const char *proxy, char *buf, size_t size)
+{
+	const char *host = strstr(proxy, "://"), *at, *end;
+
+	host = host != NULL ? host + 3 : proxy;
+	end = host + strcspn(host, "/?#");
+	/* user:password@ is left out. */
+	for (at = end; at > host && at[-1] != '@'; at--)
+		;
+	snprintf(buf, size, "%.*s%.*s", (int)(host - proxy), proxy,
+	    (int)(end - (at > host ? at : host)), at > host ? at : host);
+	if (xo_unsafe_text(buf, strlen(buf)))
+		snprintf(buf, size, "(not printable)");
+}
+
+enum health_level
+health_verdict(const struct tokfile *tok, int64_t now, char *text,
+    size_t size)
+{
+	enum health_class c = health_failing(tok);
+	const char *reason = tok->failure != NULL ? tok->failure : "no reason recorded";
+	char ago[32], left[32];
+
+	cmd_fmt_span(ago, sizeof(ago), now - tok->failed_at);
+	cmd_fmt_span(left, sizeof(left), tok->expires_at - now);
+	switch (c) {
+	case HEALTH_LOGIN:
+		snprintf(text, size, "needs login (refresh refused %s ago: %s)",
+		    ago, reason);
+		return HEALTH_CRITICAL;
+	case HEALTH_CONFIG:
+		snprintf(text, size, "refresh failing: configuration (%" PRId64
+		    " times, last %s ago: %s)", tok->failures, ago, reason);
+		return HEALTH_CRITICAL;
+	case HEALTH_TEMPORARY:
+		snprintf(text, size, "refresh failing (%" PRId64 " times, last "
+		    "%s ago: %s); access token %s %s", tok->failures, ago,
+		    reason, tok->expires_at > now ? "valid for" : "expired",
+		    tok->expires_at > now ? left : "");
+		/* trailing space when expired: trim it */
+		if (text[0] != '\0' && text[strlen(text) - 1] == ' ')
+			text[strlen(text) - 1] = '\0';
+		return HEALTH_WARNING;
+	case HEALTH_NONE:
+		break;
+	}
+	/* App-only files (grant) ask anew each time: no refresh token
+	 * needed. */
+	if (tok->refresh_token == NULL && tok->grant == NULL) {
+		if (tok->expires_at <= now) {
+			snprintf(text, size, "needs login (access token expired "
+			    "%s ago, no refresh token)", left);
+			return HEALTH_CRITICAL;
+		}
+		snprintf(text, size, "no refresh token: access token expires "
+		    "in %s, then log in again", left);
+		return tok->expires_at - now < HEALTH_WARN_AHEAD_S ?
+		    HEALTH_WARNING : HEALTH_OK;
+	}
+	snprintf(text, size, "ok");
+	return HEALTH_OK;
+}
+
+/* In the child: become OWNER/GROUP (when root), set the environment,
+ * run COMMAND.  Never returns. */
+static void
+notify_child(const char *command, const struct health_notice *n,
+    uid_t owner, gid_t group)
+{
+	char host[256] = "";
+	struct passwd *pw;
+	int fd;
+
+	(void)setsid();
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		(void)dup2(fd, 0);
+		(void)dup2(fd, 1);
+		(void)dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (geteuid() == 0 && owner != 0) {
+		/* The owner wrote the command: it runs with their rights. */
+		pw = getpwuid(owner);
+		if ((pw != NULL ? initgroups(pw->pw_name, group) :
+		    setgroups(0, NULL)) != 0 || setgid(group) != 0 ||
+		    setuid(owner) != 0 || setuid(0) == 0)
+			_exit(126);
+		if (pw != NULL) {
+			setenv("HOME", pw->pw_dir, 1);
+			setenv("USER", pw->pw_name, 1);
+			setenv("LOGNAME", pw->pw_name, 1);
+		}
+	}
+	(void)gethostname(host, sizeof(host) - 1);
+	if (getenv("PATH") == NULL)
+		setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", 1);
+	if (setenv("XOAUTH2_EVENT", n->event == HEALTH_EV_RECOVERED ?
+	    "recovered" : "needs-login", 1) != 0 ||
+	    setenv("XOAUTH2_ACCOUNT", n->account, 1) != 0 ||
+	    setenv("XOAUTH2_USER", n->user, 1) != 0 ||
+	    setenv("XOAUTH2_FILE", n->path, 1) != 0 ||
+	    setenv("XOAUTH2_CLASS", n->event == HEALTH_EV_NEEDS_LOGIN ?
+	    "login" : "", 1) != 0 ||
+	    setenv("XOAUTH2_REASON", n->reason != NULL ? n->reason : "", 1) != 0 ||
+	    setenv("XOAUTH2_FIX", n->fix != NULL ? n->fix : "", 1) != 0 ||
+	    setenv("XOAUTH2_HOST", host, 1) != 0)
+		_exit(126);
+	execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+	_exit(127);
+}
+
+int
+health_notify(const char *command, const struct health_notice *n,
+    uid_t owner, gid_t group, char *why, size_t whysize)
+{
+	struct timespec pause = { 0, 10 * 1000000L };
+	int64_t deadline;
+	const char *env = getenv("XOAUTH2_NOTIFY_TIMEOUT");
+	pid_t pid, w;
+	int status = 0, limit = HEALTH_NOTIFY_TIMEOUT_S;
+
+	why[0] = '\0';
+	/* For tests and impatient people; the plugin's clean environment
+	 * never sets it. */
+	if (env != NULL && atoi(env) >= 1 && atoi(env) <= 300)
+		limit = atoi(env);
+	fflush(NULL);		/* nothing buffered twice */
+	if ((pid = fork()) == -1) {
+		snprintf(why, whysize, "cannot start the notify command: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (pid == 0)
+		notify_child(command, n, owner, group);
+
+	deadline = xo_now_ms() + (int64_t)limit * 1000;
+	for (;;) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == pid || (w == -1 && errno != EINTR))
+			break;
+		if (xo_now_ms() >= deadline) {
+			/* Its whole session: sendmail and whatever it ran. */
+			kill(-pid, SIGTERM);
+			kill(pid, SIGTERM);
+			deadline = xo_now_ms() + 2000;
+			while ((w = waitpid(pid, &status, WNOHANG)) == 0 &&
+			    xo_now_ms() < deadline)
+				nanosleep(&pause, NULL);
+			kill(-pid, SIGKILL);
+			if (w == 0)
+				(void)waitpid(pid, &status, 0);
+			snprintf(why, whysize, "the notify command did not "
+			    "finish within %d s and was stopped", limit);
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (w != pid)
+		snprintf(why, whysize, "lost the notify command: %s",
+		    strerror(errno));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
+		snprintf(why, whysize, "the notify command could not be set "
+		    "up (exit status 126)");
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		snprintf(why, whysize, "the notify command was not found "
+		    "(exit status 127)");
+	else if (WIFEXITED(status))
+		snprintf(why, whysize, "the notify command failed (exit "
+		    "status %d)", WEXITSTATUS(status));
+	else
+		snprintf(why, whysize, "the notify command was killed by "
+		    "signal %d", WTERMSIG(status));
+	return -1;
+}
+
+void
+health_announce(const char *command, const struct health_notice *n)
+{
+	struct stat st;
+	char why[256];
+
+	if (lstat(n->path, &st) == -1) {
+		st.st_uid = geteuid();
+		st.st_gid = getegid();
+	}
+	if (health_notify(command, n, st.st_uid, st.st_gid, why,
+	    sizeof(why)) != 0)
+		msg(n->account, "%s; change it with: " PROG " set %s --notify "
+		    "CMD", why, n->account);
+}

@@ -1,0 +1,117 @@
+/*
+ * health: what a token file remembers about its refreshes, who is told
+ * when it needs a login, and the verdict `list' and `status' print.
+ *
+ * After every refresh attempt the helper records in the file, under its
+ * lock (common/tokfile.h): a success in refreshed_at (and failures back
+ * to 0), or a failure in failed_at, failure_class, failure and failures
+ * (consecutive).  Because the record is made under the lock, exactly one
+ * process sees the file go from "fine" to "needs login" (and back) per
+ * episode, however many refresh at once: that one runs the file's notify
+ * command, after the lock is released.
+ *
+ * The notify command runs with /bin/sh -c, stdin, stdout and stderr on
+ * /dev/null, in its own session, for at most HEALTH_NOTIFY_TIMEOUT_S
+ * (then its process group is stopped), as the token file's owner, with
+ * these in its environment (never a secret):
+ *   XOAUTH2_EVENT    needs-login or recovered
+ *   XOAUTH2_ACCOUNT  the account (or the file's path)
+ *   XOAUTH2_USER     the mail user
+ *   XOAUTH2_FILE     the token file
+ *   XOAUTH2_CLASS    login (needs-login), or empty
+ *   XOAUTH2_REASON   what the token endpoint said
+ *   XOAUTH2_FIX      the command that fixes it
+ *   XOAUTH2_HOST     this machine's name
+ */
+#ifndef XO_HEALTH_H
+#define XO_HEALTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tokfile.h"
+
+#define HEALTH_REASON_MAX	240	/* of the recorded failure */
+#define HEALTH_NOTIFY_TIMEOUT_S	20
+#define HEALTH_FIX_MAX		1024
+
+enum health_class {
+	HEALTH_NONE,		/* no failure */
+	HEALTH_TEMPORARY,	/* network, server trouble: retried */
+	HEALTH_LOGIN,		/* the grant is gone: log in again */
+	HEALTH_CONFIG,		/* client, scope, endpoint, TLS trust */
+};
+
+enum health_event {
+	HEALTH_EV_NONE,
+	HEALTH_EV_NEEDS_LOGIN,	/* the file just started to need a login */
+	HEALTH_EV_RECOVERED,	/* .. and works again */
+};
+
+/* Nagios's levels, and `status' exit codes. */
+enum health_level {
+	HEALTH_OK = 0,
+	HEALTH_WARNING = 1,
+	HEALTH_CRITICAL = 2,
+};
+
+/* "temporary", "login", "config" (as stored), or "" for HEALTH_NONE. */
+const char *health_class_name(enum health_class c);
+
+/* The class of TOK's last failure if it is still failing (failures > 0),
+ * else HEALTH_NONE. */
+enum health_class health_failing(const struct tokfile *tok);
+
+/* The errors.h code a failure of class C ends with: XO_E_TEMPFAIL,
+ * XO_E_REFUSED or XO_E_CONFIG. */
+int health_class_code(enum health_class c);
+
+/* Records in TOK (under the lock) a failed refresh at NOW of class C,
+ * REASON (made printable, cut to HEALTH_REASON_MAX).  *EVp says whether
+ * this failure starts a "needs login" episode.  Returns 0 or -ENOMEM. */
+int health_record_failure(struct tokfile *tok, enum health_class c,
+    const char *reason, int64_t now, enum health_event *evp);
+
+/* Records in TOK (under the lock) a successful refresh or login at NOW;
+ * *EVp says whether it ends a "needs login" episode. */
+void health_record_success(struct tokfile *tok, int64_t now,
+    enum health_event *evp);
+
+/* Writes into FIX (SIZE bytes) the command that signs in again for the
+ * token file TOK named ARG on the command line, from what the file
+ * holds (provider, tenant, client id, user). */
+void health_fix_command(const struct tokfile *tok, const char *arg,
+    char *fix, size_t size);
+
+/* The health of TOK at NOW, for `list' and `status': a level and, in
+ * TEXT (SIZE bytes), a few words (no fix command: the caller adds it). */
+enum health_level health_verdict(const struct tokfile *tok, int64_t now,
+    char *text, size_t size);
+
+/* PROXY (a token file's "proxy") for messages: without any user name
+ * or password, into BUF (SIZE bytes). */
+void health_proxy_shown(const char *proxy, char *buf, size_t size);
+
+/* What a notify command is told. */
+struct health_notice {
+	enum health_event event;
+	const char	*account;
+	const char	*user;
+	const char	*path;
+	const char	*reason;
+	const char	*fix;
+};
+
+/* Runs COMMAND (a token file's notify) for N, as described above, as
+ * OWNER/GROUP when run as root (the file's owner wrote the command).
+ * Returns 0 if it exited 0, else -1 with WHY (WHYSIZE bytes) saying what
+ * happened. */
+int health_notify(const char *command, const struct health_notice *n,
+    uid_t owner, gid_t group, char *why, size_t whysize);
+
+/* Runs COMMAND for N as the owner of N->path (health_notify), and says
+ * on stderr what went wrong if it did. */
+void health_announce(const char *command, const struct health_notice *n);
+
+#endif

@@ -1,0 +1,171 @@
+#!/bin/bash
+# A token file's health, status and the notify command (issue 13 item 3),
+# with the real helper against the mock OAuth server:
+#   - a healthy file: status OK (exit 0), no notification;
+#   - the endpoint fails (500): the failure is recorded (class temporary,
+#     1 in a row), the tokens untouched, status WARNING (1), no mail;
+#   - the grant dies (invalid_grant) under 50 refreshers at once: the
+#     endpoint is asked once, the file says "needs login", status
+#     CRITICAL (2) with the fix command, list says so, and the shipped
+#     contrib/notify/notify-mail sends exactly one mail (through a
+#     sendmail that records what it is given) naming the account, the
+#     reason and the command to run -- and no secret; a later failure of
+#     the same episode sends none;
+#   - the grant works again under 50 refreshers: one "works again" mail,
+#     status OK;
+#   - a notify command that hangs is stopped within its time limit.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+xo_require_helper
+xo_require_cmd "$XO_PYTHON"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+
+N=${XO_HEALTH_HERD:-50}
+USER=alice@example.com
+H=$XO_HELPER
+export XDG_DATA_HOME=$XO_TMP/data
+STORE=$XDG_DATA_HOME/xoauth2
+mkdir -p "$STORE"
+chmod 700 "$STORE"
+F=$STORE/work.json
+MAIL=$XO_TMP/mail.log
+
+xo_start_oauth
+
+# A sendmail that records its arguments, its input and its environment.
+cat >"$XO_TMP/sendmail" <<EOF
+#!/bin/sh
+{ echo "ARGS: \$*"; cat; echo "=== END"; } >>"$MAIL"
+env >>"$XO_TMP/notify-env"
+EOF
+chmod 755 "$XO_TMP/sendmail"
+NOTIFY="SENDMAIL=$XO_TMP/sendmail $XO_TOP_SRCDIR/contrib/notify/notify-mail root"
+
+mails() { [ -f "$MAIL" ] && grep -c "^=== END" "$MAIL" || echo 0; }
+field() { xo_token_field "$F" "$1"; }
+
+# herd: N `refresh work` at once, outputs in $XO_TMP/herd.N.
+herd() {
+    local i pids=()
+    for ((i = 0; i < N; i++)); do
+        ( rc=0; "$H" refresh work >"$XO_TMP/herd.$i" 2>&1 || rc=$?
+          echo "$rc" >"$XO_TMP/herd.$i.rc" ) &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+}
+
+xo_step "a healthy file: status OK, exit 0"
+xo_tokfile "$F" "$USER" 3600 account=work
+"$XO_PYTHON" - "$F" "$NOTIFY" <<'PY'
+import json, sys
+p, cmd = sys.argv[1:]
+t = json.load(open(p)); t["notify"] = cmd
+open(p, "w").write(json.dumps(t))
+PY
+xo_run_timeout 10 "$H" status >"$XO_TMP/status.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/status.out"
+xo_assert_contains "$XO_TMP/status.out" '^XOAUTH2 OK - 1 account ok$'
+
+xo_step "the token endpoint fails (500): recorded as temporary, status WARNING"
+xo_token_expire_file "$F" -60
+at=$(field access_token); rt=$(field refresh_token)
+xo_oauth -q fault 500
+xo_run_timeout 30 "$H" refresh work >"$XO_TMP/r500.out" 2>&1
+xo_assert_rc 75 "$XO_TMP/r500.out"
+[ "$(field failure_class)" = temporary ] || xo_fail "failure_class is '$(field failure_class)'" "$F"
+[ "$(field failures)" = 1 ] || xo_fail "failures is '$(field failures)'" "$F"
+[ -n "$(field failed_at)" ] || xo_fail "no failed_at" "$F"
+[ "$(field access_token)" = "$at" ] && [ "$(field refresh_token)" = "$rt" ] \
+    || xo_fail "a failed refresh changed the tokens"
+echo "   ok: failed_at, failures 1, class temporary recorded; tokens untouched"
+xo_run_timeout 10 "$H" status >"$XO_TMP/status.out" 2>&1
+xo_assert_rc 1 "$XO_TMP/status.out"
+xo_assert_contains "$XO_TMP/status.out" '^XOAUTH2 WARNING - work: refresh failing \(1 times'
+[ "$(mails)" = 0 ] || xo_fail "a temporary failure sent mail" "$MAIL"
+echo "   ok: no notification for a temporary failure"
+
+xo_step "the grant dies under $N refreshers at once: one request, one mail"
+xo_oauth -q fault invalid_grant
+before=$(xo_oauth_stat token_requests)
+sleep 1      # the 500 above is from an earlier second than the herd starts
+herd
+asked=$(( $(xo_oauth_stat token_requests) - before ))
+for ((i = 0; i < N; i++)); do
+    [ "$(cat "$XO_TMP/herd.$i.rc")" = 77 ] || xo_fail "refresher $i exited $(cat "$XO_TMP/herd.$i.rc")" "$XO_TMP/herd.$i"
+done
+echo "   ok: all $N refreshers exited 77 (log in again)"
+# Those that waited for the lock behind a failure say so instead of
+# asking again; those that started after it ask (as a new run would).
+spared=$(grep -l 'another refresh, a moment ago' "$XO_TMP"/herd.[0-9]* | wc -l)
+[ $((asked + spared)) = "$N" ] && [ "$spared" -gt 0 ] \
+    || xo_fail "$asked refreshers asked the token endpoint and $spared were spared, of $N"
+echo "   ok: $asked of $N refreshers asked the token endpoint; $spared waited behind a failure and did not"
+[ "$(field failure_class)" = login ] || xo_fail "failure_class is '$(field failure_class)'" "$F"
+[ "$(mails)" = 1 ] || xo_fail "$(mails) mails for one episode, want 1" "$MAIL"
+echo "   ok: exactly one notification"
+xo_assert_contains "$MAIL" '^ARGS: -oi -- root$' "sendmail got -oi -- root"
+xo_assert_contains "$MAIL" '^To: root$'
+xo_assert_contains "$MAIL" '^Subject: xoauth2: work \(alice@example.com\) on .* needs a new login$'
+xo_assert_contains "$MAIL" 'invalid_grant' "the reason"
+xo_assert_contains "$MAIL" "^  xoauth2-token login work --provider custom --token-endpoint $XO_OAUTH_URL/token --client-id xoauth2-test --user alice@example.com\$" "the exact fix"
+xo_assert_contains "$XO_TMP/notify-env" '^XOAUTH2_EVENT=needs-login$'
+xo_assert_contains "$XO_TMP/notify-env" "^XOAUTH2_FILE=$F\$"
+
+xo_run_timeout 10 "$H" status >"$XO_TMP/status.out" 2>&1
+xo_assert_rc 2 "$XO_TMP/status.out"
+xo_assert_contains "$XO_TMP/status.out" '^XOAUTH2 CRITICAL - work: needs login \(refresh refused .*invalid_grant.*\); run: xoauth2-token login work --provider custom'
+[ "$(wc -l <"$XO_TMP/status.out")" = 1 ] || xo_fail "status printed more than one line" "$XO_TMP/status.out"
+xo_run_timeout 10 "$H" list >"$XO_TMP/list.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/list.out"
+xo_assert_contains "$XO_TMP/list.out" '^work .*needs login'
+xo_run_timeout 10 "$H" show work >"$XO_TMP/show.out" 2>&1
+xo_assert_contains "$XO_TMP/show.out" '^to fix, run: +xoauth2-token login work '
+
+xo_step "the same episode fails again later: no second mail"
+sleep 1
+xo_run_timeout 30 "$H" refresh work >"$XO_TMP/again.out" 2>&1
+xo_assert_rc 77 "$XO_TMP/again.out"
+[ "$(field failures)" -ge 2 ] || xo_fail "failures did not grow" "$F"
+[ "$(mails)" = 1 ] || xo_fail "a second mail for the same episode" "$MAIL"
+echo "   ok: $(field failures) failures in a row, still one mail"
+
+xo_step "the grant works again under $N refreshers: one 'works again' mail"
+xo_oauth -q fault none
+herd
+for ((i = 0; i < N; i++)); do
+    [ "$(cat "$XO_TMP/herd.$i.rc")" = 0 ] || xo_fail "refresher $i exited $(cat "$XO_TMP/herd.$i.rc")" "$XO_TMP/herd.$i"
+done
+[ "$(mails)" = 2 ] || xo_fail "$(mails) mails, want 2" "$MAIL"
+xo_assert_contains "$MAIL" '^Subject: xoauth2: work \(alice@example.com\) on .* works again$'
+[ "$(field failures)" = "" ] || xo_fail "failures not reset: $(field failures)" "$F"
+xo_run_timeout 10 "$H" status work >"$XO_TMP/status.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/status.out"
+
+xo_step "no secret reached the notify command or its mail"
+for s in "$at" "$rt" "$(field access_token)" "$(field refresh_token)"; do
+    ! grep -qF -- "$s" "$MAIL" "$XO_TMP/notify-env" || xo_fail "a token reached the notification"
+done
+echo "   ok: no token in the mails nor in the notify command's environment"
+
+xo_step "a notify command that hangs is stopped (XOAUTH2_NOTIFY_TIMEOUT=2)"
+xo_run_timeout 10 "$H" set work --notify "exec sleep 300" >"$XO_TMP/set.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/set.out"
+xo_token_expire_file "$F" -60
+xo_oauth -q fault invalid_grant
+XOAUTH2_NOTIFY_TIMEOUT=2 xo_run_timeout 30 "$H" refresh work >"$XO_TMP/hang.out" 2>&1
+xo_assert_rc 77 "$XO_TMP/hang.out"
+xo_assert_contains "$XO_TMP/hang.out" 'the notify command did not finish within 2 s and was stopped'
+xo_assert_faster_than 10 "$XO_TMP/hang.out"
+! pgrep -f '^sleep 300$' >/dev/null || xo_fail "the hanging notify command is still running"
+echo "   ok: no notify command left running"
+
+xo_step "status: no accounts is UNKNOWN (3); a missing file is CRITICAL"
+XDG_DATA_HOME=$XO_TMP/empty xo_run_timeout 10 "$H" status >"$XO_TMP/status.out" 2>&1
+xo_assert_rc 3 "$XO_TMP/status.out"
+xo_run_timeout 10 "$H" status "$XO_TMP/none.json" >"$XO_TMP/status.out" 2>&1
+xo_assert_rc 2 "$XO_TMP/status.out"
+xo_assert_contains "$XO_TMP/status.out" '^XOAUTH2 CRITICAL - .*none.json: cannot read'
+
+xo_pass

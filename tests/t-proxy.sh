@@ -1,0 +1,155 @@
+#!/bin/bash
+# A proxy that survives (issue 13 item 2): the token endpoint is reached
+# only through a real HTTP proxy on loopback (tinyproxy; the mock OAuth
+# server refuses /token requests that did not come through a proxy and
+# counts both kinds), from every refresh path:
+#   1. login with http_proxy in its environment: it says so, uses it,
+#      and stores it in the token file;
+#   2. `token` from an environment without any proxy variable;
+#   3. a private postfix, whose environment has no proxy variable and
+#      whose plugin runs the helper with an empty one: the refresh goes
+#      through the proxy and the mail through; with the proxy removed
+#      (`set --proxy ''`) the same refresh is refused;
+#   4. no_proxy honoured: with the endpoint's host in it, the refresh
+#      goes direct;
+#   5. a proxy that is down: the message names the proxy; credentials in
+#      the proxy URL are never shown.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+xo_require_postfix
+xo_require_cmd dovecot "$XO_PYTHON" tinyproxy
+xo_require_plugin
+xo_require_helper
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy no_proxy NO_PROXY
+
+USER=alice@example.com
+H=$XO_HELPER
+export XDG_DATA_HOME=$XO_TMP/data
+
+xo_start_oauth
+xo_start_proxy
+xo_oauth -q proxy-only on
+xo_oauth -q device-config --interval 1 --expires-in 60
+unset BROWSER DISPLAY WAYLAND_DISPLAY
+
+via() { xo_oauth_stat token_via_proxy; }
+direct() { xo_oauth_stat token_direct; }
+
+# --- 1. login picks the proxy up from its environment ------------------------
+xo_step "1. login with http_proxy set: the proxy is used, shown and stored"
+( export http_proxy=$XO_PROXY_URL
+  exec "$H" login work --provider custom --client-id xoauth2-test \
+    --device-endpoint "$XO_OAUTH_URL/devicecode" \
+    --token-endpoint "$XO_OAUTH_URL/token" --flow device --user "$USER" \
+    --scope "https://outlook.office.com/IMAP.AccessAsUser.All offline_access" \
+    >"$XO_TMP/login.out" 2>"$XO_TMP/login.err" ) &
+LOGIN=$!
+xo_on_exit "kill $LOGIN 2>/dev/null || true"
+for ((n = 0; n < 100; n++)); do
+    xo_oauth device-status | grep -q '"status": "pending"' && break
+    sleep 0.1
+done
+xo_oauth -q device approve --user "$USER"
+rc=0
+timeout 30 tail --pid="$LOGIN" -f /dev/null || true
+wait "$LOGIN" || rc=$?
+[ "$rc" = 0 ] || xo_fail "login exited $rc" "$XO_TMP/login.err"
+xo_assert_contains "$XO_TMP/login.err" "using the proxy http://127\.0\.0\.1:$XO_PROXY_PORT \(from http_proxy\)"
+F=$XDG_DATA_HOME/xoauth2/work.json
+[ "$(xo_token_field "$F" proxy)" = "$XO_PROXY_URL" ] || xo_fail "the proxy was not stored" "$F"
+[ "$(direct)" = 0 ] && [ "$(via)" -ge 1 ] || xo_fail "login: $(direct) direct and $(via) proxied token requests"
+echo "   ok: stored proxy $XO_PROXY_URL; the login's token request came through the proxy"
+
+# --- 2. token, from an environment without a proxy ----------------------------
+xo_step "2. token from an environment without proxy variables: through the stored proxy"
+xo_token_expire_file "$F" -60
+v0=$(via)
+env | grep -qi '_proxy=' && xo_fail "the test's environment has a proxy variable"
+xo_run_timeout 30 "$H" token work >"$XO_TMP/token.out" 2>"$XO_TMP/token.err"
+xo_assert_rc 0 "$XO_TMP/token.err"
+[ "$(via)" = $((v0 + 1)) ] && [ "$(direct)" = 0 ] \
+    || xo_fail "token: $(direct) direct, $(( $(via) - v0 )) proxied" "$XO_TMP/token.err"
+xo_assert_contains "$XO_PROXY_LOG" 'Established connection to host "127\.0\.0\.1"' "tinyproxy logged the connection"
+echo "   ok: the refresh went through the proxy"
+
+# --- 3. the plugin in a private postfix ---------------------------------------
+xo_step "3. postfix: the plugin runs the helper with an empty environment; the proxy holds"
+xo_start_smtp_sink
+xo_start_dovecot
+xo_pf_init
+TOKDIR=$XO_TMP/postfix-tokens
+mkdir -m 700 "$TOKDIR"
+chown postfix:postfix "$TOKDIR"
+P=$TOKDIR/alice.json
+cp "$F" "$P"
+chown postfix:postfix "$P"
+chmod 600 "$P"
+rm -f "$F"          # one holder of the grant
+xo_start_postfix "$USER" "$P" n
+tr '\0' '\n' <"/proc/$XO_PF_MASTER/environ" >"$XO_TMP/master.env"
+xo_assert_not_contains "$XO_TMP/master.env" '(^|_)[Pp][Rr][Oo][Xx][Yy]=' "postfix's environment has no proxy variable"
+xo_oauth -q expire --user "$USER"
+xo_token_expire_file "$P" -60
+v0=$(via)
+subject="xo-proxy through postfix $RANDOM"
+xo_pf_send "$subject"
+xo_pf_wait_sink "$subject" 40
+[ "$(via)" = $((v0 + 1)) ] && [ "$(direct)" = 0 ] \
+    || xo_fail "postfix: $(direct) direct, $(( $(via) - v0 )) proxied" "$XO_PF_LOG"
+echo "   ok: the plugin's refresh went through the proxy; the mail went out"
+
+xo_step "3b. the same without the stored proxy: refused, the mail waits"
+xo_run_timeout 10 "$H" set "$P" --proxy '' >"$XO_TMP/set.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/set.out"
+[ -z "$(xo_token_field "$P" proxy)" ] || xo_fail "--proxy '' did not remove it" "$P"
+xo_oauth -q expire --user "$USER"
+xo_token_expire_file "$P" -60
+d0=$(direct)
+subject="xo-proxy without proxy $RANDOM"
+xo_pf_send "$subject"
+xo_pf_queue_id
+xo_pf_wait_log "$XO_PF_QID: to=<.*status=deferred" 40
+[ "$(direct)" -gt "$d0" ] || xo_fail "no direct request seen"
+xo_assert_contains "$XO_PF_LOG" "direct request refused" "postfix's log has the refusal"
+echo "   ok: without the stored proxy the plugin's refresh went direct and was refused"
+xo_run_timeout 10 "$H" set "$P" --proxy "$XO_PROXY_URL" >"$XO_TMP/set.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/set.out"
+xo_assert_contains "$XO_TMP/set.out" "refreshes go through the proxy http://127\.0\.0\.1:$XO_PROXY_PORT"
+chown postfix:postfix "$P"
+xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
+xo_pf_wait_sink "$subject" 40
+echo "   ok: proxy set again without a login; the deferred mail went out"
+
+# --- 4. no_proxy --------------------------------------------------------------
+xo_step "4. no_proxy: the endpoint's host listed, the refresh goes direct"
+xo_oauth -q proxy-only off
+xo_run_timeout 10 "$H" set "$P" --no-proxy 127.0.0.1 >"$XO_TMP/set.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/set.out"
+xo_token_expire_file "$P" -60
+v0=$(via) d0=$(direct)
+xo_run_timeout 30 "$H" refresh "$P" >"$XO_TMP/np.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/np.out"
+[ "$(direct)" = $((d0 + 1)) ] && [ "$(via)" = "$v0" ] \
+    || xo_fail "no_proxy: $(( $(direct) - d0 )) direct, $(( $(via) - v0 )) proxied"
+echo "   ok: direct, as no_proxy says"
+xo_run_timeout 10 "$H" set "$P" --no-proxy '' >"$XO_TMP/set.out" 2>&1
+
+# --- 5. a proxy that is down; credentials never shown ------------------------
+xo_step "5. the proxy is down: the message names it; its password is never shown"
+xo_run_timeout 10 "$H" set "$P" --proxy "http://bob:pr0xyS3cret@127.0.0.1:1" >"$XO_TMP/set.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/set.out"
+xo_token_expire_file "$P" -60
+xo_run_timeout 30 "$H" refresh "$P" >"$XO_TMP/down.out" 2>&1
+xo_assert_rc nonzero "$XO_TMP/down.out"
+xo_assert_contains "$XO_TMP/down.out" 'through the proxy http://127\.0\.0\.1:1'
+xo_run_timeout 10 "$H" show "$P" >"$XO_TMP/show.out" 2>&1
+xo_assert_contains "$XO_TMP/show.out" '^proxy: +http://127\.0\.0\.1:1 '
+for f in "$XO_TMP/set.out" "$XO_TMP/down.out" "$XO_TMP/show.out" "$XO_PF_LOG"; do
+    ! grep -q pr0xyS3cret "$f" || xo_fail "the proxy password was shown" "$f"
+done
+[ "$(xo_token_field "$P" failure_class)" = temporary ] || xo_fail "not recorded as temporary" "$P"
+echo "   ok: named the proxy, recorded a temporary failure, never showed the password"
+
+xo_pf_stop
+xo_pass
