@@ -45,7 +45,7 @@ sed 's/^/   | /' "$XO_TMP/out"
 xo_assert_contains "$XO_TMP/out" '^ACCOUNT +USER +PROVIDER +ACCESS TOKEN +HEALTH$'
 xo_assert_contains "$XO_TMP/out" '^work +alice@example\.com +microsoft +valid, (49|50) min left +ok$'
 xo_assert_contains "$XO_TMP/out" '^home +bob@example\.com +google +expired [0-9]+ s ago +ok \(refreshed when next used\)$'
-xo_assert_contains "$XO_TMP/out" '^once +carol@example\.com +mock +expired [0-9]+ s ago +expired, no refresh token: log in again$'
+xo_assert_contains "$XO_TMP/out" '^once +carol@example\.com +mock +expired [0-9]+ s ago +needs login \(access token expired [0-9]+ s ago, no refresh token\)$'
 xo_assert_contains "$XO_TMP/out" '^open +- +- +- +unusable: readable by others \(chmod 600\)$'
 xo_assert_contains "$XO_TMP/out" '^broken +- +- +- +unusable: '
 [ "$(grep -c . "$XO_TMP/out")" = 6 ] || xo_fail "want a header and 5 rows" "$XO_TMP/out"
