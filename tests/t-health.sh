@@ -13,7 +13,9 @@
 #     the same episode sends none;
 #   - the grant works again under 50 refreshers: one "works again" mail,
 #     status OK;
-#   - a notify command that hangs is stopped within its time limit.
+#   - a notify command that hangs is stopped within its time limit;
+#   - root refreshing a file someone else owns runs its notify command as
+#     that owner (the owner wrote the command).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -160,6 +162,29 @@ xo_assert_contains "$XO_TMP/hang.out" 'the notify command did not finish within 
 xo_assert_faster_than 10 "$XO_TMP/hang.out"
 ! pgrep -f '^sleep 300$' >/dev/null || xo_fail "the hanging notify command is still running"
 echo "   ok: no notify command left running"
+
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+    xo_step "root refreshing a file owned by nobody: the notify command runs as nobody"
+    mkdir -m 1777 "$XO_TMP/drop"
+    xo_run_timeout 10 "$H" set work --notify "id -un >$XO_TMP/drop/who; env >$XO_TMP/drop/env" \
+        >"$XO_TMP/set.out" 2>&1
+    xo_assert_rc 0 "$XO_TMP/set.out"
+    xo_oauth -q fault none
+    xo_run_timeout 30 "$H" refresh --force work >"$XO_TMP/ok.out" 2>&1   # ends the episode
+    xo_assert_rc 0 "$XO_TMP/ok.out"
+    rm -f "$XO_TMP/drop/who" "$XO_TMP/drop/env"    # the recovery's, as root
+    chown nobody "$F"
+    xo_token_expire_file "$F" -60
+    xo_oauth -q fault invalid_grant
+    xo_run_timeout 30 "$H" refresh work >"$XO_TMP/drop.out" 2>&1
+    xo_assert_rc 77 "$XO_TMP/drop.out"
+    [ "$(cat "$XO_TMP/drop/who" 2>/dev/null)" = nobody ] \
+        || xo_fail "the notify command ran as '$(cat "$XO_TMP/drop/who" 2>/dev/null)', want nobody" "$XO_TMP/drop.out"
+    [ "$(stat -c %U "$F")" = nobody ] || xo_fail "the file is no longer nobody's"
+    xo_assert_contains "$XO_TMP/drop/env" '^XOAUTH2_EVENT=needs-login$'
+    echo "   ok: run as the file's owner (nobody), not as root; the file stays nobody's"
+    chown root "$F"
+fi
 
 xo_step "status: no accounts is UNKNOWN (3); a missing file is CRITICAL"
 XDG_DATA_HOME=$XO_TMP/empty xo_run_timeout 10 "$H" status >"$XO_TMP/status.out" 2>&1
