@@ -10,6 +10,8 @@
 #      whose plugin runs the helper with an empty one: the refresh goes
 #      through the proxy and the mail through; with the proxy removed
 #      (`set --proxy ''`) the same refresh is refused;
+#      The shipped contrib/notify/notify-mail goes out through this
+#      postfix's real sendmail;
 #   4. no_proxy honoured: with the endpoint's host in it, the refresh
 #      goes direct;
 #   5. a proxy that is down: the message names the proxy; credentials in
@@ -120,6 +122,18 @@ chown postfix:postfix "$P"
 xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
 xo_pf_wait_sink "$subject" 40
 echo "   ok: proxy set again without a login; the deferred mail went out"
+
+xo_step "3c. contrib/notify/notify-mail through this postfix's real sendmail"
+( export XOAUTH2_EVENT=needs-login XOAUTH2_ACCOUNT=alice XOAUTH2_USER=$USER \
+    XOAUTH2_FILE=$P XOAUTH2_REASON="refresh rejected (invalid_grant: test)" \
+    XOAUTH2_FIX="xoauth2-token login $P --provider custom" XOAUTH2_HOST=xo-test \
+    SENDMAIL="sendmail -C $XO_PF_DIR -f $USER"
+  exec "$XO_TOP_SRCDIR/contrib/notify/notify-mail" "$XO_PF_RCPT" ) >"$XO_TMP/notify.out" 2>&1 \
+    || xo_fail "notify-mail failed" "$XO_TMP/notify.out"
+xo_pf_wait_sink "xoauth2: alice \($USER\) on xo-test needs a new login" 40
+xo_assert_contains "$(xo_sink_grep '^Subject: xoauth2: alice')" \
+    "^  xoauth2-token login $P --provider custom\$" "the mail names the fix"
+echo "   ok: the example mailed through sendmail, postfix and the relay"
 
 # --- 4. no_proxy --------------------------------------------------------------
 xo_step "4. no_proxy: the endpoint's host listed, the refresh goes direct"
