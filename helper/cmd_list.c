@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apponly.h"
 #include "cmd.h"
 #include "errors.h"
 #include "health.h"
@@ -62,6 +63,10 @@ cmd_list(const struct cmd_args *opt, int argc, char **argv)
 		if (level == HEALTH_OK && tok->expires_at <= now)
 			snprintf(health, sizeof(health), "ok (refreshed when "
 			    "next used)");
+		if (level == HEALTH_OK && apponly_is(tok))
+			snprintf(health, sizeof(health), tok->expires_at > now ?
+			    "ok (app-only)" : "ok (app-only, renewed when next "
+			    "used)");
 		printf("%-16s %-28s %-10s %-24s %s%s%s\n", names[i], tok->user,
 		    tok->provider != NULL ? tok->provider : "-", expiry, health,
 		    health_failing(tok) == HEALTH_LOGIN ? "; the fix: " PROG

@@ -66,6 +66,10 @@ const struct cmd_option cmd_opts_login[] = {
 	{ "wait", 0, "SECS", set_wait, 0 },
 	F("no-browser", no_browser),
 	F("no-qr", no_qr),
+	F("app-only", app_only),
+	S("certificate", "CERT", certificate),
+	S("private-key", "KEY", private_key),
+	S("service-account", "KEY.json", service_account),
 	CMD_OPT_END
 };
 

@@ -10,12 +10,38 @@
 #include <string.h>
 #include <time.h>
 
+#include "apponly.h"
 #include "cmd.h"
 #include "errors.h"
 #include "health.h"
 #include "msg.h"
 #include "tokfile.h"
 #include "xo_util.h"
+
+/* show's lines for an app-only file: what grant, which credential (by
+ * path and thumbprint: never the secret or the key). */
+static void
+show_app_only(const struct tokfile *tok)
+{
+	const char *grant = tok->grant;
+
+	if (strcmp(grant, APPONLY_CLIENT_CREDENTIALS) == 0)
+		grant = "client credentials";
+	else if (strcmp(grant, APPONLY_JWT_BEARER) == 0)
+		grant = "service account";
+	printf("grant:          %s (app-only, no refresh token)\n", grant);
+	printf("mailbox:        %s\n", tok->user);
+	if (tok->certificate_file != NULL)
+		printf("certificate:    %s (x5t#S256 %s)\n", tok->certificate_file,
+		    tok->certificate_thumbprint != NULL ?
+		    tok->certificate_thumbprint : "not computed yet");
+	if (tok->private_key_file != NULL)
+		printf("private key:    %s\n", tok->private_key_file);
+	if (tok->client_secret_file != NULL)
+		printf("client secret:  in %s\n", tok->client_secret_file);
+	if (tok->service_account_file != NULL)
+		printf("service account: %s\n", tok->service_account_file);
+}
 
 int
 cmd_show(const struct cmd_args *opt, int argc, char **argv)
@@ -39,13 +65,17 @@ cmd_show(const struct cmd_args *opt, int argc, char **argv)
 	printf("file:           %s\n", t.path);
 	printf("account:        %s\n", tok->account != NULL ? tok->account :
 	    t.is_account ? t.arg : "(not recorded)");
-	printf("user:           %s\n", tok->user);
+	if (apponly_is(tok))
+		show_app_only(tok);
+	else
+		printf("user:           %s\n", tok->user);
 	printf("provider:       %s\n", tok->provider != NULL ? tok->provider :
 	    "(not recorded)");
 	printf("token endpoint: %s\n", tok->token_endpoint);
 	printf("client id:      %s\n", tok->client_id);
-	printf("client secret:  %s\n", tok->client_secret != NULL ? "(set)" :
-	    "(none)");
+	if (!apponly_is(tok))
+		printf("client secret:  %s\n", tok->client_secret != NULL ?
+		    "(set)" : "(none)");
 	printf("scope:          %s\n", tok->scope != NULL ? tok->scope :
 	    "(provider default)");
 	cmd_fmt_time(when, sizeof(when), tok->expires_at);
@@ -54,8 +84,10 @@ cmd_show(const struct cmd_args *opt, int argc, char **argv)
 		printf("access token:   expires %s (in %s)\n", when, span);
 	else
 		printf("access token:   expired %s (%s ago)\n", when, span);
-	printf("refresh token:  %s\n", tok->refresh_token != NULL ?
-	    "(set)" : "(none: log in again when the access token expires)");
+	if (!apponly_is(tok))
+		printf("refresh token:  %s\n", tok->refresh_token != NULL ?
+		    "(set)" : "(none: log in again when the access token "
+		    "expires)");
 	if (tok->refreshed_at > 0) {
 		cmd_fmt_time(when, sizeof(when), tok->refreshed_at);
 		cmd_fmt_span(span, sizeof(span), now - tok->refreshed_at);

@@ -49,9 +49,15 @@ const struct command cmd_table[] = {
 	  "        [--no-browser] [--no-qr] [--proxy URL|''] [--no-proxy HOSTS]\n"
 	  "        [--notify CMD] [NET OPTIONS]\n"
 	  "        [--for postfix --relay [HOST]:PORT [--sender ADDRESS] [--apply]\n"
-	  "         [--postfix-config DIR]]",
-	  "sign in (in a browser, or with a code on another device) and write "
-	  "the token file" },
+	  "         [--postfix-config DIR]]\n"
+	  "      login ACCOUNT|FILE --app-only --provider microsoft|custom\n"
+	  "        --client-id ID --user MAILBOX (--client-secret-file FILE |\n"
+	  "        --certificate CERT.pem --private-key KEY.pem) [--tenant T]\n"
+	  "        [--cloud C] [--token-endpoint URL] [--scope S] [NET OPTIONS]\n"
+	  "      login ACCOUNT|FILE --provider google --service-account KEY.json\n"
+	  "        --user MAILBOX [--scope S] [NET OPTIONS]",
+	  "sign in (in a browser, or with a code on another device; or as an "
+	  "app, with no person) and write the token file" },
 	{ "test", FULL(cmd_test), { FULL(cmd_opts_test), cmd_opts_net }, 1, 1,
 	  CMD_NET,
 	  "test ACCOUNT|FILE --imap|--pop|--smtp HOST[:PORT]\n"

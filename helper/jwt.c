@@ -118,6 +118,12 @@ read_file(const char *path, int secret, char **textp, size_t *lenp)
 	return r;
 }
 
+int
+jwt_read_secret(const char *path, char **textp, size_t *lenp)
+{
+	return read_file(path, 1, textp, lenp);
+}
+
 static void
 wipe_free(char *text, size_t len)
 {

@@ -104,6 +104,11 @@ int jwt_random_jti(char out[JWT_JTI_LEN + 1]);
 int jwt_sign(const struct jwt_key *key, enum jwt_alg alg,
     const struct jwt_claims *claims, char **jwtp);
 
+/* Reads the credential file PATH (a client secret, say) under the key
+ * file rule above into a new NUL-terminated *TEXTp of *LENp bytes, which
+ * the caller wipes and frees. */
+int jwt_read_secret(const char *path, char **textp, size_t *lenp);
+
 /* Wipes and frees KEY.  Accepts NULL. */
 void jwt_key_free(struct jwt_key *key);
 

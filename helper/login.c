@@ -26,6 +26,7 @@
 
 #include <json-c/json.h>
 
+#include "apponly.h"
 #include "base64url.h"
 #include "errors.h"
 #include "idtoken.h"
@@ -878,6 +879,74 @@ login_user(const struct login_options *lo, const char *who,
 	return 0;
 }
 
+/* login --app-only: the provider table says where and what for;
+ * apponly.c does the rest. */
+static int
+login_app_only(const struct login_options *lo, const struct oauth_options *net,
+    const char *who, const char *path, const char *account)
+{
+	struct login_options alo = *lo;
+	struct apponly_login al;
+	struct provider p;
+	const struct provider_row *row;
+	char why[256];
+	int status;
+
+	alo.app_only = 1;
+	if (lo->flow != NULL || lo->login_hint != NULL ||
+	    lo->auth_endpoint != NULL || lo->device_endpoint != NULL ||
+	    lo->port != 0 || lo->redirect_host != NULL) {
+		msg(who, "--app-only signs in as the app, with no person and no "
+		    "browser: --flow, --login-hint, --auth-endpoint, "
+		    "--device-endpoint, --port and --redirect-host do not apply");
+		return XO_E_USAGE;
+	}
+	row = lo->provider != NULL ? provider_find(lo->provider, NULL) : NULL;
+	if (row != NULL && (row->quirks & PROVIDER_TENANT) &&
+	    (lo->tenant == NULL || strcmp(lo->tenant, "common") == 0 ||
+	    strcmp(lo->tenant, "organizations") == 0 ||
+	    strcmp(lo->tenant, "consumers") == 0)) {
+		msg(who, "--app-only: the app signs in to one tenant: add --tenant "
+		    "with its id or domain (e.g. contoso.onmicrosoft.com)");
+		return XO_E_USAGE;
+	}
+	if (row != NULL && (row->quirks & PROVIDER_SERVICE_ACCOUNT) &&
+	    lo->service_account == NULL) {
+		msg(who, "--provider %s --app-only: add --service-account "
+		    "KEY.json (a service account with domain-wide delegation)",
+		    row->name);
+		return XO_E_USAGE;
+	}
+	if (row != NULL && !(row->quirks & (PROVIDER_SERVICE_ACCOUNT |
+	    PROVIDER_CUSTOM)) && lo->service_account != NULL) {
+		msg(who, "--service-account is for Google (or --provider "
+		    "custom); %s's app-only access uses --client-secret-file, "
+		    "or --certificate and --private-key", row->title);
+		return XO_E_USAGE;
+	}
+	if ((status = provider_resolve(&alo, 1, &p, why, sizeof(why))) != 0) {
+		msg(who, "%s", why);
+		return status == -ENOMEM ? status : XO_E_USAGE;
+	}
+	memset(&al, 0, sizeof(al));
+	al.provider = p.name;
+	/* A service account's key file names its token endpoint (token_uri);
+	 * custom's --token-endpoint wins. */
+	al.token_endpoint = lo->service_account != NULL &&
+	    !(p.row->quirks & PROVIDER_CUSTOM) ? NULL : p.token_endpoint;
+	al.scope = p.scope;
+	al.client_id = lo->client_id;
+	al.user = lo->user;
+	al.client_secret_file = lo->client_secret_file;
+	al.certificate = lo->certificate;
+	al.private_key = lo->private_key;
+	al.service_account = lo->service_account;
+	if ((status = check_writable(path, account, who)) == 0)
+		status = apponly_login(&al, net, who, path, account);
+	provider_clear(&p);
+	return status;
+}
+
 int
 login_run(const struct login_options *lo, const struct oauth_options *net,
     const char *who, const char *path, const char *account)
@@ -894,6 +963,12 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 
 	memset(&p, 0, sizeof(p));
 	memset(&t, 0, sizeof(t));
+	if (lo->app_only || lo->service_account != NULL)
+		return login_app_only(lo, net, who, path, account);
+	if (lo->certificate != NULL || lo->private_key != NULL) {
+		msg(who, "--certificate and --private-key are for --app-only");
+		return XO_E_USAGE;
+	}
 	if ((status = login_prepare(lo, who, &p, &flow)) != 0)
 		goto out;
 	/* A previous login's proxy and notify command stay unless

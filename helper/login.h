@@ -36,6 +36,11 @@ struct login_options {
 	const char	*proxy;
 	const char	*no_proxy;
 	const char	*notify;	/* NULL: the previous file's */
+	/* App-only (helper/apponly.h): no person, no refresh token. */
+	int		 app_only;
+	const char	*certificate;
+	const char	*private_key;
+	const char	*service_account;	/* google; implies app_only */
 };
 
 /* Logs in as LO says and writes the token file PATH (creating the store

@@ -40,32 +40,32 @@ static const struct provider_row providers[] = {
 	  "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
 	  "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode",
 	  MS_SCOPE("https://outlook.office.com"), "openid profile email",
-	  NULL, "common", MS_REVOKE },
+	  NULL, "common", MS_REVOKE, "https://outlook.office365.com/.default" },
 	{ "microsoft", "Microsoft", "usgov", PROVIDER_TENANT,
 	  "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/authorize",
 	  "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token",
 	  "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/devicecode",
 	  MS_SCOPE("https://outlook.office365.us"), "openid profile email",
-	  NULL, "common", MS_REVOKE },
+	  NULL, "common", MS_REVOKE, "https://outlook.office365.us/.default" },
 	{ "microsoft", "Microsoft", "china", PROVIDER_TENANT,
 	  "https://login.chinacloudapi.cn/{tenant}/oauth2/v2.0/authorize",
 	  "https://login.chinacloudapi.cn/{tenant}/oauth2/v2.0/token",
 	  "https://login.chinacloudapi.cn/{tenant}/oauth2/v2.0/devicecode",
 	  MS_SCOPE("https://partner.outlook.cn"), "openid profile email",
-	  NULL, "common", MS_REVOKE },
+	  NULL, "common", MS_REVOKE, "https://partner.outlook.cn/.default" },
 	/* Google: a refresh token only with offline access, and only on the
 	 * first consent unless consent is asked for again.  Its device flow
 	 * refuses mail scopes. */
-	{ "google", "Google", NULL, PROVIDER_NO_DEVICE_MAIL,
+	{ "google", "Google", NULL, PROVIDER_NO_DEVICE_MAIL | PROVIDER_SERVICE_ACCOUNT,
 	  "https://accounts.google.com/o/oauth2/v2/auth",
 	  "https://oauth2.googleapis.com/token", NULL,
 	  "https://mail.google.com/", "openid email",
 	  "access_type=offline&prompt=consent", NULL,
 	  "the grant stays valid at Google until revoked at "
-	  "https://myaccount.google.com/permissions" },
+	  "https://myaccount.google.com/permissions", "https://mail.google.com/" },
 	/* Any other RFC 6749 server: endpoints and scope from the options. */
 	{ "custom", "the server", NULL, PROVIDER_CUSTOM, NULL, NULL, NULL, NULL, NULL, NULL,
-	  NULL, NULL },
+	  NULL, NULL, NULL },
 };
 #define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
 
@@ -256,7 +256,12 @@ provider_resolve(const struct login_options *lo, int know_user,
 		r = expand(row->device, tenant, &p->device_endpoint);
 	if (r == 0 && lo->scope != NULL)
 		p->scope = strdup(lo->scope);
-	else if (r == 0 && row->scope != NULL && (know_user ||
+	else if (r == 0 && lo->app_only) {
+		/* An app gets what admin consent granted it. */
+		if (row->app_scope != NULL &&
+		    (p->scope = strdup(row->app_scope)) == NULL)
+			r = -ENOMEM;
+	} else if (r == 0 && row->scope != NULL && (know_user ||
 	    row->identity_scope == NULL))
 		p->scope = strdup(row->scope);
 	else if (r == 0 && row->scope != NULL &&

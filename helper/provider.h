@@ -15,6 +15,8 @@
 #define PROVIDER_TENANT		0x01	/* endpoints hold {tenant}: --tenant */
 #define PROVIDER_CUSTOM		0x02	/* endpoints come from the options */
 #define PROVIDER_NO_DEVICE_MAIL	0x04	/* device flow refuses mail scopes */
+#define PROVIDER_SERVICE_ACCOUNT 0x08	/* app-only: a service account's key
+					 * file (JWT bearer), not a client */
 
 /* One row of the table: a provider in one cloud.  The first row of a
  * provider is its default cloud.  All strings are static. */
@@ -31,6 +33,8 @@ struct provider_row {
 	const char	*extra_authorize;	/* more authorize parameters */
 	const char	*default_tenant;	/* PROVIDER_TENANT: if none given */
 	const char	*revoke;	/* logout: where the grant is revoked */
+	const char	*app_scope;	/* login --app-only: what an app asks
+					 * for (RESOURCE/.default), or NULL */
 };
 
 /* Errors beyond errno's range (the message is in the caller's buffer). */
@@ -65,7 +69,8 @@ const struct provider_row *provider_table(size_t *np);
 int provider_tenant_ok(const char *t);
 
 /* Resolves LO's provider options into *P.  KNOW_USER: the user's name is
- * known, so no identity scope is needed.  Returns 0, -ENOMEM, or a
+ * known, so no identity scope is needed.  With LO->app_only the scope is
+ * the row's app_scope unless --scope.  Returns 0, -ENOMEM, or a
  * PROVIDER_E_* code with a message ("what; what to do") in WHY. */
 int provider_resolve(const struct login_options *lo, int know_user,
     struct provider *p, char *why, size_t whysize);

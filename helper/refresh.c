@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apponly.h"
 #include "cmd.h"
 #include "diag.h"
 #include "errors.h"
@@ -250,7 +251,10 @@ refresh_locked(struct tokfile *tok, void *arg)
 	/* The token's lifetime starts when the server issues it: count from
 	 * before we ask, not from when the answer arrives. */
 	asked_at = xo_now_s();
-	r = oauth_refresh(tok, &net, &fresh, &rf->err);
+	/* App-only files have no refresh token: the app's credentials
+	 * ask for a new access token. */
+	r = apponly_is(tok) ? apponly_request(tok, &net, &fresh, &rf->err) :
+	    oauth_refresh(tok, &net, &fresh, &rf->err);
 	if (r != 0) {
 		/* Nothing changes but the record of it, which the plugin's
 		 * back-off, the notify command and `status' go by. */

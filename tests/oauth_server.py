@@ -17,6 +17,9 @@ Loopback only, standard library only.  Two modes:
         fault MODE [--count N]   MODE: none 500 hang badjson invalid_grant
                                  invalid_client norotate (a refresh that
                                  returns no new refresh token; /token only)
+                                 replay (a client credentials request gets
+                                 the previous request's client_assertion
+                                 instead of its own, as a replay would)
         grace on|off             refresh-token reuse grace (see h_token)
         proxy-only on|off        refuse /token requests that did not come
                                  through an HTTP proxy (no Via header);
@@ -126,7 +129,7 @@ DEFAULT_CLIENT_ID = "xoauth2-test"
 DEFAULT_SCOPE = "https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
 DEFAULT_EXPIRES_IN = 3600
 FAULT_MODES = ("none", "500", "hang", "badjson", "invalid_grant", "invalid_client",
-               "norotate")
+               "norotate", "replay")
 
 # Set on shutdown; "hang" requests wait on it so they never outlive the server.
 SHUTDOWN = threading.Event()
@@ -211,6 +214,7 @@ class State:
         self.apps = {}             # client_id -> see h_ctl_app
         self.service_accounts = {}  # client_email -> see h_ctl_service_account
         self.jtis = {}             # jti -> exp: assertions already used
+        self.last_assertion = None  # for the replay fault
         self.clock_offset = 0
         self.app_grants_by_client = {}
         self.assertions_refused = 0
@@ -292,6 +296,7 @@ def h_token(state, req):
     if fault == "invalid_client":
         raise oauth_error(401, "invalid_client", "injected fault")
 
+    req["fault"] = fault
     grant_type = form.get("grant_type", "")
     if grant_type in EXTRA_GRANTS:
         return EXTRA_GRANTS[grant_type](state, req)
@@ -832,6 +837,9 @@ def h_token_client_credentials(state, req):
                                   "provided client secret keys for app '%s' "
                                   "are expired." % client_id)
         elif "client_assertion" in form:
+            if req.get("fault") == "replay" and state.last_assertion:
+                form["client_assertion"] = state.last_assertion
+            state.last_assertion = form["client_assertion"]
             check_client_assertion(state, req, app, client_id)
         else:
             raise oauth_error(401, "invalid_client", "AADSTS7000218: The "

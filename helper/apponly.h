@@ -1,0 +1,72 @@
+/*
+ * apponly: access tokens for a daemon, with no person and no refresh
+ * token.  An app-only token file (common/tokfile.h, "grant") names the
+ * app's own credentials; each "refresh" asks the token endpoint again:
+ *
+ *  - "client_credentials" (RFC 6749 4.4): client_id plus the secret in
+ *    client_secret_file, or an RFC 7523 client assertion signed with
+ *    private_key_file whose header names certificate_file's x5t#S256
+ *    (Microsoft's certificate credentials; aud the token endpoint, iss =
+ *    sub = client_id, a fresh jti, valid for APPONLY_ASSERTION_S);
+ *  - "jwt_bearer" (RFC 7523 2.1): an assertion signed with the key in
+ *    service_account_file (Google), iss its client_email, sub the
+ *    mailbox (user), the file's scope, valid for APPONLY_SA_ASSERTION_S.
+ *
+ * The credential files are read under the key-file rule (helper/jwt.h):
+ * never copied, never printed; the assertion lives only in wiped memory.
+ */
+#ifndef XO_APPONLY_H
+#define XO_APPONLY_H
+
+#include "oauth.h"
+#include "tokfile.h"
+
+#define APPONLY_CLIENT_CREDENTIALS	"client_credentials"
+#define APPONLY_JWT_BEARER		"jwt_bearer"
+#define APPONLY_ASSERTION_S	600	/* Microsoft: at most 10 minutes */
+#define APPONLY_SA_ASSERTION_S	3600	/* Google: at most an hour */
+
+/* Returns 1 if TOK holds an app-only grant (TOK->grant is set).  Inline:
+ * the front program (show, list) has no apponly.c. */
+static inline int
+apponly_is(const struct tokfile *tok)
+{
+	return tok->grant != NULL;
+}
+
+/* Asks TOK's token endpoint for a new access token with the credentials
+ * TOK names.  Updates TOK->certificate_thumbprint if the certificate
+ * changed (it was renewed in place).  Returns 0 and fills *OUT (the
+ * caller clears it; a refresh token in the answer is dropped), or a
+ * sysexits code with ERR filled in: ERR->what then says what happened
+ * and what to do (ERR->hint is OAUTH_HINT_NONE, or OAUTH_HINT_LATER /
+ * OAUTH_HINT_NETWORK / OAUTH_HINT_CAFILE / OAUTH_HINT_PEER for trouble on
+ * the way to the server). */
+int apponly_request(struct tokfile *tok, const struct oauth_options *net,
+    struct oauth_tokens *out, struct oauth_error *err);
+
+/* What `login --app-only` resolved (login.c: the provider's endpoint and
+ * scope; the rest from the command line).  Strings belong to the caller;
+ * NULL means not given.  One credential: client_secret_file, or
+ * certificate and private_key, or service_account. */
+struct apponly_login {
+	const char	*provider;
+	const char	*token_endpoint;	/* NULL: service_account's token_uri */
+	const char	*scope;
+	const char	*client_id;	/* NULL: service_account's client_id */
+	const char	*user;		/* the mailbox */
+	const char	*client_secret_file;
+	const char	*certificate;
+	const char	*private_key;
+	const char	*service_account;
+};
+
+/* Asks for the first app-only token as AL says and writes the token file
+ * PATH (ACCOUNT: its account name, or NULL), recording the credential
+ * files by absolute path.  WHO names the target in messages.  Returns 0
+ * or a sysexits code, after saying what went wrong on stderr. */
+int apponly_login(const struct apponly_login *al,
+    const struct oauth_options *net, const char *who, const char *path,
+    const char *account);
+
+#endif
