@@ -109,5 +109,37 @@ xo_step "the stored refresh token still works"
 xo_run_timeout 20 "$XO_HELPER" refresh --force "$F" 2>"$XO_TMP/err"
 xo_assert_rc 0 "$XO_TMP/err"
 
+# An app-only file has no refresh token to burn, but the server counts
+# every client credentials request (and Microsoft throttles them): the
+# herd still makes exactly one.
+if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null; then
+    xo_step "$N concurrent 'token' on one expired app-only file (certificate)"
+    mkdir -m 700 "$XO_TMP/creds"
+    xo_app_cert "$XO_TMP/creds" app
+    xo_oauth -q app herd-app --mailbox relay@example.com \
+        --cert "$XO_TMP/creds/app.crt" || xo_fail "cannot register the app"
+    A=$XO_TMP/app.json
+    xo_run_timeout 30 "$XO_HELPER" login "$A" --provider custom --app-only \
+        --client-id herd-app --user relay@example.com \
+        --token-endpoint "$XO_OAUTH_URL/token" \
+        --scope https://outlook.office365.com/.default \
+        --certificate "$XO_TMP/creds/app.crt" \
+        --private-key "$XO_TMP/creds/app.key" 2>"$XO_TMP/err"
+    xo_assert_rc 0 "$XO_TMP/err"
+    expire_file "$A"
+    app_grants() {
+        xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])'
+    }
+    before=$(app_grants)
+    herd "$XO_HELPER" token "$A"
+    herd_check
+    after=$(app_grants)
+    [ $((after - before)) = 1 ] || xo_fail "server issued $((after - before)) app-only tokens, want exactly 1"
+    grep -qF "$(cat "$XO_TMP/herd/out.0")" "$A" || xo_fail "the printed token is not the stored one"
+    echo "   ok: $N/$N succeeded with the same token, 1 client credentials request, $HERD_MS ms wall time"
+else
+    xo_skip "python3-cryptography is not installed (app-only herd)"
+fi
+
 echo "# herd: $N token runs, 1 refresh, ${herd1_ms} ms"
 xo_pass

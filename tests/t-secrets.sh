@@ -8,7 +8,11 @@
 # programs allow, then search every log, stderr capture and transcript,
 # and the argv and environment of every process sampled while the helper
 # and the clients ran (one refresh hangs a while so that the sampler sees
-# it), for every access token, refresh token and client secret of the run.
+# it), for every access token, refresh token and client secret of the run,
+# and, for the app-only leg (login --app-only with a certificate and with a
+# client secret, renewals by the helper and the plugin, a hang, refusals),
+# the app's client secret and every line of its private key, which must
+# not be in the token files either.
 # None may appear, except where they belong: the token files, the mock
 # server's state, and the stdout of "xoauth2-token token" (its purpose).
 #
@@ -26,7 +30,8 @@
 # is imtest's interface, so the sampler runs only around token-file logins.
 #
 # XO_SECRETS_SELFTEST_LEAK=1 writes one secret into a log on purpose: the
-# test must then fail (proves the search works end to end).
+# test must then fail (proves the search works end to end); =app writes a
+# line of the app-only leg's private key.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -330,6 +335,57 @@ chmod 600 "$F.n"; mv "$F.n" "$F"
 cap mailtest-refused "$H" test --imap "127.0.0.1:$XO_IMAP_PORT" --plain --plugin-dir "$XO_PLUGIN_DIR" "$F"
 [ "$XO_RC" != 0 ] || xo_fail "a revoked token logged in" "$LOGS/$N-mailtest-refused.out"
 
+xo_step "app-only: login (certificate, secret), token, show, renewals by the helper and the plugin, a hang, refusals"
+if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null; then
+    CRED=$XO_TMP/creds
+    mkdir -m 700 "$CRED"
+    xo_app_cert "$CRED" app
+    APP_SECRET=xo-app-$RANDOM$RANDOM-$RANDOM$RANDOM-secret
+    printf '%s\n' "$APP_SECRET" >"$CRED/secret"
+    chmod 600 "$CRED/secret"
+    # What must never leave the credential files: the secret, and every
+    # line of the key's PEM body.
+    { echo "$APP_SECRET"; grep -v -- '-----' "$CRED/app.key"; } >"$XO_TMP/app-secrets"
+    xo_oauth -q app secrets-app --mailbox "$USER" --cert "$CRED/app.crt" \
+        --secret-file "$CRED/secret"
+    A=$TOK/app.json
+    AS=$TOK/app-secret.json
+    APP=(--provider custom --app-only --client-id secrets-app --user "$USER"
+         --token-endpoint "$XO_OAUTH_URL/token"
+         --scope https://outlook.office365.com/.default)
+    cap app-login "$H" login "$A" "${APP[@]}" --certificate "$CRED/app.crt" \
+        --private-key "$CRED/app.key"
+    [ "$XO_RC" = 0 ] || xo_fail "app-only login failed" "$LOGS/$N-app-login.err"
+    cap app-login-secret "$H" login "$AS" "${APP[@]}" --client-secret-file "$CRED/secret"
+    [ "$XO_RC" = 0 ] || xo_fail "app-only login (secret) failed" "$LOGS/$N-app-login-secret.err"
+    cap app-refresh-v "$H" refresh -v --force "$A"
+    cap app-refresh-secret-v "$H" refresh -v --force "$AS"
+    cap app-show "$H" show "$A"
+    cap app-show-secret "$H" show "$AS"
+    xo_token_expire_file "$A" -10
+    imtest_file app-plugin-renews XOAUTH2 "$A"
+    xo_grep '^Authenticated\.' "$LOGS/$N-app-plugin-renews.imtest" \
+        || xo_fail "app-only: no login" "$LOGS/$N-app-plugin-renews.imtest"
+    xo_oauth -q fault hang --count 1
+    cap app-fault-hang "$H" refresh -v --force --timeout 3 "$A"
+    xo_oauth -q fault hang --count 1
+    cap app-fault-hang-secret "$H" refresh -v --force --timeout 3 "$AS"
+    for fault in 500 invalid_client replay; do
+        xo_oauth -q fault "$fault" --count 1
+        cap "app-fault-$fault" "$H" refresh -v --force "$A"
+    done
+    xo_oauth -q fault invalid_client --count 1
+    cap app-fault-secret "$H" refresh -v --force "$AS"
+    xo_oauth -q fault none
+    for f in "$A" "$AS"; do
+        ! grep -qFf "$XO_TMP/app-secrets" "$f" || xo_fail "the app's secret or key is in $f"
+    done
+    echo "   ok: the app-only token files hold neither the secret nor the key"
+else
+    : >"$XO_TMP/app-secrets"
+    echo "   (python3-cryptography not installed: app-only leg skipped)"
+fi
+
 sampler_stop
 
 xo_step "plugin: direct token (not a file) through imtest (not sampled: the token is imtest's argv)"
@@ -347,6 +403,9 @@ done
 if [ "${XO_SECRETS_SELFTEST_LEAK:-0}" = 1 ]; then
     echo "   (XO_SECRETS_SELFTEST_LEAK=1: writing a refresh token into a log)"
     echo "debug: refresh_token=$(xo_token_field "$F" refresh_token)" >>"$LOGS/leak.err"
+elif [ "${XO_SECRETS_SELFTEST_LEAK:-0}" = app ]; then
+    echo "   (XO_SECRETS_SELFTEST_LEAK=app: writing a line of the app's key into a log)"
+    sed -n 2p "$XO_TMP/app-secrets" >>"$LOGS/leak.err"
 fi
 
 # ================================================================================
@@ -364,6 +423,7 @@ if command -v journalctl >/dev/null && journalctl -q -n 0 >/dev/null 2>&1; then
     journal=" + journal"
 fi
 
+XO_APP_SECRETS=$XO_TMP/app-secrets \
 "$XO_PYTHON" - "$XO_TMP/oauth/state/state.json" "$CLIENT_SECRET" "$LOGS" \
     "$TOK" "$XDG_DATA_HOME/xoauth2" "$XO_TMP/token-stdout" <<'PY' >"$XO_TMP/scan.out" 2>&1 || scan_rc=$?
 import base64, binascii, glob, json, os, re, sys
@@ -382,6 +442,8 @@ for d in tokdirs:
         for k in ("access_token", "refresh_token", "client_secret"):
             if isinstance(t.get(k), str) and t[k]:
                 secrets.add(t[k])
+# App-only credentials: the client secret and the key's PEM lines.
+secrets |= {l.strip() for l in open(os.environ["XO_APP_SECRETS"]) if l.strip()}
 secrets = {s for s in secrets if len(s) >= 12}
 # What "xoauth2-token token" printed must be one of them (it is its job).
 printed = open(token_stdout).read().strip()
@@ -440,7 +502,9 @@ samples=$(cat "$LOGS/ps.sweeps" 2>/dev/null || echo 0)
 [ "$samples" -ge 50 ] || xo_fail "only $samples process sweeps taken"
 for re in "argv: $H refresh --margin [0-9]+ $F \$" \
     "argv: $H refresh --timeout 3 --margin [0-9]+ $F \$" "argv: $H refresh -v --force --timeout 3 $F \$" \
-    "argv: [^ ]*/imtest -v -m XOAUTH2 -a $USER -w $F " "argv: $XO_TMP/saslog $F "; do
+    "argv: [^ ]*/imtest -v -m XOAUTH2 -a $USER -w $F " "argv: $XO_TMP/saslog $F " \
+    ${A:+"argv: $H refresh -v --force --timeout 3 $A \$"} \
+    ${A:+"argv: $H refresh --margin [0-9]+ $A \$"}; do
     grep -aEq -- "$re" "$LOGS/ps.samples" \
         || xo_fail "the sampler never saw /$re/"
 done

@@ -1,0 +1,204 @@
+#!/bin/bash
+# The README's relay recipe: postfix relays with an app-only token file.
+#
+# A private postfix instance (lib.sh's xo_start_postfix: postfix -c DIR, no
+# listener) relays to the private Dovecot's submission service (whose
+# oauth2 passdb asks the test server) with smtp_sasl_mechanism_filter =
+# xoauth2 and, as the password, the path of a token file written by
+# `xoauth2-token login --app-only` run as postfix: the client credentials
+# grant with a certificate assertion.  Nothing anywhere holds a refresh
+# token: every renewal is a new client credentials request.
+#
+#   unchrooted smtp (the plugin runs the helper as postfix):
+#   1. the message is relayed, no token request;
+#   2. the token expired (file and server): the plugin renews it before
+#      logging in, with exactly one app-only token request;
+#   3. the server rejects a token the file says is valid: deferred with
+#      the server's 535, the file marked stale; postqueue -f: renewed,
+#      delivered;
+#   chrooted smtp (the file moved into the queue directory):
+#   4. relayed; then expired: deferred, not bounced, nothing sent; the
+#      README's timer command, as postfix from outside, renews it with one
+#      request; postqueue -f delivers.
+# Throughout: the file stays 0600 and postfix's, holds no key, secret or
+# refresh token; the maillog holds no token and no key.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+xo_require_postfix
+xo_require_cmd dovecot runuser openssl "$XO_PYTHON"
+xo_require_plugin
+xo_require_helper
+"$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
+    || xo_skip "python3-cryptography is not installed"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+
+MBX=relay@example.com
+CID=6f9619ff-8b86-d011-b42d-00c04fc964ff
+RCPT=$XO_PF_RCPT
+
+xo_start_oauth
+xo_start_smtp_sink
+xo_start_dovecot
+xo_pf_init
+
+# --- the app's credentials: postfix's own, 0600 -------------------------------
+CRED=$XO_TMP/postfix-creds
+install -d -o postfix -g postfix -m 700 "$CRED"
+xo_app_cert "$CRED" relay
+chown postfix:postfix "$CRED/relay.key" "$CRED/relay.crt"
+xo_oauth -q app "$CID" --mailbox "$MBX" --cert "$CRED/relay.crt" \
+    || xo_fail "cannot register the app"
+
+TOKDIR=$XO_TMP/postfix-tokens
+install -d -o postfix -g postfix -m 700 "$TOKDIR"
+F=$TOKDIR/relay.json
+
+xo_step "login --app-only as postfix (the README's recipe)"
+xo_run_timeout 30 runuser -u postfix -- "$XO_HELPER" login "$F" \
+    --provider custom --app-only --client-id "$CID" --user "$MBX" \
+    --token-endpoint "$XO_OAUTH_URL/token" \
+    --scope https://outlook.office365.com/.default \
+    --certificate "$CRED/relay.crt" --private-key "$CRED/relay.key" \
+    >"$XO_TMP/login.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/login.out"
+xo_assert_contains "$XO_TMP/login.out" "app-only access to $MBX"
+
+app_grants() {
+    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])'
+}
+logins() {
+    grep -c "submission-login: Info: Login: user=<$MBX>, method=XOAUTH2" "$XO_DOVECOT_LOG" || true
+}
+TOKENS_SEEN=()
+remember() { TOKENS_SEEN+=("$(xo_token_field "$F" access_token)"); }
+remember
+
+# file_ok: 0600, postfix's, and nothing in it but paths and the token.
+file_ok() {
+    [ "$(stat -c '%a %U' "$F")" = "600 postfix" ] \
+        || xo_fail "token file is now $(stat -c '%a %U:%G' "$F"), want 600 postfix"
+    xo_assert_not_contains "$F" 'PRIVATE KEY|refresh_token|client_secret"' "the token file"
+    ! grep -qF "$(sed -n 2p "$CRED/relay.key")" "$F" || xo_fail "the key is in the token file"
+    [ "$(xo_token_field "$F" grant)" = client_credentials ] || xo_fail "grant changed" "$F"
+    echo "   ok: the token file is 0600, postfix's, app-only, with no key and no refresh token"
+}
+
+# one_grant BEFORE OLD_AT: exactly one app-only token request since BEFORE,
+# and the file holds its token.
+one_grant() {
+    local got=$(( $(app_grants) - $1 ))
+    [ "$got" = 1 ] || xo_fail "the server issued $got app-only tokens, want exactly 1" "$XO_PF_LOG"
+    [ "$(xo_token_field "$F" access_token)" != "$2" ] || xo_fail "the access token was not renewed"
+    [ "$(xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])')" = 0 ] \
+        || xo_fail "a refresh_token grant happened"
+    echo "   ok: exactly 1 client credentials request, its token stored; no refresh_token grant"
+}
+
+# sent SUBJECT: the message reached the sink and postfix logged status=sent.
+sent() {
+    xo_pf_wait_sink "$1"
+    xo_pf_queue_id
+    xo_pf_wait_log "$XO_PF_QID: to=<$RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
+    echo "   ok: $XO_PF_QID relayed (status=sent)"
+}
+
+# --- unchrooted ---------------------------------------------------------------
+xo_step "start a private postfix, smtp chroot=n, password $F"
+xo_start_postfix "$MBX" "$F" n
+
+xo_step "1. valid app-only token: relayed, no token request"
+before=$(app_grants)
+l0=$(logins)
+subject="xo-apponly valid $RANDOM"
+xo_pf_send "$subject"
+sent "$subject"
+[ "$(logins)" -gt "$l0" ] || xo_fail "Dovecot logged no XOAUTH2 login for $MBX" "$XO_DOVECOT_LOG"
+[ "$(app_grants)" = "$before" ] || xo_fail "a valid token was renewed"
+file_ok
+
+xo_step "2. expired in the file and at the server: the plugin renews it first"
+xo_oauth -q expire --user "$MBX"
+xo_token_expire_file "$F" -60
+old=$(xo_token_field "$F" access_token)
+before=$(app_grants)
+subject="xo-apponly expired $RANDOM"
+xo_pf_send "$subject"
+sent "$subject"
+xo_assert_not_contains "$XO_PF_LOG" "$XO_PF_QID: .*status=deferred" "no deferral"
+one_grant "$before" "$old"
+file_ok
+remember
+
+xo_step "3. rejected by the server while the file says valid: deferred, marked stale"
+xo_oauth -q expire --user "$MBX"
+old=$(xo_token_field "$F" access_token)
+before=$(app_grants)
+subject="xo-apponly rejected $RANDOM"
+xo_pf_send "$subject"
+xo_pf_queue_id; id3=$XO_PF_QID
+xo_pf_wait_log "$id3: to=<$RCPT>, .*status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535"
+[ "$(xo_token_field "$F" expires_at)" -le "$(date +%s)" ] || xo_fail "the file was not marked stale"
+[ "$(app_grants)" = "$before" ] || xo_fail "renewed before the retry"
+echo "   ok: deferred with the server's 535; the file is marked stale"
+xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/postqueue.out"
+xo_pf_wait_sink "$subject"
+xo_pf_wait_log "$id3: to=<$RCPT>, .* status=sent"
+one_grant "$before" "$old"
+file_ok
+remember
+
+# --- chrooted -----------------------------------------------------------------
+xo_step "4. chrooted smtp: the file moves into the queue directory"
+xo_pf_stop
+install -d -o postfix -g postfix -m 700 "$XO_PF_QUEUE/xoauth2"
+mv "$F" "$XO_PF_QUEUE/xoauth2/relay.json"
+F=$XO_PF_QUEUE/xoauth2/relay.json
+xo_start_postfix "$MBX" /xoauth2/relay.json y
+before=$(app_grants)
+subject="xo-apponly chroot valid $RANDOM"
+xo_pf_send "$subject"
+sent "$subject"
+[ "$(app_grants)" = "$before" ] || xo_fail "a valid token was renewed"
+
+xo_step "4. expired: deferred (the helper cannot run in the chroot), nothing sent"
+xo_oauth -q expire --user "$MBX"
+xo_token_expire_file "$F" -60
+old=$(xo_token_field "$F" access_token)
+l0=$(logins)
+subject="xo-apponly chroot expired $RANDOM"
+xo_pf_send "$subject"
+xo_pf_queue_id; id4=$XO_PF_QID
+xo_pf_wait_log "$id4: to=<$RCPT>, .* status=deferred"
+xo_assert_not_contains "$XO_PF_LOG" "$id4: .*status=bounced" "not bounced"
+xo_assert_contains "$XO_PF_LOG" "has expired and the helper cannot run here" \
+    "the plugin says it cannot renew from inside the chroot"
+[ "$(logins)" = "$l0" ] || xo_fail "an expired token was sent to the server"
+
+xo_step "4. the README's timer command, as postfix from outside: renewed; postqueue -f"
+xo_run_timeout 40 runuser -u postfix -- "$XO_HELPER" refresh --margin 1800 "$F" \
+    >"$XO_TMP/timer.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/timer.out"
+one_grant "$before" "$old"
+file_ok
+remember
+xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/postqueue.out"
+xo_pf_wait_sink "$subject"
+xo_pf_wait_log "$id4: to=<$RCPT>, .* status=sent"
+echo "   ok: the deferred message went through"
+
+xo_step "the maillog holds no token and no key"
+for t in "${TOKENS_SEEN[@]}"; do
+    [ -n "$t" ] || continue
+    ! grep -qF "$t" "$XO_PF_LOG" || xo_fail "a token appears in postfix's maillog"
+done
+xo_assert_not_contains "$XO_PF_LOG" 'xoat\.|auth=Bearer|PRIVATE KEY' "the maillog"
+! grep -qF "$(sed -n 2p "$CRED/relay.key")" "$XO_PF_LOG" || xo_fail "the key is in the maillog"
+xo_assert_not_contains "$XO_PF_LOG" '(fatal|panic):' "no fatal errors"
+[ "$(xo_sink_count)" = 5 ] || xo_fail "the sink has $(xo_sink_count) messages, want 5"
+echo "   ok: 5 messages relayed; ${#TOKENS_SEEN[@]} app-only tokens, none in the maillog"
+
+xo_pf_stop
+xo_pass
