@@ -6,8 +6,11 @@
 # user would in a browser) and writes a token file; `xoauth2-token test`
 # then logs in through libsasl2 and our plugin over IMAP, POP and SMTP
 # with XOAUTH2 and OAUTHBEARER; a revoked token is refused, and the plugin
-# refreshes it through the helper on the next login.  Everything stops and
-# is removed at the end (XO_KEEP=1 keeps the temp dir and its logs).
+# refreshes it through the helper on the next login.  Then the app-only
+# leg: a relay's certificate (`login --app-only`, the client credentials
+# grant with a signed assertion), SMTP through the plugin, and a renewal
+# with no refresh token anywhere.  Everything stops and is removed at the
+# end (XO_KEEP=1 keeps the temp dir and its logs).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -85,4 +88,33 @@ say "  the plugin marked the token file stale"
 run_test again --imap "127.0.0.1:$XO_IMAP_PORT" --plain
 [ "$XO_RC" = 0 ] || xo_fail "after the refresh: exit $XO_RC" "$XO_TMP/again.out"
 say "  next login: the plugin had xoauth2-token refresh it ($(xo_oauth_refreshes) refresh at the server), then $(verdict again | sed 's/ (no TLS)//; s/: LIST.*//')"
+# 4. app-only: a relay with a certificate, no person, no refresh token.
+"$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
+    || xo_fail "python3-cryptography is missing (the test server verifies assertions with it)"
+RELAY=relay@example.com
+mkdir -m 700 "$XO_TMP/creds"
+xo_app_cert "$XO_TMP/creds" relay
+xo_oauth -q app xoauth2-demo-relay --mailbox "$RELAY" --cert "$XO_TMP/creds/relay.crt"
+say "app-only access for a relay (no person, no refresh token), with a certificate:"
+say "\$ xoauth2-token login relay --app-only --provider custom --client-id xoauth2-demo-relay --user $RELAY --certificate relay.crt --private-key relay.key ..."
+xo_run_timeout 30 "$XO_HELPER" login relay --app-only --provider custom \
+    --client-id xoauth2-demo-relay --user "$RELAY" \
+    --token-endpoint "$XO_OAUTH_URL/token" \
+    --scope https://outlook.office365.com/.default \
+    --certificate "$XO_TMP/creds/relay.crt" --private-key "$XO_TMP/creds/relay.key" \
+    >"$XO_TMP/relay-login.out" 2>&1
+[ "$XO_RC" = 0 ] || xo_fail "app-only login failed (exit $XO_RC)" "$XO_TMP/relay-login.out"
+say "  $(sed -n 's/^xoauth2-token: relay: \(app-only access.*\); token file.*/\1/p' "$XO_TMP/relay-login.out")"
+relay_test() {
+    xo_run_timeout 30 "$XO_HELPER" test relay "$@" >"$XO_TMP/$name.out" 2>&1
+}
+name=relay-smtp relay_test --smtp "127.0.0.1:$XO_SUBMISSION_PORT" --plain
+[ "$XO_RC" = 0 ] || xo_fail "app-only SMTP: exit $XO_RC" "$XO_TMP/relay-smtp.out"
+say "  $(verdict relay-smtp)"
+xo_token_expire_file "$XDG_DATA_HOME/xoauth2/relay.json" -60
+xo_oauth -q expire --user "$RELAY"
+name=relay-again relay_test --smtp "127.0.0.1:$XO_SUBMISSION_PORT" --plain
+[ "$XO_RC" = 0 ] || xo_fail "app-only renewal: exit $XO_RC" "$XO_TMP/relay-again.out"
+grants=$(xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])')
+say "  the token expired; the plugin had xoauth2-token ask for a new one with the certificate ($grants client credentials requests, no refresh token), then $(verdict relay-again | sed 's/ (no TLS)//')"
 say "demo OK ($(xo__elapsed_total)): every login went through libsasl2 and libxoauth2.so; cleaning up"
