@@ -31,16 +31,17 @@
 #define JWT_JTI_LEN		36	/* a random UUID: 8-4-4-4-12 */
 #define JWT_MIN_RSA_BITS	2048	/* RFC 7518 3.3 */
 
-#define JWT_E_PERMS	(-3001)	/* key file: group/other permission bits */
-#define JWT_E_NOTREG	(-3002)	/* key file: not a regular file */
-#define JWT_E_TOOBIG	(-3003)	/* larger than JWT_KEYFILE_MAX */
-#define JWT_E_KEY	(-3004)	/* no (unencrypted) PEM private key */
-#define JWT_E_KEYTYPE	(-3005)	/* not RSA, or shorter than 2048 bits */
-#define JWT_E_CERT	(-3006)	/* no PEM certificate */
-#define JWT_E_MISMATCH	(-3007)	/* certificate is not the key's */
-#define JWT_E_JSON	(-3008)	/* not a service-account JSON key file */
-#define JWT_E_CRYPTO	(-3009)	/* OpenSSL failed (signing, digest) */
-#define JWT_E_ENCRYPTED	(-3010)	/* the PEM key has a passphrase */
+/* Errors beyond errno's range (store.h has -2001.., provider -2101..). */
+#define JWT_E_PERMS	(-2201)	/* key file: group/other permission bits */
+#define JWT_E_NOTREG	(-2202)	/* key file: not a regular file */
+#define JWT_E_TOOBIG	(-2203)	/* larger than JWT_KEYFILE_MAX */
+#define JWT_E_KEY	(-2204)	/* no (unencrypted) PEM private key */
+#define JWT_E_KEYTYPE	(-2205)	/* not RSA, or shorter than 2048 bits */
+#define JWT_E_CERT	(-2206)	/* no PEM certificate */
+#define JWT_E_MISMATCH	(-2207)	/* certificate is not the key's */
+#define JWT_E_JSON	(-2208)	/* not a service-account JSON key file */
+#define JWT_E_CRYPTO	(-2209)	/* OpenSSL failed (signing, digest) */
+#define JWT_E_ENCRYPTED	(-2210)	/* the PEM key has a passphrase */
 
 enum jwt_alg {
 	JWT_RS256,		/* RSASSA-PKCS1-v1_5 with SHA-256 */

@@ -181,6 +181,39 @@ cp -p "$D/secret" "$D/secret.good"; mv "$D/secret.new" "$D/secret"
 refused wrong-secret secret 78 "secret: the app's credentials were refused: .*AADSTS7000215: Invalid client secret.*; check client_id and the secret in $D/secret"
 mv "$D/secret.good" "$D/secret"
 
+xo_step "usage: what --app-only needs, said before anything is sent"
+before=$(app_grants)
+# usage NAME ERE ARGS...: login exits 64 with ERE, and writes nothing.
+usage() {
+    local name=$1 ere=$2
+    shift 2
+    helper "$name" login "u-$name" "$@"
+    xo_assert_rc 64 "$XO_TMP/$name.out"
+    xo_assert_contains "$XO_TMP/$name.out" "$ere" "the message"
+    [ ! -e "$XDG_DATA_HOME/xoauth2/u-$name.json" ] || xo_fail "$name wrote a token file"
+}
+CERT=(--certificate "$D/app.crt" --private-key "$D/app.key")
+usage no-user 'which mailbox\? add --user MAILBOX' --provider custom --app-only \
+    --client-id "$CID" --token-endpoint "$XO_OAUTH_URL/token" "${CERT[@]}"
+usage two-creds 'give one credential' "${LOGIN[@]}" "${CERT[@]}" \
+    --client-secret-file "$D/secret"
+usage no-creds 'give one credential' "${LOGIN[@]}"
+usage half-pair '--certificate and --private-key go together' "${LOGIN[@]}" \
+    --certificate "$D/app.crt"
+usage stdin-secret 'must be in a file' "${LOGIN[@]}" --client-secret-file -
+usage ms-no-tenant 'add --tenant with its id or domain' --provider microsoft \
+    --app-only --client-id "$CID" --user "$MBX" "${CERT[@]}"
+usage ms-common 'add --tenant with its id or domain' --provider microsoft \
+    --tenant common --app-only --client-id "$CID" --user "$MBX" "${CERT[@]}"
+usage google-no-sa 'add --service-account KEY.json' --provider google \
+    --app-only --user "$MBX"
+usage app-flow '--flow.* do not apply' "${LOGIN[@]}" "${CERT[@]}" --flow device
+usage cert-delegated '--certificate and --private-key are for --app-only' \
+    --provider custom --client-id "$CID" --token-endpoint "$XO_OAUTH_URL/token" \
+    --auth-endpoint "$XO_OAUTH_URL/authorize" --user "$MBX" "${CERT[@]}"
+[ "$(app_grants)" = "$before" ] || xo_fail "a usage error reached the server"
+echo "   ok: 10 usage errors, each with its message, none reached the server"
+
 xo_step "Google service account (JWT bearer grant)"
 xo_service_account_key "$D/sa.json" relay@xoauth2-test.iam.gserviceaccount.com
 xo_oauth -q service-account --key-file "$D/sa.json"
