@@ -94,6 +94,10 @@ xo_assert_contains "$XO_TMP/show.out" "^certificate: +$D/app\.crt \(x5t#S256 $TP
 xo_assert_contains "$XO_TMP/show.out" "^private key: +$D/app\.key$"
 xo_assert_not_contains "$XO_TMP/show.out" "xoat\.|refresh token: +\(none: log in" "show"
 
+helper list list
+xo_assert_rc 0 "$XO_TMP/list.out"
+xo_assert_contains "$XO_TMP/list.out" "^relay +$MBX +custom +valid, .* left +ok \(app-only\)$" "list"
+
 declare -A PORT=([imap]=$XO_IMAP_PORT [pop]=$XO_POP3_PORT [smtp]=$XO_SUBMISSION_PORT)
 for proto in imap pop smtp; do
     xo_step "$proto: test logs in with the app-only token"

@@ -81,5 +81,36 @@ vg 66 token nobody
 vg 64 token --margin x vg
 vg 64 frobnicate
 
+if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null; then
+    xo_step "app-only: login, renewals, show, and refusals (certificate, secret, service account)"
+    C=$XO_TMP/creds
+    mkdir -m 700 "$C"
+    xo_app_cert "$C" app
+    xo_app_cert "$C" other
+    printf 'vg-secret\n' >"$C/secret"; chmod 600 "$C/secret"
+    xo_oauth -q app vg-app --mailbox relay@example.com --cert "$C/app.crt" \
+        --secret-file "$C/secret"
+    xo_service_account_key "$C/sa.json" vg@xoauth2-test.iam.gserviceaccount.com
+    xo_oauth -q service-account --key-file "$C/sa.json"
+    APP=(--provider custom --app-only --client-id vg-app --user relay@example.com
+         --token-endpoint "$XO_OAUTH_URL/token" --scope https://outlook.office365.com/.default)
+    vg 0 login app "${APP[@]}" --certificate "$C/app.crt" --private-key "$C/app.key"
+    vg 0 login app-secret "${APP[@]}" --client-secret-file "$C/secret"
+    vg 0 login app-sa --provider google --service-account "$C/sa.json" --user alice@example.com
+    vg 0 refresh --force -v app
+    vg 0 refresh --force -v app-secret
+    vg 0 refresh --force -v app-sa
+    vg 0 show app
+    xo_oauth -q fault replay --count 1
+    vg 78 refresh --force app
+    xo_oauth -q fault invalid_client --count 1
+    vg 78 refresh --force app-secret
+    chmod 640 "$C/app.key"
+    vg 77 refresh --force app
+    chmod 600 "$C/app.key"
+    vg 78 login app-mismatch "${APP[@]}" --certificate "$C/app.crt" --private-key "$C/other.key"
+    vg 64 login app-usage "${APP[@]}"
+fi
+
 echo "# valgrind: $runs runs clean"
 xo_pass
