@@ -30,7 +30,7 @@ xo_start_oauth
 cat >"$XO_TMP/browser.py" <<'EOF'
 import socket, subprocess, sys, urllib.error, urllib.parse, urllib.request
 url, out = sys.argv[1], sys.argv[2]
-log = open(out, "a")
+log = open(out, "a", buffering=1)       # line by line: the test reads it
 log.write("url %s\n" % url)
 q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
 port = urllib.parse.urlsplit(q.get("redirect_uri", "http://x:0/")).port or 0
@@ -50,6 +50,7 @@ except urllib.error.HTTPError as e:
     log.write("status %d\n" % e.code)
 except OSError as e:
     log.write("error %s\n" % e)
+log.write("done\n")
 EOF
 cat >"$XO_TMP/browser" <<EOF
 #!/bin/sh
@@ -57,6 +58,18 @@ exec "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" "$XO_TMP/browser.log"
 EOF
 chmod +x "$XO_TMP/browser"
 export BROWSER=$XO_TMP/browser
+
+# wait_browser: the helper does not wait for the browser it started, which
+# may still be writing what the listener answered: wait for its "done".
+wait_browser() {
+    local n
+    grep -q '^url ' "$XO_TMP/browser.log" || return 0
+    for ((n = 0; n < 200; n++)); do
+        grep -q '^done$' "$XO_TMP/browser.log" && return 0
+        sleep 0.05
+    done
+    xo_fail "the browser did not finish within 10 s" "$XO_TMP/browser.log"
+}
 
 # login NAME ARGS...: xoauth2-token login with the mock server's endpoints.
 login() {
@@ -67,6 +80,7 @@ login() {
         --auth-endpoint "$XO_OAUTH_URL/authorize" \
         --token-endpoint "$XO_OAUTH_URL/token" "$@" \
         >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
+    wait_browser
 }
 
 xo_step "browser flow end to end"
