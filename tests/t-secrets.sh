@@ -210,7 +210,7 @@ out, sweeps_file = sys.argv[1:3]
 seen, sweeps = set(), 0
 def stop(*_):
     open(sweeps_file, "w").write("%d\n" % sweeps)
-    sys.exit(0)
+    os._exit(0)     # at once: no exception to unwind through the loop
 signal.signal(signal.SIGTERM, stop)
 with open(out, "ab") as f:
     while True:
@@ -237,7 +237,14 @@ PY
     XO__PIDS+=("$SAMPLER")
 }
 sampler_stop() {
+    local n
     kill -TERM "$SAMPLER" 2>/dev/null || true
+    for ((n = 0; n < 100; n++)); do
+        kill -0 "$SAMPLER" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$SAMPLER" 2>/dev/null \
+        && xo_fail "the process sampler did not stop within 5 s of SIGTERM"
     wait "$SAMPLER" 2>/dev/null || true
 }
 
@@ -363,6 +370,10 @@ if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null; then
     cap app-show "$H" show "$A"
     cap app-show-secret "$H" show "$AS"
     xo_token_expire_file "$A" -10
+    # The plugin's renewal while the endpoint hangs (the sampler sees the
+    # helper, with the key loaded, for 3 s), then one that works.
+    xo_oauth -q fault hang --count 1
+    XOAUTH2_HELPER=$XO_TMP/wrap/xoauth2-token imtest_file app-plugin-hang XOAUTH2 "$A"
     imtest_file app-plugin-renews XOAUTH2 "$A"
     xo_grep '^Authenticated\.' "$LOGS/$N-app-plugin-renews.imtest" \
         || xo_fail "app-only: no login" "$LOGS/$N-app-plugin-renews.imtest"
@@ -504,7 +515,7 @@ for re in "argv: $H refresh --margin [0-9]+ $F \$" \
     "argv: $H refresh --timeout 3 --margin [0-9]+ $F \$" "argv: $H refresh -v --force --timeout 3 $F \$" \
     "argv: [^ ]*/imtest -v -m XOAUTH2 -a $USER -w $F " "argv: $XO_TMP/saslog $F " \
     ${A:+"argv: $H refresh -v --force --timeout 3 $A \$"} \
-    ${A:+"argv: $H refresh --margin [0-9]+ $A \$"}; do
+    ${A:+"argv: $H refresh --timeout 3 --margin [0-9]+ $A \$"}; do
     grep -aEq -- "$re" "$LOGS/ps.samples" \
         || xo_fail "the sampler never saw /$re/"
 done
