@@ -7,7 +7,9 @@
  * templates ("{tenant}" is replaced by --tenant for PROVIDER_TENANT),
  * the default scope (with whatever gives a refresh token), the scope
  * that makes the server say who signed in, extra authorize parameters,
- * and where its grants are revoked.  Then add its test rows in
+ * where its grants are revoked, and the scope of its app-only tokens
+ * (login --app-only; PROVIDER_SERVICE_ACCOUNT if its apps are service
+ * accounts with a key file rather than clients).  Then add its test rows in
  * tests/unit-provider.c, and its name to --provider in
  * contrib/bash-completion/xoauth2-token and doc/xoauth2-token.1
  * (tests/t-cmdtable.sh checks both against this table).  Nothing else
