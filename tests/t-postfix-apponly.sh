@@ -19,7 +19,12 @@
 #   chrooted smtp (the file moved into the queue directory):
 #   4. relayed; then expired: deferred, not bounced, nothing sent; the
 #      README's timer command, as postfix from outside, renews it with one
-#      request; postqueue -f delivers.
+#      request; postqueue -f delivers;
+#   stock Debian master.cf (smtp chrooted), the README's one command:
+#   5. `login relay --for postfix --apply --app-only ...` puts the file in
+#      postfix's store and sets postfix up; relayed; expired: deferred, the
+#      packaged timer's command (xoauth2-token-postfix.service, as postfix)
+#      renews it with one request; postqueue -f delivers.
 # Throughout: the file stays 0600 and postfix's, holds no key, secret or
 # refresh token; the maillog holds no token and no key.
 set -eu
@@ -199,6 +204,62 @@ xo_assert_not_contains "$XO_PF_LOG" 'xoat\.|auth=Bearer|PRIVATE KEY' "the maillo
 xo_assert_not_contains "$XO_PF_LOG" '(fatal|panic):' "no fatal errors"
 [ "$(xo_sink_count)" = 5 ] || xo_fail "the sink has $(xo_sink_count) messages, want 5"
 echo "   ok: 5 messages relayed; ${#TOKENS_SEEN[@]} app-only tokens, none in the maillog"
+
+# --- stock Debian master.cf, one command -------------------------------------------
+xo_step "5. stock master.cf: login --app-only --for postfix --apply, in one command"
+xo_pf_stop
+rm -rf "$XO_PF_DIR" "$XO_PF_QUEUE" "$XO_PF_DATA"
+xo_pf_init
+xo_pf_configure "$MBX" - packaged
+xo_run_timeout 60 "$XO_HELPER" login relay --for postfix --postfix-config "$XO_PF_DIR" \
+    --relay "[127.0.0.1]:$XO_SUBMISSION_PORT" --apply \
+    --provider custom --app-only --client-id "$CID" --user "$MBX" \
+    --token-endpoint "$XO_OAUTH_URL/token" \
+    --scope https://outlook.office365.com/.default \
+    --certificate "$CRED/relay.crt" --private-key "$CRED/relay.key" \
+    >"$XO_TMP/login-for.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/login-for.out"
+sed 's/^/   | /' "$XO_TMP/login-for.out"
+F=$XO_PF_QUEUE/xoauth2/relay.json
+file_ok
+grep -q "$MBX:$F\$" "$XO_PF_DIR/sasl_passwd" || xo_fail "sasl_passwd lacks the line" "$XO_PF_DIR/sasl_passwd"
+xo_pf_start
+before=$(app_grants)
+subject="xo-apponly stock valid $RANDOM"
+xo_pf_send "$subject"
+sent "$subject"
+[ "$(app_grants)" = "$before" ] || xo_fail "a valid token was renewed"
+
+xo_step "5. expired: deferred; the packaged timer's command (as postfix, the store as --all) renews it"
+xo_oauth -q expire --user "$MBX"
+xo_token_expire_file "$F" -60
+old=$(xo_token_field "$F" access_token)
+subject="xo-apponly stock expired $RANDOM"
+xo_pf_send "$subject"
+xo_pf_queue_id; id5=$XO_PF_QID
+xo_pf_wait_log "$id5: .*status=deferred"
+xo_assert_not_contains "$XO_PF_LOG" "$id5: .*status=bounced" "not bounced"
+UNIT=$XO_TOP_SRCDIR/contrib/systemd/xoauth2-token-postfix.service
+unit_env=$(sed -n 's/^Environment=//p' "$UNIT" | sed "s,/var/spool/postfix,$XO_PF_QUEUE,g")
+unit_exec=$(sed -n 's/^ExecStart=//p' "$UNIT" | sed "s,^/usr/bin/xoauth2-token ,$XO_HELPER ,")
+[ -n "$unit_env" ] && [ -n "$unit_exec" ] || xo_fail "cannot read $UNIT"
+# shellcheck disable=SC2086
+xo_run_timeout 60 runuser -u postfix -- env -i PATH=/usr/bin:/bin $unit_env $unit_exec \
+    >"$XO_TMP/timer.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/timer.out"
+one_grant "$before" "$old"
+file_ok
+remember
+xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
+xo_pf_wait_sink "$subject" 30
+xo_pf_wait_log "$id5: to=<$RCPT>, .* status=sent"
+echo "   ok: the deferred message went through"
+for t in "${TOKENS_SEEN[@]}"; do
+    [ -n "$t" ] || continue
+    ! grep -qF "$t" "$XO_PF_LOG" || xo_fail "a token appears in postfix's maillog"
+done
+xo_assert_not_contains "$XO_PF_LOG" 'xoat\.|auth=Bearer|PRIVATE KEY|status=bounced|(fatal|panic):' "the maillog"
+[ "$(xo_sink_count)" = 7 ] || xo_fail "the sink has $(xo_sink_count) messages, want 7"
 
 xo_pf_stop
 xo_pass
