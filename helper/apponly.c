@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "apponly.h"
+#include "diag.h"
 #include "errors.h"
 #include "jwt.h"
 #include "msg.h"
@@ -126,6 +127,7 @@ static void
 refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
 {
 	char what[sizeof(err->what)];	/* the server's part: 300 at most */
+	const struct diag *d;
 
 	/* Trouble on the way (network, TLS, a busy server) says so as is;
 	 * a refusal of the request is about the credentials. */
@@ -135,6 +137,30 @@ refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
 		return;
 	snprintf(what, sizeof(what), "%s", err->what);
 	err->hint = OAUTH_HINT_NONE;
+	/* A refusal diag.c knows: its cause and fix for an app, and which
+	 * of this machine's credentials was sent. */
+	if ((d = diag_match_token(err->code, err->desc)) != NULL) {
+		struct diag_vars v = { tok->account, tok->user, tok->client_id,
+		    NULL, 1 };
+		char cause[256], step[384], mine[200];
+
+		diag_expand(diag_cause(d, &v), &v, cause, sizeof(cause));
+		diag_expand(diag_step(d, &v), &v, step, sizeof(step));
+		if (strcmp(kind, "certificate") == 0)
+			snprintf(mine, sizeof(mine), " (sent: the certificate %s, "
+			    "x5t#S256 %s)", tok->certificate_file,
+			    tok->certificate_thumbprint != NULL ?
+			    tok->certificate_thumbprint : "?");
+		else if (strcmp(kind, "secret") == 0)
+			snprintf(mine, sizeof(mine), " (sent: the secret in %s)",
+			    tok->client_secret_file);
+		else
+			snprintf(mine, sizeof(mine), " (sent: an assertion "
+			    "signed with %s)", tok->service_account_file);
+		snprintf(err->what, sizeof(err->what), "%.180s: %s%s; %s", what,
+		    cause, mine, step);
+		return;
+	}
 	if (strcmp(err->code, "invalid_scope") == 0 && strcmp(kind, "jwt") != 0)
 		snprintf(err->what, sizeof(err->what), "%.300s; app-only access "
 		    "needs the resource's /.default scope (scope in the token "

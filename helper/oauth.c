@@ -372,6 +372,7 @@ answer_error(long http, struct json_object *root, const char *label,
 			printable(desc, sizeof(desc), json_object_get_string(v));
 	}
 	snprintf(err->code, sizeof(err->code), "%s", code);
+	snprintf(err->desc, sizeof(err->desc), "%s", desc);
 	if (code[0] != '\0')
 		snprintf(detail, sizeof(detail), " (%s%s%s)", code,
 		    desc[0] != '\0' ? ": " : "", desc);

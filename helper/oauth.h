@@ -44,7 +44,8 @@ enum oauth_hint {
 struct oauth_error {
 	enum oauth_hint	 hint;
 	char		 code[64];	/* the server's OAuth "error", or "" */
-	char		 what[512];	/* what happened; no secrets */
+	char		 desc[256];	/* its error_description (printable), or "" */
+	char		 what[1024];	/* what happened; no secrets */
 };
 
 /* A successful answer.  Secrets: wipe with oauth_tokens_clear. */

@@ -150,7 +150,7 @@ chmod 600 "$D/app.key"
 
 xo_step "a replayed jti"
 xo_oauth -q fault replay --count 1
-refused replay relay 78 "relay: the app's credentials were refused: .*AADSTS700027: .*jti .* already used.*; check that the certificate $D/app\.crt \(x5t#S256 $TP\) is uploaded"
+refused replay relay 78 "relay: client rejected \(invalid_client: AADSTS700027: .*jti .* already used.*: the certificate assertion was refused: .* \(sent: the certificate $D/app\.crt, x5t#S256 $TP\); upload the certificate .* the app $CID .*clock"
 
 xo_step "an expired assertion (the server's clock is 15 min ahead)"
 xo_oauth -q clock-offset 900
@@ -168,7 +168,7 @@ helper login-aud login aud "${LOGIN[@]}" --certificate "$D/app.crt" \
     --private-key "$D/app.key" --token-endpoint "http://localhost:$XO_OAUTH_PORT/token"
 xo_assert_rc 78 "$XO_TMP/login-aud.out"
 xo_assert_contains "$XO_TMP/login-aud.out" \
-    "aud: the app's credentials were refused: .*AADSTS700027: .*audience 'http://localhost:$XO_OAUTH_PORT/token'" \
+    "aud: client rejected \(invalid_client: AADSTS700027: .*audience 'http://localhost:$XO_OAUTH_PORT/token'.*: the certificate assertion was refused" \
     "login's message"
 [ ! -e "$XDG_DATA_HOME/xoauth2/aud.json" ] || xo_fail "a refused login wrote a token file"
 
@@ -182,7 +182,7 @@ helper test-secret test secret --smtp "127.0.0.1:$XO_SUBMISSION_PORT" --plain
 xo_assert_rc 0 "$XO_TMP/test-secret.out"
 printf 'wrong\n' >"$D/secret.new"; chmod 600 "$D/secret.new"
 cp -p "$D/secret" "$D/secret.good"; mv "$D/secret.new" "$D/secret"
-refused wrong-secret secret 78 "secret: the app's credentials were refused: .*AADSTS7000215: Invalid client secret.*; check client_id and the secret in $D/secret"
+refused wrong-secret secret 78 "secret: client rejected \(invalid_client: AADSTS7000215: Invalid client secret.*: the client secret is wrong .* \(sent: the secret in $D/secret\); .*Certificates & secrets: add a client secret and give its Value"
 mv "$D/secret.good" "$D/secret"
 
 xo_step "usage: what --app-only needs, said before anything is sent"
@@ -235,6 +235,22 @@ xo_assert_contains "$XO_TMP/test-sa.out" "^PASS: IMAP login .* as alice@example\
 helper show-sa show gmail
 xo_assert_contains "$XO_TMP/show-sa.out" "^grant: +service account \(app-only, no refresh token\)$"
 xo_assert_contains "$XO_TMP/show-sa.out" "^service account: +$D/sa\.json$"
+xo_step "refusals through diag's table: an app not in the tenant, no domain-wide delegation"
+helper login-unknown login unknown --provider custom --app-only --client-id nonesuch \
+    --user "$MBX" --token-endpoint "$XO_OAUTH_URL/token" \
+    --scope https://outlook.office365.com/.default --client-secret-file "$D/secret"
+xo_assert_rc 78 "$XO_TMP/login-unknown.out"
+xo_assert_contains "$XO_TMP/login-unknown.out" \
+    "unknown: .*AADSTS700016: .*: the application nonesuch is not in this tenant" "the message"
+xo_service_account_key "$D/sa2.json" nodeleg@xoauth2-test.iam.gserviceaccount.com
+xo_oauth -q service-account --key-file "$D/sa2.json" --scope https://www.googleapis.com/auth/drive
+helper login-nodeleg login nodeleg --provider google --service-account "$D/sa2.json" \
+    --user alice@example.com
+xo_assert_rc 78 "$XO_TMP/login-nodeleg.out"
+xo_assert_contains "$XO_TMP/login-nodeleg.out" \
+    "nodeleg: .*unauthorized_client: .*domain-wide delegation is not granted.*Manage Domain Wide Delegation" "the message"
+sed 's/^/   | /' "$XO_TMP/login-unknown.err" "$XO_TMP/login-nodeleg.err"
+
 chmod 644 "$D/sa.json"
 refused sa-perms gmail 77 "refusing the service-account key file $D/sa\.json: it is accessible by group or others \(mode 0644\); run: chmod 600"
 chmod 600 "$D/sa.json"
