@@ -523,7 +523,16 @@ done
 # (each helper run by the plugin directly that the sampler saw).
 seen=0
 for pid in $(grep -aE "^[0-9]+ argv: $H refresh --margin " "$LOGS/ps.samples" | cut -d' ' -f1); do
-    env=$(grep -a "^$pid environ: " "$LOGS/ps.samples" | head -1 | cut -d' ' -f3-)
+    # The environment sampled with that argv: the sampler writes a new
+    # argv and a new environ of one sweep together, and writes nothing
+    # that has not changed (then it is the last one recorded before).
+    # Before its exec the plugin's child is still the client, with the
+    # client's environment: that one does not count.
+    env=$(awk -v p="$pid" -v h="$H refresh --margin " '
+        $1 == p && $2 == "environ:" { e = $0; sub(/^[0-9]+ environ: /, "", e) }
+        a { print ($1 == p && $2 == "environ:") ? e : last; exit }
+        $1 == p && $2 == "argv:" && index($0, h) > 0 { a = 1; last = e }
+        END { if (a) print last }' "$LOGS/ps.samples" | head -1)
     [ -z "$env" ] || [ "$env" = "PATH=/usr/local/bin:/usr/bin:/bin LC_ALL=C " ] \
         || xo_fail "the helper run by the plugin (pid $pid) had the environment: $env"
     seen=$((seen + 1))
