@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <sys/file.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -550,21 +551,27 @@ write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* The directory holding PATH, in a new string (NULL: out of memory). */
+static char *
+path_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
 /* fsync(2) the directory holding PATH, so that a rename in it is durable. */
 static int
 fsync_parent(const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = NULL;
+	char *dir;
 	int fd, r = 0;
 
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (dir == NULL)
+	if ((dir = path_dir(path)) == NULL)
 		return -ENOMEM;
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		r = -errno;
@@ -736,9 +743,76 @@ tmp_discard(const char *path)
 	free(tmp);
 }
 
+/* Who this thread does the file work as (see as_owner). */
+struct fsid {
+	int	active;		/* switched: switch back in as_self */
+	uid_t	uid;		/* the uid files are created and checked as */
+};
+
+/*
+ * Before any file work on PATH.  Refuses a directory that group or others
+ * may write (TOKFILE_E_DIRPERMS; sticky /tmp-style ones too: anyone could
+ * hold PATH.lock or plant PATH.tmp there).  When run as root in a
+ * directory another user owns, that user could swap names under us (a
+ * hard-linked PATH.lock, a directory replaced by a symlink between the
+ * open and the rename): refuses a token file owned by yet another user
+ * (TOKFILE_E_DIROWNER), and otherwise switches this thread's file-system
+ * uid and gid to the directory's owner and the file's group, so that
+ * every open, link check and rename is done with that user's rights and
+ * no more.  setfsuid/setfsgid change only the calling thread (unlike
+ * seteuid, which glibc applies to every thread of the process) and drop
+ * root's file capabilities while they last.  as_self switches back.
+ */
+static int
+as_owner(const char *path, struct fsid *id)
+{
+	struct stat dst, fst;
+	char *dir;
+	gid_t gid;
+	int have_file, r = 0;
+
+	id->active = 0;
+	id->uid = geteuid();
+	if ((dir = path_dir(path)) == NULL)
+		return -ENOMEM;
+	if (stat(dir, &dst) == -1)
+		r = -errno;
+	else if ((dst.st_mode & 022) != 0)
+		r = TOKFILE_E_DIRPERMS;
+	free(dir);
+	if (r != 0 || id->uid != 0 || dst.st_uid == 0)
+		return r;
+	have_file = lstat(path, &fst) == 0;
+	if (have_file && fst.st_uid != dst.st_uid)
+		return TOKFILE_E_DIROWNER;
+	gid = have_file ? fst.st_gid : dst.st_gid;
+	setfsgid(gid);
+	setfsuid(dst.st_uid);
+	/* Both return the previous value: ask again to see that it took. */
+	if ((gid_t)setfsgid(gid) != gid || (uid_t)setfsuid(dst.st_uid) != dst.st_uid) {
+		setfsuid(0);
+		setfsgid(getegid());
+		return -EPERM;
+	}
+	id->active = 1;
+	id->uid = dst.st_uid;
+	return 0;
+}
+
+static void
+as_self(struct fsid *id)
+{
+	if (!id->active)
+		return;
+	setfsuid(geteuid());
+	setfsgid(getegid());
+	id->active = 0;
+}
+
 int
 tokfile_reserve(const char *path)
 {
+	struct fsid id;
 	struct stat st;
 	char *tmp = NULL, *zeros = NULL;
 	off_t want = TOKFILE_RESERVE_MIN, off;
@@ -747,11 +821,16 @@ tokfile_reserve(const char *path)
 
 	if ((tmp = path_with(path, ".tmp")) == NULL)
 		return -ENOMEM;
+	if ((r = as_owner(path, &id)) != 0) {
+		free(tmp);
+		return r;
+	}
 	if (lstat(path, &st) == 0 && st.st_size + TOKFILE_RESERVE_SLACK > want)
 		want = st.st_size + TOKFILE_RESERVE_SLACK;
 	if (want > TOKFILE_MAX)		/* no file we write is larger */
 		want = TOKFILE_MAX;
 	if ((r = tmp_open(path, tmp, 1, &fd)) != 0) {
+		as_self(&id);
 		free(tmp);		/* nothing of ours to remove */
 		return r;
 	}
@@ -780,6 +859,7 @@ tokfile_reserve(const char *path)
 		close(fd);
 	if (r != 0)
 		(void)unlink(tmp);	/* a reservation, or leftovers */
+	as_self(&id);
 	free(zeros);
 	free(tmp);
 	return r;
@@ -858,20 +938,38 @@ write_locked(const char *path, const struct tokfile *tok)
 	return r;
 }
 
+/* Whether ST is a lock file we (ID) or the token file's owner (TOKST,
+ * NULL if there is no token file) made: one link, and theirs. */
+static int
+lock_ours(const struct stat *st, const struct fsid *id,
+    const struct stat *tokst)
+{
+	return st->st_nlink == 1 && (st->st_uid == id->uid ||
+	    (tokst != NULL && st->st_uid == tokst->st_uid));
+}
+
 /* Opens PATH.lock and takes an exclusive flock on it, waiting at most
  * WAIT_MS.  On success *FDp holds it (close to release). */
 static int
-lock_take(const char *path, int wait_ms, int *fdp)
+lock_take(const char *path, const struct fsid *id, int wait_ms, int *fdp)
 {
 	struct stat st, tokst;
 	struct timespec pause;
 	int64_t deadline, delay_ms = 1;
 	char *lockpath = NULL;
-	int fd = -1, r;
+	int fd = -1, have_tok, r;
 
 	*fdp = -1;
 	if ((lockpath = path_with(path, ".lock")) == NULL)
 		return -ENOMEM;
+	have_tok = lstat(path, &tokst) == 0;
+	/* Look before opening too: a linked file we may not open must be
+	 * named for what it is, not as a permission problem. */
+	if (lstat(lockpath, &st) == 0 && S_ISREG(st.st_mode) &&
+	    !lock_ours(&st, id, have_tok ? &tokst : NULL)) {
+		r = TOKFILE_E_LOCKFILE;
+		goto out;
+	}
 	fd = open(lockpath, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd == -1) {
@@ -886,9 +984,15 @@ lock_take(const char *path, int wait_ms, int *fdp)
 		r = TOKFILE_E_NOTREG;
 		goto out;
 	}
-	/* root refreshing a user's file must not leave a lock file the user
-	 * cannot open. */
-	if (geteuid() == 0 && lstat(path, &tokst) == 0 &&
+	/* A second link (say, to /etc/shadow) or another user's file is not
+	 * a lock file we made: refuse it, and never change it. */
+	if (!lock_ours(&st, id, have_tok ? &tokst : NULL)) {
+		r = TOKFILE_E_LOCKFILE;
+		goto out;
+	}
+	/* root refreshing a user's file in a directory only root can change
+	 * must not leave a lock file the user cannot open. */
+	if (!id->active && id->uid == 0 && have_tok &&
 	    (st.st_uid != tokst.st_uid || st.st_gid != tokst.st_gid) &&
 	    fchown(fd, tokst.st_uid, tokst.st_gid) == -1) {
 		r = -errno;
@@ -930,12 +1034,16 @@ lock_take(const char *path, int wait_ms, int *fdp)
 int
 tokfile_write(const char *path, const struct tokfile *tok)
 {
+	struct fsid id;
 	int fd, r;
 
-	if ((r = lock_take(path, TOKFILE_LOCK_WAIT_MS, &fd)) != 0)
+	if ((r = as_owner(path, &id)) != 0)
 		return r;
-	r = write_locked(path, tok);
-	close(fd);
+	if ((r = lock_take(path, &id, TOKFILE_LOCK_WAIT_MS, &fd)) == 0) {
+		r = write_locked(path, tok);
+		close(fd);
+	}
+	as_self(&id);
 	return r;
 }
 
@@ -944,16 +1052,25 @@ tokfile_update_wait(const char *path, int wait_ms,
     int (*fn)(struct tokfile *tok, void *arg), void *arg)
 {
 	struct tokfile *tok = NULL;
-	int fd = -1, r;
+	struct fsid id = { 0, 0 };
+	int fd = -1, r, r2;
 
-	if ((r = lock_take(path, wait_ms, &fd)) != 0)
+	if ((r = as_owner(path, &id)) != 0)
+		goto out;
+	if ((r = lock_take(path, &id, wait_ms, &fd)) != 0)
 		goto out;
 	recover_locked(path);
 	/* Whoever held the lock before us may have refreshed already:
 	 * decide on what is in the file now, not on what we read before. */
 	if ((r = tokfile_read(path, &tok)) != 0)
 		goto out;
+	/* FN runs as ourselves (it may read root-only key files). */
+	as_self(&id);
 	r = fn(tok, arg);
+	if ((r2 = as_owner(path, &id)) != 0) {
+		r = r < 0 ? r : r2;	/* the directory changed meanwhile */
+		goto out;
+	}
 	if (r == TOKFILE_UNCHANGED)
 		r = 0;
 	else if (r > 0)
@@ -965,6 +1082,7 @@ tokfile_update_wait(const char *path, int wait_ms,
 	/* Nothing written: drop what FN may have reserved. */
 	tmp_discard(path);
  out:
+	as_self(&id);
 	tokfile_free(tok);
 	if (fd != -1)
 		close(fd);
@@ -1021,6 +1139,12 @@ tokfile_strerror(int r)
 		return "timed out waiting for the lock";
 	case TOKFILE_E_ABORTED:
 		return "update abandoned";
+	case TOKFILE_E_DIRPERMS:
+		return "its directory is writable by group or others";
+	case TOKFILE_E_DIROWNER:
+		return "its directory belongs to another user than the file";
+	case TOKFILE_E_LOCKFILE:
+		return "its lock file has several links or another owner";
 	}
 	if (r < 0 && r > -4096)
 		return strerror(-r);

@@ -77,6 +77,9 @@
 #define TOKFILE_E_VERSION	(-1005)	/* "version" is not one we know */
 #define TOKFILE_E_LOCKED	(-1006)	/* lock not obtained in time */
 #define TOKFILE_E_ABORTED	(-1007)	/* for update callbacks: give up */
+#define TOKFILE_E_DIRPERMS	(-1008)	/* writers: directory group/other-writable */
+#define TOKFILE_E_DIROWNER	(-1009)	/* root: file and directory owners differ */
+#define TOKFILE_E_LOCKFILE	(-1010)	/* PATH.lock: several links, or foreign */
 #define TOKFILE_E_MEMBER	(-1100)	/* .. -1199: member missing/invalid */
 #define TOKFILE_E_IS_MEMBER(r)	((r) <= TOKFILE_E_MEMBER && (r) > TOKFILE_E_MEMBER - 100)
 
@@ -145,7 +148,16 @@ int tokfile_format(const struct tokfile *tok, char **textp, size_t *lenp);
  * unless it is a reservation (see tokfile_reserve): a regular file of
  * ours, one link, mode 0600 or stricter, that does not parse; that one is
  * written from offset 0 and truncated to the new length.
- * Returns 0 or a negative code; on failure PATH is untouched. */
+ * Returns 0 or a negative code; on failure PATH is untouched.
+ *
+ * Writers (tokfile_write, tokfile_update*, tokfile_reserve) refuse a
+ * directory group or others may write (TOKFILE_E_DIRPERMS) and a
+ * PATH.lock with several links or an owner that is neither us nor PATH's
+ * (TOKFILE_E_LOCKFILE).  Run as root in a directory another user owns,
+ * they refuse a PATH of yet another user (TOKFILE_E_DIROWNER) and do the
+ * file work with the directory owner's file-system uid and PATH's gid
+ * (setfsuid/setfsgid: the calling thread only), never with root's
+ * rights; an update callback runs as the caller. */
 int tokfile_write(const char *path, const struct tokfile *tok);
 
 /* Read-modify-write under the lock: takes PATH.lock (waiting at most

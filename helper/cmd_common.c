@@ -219,6 +219,37 @@ const struct cmd_option cmd_opts_refresh[] = {
 
 /* --- token file failures -------------------------------------------------- */
 
+/* The token file's directory, or its lock file, is one another user
+ * could swap names in: say which and how to fix it. */
+static int
+report_unsafe_place(const struct target *t, int r)
+{
+	const char *slash = strrchr(t->path, '/');
+	int dirlen = slash == NULL ? 1 : slash == t->path ? 1 :
+	    (int)(slash - t->path);
+	const char *dir = slash == NULL ? "." : t->path;
+	struct stat st;
+
+	if (r == TOKFILE_E_DIRPERMS)
+		msg(t->arg, "refusing %s: its directory %.*s is writable by "
+		    "group or others, who could replace or hold its lock and "
+		    "temporary files; run: chmod go-w %.*s", t->path, dirlen,
+		    dir, dirlen, dir);
+	else if (r == TOKFILE_E_DIROWNER)
+		msg(t->arg, "refusing %s: its directory %.*s belongs to another "
+		    "user than the file, who could swap names under root; "
+		    "move the file to a directory its owner owns, or run: "
+		    "chown %u %.*s", t->path, dirlen, dir,
+		    lstat(t->path, &st) == 0 ? (unsigned)st.st_uid : 0u,
+		    dirlen, dir);
+	else
+		msg(t->arg, "refusing %s.lock: it has more than one link or "
+		    "belongs to another user, so it is not a lock file "
+		    PROG " made; check it, remove it (rm %s.lock) and try "
+		    "again", t->path, t->path);
+	return XO_E_REFUSED;
+}
+
 /* Reports a failure to read (or lock) T's token file; returns the code
  * to exit with.  Messages name the file unless the user typed its path. */
 int
@@ -245,6 +276,9 @@ cmd_report_file_error(const struct target *t, int r)
 			    "others; run: chmod 600 %s", file, t->path);
 		return TOKFILE_E_PERMS;
 	}
+	if (r == TOKFILE_E_DIRPERMS || r == TOKFILE_E_DIROWNER ||
+	    r == TOKFILE_E_LOCKFILE)
+		return report_unsafe_place(t, r);
 	if (r == TOKFILE_E_NOTREG) {
 		if (lstat(t->path, &st) == 0 && S_ISLNK(st.st_mode))
 			msg(t->arg, "refusing %s: it is a symbolic link; name "
