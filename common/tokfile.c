@@ -453,6 +453,15 @@ tokfile_format(const struct tokfile *tok, char **textp, size_t *lenp)
 	return r;
 }
 
+/* The uid this thread creates files as: geteuid(), unless as_owner
+ * switched it (setfsuid with an invalid uid changes nothing and returns
+ * the current one). */
+static uid_t
+fs_uid(void)
+{
+	return (uid_t)setfsuid((uid_t)-1);
+}
+
 /* PATH with SUFFIX appended, in a new string (NULL: out of memory). */
 static char *
 path_with(const char *path, const char *suffix)
@@ -626,7 +635,7 @@ tmp_rollable(const char *path, const char *tmp)
 	have_path = lstat(path, &pst) == 0;
 	if (have_path && (tst.st_uid != pst.st_uid || mtime_before(&tst, &pst)))
 		goto out;
-	if (!have_path && tst.st_uid != geteuid())
+	if (!have_path && tst.st_uid != fs_uid())
 		goto out;
 	/* tokfile_read refuses symlinks, loose modes and broken text. */
 	if (tokfile_read(tmp, &tmptok) != 0)
@@ -685,7 +694,7 @@ tmp_open(const char *path, const char *tmp, int keep_rollable, int *fdp)
 
 	*fdp = -1;
 	if (lstat(tmp, &lst) == 0 && S_ISREG(lst.st_mode) &&
-	    lst.st_uid == geteuid() && lst.st_nlink == 1 &&
+	    lst.st_uid == fs_uid() && lst.st_nlink == 1 &&
 	    (lst.st_mode & 077) == 0) {
 		if (tokfile_read(tmp, &tok) == 0) {
 			tokfile_free(tok);
@@ -695,7 +704,7 @@ tmp_open(const char *path, const char *tmp, int keep_rollable, int *fdp)
 		    O_CLOEXEC | O_NOCTTY)) != -1) {
 			if (fstat(fd, &st) == 0 && st.st_ino == lst.st_ino &&
 			    st.st_dev == lst.st_dev && S_ISREG(st.st_mode) &&
-			    st.st_uid == geteuid() && st.st_nlink == 1) {
+			    st.st_uid == fs_uid() && st.st_nlink == 1) {
 				*fdp = fd;
 				return 0;
 			}
@@ -734,7 +743,7 @@ tmp_discard(const char *path)
 	if ((tmp = path_with(path, ".tmp")) == NULL)
 		return;
 	if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_uid == geteuid()) {
+	    st.st_uid == fs_uid()) {
 		if (tokfile_read(tmp, &tok) == 0)
 			tokfile_free(tok);
 		else

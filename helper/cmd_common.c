@@ -219,6 +219,28 @@ const struct cmd_option cmd_opts_refresh[] = {
 
 /* --- token file failures -------------------------------------------------- */
 
+/* LOCK (whose lstat is ST) belongs to another user: say whose, WHY it
+ * is refused, and the chown that fixes it. */
+static void
+report_foreign_lock(const struct target *t, const char *lock,
+    const struct stat *st, const char *why)
+{
+	char owner[64], me[64];
+	struct passwd *pw;
+
+	if ((pw = getpwuid(st->st_uid)) != NULL)
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof(owner), "uid %u", (unsigned)st->st_uid);
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(me, sizeof(me), "%s", pw->pw_name);
+	else
+		snprintf(me, sizeof(me), "%u", (unsigned)geteuid());
+	msg(t->arg, "cannot open %s: %s (owner %s, mode %04o); run: chown %s "
+	    "%s, or remove it", lock, why, owner,
+	    (unsigned)(st->st_mode & 07777), me, lock);
+}
+
 /* The token file's directory, or its lock file, is one another user
  * could swap names in: say which and how to fix it. */
 static int
@@ -228,6 +250,7 @@ report_unsafe_place(const struct target *t, int r)
 	int dirlen = slash == NULL ? 1 : slash == t->path ? 1 :
 	    (int)(slash - t->path);
 	const char *dir = slash == NULL ? "." : t->path;
+	char lock[PATH_MAX];
 	struct stat st;
 
 	if (r == TOKFILE_E_DIRPERMS)
@@ -242,6 +265,9 @@ report_unsafe_place(const struct target *t, int r)
 		    "chown %u %.*s", t->path, dirlen, dir,
 		    lstat(t->path, &st) == 0 ? (unsigned)st.st_uid : 0u,
 		    dirlen, dir);
+	else if (snprintf(lock, sizeof(lock), "%s.lock", t->path) <
+	    (int)sizeof(lock) && lstat(lock, &st) == 0 && st.st_nlink == 1)
+		report_foreign_lock(t, lock, &st, "it belongs to another user");
 	else
 		msg(t->arg, "refusing %s.lock: it has more than one link or "
 		    "belongs to another user, so it is not a lock file "
@@ -327,8 +353,7 @@ cmd_report_file_error(const struct target *t, int r)
 int
 cmd_report_update_error(const struct target *t, int r)
 {
-	char lock[PATH_MAX], owner[64], me[64];
-	struct passwd *pw;
+	char lock[PATH_MAX];
 	struct stat st;
 	int fd;
 
@@ -350,16 +375,6 @@ cmd_report_update_error(const struct target *t, int r)
 	}
 	if (errno != EACCES && errno != EPERM)
 		return cmd_report_file_error(t, r);
-	if ((pw = getpwuid(st.st_uid)) != NULL)
-		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
-	else
-		snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
-	if ((pw = getpwuid(geteuid())) != NULL)
-		snprintf(me, sizeof(me), "%s", pw->pw_name);
-	else
-		snprintf(me, sizeof(me), "%u", (unsigned)geteuid());
-	msg(t->arg, "cannot open %s: %s (owner %s, mode %04o); run: chown %s "
-	    "%s, or remove it", lock, tokfile_strerror(r), owner,
-	    (unsigned)(st.st_mode & 07777), me, lock);
+	report_foreign_lock(t, lock, &st, tokfile_strerror(r));
 	return XO_E_REFUSED;
 }

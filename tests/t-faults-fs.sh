@@ -195,7 +195,7 @@ chmod 711 "$XO_TMP"
 run "lock file not openable by the file's owner (root's, 0600)" 5 \
     setpriv --reuid 65534 --regid 65534 --clear-groups "$H" refresh --timeout 5 "$FU"
 xo_assert_rc 77 "$XO_TMP/err"
-xo_assert_contains "$XO_TMP/err" "^xoauth2-token: $FU: cannot open $FU\.lock: Permission denied \(owner root, mode 0600\); run: chown nobody $FU\.lock, or remove it$"
+xo_assert_contains "$XO_TMP/err" "^xoauth2-token: $FU: cannot open $FU\.lock: it belongs to another user \(owner root, mode 0600\); run: chown nobody $FU\.lock, or remove it$"
 unchanged "$FU"
 [ "$(refreshes)" = "$n0" ] || xo_fail "the server was asked although the lock could not be taken"
 

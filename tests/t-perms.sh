@@ -111,10 +111,12 @@ if [ "$(id -u)" = 0 ]; then
     echo "   ok: 65534:65534 0600 kept"
     if command -v setpriv >/dev/null; then
         xo_step "... and that user can still refresh it"
-        chmod 777 "$XO_TMP"          # let the user reach (and write) the directory
+        # Give the user the directory (a 0777 one is refused: anyone
+        # could hold the lock or plant FILE.tmp there).
+        chown 65534:65534 "$XO_TMP"
         xo_run_timeout 10 setpriv --reuid 65534 --regid 65534 --clear-groups \
             "$XO_HELPER" refresh --force "$F" >"$XO_TMP/out" 2>"$XO_TMP/err"
-        chmod 711 "$XO_TMP"
+        chown 0:0 "$XO_TMP"
         xo_assert_rc 0 "$XO_TMP/err"
     fi
 fi

@@ -5,6 +5,7 @@
 #     keeps its owner (today's attack: root fchown()ed it to the user);
 #   - a normal refresh there works and everything it leaves belongs to
 #     the directory's owner (the file work is done as that user);
+#   - a failed refresh there leaves no PATH.tmp reservation behind;
 #   - a file owned by someone else than its directory's owner is refused;
 #   - a group- or world-writable directory (sticky /tmp-style too) is
 #     refused, with the chmod that fixes it.
@@ -57,6 +58,14 @@ for f in "$F" "$F.lock"; do
 done
 [ ! -e "$F.tmp" ] || xo_fail "$F.tmp left behind"
 echo "   ok: refreshed, file and lock owned by $U"
+
+xo_step "a failed refresh there leaves no reservation behind"
+xo_oauth fault 500 --count 1 >/dev/null || xo_fail "fault not set"
+xo_run_timeout 20 "$XO_HELPER" refresh --force "$F" >"$XO_TMP/out" 2>"$XO_TMP/err"
+xo_assert_rc nonzero "$XO_TMP/err"
+[ ! -e "$F.tmp" ] || xo_fail "$F.tmp left behind after a failed refresh"
+[ "$(stat -c %u:%g "$F")" = $U:$U ] || xo_fail "$F is $(stat -c %u:%g "$F"), want $U:$U"
+echo "   ok: nothing left in $D"
 
 xo_step "a file that is not its directory owner's is refused"
 chown $V:$V "$F"
