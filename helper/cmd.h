@@ -21,7 +21,9 @@
 #include "oauth.h"
 #include "postfix.h"
 
-#define CMD_DEFAULT_MARGIN_S	300
+/* 10 min, as the plugin: smtp-hve.office365.com refuses tokens close to
+ * expiry (501 5.5.127). */
+#define CMD_DEFAULT_MARGIN_S	600
 #define CMD_DEFAULT_CONNECT_MS	10000L
 #define CMD_DEFAULT_TIMEOUT_MS	30000L
 

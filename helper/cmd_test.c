@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "diag.h"
 #include "errors.h"
 #include "mailtest.h"
 #include "msg.h"
@@ -57,8 +58,69 @@ const struct cmd_option cmd_opts_test[] = {
 	{ "mech", 0, "MECH", cmd_set_string, CMD_AT(test.mech) },
 	{ "as", 0, "MAILBOX", cmd_set_string, CMD_AT(test.authzid) },
 	{ "plugin-dir", 0, "DIR", cmd_set_string, CMD_AT(test.plugin_dir) },
+	{ "verbose", 'v', NULL, cmd_set_flag, CMD_AT(verbose) },
 	CMD_OPT_END
 };
+
+/* What the access token says about itself, read here (a JWT, at
+ * Microsoft): with VERBOSE its claims, always what would make the server
+ * refuse it.  Fills V->app_only and V->tenant (into TENANT).  Never
+ * prints the token or its signature. */
+static int
+show_claims(const struct tokfile *tok, const struct mailtest_options *mo,
+    int verbose, struct diag_vars *v, char *tenant, size_t tenant_size)
+{
+	struct diag_claims c;
+	char warn[2048], when[64], span[32], *line, *next;
+	int r;
+
+	if ((r = diag_claims_parse(tok->access_token, &c)) != 0) {
+		if (r == -ENOMEM)
+			return r;
+		if (verbose)
+			printf("   access token: not a JWT (opaque, as Google's "
+			    "are): nothing to decode\n");
+		return 0;
+	}
+	v->app_only = c.app_only;
+	if (c.tid[0] != '\0') {
+		snprintf(tenant, tenant_size, "%s", c.tid);
+		v->tenant = tenant;
+	}
+	if (verbose) {
+		printf("   access token claims (read here, signature not "
+		    "checked):\n");
+		printf("   aud:   %s\n", c.aud[0] ? c.aud : "(none)");
+		if (c.scp[0] != '\0' || !c.app_only)
+			printf("   scp:   %s\n", c.scp[0] ? c.scp : "(none)");
+		if (c.roles[0] != '\0')
+			printf("   roles: %s%s\n", c.roles, c.app_only ?
+			    " (app-only)" : "");
+		printf("   user:  %s\n", c.user[0] ? c.user : "(none)");
+		if (c.tid[0] != '\0')
+			printf("   tid:   %s\n", c.tid);
+		if (c.appid[0] != '\0')
+			printf("   appid: %s\n", c.appid);
+		if (c.exp != 0) {
+			cmd_fmt_time(when, sizeof(when), c.exp);
+			cmd_fmt_span(span, sizeof(span), c.exp - xo_now_s());
+			printf("   exp:   %s (%s %s%s)\n", when,
+			    c.exp > xo_now_s() ? "in" : "", span,
+			    c.exp > xo_now_s() ? "" : " ago");
+		}
+	}
+	/* Expired is not worth a warning: the plugin refreshes it first. */
+	diag_claims_check(&c, tok->user, mo->proto == MAILTEST_IMAP ?
+	    DIAG_IMAP : mo->proto == MAILTEST_POP ? DIAG_POP : DIAG_SMTP,
+	    c.exp != 0 && c.exp <= xo_now_s() ? c.exp - 1 : xo_now_s(),
+	    warn, sizeof(warn));
+	for (line = warn; *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		printf("   warning: %s\n", line);
+	}
+	return 0;
+}
 
 int
 cmd_test(const struct cmd_args *opt, int argc, char **argv)
@@ -66,11 +128,13 @@ cmd_test(const struct cmd_args *opt, int argc, char **argv)
 	struct mailtest_options mo = opt->test;
 	struct target t = { NULL, NULL, 0 };
 	struct tokfile *tok = NULL;
-	char *abs = NULL, self[PATH_MAX], when[64], span[32];
+	struct diag_vars vars;
+	char *abs = NULL, self[PATH_MAX], when[64], span[32], tenant[128];
 	ssize_t n;
 	int r, status;
 
 	(void)argc;
+	memset(&vars, 0, sizeof(vars));
 	if (mo.proto == MAILTEST_NONE) {
 		msg(NULL, "test: which server? add --imap, --pop or --smtp HOST[:PORT]");
 		return XO_E_USAGE;
@@ -115,6 +179,17 @@ cmd_test(const struct cmd_args *opt, int argc, char **argv)
 	else
 		printf("   access token expired %s (%s ago): the plugin "
 		    "refreshes it first\n", when, span);
+	vars.account = t.arg;
+	vars.user = mo.authzid != NULL ? mo.authzid : tok->user;
+	vars.client_id = tok->client_id;
+	vars.tenant = diag_tenant(tok->token_endpoint, tenant, sizeof(tenant));
+	if ((r = show_claims(tok, &mo, opt->verbose, &vars, tenant,
+	    sizeof(tenant))) != 0) {
+		msg(t.arg, "out of memory");
+		status = r;
+		goto out;
+	}
+	mo.diag = &vars;
 	mo.cafile = opt->net.cafile;
 	mo.connect_timeout_ms = opt->net.connect_timeout_ms;
 	mo.timeout_ms = opt->net.timeout_ms;

@@ -62,9 +62,10 @@ const struct command cmd_table[] = {
 	  CMD_NET,
 	  "test ACCOUNT|FILE --imap|--pop|--smtp HOST[:PORT]\n"
 	  "        [--tls|--starttls|--plain] [--mech XOAUTH2|OAUTHBEARER]\n"
-	  "        [--as MAILBOX] [--plugin-dir DIR] [NET OPTIONS]",
+	  "        [--as MAILBOX] [--plugin-dir DIR] [-v] [NET OPTIONS]",
 	  "log in to a mail server through libsasl2 and the xoauth2 plugin, "
-	  "and say whether it worked" },
+	  "say whether it worked, and if not, why and what to change "
+	  "(-v: the access token's claims)" },
 	{ "token", cmd_token, { cmd_opts_margin, cmd_opts_net }, 1, 1, 0,
 	  "token [--margin SECS] [NET OPTIONS] ACCOUNT|FILE",
 	  "print a valid access token (refreshing it first if it expires "

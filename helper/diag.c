@@ -135,19 +135,20 @@ const struct diag diag_table[] = {
 	{ "aad-grant-expired", DIAG_TOKEN,
 	  "*AADSTS700082:*", DIAG_CLASS_LOGIN,
 	  "the refresh token expired: it went unused for 90 days",
-	  "xoauth2-token login {account}; then keep it in use with the refresh "
-	  "timer (systemctl --user enable --now xoauth2-token-refresh.timer)",
+	  "run: xoauth2-token login {account}, then keep it in use with the "
+	  "refresh timer (systemctl --user enable --now "
+	  "xoauth2-token-refresh.timer)",
 	  NULL, NULL },
 	{ "aad-grant-revoked", DIAG_TOKEN,
 	  "*AADSTS50173:*", DIAG_CLASS_LOGIN,
 	  "the grant was revoked (a password change or an admin revoking the "
 	  "account's sessions)",
-	  "xoauth2-token login {account}", NULL, NULL },
+	  "run: xoauth2-token login {account}", NULL, NULL },
 	{ "aad-sign-in-frequency", DIAG_TOKEN,
 	  "*AADSTS70043:*", DIAG_CLASS_LOGIN,
 	  "a Conditional Access sign-in frequency policy ended the grant",
-	  "xoauth2-token login {account} (again each time the policy's period "
-	  "ends)", NULL, NULL },
+	  "run: xoauth2-token login {account} (again each time the policy's "
+	  "period ends)", NULL, NULL },
 	{ "aad-consent", DIAG_TOKEN,
 	  "*AADSTS65001:*", DIAG_CLASS_CONFIG,
 	  "nobody has consented to the app's permissions in this tenant (or "
@@ -163,8 +164,8 @@ const struct diag diag_table[] = {
 	  "id, or a single-tenant app used from another tenant)",
 	  "check the client id (Entra admin center > App registrations: "
 	  "Application (client) ID) and the tenant; to use the app from other "
-	  "tenants, set its Supported account types to multitenant; then: "
-	  "xoauth2-token login {account}", NULL, NULL },
+	  "tenants, set its Supported account types to multitenant; then "
+	  "run: xoauth2-token login {account}", NULL, NULL },
 	{ "aad-public-client-off", DIAG_TOKEN,
 	  "*AADSTS7000218:*", DIAG_CLASS_CONFIG,
 	  "the app is not allowed public client flows, so Microsoft wants a "
@@ -193,8 +194,8 @@ const struct diag diag_table[] = {
 	  "a Conditional Access policy blocked the sign-in (this device, "
 	  "place or app is not allowed)",
 	  "an admin finds the policy in Entra admin center > Sign-in logs "
-	  "(filter on the app {client_id}) and allows this client; then: "
-	  "xoauth2-token login {account}", NULL, NULL },
+	  "(filter on the app {client_id}) and allows this client; then "
+	  "run: xoauth2-token login {account}", NULL, NULL },
 	{ "aad-secret-invalid", DIAG_TOKEN,
 	  "*AADSTS7000215:*", DIAG_CLASS_CONFIG,
 	  "the client secret is wrong (often the secret's ID was given "
@@ -223,7 +224,7 @@ const struct diag diag_table[] = {
 	  "invalid_grant: Token has been expired or revoked*", DIAG_CLASS_LOGIN,
 	  "Google ended the grant (a password change, access removed at "
 	  "myaccount.google.com, or the 7-day limit of an app in Testing)",
-	  "xoauth2-token login {account}; if it recurs every week, publish the "
+	  "run: xoauth2-token login {account}; if it recurs every week, publish the "
 	  "app (Google Cloud console > OAuth consent screen > Publish app)",
 	  NULL, NULL },
 	{ "google-no-delegation", DIAG_TOKEN,
@@ -343,6 +344,43 @@ diag_expand(const char *tmpl, const struct diag_vars *v, char *buf,
 		n += len;
 		p += strlen(vars[i].name);
 	}
+	buf[n] = '\0';
+	return buf;
+}
+
+char *
+diag_explain(const struct diag *d, const struct diag_vars *v, char *buf,
+    size_t size)
+{
+	size_t n;
+
+	diag_expand(diag_cause(d, v), v, buf, size);
+	n = strlen(buf);
+	if (n + 2 < size) {
+		memcpy(buf + n, "; ", 3);
+		diag_expand(diag_step(d, v), v, buf + n + 2, size - n - 2);
+	}
+	return buf;
+}
+
+char *
+diag_tenant(const char *url, char *buf, size_t size)
+{
+	const char *p, *end;
+	size_t n;
+
+	if (size == 0)
+		return buf;
+	buf[0] = '\0';
+	if (url == NULL || (p = strstr(url, "://")) == NULL ||
+	    (p = strchr(p + 3, '/')) == NULL)
+		return buf;
+	p++;
+	n = strcspn(p, "/?#");
+	end = p + n;
+	if (n == 0 || strncmp(end, "/oauth2/", 8) != 0 || n >= size)
+		return buf;
+	memcpy(buf, p, n);
 	buf[n] = '\0';
 	return buf;
 }

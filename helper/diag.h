@@ -85,6 +85,17 @@ const char *diag_step(const struct diag *d, const struct diag_vars *v);
 char *diag_expand(const char *tmpl, const struct diag_vars *v, char *buf,
     size_t size);
 
+/* Writes "CAUSE; STEP" of D for V (placeholders filled in) into BUF,
+ * as the second half of a message "what happened: CAUSE; STEP".
+ * Returns BUF. */
+char *diag_explain(const struct diag *d, const struct diag_vars *v,
+    char *buf, size_t size);
+
+/* Copies into BUF the tenant named in a Microsoft identity platform
+ * endpoint URL (https://HOST/TENANT/oauth2/v2.0/token), or "" if URL is
+ * not one.  Returns BUF. */
+char *diag_tenant(const char *url, char *buf, size_t size);
+
 /* --- what an access token says about itself ---------------------------- */
 
 /* The claims of a JWT access token (Microsoft's are JWTs; Google's are

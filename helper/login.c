@@ -360,10 +360,32 @@ save(const char *path, const char *account, const char *who,
 	return status;
 }
 
+/* A refusal the diagnostics table knows (diag.h): says what happened,
+ * its cause and its fix (LO, if not NULL, fills in the names), and
+ * returns 1; else 0. */
+static int
+report_known_error(const char *who, const struct login_options *lo,
+    const struct oauth_error *err)
+{
+	const struct diag_vars v = { who, lo != NULL ? lo->user : NULL,
+	    lo != NULL ? lo->client_id : NULL, lo != NULL ? lo->tenant : NULL,
+	    0 };
+	char why[1024];
+
+	if (err->diag == NULL)
+		return 0;
+	msg(who, "%s: %s", err->what, diag_explain(err->diag, &v, why,
+	    sizeof(why)));
+	return 1;
+}
+
 /* Says what went wrong at the token endpoint, and what to do. */
 static void
-report_grant_error(const char *who, const struct oauth_error *err)
+report_grant_error(const char *who, const struct login_options *lo,
+    const struct oauth_error *err)
 {
+	if (report_known_error(who, lo, err))
+		return;
 	switch (err->hint) {
 	case OAUTH_HINT_CLIENT:
 		msg(who, "%s; check --client-id and the client secret", err->what);
@@ -576,7 +598,7 @@ exchange_code(const struct login_options *lo, const struct oauth_options *net,
 	if ((r = oauth_grant(p->token_endpoint, fields,
 	    sizeof(fields) / sizeof(fields[0]), "authorization code", net, out,
 	    &err)) != 0)
-		report_grant_error(who, &err);
+		report_grant_error(who, lo, &err);
 	return r;
 }
 
@@ -743,7 +765,7 @@ device_poll_failed(const char *who, const struct oauth_device *dev, int r,
 		msg(who, "%s; trying again", err->what);
 		return 1;
 	}
-	report_grant_error(who, err);
+	report_grant_error(who, NULL, err);
 	return r;
 }
 

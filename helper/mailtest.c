@@ -44,6 +44,7 @@
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
 
+#include "diag.h"
 #include "errors.h"
 #include "mailtest.h"
 #include "msg.h"
@@ -72,6 +73,7 @@ struct session {
 	int		 offered;	/* the server listed mech */
 	struct mailtest_caps caps;	/* what the server offers */
 	char		 reason[768];	/* the verdict's "why" */
+	char		 reply[512];	/* the server's refusal, as received */
 	char		 done[128];	/* what worked after login */
 	char		 shown[300];	/* the client's SASL message, masked */
 };
@@ -855,6 +857,7 @@ refused(struct session *s)
 	if (detail != NULL && strncmp(detail, s->mech, strlen(s->mech)) == 0 &&
 	    strncmp(detail + strlen(s->mech), ": ", 2) == 0)
 		detail += strlen(s->mech) + 2;
+	snprintf(s->reply, sizeof(s->reply), "%s", s->line);
 	return fail(s, XO_E_REFUSED, "%s refused the login as %s with %s%s%s",
 	    s->host, s->user, s->mech, detail != NULL && *detail ? ": " : "",
 	    detail != NULL ? detail : "");
@@ -1199,6 +1202,23 @@ smtp(struct session *s)
 	return r;
 }
 
+/* A refusal the diagnostics table knows: its cause and fix, on stdout
+ * under the verdict and as one message.  Returns the exit status. */
+static int
+explain(struct session *s, const struct diag *d, const char *who)
+{
+	char cause[512], step[1024];
+
+	mailtest_printable(s->reply);
+	diag_expand(diag_cause(d, s->mo->diag), s->mo->diag, cause,
+	    sizeof(cause));
+	diag_expand(diag_step(d, s->mo->diag), s->mo->diag, step, sizeof(step));
+	printf("   cause: %s\n   fix:   %s\n", cause, step);
+	fflush(stdout);
+	msg(who, "%s answered \"%s\": %s; %s", s->host, s->reply, cause, step);
+	return d->cls == DIAG_CLASS_TEMPORARY ? XO_E_TEMPFAIL : XO_E_REFUSED;
+}
+
 /* --- the test ---------------------------------------------------------- */
 
 int
@@ -1207,6 +1227,7 @@ mailtest_run(const struct mailtest_options *mo, const char *who,
 {
 	struct mailtest_options resolved;
 	struct session s;
+	const struct diag *known;
 	const char *defport, *how;
 	long t0 = xo_now_ms();
 	int status;
@@ -1281,7 +1302,12 @@ mailtest_run(const struct mailtest_options *mo, const char *who,
 		    s.mech != NULL ? " with " : "", s.mech != NULL ? s.mech : "",
 		    how, s.reason);
 		fflush(stdout);
-		if (status == XO_E_REFUSED && s.sasl != NULL)
+		if (status == XO_E_REFUSED && s.sasl != NULL &&
+		    (known = diag_match(mo->proto == MAILTEST_IMAP ? DIAG_IMAP :
+		    mo->proto == MAILTEST_POP ? DIAG_POP : DIAG_SMTP,
+		    s.reply)) != NULL)
+			status = explain(&s, known, who);
+		else if (status == XO_E_REFUSED && s.sasl != NULL)
 			msg(who, "%s; run: " PROG " refresh --force %s, and if the "
 			    "server still says no, check that the grant has the "
 			    "%s scope and that %s access is enabled for the "

@@ -8,6 +8,8 @@
 #ifndef XO_MAILTEST_H
 #define XO_MAILTEST_H
 
+struct diag_vars;
+
 enum mailtest_proto { MAILTEST_NONE, MAILTEST_IMAP, MAILTEST_POP, MAILTEST_SMTP };
 enum mailtest_security {
 	MAILTEST_SEC_DEFAULT,	/* IMAP, POP: TLS; SMTP: STARTTLS */
@@ -27,10 +29,13 @@ struct mailtest_options {
 	const char		*cafile;	/* NULL: the system's CAs */
 	long			 connect_timeout_ms;
 	long			 timeout_ms;	/* each read and write */
+	const struct diag_vars	*diag;		/* names in a refusal's fix
+						 * (diag.h), or NULL */
 };
 
 /* Logs in to the server as USER with the token file PATH (absolute) and
- * reports on stdout: the dialogue, then a one-line verdict.  WHO names
+ * reports on stdout: the dialogue, then a one-line verdict, and for a
+ * refusal the diagnostics table knows (diag.h), its cause and fix.  WHO names
  * the account in messages.  Returns 0 if the login and the command
  * succeeded, else an XO_E_* code (errors.h) after saying why on stderr. */
 int mailtest_run(const struct mailtest_options *mo, const char *who,

@@ -52,6 +52,7 @@ seterr(struct oauth_error *err, int r, enum oauth_hint hint,
 
 	(void)r;
 	err->hint = hint;
+	err->diag = NULL;
 	va_start(ap, fmt);
 	vsnprintf(err->what, sizeof(err->what), fmt, ap);
 	va_end(ap);
@@ -355,21 +356,29 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
 	return XO_E_UNAVAILABLE;
 }
 
-/* Maps an OAuth error answer (or any answer but 200) to ERR. */
+/* Maps an OAuth error answer (or any answer but 200) to ERR, and the
+ * first line of its description (Microsoft's next lines are trace and
+ * correlation ids) to DESC. */
 static int
-answer_error(long http, struct json_object *root, const char *label,
-    const char *host, const char *grant, struct oauth_error *err)
+answer_words(long http, struct json_object *root, const char *label,
+    const char *host, const char *grant, char desc[OAUTH_DESC_MAX + 1],
+    struct oauth_error *err)
 {
 	struct json_object *v;
-	char code[64] = "", desc[OAUTH_DESC_MAX + 1] = "", detail[300] = "";
+	char code[64] = "", first[OAUTH_DESC_MAX + 2], detail[300] = "";
+	const char *s;
 
 	if (root != NULL && json_object_is_type(root, json_type_object)) {
 		if (json_object_object_get_ex(root, "error", &v) &&
 		    json_object_is_type(v, json_type_string))
 			printable(code, sizeof(code), json_object_get_string(v));
 		if (json_object_object_get_ex(root, "error_description", &v) &&
-		    json_object_is_type(v, json_type_string))
-			printable(desc, sizeof(desc), json_object_get_string(v));
+		    json_object_is_type(v, json_type_string)) {
+			s = json_object_get_string(v);
+			snprintf(first, sizeof(first), "%.*s",
+			    (int)strcspn(s, "\r\n"), s);
+			printable(desc, OAUTH_DESC_MAX + 1, first);
+		}
 	}
 	snprintf(err->code, sizeof(err->code), "%s", code);
 	snprintf(err->desc, sizeof(err->desc), "%s", desc);
@@ -415,6 +424,42 @@ answer_error(long http, struct json_object *root, const char *label,
 	seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "%s %s answered "
 	    "HTTP %ld%s", label, host, http, detail);
 	return XO_E_UNAVAILABLE;
+}
+
+static int
+answer_error(long http, struct json_object *root, const char *label,
+    const char *host, const char *grant, struct oauth_error *err)
+{
+	char desc[OAUTH_DESC_MAX + 1] = "";
+	int r;
+
+	r = answer_words(http, root, label, host, grant, desc, err);
+	/* A refusal people meet in the field: its cause and its fix. */
+	err->diag = diag_match_token(err->code, desc);
+	return r;
+}
+
+enum diag_class
+oauth_error_class(const struct oauth_error *err)
+{
+	if (err->diag != NULL)
+		return err->diag->cls;
+	switch (err->hint) {
+	case OAUTH_HINT_LOGIN:
+		return DIAG_CLASS_LOGIN;
+	case OAUTH_HINT_LATER:
+	case OAUTH_HINT_NETWORK:
+		return DIAG_CLASS_TEMPORARY;
+	case OAUTH_HINT_CLIENT:
+	case OAUTH_HINT_SCOPE:
+	case OAUTH_HINT_ENDPOINT:
+	case OAUTH_HINT_CAFILE:
+	case OAUTH_HINT_PEER:
+		return DIAG_CLASS_CONFIG;
+	case OAUTH_HINT_NONE:
+		break;
+	}
+	return DIAG_CLASS_NONE;
 }
 
 /* Reads a token member: a non-empty string of printable characters. */

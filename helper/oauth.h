@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diag.h"
 #include "tokfile.h"
 
 #define OAUTH_RESPONSE_MAX	(64 * 1024)	/* larger answers are refused */
@@ -46,7 +47,13 @@ struct oauth_error {
 	char		 code[64];	/* the server's OAuth "error", or "" */
 	char		 desc[256];	/* its error_description (printable), or "" */
 	char		 what[1024];	/* what happened; no secrets */
+	const struct diag *diag;	/* a known refusal (diag.h): its cause
+					 * and fix, or NULL */
 };
+
+/* What kind of failure ERR is (diag.h): its diag row's class, else what
+ * its hint implies: log in again, fix a setting, or try again later. */
+enum diag_class oauth_error_class(const struct oauth_error *err);
 
 /* A successful answer.  Secrets: wipe with oauth_tokens_clear. */
 struct oauth_tokens {

@@ -27,8 +27,17 @@
 #include "xo_util.h"
 
 static void
-report_refresh_error(const struct target *t, const struct oauth_error *err)
+report_refresh_error(const struct target *t, const struct oauth_error *err,
+    const struct diag_vars *v)
 {
+	char why[1024];
+
+	/* A refusal the diagnostics table knows: its cause and its fix. */
+	if (err->diag != NULL) {
+		msg(t->arg, "%s: %s", err->what, diag_explain(err->diag, v, why,
+		    sizeof(why)));
+		return;
+	}
 	switch (err->hint) {
 	case OAUTH_HINT_LOGIN:
 		msg(t->arg, "%s; run: " PROG " login %s", err->what, t->arg);
@@ -87,6 +96,9 @@ struct refresh {
 	int		 refreshed;	/* the server issued new tokens */
 	int		 status;	/* errors.h code if the refresh failed */
 	struct oauth_error err;
+	char		 user[256];	/* of the file, for the messages */
+	char		 client_id[256];
+	char		 tenant[128];
 	char		*access_token;	/* copy of the final one (secret) */
 	int64_t		 expires_at;
 	/* Decided under the lock, acted on after it. */
@@ -248,6 +260,9 @@ refresh_locked(struct tokfile *tok, void *arg)
 		rf->err.hint = OAUTH_HINT_NONE;
 		return TOKFILE_E_ABORTED;
 	}
+	snprintf(rf->user, sizeof(rf->user), "%s", tok->user);
+	snprintf(rf->client_id, sizeof(rf->client_id), "%s", tok->client_id);
+	diag_tenant(tok->token_endpoint, rf->tenant, sizeof(rf->tenant));
 	/* The token's lifetime starts when the server issues it: count from
 	 * before we ask, not from when the answer arrives. */
 	asked_at = xo_now_s();
@@ -317,7 +332,10 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 	r = tokfile_update_wait(t->path, (int)(wait_ms > INT_MAX ? INT_MAX : wait_ms),
 	    refresh_locked, &rf);
 	if (r == TOKFILE_E_ABORTED) {
-		report_refresh_error(t, &rf.err);
+		const struct diag_vars v = { t->arg, rf.user, rf.client_id,
+		    rf.tenant, 0 };
+
+		report_refresh_error(t, &rf.err, &v);
 		status = rf.status;
 		goto out;
 	}

@@ -33,7 +33,10 @@
 #include "xo_util.h"
 #include "message.h"	/* last: it forbids direct calls to libsasl2's formatters */
 
-#define XO_MARGIN_DEFAULT	300	/* refresh 5 min before expiry */
+/* Refresh 10 min before expiry: Exchange Online's high-volume SMTP
+ * endpoint (smtp-hve.office365.com) refuses a token close to its expiry
+ * with "501 5.5.127 Token will expire soon". */
+#define XO_MARGIN_DEFAULT	600
 #define XO_HELPER_TIMEOUT	60	/* the helper's own HTTP timeouts are 10 s / 30 s */
 #define XO_HELPER_MSG_MAX	512
 

@@ -11,7 +11,8 @@
 #
 # Exit codes follow automake: 0 pass, 1 fail, 77 skip (99 is not used).
 #
-# Servers:    xo_start_oauth, xo_start_smtp_sink, xo_start_dovecot
+# Servers:    xo_start_oauth, xo_start_smtp_sink, xo_start_dovecot,
+#             xo_start_exchange (a Microsoft-like IMAP/POP/SMTP + token endpoint)
 # Tokens:     xo_grant USER, xo_revoke TOKEN, xo_oauth CTL-ARGS...
 # Mail:       xo_dovecot_save USER < message, xo_sink_count
 # mbsync:     xo_mbsync_config DIR USER MECH PASSLINE, xo_run_mbsync DIR,
@@ -352,6 +353,19 @@ xo_wait_listen() {
         sleep 0.1
     done
     return 1
+}
+
+# xo_wait_file FILE PID WHAT LOG: wait until the server PID (started in the
+# background) has written FILE (its port file), at most 10 s; fail naming
+# WHAT, with LOG, if it dies or does not.
+xo_wait_file() {
+    local n
+    for ((n = 0; n < 100; n++)); do
+        [ -s "$1" ] && return 0
+        kill -0 "$2" 2>/dev/null || xo_fail "$3 died" "$4"
+        sleep 0.1
+    done
+    xo_fail "$3 did not start" "$4"
 }
 
 # --- mock OAuth server ------------------------------------------------------
@@ -1150,4 +1164,36 @@ PY
     [ -s "$p/port-$1" ] || xo_fail "TLS relay did not start" "$p/relay.log"
     XO_TLS_PORT=$(cat "$p/port-$1")
     echo "   TLS relay on 127.0.0.1:$XO_TLS_PORT -> $1"
+}
+
+# --- a Microsoft-like mail service (t-diag) ----------------------------------
+# xo_start_exchange NAME [--tls]: exchange_server.py (IMAP, POP and SMTP that
+# answer the way Exchange Online does, and a token endpoint answering the
+# way the Microsoft identity platform does) in $XO_TMP/NAME.  With --tls the
+# mail services offer STARTTLS with xo_tls_pki's certificate and, like
+# Exchange, no AUTH before it.  What it answers is read from files in its
+# directory at each login (see exchange_server.py: mode, token-mode,
+# claims.json, app-mailboxes).  Sets XO_EX_DIR, XO_EX_LOG, XO_EX_IMAP_PORT,
+# XO_EX_POP_PORT, XO_EX_SMTP_PORT and XO_EX_TOKEN_URL (tenant
+# contoso.onmicrosoft.com).
+xo_start_exchange() {
+    local dir=$XO_TMP/$1 pid n tls=()
+    if [ "${2:-}" = --tls ]; then
+        xo_tls_pki
+        tls=(--cert "$XO_TLS_CERT" --key "$XO_TLS_KEY")
+    fi
+    mkdir -p "$dir"
+    XO_EX_DIR=$dir XO_EX_LOG=$dir/server.log
+    setsid "$XO_PYTHON" "$XO_TESTS_DIR/exchange_server.py" serve \
+        --state-dir "$dir" --log "$XO_EX_LOG" "${tls[@]}" \
+        </dev/null >>"$dir/server.err" 2>&1 &
+    pid=$!
+    XO__PIDS+=("$pid")
+    xo_wait_file "$dir/ports" "$pid" exchange_server.py "$dir/server.err"
+    read -r XO_EX_IMAP_PORT XO_EX_POP_PORT XO_EX_SMTP_PORT n < <("$XO_PYTHON" -c \
+        'import json, sys; p = json.load(open(sys.argv[1])); print(p["imap"], p["pop"], p["smtp"], p["http"])' \
+        "$dir/ports")
+    XO_EX_TOKEN_URL=http://127.0.0.1:$n/contoso.onmicrosoft.com/oauth2/v2.0/token
+    echo "   exchange-like service in $1: imap $XO_EX_IMAP_PORT, pop $XO_EX_POP_PORT," \
+         "smtp $XO_EX_SMTP_PORT${tls:+ (STARTTLS)}, token endpoint $XO_EX_TOKEN_URL"
 }

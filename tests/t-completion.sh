@@ -72,7 +72,7 @@ check 'xoauth2-token token --' '--cafile --connect-timeout --help --margin --tim
 check 'xoauth2-token show --' '--help'
 check_has 'xoauth2-token login --' --provider --client-id --flow --no-browser --client-secret-file
 check_has 'xoauth2-token login --' --app-only --certificate --private-key --service-account
-check_has 'xoauth2-token test --' --imap --pop --smtp --mech --as --plugin-dir --starttls
+check_has 'xoauth2-token test --' --imap --pop --smtp --mech --as --plugin-dir --starttls --verbose
 check 'xoauth2-token postfix --' '--apply --help --postfix-config --relay --remove --sender'
 check_has 'xoauth2-token login --' --for --relay --apply
 

@@ -81,12 +81,7 @@ while True:
 EOF
 pid=$!
 XO__PIDS+=("$pid")          # lib.sh stops it with the other servers
-for ((n = 0; n < 100; n++)); do
-    [ -s "$XO_TMP/tls.port" ] && break
-    kill -0 "$pid" 2>/dev/null || xo_fail "TLS relay died" "$XO_TMP/tls.log"
-    sleep 0.1
-done
-[ -s "$XO_TMP/tls.port" ] || xo_fail "TLS relay did not start" "$XO_TMP/tls.log"
+xo_wait_file "$XO_TMP/tls.port" "$pid" "TLS relay" "$XO_TMP/tls.log"
 TLS_PORT=$(cat "$XO_TMP/tls.port")
 echo "   relay on https://localhost:$TLS_PORT"
 
