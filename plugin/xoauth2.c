@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -432,6 +433,27 @@ set_identity(struct xo_ctx *ctx, sasl_client_params_t *params,
 	return r;
 }
 
+/* The command that shows why the server said no, and what to change
+ * (the helper maps Exchange's bare refusals to their fix): "xoauth2-token
+ * test FILE --smtp HOST", FILE the token file if the token came from one.
+ * Returns BUF (of SIZE bytes). */
+static const char *
+test_command(const struct xo_ctx *ctx, const sasl_client_params_t *params,
+    char *buf, size_t size)
+{
+	char file[XO_MSG_VALUE_MAX], host[XO_MSG_VALUE_MAX];
+	const char *svc = params->service != NULL ? params->service : "";
+
+	snprintf(buf, size, "xoauth2-token test %s %s %s", ctx->tokpath != NULL ?
+	    xo_msg_value(file, sizeof(file), ctx->tokpath) : "ACCOUNT",
+	    strcmp(svc, "smtp") == 0 || strcmp(svc, "submission") == 0 ?
+	    "--smtp" : strcmp(svc, "imap") == 0 ? "--imap" :
+	    strncmp(svc, "pop", 3) == 0 ? "--pop" : "--imap|--pop|--smtp",
+	    params->serverFQDN != NULL && *params->serverFQDN != '\0' ?
+	    xo_msg_value(host, sizeof(host), params->serverFQDN) : "HOST");
+	return buf;
+}
+
 static int
 step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
     unsigned serverinlen, sasl_interact_t **prompt_need,
@@ -441,7 +463,7 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	const sasl_utils_t *utils = params->utils;
 	const sasl_interact_t *prompts = prompt_need ? *prompt_need : NULL;
 	struct xo_creds c;
-	char service[XO_MSG_VALUE_MAX];
+	char service[XO_MSG_VALUE_MAX], cmd[3 * XO_MSG_VALUE_MAX];
 	int r_authname, r_authzid, r_secret, r;
 
 	memset(&c, 0, sizeof(c));
@@ -539,9 +561,10 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	 * where sasl_errdetail() finds it; a success never shows it. */
 	xo_msg_error(utils, SASL_NOLOG, "%s: if the server said no "
 	    "at once, the token for %s is expired, revoked or not valid for "
-	    "%s", mech_name(ctx->kind), ctx->who, params->service ?
-	    xo_msg_value(service, sizeof(service), params->service) :
-	    "this service");
+	    "%s; to see why: %s", mech_name(ctx->kind), ctx->who,
+	    params->service ? xo_msg_value(service, sizeof(service),
+	    params->service) : "this service", test_command(ctx, params, cmd,
+	    sizeof(cmd)));
 	r = SASL_CONTINUE;
  out:
 	/* The prompt results have been copied or are no longer needed. */
@@ -561,7 +584,7 @@ step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
 {
 	const sasl_utils_t *utils = params->utils;
 	struct xo_challenge ch;
-	char raw[96];
+	char raw[96], cmd[3 * XO_MSG_VALUE_MAX];
 
 	out_free(ctx, utils);
 	if (serverinlen == 0) {
@@ -579,12 +602,13 @@ step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
 		xo_msg_error(utils, 0, "%s: the server rejected the "
 		    "access token for %s (status %s%s%s%s%s): it has expired or "
 		    "been revoked, or does not carry the scope the server "
-		    "wants; get a new token", mech_name(ctx->kind), ctx->who,
+		    "wants; to see why: %s", mech_name(ctx->kind), ctx->who,
 		    ch.status[0] ? ch.status : "not given",
 		    ch.scope[0] ? ", scope \"" : "", ch.scope,
 		    ch.scope[0] ? "\"" : "",
 		    ch.schemes[0] && strcasecmp(ch.schemes, "bearer") != 0 ?
-		    ", schemes not Bearer" : "");
+		    ", schemes not Bearer" : "",
+		    test_command(ctx, params, cmd, sizeof(cmd)));
 	} else {
 		xo_printable(raw, sizeof(raw), serverin, serverinlen);
 		xo_msg_error(utils, 0, "%s: the server refused the "

@@ -314,6 +314,8 @@ test_callbacks(void)
 		goto out;
 	/* The immediate refusal (Microsoft) leaves a useful detail. */
 	expect_detail("refused without challenge", conn, "expired");
+	expect_detail("refused without challenge: what to run", conn,
+	    "; to see why: xoauth2-token test ACCOUNT --imap imap.example.com");
 	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
 	if (r != SASL_OK)
 		fail("xoauth2 success", "empty challenge gave %d", r);
@@ -519,6 +521,9 @@ test_challenges(void)
 		expect_detail("xoauth2 challenge scope", conn,
 		    "scope \"https://mail.google.com/\"");
 		expect_detail("xoauth2 challenge user", conn, USER);
+		expect_detail("xoauth2 challenge: what to run", conn,
+		    "; to see why: xoauth2-token test ACCOUNT --imap "
+		    "imap.example.com");
 		if (strstr(logbuf, "status 401") == NULL)
 			fail("xoauth2 challenge", "not logged for the admin");
 		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,

@@ -140,6 +140,9 @@ xo_assert_contains "$XO_PF_LOG" \
 xo_assert_contains "$XO_PF_LOG" \
     "postfix/smtp\[[0-9]+\]: warning: SASL authentication failure: XOAUTH2: the server rejected the access token for $USER \(status 401" \
     "postfix logged the plugin's reading of the server's 401 challenge"
+xo_assert_contains "$XO_PF_LOG" \
+    "warning: SASL authentication failure: XOAUTH2: the server rejected the access token for $USER .*; to see why: xoauth2-token test ${F//./\\.} --smtp 127\.0\.0\.1\$" \
+    "the log line names the command that shows why"
 tr -d '\r' <"$XO_PF_LOG" | grep "$idb: to=<" | sed 's/^/   | /'
 xo_pf_at_sink "$subject" && xo_fail "the rejected message reached the sink"
 [ "$(xo_token_field "$F" access_token)" = "$old_at" ] \
