@@ -4,8 +4,9 @@
  * A table of replies as servers send them, each with the row it must
  * map to and that row's class (NULL: no row may match); every row of
  * diag_table must be reached by at least one, so a new row needs a test
- * row.  Then the placeholders, the app-only variants, and the JWT
- * claims check on tokens built here.  Exits 1 at the first mismatch,
+ * row.  Then the placeholders, the app-only variants, the JWT claims
+ * check on tokens built here, and that xoauth2-token(1) documents every
+ * row (with XO_TOP_SRCDIR, which make check sets).  Exits 1 at the first mismatch,
  * printing what was expected and got.
  */
 #include "config.h"
@@ -540,12 +541,66 @@ test_claims(void)
 	where_ = "";
 }
 
+/* --- the manual ----------------------------------------------------------- */
+
+/* Every row is in xoauth2-token(1)'s DIAGNOSTICS: its pattern's literal
+ * text (up to the first '*', without a leading "*" or a trailing ":" or
+ * space) appears there once roff's escapes are undone. */
+static void
+test_manual(void)
+{
+	const char *top = getenv("XO_TOP_SRCDIR");
+	char path[4096], key[256], *text, *p, *q;
+	size_t i, n;
+	FILE *f;
+	long len;
+
+	if (top == NULL) {
+		printf("unit-diag: XO_TOP_SRCDIR unset, manual not checked\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/doc/xoauth2-token.1", top);
+	where_ = path;
+	if ((f = fopen(path, "r")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
+	    (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+	    (text = malloc((size_t)len + 1)) == NULL ||
+	    fread(text, 1, (size_t)len, f) != (size_t)len)
+		fail("cannot read it");
+	fclose(f);
+	text[len] = '\0';
+	for (p = q = text; *p != '\0'; p++)	/* "\-" is "-" */
+		if (!(p[0] == '\\' && p[1] == '-'))
+			*q++ = *p;
+	*q = '\0';
+	if ((p = strstr(text, "\n.SH DIAGNOSTICS")) == NULL)
+		fail("no DIAGNOSTICS section");
+	for (i = 0; i < diag_table_len; i++) {
+		const char *pat = diag_table[i].pattern;
+
+		where_ = diag_table[i].name;
+		pat += strspn(pat, "*");
+		n = strcspn(pat, "*");
+		while (n > 0 && (pat[n - 1] == ' ' || pat[n - 1] == ':'))
+			n--;
+		snprintf(key, sizeof(key), "%.*s", (int)n, pat);
+		/* Google's "error: description" rows: either half will do. */
+		if (strstr(p, key) == NULL && (strchr(key, ':') == NULL ||
+		    (strstr(p, strchr(key, ':') + 2) == NULL &&
+		    (*strchr(key, ':') = '\0', strstr(p, key) == NULL))))
+			fail("\"%s\" is not in xoauth2-token(1)'s DIAGNOSTICS",
+			    key);
+	}
+	free(text);
+	where_ = "";
+}
+
 int
 main(void)
 {
 	test_replies();
 	test_expand();
 	test_claims();
+	test_manual();
 	printf("PASS: unit-diag: %zu replies over %zu rows, %zu tokens\n",
 	    sizeof(replies) / sizeof(replies[0]), diag_table_len,
 	    sizeof(claims) / sizeof(claims[0]));
