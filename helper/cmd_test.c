@@ -189,6 +189,8 @@ cmd_test(const struct cmd_args *opt, int argc, char **argv)
 		status = r;
 		goto out;
 	}
+	if (tok->grant != NULL)		/* an app-only file (tokfile.h) */
+		vars.app_only = 1;
 	mo.diag = &vars;
 	mo.cafile = opt->net.cafile;
 	mo.connect_timeout_ms = opt->net.connect_timeout_ms;

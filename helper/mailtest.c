@@ -1209,7 +1209,7 @@ explain(struct session *s, const struct diag *d, const char *who)
 {
 	char cause[512], step[1024];
 
-	mailtest_printable(s->reply);
+	xo_printable_utf8(s->reply);
 	diag_expand(diag_cause(d, s->mo->diag), s->mo->diag, cause,
 	    sizeof(cause));
 	diag_expand(diag_step(d, s->mo->diag), s->mo->diag, step, sizeof(step));

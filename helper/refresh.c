@@ -96,9 +96,10 @@ struct refresh {
 	int		 refreshed;	/* the server issued new tokens */
 	int		 status;	/* errors.h code if the refresh failed */
 	struct oauth_error err;
-	char		 user[256];	/* of the file, for the messages */
+	char		 who[256];	/* the file's user, for the messages */
 	char		 client_id[256];
 	char		 tenant[128];
+	int		 app_only;	/* the file holds an app-only grant */
 	char		*access_token;	/* copy of the final one (secret) */
 	int64_t		 expires_at;
 	/* Decided under the lock, acted on after it. */
@@ -113,12 +114,10 @@ struct refresh {
 static enum health_class
 classify(const struct oauth_error *err, int r)
 {
-	char text[sizeof(err->code) + sizeof(err->what) + 4];
 	const struct diag *d;
 
-	snprintf(text, sizeof(text), "%s: %s", err->code, err->what);
-	if (err->code[0] != '\0' &&
-	    (d = diag_match(DIAG_TOKEN, text)) != NULL) {
+	/* oauth.c matched the error and its description to the table. */
+	if ((d = err->diag) != NULL) {
 		switch (d->cls) {
 		case DIAG_CLASS_LOGIN:
 			return HEALTH_LOGIN;
@@ -260,7 +259,8 @@ refresh_locked(struct tokfile *tok, void *arg)
 		rf->err.hint = OAUTH_HINT_NONE;
 		return TOKFILE_E_ABORTED;
 	}
-	snprintf(rf->user, sizeof(rf->user), "%s", tok->user);
+	snprintf(rf->who, sizeof(rf->who), "%s", tok->user);
+	rf->app_only = tok->grant != NULL;
 	snprintf(rf->client_id, sizeof(rf->client_id), "%s", tok->client_id);
 	diag_tenant(tok->token_endpoint, rf->tenant, sizeof(rf->tenant));
 	/* The token's lifetime starts when the server issues it: count from
@@ -311,6 +311,7 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 {
 	struct refresh rf;
 	struct tokfile *before = NULL;
+	struct diag_vars v;
 	long wait_ms;
 	int r, status;
 
@@ -331,10 +332,13 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 	wait_ms = opt->net.timeout_ms + 5000;
 	r = tokfile_update_wait(t->path, (int)(wait_ms > INT_MAX ? INT_MAX : wait_ms),
 	    refresh_locked, &rf);
+	/* What fills in the names of a known refusal's fix (diag.h). */
+	v.account = t->arg;
+	v.user = rf.who;
+	v.client_id = rf.client_id;
+	v.tenant = rf.tenant;
+	v.app_only = rf.app_only;
 	if (r == TOKFILE_E_ABORTED) {
-		const struct diag_vars v = { t->arg, rf.user, rf.client_id,
-		    rf.tenant, 0 };
-
 		report_refresh_error(t, &rf.err, &v);
 		status = rf.status;
 		goto out;
@@ -351,7 +355,7 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 	}
 	if (r != 0 && rf.failed) {
 		/* The refresh failed and so did recording it. */
-		report_refresh_error(t, &rf.err);
+		report_refresh_error(t, &rf.err, &v);
 		status = rf.status;
 		goto out;
 	}
@@ -361,7 +365,7 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 		goto out;
 	}
 	if (rf.failed) {
-		report_refresh_error(t, &rf.err);
+		report_refresh_error(t, &rf.err, &v);
 		health_tell(&rf, t);
 		status = rf.status;
 		goto out;

@@ -63,8 +63,10 @@ static const struct token_row {
 	{ "invalid-grant-400", 400, "{\"error\":\"invalid_grant\","
 	  "\"error_description\":\"AADSTS700082: The refresh token has expired "
 	  "due to inactivity.\\r\\nTrace ID: 0f1e\"}", XO_E_REFUSED,
+	  /* Microsoft's trace and correlation ids (the lines after the
+	   * first) are left out. */
 	  OAUTH_HINT_LOGIN, "refresh rejected (invalid_grant: AADSTS700082: "
-	  "The refresh token has expired due to inactivity.??Trace ID: 0f1e)",
+	  "The refresh token has expired due to inactivity.)",
 	  "invalid_grant", NULL, NULL, 0 },
 	{ "invalid-scope", 400, "{\"error\":\"invalid_scope\"}", XO_E_CONFIG,
 	  OAUTH_HINT_SCOPE, "scope rejected (invalid_scope)", "invalid_scope",
