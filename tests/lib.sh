@@ -368,6 +368,19 @@ xo_wait_file() {
     xo_fail "$3 did not start" "$4"
 }
 
+# xo_wait_line FILE ERE [SECS] [WHAT]: wait until FILE matches ERE (a line
+# another process writes: a log line, a "done" mark), at most SECS (default
+# 20); fail with WHAT and FILE otherwise.  For output written by a process
+# the test does not wait for (e.g. a $BROWSER the helper leaves running).
+xo_wait_line() {
+    local f=$1 re=$2 secs=${3:-20} what=${4:-} n
+    for ((n = 0; n < secs * 10; n++)); do
+        xo_grep "$re" "$f" && return 0
+        sleep 0.1
+    done
+    xo_fail "${what:-${f##*/} did not show /$re/} within $secs s" "$f"
+}
+
 # --- mock OAuth server ------------------------------------------------------
 # xo_start_oauth: sets XO_OAUTH_PORT, XO_OAUTH_URL, XO_OAUTH_PORT_FILE,
 # XO_OAUTH_LOG.  The server binds port 0 itself, so it cannot collide.

@@ -201,6 +201,8 @@ preset() {
         --client-id 00000000-1111-2222-3333-444444444444 --wait 1 "$@" \
         >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
     xo_assert_rc 75 "$XO_TMP/$name.err"
+    # the helper gave up after 1 s whether or not the recorder had run yet
+    xo_wait_line "$XO_TMP/browser.log" '^url ' 20 "the recorder was not run"
 }
 preset ms --provider microsoft --tenant contoso.onmicrosoft.com --login-hint "$USER"
 xo_assert_contains "$XO_TMP/browser.log" '^url https://login\.microsoftonline\.com/contoso\.onmicrosoft\.com/oauth2/v2\.0/authorize\?response_type=code&'
