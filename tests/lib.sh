@@ -469,6 +469,9 @@ xo_sink_grep() {
 # XO_DOVECOT_LOG, XO_MAIL_DIR.  Mail is stored as user $XO_MAIL_USER.
 # A second instance in the same script: set XO_DOVECOT_NAME (its directory
 # under $XO_TMP) for that call, and keep the first one's ports beforehand.
+# XO_DOVECOT_EXTRA: more configuration, appended before Dovecot starts (a
+# `doveadm reload` afterwards would take effect at some later moment that
+# nothing announces: new connections may still meet the old settings).
 XO_MAIL_USER=${XO_MAIL_USER:-mail}
 xo_start_dovecot() {
     local d=$XO_TMP/${XO_DOVECOT_NAME:-dovecot} pid ports protocols port _
@@ -567,6 +570,8 @@ service anvil {
   }
 }
 EOF
+        [ -z "${XO_DOVECOT_EXTRA:-}" ] ||
+            printf '# XO_DOVECOT_EXTRA\n%s\n' "$XO_DOVECOT_EXTRA" >>"$XO_DOVECOT_CONF"
         : >"$XO_DOVECOT_LOG"
         setsid dovecot -F -c "$XO_DOVECOT_CONF" </dev/null >>"$d/master.out" 2>&1 &
         pid=$!

@@ -21,16 +21,12 @@ N_OB=${XO_PLUGIN_HERD_OAUTHBEARER:-5}
 USER=alice@example.com
 
 xo_start_oauth
-xo_start_dovecot
 # Dovecot allows 10 IMAP sessions per user and address by default; the
 # herd is one user from 127.0.0.1.
-cat >>"$XO_DOVECOT_CONF" <<EOF
-protocol imap {
+XO_DOVECOT_EXTRA='protocol imap {
   mail_max_userip_connections = 200
-}
-EOF
-xo_doveadm reload || xo_fail "doveadm reload failed" "$XO_DOVECOT_LOG"
-sleep 0.5
+}'
+xo_start_dovecot
 
 F=$XO_TMP/tokens/alice.json
 mkdir -m 700 "$XO_TMP/tokens"

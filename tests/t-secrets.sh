@@ -52,20 +52,15 @@ CLIENT_SECRET=xo-cs-$RANDOM$RANDOM-$RANDOM$RANDOM-confidential
 N=0
 
 xo_start_oauth
-xo_start_dovecot
-cat >>"$XO_DOVECOT_CONF" <<'EOF'
 # t-secrets: as verbose as Dovecot gets without logging passwords
-auth_verbose = yes
+XO_DOVECOT_EXTRA='auth_verbose = yes
 auth_debug = yes
 auth_debug_passwords = no
 auth_verbose_passwords = no
 mail_debug = yes
 verbose_proctitle = yes
-log_debug = category=auth
-EOF
-xo_doveadm reload >"$LOGS/doveadm-reload.out" 2>&1 \
-    || xo_fail "doveadm reload failed" "$LOGS/doveadm-reload.out" "$XO_DOVECOT_LOG"
-sleep 0.5
+log_debug = category=auth'
+xo_start_dovecot
 # A confidential client: every refresh sends the client secret.
 xo_oauth -q client xoauth2-test "$CLIENT_SECRET"
 
