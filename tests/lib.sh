@@ -574,7 +574,7 @@ EOF
             printf '# XO_DOVECOT_EXTRA\n%s\n' "$XO_DOVECOT_EXTRA" >>"$XO_DOVECOT_CONF"
         : >"$XO_DOVECOT_LOG"
         setsid dovecot -F -c "$XO_DOVECOT_CONF" </dev/null >>"$d/master.out" 2>&1 &
-        pid=$!
+        pid=$! XO_DOVECOT_PID=$!
         XO__PIDS+=("$pid")      # at once, so an interrupt stops it too
         for port in "$XO_IMAP_PORT" "$XO_POP3_PORT" "$XO_SUBMISSION_PORT"; do
             [ "$port" = 0 ] && continue
@@ -591,6 +591,19 @@ EOF
             || break
     done
     xo_fail "Dovecot did not start" "$d/master.out" "$XO_DOVECOT_LOG"
+}
+
+# xo_stop_dovecot: stop the instance now and wait until every process of it
+# has gone, so its log is complete (its log process writes asynchronously).
+xo_stop_dovecot() {
+    local i
+    [ -n "${XO_DOVECOT_PID:-}" ] || return 0
+    xo__stop_pid "$XO_DOVECOT_PID"
+    for i in "${!XO__PIDS[@]}"; do      # not again at exit: the pid is free
+        [ "${XO__PIDS[i]}" != "$XO_DOVECOT_PID" ] || unset 'XO__PIDS[i]'
+    done
+    XO__PIDS=("${XO__PIDS[@]}")
+    XO_DOVECOT_PID=
 }
 
 # xo_doveadm ARGS...: doveadm against the private instance.

@@ -416,8 +416,10 @@ fi
 
 # ================================================================================
 xo_step "search every log, capture, transcript and process sample for the run's secrets"
-# Give Dovecot and the mock server a moment to flush.
-sleep 0.3
+# Dovecot's log process writes asynchronously: stop the instance (every
+# process of it gone), so that its log is complete.  The mock server
+# flushes each line itself.
+xo_stop_dovecot
 cp "$XO_DOVECOT_LOG" "$LOGS/dovecot.log"
 cp "$XO_TMP/dovecot/master.out" "$LOGS/dovecot-master.out" 2>/dev/null || true
 cp "$XO_OAUTH_LOG" "$LOGS/oauth-server.log"
