@@ -368,17 +368,35 @@ xo_wait_file() {
     xo_fail "$3 did not start" "$4"
 }
 
+# xo_poll SECS CMD...: run CMD every 0.1 s until it succeeds (return 0),
+# at most about SECS (return 1).  The wait for an event: a file, a line.
+xo_poll() {
+    local secs=$1 n; shift
+    for ((n = 0; n < secs * 10; n++)); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    "$@"
+}
+
 # xo_wait_line FILE ERE [SECS] [WHAT]: wait until FILE matches ERE (a line
 # another process writes: a log line, a "done" mark), at most SECS (default
 # 20); fail with WHAT and FILE otherwise.  For output written by a process
 # the test does not wait for (e.g. a $BROWSER the helper leaves running).
 xo_wait_line() {
-    local f=$1 re=$2 secs=${3:-20} what=${4:-} n
-    for ((n = 0; n < secs * 10; n++)); do
-        xo_grep "$re" "$f" && return 0
-        sleep 0.1
-    done
-    xo_fail "${what:-${f##*/} did not show /$re/} within $secs s" "$f"
+    xo_poll "${3:-20}" xo_grep "$2" "$1" \
+        || xo_fail "${4:-${1##*/} did not show /$2/} within ${3:-20} s" "$1"
+}
+
+# xo_count FILE ERE: how many lines of FILE match ERE (0 if no FILE).
+xo_count() {
+    [ -f "$1" ] || { echo 0; return 0; }
+    tr -d '\r' <"$1" | grep -cE -- "$2" || true
+}
+
+# xo__count_ge FILE ERE N: at least N lines of FILE match ERE.
+xo__count_ge() {
+    [ "$(xo_count "$1" "$2")" -ge "$3" ]
 }
 
 # --- mock OAuth server ------------------------------------------------------
@@ -604,6 +622,22 @@ xo_stop_dovecot() {
     done
     XO__PIDS=("${XO__PIDS[@]}")
     XO_DOVECOT_PID=
+}
+
+# Dovecot's log process writes asynchronously: a client can have its answer
+# (and exit) before the line is in the file.  So wait for it:
+# xo_dovecot_wait_log ERE [WHAT] [SECS]: until the log matches ERE;
+# xo_dovecot_wait_count ERE N [WHAT] [SECS]: until N lines of it match ERE
+# (the caller counted the lines before; more would not be an error here).
+xo_dovecot_wait_log() {
+    xo_poll "${3:-20}" xo_grep "$1" "$XO_DOVECOT_LOG" \
+        || xo_fail "${2:+$2: }Dovecot's log did not show /$1/ within ${3:-20} s"
+    echo "   ok: ${2:-Dovecot logged /$1/}"
+}
+xo_dovecot_wait_count() {
+    xo_poll "${4:-20}" xo__count_ge "$XO_DOVECOT_LOG" "$1" "$2" \
+        || xo_fail "${3:+$3: }Dovecot's log has $(xo_count "$XO_DOVECOT_LOG" "$1") lines matching /$1/, not $2, after ${4:-20} s"
+    echo "   ok: ${3:-$2 lines of the Dovecot log match /$1/}"
 }
 
 # xo_doveadm ARGS...: doveadm against the private instance.

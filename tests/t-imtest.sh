@@ -35,7 +35,7 @@ for mech in XOAUTH2 OAUTHBEARER; do
     xo_assert_contains "$out" '^Authenticated\.' "imtest: Authenticated."
     xo_assert_contains "$out" '^(S: )?A02 OK' "our A02 LOGOUT completed"
     xo_assert_rc 0 "$out"
-    xo_assert_contains "$XO_DOVECOT_LOG" \
+    xo_dovecot_wait_log \
         "imap-login: Info: Login: user=<$USER>, method=$mech" \
         "Dovecot logged the $mech login"
 

@@ -30,7 +30,7 @@ for mech in XOAUTH2 OAUTHBEARER; do
     xo_assert_rc 0 "$out"
     xo_assert_not_contains "$out" 'Error|error' "no errors reported"
     xo_assert_synced "$dir" "$SUBJECT"
-    xo_assert_contains "$XO_DOVECOT_LOG" \
+    xo_dovecot_wait_log \
         "imap-login: Info: Login: user=<$USER>, method=$mech" \
         "Dovecot logged the $mech login"
 

@@ -62,9 +62,13 @@ send() {
         <"$XO_TMP/body" >"$XO_TMP/$2.out" 2>&1
 }
 
-# logins MECH PROTO: Dovecot's count of successful PROTO logins with MECH.
+# login_re MECH PROTO: Dovecot's log line for a PROTO login with MECH;
+# logins MECH PROTO: how many it logged so far.
+login_re() {
+    echo "$2-login: Info: Login: user=<$USER>, method=${1^^},"
+}
 logins() {
-    grep -c "$2-login: Info: Login: user=<$USER>, method=${1^^}," "$XO_DOVECOT_LOG" || true
+    xo_count "$XO_DOVECOT_LOG" "$(login_re "$1" "$2")"
 }
 
 # at_sink SUBJECT: wait up to 5 s for it at the sink.
@@ -101,8 +105,8 @@ for mech in xoauth2 oauthbearer; do
     xo_assert_rc 0 "$XO_TMP/mutt-$mech.out"
     at_sink "mutt-$mech" || xo_fail "not at the sink" "$XO_TMP/mutt-$mech.out"
     echo "   ok: at the sink"
-    [ "$(logins "$mech" submission)" -gt "$smtp0" ] || xo_fail "no SMTP $mech login in Dovecot's log"
-    [ "$(logins "$mech" imap)" -gt "$imap0" ] || xo_fail "no IMAP $mech login in Dovecot's log" "$XO_TMP/mutt-$mech.out"
+    xo_dovecot_wait_count "$(login_re "$mech" submission)" $((smtp0 + 1)) "an SMTP $mech login in Dovecot's log"
+    xo_dovecot_wait_count "$(login_re "$mech" imap)" $((imap0 + 1)) "an IMAP $mech login in Dovecot's log"
     xo_doveadm search -u "$USER" mailbox Sent header subject "mutt-$mech" >"$XO_TMP/found"
     [ -s "$XO_TMP/found" ] || xo_fail "the Fcc is not in Sent" "$XO_TMP/mutt-$mech.out"
     echo "   ok: Dovecot logged an SMTP and an IMAP $mech login; the Fcc is in Sent"
@@ -112,7 +116,7 @@ for mech in xoauth2 oauthbearer; do
     read_inbox "$mech"
     xo_assert_rc 0 "$XO_TMP/$mech.read.out"
     xo_assert_contains "$XO_TMP/$mech.screen" 'waiting in the inbox' "the INBOX's message is listed"
-    [ "$(logins "$mech" imap)" -gt "$imap0" ] || xo_fail "no IMAP $mech login in Dovecot's log" "$XO_TMP/$mech.screen"
+    xo_dovecot_wait_count "$(login_re "$mech" imap)" $((imap0 + 1)) "an IMAP $mech login in Dovecot's log"
 done
 
 xo_step "expired token file: the refresh command refreshes it first"

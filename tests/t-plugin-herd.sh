@@ -68,9 +68,13 @@ herd_check() {
     echo "   ok: $count/$count imtest sessions said Authenticated."
 }
 
-# logins MECH: how many logins Dovecot logged for $USER with MECH so far.
+# login_re MECH: Dovecot's log line for a login of $USER with MECH;
+# logins MECH: how many it logged so far.
+login_re() {
+    echo "imap-login: Info: Login: user=<$USER>, method=$1"
+}
 logins() {
-    grep -c "imap-login: Info: Login: user=<$USER>, method=$1" "$XO_DOVECOT_LOG" || true
+    xo_count "$XO_DOVECOT_LOG" "$(login_re "$1")"
 }
 
 declare -A RESULT
@@ -106,10 +110,11 @@ for mech in XOAUTH2 OAUTHBEARER; do
     fi
     echo "   ok: the file holds a new access token and the rotated refresh token"
     [ "$(stat -c %a "$F")" = 600 ] || xo_fail "$mech: token file mode is $(stat -c %a "$F")"
+    xo_dovecot_wait_count "$(login_re "$mech")" $((logins_before + count)) \
+        "$mech: Dovecot logged $count logins"
     logins_after=$(logins "$mech")
     [ $((logins_after - logins_before)) = "$count" ] \
         || xo_fail "$mech: Dovecot logged $((logins_after - logins_before)) logins, want $count"
-    echo "   ok: Dovecot logged $count $mech logins"
     echo "   $mech herd: $count logins, 1 refresh, wall time $HERD_MS ms," \
          "slowest session ${SLOWEST_MS} ms"
     RESULT[$mech]="$count logins, 1 refresh, ${HERD_MS} ms wall"

@@ -35,7 +35,7 @@ for mech in XOAUTH2 OAUTHBEARER; do
     xo_assert_contains "$out" '^Authenticated\.' "pop3test: Authenticated."
     xo_assert_contains "$out" '^(S: )?\+OK 1 [0-9]+' "STAT sees the 1 message"
     xo_assert_rc 0 "$out"
-    xo_assert_contains "$XO_DOVECOT_LOG" \
+    xo_dovecot_wait_log \
         "pop3-login: Info: Login: user=<$USER>, method=$mech" \
         "Dovecot logged the $mech login"
 

@@ -74,8 +74,9 @@ for d in etc dev lib usr; do
 done
 echo "   the chroot holds: $(cd "$XO_PF_QUEUE" && echo *) (no etc/, dev/, lib/, usr/)"
 
+LOGIN_RE="submission-login: Info: Login: user=<$USER>, method=XOAUTH2"
 logins() {
-    grep -c "submission-login: Info: Login: user=<$USER>, method=XOAUTH2" "$XO_DOVECOT_LOG" || true
+    xo_count "$XO_DOVECOT_LOG" "$LOGIN_RE"
 }
 
 # file_ok: still 0600 and owned by postfix, and so is its lock file (the
@@ -135,8 +136,7 @@ xo_pf_wait_sink "$subject"
 xo_pf_queue_id; id1=$XO_PF_QID
 xo_pf_wait_log "$id1: to=<$RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
 echo "   ok: postfix logged status=sent for $id1"
-[ "$(logins)" -gt "$l0" ] || xo_fail "Dovecot logged no XOAUTH2 submission login" "$XO_DOVECOT_LOG"
-echo "   ok: Dovecot logged an XOAUTH2 submission login for $USER"
+xo_dovecot_wait_count "$LOGIN_RE" $((l0 + 1)) "Dovecot logged an XOAUTH2 submission login for $USER"
 [ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a valid token was refreshed"
 echo "   ok: no refresh"
 

@@ -58,8 +58,9 @@ TOKENS_SEEN=("$(xo_token_field "$F" access_token)" "$(xo_token_field "$F" refres
 xo_step "start a private postfix (postfix -c DIR)"
 xo_start_postfix "$USER" "$F" n
 
+LOGIN_RE="submission-login: Info: Login: user=<$USER>, method=XOAUTH2"
 logins() {
-    grep -c "submission-login: Info: Login: user=<$USER>, method=XOAUTH2" "$XO_DOVECOT_LOG" || true
+    xo_count "$XO_DOVECOT_LOG" "$LOGIN_RE"
 }
 
 remember_tokens() {
@@ -93,8 +94,7 @@ xo_pf_wait_sink "$subject"
 xo_pf_queue_id; id0=$XO_PF_QID
 xo_pf_wait_log "$id0: to=<$RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
 echo "   ok: postfix logged status=sent for $id0"
-[ "$(logins)" -gt "$l0" ] || xo_fail "Dovecot logged no XOAUTH2 submission login" "$XO_DOVECOT_LOG"
-echo "   ok: Dovecot logged an XOAUTH2 submission login for $USER"
+xo_dovecot_wait_count "$LOGIN_RE" $((l0 + 1)) "Dovecot logged an XOAUTH2 submission login for $USER"
 [ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a valid token was refreshed"
 echo "   ok: no refresh"
 

@@ -46,7 +46,7 @@ for mech in XOAUTH2 OAUTHBEARER; do
     [ -n "$(xo_sink_grep "^Subject: $subject$")" ] \
         || xo_fail "message '$subject' did not reach the sink" "$out"
     echo "   ok: the sink received '$subject'"
-    xo_assert_contains "$XO_DOVECOT_LOG" \
+    xo_dovecot_wait_log \
         "submission-login: Info: Login: user=<$USER>, method=$mech" \
         "Dovecot logged the $mech login"
 

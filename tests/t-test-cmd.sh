@@ -79,7 +79,7 @@ for proto in imap pop smtp; do
         xo_assert_contains "$out" "^C: (A2 AUTHENTICATE $mech )?\[base64 of [0-9]+ bytes, masked: user $USER, auth=Bearer \*\*\*\]$" \
             "the plugin's message, masked"
         xo_assert_contains "$out" "${AFTER[$proto]}" "a harmless command after login"
-        xo_assert_contains "$XO_DOVECOT_LOG" \
+        xo_dovecot_wait_log \
             "${SERVICE[$proto]}-login: Info: Login: user=<$USER>, method=$mech" \
             "Dovecot logged the $mech login"
         # Every run but the first follows a revocation: the plugin
