@@ -399,6 +399,35 @@ xo__count_ge() {
     [ "$(xo_count "$1" "$2")" -ge "$3" ]
 }
 
+# xo_hold_lock FILE UNTIL: take FILE.lock (flock, as the helper does) in
+# a background subshell, and return once it is held.  The holder lets go
+# when the shell command UNTIL succeeds (checked every 0.1 s), at most
+# after 30 s.  Sets XO_HOLDER (its pid: wait for it) and XO_HOLD_MARK (a
+# file that ends in "released" when UNTIL came true, else "gave up").
+xo_hold_lock() {
+    XO_HOLD_MARK=$XO_TMP/hold-lock.$RANDOM
+    (
+        exec 9>>"$1.lock"
+        flock 9 || exit 1
+        echo held >"$XO_HOLD_MARK"
+        if xo_poll 30 eval "$2"; then echo released; else echo "gave up"; fi \
+            >>"$XO_HOLD_MARK"
+    ) </dev/null &
+    XO_HOLDER=$!
+    xo_wait_file "$XO_HOLD_MARK" '^held$' 20 "the test could not take $1.lock"
+}
+
+# xo_lock_waiters LOCKFILE PROGRAM: how many processes running PROGRAM (a
+# path) have LOCKFILE open (the helper keeps it open while it waits).
+xo_lock_waiters() {
+    local exe p n=0
+    exe=$(readlink -f "$2")
+    for p in $(find /proc/[0-9]*/fd -maxdepth 1 -lname "$1" 2>/dev/null | cut -d/ -f3 | sort -u); do
+        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$exe" ] && n=$((n + 1))
+    done
+    echo "$n"
+}
+
 # --- mock OAuth server ------------------------------------------------------
 # xo_start_oauth: sets XO_OAUTH_PORT, XO_OAUTH_URL, XO_OAUTH_PORT_FILE,
 # XO_OAUTH_LOG.  The server binds port 0 itself, so it cannot collide.

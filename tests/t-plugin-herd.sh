@@ -138,16 +138,14 @@ EOF
         || xo_fail "expire at the server failed"
     old_rt=$(xo_token_field "$F" refresh_token)
     before=$(xo_oauth_refreshes)
-    # Hold the lock until every login's helper has started (at most
-    # 30 s), so that none can find the token already fresh: under load
-    # a fixed hold let late sessions skip the helper.
-    flock "$F.lock" bash -c 'for ((i = 0; i < 300; i++)); do
-        [ "$(wc -l <"$1")" -ge "$2" ] && break; sleep 0.1; done' _ \
-        "$XO_TMP/helper-runs" "$N" &
-    holder=$!
-    sleep 0.2
+    # Hold the lock (taken before the first login starts) until every
+    # login's helper waits on it (at most 30 s), so that none can find
+    # the token already fresh: under load a fixed hold let late sessions
+    # skip the helper.
+    xo_hold_lock "$F" "[ \$(xo_lock_waiters '$F.lock' '$XO_HELPER') -ge $N ]"
     XOAUTH2_HELPER=$XO_TMP/helper-wrapper herd XOAUTH2 "$N"
-    wait "$holder"
+    wait "$XO_HOLDER"
+    xo_assert_contains "$XO_HOLD_MARK" '^released$' "all $N helpers waited on the lock"
     herd_check XOAUTH2 "$N"
     runs=$(wc -l <"$XO_TMP/helper-runs")
     [ "$runs" = "$N" ] \
