@@ -1,8 +1,9 @@
 #!/bin/sh
 # Builds xoauth2 on Debian 12 and runs one make target (default: check).
+# In a root shell (or with sudo in front):
 #
-#   sudo tools/build.sh demo     # the end-to-end demo
-#   sudo tools/build.sh check    # the whole test suite
+#   tools/build.sh demo     # the end-to-end demo
+#   tools/build.sh check    # the whole test suite
 #
 # As root it first installs the Debian packages the build and the tests
 # need (only those missing).  As another user it installs nothing and
@@ -28,7 +29,7 @@ done
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "build.sh: missing Debian packages:$missing" >&2
-		echo "build.sh: run as root (sudo $0 $target) to install them" >&2
+		echo "build.sh: to install them, run it as root: $0 $target (in a root shell, or with sudo)" >&2
 		exit 69
 	fi
 	echo "build.sh: installing:$missing"
