@@ -936,7 +936,7 @@ XO_PF_RCPT=${XO_PF_RCPT:-bob@example.net}
 
 xo_require_postfix() {
     xo_require_root
-    xo_require_cmd postfix postconf sendmail postqueue
+    xo_require_cmd postfix postconf sendmail postqueue runuser
     id postfix >/dev/null 2>&1 || xo_skip "no system user postfix"
     getent group postdrop >/dev/null || xo_skip "no system group postdrop"
 }
@@ -948,6 +948,18 @@ xo_pf_init() {
     XO_PF_LOG=$XO_PF_DIR/maillog
     mkdir -p "$XO_PF_DIR" "$XO_PF_QUEUE" "$XO_PF_DATA"
     chown postfix:postfix "$XO_PF_DATA"
+    # postfix's smtp runs the helper as user postfix.  A build tree that
+    # user cannot reach (a clone in /root, mode 0700: the README's Quick
+    # start as root) gets a copy of the helper in $XO_TMP (mode 0711).
+    if [ -n "${XOAUTH2_HELPER:-}" ] &&
+        ! runuser -u postfix -- test -x "$XOAUTH2_HELPER" 2>/dev/null; then
+        mkdir -p -m 755 "$XO_TMP/bin"
+        cp "$XOAUTH2_HELPER" "$XO_TMP/bin/xoauth2-token"
+        chmod 755 "$XO_TMP/bin/xoauth2-token"
+        XO_HELPER=$XO_TMP/bin/xoauth2-token
+        export XOAUTH2_HELPER=$XO_HELPER
+        echo "   user postfix cannot run the helper in the build tree: using a copy in \$XO_TMP/bin"
+    fi
 }
 
 # xo_pf_master_pid: the running master's pid, or fail.  A master that has
