@@ -640,8 +640,9 @@ EOF
     xo_fail "Dovecot did not start" "$d/master.out" "$XO_DOVECOT_LOG"
 }
 
-# xo_stop_dovecot: stop the instance now and wait until every process of it
-# has gone, so its log is complete (its log process writes asynchronously).
+# xo_stop_dovecot: stop the instance (the one started last) now and wait
+# until every process of it has gone, so its log is complete (its log
+# process writes asynchronously).
 xo_stop_dovecot() {
     local i
     [ -n "${XO_DOVECOT_PID:-}" ] || return 0

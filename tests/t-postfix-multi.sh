@@ -71,9 +71,13 @@ send() {
     xo_pf_send "$2"
     xo_pf_queue_id
 }
-# logins LOG USER: XOAUTH2 submission logins of USER in one relay's log.
+# login_re USER: an XOAUTH2 submission login of USER in a relay's log;
+# logins LOG USER: how many are in LOG.
+login_re() {
+    echo "submission-login: Info: Login: user=<$1>, method=XOAUTH2"
+}
 logins() {
-    grep -c "submission-login: Info: Login: user=<$2>, method=XOAUTH2" "$1" || true
+    xo_count "$1" "$(login_re "$2")"
 }
 
 xo_step "1. each sender's mail goes out through its own relay, as its own account"
@@ -83,6 +87,11 @@ xo_pf_wait_sink "$ms_subj"
 xo_pf_wait_sink "$gm_subj"
 xo_pf_wait_log "$ms_id: to=<$XO_PF_RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$MS_PORT.* status=sent"
 xo_pf_wait_log "$gm_id: to=<$XO_PF_RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$GM_PORT.* status=sent"
+# (Dovecot writes its log asynchronously: wait for the login lines.)
+XO_DOVECOT_LOG=$MS_LOG xo_dovecot_wait_count "$(login_re "$MS_USER")" 1 \
+    "the 'Microsoft' relay logged $MS_USER's login"
+XO_DOVECOT_LOG=$GM_LOG xo_dovecot_wait_count "$(login_re "$GM_USER")" 1 \
+    "the 'Gmail' relay logged $GM_USER's login"
 [ "$(logins "$MS_LOG" "$MS_USER")" -ge 1 ] && [ "$(logins "$MS_LOG" "$GM_USER")" = 0 ] \
     || xo_fail "the 'Microsoft' relay did not see exactly $MS_USER" "$MS_LOG"
 [ "$(logins "$GM_LOG" "$GM_USER")" -ge 1 ] && [ "$(logins "$GM_LOG" "$MS_USER")" = 0 ] \
