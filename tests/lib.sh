@@ -418,12 +418,16 @@ xo_hold_lock() {
 }
 
 # xo_lock_waiters LOCKFILE PROGRAM: how many processes running PROGRAM (a
-# path) have LOCKFILE open (the helper keeps it open while it waits).
+# path; or PROGRAM-full, which the helper's front execs for the commands
+# that go to the network) have LOCKFILE open (the helper keeps it open
+# while it waits).
 xo_lock_waiters() {
     local exe p n=0
     exe=$(readlink -f "$2")
     for p in $(find /proc/[0-9]*/fd -maxdepth 1 -lname "$1" 2>/dev/null | cut -d/ -f3 | sort -u); do
-        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$exe" ] && n=$((n + 1))
+        case $(readlink "/proc/$p/exe" 2>/dev/null) in
+        "$exe" | "$exe"-full) n=$((n + 1)) ;;
+        esac
     done
     echo "$n"
 }
