@@ -72,8 +72,9 @@ xo_assert_contains "$XO_TMP/login.out" "app-only access to $MBX"
 app_grants() {
     xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])'
 }
+LOGIN_RE="submission-login: Info: Login: user=<$MBX>, method=XOAUTH2"
 logins() {
-    grep -c "submission-login: Info: Login: user=<$MBX>, method=XOAUTH2" "$XO_DOVECOT_LOG" || true
+    xo_count "$XO_DOVECOT_LOG" "$LOGIN_RE"
 }
 TOKENS_SEEN=()
 remember() { TOKENS_SEEN+=("$(xo_token_field "$F" access_token)"); }
@@ -118,7 +119,7 @@ l0=$(logins)
 subject="xo-apponly valid $RANDOM"
 xo_pf_send "$subject"
 sent "$subject"
-[ "$(logins)" -gt "$l0" ] || xo_fail "Dovecot logged no XOAUTH2 login for $MBX" "$XO_DOVECOT_LOG"
+xo_dovecot_wait_count "$LOGIN_RE" $((l0 + 1)) "Dovecot logged an XOAUTH2 login for $MBX"
 [ "$(app_grants)" = "$before" ] || xo_fail "a valid token was renewed"
 file_ok
 
