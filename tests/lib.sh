@@ -414,7 +414,7 @@ xo_hold_lock() {
             >>"$XO_HOLD_MARK"
     ) </dev/null &
     XO_HOLDER=$!
-    xo_wait_file "$XO_HOLD_MARK" '^held$' 20 "the test could not take $1.lock"
+    xo_wait_line "$XO_HOLD_MARK" '^held$' 20 "the test could not take $1.lock"
 }
 
 # xo_lock_waiters LOCKFILE PROGRAM: how many processes running PROGRAM (a
