@@ -894,11 +894,10 @@ imap_tagged(struct session *s, const char *tag, int *okp)
 	}
 }
 
+/* The greeting, then TLS if --starttls. */
 static int
-imap(struct session *s)
+imap_greeting(struct session *s)
 {
-	struct mailtest_line l;
-	char *b64 = NULL, *cmd = NULL;
 	int r, ok;
 
 	if ((r = read_line(s)) != 0)
@@ -906,22 +905,25 @@ imap(struct session *s)
 	if (strncasecmp(s->line, "* OK", 4) != 0)
 		return fail(s, XO_E_UNAVAILABLE, "%s did not greet us with * OK",
 		    s->host);
-	if (s->mo->security == MAILTEST_SEC_STARTTLS) {
-		if ((r = send_line(s, "A0 STARTTLS", NULL)) != 0 ||
-		    (r = imap_tagged(s, "A0", &ok)) != 0)
-			return r;
-		if (!ok)
-			return fail(s, XO_E_UNAVAILABLE, "%s refused STARTTLS",
-			    s->host);
-		if ((r = start_tls(s)) != 0)
-			return r;
-	}
-	if ((r = send_line(s, "A1 CAPABILITY", NULL)) != 0 ||
-	    (r = imap_tagged(s, "A1", &ok)) != 0)
+	if (s->mo->security != MAILTEST_SEC_STARTTLS)
+		return 0;
+	if ((r = send_line(s, "A0 STARTTLS", NULL)) != 0 ||
+	    (r = imap_tagged(s, "A0", &ok)) != 0)
 		return r;
-	choose_mech(s);
-	if ((r = sasl_setup(s, "imap")) != 0 || (r = sasl_first(s, &b64)) != 0)
-		goto out;
+	if (!ok)
+		return fail(s, XO_E_UNAVAILABLE, "%s refused STARTTLS", s->host);
+	return start_tls(s);
+}
+
+/* Sends "A2 AUTHENTICATE" with the plugin's first message B64: in the
+ * command if the server offers SASL-IR, else after its '+'. */
+static int
+imap_authenticate_first(struct session *s, const char *b64)
+{
+	struct mailtest_line l;
+	char *cmd = NULL;
+	int r;
+
 	if (s->caps.sasl_ir) {
 		if (asprintf(&cmd, "A2 AUTHENTICATE %s %s", s->mech,
 		    b64[0] != '\0' ? b64 : "=") == -1) {
@@ -934,26 +936,44 @@ imap(struct session *s)
 
 			snprintf(shown, sizeof(shown), "A2 AUTHENTICATE %s %s",
 			    s->mech, s->shown);
-			if ((r = send_line(s, cmd, shown)) != 0)
-				goto out;
+			r = send_line(s, cmd, shown);
 		}
-	} else {
-		if (asprintf(&cmd, "A2 AUTHENTICATE %s", s->mech) == -1) {
-			cmd = NULL;
-			r = fail(s, XO_E_OSERR, "out of memory");
-			goto out;
-		}
-		if ((r = send_line(s, cmd, NULL)) != 0 || (r = read_line(s)) != 0)
-			goto out;
-		mailtest_imap_line(s->line, "A2", &s->caps, &l);
-		if (l.kind != MAILTEST_LINE_CONTINUE) {
-			r = l.kind != MAILTEST_LINE_OTHER ? refused(s) :
-			    fail(s, XO_E_PROTOCOL, "expected '+' from %s", s->host);
-			goto out;
-		}
-		if ((r = send_line(s, b64, s->shown)) != 0)
-			goto out;
+		goto out;
 	}
+	if (asprintf(&cmd, "A2 AUTHENTICATE %s", s->mech) == -1) {
+		cmd = NULL;
+		r = fail(s, XO_E_OSERR, "out of memory");
+		goto out;
+	}
+	if ((r = send_line(s, cmd, NULL)) != 0 || (r = read_line(s)) != 0)
+		goto out;
+	mailtest_imap_line(s->line, "A2", &s->caps, &l);
+	if (l.kind != MAILTEST_LINE_CONTINUE) {
+		r = l.kind != MAILTEST_LINE_OTHER ? refused(s) :
+		    fail(s, XO_E_PROTOCOL, "expected '+' from %s", s->host);
+		goto out;
+	}
+	r = send_line(s, b64, s->shown);
+ out:
+	if (cmd != NULL) {
+		xo_wipe(cmd, strlen(cmd));
+		free(cmd);
+	}
+	return r;
+}
+
+/* The SASL exchange: the first message, then an answer to each
+ * challenge, until the tagged answer to A2. */
+static int
+imap_authenticate(struct session *s)
+{
+	struct mailtest_line l;
+	char *b64 = NULL;
+	int r;
+
+	if ((r = sasl_setup(s, "imap")) != 0 || (r = sasl_first(s, &b64)) != 0 ||
+	    (r = imap_authenticate_first(s, b64)) != 0)
+		goto out;
 	for (;;) {
 		if ((r = read_line(s)) != 0)
 			goto out;
@@ -966,36 +986,43 @@ imap(struct session *s)
 		if (l.kind == MAILTEST_LINE_OK || l.kind == MAILTEST_LINE_NO)
 			break;
 	}
-	if (l.kind != MAILTEST_LINE_OK) {
-		r = refused(s);
-		goto out;
-	}
-	if ((r = send_line(s, "A3 LIST \"\" INBOX", NULL)) != 0 ||
-	    (r = imap_tagged(s, "A3", &ok)) != 0)
-		goto out;
-	if (!ok) {
-		r = fail(s, XO_E_PROTOCOL, "logged in, but LIST failed");
-		goto out;
-	}
-	if ((r = send_line(s, "A4 NOOP", NULL)) != 0 ||
-	    (r = imap_tagged(s, "A4", &ok)) != 0)
-		goto out;
-	if (!ok) {
-		r = fail(s, XO_E_PROTOCOL, "logged in, but NOOP failed");
-		goto out;
-	}
-	snprintf(s->done, sizeof(s->done), "LIST, NOOP and LOGOUT ok");
-	if ((r = send_line(s, "A5 LOGOUT", NULL)) != 0 ||
-	    (r = imap_tagged(s, "A5", &ok)) != 0)
-		goto out;
-	r = ok ? 0 : fail(s, XO_E_PROTOCOL, "logged in, but LOGOUT failed");
+	r = l.kind == MAILTEST_LINE_OK ? 0 : refused(s);
  out:
 	secret_b64_free(b64);
-	if (cmd != NULL) {
-		xo_wipe(cmd, strlen(cmd));
-		free(cmd);
-	}
 	return r;
+}
+
+/* Sends LINE, a command tagged TAG, and reads to its tagged answer:
+ * anything but OK fails as "logged in, but WHAT failed". */
+static int
+imap_command(struct session *s, const char *line, const char *tag,
+    const char *what)
+{
+	int r, ok;
+
+	if ((r = send_line(s, line, NULL)) != 0 ||
+	    (r = imap_tagged(s, tag, &ok)) != 0)
+		return r;
+	return ok ? 0 : fail(s, XO_E_PROTOCOL, "logged in, but %s failed", what);
+}
+
+static int
+imap(struct session *s)
+{
+	int r, ok;
+
+	if ((r = imap_greeting(s)) != 0)
+		return r;
+	if ((r = send_line(s, "A1 CAPABILITY", NULL)) != 0 ||
+	    (r = imap_tagged(s, "A1", &ok)) != 0)
+		return r;
+	choose_mech(s);
+	if ((r = imap_authenticate(s)) != 0 ||
+	    (r = imap_command(s, "A3 LIST \"\" INBOX", "A3", "LIST")) != 0 ||
+	    (r = imap_command(s, "A4 NOOP", "A4", "NOOP")) != 0)
+		return r;
+	snprintf(s->done, sizeof(s->done), "LIST, NOOP and LOGOUT ok");
+	return imap_command(s, "A5 LOGOUT", "A5", "LOGOUT");
 }
 
 /* --- POP3 ------------------------------------------------------------------ */
@@ -1221,14 +1248,140 @@ explain(struct session *s, const struct diag *d, const char *who)
 
 /* --- the test ---------------------------------------------------------- */
 
+/* The port when --server names none: by protocol and, as given (the
+ * default unresolved), security. */
+static const char *
+default_port(const struct mailtest_options *mo)
+{
+	switch (mo->proto) {
+	case MAILTEST_IMAP:
+		return mo->security == MAILTEST_SEC_STARTTLS ||
+		    mo->security == MAILTEST_SEC_PLAIN ? "143" : "993";
+	case MAILTEST_POP:
+		return mo->security == MAILTEST_SEC_STARTTLS ||
+		    mo->security == MAILTEST_SEC_PLAIN ? "110" : "995";
+	default:
+		return mo->security == MAILTEST_SEC_TLS ? "465" : "587";
+	}
+}
+
+/* Checks MO and points s->mo at RESOLVED, a copy with the default
+ * security made explicit; sets s->host and s->port.  Returns 0, or
+ * XO_E_USAGE after saying what is wrong. */
+static int
+session_options(struct session *s, const struct mailtest_options *mo,
+    struct mailtest_options *resolved)
+{
+	char bracketed[sizeof(s->host) + 2];
+
+	if (mo->mech != NULL && strcmp(mo->mech, "XOAUTH2") != 0 &&
+	    strcmp(mo->mech, "OAUTHBEARER") != 0) {
+		msg(s->who, "--mech is XOAUTH2 or OAUTHBEARER, not '%s'", mo->mech);
+		return XO_E_USAGE;
+	}
+	if (parse_server(s, mo->server, default_port(mo)) != 0) {
+		msg(s->who, "'%s' is not HOST[:PORT] (an IPv6 address goes in "
+		    "brackets: [::1]:143)", mo->server);
+		return XO_E_USAGE;
+	}
+	/* The default: TLS for IMAP and POP, STARTTLS for SMTP. */
+	*resolved = *mo;
+	if (resolved->security == MAILTEST_SEC_DEFAULT)
+		resolved->security = mo->proto == MAILTEST_SMTP ?
+		    MAILTEST_SEC_STARTTLS : MAILTEST_SEC_TLS;
+	s->mo = resolved;
+	if (s->mo->security != MAILTEST_SEC_PLAIN)
+		return 0;
+	snprintf(bracketed, sizeof(bracketed), strchr(s->host, ':') ?
+	    "[%s]" : "%s", s->host);
+	if (!oauth_host_is_loopback(bracketed)) {
+		msg(s->who, "--plain would send the access token unencrypted "
+		    "to %s; it is only allowed to a loopback host: use "
+		    "--tls or --starttls", s->host);
+		return XO_E_USAGE;
+	}
+	return 0;
+}
+
+/* Connects, starts TLS if --tls, and logs in in the protocol's way. */
+static int
+session_dialogue(struct session *s)
+{
+	int status;
+
+	if ((status = conn_open(s)) == 0 &&
+	    (s->mo->security != MAILTEST_SEC_TLS || (status = conn_tls(s)) == 0))
+		status = s->mo->proto == MAILTEST_IMAP ? imap(s) :
+		    s->mo->proto == MAILTEST_POP ? pop(s) : smtp(s);
+	return status;
+}
+
+/* Prints the verdict of STATUS (HOW: the security, T0: when the test
+ * began) and, on failure, the message with what to do.  Returns the
+ * exit status: a refusal the diagnostics table knows may be
+ * temporary. */
+static int
+session_verdict(struct session *s, int status, const char *how, long t0)
+{
+	enum mailtest_proto proto = s->mo->proto;
+	const struct diag *known;
+
+	if (status == 0) {
+		printf("PASS: %s login to %s:%s as %s with %s (%s): %s, in %.2f s\n",
+		    proto_name(proto), s->host, s->port, s->user, s->mech, how,
+		    s->done, (double)(xo_now_ms() - t0) / 1000);
+		return status;
+	}
+	printf("FAIL: %s login to %s:%s as %s%s%s (%s): %s\n",
+	    proto_name(proto), s->host, s->port, s->user,
+	    s->mech != NULL ? " with " : "", s->mech != NULL ? s->mech : "",
+	    how, s->reason);
+	fflush(stdout);
+	if (status == XO_E_REFUSED && s->sasl != NULL &&
+	    (known = diag_match(proto == MAILTEST_IMAP ? DIAG_IMAP :
+	    proto == MAILTEST_POP ? DIAG_POP : DIAG_SMTP, s->reply)) != NULL)
+		status = explain(s, known, s->who);
+	else if (status == XO_E_REFUSED && s->sasl != NULL)
+		msg(s->who, "%s; run: " PROG " refresh --force %s, and if the "
+		    "server still says no, check that the grant has the "
+		    "%s scope and that %s access is enabled for the "
+		    "mailbox, then: " PROG " login %s", s->reason, s->who,
+		    proto_name(proto), proto_name(proto), s->who);
+	else
+		msg(s->who, "%s", s->reason);
+	return status;
+}
+
+/* Ends the SASL session and the connection; wipes what was read and
+ * the secret. */
+static void
+session_free(struct session *s)
+{
+	if (s->sasl != NULL)
+		sasl_dispose(&s->sasl);
+	if (sasl_ready) {
+		sasl_client_done();
+		sasl_ready = 0;
+	}
+	conn_close(s);
+	free(s->line);
+	if (s->in != NULL) {
+		xo_wipe(s->in, LINE_MAX_ + 1);
+		free(s->in);
+	}
+	if (s->secret != NULL) {
+		xo_wipe(s->secret->data, s->secret->len);
+		free(s->secret);
+	}
+}
+
 int
 mailtest_run(const struct mailtest_options *mo, const char *who,
     const char *path, const char *user)
 {
 	struct mailtest_options resolved;
 	struct session s;
-	const struct diag *known;
-	const char *defport, *how;
+	const char *how;
 	long t0 = xo_now_ms();
 	int status;
 
@@ -1238,47 +1391,8 @@ mailtest_run(const struct mailtest_options *mo, const char *who,
 	s.path = path;
 	s.user = user;
 	s.fd = -1;
-	if (mo->mech != NULL && strcmp(mo->mech, "XOAUTH2") != 0 &&
-	    strcmp(mo->mech, "OAUTHBEARER") != 0) {
-		msg(who, "--mech is XOAUTH2 or OAUTHBEARER, not '%s'", mo->mech);
-		return XO_E_USAGE;
-	}
-	switch (mo->proto) {
-	case MAILTEST_IMAP:
-		defport = mo->security == MAILTEST_SEC_STARTTLS ||
-		    mo->security == MAILTEST_SEC_PLAIN ? "143" : "993";
-		break;
-	case MAILTEST_POP:
-		defport = mo->security == MAILTEST_SEC_STARTTLS ||
-		    mo->security == MAILTEST_SEC_PLAIN ? "110" : "995";
-		break;
-	default:
-		defport = mo->security == MAILTEST_SEC_TLS ? "465" : "587";
-		break;
-	}
-	if (parse_server(&s, mo->server, defport) != 0) {
-		msg(who, "'%s' is not HOST[:PORT] (an IPv6 address goes in "
-		    "brackets: [::1]:143)", mo->server);
-		return XO_E_USAGE;
-	}
-	/* The default: TLS for IMAP and POP, STARTTLS for SMTP. */
-	resolved = *mo;
-	if (resolved.security == MAILTEST_SEC_DEFAULT)
-		resolved.security = mo->proto == MAILTEST_SMTP ?
-		    MAILTEST_SEC_STARTTLS : MAILTEST_SEC_TLS;
-	s.mo = &resolved;
-	if (s.mo->security == MAILTEST_SEC_PLAIN) {
-		char bracketed[sizeof(s.host) + 2];
-
-		snprintf(bracketed, sizeof(bracketed), strchr(s.host, ':') ?
-		    "[%s]" : "%s", s.host);
-		if (!oauth_host_is_loopback(bracketed)) {
-			msg(who, "--plain would send the access token unencrypted "
-			    "to %s; it is only allowed to a loopback host: use "
-			    "--tls or --starttls", s.host);
-			return XO_E_USAGE;
-		}
-	}
+	if ((status = session_options(&s, mo, &resolved)) != 0)
+		return status;
 	how = s.mo->security == MAILTEST_SEC_TLS ? "TLS" :
 	    s.mo->security == MAILTEST_SEC_STARTTLS ? "STARTTLS" : "no TLS";
 	if ((s.in = malloc(LINE_MAX_ + 1)) == NULL) {
@@ -1288,50 +1402,8 @@ mailtest_run(const struct mailtest_options *mo, const char *who,
 	printf("%s test: %s port %s (%s) as %s, token file %s\n",
 	    proto_name(mo->proto), s.host, s.port, how, user, path);
 	fflush(stdout);
-	if ((status = conn_open(&s)) == 0 &&
-	    (s.mo->security != MAILTEST_SEC_TLS || (status = conn_tls(&s)) == 0))
-		status = mo->proto == MAILTEST_IMAP ? imap(&s) :
-		    mo->proto == MAILTEST_POP ? pop(&s) : smtp(&s);
-	if (status == 0)
-		printf("PASS: %s login to %s:%s as %s with %s (%s): %s, in %.2f s\n",
-		    proto_name(mo->proto), s.host, s.port, user, s.mech, how,
-		    s.done, (double)(xo_now_ms() - t0) / 1000);
-	else {
-		printf("FAIL: %s login to %s:%s as %s%s%s (%s): %s\n",
-		    proto_name(mo->proto), s.host, s.port, user,
-		    s.mech != NULL ? " with " : "", s.mech != NULL ? s.mech : "",
-		    how, s.reason);
-		fflush(stdout);
-		if (status == XO_E_REFUSED && s.sasl != NULL &&
-		    (known = diag_match(mo->proto == MAILTEST_IMAP ? DIAG_IMAP :
-		    mo->proto == MAILTEST_POP ? DIAG_POP : DIAG_SMTP,
-		    s.reply)) != NULL)
-			status = explain(&s, known, who);
-		else if (status == XO_E_REFUSED && s.sasl != NULL)
-			msg(who, "%s; run: " PROG " refresh --force %s, and if the "
-			    "server still says no, check that the grant has the "
-			    "%s scope and that %s access is enabled for the "
-			    "mailbox, then: " PROG " login %s", s.reason, who,
-			    proto_name(mo->proto), proto_name(mo->proto), who);
-		else
-			msg(who, "%s", s.reason);
-	}
+	status = session_verdict(&s, session_dialogue(&s), how, t0);
 	fflush(stdout);
-	if (s.sasl != NULL)
-		sasl_dispose(&s.sasl);
-	if (sasl_ready) {
-		sasl_client_done();
-		sasl_ready = 0;
-	}
-	conn_close(&s);
-	free(s.line);
-	if (s.in != NULL) {
-		xo_wipe(s.in, LINE_MAX_ + 1);
-		free(s.in);
-	}
-	if (s.secret != NULL) {
-		xo_wipe(s.secret->data, s.secret->len);
-		free(s.secret);
-	}
+	session_free(&s);
 	return status;
 }
