@@ -493,57 +493,135 @@ conn_read(struct conn *c)
 	}
 }
 
-int
-loopback_wait(struct loopback *lb, long timeout_ms, const char *state,
-    struct loopback_result *res)
+/* Points each of CONNS at its request buffer, all free.  Returns the
+ * buffers (one allocation, conns_free releases it), or NULL: out of
+ * memory, and CONNS all free without a buffer. */
+static char *
+conns_new(struct conn *conns)
 {
-	struct pollfd pfd[2 + LOOPBACK_CONNS];
-	struct conn conns[LOOPBACK_CONNS];
-	char *heads = NULL;
-	long deadline = xo_now_ms() + timeout_ms, now, until;
-	int i, n, nl, np, r, decided = 0, refused = 0;
+	char *heads;
+	int i;
 
-	memset(res, 0, sizeof(*res));
-	res->outcome = LOOPBACK_TIMEOUT;
 	for (i = 0; i < LOOPBACK_CONNS; i++) {
 		conns[i].fd = -1;
 		conns[i].got = 0;
 		conns[i].head = NULL;
 	}
 	if ((heads = malloc((size_t)LOOPBACK_CONNS * LOOPBACK_REQUEST_MAX)) ==
-	    NULL) {
-		res->outcome = LOOPBACK_IO;
-		res->sys_errno = ENOMEM;
-		goto out;
-	}
+	    NULL)
+		return NULL;
 	for (i = 0; i < LOOPBACK_CONNS; i++)
 		conns[i].head = heads + (size_t)i * LOOPBACK_REQUEST_MAX;
+	return heads;
+}
+
+/* Closes CONNS and wipes and frees HEADS (conns_new's, or NULL). */
+static void
+conns_free(struct conn *conns, char *heads)
+{
+	int i;
+
+	for (i = 0; i < LOOPBACK_CONNS; i++)
+		if (conns[i].head != NULL)
+			conn_close(&conns[i]);
+	if (heads != NULL) {
+		xo_wipe(heads, (size_t)LOOPBACK_CONNS * LOOPBACK_REQUEST_MAX);
+		free(heads);
+	}
+}
+
+/* Fills PFD for poll at time NOW: the listening sockets first (*NLp of
+ * them), then the open connections of CONNS in slot order.  Closes the
+ * connections past their deadline, and lowers *UNTILp to the nearest
+ * deadline of the others.  Returns the number of entries. */
+static int
+poll_set(struct loopback *lb, struct conn *conns, long now,
+    struct pollfd *pfd, int *nlp, long *untilp)
+{
+	int i, np = 0;
+
+	for (i = 0; i < 2; i++)
+		if (lb->fd[i] != -1) {
+			pfd[np].fd = lb->fd[i];
+			pfd[np].events = POLLIN;
+			pfd[np++].revents = 0;
+		}
+	*nlp = np;
+	for (i = 0; i < LOOPBACK_CONNS; i++) {
+		if (conns[i].fd == -1)
+			continue;
+		if (conns[i].deadline <= now) {
+			conn_close(&conns[i]);	/* too slow */
+			continue;
+		}
+		if (conns[i].deadline < *untilp)
+			*untilp = conns[i].deadline;
+		pfd[np].fd = conns[i].fd;
+		pfd[np].events = POLLIN;
+		pfd[np++].revents = 0;
+	}
+	return np;
+}
+
+/* Reads from the connections poll found ready (CPFD: poll_set's entries
+ * for CONNS, in slot order) and answers each complete request head, up
+ * to one that decides the login.  Returns 1 if one did (RES filled). */
+static int
+serve_ready(struct conn *conns, const struct pollfd *cpfd, const char *state,
+    struct loopback_result *res, int *refusedp)
+{
+	int i, np, r, decided = 0;
+
+	for (i = 0, np = 0; i < LOOPBACK_CONNS && !decided; i++) {
+		if (conns[i].fd == -1 || cpfd[np].fd != conns[i].fd)
+			continue;
+		if (cpfd[np++].revents == 0)
+			continue;
+		if ((r = conn_read(&conns[i])) == 0)
+			continue;
+		if (r == 1)
+			decided = handle(conns[i].fd, conns[i].head, state, res,
+			    refusedp);
+		conn_close(&conns[i]);
+	}
+	return decided;
+}
+
+/* Accepts on the NL listening sockets poll found ready (PFD).  Returns 1
+ * if accepting failed for good (RES says why), else 0. */
+static int
+accept_ready(const struct pollfd *pfd, int nl, struct conn *conns,
+    struct loopback_result *res)
+{
+	int i, r;
+
+	for (i = 0; i < nl; i++)
+		if (pfd[i].revents != 0 &&
+		    (r = accept_all(pfd[i].fd, conns)) != 0) {
+			res->outcome = LOOPBACK_IO;
+			res->sys_errno = -r;
+			return 1;
+		}
+	return 0;
+}
+
+/* Serves the connections until a request decides the login, DEADLINE
+ * passes or poll fails (RES says which); *REFUSEDp counts the requests
+ * refused for their state. */
+static void
+serve(struct loopback *lb, struct conn *conns, long deadline,
+    const char *state, struct loopback_result *res, int *refusedp)
+{
+	struct pollfd pfd[2 + LOOPBACK_CONNS];
+	long now, until;
+	int n, nl, np, decided = 0;
+
 	while (!decided) {
 		now = xo_now_ms();
 		if (now >= deadline)
 			break;
 		until = deadline;
-		np = 0;
-		for (i = 0; i < 2; i++)
-			if (lb->fd[i] != -1) {
-				pfd[np].fd = lb->fd[i];
-				pfd[np].events = POLLIN;
-				pfd[np++].revents = 0;
-			}
-		nl = np;
-		for (i = 0; i < LOOPBACK_CONNS; i++) {
-			if (conns[i].fd == -1)
-				continue;
-			if (conns[i].deadline <= now) {
-				conn_close(&conns[i]);	/* too slow */
-				continue;
-			}
-			if (conns[i].deadline < until)
-				until = conns[i].deadline;
-			pfd[np].fd = conns[i].fd;
-			pfd[np].events = POLLIN;
-			pfd[np++].revents = 0;
-		}
+		np = poll_set(lb, conns, now, pfd, &nl, &until);
 		n = poll(pfd, (nfds_t)np, (int)(until - now));
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -554,39 +632,35 @@ loopback_wait(struct loopback *lb, long timeout_ms, const char *state,
 		}
 		/* Connections first: pfd[nl..] follow the slots in order,
 		 * before accept_all may reuse one. */
-		for (i = 0, np = nl; i < LOOPBACK_CONNS && !decided; i++) {
-			if (conns[i].fd == -1 || pfd[np].fd != conns[i].fd)
-				continue;
-			if (pfd[np++].revents == 0)
-				continue;
-			if ((r = conn_read(&conns[i])) == 0)
-				continue;
-			if (r == 1)
-				decided = handle(conns[i].fd, conns[i].head,
-				    state, res, &refused);
-			conn_close(&conns[i]);
-		}
-		for (i = 0; i < nl && !decided; i++)
-			if (pfd[i].revents != 0 &&
-			    (r = accept_all(pfd[i].fd, conns)) != 0) {
-				res->outcome = LOOPBACK_IO;
-				res->sys_errno = -r;
-				decided = 1;
-			}
+		decided = serve_ready(conns, pfd + nl, state, res, refusedp) ||
+		    accept_ready(pfd, nl, conns, res);
 	}
-	/* Only someone else's answers came: say so rather than "no answer". */
-	if (res->outcome == LOOPBACK_TIMEOUT && refused > 0)
-		res->outcome = LOOPBACK_BAD_STATE;
-	res->refused = refused;
- out:
+}
+
+int
+loopback_wait(struct loopback *lb, long timeout_ms, const char *state,
+    struct loopback_result *res)
+{
+	struct conn conns[LOOPBACK_CONNS];
+	char *heads;
+	long deadline = xo_now_ms() + timeout_ms;
+	int refused = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->outcome = LOOPBACK_TIMEOUT;
+	if ((heads = conns_new(conns)) == NULL) {
+		res->outcome = LOOPBACK_IO;
+		res->sys_errno = ENOMEM;
+	} else {
+		serve(lb, conns, deadline, state, res, &refused);
+		/* Only someone else's answers came: say so rather than
+		 * "no answer". */
+		if (res->outcome == LOOPBACK_TIMEOUT && refused > 0)
+			res->outcome = LOOPBACK_BAD_STATE;
+		res->refused = refused;
+	}
 	/* One answer only: nothing more reaches us. */
 	stop_listening(lb);
-	for (i = 0; i < LOOPBACK_CONNS; i++)
-		if (conns[i].head != NULL)
-			conn_close(&conns[i]);
-	if (heads != NULL) {
-		xo_wipe(heads, (size_t)LOOPBACK_CONNS * LOOPBACK_REQUEST_MAX);
-		free(heads);
-	}
+	conns_free(conns, heads);
 	return res->outcome == LOOPBACK_CODE ? 0 : -1;
 }
