@@ -85,6 +85,18 @@ health_record_failure(struct tokfile *tok, enum health_class c,
 	size_t i;
 
 	*evp = HEALTH_EV_NONE;
+	/* A temporary failure (the network, a busy server) says nothing
+	 * about the grant or the credentials: a file that needs a login or
+	 * a fix still does, for the reason the refusal gave, and its
+	 * episode goes on -- no second notice, and its end is still seen.
+	 * It counts as a failure all the same (the plugin's back-off). */
+	if (c == HEALTH_TEMPORARY && health_failing(tok) != HEALTH_NONE &&
+	    health_failing(tok) != HEALTH_TEMPORARY) {
+		tok->failed_at = now;
+		tok->failures = tok->failures < INT32_MAX ? tok->failures + 1 :
+		    tok->failures;
+		return 0;
+	}
 	/* Printable ASCII only: it is shown on terminals and in mail, and
 	 * a token file refuses control characters. */
 	for (i = 0; reason[i] != '\0' && i < HEALTH_REASON_MAX; i++)

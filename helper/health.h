@@ -69,7 +69,9 @@ int health_class_code(enum health_class c);
 
 /* Records in TOK (under the lock) a failed refresh at NOW of class C,
  * REASON (made printable, cut to HEALTH_REASON_MAX).  *EVp says whether
- * this failure starts a "needs login" episode.  Returns 0 or -ENOMEM. */
+ * this failure starts a "needs login" episode.  A temporary failure of a
+ * file that needs a login or a configuration fix keeps that class and
+ * its reason (failed_at and failures count it).  Returns 0 or -ENOMEM. */
 int health_record_failure(struct tokfile *tok, enum health_class c,
     const char *reason, int64_t now, enum health_event *evp);
 
