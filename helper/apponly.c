@@ -479,19 +479,14 @@ login_credentials(const struct apponly_login *al, const char *who,
 }
 
 int
-apponly_login(const struct apponly_login *al, const struct oauth_options *net,
-    const char *who, const char *path, const char *account)
+apponly_login_prepare(const struct apponly_login *al, const char *who,
+    const char *account, struct tokfile **tokp)
 {
-	struct oauth_tokens t;
 	struct oauth_error err;
 	struct tokfile *tok = NULL;
-	char when[64], how[128];
-	struct tm tm;
-	time_t exp;
-	int64_t asked_at;
-	int r, status;
+	int status;
 
-	memset(&t, 0, sizeof(t));
+	*tokp = NULL;
 	if ((status = login_check(al, who)) != 0)
 		return status;
 	if ((tok = calloc(1, sizeof(*tok))) == NULL) {
@@ -523,10 +518,27 @@ apponly_login(const struct apponly_login *al, const struct oauth_options *net,
 		msg(who, "%s", err.what);
 		goto out;
 	}
+	*tokp = tok;
+	tok = NULL;
+	status = 0;
+ out:
+	tokfile_free(tok);
+	return status;
+}
+
+int
+apponly_login_token(struct tokfile *tok, const struct oauth_options *net,
+    const char *who)
+{
+	struct oauth_tokens t;
+	struct oauth_error err;
+	int64_t asked_at;
+	int status;
+
+	memset(&t, 0, sizeof(t));
 	if (oauth_init() != 0) {
 		msg(who, "cannot initialise libcurl");
-		status = XO_E_SOFTWARE;
-		goto out;
+		return XO_E_SOFTWARE;
 	}
 	asked_at = (int64_t)time(NULL);
 	status = apponly_request(tok, net, &t, &err);
@@ -551,17 +563,17 @@ apponly_login(const struct apponly_login *al, const struct oauth_options *net,
 		status = -ENOMEM;
 		goto out;
 	}
-	if ((r = tokfile_write(path, tok)) != 0) {
-		msg(who, "the app-only token was issued, but the token file %s "
-		    "cannot be written: %s; fix that and log in again", path,
-		    tokfile_strerror(r));
-		status = r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
-		goto out;
-	}
-	exp = (time_t)tok->expires_at;
-	if (localtime_r(&exp, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%H:%M", &tm) == 0)
-		snprintf(when, sizeof(when), "@%lld", (long long)exp);
+	status = 0;
+ out:
+	oauth_tokens_clear(&t);
+	return status;
+}
+
+void
+apponly_describe(const struct tokfile *tok, char *buf, size_t size)
+{
+	char how[160];
+
 	if (tok->certificate_thumbprint != NULL)
 		snprintf(how, sizeof(how), "client credentials, certificate "
 		    "x5t#S256 %s", tok->certificate_thumbprint);
@@ -570,14 +582,5 @@ apponly_login(const struct apponly_login *al, const struct oauth_options *net,
 	else
 		snprintf(how, sizeof(how), "service account, client id %s",
 		    tok->client_id);
-	msg(who, "app-only access to %s (%s); token file %s written (access "
-	    "token valid until %s, renewed with the app's credentials when "
-	    "due: no refresh token)", tok->user, how, path, when);
-	msg(who, "check it with: " PROG " test %s --imap HOST (or --pop, "
-	    "--smtp)", account != NULL ? account : path);
-	status = 0;
- out:
-	oauth_tokens_clear(&t);
-	tokfile_free(tok);
-	return status;
+	snprintf(buf, size, "app-only access to %s (%s)", tok->user, how);
 }

@@ -61,12 +61,23 @@ struct apponly_login {
 	const char	*service_account;
 };
 
-/* Asks for the first app-only token as AL says and writes the token file
- * PATH (ACCOUNT: its account name, or NULL), recording the credential
- * files by absolute path.  WHO names the target in messages.  Returns 0
- * or a sysexits code, after saying what went wrong on stderr. */
-int apponly_login(const struct apponly_login *al,
-    const struct oauth_options *net, const char *who, const char *path,
-    const char *account);
+/* Checks AL's options and builds in *TOKp the token file they describe,
+ * all but the access token: the credential files by absolute path and,
+ * for a service account, the endpoint and client id from its key file.
+ * ACCOUNT: the account name, or NULL; WHO names the target in messages.
+ * Returns 0 (the caller owns *TOKp: tokfile_free) or a sysexits code or
+ * -ENOMEM, after saying what went wrong on stderr. */
+int apponly_login_prepare(const struct apponly_login *al, const char *who,
+    const char *account, struct tokfile **tokp);
+
+/* Asks TOK's token endpoint for the first access token through NET, and
+ * stores it in TOK (access_token, expires_at, refreshed_at).  Returns 0
+ * or a code after a message. */
+int apponly_login_token(struct tokfile *tok, const struct oauth_options *net,
+    const char *who);
+
+/* "app-only access to MAILBOX (which credential)" for TOK, into BUF
+ * (SIZE bytes): what login says it wrote. */
+void apponly_describe(const struct tokfile *tok, char *buf, size_t size);
 
 #endif

@@ -294,6 +294,49 @@ tell_recovered(const char *notify, const char *who, const char *user,
 	health_announce(notify, &n);
 }
 
+/* Stores SET in TOK.  Returns 0 or -ENOMEM. */
+static int
+settings_store(struct tokfile *tok, const struct settings *set)
+{
+	if (tokfile_set(&tok->proxy, set->proxy) != 0 ||
+	    tokfile_set(&tok->no_proxy, set->proxy != NULL ? set->no_proxy :
+	    NULL) != 0 ||
+	    tokfile_set(&tok->notify, set->notify) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Writes TOK, complete, to PATH in place of what is there, says what
+ * was written (DONE; until when the access token is valid, and AFTER
+ * that) and, if
+ * that ends a "needs login" episode, tells SET's notify command.  TOK
+ * holds the previous file's contents afterwards (replace_file). */
+static int
+write_login(const char *path, const char *who, struct tokfile *tok,
+    const char *done, const char *after, const struct settings *set)
+{
+	enum health_event event;
+	char when[64], user[256];
+	time_t exp = (time_t)tok->expires_at;
+	struct tm tm;
+	int r;
+
+	snprintf(user, sizeof(user), "%s", tok->user);
+	if (localtime_r(&exp, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%H:%M", &tm) == 0)
+		snprintf(when, sizeof(when), "@%lld", (long long)exp);
+	if ((r = replace_file(path, tok, &event)) != 0) {
+		msg(who, "signed in, but cannot write the token file %s: %s; "
+		    "fix that and log in again", path, tokfile_strerror(r));
+		return r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
+	}
+	msg(who, "%s; token file %s written (access token valid until %s%s)",
+	    done, path, when, after);
+	if (event == HEALTH_EV_RECOVERED && set->notify != NULL)
+		tell_recovered(set->notify, who, user, path);
+	return 0;
+}
+
 /* Writes the new grant and SET to PATH.  Takes over nothing: copies. */
 static int
 save(const char *path, const char *account, const char *who,
@@ -303,11 +346,8 @@ save(const char *path, const char *account, const char *who,
     const struct settings *set)
 {
 	struct tokfile *tok;
-	enum health_event event;
-	char when[64];
-	time_t exp;
-	struct tm tm;
-	int r, status;
+	char done[512];
+	int status;
 
 	if ((tok = calloc(1, sizeof(*tok))) == NULL) {
 		msg(who, "out of memory");
@@ -325,35 +365,22 @@ save(const char *path, const char *account, const char *who,
 	    tokfile_set(&tok->scope, p->scope) != 0 ||
 	    tokfile_set(&tok->access_token, t->access_token) != 0 ||
 	    tokfile_set(&tok->refresh_token, t->refresh_token) != 0 ||
-	    tokfile_set(&tok->proxy, set->proxy) != 0 ||
-	    tokfile_set(&tok->no_proxy, set->proxy != NULL ? set->no_proxy :
-	    NULL) != 0 ||
-	    tokfile_set(&tok->notify, set->notify) != 0) {
+	    settings_store(tok, set) != 0) {
 		msg(who, "out of memory");
 		status = -ENOMEM;
 		goto out;
 	}
-	if ((r = replace_file(path, tok, &event)) != 0) {
-		msg(who, "signed in, but cannot write the token file %s: %s; "
-		    "fix that and log in again", path, tokfile_strerror(r));
-		status = r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
+	snprintf(done, sizeof(done), "signed in as %s", user);
+	if ((status = write_login(path, who, tok, done,
+	    t->refresh_token != NULL ? ", refreshed automatically" : "",
+	    set)) != 0)
 		goto out;
-	}
-	exp = (time_t)tok->expires_at;
-	if (localtime_r(&exp, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%H:%M", &tm) == 0)
-		snprintf(when, sizeof(when), "@%lld", (long long)exp);
-	msg(who, "signed in as %s; token file %s written (access token "
-	    "valid until %s%s)", user, path, when, t->refresh_token != NULL ?
-	    ", refreshed automatically" : "");
 	if (t->refresh_token == NULL)
 		msg(who, "the server issued no refresh token (is offline_access "
 		    "or the provider's equivalent in the scope?); you will have "
 		    "to log in again when the access token expires");
 	msg(who, "check it with: " PROG " test %s --imap HOST (or --pop, --smtp)",
 	    account != NULL ? account : path);
-	if (event == HEALTH_EV_RECOVERED && set->notify != NULL)
-		tell_recovered(set->notify, who, user, path);
 	status = 0;
  out:
 	tokfile_free(tok);
@@ -901,8 +928,54 @@ login_user(const struct login_options *lo, const char *who,
 	return 0;
 }
 
-/* login --app-only: the provider table says where and what for;
- * apponly.c does the rest. */
+/* login --app-only, once the provider table has said where and what
+ * for (AL): apponly.c builds the file and asks for its first token; the
+ * proxy and the notify command are kept as for any login. */
+static int
+login_app_only_run(const struct login_options *lo,
+    const struct apponly_login *al, const struct oauth_options *net,
+    const char *who, const char *path, const char *account)
+{
+	struct oauth_options via = *net;
+	struct tokfile *tok = NULL, *old = NULL;
+	struct settings set;
+	char done[512];
+	int status;
+
+	if ((status = apponly_login_prepare(al, who, account, &tok)) != 0)
+		goto out;
+	/* As login_run: a previous login's proxy and notify command stay
+	 * unless replaced, and the first request goes the way its renewals
+	 * will. */
+	if (tokfile_read(path, &old) != 0)
+		old = NULL;
+	if ((status = settings_resolve(lo, who, tok->token_endpoint, old,
+	    &set)) != 0)
+		goto out;
+	if (settings_store(tok, &set) != 0) {
+		msg(who, "out of memory");
+		status = -ENOMEM;
+		goto out;
+	}
+	via.proxy = set.proxy != NULL ? set.proxy : "";
+	via.no_proxy = set.no_proxy;
+	if ((status = check_writable(path, account, who)) != 0 ||
+	    (status = apponly_login_token(tok, &via, who)) != 0)
+		goto out;
+	apponly_describe(tok, done, sizeof(done));
+	if ((status = write_login(path, who, tok, done, ", renewed with the "
+	    "app's credentials when due: no refresh token", &set)) != 0)
+		goto out;
+	msg(who, "check it with: " PROG " test %s --imap HOST (or --pop, "
+	    "--smtp)", account != NULL ? account : path);
+	status = 0;
+ out:
+	tokfile_free(old);
+	tokfile_free(tok);
+	return status;
+}
+
+/* login --app-only: the provider table says where and what for. */
 static int
 login_app_only(const struct login_options *lo, const struct oauth_options *net,
     const char *who, const char *path, const char *account)
@@ -963,8 +1036,7 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 	al.certificate = lo->certificate;
 	al.private_key = lo->private_key;
 	al.service_account = lo->service_account;
-	if ((status = check_writable(path, account, who)) == 0)
-		status = apponly_login(&al, net, who, path, account);
+	status = login_app_only_run(lo, &al, net, who, path, account);
 	provider_clear(&p);
 	return status;
 }
