@@ -48,7 +48,7 @@ seterr(struct oauth_error *err, int code, const char *fmt, ...)
  * key", ...; MEMBER: the token file member naming it).  Returns the
  * sysexits code. */
 static int
-credential_error(struct oauth_error *err, int r, const char *what,
+credential_words(struct oauth_error *err, int r, const char *what,
     const char *member, const char *path)
 {
 	struct stat st;
@@ -96,6 +96,20 @@ credential_error(struct oauth_error *err, int r, const char *what,
 	    jwt_strerror(r));
 }
 
+/* credential_words, and who can fix it: a person (the file is missing,
+ * exposed, not the key of the certificate, ...), unless memory or the
+ * system failed for now. */
+static int
+credential_error(struct oauth_error *err, int r, const char *what,
+    const char *member, const char *path)
+{
+	int code = credential_words(err, r, what, member, path);
+
+	if (code != -ENOMEM && code != XO_E_IO)
+		err->hint = OAUTH_HINT_LOGIN;
+	return code;
+}
+
 /* The secret in PATH: its first line, in a new string. */
 static int
 read_secret(const char *path, char **secretp, struct oauth_error *err)
@@ -113,16 +127,19 @@ read_secret(const char *path, char **secretp, struct oauth_error *err)
 	    xo_has_ctl(text, strlen(text))) {
 		xo_wipe(text, len);
 		free(text);
-		return seterr(err, XO_E_DATA, "the client secret file %s is "
-		    "empty or holds control characters; put the secret's value "
-		    "alone on its first line", path);
+		seterr(err, XO_E_DATA, "the client secret file %s is empty or "
+		    "holds control characters; put the secret's value alone on "
+		    "its first line", path);
+		err->hint = OAUTH_HINT_LOGIN;
+		return XO_E_DATA;
 	}
 	*secretp = text;
 	return 0;
 }
 
 /* After the server refused the credentials (oauth_grant returned R):
- * what to check, by kind. */
+ * what to check, by kind.  Someone must act (hint LOGIN: the "needs
+ * login" of an app-only file), and ERR->what says all (diag NULL). */
 static void
 refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
 {
@@ -136,7 +153,8 @@ refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
 	    !(err->hint == OAUTH_HINT_NONE && r == XO_E_CONFIG))
 		return;
 	snprintf(what, sizeof(what), "%s", err->what);
-	err->hint = OAUTH_HINT_NONE;
+	err->hint = OAUTH_HINT_LOGIN;
+	err->diag = NULL;
 	/* A refusal diag.c knows: its cause and fix for an app, and which
 	 * of this machine's credentials was sent. */
 	if ((d = diag_match_token(err->code, err->desc)) != NULL) {
@@ -258,6 +276,7 @@ client_credentials(struct tokfile *tok, const struct oauth_options *net,
 		r = seterr(err, XO_E_DATA, "the token file names no credential "
 		    "for the client credentials grant (client_secret_file, or "
 		    "private_key_file and certificate_file); log in again");
+		err->hint = OAUTH_HINT_LOGIN;
 		goto out;
 	}
 	if ((r = oauth_grant(tok->token_endpoint, fields, n,
@@ -285,9 +304,11 @@ jwt_bearer(struct tokfile *tok, const struct oauth_options *net,
 
 	memset(&sa, 0, sizeof(sa));
 	if (tok->service_account_file == NULL) {
-		return seterr(err, XO_E_DATA, "the token file names no "
+		seterr(err, XO_E_DATA, "the token file names no "
 		    "service_account_file for the JWT bearer grant; log in "
 		    "again");
+		err->hint = OAUTH_HINT_LOGIN;
+		return XO_E_DATA;
 	}
 	if ((r = jwt_service_account_load(tok->service_account_file, &key,
 	    &sa)) != 0) {
@@ -335,9 +356,11 @@ apponly_request(struct tokfile *tok, const struct oauth_options *net,
 	memset(err, 0, sizeof(*err));
 	if (tok->grant == NULL || (strcmp(tok->grant, APPONLY_CLIENT_CREDENTIALS)
 	    != 0 && strcmp(tok->grant, APPONLY_JWT_BEARER) != 0)) {
-		return seterr(err, XO_E_DATA, "the token file holds a grant "
-		    "this " PACKAGE_NAME "-token does not know (\"%s\"); "
-		    "upgrade it", tok->grant != NULL ? tok->grant : "");
+		seterr(err, XO_E_DATA, "the token file holds a grant this "
+		    PACKAGE_NAME "-token does not know (\"%s\"); upgrade it",
+		    tok->grant != NULL ? tok->grant : "");
+		err->hint = OAUTH_HINT_LOGIN;
+		return XO_E_DATA;
 	}
 	if (strcmp(tok->grant, APPONLY_CLIENT_CREDENTIALS) == 0)
 		r = client_credentials(tok, net, out, err);

@@ -39,9 +39,17 @@ apponly_is(const struct tokfile *tok)
  * changed (it was renewed in place).  Returns 0 and fills *OUT (the
  * caller clears it; a refresh token in the answer is dropped), or a
  * sysexits code with ERR filled in: ERR->what then says what happened
- * and what to do (ERR->hint is OAUTH_HINT_NONE, or OAUTH_HINT_LATER /
- * OAUTH_HINT_NETWORK / OAUTH_HINT_CAFILE / OAUTH_HINT_PEER for trouble on
- * the way to the server). */
+ * and what to do, whole (ERR->diag is NULL: a known refusal's cause and
+ * fix are in ERR->what already).  ERR->hint says who can fix it:
+ *   OAUTH_HINT_LOGIN   a person: the server refused the app's
+ *                      credentials, or this machine's credential files
+ *                      cannot be used (missing, wrong mode, not a pair);
+ *                      the "needs login" of an app-only file;
+ *   OAUTH_HINT_LATER, OAUTH_HINT_NETWORK, OAUTH_HINT_CAFILE,
+ *   OAUTH_HINT_PEER, OAUTH_HINT_ENDPOINT   trouble on the way to the
+ *                      server, worded as for any refresh;
+ *   OAUTH_HINT_NONE    anything else (out of memory, an answer we do
+ *                      not understand). */
 int apponly_request(struct tokfile *tok, const struct oauth_options *net,
     struct oauth_tokens *out, struct oauth_error *err);
 

@@ -50,6 +50,13 @@
 	"Entra admin center > App registrations > the app {client_id} > " \
 	"Certificates & secrets: add a client secret and give its Value " \
 	"(not its ID) with xoauth2-token login {account} --client-secret-file FILE"
+/* An app-only file reads its secret file at every renewal: a new value
+ * there is the whole fix. */
+#define NEW_SECRET_APP \
+	"Entra admin center > App registrations > the app {client_id} > " \
+	"Certificates & secrets: add a client secret and write its Value " \
+	"(not its ID) into that file, which every renewal reads again (no " \
+	"new login needed)"
 
 const struct diag diag_table[] = {
 	/* --- mail servers (Exchange Online) --------------------------- */
@@ -200,11 +207,11 @@ const struct diag diag_table[] = {
 	  "*AADSTS7000215:*", DIAG_CLASS_CONFIG,
 	  "the client secret is wrong (often the secret's ID was given "
 	  "instead of its Value)",
-	  NEW_SECRET, NULL, NULL },
+	  NEW_SECRET, NULL, NEW_SECRET_APP },
 	{ "aad-secret-expired", DIAG_TOKEN,
 	  "*AADSTS7000222:*", DIAG_CLASS_CONFIG,
 	  "the client secret has expired",
-	  NEW_SECRET, NULL, NULL },
+	  NEW_SECRET, NULL, NEW_SECRET_APP },
 	{ "aad-assertion-invalid", DIAG_TOKEN,
 	  "*AADSTS700027:*", DIAG_CLASS_CONFIG,
 	  "the certificate assertion was refused: the certificate is not "

@@ -182,16 +182,42 @@ microsoft_tenant(const char *endpoint, char *t, size_t size)
 	t[end - p] = '\0';
 }
 
+/* The credentials of TOK's app-only login, as its options. */
+static void
+fix_app_credentials(const struct tokfile *tok, char *fix, size_t size)
+{
+	if (tok->service_account_file != NULL) {
+		append(fix, size, " --service-account ");
+		append_word(fix, size, tok->service_account_file);
+		return;
+	}
+	append(fix, size, " --client-id ");
+	append_word(fix, size, tok->client_id);
+	if (tok->certificate_file != NULL && tok->private_key_file != NULL) {
+		append(fix, size, " --certificate ");
+		append_word(fix, size, tok->certificate_file);
+		append(fix, size, " --private-key ");
+		append_word(fix, size, tok->private_key_file);
+	} else if (tok->client_secret_file != NULL) {
+		append(fix, size, " --client-secret-file ");
+		append_word(fix, size, tok->client_secret_file);
+	}
+}
+
 void
 health_fix_command(const struct tokfile *tok, const char *arg, char *fix,
     size_t size)
 {
 	const char *provider = tok->provider != NULL ? tok->provider : "";
+	int app = tok->grant != NULL;
 	char tenant[130];
 
 	fix[0] = '\0';
 	append(fix, size, PROG " login ");
 	append_word(fix, size, arg);
+	/* A service account implies --app-only. */
+	if (app && tok->service_account_file == NULL)
+		append(fix, size, " --app-only");
 	if (strcmp(provider, "microsoft") == 0) {
 		append(fix, size, " --provider microsoft");
 		microsoft_tenant(tok->token_endpoint, tenant, sizeof(tenant));
@@ -208,11 +234,20 @@ health_fix_command(const struct tokfile *tok, const char *arg, char *fix,
 	else {
 		append(fix, size, " --provider custom --token-endpoint ");
 		append_word(fix, size, tok->token_endpoint);
+		/* Custom app-only logins name their scope (no default). */
+		if (app && tok->scope != NULL) {
+			append(fix, size, " --scope ");
+			append_word(fix, size, tok->scope);
+		}
 	}
-	append(fix, size, " --client-id ");
-	append_word(fix, size, tok->client_id);
-	if (tok->client_secret != NULL)
-		append(fix, size, " --client-secret-file FILE");
+	if (app)
+		fix_app_credentials(tok, fix, size);
+	else {
+		append(fix, size, " --client-id ");
+		append_word(fix, size, tok->client_id);
+		if (tok->client_secret != NULL)
+			append(fix, size, " --client-secret-file FILE");
+	}
 	append(fix, size, " --user ");
 	append_word(fix, size, tok->user);
 }

@@ -82,7 +82,8 @@ void health_record_success(struct tokfile *tok, int64_t now,
 
 /* Writes into FIX (SIZE bytes) the command that signs in again for the
  * token file TOK named ARG on the command line, from what the file
- * holds (provider, tenant, client id, user). */
+ * holds (provider, tenant, client id, user; for an app-only file its
+ * credential files, which the fix reads again). */
 void health_fix_command(const struct tokfile *tok, const char *arg,
     char *fix, size_t size);
 

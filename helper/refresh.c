@@ -40,7 +40,12 @@ report_refresh_error(const struct target *t, const struct oauth_error *err,
 	}
 	switch (err->hint) {
 	case OAUTH_HINT_LOGIN:
-		msg(t->arg, "%s; run: " PROG " login %s", err->what, t->arg);
+		/* apponly.c's words say which credential and what to do. */
+		if (v->app_only)
+			msg(t->arg, "%s", err->what);
+		else
+			msg(t->arg, "%s; run: " PROG " login %s", err->what,
+			    t->arg);
 		break;
 	case OAUTH_HINT_CLIENT:
 		msg(t->arg, "%s; check client_id and client_secret in %s",
@@ -216,6 +221,10 @@ refresh_locked(struct tokfile *tok, void *arg)
 	int r;
 
 	rf->called = 1;
+	snprintf(rf->who, sizeof(rf->who), "%s", tok->user);
+	rf->app_only = tok->grant != NULL;
+	snprintf(rf->client_id, sizeof(rf->client_id), "%s", tok->client_id);
+	diag_tenant(tok->token_endpoint, rf->tenant, sizeof(rf->tenant));
 	if (tok->proxy != NULL) {	/* else the environment's */
 		net.proxy = tok->proxy;
 		net.no_proxy = tok->no_proxy;
@@ -259,10 +268,6 @@ refresh_locked(struct tokfile *tok, void *arg)
 		rf->err.hint = OAUTH_HINT_NONE;
 		return TOKFILE_E_ABORTED;
 	}
-	snprintf(rf->who, sizeof(rf->who), "%s", tok->user);
-	rf->app_only = tok->grant != NULL;
-	snprintf(rf->client_id, sizeof(rf->client_id), "%s", tok->client_id);
-	diag_tenant(tok->token_endpoint, rf->tenant, sizeof(rf->tenant));
 	/* The token's lifetime starts when the server issues it: count from
 	 * before we ask, not from when the answer arrives. */
 	asked_at = xo_now_s();
