@@ -156,10 +156,16 @@ before=$(app_grants)
 refused perms relay 77 "^xoauth2-token: relay: refusing the private key $D/app\.key: it is accessible by group or others \(mode 0640\); run: chmod 600 $D/app\.key$"
 chmod 600 "$D/app.key"
 [ "$(app_grants)" = "$before" ] || xo_fail "a token was issued anyway"
+# A person must act: for an app-only file that is "needs login".
+[ "$(xo_token_field "$F" failure_class)" = login ] \
+    || xo_fail "a refused key is class '$(xo_token_field "$F" failure_class)', want login" "$F"
 
 xo_step "a replayed jti"
 xo_oauth -q fault replay --count 1
 refused replay relay 78 "relay: client rejected \(invalid_client: AADSTS700027: .*jti .* already used.*: the certificate assertion was refused: .* \(sent: the certificate $D/app\.crt, x5t#S256 $TP\); upload the certificate .* the app $CID .*clock"
+
+[ "$(xo_token_field "$F" failure_class)" = login ] \
+    || xo_fail "a refused assertion is class '$(xo_token_field "$F" failure_class)', want login" "$F"
 
 xo_step "an expired assertion (the server's clock is 15 min ahead)"
 xo_oauth -q clock-offset 900
@@ -191,8 +197,22 @@ helper test-secret test secret --smtp "127.0.0.1:$XO_SUBMISSION_PORT" --plain
 xo_assert_rc 0 "$XO_TMP/test-secret.out"
 printf 'wrong\n' >"$D/secret.new"; chmod 600 "$D/secret.new"
 cp -p "$D/secret" "$D/secret.good"; mv "$D/secret.new" "$D/secret"
-refused wrong-secret secret 78 "secret: client rejected \(invalid_client: AADSTS7000215: Invalid client secret.*: the client secret is wrong .* \(sent: the secret in $D/secret\); .*Certificates & secrets: add a client secret and give its Value"
+refused wrong-secret secret 78 "secret: client rejected \(invalid_client: AADSTS7000215: Invalid client secret.*: the client secret is wrong .* \(sent: the secret in $D/secret\); .*Certificates & secrets: add a client secret and write its Value \(not its ID\) into that file"
+# The cause and the step are said once (the refresh path used to repeat
+# them after apponly.c's own words).
+[ "$(grep -o 'the client secret is wrong' "$XO_TMP/wrong-secret.err" | wc -l)" = 1 ] \
+    || xo_fail "the cause is repeated" "$XO_TMP/wrong-secret.err"
+[ "$(grep -o 'Certificates & secrets' "$XO_TMP/replay.err" | wc -l)" = 1 ] \
+    || xo_fail "the step is repeated" "$XO_TMP/replay.err"
 mv "$D/secret.good" "$D/secret"
+helper show-secret show secret
+xo_assert_rc 0 "$XO_TMP/show-secret.out"
+xo_assert_contains "$XO_TMP/show-secret.out" "^grant: +client credentials \(app-only, no refresh token\)$"
+xo_assert_contains "$XO_TMP/show-secret.out" "^client id: +$CID$"
+xo_assert_contains "$XO_TMP/show-secret.out" "^mailbox: +$MBX$"
+xo_assert_contains "$XO_TMP/show-secret.out" "^client secret: +in $D/secret$"
+no_secrets "$XO_TMP/show-secret.out"
+no_secrets "$XO_TMP/show.out"
 
 xo_step "usage: what --app-only needs, said before anything is sent"
 before=$(app_grants)

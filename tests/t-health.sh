@@ -15,7 +15,15 @@
 #     status OK;
 #   - a notify command that hangs is stopped within its time limit;
 #   - root refreshing a file someone else owns runs its notify command as
-#     that owner (the owner wrote the command).
+#     that owner (the owner wrote the command);
+#   - an app-only file (`login --app-only ... --notify CMD`): the server
+#     refuses its client secret (AADSTS7000222, expired) under 50
+#     refreshers: "needs login", one mail whose fix is the app-only login
+#     (status, list and show say the same); a temporary failure sends
+#     none; a new secret in the file: one "works again" mail; refused
+#     again (7000215), a new `login --app-only` (notify kept) ends the
+#     episode with one mail.  No client secret reaches a mail or the
+#     notify command's environment.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -47,11 +55,12 @@ NOTIFY="SENDMAIL=$XO_TMP/sendmail $XO_TOP_SRCDIR/contrib/notify/notify-mail root
 mails() { [ -f "$MAIL" ] && grep -c "^=== END" "$MAIL" || echo 0; }
 field() { xo_token_field "$F" "$1"; }
 
-# herd: N `refresh work` at once, outputs in $XO_TMP/herd.N.
+# herd [ACCOUNT]: N `refresh ACCOUNT` (work) at once, outputs in
+# $XO_TMP/herd.N.
 herd() {
-    local i pids=()
+    local i pids=() account=${1:-work}
     for ((i = 0; i < N; i++)); do
-        ( rc=0; "$H" refresh work >"$XO_TMP/herd.$i" 2>&1 || rc=$?
+        ( rc=0; "$H" refresh "$account" >"$XO_TMP/herd.$i" 2>&1 || rc=$?
           echo "$rc" >"$XO_TMP/herd.$i.rc" ) &
         pids+=($!)
     done
@@ -184,6 +193,120 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     xo_assert_contains "$XO_TMP/drop/env" '^XOAUTH2_EVENT=needs-login$'
     echo "   ok: run as the file's owner (nobody), not as root; the file stays nobody's"
     chown root "$F"
+fi
+
+if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null; then
+    xo_step "app-only: login --app-only --notify stores the command; status OK"
+    CID=3f2504e0-4f89-11d3-9a0c-0305e82c3301
+    MBX=relay@example.com
+    D=$XO_TMP/creds
+    mkdir -m 700 "$D"
+    printf 'app-secret-%s\n' "$RANDOM$RANDOM" >"$D/secret"
+    chmod 600 "$D/secret"
+    xo_oauth -q app "$CID" --mailbox "$MBX" --secret-file "$D/secret" \
+        || xo_fail "cannot register the app"
+    SECRETS=("$(head -1 "$D/secret")")
+    APP=(--provider custom --app-only --client-id "$CID" --user "$MBX"
+         --token-endpoint "$XO_OAUTH_URL/token"
+         --scope https://outlook.office365.com/.default)
+    FA=$STORE/relay.json
+    rm -f "$MAIL" "$XO_TMP/notify-env"
+    xo_oauth -q fault none
+    xo_run_timeout 30 "$H" login relay "${APP[@]}" --client-secret-file "$D/secret" \
+        --notify "$NOTIFY" >"$XO_TMP/app-login.out" 2>&1
+    xo_assert_rc 0 "$XO_TMP/app-login.out"
+    [ "$(xo_token_field "$FA" notify)" = "$NOTIFY" ] || xo_fail "--notify was not stored" "$FA"
+    [ "$(mails)" = 0 ] || xo_fail "a first login sent mail" "$MAIL"
+    xo_run_timeout 10 "$H" status relay >"$XO_TMP/status.out" 2>&1
+    xo_assert_rc 0 "$XO_TMP/status.out"
+    xo_assert_contains "$XO_TMP/status.out" '^XOAUTH2 OK - 1 account ok$'
+    FIX="xoauth2-token login relay --app-only --provider custom --token-endpoint $XO_OAUTH_URL/token --scope https://outlook.office365.com/.default --client-id $CID --client-secret-file $D/secret --user $MBX"
+
+    xo_step "app-only: the client secret expires (AADSTS7000222) under $N refreshers: needs login, one mail"
+    xo_oauth -q app "$CID" --mailbox "$MBX" --secret-file "$D/secret" --expired-secret
+    xo_token_expire_file "$FA" -60
+    herd relay
+    asked=0
+    for ((i = 0; i < N; i++)); do
+        rc=$(cat "$XO_TMP/herd.$i.rc")
+        if grep -q 'another refresh, a moment ago' "$XO_TMP/herd.$i"; then
+            [ "$rc" = 77 ] || xo_fail "spared refresher $i exited $rc" "$XO_TMP/herd.$i"
+        else
+            asked=$((asked + 1))
+            [ "$rc" = 78 ] || xo_fail "refresher $i exited $rc" "$XO_TMP/herd.$i"
+            xo_assert_contains "$XO_TMP/herd.$i" "relay: client rejected \(invalid_client: AADSTS7000222: .*: the client secret has expired \(sent: the secret in $D/secret\); .*write its Value \(not its ID\) into that file" >/dev/null
+            xo_assert_not_contains "$XO_TMP/herd.$i" "run: xoauth2-token login relay" "a delegated login's advice" >/dev/null
+        fi
+    done
+    echo "   ok: $asked of $N asked and were refused (78); the others waited behind the failure (77)"
+    [ "$(xo_token_field "$FA" failure_class)" = login ] \
+        || xo_fail "failure_class is '$(xo_token_field "$FA" failure_class)', want login" "$FA"
+    [ "$(mails)" = 1 ] || xo_fail "$(mails) mails for one episode, want 1" "$MAIL"
+    xo_assert_contains "$MAIL" '^Subject: xoauth2: relay \(relay@example.com\) on .* needs a new login$'
+    xo_assert_contains "$MAIL" 'AADSTS7000222' "the reason"
+    xo_assert_contains "$MAIL" "^  $FIX\$" "the exact fix: the app-only login"
+    xo_assert_contains "$XO_TMP/notify-env" '^XOAUTH2_CLASS=login$'
+    xo_assert_contains "$XO_TMP/notify-env" "^XOAUTH2_FIX=$FIX\$"
+    xo_run_timeout 10 "$H" status relay >"$XO_TMP/status.out" 2>&1
+    xo_assert_rc 2 "$XO_TMP/status.out"
+    xo_assert_contains "$XO_TMP/status.out" "^XOAUTH2 CRITICAL - relay: needs login \(refresh refused .*AADSTS7000222.*\); run: $FIX\$"
+    xo_run_timeout 10 "$H" list >"$XO_TMP/list.out" 2>&1
+    xo_assert_contains "$XO_TMP/list.out" '^relay .*needs login'
+    xo_run_timeout 10 "$H" show relay >"$XO_TMP/show.out" 2>&1
+    xo_assert_contains "$XO_TMP/show.out" "^to fix, run: +$FIX\$"
+
+    xo_step "app-only: a network blip (500) in the episode: still needs login, then no second mail"
+    xo_oauth -q fault 500 --count 1
+    xo_run_timeout 30 "$H" refresh --force relay >"$XO_TMP/app500.out" 2>&1
+    xo_assert_rc 75 "$XO_TMP/app500.out"
+    # A temporary failure says nothing about the credentials: the file
+    # still needs a person, and the episode goes on.
+    xo_run_timeout 10 "$H" status relay >"$XO_TMP/status.out" 2>&1
+    xo_assert_rc 2 "$XO_TMP/status.out"
+    xo_assert_contains "$XO_TMP/status.out" "^XOAUTH2 CRITICAL - relay: needs login"
+    xo_run_timeout 30 "$H" refresh --force relay >"$XO_TMP/app-again.out" 2>&1
+    xo_assert_rc 78 "$XO_TMP/app-again.out"
+    [ "$(mails)" = 1 ] || xo_fail "$(mails) mails: the blip started a second episode" "$MAIL"
+
+    xo_step "app-only: a new secret in the file: the next refresh works, one 'works again' mail"
+    printf 'app-secret-%s\n' "$RANDOM$RANDOM" >"$D/secret"
+    SECRETS+=("$(head -1 "$D/secret")")
+    xo_oauth -q app "$CID" --mailbox "$MBX" --secret-file "$D/secret"
+    xo_run_timeout 30 "$H" refresh relay >"$XO_TMP/app-ok.out" 2>&1
+    xo_assert_rc 0 "$XO_TMP/app-ok.out"
+    [ "$(mails)" = 2 ] || xo_fail "$(mails) mails, want 2" "$MAIL"
+    xo_assert_contains "$MAIL" '^Subject: xoauth2: relay \(relay@example.com\) on .* works again$'
+    xo_run_timeout 10 "$H" status relay >"$XO_TMP/status.out" 2>&1
+    xo_assert_rc 0 "$XO_TMP/status.out"
+
+    xo_step "app-only: the secret refused again (7000215); a new login --app-only ends the episode"
+    printf 'app-secret-%s\n' "$RANDOM$RANDOM" >"$D/secret2"
+    chmod 600 "$D/secret2"
+    SECRETS+=("$(head -1 "$D/secret2")")
+    xo_oauth -q app "$CID" --mailbox "$MBX" --secret-file "$D/secret2"
+    xo_run_timeout 30 "$H" refresh --force relay >"$XO_TMP/app-bad.out" 2>&1
+    xo_assert_rc 78 "$XO_TMP/app-bad.out"
+    xo_assert_contains "$XO_TMP/app-bad.out" 'AADSTS7000215'
+    [ "$(mails)" = 3 ] || xo_fail "$(mails) mails, want 3" "$MAIL"
+    xo_run_timeout 30 "$H" login relay "${APP[@]}" --client-secret-file "$D/secret2" \
+        >"$XO_TMP/app-relogin.out" 2>&1
+    xo_assert_rc 0 "$XO_TMP/app-relogin.out"
+    [ "$(mails)" = 4 ] || xo_fail "$(mails) mails, want 4 (the login's 'works again')" "$MAIL"
+    [ "$(grep -c '^Subject: .* works again$' "$MAIL")" = 2 ] || xo_fail "not a 'works again' mail" "$MAIL"
+    [ "$(xo_token_field "$FA" notify)" = "$NOTIFY" ] || xo_fail "the login dropped the notify command" "$FA"
+    # The message gives the new token's expiry, not the replaced file's.
+    want=$(date -d "@$(xo_token_field "$FA" expires_at)" +%H:%M)
+    xo_assert_contains "$XO_TMP/app-relogin.out" "token file $FA written \(access token valid until $want,"
+    xo_run_timeout 10 "$H" status relay >"$XO_TMP/status.out" 2>&1
+    xo_assert_rc 0 "$XO_TMP/status.out"
+
+    xo_step "app-only: no client secret reached a mail or a notify command's environment"
+    for s in "${SECRETS[@]}"; do
+        ! grep -qF -- "$s" "$MAIL" "$XO_TMP/notify-env" "$FA" || xo_fail "a client secret leaked"
+    done
+    echo "   ok: ${#SECRETS[@]} secrets, none in $(mails) mails, their environments or the token file"
+else
+    echo "   (app-only part skipped: python3-cryptography is not installed)"
 fi
 
 xo_step "status: no accounts is UNKNOWN (3); a missing file is CRITICAL"

@@ -15,7 +15,11 @@
 #   4. no_proxy honoured: with the endpoint's host in it, the refresh
 #      goes direct;
 #   5. a proxy that is down: the message names the proxy; credentials in
-#      the proxy URL are never shown.
+#      the proxy URL are never shown;
+#   6. app-only files the same way: `login --app-only` takes the proxy
+#      from all_proxy, says so and stores it; the same postfix's plugin
+#      renews an expired app-only file through it, and only through it;
+#      `--proxy ''` removes it, and no_proxy is stored and honoured.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -23,6 +27,8 @@ xo_require_postfix
 xo_require_cmd dovecot "$XO_PYTHON" tinyproxy
 xo_require_plugin
 xo_require_helper
+"$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
+    || xo_skip "python3-cryptography is not installed (the mock server's app grants)"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy no_proxy NO_PROXY
 
 USER=alice@example.com
@@ -164,6 +170,82 @@ for f in "$XO_TMP/set.out" "$XO_TMP/down.out" "$XO_TMP/show.out" "$XO_PF_LOG"; d
 done
 [ "$(xo_token_field "$P" failure_class)" = temporary ] || xo_fail "not recorded as temporary" "$P"
 echo "   ok: named the proxy, recorded a temporary failure, never showed the password"
+
+# --- 6. app-only files ---------------------------------------------------------
+xo_step "6. login --app-only with all_proxy set: the proxy is used, shown and stored"
+xo_oauth -q proxy-only on
+CID=5b3b4f58-4f2c-4d7e-9f0e-0a1b2c3d4e5f
+SECRET=$TOKDIR/app-secret                  # postfix's renewals read it
+printf 'app-secret-%s\n' "$RANDOM$RANDOM" >"$SECRET"
+chown postfix:postfix "$SECRET"
+chmod 600 "$SECRET"
+xo_oauth -q app "$CID" --mailbox "$USER" --secret-file "$SECRET" \
+    || xo_fail "cannot register the app"
+APP=(--provider custom --app-only --client-id "$CID" --user "$USER"
+     --token-endpoint "$XO_OAUTH_URL/token"
+     --scope https://outlook.office365.com/.default --client-secret-file "$SECRET")
+FA=$XDG_DATA_HOME/xoauth2/relay.json
+v0=$(via) d0=$(direct)
+( export all_proxy=$XO_PROXY_URL
+  exec "$H" login relay "${APP[@]}" ) >"$XO_TMP/app-login.out" 2>&1 \
+    || xo_fail "login --app-only failed" "$XO_TMP/app-login.out"
+xo_assert_contains "$XO_TMP/app-login.out" \
+    "^xoauth2-token: relay: using the proxy http://127\.0\.0\.1:$XO_PROXY_PORT \(from all_proxy\), and storing it"
+xo_assert_contains "$XO_TMP/app-login.out" "relay: app-only access to $USER \(client credentials, client secret\); token file $FA written"
+[ "$(xo_token_field "$FA" proxy)" = "$XO_PROXY_URL" ] || xo_fail "the proxy was not stored" "$FA"
+[ "$(xo_token_field "$FA" grant)" = client_credentials ] || xo_fail "not an app-only file" "$FA"
+[ "$(via)" = $((v0 + 1)) ] && [ "$(direct)" = "$d0" ] \
+    || xo_fail "app-only login: $(( $(direct) - d0 )) direct, $(( $(via) - v0 )) proxied"
+echo "   ok: stored; the app's token request came through the proxy"
+
+xo_step "6b. postfix renews the expired app-only file through the stored proxy only"
+cp "$FA" "$P"
+chown postfix:postfix "$P"
+chmod 600 "$P"
+xo_oauth -q expire --user "$USER"
+xo_token_expire_file "$P" -60
+old=$(xo_token_field "$P" access_token)
+v0=$(via) d0=$(direct)
+subject="xo-proxy app-only through postfix $RANDOM"
+xo_pf_send "$subject"
+xo_pf_wait_sink "$subject" 40
+[ "$(via)" = $((v0 + 1)) ] && [ "$(direct)" = "$d0" ] \
+    || xo_fail "postfix, app-only: $(( $(direct) - d0 )) direct, $(( $(via) - v0 )) proxied" "$XO_PF_LOG"
+[ "$(xo_token_field "$P" access_token)" != "$old" ] || xo_fail "the app-only token was not renewed" "$P"
+[ -z "$(xo_token_field "$P" refresh_token)" ] || xo_fail "an app-only file grew a refresh token" "$P"
+echo "   ok: the plugin's app-only renewal went through the proxy; the mail went out"
+
+xo_step "6c. login --app-only --proxy '' with all_proxy set: removed, direct"
+xo_oauth -q proxy-only off
+v0=$(via) d0=$(direct)
+( export all_proxy=$XO_PROXY_URL
+  exec "$H" login relay "${APP[@]}" --proxy '' ) >"$XO_TMP/app-noproxy.out" 2>&1 \
+    || xo_fail "login --app-only --proxy '' failed" "$XO_TMP/app-noproxy.out"
+xo_assert_contains "$XO_TMP/app-noproxy.out" "relay: no proxy: the token endpoint is reached directly"
+[ -z "$(xo_token_field "$FA" proxy)" ] || xo_fail "--proxy '' did not remove it" "$FA"
+[ "$(direct)" = $((d0 + 1)) ] && [ "$(via)" = "$v0" ] \
+    || xo_fail "--proxy '': $(( $(direct) - d0 )) direct, $(( $(via) - v0 )) proxied"
+echo "   ok: no proxy stored; the request went direct"
+
+xo_step "6d. login --app-only --proxy URL with no_proxy naming the endpoint: stored, honoured"
+v0=$(via) d0=$(direct)
+( export no_proxy=127.0.0.1
+  exec "$H" login relay "${APP[@]}" --proxy "$XO_PROXY_URL" ) >"$XO_TMP/app-np.out" 2>&1 \
+    || xo_fail "login --app-only --proxy failed" "$XO_TMP/app-np.out"
+xo_assert_contains "$XO_TMP/app-np.out" "using the proxy http://127\.0\.0\.1:$XO_PROXY_PORT \(from --proxy\), except for 127\.0\.0\.1"
+[ "$(xo_token_field "$FA" proxy)" = "$XO_PROXY_URL" ] && [ "$(xo_token_field "$FA" no_proxy)" = 127.0.0.1 ] \
+    || xo_fail "proxy and no_proxy not stored" "$FA"
+[ "$(direct)" = $((d0 + 1)) ] && [ "$(via)" = "$v0" ] \
+    || xo_fail "no_proxy at login: $(( $(direct) - d0 )) direct, $(( $(via) - v0 )) proxied"
+xo_token_expire_file "$FA" -60
+v0=$(via) d0=$(direct)
+xo_run_timeout 30 "$H" refresh relay >"$XO_TMP/app-np-refresh.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/app-np-refresh.out"
+[ "$(direct)" = $((d0 + 1)) ] && [ "$(via)" = "$v0" ] \
+    || xo_fail "no_proxy at renewal: $(( $(direct) - d0 )) direct, $(( $(via) - v0 )) proxied"
+echo "   ok: no_proxy stored with the proxy; login and renewal went direct"
+! grep -qF "$(head -1 "$SECRET")" "$XO_TMP"/app-*.out "$FA" "$P" "$XO_PF_LOG" \
+    || xo_fail "the client secret was shown or stored"
 
 xo_pf_stop
 xo_pass
