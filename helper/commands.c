@@ -53,9 +53,11 @@ const struct command cmd_table[] = {
 	  "      login ACCOUNT|FILE --app-only --provider microsoft|custom\n"
 	  "        --client-id ID --user MAILBOX (--client-secret-file FILE |\n"
 	  "        --certificate CERT.pem --private-key KEY.pem) [--tenant T]\n"
-	  "        [--cloud C] [--token-endpoint URL] [--scope S] [NET OPTIONS]\n"
+	  "        [--cloud C] [--token-endpoint URL] [--scope S]\n"
+	  "        [--proxy URL|''] [--no-proxy HOSTS] [--notify CMD] [NET OPTIONS]\n"
 	  "      login ACCOUNT|FILE --provider google --service-account KEY.json\n"
-	  "        --user MAILBOX [--scope S] [NET OPTIONS]",
+	  "        --user MAILBOX [--scope S] [--proxy URL|''] [--no-proxy HOSTS]\n"
+	  "        [--notify CMD] [NET OPTIONS]",
 	  "sign in (in a browser, or with a code on another device; or as an "
 	  "app, with no person) and write the token file" },
 	{ "test", FULL(cmd_test), { FULL(cmd_opts_test), cmd_opts_net }, 1, 1,
