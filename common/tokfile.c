@@ -958,9 +958,11 @@ lock_ours(const struct stat *st, const struct fsid *id,
 }
 
 /* Opens PATH.lock and takes an exclusive flock on it, waiting at most
- * WAIT_MS.  On success *FDp holds it (close to release). */
+ * WAIT_MS, and no longer once *STOP (if STOP is not NULL) is set.  On
+ * success *FDp holds it (close to release). */
 static int
-lock_take(const char *path, const struct fsid *id, int wait_ms, int *fdp)
+lock_take(const char *path, const struct fsid *id, int wait_ms,
+    const volatile sig_atomic_t *stop, int *fdp)
 {
 	struct stat st, tokst;
 	struct timespec pause;
@@ -1022,8 +1024,13 @@ lock_take(const char *path, const struct fsid *id, int wait_ms, int *fdp)
 			r = TOKFILE_E_LOCKED;
 			goto out;
 		}
+		if (stop != NULL && *stop) {
+			r = TOKFILE_E_STOPPED;
+			goto out;
+		}
 		/* Poll with a growing pause (1, 2, 4 .. 32 ms): flock(2) has
-		 * no timeout and a signal-based one would be global state. */
+		 * no timeout and a signal-based one would be global state.
+		 * The pause also bounds how late *STOP is seen. */
 		pause.tv_sec = 0;
 		pause.tv_nsec = (long)delay_ms * 1000000L;
 		nanosleep(&pause, NULL);
@@ -1048,7 +1055,7 @@ tokfile_write(const char *path, const struct tokfile *tok)
 
 	if ((r = as_owner(path, &id)) != 0)
 		return r;
-	if ((r = lock_take(path, &id, TOKFILE_LOCK_WAIT_MS, &fd)) == 0) {
+	if ((r = lock_take(path, &id, TOKFILE_LOCK_WAIT_MS, NULL, &fd)) == 0) {
 		r = write_locked(path, tok);
 		close(fd);
 	}
@@ -1060,13 +1067,21 @@ int
 tokfile_update_wait(const char *path, int wait_ms,
     int (*fn)(struct tokfile *tok, void *arg), void *arg)
 {
+	return tokfile_update_stoppable(path, wait_ms, NULL, fn, arg);
+}
+
+int
+tokfile_update_stoppable(const char *path, int wait_ms,
+    const volatile sig_atomic_t *stop,
+    int (*fn)(struct tokfile *tok, void *arg), void *arg)
+{
 	struct tokfile *tok = NULL;
 	struct fsid id = { 0, 0 };
 	int fd = -1, r, r2;
 
 	if ((r = as_owner(path, &id)) != 0)
 		goto out;
-	if ((r = lock_take(path, &id, wait_ms, &fd)) != 0)
+	if ((r = lock_take(path, &id, wait_ms, stop, &fd)) != 0)
 		goto out;
 	recover_locked(path);
 	/* Whoever held the lock before us may have refreshed already:
@@ -1154,6 +1169,8 @@ tokfile_strerror(int r)
 		return "its directory belongs to another user than the file";
 	case TOKFILE_E_LOCKFILE:
 		return "its lock file has several links or another owner";
+	case TOKFILE_E_STOPPED:
+		return "stopped while waiting for the lock";
 	}
 	if (r < 0 && r > -4096)
 		return strerror(-r);

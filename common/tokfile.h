@@ -57,6 +57,7 @@
 #ifndef XO_TOKFILE_H
 #define XO_TOKFILE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,7 @@
 #define TOKFILE_E_DIRPERMS	(-1008)	/* writers: directory group/other-writable */
 #define TOKFILE_E_DIROWNER	(-1009)	/* root: file and directory owners differ */
 #define TOKFILE_E_LOCKFILE	(-1010)	/* PATH.lock: several links, or foreign */
+#define TOKFILE_E_STOPPED	(-1011)	/* told to stop while waiting for the lock */
 #define TOKFILE_E_MEMBER	(-1100)	/* .. -1199: member missing/invalid */
 #define TOKFILE_E_IS_MEMBER(r)	((r) <= TOKFILE_E_MEMBER && (r) > TOKFILE_E_MEMBER - 100)
 
@@ -175,6 +177,15 @@ int tokfile_update(const char *path,
 /* As tokfile_update, waiting at most WAIT_MS milliseconds for the lock
  * (TOKFILE_E_LOCKED after that; 0 means do not wait). */
 int tokfile_update_wait(const char *path, int wait_ms,
+    int (*fn)(struct tokfile *tok, void *arg), void *arg);
+
+/* As tokfile_update_wait, and gives up waiting for the lock, with
+ * TOKFILE_E_STOPPED and nothing done, once *STOP is non-zero (a flag a
+ * signal handler sets: seen within 32 ms).  A free lock is taken
+ * whatever *STOP says: FN decides what a stop means once it runs.  STOP
+ * may be NULL. */
+int tokfile_update_stoppable(const char *path, int wait_ms,
+    const volatile sig_atomic_t *stop,
     int (*fn)(struct tokfile *tok, void *arg), void *arg);
 
 /* For an update callback about to do something that cannot be undone

@@ -820,6 +820,27 @@ test_update(void)
 		fail("callback ran without the lock");
 	reap(pid);
 
+	/* A stop (a signal handler's flag) ends the wait at once: a helper
+	 * told to stop while queued on the lock leaves the file alone. */
+	where = "update stops waiting when told to";
+	pid = slow_updater(path, "AT-D2", 2000);
+	memset(&s, 0, sizeof(s));
+	{
+		volatile sig_atomic_t stop = 1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		expect_r(tokfile_update_stoppable(path, 10000, &stop, update_fn,
+		    &s), TOKFILE_E_STOPPED);
+	}
+	ms = ms_since(&t0);
+	if (ms > 1000)
+		fail("a stop while waiting for the lock took %ld ms", ms);
+	if (s.access[0] != '\0')
+		fail("callback ran without the lock");
+	reap(pid);
+	expect_str("strerror", tokfile_strerror(TOKFILE_E_STOPPED),
+	    "stopped while waiting for the lock");
+
 	where = "update unchanged: no write";
 	if (stat(path, &st1) == -1)
 		fail("stat: %s", strerror(errno));
