@@ -30,6 +30,11 @@
 /* Everything the command line can say; the options fill it in. */
 struct cmd_args {
 	int64_t		 margin_s;
+	/* --time-limit: the whole command gives up by deadline_ms
+	 * (xo_now_ms(), counted from when the options were read); 0: no
+	 * limit.  limit_ms is what was asked, for messages. */
+	int64_t		 deadline_ms;
+	long		 limit_ms;
 	struct oauth_options net;
 	int		 force, all, verbose;
 	struct login_options login;
@@ -60,6 +65,8 @@ struct cmd_option {
 
 /* Flags of a command. */
 #define CMD_NET		0x01	/* may need libcurl, OpenSSL or libsasl2 */
+#define CMD_STOP	0x02	/* stores a token endpoint's answer: SIGTERM,
+				 * SIGINT, SIGHUP wait for it (stop.h) */
 
 /* In the front program (front.c) a command that needs the full program
  * has no handler and no options of its own (FULL(x) is NULL there):
@@ -91,6 +98,7 @@ void cmd_print_table(FILE *f);
 /* Option groups: shared ones (cmd_common.c) and each command's own. */
 extern const struct cmd_option cmd_opts_net[];	/* --connect-timeout ... */
 extern const struct cmd_option cmd_opts_margin[];
+extern const struct cmd_option cmd_opts_limit[];	/* --time-limit */
 extern const struct cmd_option cmd_opts_refresh[];	/* -f -a -v */
 extern const struct cmd_option cmd_opts_login[];
 extern const struct cmd_option cmd_opts_test[];

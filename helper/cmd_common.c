@@ -24,6 +24,7 @@
 #include "msg.h"
 #include "store.h"
 #include "tokfile.h"
+#include "xo_util.h"
 
 /* --- exit statuses -------------------------------------------------------- */
 
@@ -202,6 +203,29 @@ const struct cmd_option cmd_opts_net[] = {
 	  CMD_AT(net.connect_timeout_ms) },
 	{ "timeout", 0, "SECS", set_timeout, CMD_AT(net.timeout_ms) },
 	{ "cafile", 0, "FILE", cmd_set_string, CMD_AT(net.cafile) },
+	CMD_OPT_END
+};
+
+/* --time-limit: the command's whole budget, from now (the program has
+ * just started).  It bounds the wait for the lock and cuts the HTTP
+ * timeouts (refresh.c). */
+static int
+set_time_limit(struct cmd_args *a, const struct cmd_option *o,
+    const char *arg)
+{
+	double v;
+	int r;
+
+	(void)o;
+	if ((r = cmd_parse_seconds("--time-limit", arg, 0.1, 86400, &v)) != 0)
+		return r;
+	a->limit_ms = (long)(v * 1000);
+	a->deadline_ms = xo_now_ms() + a->limit_ms;
+	return 0;
+}
+
+const struct cmd_option cmd_opts_limit[] = {
+	{ "time-limit", 0, "SECS", set_time_limit, 0 },
 	CMD_OPT_END
 };
 

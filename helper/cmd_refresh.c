@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "errors.h"
 #include "msg.h"
+#include "stop.h"
 #include "store.h"
 
 int
@@ -40,9 +41,9 @@ cmd_refresh(const struct cmd_args *opt, int argc, char **argv)
 		argv = names;
 		argc = (int)n;
 	}
-	/* Each one, whatever happened to the others; the first failure
-	 * decides the exit status. */
-	for (i = 0; i < (size_t)argc; i++) {
+	/* Each one, whatever happened to the others (until told to stop:
+	 * stop.h); the first failure decides the exit status. */
+	for (i = 0; i < (size_t)argc && !stop_requested(); i++) {
 		if ((one = target_init(&t, argv[i])) == 0) {
 			one = cmd_refresh_target(opt, &t, opt->force, NULL);
 			target_clear(&t);

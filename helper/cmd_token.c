@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "errors.h"
 #include "msg.h"
+#include "stop.h"
 #include "tokfile.h"
 #include "xo_util.h"
 
@@ -91,8 +92,10 @@ cmd_token(const struct cmd_args *opt, int argc, char **argv)
 		goto out;
 	}
 	if ((status = cmd_refresh_target(opt, &t, 0, &access)) != 0) {
-		/* Still good for a while: better late than never. */
-		if (tok->expires_at - xo_now_s() >= STILL_USABLE_S) {
+		/* Still good for a while: better late than never (unless
+		 * told to stop: stop.h). */
+		if (tok->expires_at - xo_now_s() >= STILL_USABLE_S &&
+		    !stop_requested()) {
 			msg(t.arg, "using the current access token, valid for "
 			    "%" PRId64 " more min", (tok->expires_at - xo_now_s()) / 60);
 			status = print_token(tok->access_token);

@@ -22,6 +22,9 @@
  *     (front.c) then hands it to the full one.  A command that needs
  *     the network only sometimes (token) keeps its handler in the front
  *     and calls a function that front.c implements by the hand-over.
+ *     A command that stores what a token endpoint answers (a refresh)
+ *     is flagged CMD_STOP: SIGTERM then waits for the answer to be
+ *     stored (stop.h).
  *  3. Add cmd_NAME.c to helper/Makefile.am (XO_FULL_SOURCES, or
  *     XO_FRONT_SOURCES if it runs in the front too), the command and
  *     its options to contrib/bash-completion/xoauth2-token and
@@ -68,13 +71,15 @@ const struct command cmd_table[] = {
 	  "log in to a mail server through libsasl2 and the xoauth2 plugin, "
 	  "say whether it worked, and if not, why and what to change "
 	  "(-v: the access token's claims)" },
-	{ "token", cmd_token, { cmd_opts_margin, cmd_opts_net }, 1, 1, 0,
-	  "token [--margin SECS] [NET OPTIONS] ACCOUNT|FILE",
+	{ "token", cmd_token, { cmd_opts_margin, cmd_opts_limit, cmd_opts_net },
+	  1, 1, CMD_STOP,
+	  "token [--margin SECS] [--time-limit SECS] [NET OPTIONS] ACCOUNT|FILE",
 	  "print a valid access token (refreshing it first if it expires "
 	  "within the margin)" },
 	{ "refresh", FULL(cmd_refresh), { cmd_opts_refresh, cmd_opts_margin,
-	  cmd_opts_net }, 0, -1, CMD_NET,
-	  "refresh [--force] [--margin SECS] [-v] [NET OPTIONS] ACCOUNT|FILE...|--all",
+	  cmd_opts_limit, cmd_opts_net }, 0, -1, CMD_NET | CMD_STOP,
+	  "refresh [--force] [--margin SECS] [--time-limit SECS] [-v]\n"
+	  "        [NET OPTIONS] ACCOUNT|FILE...|--all",
 	  "refresh tokens that expire within the margin (all of them with "
 	  "--force; every account in the store with --all)" },
 	{ "show", cmd_show, { NULL }, 1, 1, 0,
@@ -150,6 +155,9 @@ cmd_usage(FILE *f)
 	    "  --force, -f             refresh even if the token is still valid\n"
 	    "  --all, -a               every account in the store\n"
 	    "  --verbose, -v           say what was done\n"
+	    "  --time-limit SECS       token, refresh: give up after SECS in all (the\n"
+	    "                          lock wait and the request), never losing tokens\n"
+	    "                          the server has sent\n"
 	    "login: --provider, --client-id are required; see " PROG "(1)\n"
 	    "       --provider P [--cloud C]: %s\n"
 	    "test:  --tls (default for IMAP, POP), --starttls (default for SMTP),\n"

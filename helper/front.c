@@ -24,6 +24,7 @@
 #include "cmd.h"
 #include "errors.h"
 #include "msg.h"
+#include "stop.h"
 
 #define FULL_NAME	"xoauth2-token-full"
 
@@ -60,7 +61,11 @@ cmd_run_full(void)
 	char path[PATH_MAX];
 
 	full_path(path, sizeof(path));
+	/* A SIGTERM from here on waits, pending across exec(2), for the
+	 * full program's handler (stop.h): none is lost in between. */
+	stop_hold();
 	execv(path, front_argv);
+	stop_release();
 	msg(NULL, "cannot run %s: %s; reinstall " PROG, path, strerror(errno));
 	return XO_E_SOFTWARE;
 }

@@ -24,6 +24,7 @@
 #include "cmd.h"
 #include "errors.h"
 #include "msg.h"
+#include "stop.h"
 
 /* Every option of every command, once: getopt_long's table and ours side
  * by side (LONGOPTS[i] is ROWS[i]).  Short options are their own val. */
@@ -258,9 +259,20 @@ main(int argc, char **argv)
 	cmd_front_init(argv);
 	if (cmd->run == NULL)
 		return cmd_exit(cmd_run_full());
+#else
+	/* The front hands over with these blocked (stop_hold): a signal
+	 * sent meanwhile is delivered now, to the flag or as it would be. */
+	if (cmd->flags & CMD_STOP)
+		stop_catch();
+	else
+		stop_release();
 #endif
 	args_init(&a);
 	if ((r = parse_options(cmd, argc - 1, argv + 1, &a, &first)) != 0)
 		return r == 1 ? 0 : cmd_exit(r);
-	return cmd_exit(cmd->run(&a, argc - 1 - first, argv + 1 + first));
+	r = cmd_exit(cmd->run(&a, argc - 1 - first, argv + 1 + first));
+	/* Told to stop: the work that could not be undone is done (and
+	 * said); now die of the signal, as whoever sent it expects. */
+	stop_exit();
+	return r;
 }

@@ -263,11 +263,80 @@ seconds(char *buf, size_t size, long ms)
 		snprintf(buf, size, "%.1f s", (double)ms / 1000);
 }
 
+/* The timeouts of one request, after oauth_options.deadline_ms, and
+ * whether it cut them (the message then names the limit). */
+struct request_limits {
+	long	 connect_ms, total_ms;
+	int	 connect_cut, total_cut;
+	const char *limit_name;	/* what set the deadline, for messages */
+	/* The stop flag (oauth_options.stop), and when it was first seen
+	 * set while the answer was awaited (0: not yet). */
+	const volatile sig_atomic_t *stop;
+	int64_t	 stop_seen_ms;
+	int	 stopped;
+};
+
+/* Cuts OPT's timeouts to what is left before its deadline.  Returns 0,
+ * or -1 if nothing is left. */
+static int
+limits_init(struct request_limits *lim, const struct oauth_options *opt)
+{
+	int64_t left;
+
+	memset(lim, 0, sizeof(*lim));
+	lim->connect_ms = opt->connect_timeout_ms;
+	lim->total_ms = opt->timeout_ms;
+	lim->stop = opt->stop;
+	lim->limit_name = opt->limit_name != NULL ? opt->limit_name :
+	    "the time limit";
+	if (opt->deadline_ms == 0)
+		return 0;
+	if ((left = opt->deadline_ms - xo_now_ms()) <= 0)
+		return -1;
+	if (lim->connect_ms > left) {
+		lim->connect_ms = (long)left;
+		lim->connect_cut = 1;
+	}
+	if (lim->total_ms > left) {
+		lim->total_ms = (long)left;
+		lim->total_cut = 1;
+	}
+	return 0;
+}
+
+/* libcurl's progress callback: abandons the request when told to stop
+ * (stop.h).  Until the request has gone out in full the server cannot
+ * have acted on it; after that its answer may hold a rotated refresh
+ * token, worth OAUTH_STOP_GRACE_MS more. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct request_limits *lim = arg;
+	int64_t now;
+
+	(void)dltotal;
+	(void)dlnow;
+	if (lim->stop == NULL || *lim->stop == 0)
+		return 0;
+	if (ultotal <= 0 || ulnow < ultotal) {
+		lim->stopped = 1;
+		return 1;
+	}
+	now = xo_now_ms();
+	if (lim->stop_seen_ms == 0)
+		lim->stop_seen_ms = now;
+	if (now - lim->stop_seen_ms < OAUTH_STOP_GRACE_MS)
+		return 0;
+	lim->stopped = 1;
+	return 1;
+}
+
 /* Maps a failed transfer to ERR.  Returns its errors.h code. */
 static int
 transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
     const char *host, const struct body *b, const struct oauth_options *opt,
-    struct oauth_error *err)
+    const struct request_limits *lim, struct oauth_error *err)
 {
 	curl_off_t connected_us = 0;
 	long os_errno = 0;
@@ -288,15 +357,25 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
 	case CURLE_OPERATION_TIMEDOUT:
 		curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected_us);
 		if (connected_us == 0) {
-			seconds(limit, sizeof(limit), opt->connect_timeout_ms);
+			seconds(limit, sizeof(limit), lim->connect_ms);
 			seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no connection to "
-			    "%s %s within %s (--connect-timeout)",
-			    label, host, limit);
+			    "%s %s within %s (%s%s)", label, host, limit,
+			    lim->connect_cut ? "what was left of " : "",
+			    lim->connect_cut ? lim->limit_name : "--connect-timeout");
 		} else {
-			seconds(limit, sizeof(limit), opt->timeout_ms);
+			seconds(limit, sizeof(limit), lim->total_ms);
 			seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no answer from "
-			    "%s %s within %s (--timeout)", label, host, limit);
+			    "%s %s within %s (%s%s)", label, host, limit,
+			    lim->total_cut ? "what was left of " : "",
+			    lim->total_cut ? lim->limit_name : "--timeout");
 		}
+		return XO_E_TEMPFAIL;
+	case CURLE_ABORTED_BY_CALLBACK:
+		if (!lim->stopped)
+			break;
+		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_NONE, "stopped before %s "
+		    "%s answered", label, host);
+		err->stopped = 1;
 		return XO_E_TEMPFAIL;
 	case CURLE_COULDNT_CONNECT:
 		/* curl says "Couldn't connect to server"; errno says why. */
@@ -615,6 +694,7 @@ post_form(const char *endpoint, const char *label, const char *name,
 {
 	struct body b = { NULL, 0, 0 };
 	struct curl_slist *headers = NULL, *more;
+	struct request_limits lim;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *form = NULL;
 	size_t formlen = 0;
@@ -626,6 +706,11 @@ post_form(const char *endpoint, const char *label, const char *name,
 	*rootp = NULL;
 	if ((r = endpoint_check(endpoint, name, host, hostsize, err)) != 0)
 		return r;
+	if (limits_init(&lim, opt) != 0) {
+		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no time left to ask "
+		    "%s %s (%s)", label, host, lim.limit_name);
+		return XO_E_TEMPFAIL;
+	}
 	if ((c = curl_easy_init()) == NULL ||
 	    (b.data = malloc(OAUTH_RESPONSE_MAX + 1)) == NULL ||
 	    oauth_form_build(fields, n, &form, &formlen) != 0 ||
@@ -656,8 +741,12 @@ post_form(const char *endpoint, const char *label, const char *name,
 	     * works the same from a shell, a timer and the plugin. */
 	    curl_easy_setopt(c, CURLOPT_NOPROXY, opt->no_proxy != NULL ?
 	    opt->no_proxy : "") != CURLE_OK)) ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, opt->connect_timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, opt->timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, lim.connect_ms) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, lim.total_ms) != CURLE_OK ||
+	    (lim.stop != NULL &&
+	    (curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &lim) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK)) ||
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "-token/"
 	    PACKAGE_VERSION) != CURLE_OK ||
@@ -674,7 +763,7 @@ post_form(const char *endpoint, const char *label, const char *name,
 	}
 
 	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
-		r = transfer_error(c, cc, errbuf, label, host, &b, opt, err);
+		r = transfer_error(c, cc, errbuf, label, host, &b, opt, &lim, err);
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, httpp);

@@ -5,6 +5,7 @@
 #ifndef XO_OAUTH_H
 #define XO_OAUTH_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,9 +15,21 @@
 #define OAUTH_RESPONSE_MAX	(64 * 1024)	/* larger answers are refused */
 #define OAUTH_DEFAULT_EXPIRES_IN 3600		/* if the server names none */
 
+#define OAUTH_STOP_GRACE_MS	2000	/* see oauth_options.stop */
+
 struct oauth_options {
 	long		 connect_timeout_ms;
 	long		 timeout_ms;		/* whole request */
+	/* When not 0, the xo_now_ms() time by which a request must be over
+	 * (the command's --time-limit): both timeouts are cut to what is
+	 * left, and a timeout so cut names LIMIT_NAME in its message. */
+	int64_t		 deadline_ms;
+	const char	*limit_name;
+	/* When not NULL, a flag a signal handler sets (stop.h): a request
+	 * not yet sent in full is abandoned as soon as it is set; one sent
+	 * gets OAUTH_STOP_GRACE_MS more for its answer, which may carry a
+	 * rotated refresh token that no one would ever see again. */
+	const volatile sig_atomic_t *stop;
 	const char	*cafile;		/* or NULL: the system's CAs */
 	/* The proxy to the token endpoint (a token file's "proxy"), and
 	 * the hosts reached without it.  NULL: libcurl's default, the
@@ -49,6 +62,7 @@ struct oauth_error {
 	char		 what[1024];	/* what happened; no secrets */
 	const struct diag *diag;	/* a known refusal (diag.h): its cause
 					 * and fix, or NULL */
+	int		 stopped;	/* abandoned: oauth_options.stop was set */
 };
 
 /* What kind of failure ERR is (diag.h): its diag row's class, else what

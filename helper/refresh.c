@@ -23,6 +23,7 @@
 #include "health.h"
 #include "msg.h"
 #include "oauth.h"
+#include "stop.h"
 #include "tokfile.h"
 #include "xo_util.h"
 
@@ -77,6 +78,10 @@ report_refresh_error(const struct target *t, const struct oauth_error *err,
 		break;
 	}
 }
+
+/* Of a --time-limit, kept back for storing the answer: a quarter, at
+ * most this much; and a request gets no less than that either. */
+#define REFRESH_STORE_RESERVE_MS	1000
 
 /* libcurl's global state: set up on the first refresh (the common case,
  * a valid token, never pays for it), torn down at exit. */
@@ -209,6 +214,58 @@ reserve_error(struct refresh *rf, int r)
 		    dirlen, dir, tokfile_strerror(r));
 }
 
+/* "3 s", "2.5 s". */
+static void
+fmt_ms(char *buf, size_t size, int64_t ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, size, "%" PRId64 " s", ms / 1000);
+	else
+		snprintf(buf, size, "%.1f s", (double)ms / 1000);
+}
+
+/* Before a request: gives up if told to stop (stop.h) or if too little
+ * of --time-limit is left, else points NET at the deadline and the stop
+ * flag.  Returns 0, or TOKFILE_E_ABORTED with RF's error filled in; the
+ * file is unchanged either way. */
+static int
+request_budget(struct refresh *rf, struct oauth_options *net)
+{
+	const struct cmd_args *opt = rf->opt;
+	int64_t reserve, left;
+	char limit[32], spent[32];
+	int sig;
+
+	if ((sig = stop_requested()) != 0) {
+		rf->status = XO_E_TEMPFAIL;
+		rf->err.hint = OAUTH_HINT_NONE;
+		snprintf(rf->err.what, sizeof(rf->err.what), "stopped by %s "
+		    "before asking the token endpoint; %s is unchanged",
+		    stop_name(sig), rf->path);
+		return TOKFILE_E_ABORTED;
+	}
+	net->stop = stop_flag();
+	if (opt->deadline_ms == 0)
+		return 0;
+	reserve = opt->limit_ms / 4 < REFRESH_STORE_RESERVE_MS ?
+	    opt->limit_ms / 4 : REFRESH_STORE_RESERVE_MS;
+	left = opt->deadline_ms - xo_now_ms() - reserve;
+	if (left < reserve) {
+		fmt_ms(limit, sizeof(limit), opt->limit_ms);
+		fmt_ms(spent, sizeof(spent), opt->limit_ms - left - reserve);
+		rf->status = XO_E_TEMPFAIL;
+		rf->err.hint = OAUTH_HINT_LATER;
+		snprintf(rf->err.what, sizeof(rf->err.what), "the lock on %s "
+		    "was free only after %s, too late within --time-limit %s "
+		    "to ask the token endpoint; not refreshed", rf->path,
+		    spent, limit);
+		return TOKFILE_E_ABORTED;
+	}
+	net->deadline_ms = opt->deadline_ms - reserve;
+	net->limit_name = "--time-limit";
+	return 0;
+}
+
 /* Runs under the token file's lock, on what the file holds now. */
 static int
 refresh_locked(struct tokfile *tok, void *arg)
@@ -250,6 +307,9 @@ refresh_locked(struct tokfile *tok, void *arg)
 		    tok->failure : "refresh failed");
 		return TOKFILE_E_ABORTED;
 	}
+	/* Told to stop, or out of time: now, while nothing has been sent. */
+	if ((r = request_budget(rf, &net)) != 0)
+		return r;
 	/* Never spend a refresh token we could not store: at a provider
 	 * whose refresh tokens are single-use the grant would be lost.  Make
 	 * room for the new file while nothing has been sent. */
@@ -275,6 +335,14 @@ refresh_locked(struct tokfile *tok, void *arg)
 	 * ask for a new access token. */
 	r = apponly_is(tok) ? apponly_request(tok, &net, &fresh, &rf->err) :
 	    oauth_refresh(tok, &net, &fresh, &rf->err);
+	if (r != 0 && rf->err.stopped) {
+		/* Not the endpoint's failure: nothing to record. */
+		rf->status = r;
+		snprintf(rf->err.what, sizeof(rf->err.what), "stopped by %s "
+		    "while waiting for the token endpoint's answer; %s is "
+		    "unchanged", stop_name(stop_requested()), rf->path);
+		return TOKFILE_E_ABORTED;
+	}
 	if (r != 0) {
 		/* Nothing changes but the record of it, which the plugin's
 		 * back-off, the notify command and `status' go by. */
@@ -317,8 +385,9 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 	struct refresh rf;
 	struct tokfile *before = NULL;
 	struct diag_vars v;
-	long wait_ms;
-	int r, status;
+	int64_t wait_ms;
+	char limit[32];
+	int r, status, limited;
 
 	memset(&rf, 0, sizeof(rf));
 	rf.opt = opt;
@@ -333,9 +402,17 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 	tokfile_free(before);
 	if (accessp != NULL)
 		*accessp = NULL;
-	/* Whoever holds the lock gives up within its own --timeout. */
+	/* Whoever holds the lock gives up within its own --timeout; and
+	 * we within our --time-limit. */
 	wait_ms = opt->net.timeout_ms + 5000;
-	r = tokfile_update_wait(t->path, (int)(wait_ms > INT_MAX ? INT_MAX : wait_ms),
+	limited = opt->deadline_ms != 0 &&
+	    opt->deadline_ms - xo_now_ms() < wait_ms;
+	if (limited)
+		wait_ms = opt->deadline_ms - xo_now_ms();
+	if (wait_ms < 0)
+		wait_ms = 0;
+	r = tokfile_update_stoppable(t->path,
+	    (int)(wait_ms > INT_MAX ? INT_MAX : wait_ms), stop_flag(),
 	    refresh_locked, &rf);
 	/* What fills in the names of a known refusal's fix (diag.h). */
 	v.account = t->arg;
@@ -343,6 +420,21 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 	v.client_id = rf.client_id;
 	v.tenant = rf.tenant;
 	v.app_only = rf.app_only;
+	if (r == TOKFILE_E_STOPPED) {
+		msg(t->arg, "stopped by %s while waiting for another refresh "
+		    "of %s to finish; it is unchanged",
+		    stop_name(stop_requested()), t->path);
+		status = XO_E_TEMPFAIL;
+		goto out;
+	}
+	if (r == TOKFILE_E_LOCKED && limited) {
+		fmt_ms(limit, sizeof(limit), opt->limit_ms);
+		msg(t->arg, "another " PROG " held the lock on %s for all of "
+		    "--time-limit %s; not refreshed: try again later", t->path,
+		    limit);
+		status = r;
+		goto out;
+	}
 	if (r == TOKFILE_E_ABORTED) {
 		report_refresh_error(t, &rf.err, &v);
 		status = rf.status;
@@ -376,6 +468,10 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 		goto out;
 	}
 	health_tell(&rf, t);
+	if (rf.refreshed && stop_requested())
+		msg(t->arg, "got %s while storing the new tokens: they are "
+		    "stored in %s; stopping", stop_name(stop_requested()),
+		    t->path);
 	if (opt->verbose) {
 		char when[64], span[32];
 

@@ -67,8 +67,8 @@ check 'xoauth2-token re' 'refresh'
 check 'xoauth2-token lo' 'login logout'
 
 xo_step "options per command"
-check 'xoauth2-token refresh --' '--all --cafile --connect-timeout --force --help --margin --timeout --verbose'
-check 'xoauth2-token token --' '--cafile --connect-timeout --help --margin --timeout'
+check 'xoauth2-token refresh --' '--all --cafile --connect-timeout --force --help --margin --time-limit --timeout --verbose'
+check 'xoauth2-token token --' '--cafile --connect-timeout --help --margin --time-limit --timeout'
 check 'xoauth2-token show --' '--help'
 check_has 'xoauth2-token login --' --provider --client-id --flow --no-browser --client-secret-file
 check_has 'xoauth2-token login --' --app-only --certificate --private-key --service-account
