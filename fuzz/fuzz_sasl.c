@@ -363,11 +363,12 @@ make_files(void)
 #undef PATH
 	snprintf(helper_ok, sizeof(helper_ok), "%s/helper", dir);
 	buf_reset(&b);
-	buf_fmt(&b, "#!/bin/sh\n[ \"$1\" = refresh ] || exit 64\numask 077\n"
+	buf_fmt(&b, "#!/bin/sh\n[ \"$1\" = refresh ] || exit 64\n"
+	    "for f; do :; done\numask 077\n"
 	    "printf '{\"version\":1,\"user\":\"u\",\"token_endpoint\":\"t\","
 	    "\"client_id\":\"c\",\"access_token\":\"%s\",\"expires_at\":%%s}' "
-	    "$(($(date +%%s) + 200000)) >\"$4.new\" && exec mv \"$4.new\" "
-	    "\"$4\"\n", TOKEN_HELPER);
+	    "$(($(date +%%s) + 200000)) >\"$f.new\" && exec mv \"$f.new\" "
+	    "\"$f\"\n", TOKEN_HELPER);
 	put_file(helper_ok, b.p, b.len, 0700);
 	snprintf(helper_none, sizeof(helper_none), "%s/no-such-helper", dir);
 	buf_free(&b);

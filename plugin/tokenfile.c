@@ -37,8 +37,9 @@
  * endpoint (smtp-hve.office365.com) refuses a token close to its expiry
  * with "501 5.5.127 Token will expire soon". */
 #define XO_MARGIN_DEFAULT	600
-#define XO_HELPER_TIMEOUT	60	/* the helper's own HTTP timeouts are 10 s / 30 s */
-#define XO_HELPER_MSG_MAX	512
+#define XO_HELPER_TIMEOUT	60	/* xoauth2_helper_timeout (struct helper_clock) */
+#define XO_HELPER_GRACE_MS	5000	/* .. at most this between its steps */
+#define XO_HELPER_MSG_MAX	1024
 
 /* Reads the SASL option NAME (from the application's getopt callback,
  * e.g. postfix's smtpd.conf-style files) as a string, or NULL. */
@@ -149,40 +150,78 @@ first_line(char *msg, size_t size)
 	xo_printable(msg, size, msg, n);
 }
 
-/* Runs "HELPER refresh --margin N PATH" with a clean environment, no
- * stdin, and its output captured into MSG, for at most
- * TIMEOUT seconds.  Returns 0 if it exited 0, else -1 with MSG saying
- * why in words. */
+/* "55 s", "4.5 s", "0.75 s". */
+static void
+fmt_ms(char *buf, size_t size, long ms)
+{
+	int len;
+
+	len = snprintf(buf, size, "%ld.%03ld", ms / 1000, ms % 1000);
+	while (len > 0 && buf[len - 1] == '0')
+		buf[--len] = '\0';
+	if (len > 0 && buf[len - 1] == '.')
+		buf[--len] = '\0';
+	snprintf(buf + len, size - (size_t)len, " s");
+}
+
+/* The helper's time, out of xoauth2_helper_timeout (TOTAL_MS, the most
+ * the application waits): it is told to be done within LIMIT_MS
+ * (--time-limit), which it keeps by itself, giving up in words; if it
+ * has not exited GRACE_MS later it gets SIGTERM, on which it stores any
+ * answer it has (a rotated refresh token) and exits; GRACE_MS after
+ * that, at TOTAL_MS, SIGKILL.  GRACE_MS is a quarter of TOTAL_MS, at
+ * most XO_HELPER_GRACE_MS. */
+struct helper_clock {
+	long	 total_ms, grace_ms, limit_ms;
+	long	 term_at, kill_at;	/* now_ms() times */
+};
+
+static void
+helper_clock_init(struct helper_clock *hc, long timeout_s)
+{
+	hc->total_ms = timeout_s * 1000;
+	hc->grace_ms = hc->total_ms / 4 < XO_HELPER_GRACE_MS ?
+	    hc->total_ms / 4 : XO_HELPER_GRACE_MS;
+	hc->limit_ms = hc->total_ms - 2 * hc->grace_ms;
+	hc->term_at = hc->kill_at = 0;
+}
+
+/* Starts "HELPER refresh --margin N --time-limit L PATH" with a clean
+ * environment, no stdin, and stdout and stderr into a new pipe whose
+ * reading end is *FDp.  Returns 0, or -1 with MSG saying why. */
 static int
-run_helper(const sasl_utils_t *utils, const char *helper, const char *path,
-    long margin, long timeout, char *msg, size_t msgsize)
+spawn_helper(const char *helper, const char *path, long margin,
+    const struct helper_clock *hc, pid_t *pidp, int *fdp, char *msg,
+    size_t msgsize)
 {
 	/* execve wants writable strings; these are ours, on the stack. */
 	char env_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 	char env_lc[] = "LC_ALL=C";
 	char *const envp[] = { env_path, env_lc, NULL };
 	char arg_refresh[] = "refresh", arg_margin[] = "--margin";
-	char marginarg[24];
-	char *argv[6];
+	char arg_limit[] = "--time-limit";
+	char marginarg[24], limitarg[32];
+	char *argv[8];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
-	struct pollfd pfd;
 	char prog[XO_MSG_VALUE_MAX];
-	size_t got = 0;
-	long deadline;
-	pid_t pid = -1, w;
-	int fds[2] = { -1, -1 }, status = 0, r = -1, spawned, e;
+	int fds[2] = { -1, -1 }, e;
 
-	msg[0] = '\0';
+	*pidp = -1;
+	*fdp = -1;
 	xo_msg_value(prog, sizeof(prog), helper);
 	snprintf(marginarg, sizeof(marginarg), "%ld", margin);
+	snprintf(limitarg, sizeof(limitarg), "%ld.%03ld", hc->limit_ms / 1000,
+	    hc->limit_ms % 1000);
 	argv[0] = (char *)(uintptr_t)helper;
 	argv[1] = arg_refresh;
 	argv[2] = arg_margin;
 	argv[3] = marginarg;
-	argv[4] = (char *)(uintptr_t)path;
-	argv[5] = NULL;
+	argv[4] = arg_limit;
+	argv[5] = limitarg;
+	argv[6] = (char *)(uintptr_t)path;
+	argv[7] = NULL;
 
 	if (pipe2(fds, O_CLOEXEC) != 0) {
 		snprintf(msg, msgsize, "cannot create a pipe: %s",
@@ -208,79 +247,170 @@ run_helper(const sasl_utils_t *utils, const char *helper, const char *path,
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 #endif
-	e = posix_spawn(&pid, helper, &fa, &attr, argv, envp);
-	spawned = e == 0;
+	e = posix_spawn(pidp, helper, &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(fds[1]);
-	if (!spawned) {
+	if (e != 0) {
 		snprintf(msg, msgsize, "cannot run %s: %s", prog, strerror(e));
 		close(fds[0]);
+		*pidp = -1;
 		return -1;
 	}
+	*fdp = fds[0];
+	return 0;
+}
 
-	/* Collect stderr until EOF or the deadline. */
-	deadline = now_ms() + timeout * 1000;
-	pfd.fd = fds[0];
+/* Reads what is there on *FDp into OUT (GOT bytes so far, SIZE in all;
+ * the rest is discarded), waiting at most WAIT_MS; at EOF closes *FDp
+ * and sets it to -1. */
+static void
+collect(int *fdp, char *out, size_t size, size_t *got, long wait_ms)
+{
+	struct pollfd pfd;
+	char discard[256];
+	ssize_t n;
+
+	pfd.fd = *fdp;
 	pfd.events = POLLIN;
-	for (;;) {
-		long left = deadline - now_ms();
-		ssize_t n;
-
-		if (left <= 0)
-			break;
-		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd.revents == 0)
-			continue;
-		if (got < msgsize - 1)
-			n = read(fds[0], msg + got, msgsize - 1 - got);
-		else {
-			char discard[256];
-			n = read(fds[0], discard, sizeof(discard));
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (got < msgsize - 1)
-			got += (size_t)n;
+	if (poll(&pfd, 1, (int)wait_ms) <= 0 || pfd.revents == 0)
+		return;
+	if (*got < size - 1)
+		n = read(*fdp, out + *got, size - 1 - *got);
+	else
+		n = read(*fdp, discard, sizeof(discard));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close(*fdp);
+		*fdp = -1;
+		return;
 	}
-	msg[got] = '\0';
-	close(fds[0]);
+	if (*got < size - 1)
+		*got += (size_t)n;
+}
 
-	/* Reap it; past the deadline, kill it.  A host with a SIGCHLD
-	 * handler of its own may reap it first (ECHILD): then we only know
-	 * it is gone, and the re-read of the file tells the rest. */
+/* Collects PID's output on FD (closed here) into OUT until it exits,
+ * stopping it as HC says.  Returns how it ended: 0 by itself, SIGTERM
+ * or SIGKILL if we sent that; *REAPEDp is 0 if the application reaped
+ * it first (a SIGCHLD handler of its own: ECHILD), and *STATUSp its
+ * wait status otherwise. */
+static int
+wait_helper(pid_t pid, int fd, struct helper_clock *hc, char *out,
+    size_t outsize, int *statusp, int *reapedp)
+{
+	size_t got = 0;
+	long now, next;
+	pid_t w;
+	int sent = 0;
+
+	out[0] = '\0';
+	*statusp = 0;
+	*reapedp = 1;
+	now = now_ms();
+	hc->term_at = now + hc->total_ms - hc->grace_ms;
+	hc->kill_at = now + hc->total_ms;
 	for (;;) {
-		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid || (w < 0 && errno != EINTR))
+		w = waitpid(pid, statusp, WNOHANG);
+		if (w == pid)
 			break;
-		if (now_ms() >= deadline) {
+		if (w < 0 && errno != EINTR) {
+			*reapedp = 0;
+			break;
+		}
+		now = now_ms();
+		if (sent == 0 && now >= hc->term_at) {
+			kill(pid, SIGTERM);
+			sent = SIGTERM;
+		}
+		if (sent == SIGTERM && now >= hc->kill_at) {
 			kill(pid, SIGKILL);
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			sent = SIGKILL;
+			while ((w = waitpid(pid, statusp, 0)) < 0 &&
+			    errno == EINTR)
 				;
-			snprintf(msg, msgsize, "%s did not finish within %ld s "
-			    "and was stopped", prog, timeout);
-			return -1;
+			if (w < 0)
+				*reapedp = 0;
+			break;
 		}
-		usleep(10000);
+		next = (sent == 0 ? hc->term_at : hc->kill_at) - now;
+		if (next < 0)
+			next = 0;
+		/* Its exit shows as EOF, unless something it started
+		 * keeps the pipe open: look again at least every 100 ms. */
+		if (fd != -1)
+			collect(&fd, out, outsize, &got, next < 100 ? next : 100);
+		else
+			usleep(10000);
 	}
-	if (w < 0) {
+	/* What it said last, if it is there already. */
+	while (fd != -1 && got < outsize - 1) {
+		size_t before = got;
+
+		collect(&fd, out, outsize, &got, 0);
+		if (got == before)
+			break;
+	}
+	if (fd != -1)
+		close(fd);
+	out[got] = '\0';
+	return sent;
+}
+
+/* Runs the helper (spawn_helper) for PATH, for at most TIMEOUT seconds
+ * (struct helper_clock).  Returns 0 if it exited 0, else -1 with MSG
+ * saying why in words. */
+static int
+run_helper(const sasl_utils_t *utils, const char *helper, const char *path,
+    long margin, long timeout, char *msg, size_t msgsize)
+{
+	struct helper_clock hc;
+	char prog[XO_MSG_VALUE_MAX], out[XO_HELPER_MSG_MAX];
+	char when[32], grace[32];
+	pid_t pid;
+	int fd, status, reaped, sent;
+
+	msg[0] = '\0';
+	xo_msg_value(prog, sizeof(prog), helper);
+	helper_clock_init(&hc, timeout);
+	if (spawn_helper(helper, path, margin, &hc, &pid, &fd, msg,
+	    msgsize) != 0)
+		return -1;
+	sent = wait_helper(pid, fd, &hc, out, sizeof(out), &status, &reaped);
+	first_line(out, sizeof(out));
+	fmt_ms(when, sizeof(when), hc.total_ms - hc.grace_ms);
+	fmt_ms(grace, sizeof(grace), hc.grace_ms);
+	if (sent == SIGKILL) {
+		snprintf(msg, msgsize, "%s did not finish within %s, ignored "
+		    "SIGTERM for %s and was killed with SIGKILL "
+		    "(xoauth2_helper_timeout=%ld)%s%s", prog, when, grace,
+		    timeout, out[0] != '\0' ? "; it said: " : "", out);
+		return -1;
+	}
+	if (!reaped) {
+		/* We only know it is gone; the re-read of the file tells
+		 * the rest. */
 		xo_msg_log(utils, SASL_LOG_DEBUG, "XOAUTH2: helper "
 		    "reaped by the application; relying on the token file");
-		r = 0;
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		r = 0;
-	else if (msg[0] == '\0')
+		return 0;
+	}
+	if (sent == SIGTERM) {
+		/* It stored whatever answer it had before it exited. */
+		snprintf(msg, msgsize, "%s did not finish within %s and was "
+		    "stopped with SIGTERM (xoauth2_helper_timeout=%ld)%s%s",
+		    prog, when, timeout, out[0] != '\0' ? "; it said: " : "",
+		    out);
+		return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (out[0] != '\0')
+		snprintf(msg, msgsize, "%s", out);
+	else
 		snprintf(msg, msgsize, "%s failed (%s %d)", prog,
 		    WIFEXITED(status) ? "exit status" : "signal",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	first_line(msg, msgsize);
-	return r;
+	return -1;
 }
 
 /* A file-backed token is worth sending while it has not expired. */

@@ -919,14 +919,17 @@ test_token_file(void)
 		sasl_dispose(&conn);
 	}
 
-	/* Expiring: the helper is run with "refresh --margin N FILE" and
-	 * the plugin sends what it wrote. */
+	/* Expiring: the helper is run with "refresh --margin N --time-limit
+	 * L FILE" (L: the default xoauth2_helper_timeout of 60 s less two
+	 * grace periods of 5 s) and the plugin sends what it wrote. */
 	snprintf(script, sizeof(script), "#!/bin/sh\n"
-	    "[ \"$1\" = refresh ] && [ \"$2\" = --margin ] || exit 64\n"
+	    "[ \"$1\" = refresh ] && [ \"$2\" = --margin ] && "
+	    "[ \"$4\" = --time-limit ] && [ \"$5\" = 50.000 ] || exit 64\n"
+	    "f=$6\n"
 	    "umask 077\n"
 	    "printf '{\"version\":1,\"user\":\"u\",\"token_endpoint\":\"t\","
 	    "\"client_id\":\"c\",\"access_token\":\"NEW2\","
-	    "\"expires_at\":%ld}' > \"$4.new\" && mv \"$4.new\" \"$4\"\n",
+	    "\"expires_at\":%ld}' > \"$f.new\" && mv \"$f.new\" \"$f\"\n",
 	    now + 3600);
 	write_file(helper, script, 0700);
 	setenv("XOAUTH2_HELPER", helper, 1);
@@ -963,7 +966,8 @@ test_token_file(void)
 		sasl_dispose(&conn);
 	}
 
-	/* The helper hangs: stopped after xoauth2_helper_timeout. */
+	/* The helper hangs: SIGTERM a quarter of xoauth2_helper_timeout
+	 * before it ends (0.75 s of 1 s); sleep dies of it. */
 	write_file(helper, "#!/bin/sh\nexec sleep 30\n", 0700);
 	opt_helper_timeout = "1";
 	if ((conn = conn_new(&a, cbs)) != NULL) {
@@ -974,9 +978,57 @@ test_token_file(void)
 			fail("token file, helper hangs", "went ahead");
 		else
 			expect_detail("token file, helper hangs", conn,
-			    "did not finish within 1 s");
+			    "did not finish within 0.75 s and was stopped with "
+			    "SIGTERM (xoauth2_helper_timeout=1)");
 		if (time(NULL) - t0 > 5)
 			fail("token file, helper hangs", "took %ld s",
+			    (long)(time(NULL) - t0));
+		sasl_dispose(&conn);
+	}
+
+	/* SIGTERM lets the helper finish what it must (store a rotated
+	 * token) and say so: its words reach the application.  This one
+	 * also checks its --time-limit: 2 s less two grace periods of
+	 * 0.5 s. */
+	snprintf(script, sizeof(script), "#!/bin/sh\n"
+	    "[ \"$5\" = 1.000 ] || { echo \"time limit $5\"; exit 64; }\n"
+	    "trap 'kill $!; echo xoauth2-token: work: stopped by SIGTERM, "
+	    "file stored >&2; exit 75' TERM\n"
+	    "sleep 30 & wait $!\n");
+	write_file(helper, script, 0700);
+	opt_helper_timeout = "2";
+	if ((conn = conn_new(&a, cbs)) != NULL) {
+		time_t t0 = time(NULL);
+		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
+		    &chosen);
+		if (r == SASL_CONTINUE)
+			fail("token file, helper stops on SIGTERM", "went ahead");
+		else
+			expect_detail("token file, helper stops on SIGTERM", conn,
+			    "did not finish within 1.5 s and was stopped with "
+			    "SIGTERM (xoauth2_helper_timeout=2); it said: "
+			    "xoauth2-token: work: stopped by SIGTERM, file stored");
+		if (time(NULL) - t0 > 3)
+			fail("token file, helper stops on SIGTERM", "took %ld s",
+			    (long)(time(NULL) - t0));
+		sasl_dispose(&conn);
+	}
+
+	/* One that ignores SIGTERM is killed at xoauth2_helper_timeout. */
+	write_file(helper, "#!/bin/sh\ntrap '' TERM\nexec sleep 30\n", 0700);
+	if ((conn = conn_new(&a, cbs)) != NULL) {
+		time_t t0 = time(NULL);
+		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
+		    &chosen);
+		if (r == SASL_CONTINUE)
+			fail("token file, helper ignores SIGTERM", "went ahead");
+		else
+			expect_detail("token file, helper ignores SIGTERM", conn,
+			    "did not finish within 1.5 s, ignored SIGTERM for "
+			    "0.5 s and was killed with SIGKILL "
+			    "(xoauth2_helper_timeout=2)");
+		if (time(NULL) - t0 > 4)
+			fail("token file, helper ignores SIGTERM", "took %ld s",
 			    (long)(time(NULL) - t0));
 		sasl_dispose(&conn);
 	}
@@ -1066,13 +1118,14 @@ write_failing_helper(const char *helper, const char *count,
 
 	snprintf(script, sizeof(script), "#!/bin/sh\n"
 	    "echo run >> '%s'\n"
+	    "for f; do :; done\n"
 	    "umask 077\n"
 	    "printf '{\"version\":1,\"user\":\"" USER "\",\"token_endpoint\":"
 	    "\"http://127.0.0.1:9/token\",\"client_id\":\"c\","
 	    "\"access_token\":\"%s\",\"expires_at\":%ld,"
 	    "\"refresh_token\":\"R1\",\"failed_at\":%%s,\"failures\":%d,"
 	    "\"failure_class\":\"temporary\",\"failure\":\"token endpoint "
-	    "down (test)\"}' \"$(date +%%s)\" > \"$4.new\" && mv \"$4.new\" \"$4\"\n"
+	    "down (test)\"}' \"$(date +%%s)\" > \"$f.new\" && mv \"$f.new\" \"$f\"\n"
 	    "echo 'xoauth2-token: work: cannot connect to token endpoint' >&2\n"
 	    "exit 75\n", count, token, expires_at, failures);
 	write_file(helper, script, 0700);

@@ -275,7 +275,7 @@ cap fault-hang "$H" refresh -v --force --timeout 3 "$F"
 [ "$XO_RC" = 75 ] || xo_fail "hang: exit $XO_RC" "$LOGS/$N-fault-hang.err"
 
 xo_step "plugin runs the helper while the endpoint hangs (imtest, token file)"
-# The plugin runs "HELPER refresh --margin N FILE", whose HTTP timeout is
+# The plugin runs "HELPER refresh --margin N --time-limit L FILE", whose HTTP timeout is
 # 30 s; a wrapper of the same name adds --timeout 3 to keep this short.
 mkdir "$XO_TMP/wrap"
 printf '#!/bin/sh\nshift\nexec %q refresh --timeout 3 "$@"\n' "$H" >"$XO_TMP/wrap/xoauth2-token"
@@ -508,11 +508,11 @@ cat "$XO_TMP/scan.out"
 [ "${scan_rc:-0}" = 0 ] || xo_fail "secrets found outside the token files (see LEAK lines)" "$XO_TMP/scan.out"
 samples=$(cat "$LOGS/ps.sweeps" 2>/dev/null || echo 0)
 [ "$samples" -ge 50 ] || xo_fail "only $samples process sweeps taken"
-for re in "argv: $H refresh --margin [0-9]+ $F \$" \
-    "argv: $H refresh --timeout 3 --margin [0-9]+ $F \$" "argv: $H refresh -v --force --timeout 3 $F \$" \
+for re in "argv: $H refresh --margin [0-9]+ --time-limit [0-9.]+ $F \$" \
+    "argv: $H refresh --timeout 3 --margin [0-9]+ --time-limit [0-9.]+ $F \$" "argv: $H refresh -v --force --timeout 3 $F \$" \
     "argv: [^ ]*/imtest -v -m XOAUTH2 -a $USER -w $F " "argv: $XO_TMP/saslog $F " \
     ${A:+"argv: $H refresh -v --force --timeout 3 $A \$"} \
-    ${A:+"argv: $H refresh --timeout 3 --margin [0-9]+ $A \$"}; do
+    ${A:+"argv: $H refresh --timeout 3 --margin [0-9]+ --time-limit [0-9.]+ $A \$"}; do
     grep -aEq -- "$re" "$LOGS/ps.samples" \
         || xo_fail "the sampler never saw /$re/"
 done
