@@ -20,6 +20,12 @@ Loopback only, standard library only.  Two modes:
                                  replay (a client credentials request gets
                                  the previous request's client_assertion
                                  instead of its own, as a replay would)
+                                 hold (a refresh is done -- the refresh
+                                 token rotated -- and its answer sent up to
+                                 half its body, the rest held until
+                                 "release": an answer in flight)
+        release                  send the rest of every held answer
+
         grace on|off             refresh-token reuse grace (see h_token)
         proxy-only on|off        refuse /token requests that did not come
                                  through an HTTP proxy (no Via header);
@@ -86,6 +92,7 @@ Endpoints (see ROUTES below; add a function and a table entry for more, e.g.
   POST /control/revoke  {"token"}
   POST /control/expire  {"user"} or {"token"}
   POST /control/fault   {"mode", "count"}
+  POST /control/release {}: held answers (fault hold) go on
   POST /control/grace   {"on": true|false}: reuse grace for refresh tokens
                         (off by default; see h_token)
   POST /control/proxy-only {"on": true|false}: /token only through a proxy
@@ -129,7 +136,7 @@ DEFAULT_CLIENT_ID = "xoauth2-test"
 DEFAULT_SCOPE = "https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
 DEFAULT_EXPIRES_IN = 3600
 FAULT_MODES = ("none", "500", "hang", "badjson", "invalid_grant", "invalid_client",
-               "norotate", "replay")
+               "norotate", "replay", "hold")
 
 # Set on shutdown; "hang" requests wait on it so they never outlive the server.
 SHUTDOWN = threading.Event()
@@ -173,6 +180,9 @@ class State:
         self.token_via_proxy = 0     # /token requests with a Via header
         self.token_direct = 0
         self.proxy_only = False
+        self.held = 0               # answers held (fault hold), in all
+        self.held_now = 0           # .. still waiting for release
+        self.release = threading.Event()
         self.login_reset()
 
     def save(self):
@@ -353,6 +363,8 @@ def h_token(state, req):
         info["used"] = True
         info["successor"] = new_refresh
         state.save()
+    if fault == "hold":
+        req["hold"] = True      # _dispatch sends half, then waits
     return 200, {"access_token": access_token, "token_type": "Bearer",
                  "expires_in": DEFAULT_EXPIRES_IN,
                  "refresh_token": new_refresh, "scope": scope}
@@ -410,7 +422,15 @@ def h_fault(state, req):
     with state.lock:
         state.fault_mode = mode
         state.fault_count = int(count) if count is not None else None
+        if mode == "hold":
+            state.release = threading.Event()
     return 200, {"mode": mode, "count": count}
+
+
+def h_release(state, req):
+    with state.lock:
+        state.release.set()
+        return 200, {"released": state.held_now}
 
 
 def h_grace(state, req):
@@ -441,6 +461,7 @@ def h_stats(state, req):
                      "app_grants": sum(state.app_grants_by_client.values()),
                      "app_grants_by_client": dict(state.app_grants_by_client),
                      "assertions_refused": state.assertions_refused,
+                     "held": state.held, "held_now": state.held_now,
                      "fault": state.fault_mode}
 
 
@@ -954,6 +975,7 @@ ROUTES = {
     ("POST", "/control/revoke"): h_revoke,
     ("POST", "/control/expire"): h_expire,
     ("POST", "/control/fault"): h_fault,
+    ("POST", "/control/release"): h_release,
     ("POST", "/control/grace"): h_grace,
     ("POST", "/control/proxy-only"): h_proxy_only,
     ("GET", "/control/stats"): h_stats,
@@ -1018,7 +1040,32 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in extra.items():
             self.send_header(k, v)
         self.end_headers()
+        if req.get("hold"):
+            self._send_held(data)
+            return
         self.wfile.write(data)
+
+    def _send_held(self, data):
+        """Fault hold: half the answer now, the rest on release."""
+        state = self.server.state
+        half = len(data) // 2
+        self.wfile.write(data[:half])
+        self.wfile.flush()
+        with state.lock:
+            state.held += 1
+            state.held_now += 1
+            release = state.release
+        self.log_message("POST /token (answer held after %d of %d bytes: "
+                         "injected fault)", half, len(data))
+        while not (release.wait(0.2) or SHUTDOWN.is_set()):
+            pass
+        with state.lock:
+            state.held_now -= 1
+        try:
+            self.wfile.write(data[half:])
+            self.wfile.flush()
+        except OSError:
+            pass                # the client went away meanwhile
 
     def do_GET(self):
         self._dispatch("GET")
@@ -1126,6 +1173,8 @@ def ctl(args):
                        {"on": args.state == "on"})
     elif args.cmd == "stats":
         out = ctl_call(base, "GET", "/control/stats")
+    elif args.cmd == "release":
+        out = ctl_call(base, "POST", "/control/release", {})
     elif args.cmd == "reset":
         out = ctl_call(base, "POST", "/control/reset", {})
     elif args.cmd == "authorize-mode":
@@ -1236,6 +1285,7 @@ def main(argv):
         cmd("grace").add_argument("state", choices=("on", "off"))
         cmd("proxy-only").add_argument("state", choices=("on", "off"))
         cmd("stats")
+        cmd("release")
         cmd("reset")
         s = cmd("authorize-mode")
         s.add_argument("mode", choices=AUTHORIZE_MODES)
