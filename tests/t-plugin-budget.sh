@@ -23,7 +23,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd "$XO_PYTHON" flock
+xo_require_cmd "$XO_PYTHON" flock curl
 xo_require_plugin
 xo_require_helper
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
@@ -107,7 +107,10 @@ xo_poll 20 held_now || xo_fail "the server never held an answer" "$XO_OAUTH_LOG"
 [ "$(xo_oauth_refreshes)" = $((n0 + 1)) ] || xo_fail "the server did not refresh before holding its answer"
 STOP_AT=$EPOCHREALTIME
 kill -TERM "$HPID"
-xo_oauth -q release
+# curl, not the Python ctl: within the 2 s the helper gives the answer
+# even on a busy machine.
+curl -sS -X POST -d '{}' "$XO_OAUTH_URL/control/release" >/dev/null \
+    || xo_fail "cannot release the held answer"
 finish_helper 10
 [ "$HRC" = 143 ] || xo_fail "exit status $HRC, want 143 (died of SIGTERM, after storing)" "$XO_TMP/bg.err"
 xo_assert_contains "$XO_TMP/bg.err" \
