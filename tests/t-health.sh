@@ -161,7 +161,9 @@ done
 echo "   ok: no token in the mails nor in the notify command's environment"
 
 xo_step "a notify command that hangs is stopped (XOAUTH2_NOTIFY_TIMEOUT=2)"
-xo_run_timeout 10 "$H" set work --notify "exec sleep 300" >"$XO_TMP/set.out" 2>&1
+# A duration no other process on the machine uses, to find it again.
+hang="sleep 300.$$"
+xo_run_timeout 10 "$H" set work --notify "exec $hang" >"$XO_TMP/set.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/set.out"
 xo_token_expire_file "$F" -60
 xo_oauth -q fault invalid_grant
@@ -169,7 +171,7 @@ XOAUTH2_NOTIFY_TIMEOUT=2 xo_run_timeout 30 "$H" refresh work >"$XO_TMP/hang.out"
 xo_assert_rc 77 "$XO_TMP/hang.out"
 xo_assert_contains "$XO_TMP/hang.out" 'the notify command did not finish within 2 s and was stopped'
 xo_assert_faster_than 10 "$XO_TMP/hang.out"
-! pgrep -f '^sleep 300$' >/dev/null || xo_fail "the hanging notify command is still running"
+! pgrep -fx "$hang" >/dev/null || xo_fail "the hanging notify command is still running"
 echo "   ok: no notify command left running"
 
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
