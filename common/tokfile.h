@@ -69,8 +69,9 @@
 #define TOKFILE_BACKOFF_MIN	30		/* tokfile_backoff: first pause */
 #define TOKFILE_BACKOFF_MAX	300		/* .. doubling up to this */
 
-/* Errors beyond errno's range.  A missing or invalid member has its own
- * code, TOKFILE_E_MEMBER - index, so that the message can name it. */
+/* Errors beyond errno's range (-1001 .. -1199: the helper's other modules
+ * take theirs from helper/errors.h).  A missing or invalid member has its
+ * own code, TOKFILE_E_MEMBER - index, so that the message can name it. */
 #define TOKFILE_E_PERMS		(-1001)	/* group/other permission bits set */
 #define TOKFILE_E_NOTREG	(-1002)	/* not a regular file (symlinks too) */
 #define TOKFILE_E_TOOBIG	(-1003)	/* larger than TOKFILE_MAX */

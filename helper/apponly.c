@@ -45,8 +45,8 @@ seterr(struct oauth_error *err, int code, const char *fmt, ...)
 }
 
 /* Words the failure R to read the credential file PATH (WHAT: "private
- * key", ...; MEMBER: the token file member naming it).  Returns the
- * sysexits code. */
+ * key", ...; MEMBER: the token file member naming it).  Returns its
+ * errors.h code (or -errno). */
 static int
 credential_words(struct oauth_error *err, int r, const char *what,
     const char *member, const char *path)
@@ -378,7 +378,7 @@ apponly_request(struct tokfile *tok, const struct oauth_options *net,
 /* --- login --------------------------------------------------------------- */
 
 /* Sets *ABSp to the absolute path of the credential file FILE, given to
- * OPTION.  Returns 0 or a sysexits code after a message. */
+ * OPTION.  Returns 0, or -ENOMEM / an errors.h code after a message. */
 static int
 absolute(const char *who, const char *option, const char *file, char **absp)
 {

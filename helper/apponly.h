@@ -37,9 +37,9 @@ apponly_is(const struct tokfile *tok)
 /* Asks TOK's token endpoint for a new access token with the credentials
  * TOK names.  Updates TOK->certificate_thumbprint if the certificate
  * changed (it was renewed in place).  Returns 0 and fills *OUT (the
- * caller clears it; a refresh token in the answer is dropped), or a
- * sysexits code with ERR filled in: ERR->what then says what happened
- * and what to do, whole (ERR->diag is NULL: a known refusal's cause and
+ * caller clears it; a refresh token in the answer is dropped), or
+ * -errno / an errors.h code with ERR filled in: ERR->what then says what
+ * happened and what to do, whole (ERR->diag is NULL: a known refusal's cause and
  * fix are in ERR->what already).  ERR->hint says who can fix it:
  *   OAUTH_HINT_LOGIN   a person: the server refused the app's
  *                      credentials, or this machine's credential files
@@ -73,8 +73,8 @@ struct apponly_login {
  * all but the access token: the credential files by absolute path and,
  * for a service account, the endpoint and client id from its key file.
  * ACCOUNT: the account name, or NULL; WHO names the target in messages.
- * Returns 0 (the caller owns *TOKp: tokfile_free) or a sysexits code or
- * -ENOMEM, after saying what went wrong on stderr. */
+ * Returns 0 (the caller owns *TOKp: tokfile_free), or -errno / an
+ * errors.h code, after saying what went wrong on stderr. */
 int apponly_login_prepare(const struct apponly_login *al, const char *who,
     const char *account, struct tokfile **tokp);
 

@@ -113,7 +113,8 @@ struct diag_claims {
 	int		 app_only;	/* roles and no scp, or idtyp "app" */
 };
 
-#define DIAG_E_NOTJWT	(-2001)	/* not header.payload.signature with a JSON payload */
+/* Errors beyond errno's range (errors.h lists every module's range). */
+#define DIAG_E_NOTJWT	(-2301)	/* not header.payload.signature with a JSON payload */
 
 /* Decodes TOKEN's payload into *C (zeroed first).  Returns 0, -ENOMEM or
  * DIAG_E_NOTJWT.  Wipes what it decoded. */

@@ -3,8 +3,8 @@
  *
  * Every helper module returns 0 on success, a negative errno (-ENOMEM,
  * -EACCES, ...), or a negative module code: TOKFILE_E_* (common/),
- * STORE_E_* (store.h), or one of the XO_E_* classes below, which say
- * what kind of failure it was.  Whoever returns a code has already
+ * STORE_E_* (store.h), ..., or one of the XO_E_* classes below, which
+ * say what kind of failure it was.  Whoever returns a code has already
  * filled in (or printed) a message that says what happened and what to
  * do.  Only the command layer (cmd_*.c, through cmd_exit() in
  * cmd_common.c) turns a code into a sysexits(3) exit status; nothing
@@ -13,11 +13,26 @@
  * Adding a failure class: a define here (next free number), a row in
  * cmd_common.c's table that maps it to its sysexits code, and a line in
  * xoauth2-token(1)'s EXIT STATUS if that code is new there.
+ *
+ * Module codes: each module has a range of its own, below errno's
+ * (which ends above -200), so that one number never means two things
+ * to whoever maps it (cmd_exit, a caller comparing with ==).  A new
+ * module takes the next free range and adds its row here;
+ * tests/t-errors.sh checks every *_E_* define in helper/ and common/
+ * against these rows.
+ *
+ *	range		prefix		header
+ *	-1001 -1199	TOKFILE_E_	common/tokfile.h (-1100.. members)
+ *	-2001 -2099	STORE_E_	helper/store.h
+ *	-2101 -2199	PROVIDER_E_	helper/provider.h
+ *	-2201 -2299	JWT_E_		helper/jwt.h
+ *	-2301 -2399	DIAG_E_		helper/diag.h
+ *	-3001 -3099	XO_E_		helper/errors.h
  */
 #ifndef XO_ERRORS_H
 #define XO_ERRORS_H
 
-/* Failure classes: -3000 and below, apart from errno, tokfile and store. */
+/* Failure classes (-3001 -3099). */
 #define XO_E_USAGE	(-3001)	/* the command line is wrong: fix it */
 #define XO_E_DATA	(-3002)	/* input data is malformed */
 #define XO_E_NOINPUT	(-3003)	/* an input file is missing */

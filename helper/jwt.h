@@ -31,7 +31,7 @@
 #define JWT_JTI_LEN		36	/* a random UUID: 8-4-4-4-12 */
 #define JWT_MIN_RSA_BITS	2048	/* RFC 7518 3.3 */
 
-/* Errors beyond errno's range (store.h has -2001.., provider -2101..). */
+/* Errors beyond errno's range (errors.h lists every module's range). */
 #define JWT_E_PERMS	(-2201)	/* key file: group/other permission bits */
 #define JWT_E_NOTREG	(-2202)	/* key file: not a regular file */
 #define JWT_E_TOOBIG	(-2203)	/* larger than JWT_KEYFILE_MAX */

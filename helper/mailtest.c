@@ -1230,7 +1230,7 @@ smtp(struct session *s)
 }
 
 /* A refusal the diagnostics table knows: its cause and fix, on stdout
- * under the verdict and as one message.  Returns the exit status. */
+ * under the verdict and as one message.  Returns its errors.h code. */
 static int
 explain(struct session *s, const struct diag *d, const char *who)
 {
@@ -1317,9 +1317,9 @@ session_dialogue(struct session *s)
 }
 
 /* Prints the verdict of STATUS (HOW: the security, T0: when the test
- * began) and, on failure, the message with what to do.  Returns the
- * exit status: a refusal the diagnostics table knows may be
- * temporary. */
+ * began) and, on failure, the message with what to do.  Returns STATUS,
+ * or another errors.h code: a refusal the diagnostics table knows may
+ * be temporary. */
 static int
 session_verdict(struct session *s, int status, const char *how, long t0)
 {

@@ -37,7 +37,8 @@ struct provider_row {
 					 * for (RESOURCE/.default), or NULL */
 };
 
-/* Errors beyond errno's range (the message is in the caller's buffer). */
+/* Errors beyond errno's range (the message is in the caller's buffer;
+ * errors.h lists every module's range). */
 #define PROVIDER_E_UNKNOWN	(-2101)	/* no such provider */
 #define PROVIDER_E_CLOUD	(-2102)	/* no such cloud for it */
 #define PROVIDER_E_TENANT	(-2103)	/* not a tenant */

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-/* Errors beyond errno's range. */
+/* Errors beyond errno's range (errors.h lists every module's range). */
 #define STORE_E_NAME	(-2001)	/* not a usable account name */
 #define STORE_E_JSONEXT	(-2002)	/* account name ends in .json */
 #define STORE_E_NOHOME	(-2003)	/* no XDG_DATA_HOME and no home directory */
