@@ -253,7 +253,7 @@ client_credentials(struct tokfile *tok, const struct oauth_options *net,
 			goto out;
 		}
 		memset(&c, 0, sizeof(c));
-		now = (int64_t)time(NULL);
+		now = xo_now_s();
 		c.iss = c.sub = tok->client_id;
 		c.aud = tok->token_endpoint;
 		c.jti = jti;
@@ -317,7 +317,7 @@ jwt_bearer(struct tokfile *tok, const struct oauth_options *net,
 		goto out;
 	}
 	memset(&c, 0, sizeof(c));
-	now = (int64_t)time(NULL);
+	now = xo_now_s();
 	c.iss = sa.client_email;
 	c.sub = tok->user;
 	c.aud = tok->token_endpoint;
@@ -563,7 +563,7 @@ apponly_login_token(struct tokfile *tok, const struct oauth_options *net,
 		msg(who, "cannot initialise libcurl");
 		return XO_E_SOFTWARE;
 	}
-	asked_at = (int64_t)time(NULL);
+	asked_at = xo_now_s();
 	status = apponly_request(tok, net, &t, &err);
 	oauth_cleanup();
 	if (status != 0) {
@@ -580,7 +580,7 @@ apponly_login_token(struct tokfile *tok, const struct oauth_options *net,
 		goto out;
 	}
 	tok->expires_at = asked_at + t.expires_in;
-	tok->refreshed_at = (int64_t)time(NULL);
+	tok->refreshed_at = xo_now_s();
 	if (tokfile_set(&tok->access_token, t.access_token) != 0) {
 		msg(who, "out of memory");
 		status = -ENOMEM;
