@@ -43,28 +43,14 @@ show_app_only(const struct tokfile *tok)
 		printf("service account: %s\n", tok->service_account_file);
 }
 
-int
-cmd_show(const struct cmd_args *opt, int argc, char **argv)
+/* show's lines for the identity: file, account, user or grant,
+ * provider, endpoint and client (never the secret). */
+static void
+show_identity(const struct tokfile *tok, const struct target *t)
 {
-	struct target t = { NULL, NULL, 0 };
-	struct tokfile *tok = NULL;
-	char when[64], span[32], health[512], fix[HEALTH_FIX_MAX], shown[256];
-	enum health_level level;
-	size_t n;
-	int64_t now = xo_now_s();
-	int r, status;
-
-	(void)opt;
-	(void)argc;
-	if ((status = target_init(&t, argv[0])) != 0)
-		goto out;
-	if ((r = tokfile_read(t.path, &tok)) != 0) {
-		status = cmd_report_file_error(&t, r);
-		goto out;
-	}
-	printf("file:           %s\n", t.path);
+	printf("file:           %s\n", t->path);
 	printf("account:        %s\n", tok->account != NULL ? tok->account :
-	    t.is_account ? t.arg : "(not recorded)");
+	    t->is_account ? t->arg : "(not recorded)");
 	if (apponly_is(tok))
 		show_app_only(tok);
 	else
@@ -78,6 +64,15 @@ cmd_show(const struct cmd_args *opt, int argc, char **argv)
 		    "(set)" : "(none)");
 	printf("scope:          %s\n", tok->scope != NULL ? tok->scope :
 	    "(provider default)");
+}
+
+/* show's lines for the tokens' times at NOW: expiry, last refresh,
+ * last failure. */
+static void
+show_times(const struct tokfile *tok, int64_t now)
+{
+	char when[64], span[32];
+
 	cmd_fmt_time(when, sizeof(when), tok->expires_at);
 	cmd_fmt_span(span, sizeof(span), tok->expires_at - now);
 	if (tok->expires_at > now)
@@ -101,11 +96,22 @@ cmd_show(const struct cmd_args *opt, int argc, char **argv)
 		    tok->failure_class != NULL ? tok->failure_class : "?",
 		    tok->failure != NULL ? tok->failure : "no reason recorded");
 	}
+}
+
+/* show's lines for the file's health at NOW (and the fix), its proxy
+ * and its notify command. */
+static void
+show_health(const struct tokfile *tok, const struct target *t, int64_t now)
+{
+	char health[512], fix[HEALTH_FIX_MAX], shown[256];
+	enum health_level level;
+	size_t n;
+
 	level = health_verdict(tok, now, health, sizeof(health));
 	printf("health:         %s%s\n", health, level == HEALTH_OK ? "" :
 	    level == HEALTH_WARNING ? " [warning]" : " [critical]");
 	if (health_failing(tok) == HEALTH_LOGIN) {
-		health_fix_command(tok, t.arg, fix, sizeof(fix));
+		health_fix_command(tok, t->arg, fix, sizeof(fix));
 		printf("to fix, run:    %s\n", fix);
 	}
 	if (tok->proxy != NULL) {
@@ -123,6 +129,27 @@ cmd_show(const struct cmd_args *opt, int argc, char **argv)
 		    tok->notify[n] != '\0' ? " ..." : "");
 	else
 		printf("notify:         (none)\n");
+}
+
+int
+cmd_show(const struct cmd_args *opt, int argc, char **argv)
+{
+	struct target t = { NULL, NULL, 0 };
+	struct tokfile *tok = NULL;
+	int64_t now = xo_now_s();
+	int r, status;
+
+	(void)opt;
+	(void)argc;
+	if ((status = target_init(&t, argv[0])) != 0)
+		goto out;
+	if ((r = tokfile_read(t.path, &tok)) != 0) {
+		status = cmd_report_file_error(&t, r);
+		goto out;
+	}
+	show_identity(tok, &t);
+	show_times(tok, now);
+	show_health(tok, &t, now);
 	status = cmd_flush_stdout();
  out:
 	tokfile_free(tok);
