@@ -332,44 +332,64 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	return 1;
 }
 
+/* HOST as a failed transfer's message names it: through a stored
+ * proxy, say so, or the user checks the wrong thing.  Returns HOST, or
+ * BUF (SIZE bytes) holding the longer name. */
+static const char *
+host_shown(const char *host, const struct oauth_options *opt, char *buf,
+    size_t size)
+{
+	struct oauth_error ignored;
+	char shown[200];
+
+	if (opt->proxy == NULL || opt->proxy[0] == '\0' ||
+	    oauth_proxy_check(opt->proxy, shown, sizeof(shown), &ignored) != 0)
+		return host;
+	snprintf(buf, size, "%s through the proxy %s", host, shown);
+	return buf;
+}
+
+/* A transfer to LABEL HOST that timed out: says which limit ran out (no
+ * connection, or no answer on it), and whether it was the option's or
+ * what LIM left of the overall one.  Returns XO_E_TEMPFAIL. */
+static int
+timeout_error(CURL *c, const char *label, const char *host,
+    const struct request_limits *lim, struct oauth_error *err)
+{
+	curl_off_t connected_us = 0;
+	char limit[32];
+
+	curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected_us);
+	if (connected_us == 0) {
+		seconds(limit, sizeof(limit), lim->connect_ms);
+		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no connection to "
+		    "%s %s within %s (%s%s)", label, host, limit,
+		    lim->connect_cut ? "what was left of " : "",
+		    lim->connect_cut ? lim->limit_name : "--connect-timeout");
+	} else {
+		seconds(limit, sizeof(limit), lim->total_ms);
+		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no answer from "
+		    "%s %s within %s (%s%s)", label, host, limit,
+		    lim->total_cut ? "what was left of " : "",
+		    lim->total_cut ? lim->limit_name : "--timeout");
+	}
+	return XO_E_TEMPFAIL;
+}
+
 /* Maps a failed transfer to ERR.  Returns its errors.h code. */
 static int
 transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
     const char *host, const struct body *b, const struct oauth_options *opt,
     const struct request_limits *lim, struct oauth_error *err)
 {
-	curl_off_t connected_us = 0;
 	long os_errno = 0;
 	const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
-	char limit[32], shown[200], hostvia[512];
-	struct oauth_error ignored;
+	char hostvia[512];
 
-	/* Through a stored proxy: say so, or the user checks the wrong
-	 * thing. */
-	if (opt->proxy != NULL && opt->proxy[0] != '\0' &&
-	    oauth_proxy_check(opt->proxy, shown, sizeof(shown), &ignored) == 0) {
-		snprintf(hostvia, sizeof(hostvia), "%s through the proxy %s",
-		    host, shown);
-		host = hostvia;
-	}
-
+	host = host_shown(host, opt, hostvia, sizeof(hostvia));
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
-		curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected_us);
-		if (connected_us == 0) {
-			seconds(limit, sizeof(limit), lim->connect_ms);
-			seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no connection to "
-			    "%s %s within %s (%s%s)", label, host, limit,
-			    lim->connect_cut ? "what was left of " : "",
-			    lim->connect_cut ? lim->limit_name : "--connect-timeout");
-		} else {
-			seconds(limit, sizeof(limit), lim->total_ms);
-			seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no answer from "
-			    "%s %s within %s (%s%s)", label, host, limit,
-			    lim->total_cut ? "what was left of " : "",
-			    lim->total_cut ? lim->limit_name : "--timeout");
-		}
-		return XO_E_TEMPFAIL;
+		return timeout_error(c, label, host, lim, err);
 	case CURLE_ABORTED_BY_CALLBACK:
 		if (!lim->stopped)
 			break;
@@ -681,6 +701,51 @@ oauth_parse_answer(long http, const char *body, size_t len, const char *host,
 	return r;
 }
 
+/* Sets up C to POST FORM (FORMLEN bytes) with HEADERS to ENDPOINT as OPT
+ * and LIM say, the answer into B and curl's words into ERRBUF.  Every
+ * option matters: returns -1 if one cannot be set, else 0. */
+static int
+transfer_setup(CURL *c, const char *endpoint, const struct oauth_options *opt,
+    struct request_limits *lim, struct curl_slist *headers, const char *form,
+    size_t formlen, struct body *b, char *errbuf)
+{
+	if (curl_easy_setopt(c, CURLOPT_URL, endpoint) != CURLE_OK ||
+#if LIBCURL_VERSION_NUM >= 0x075500
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+#else
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK ||
+#endif
+	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+	    (opt->cafile != NULL &&
+	    curl_easy_setopt(c, CURLOPT_CAINFO, opt->cafile) != CURLE_OK) ||
+	    (opt->proxy != NULL &&
+	    (curl_easy_setopt(c, CURLOPT_PROXY, opt->proxy) != CURLE_OK ||
+	    /* The stored list, not the environment's: a stored proxy
+	     * works the same from a shell, a timer and the plugin. */
+	    curl_easy_setopt(c, CURLOPT_NOPROXY, opt->no_proxy != NULL ?
+	    opt->no_proxy : "") != CURLE_OK)) ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, lim->connect_ms) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, lim->total_ms) != CURLE_OK ||
+	    (lim->stop != NULL &&
+	    (curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_XFERINFODATA, lim) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK)) ||
+	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "-token/"
+	    PACKAGE_VERSION) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_POSTFIELDS, form) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)formlen) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEDATA, b) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK)
+		return -1;
+	return 0;
+}
+
 /* POSTs FIELDS to ENDPOINT (LABEL and NAME word it in messages: "token
  * endpoint", "token_endpoint").  On an answer, returns 0 with its HTTP
  * status in *HTTPp and its JSON (NULL if it is not JSON) in *ROOTp, which
@@ -722,40 +787,8 @@ post_form(const char *endpoint, const char *label, const char *name,
 		goto out;
 	}
 
-	/* Every option matters; one that cannot be set is a failure. */
-	if (curl_easy_setopt(c, CURLOPT_URL, endpoint) != CURLE_OK ||
-#if LIBCURL_VERSION_NUM >= 0x075500
-	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-#else
-	    curl_easy_setopt(c, CURLOPT_PROTOCOLS,
-	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK ||
-#endif
-	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    (opt->cafile != NULL &&
-	    curl_easy_setopt(c, CURLOPT_CAINFO, opt->cafile) != CURLE_OK) ||
-	    (opt->proxy != NULL &&
-	    (curl_easy_setopt(c, CURLOPT_PROXY, opt->proxy) != CURLE_OK ||
-	    /* The stored list, not the environment's: a stored proxy
-	     * works the same from a shell, a timer and the plugin. */
-	    curl_easy_setopt(c, CURLOPT_NOPROXY, opt->no_proxy != NULL ?
-	    opt->no_proxy : "") != CURLE_OK)) ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, lim.connect_ms) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, lim.total_ms) != CURLE_OK ||
-	    (lim.stop != NULL &&
-	    (curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &lim) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK)) ||
-	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "-token/"
-	    PACKAGE_VERSION) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_POSTFIELDS, form) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)formlen) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
+	if (transfer_setup(c, endpoint, opt, &lim, headers, form, formlen,
+	    &b, errbuf) != 0) {
 		seterr(err, XO_E_SOFTWARE, OAUTH_HINT_NONE, "cannot set up libcurl "
 		    "(too old? it needs TLS support)");
 		r = XO_E_SOFTWARE;
