@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,75 +267,80 @@ request_budget(struct refresh *rf, struct oauth_options *net)
 	return 0;
 }
 
-/* Runs under the token file's lock, on what the file holds now. */
+/* Records in RF a failure found under the lock: STATUS to exit with,
+ * HINT and the message.  Returns TOKFILE_E_ABORTED, for the update
+ * callback to give up with. */
 static int
-refresh_locked(struct tokfile *tok, void *arg)
-{
-	struct refresh *rf = arg;
-	struct oauth_tokens fresh = { NULL, NULL, 0, NULL };
-	struct oauth_options net = rf->opt->net;
-	enum health_class c;
-	int64_t asked_at;
-	int r;
+refresh_abort(struct refresh *rf, int status, enum oauth_hint hint,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-	rf->called = 1;
-	snprintf(rf->who, sizeof(rf->who), "%s", tok->user);
-	rf->app_only = tok->grant != NULL;
-	snprintf(rf->client_id, sizeof(rf->client_id), "%s", tok->client_id);
-	diag_tenant(tok->token_endpoint, rf->tenant, sizeof(rf->tenant));
-	if (tok->proxy != NULL) {	/* else the environment's */
-		net.proxy = tok->proxy;
-		net.no_proxy = tok->no_proxy;
-	}
-	if (!rf->force && tok->expires_at - xo_now_s() > rf->opt->margin_s) {
-		/* Valid, or someone refreshed while we waited for the lock. */
-		if ((rf->access_token = strdup(tok->access_token)) == NULL)
-			goto nomem;
-		rf->expires_at = tok->expires_at;
-		return TOKFILE_UNCHANGED;
-	}
-	/* A refresh failed while we waited for the lock: asking again at
-	 * once would fail the same way, once more per waiting process (50
-	 * plugin instances behind a dead endpoint).  Say what it said. */
-	if (!rf->force && (c = health_failing(tok)) != HEALTH_NONE &&
-	    rf->seen && (tok->failures != rf->seen_failures ||
-	    tok->failed_at != rf->seen_failed_at)) {
-		rf->status = health_class_code(c);
-		rf->err.hint = c == HEALTH_LOGIN ? OAUTH_HINT_LOGIN :
-		    c == HEALTH_TEMPORARY ? OAUTH_HINT_LATER : OAUTH_HINT_NONE;
-		snprintf(rf->err.what, sizeof(rf->err.what), "%s (another "
-		    "refresh, a moment ago)", tok->failure != NULL ?
-		    tok->failure : "refresh failed");
-		return TOKFILE_E_ABORTED;
-	}
-	/* Told to stop, or out of time: now, while nothing has been sent. */
-	if ((r = request_budget(rf, &net)) != 0)
-		return r;
-	/* Never spend a refresh token we could not store: at a provider
-	 * whose refresh tokens are single-use the grant would be lost.  Make
-	 * room for the new file while nothing has been sent. */
-	if ((r = tokfile_reserve(rf->path)) != 0) {
-		reserve_error(rf, r);
-		return TOKFILE_E_ABORTED;
-	}
+static int
+refresh_abort(struct refresh *rf, int status, enum oauth_hint hint,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	rf->status = status;
+	rf->err.hint = hint;
+	va_start(ap, fmt);
+	vsnprintf(rf->err.what, sizeof(rf->err.what), fmt, ap);
+	va_end(ap);
+	return TOKFILE_E_ABORTED;
+}
+
+/* Did a refresh of TOK fail while RF waited for the lock?  Asking again
+ * at once would fail the same way, once more per waiting process (50
+ * plugin instances behind a dead endpoint): then RF says what it said,
+ * and 1 is returned.  Else 0. */
+static int
+failed_meanwhile(struct refresh *rf, const struct tokfile *tok)
+{
+	enum health_class c;
+
+	if ((c = health_failing(tok)) == HEALTH_NONE || !rf->seen ||
+	    (tok->failures == rf->seen_failures &&
+	    tok->failed_at == rf->seen_failed_at))
+		return 0;
+	refresh_abort(rf, health_class_code(c), c == HEALTH_LOGIN ?
+	    OAUTH_HINT_LOGIN : c == HEALTH_TEMPORARY ? OAUTH_HINT_LATER :
+	    OAUTH_HINT_NONE, "%s (another refresh, a moment ago)",
+	    tok->failure != NULL ? tok->failure : "refresh failed");
+	return 1;
+}
+
+/* Sets up libcurl on the first refresh of this process.  Returns 0 or
+ * -1. */
+static int
+curl_start(void)
+{
 	if (!curl_ready && oauth_init() == 0) {
 		curl_ready = 1;
 		atexit(curl_done);
 	}
-	if (!curl_ready) {
-		rf->status = XO_E_SOFTWARE;
-		snprintf(rf->err.what, sizeof(rf->err.what),
-		    "cannot initialise libcurl");
-		rf->err.hint = OAUTH_HINT_NONE;
-		return TOKFILE_E_ABORTED;
-	}
+	return curl_ready ? 0 : -1;
+}
+
+/* Asks the token endpoint (through NET) for TOK's new tokens, under the
+ * lock, and records in TOK what came of it: the new tokens, or the
+ * failure (which the plugin's back-off, the notify command and `status'
+ * go by).  Returns what the update callback returns. */
+static int
+refresh_ask(struct refresh *rf, struct tokfile *tok,
+    const struct oauth_options *net)
+{
+	struct oauth_tokens fresh = { NULL, NULL, 0, NULL };
+	int64_t asked_at;
+	int r;
+
 	/* The token's lifetime starts when the server issues it: count from
 	 * before we ask, not from when the answer arrives. */
 	asked_at = xo_now_s();
 	/* App-only files have no refresh token: the app's credentials
 	 * ask for a new access token. */
-	r = apponly_is(tok) ? apponly_request(tok, &net, &fresh, &rf->err) :
-	    oauth_refresh(tok, &net, &fresh, &rf->err);
+	r = apponly_is(tok) ? apponly_request(tok, net, &fresh, &rf->err) :
+	    oauth_refresh(tok, net, &fresh, &rf->err);
+	if (r != 0)
+		oauth_tokens_clear(&fresh);
 	if (r != 0 && rf->err.stopped) {
 		/* Not the endpoint's failure: nothing to record. */
 		rf->status = r;
@@ -344,8 +350,7 @@ refresh_locked(struct tokfile *tok, void *arg)
 		return TOKFILE_E_ABORTED;
 	}
 	if (r != 0) {
-		/* Nothing changes but the record of it, which the plugin's
-		 * back-off, the notify command and `status' go by. */
+		/* Nothing changes but the record of it. */
 		rf->status = r;
 		rf->failed = 1;
 		if (health_record_failure(tok, classify(&rf->err, r),
@@ -372,10 +377,130 @@ refresh_locked(struct tokfile *tok, void *arg)
 	return 0;
  nomem:
 	oauth_tokens_clear(&fresh);
-	rf->status = -ENOMEM;
-	snprintf(rf->err.what, sizeof(rf->err.what), "out of memory");
-	rf->err.hint = OAUTH_HINT_NONE;
-	return TOKFILE_E_ABORTED;
+	return refresh_abort(rf, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+}
+
+/* Runs under the token file's lock, on what the file holds now. */
+static int
+refresh_locked(struct tokfile *tok, void *arg)
+{
+	struct refresh *rf = arg;
+	struct oauth_options net = rf->opt->net;
+	int r;
+
+	rf->called = 1;
+	snprintf(rf->who, sizeof(rf->who), "%s", tok->user);
+	rf->app_only = tok->grant != NULL;
+	snprintf(rf->client_id, sizeof(rf->client_id), "%s", tok->client_id);
+	diag_tenant(tok->token_endpoint, rf->tenant, sizeof(rf->tenant));
+	if (tok->proxy != NULL) {	/* else the environment's */
+		net.proxy = tok->proxy;
+		net.no_proxy = tok->no_proxy;
+	}
+	if (!rf->force && tok->expires_at - xo_now_s() > rf->opt->margin_s) {
+		/* Valid, or someone refreshed while we waited for the lock. */
+		if ((rf->access_token = strdup(tok->access_token)) == NULL)
+			return refresh_abort(rf, -ENOMEM, OAUTH_HINT_NONE,
+			    "out of memory");
+		rf->expires_at = tok->expires_at;
+		return TOKFILE_UNCHANGED;
+	}
+	if (!rf->force && failed_meanwhile(rf, tok))
+		return TOKFILE_E_ABORTED;
+	/* Told to stop, or out of time: now, while nothing has been sent. */
+	if ((r = request_budget(rf, &net)) != 0)
+		return r;
+	/* Never spend a refresh token we could not store: at a provider
+	 * whose refresh tokens are single-use the grant would be lost.  Make
+	 * room for the new file while nothing has been sent. */
+	if ((r = tokfile_reserve(rf->path)) != 0) {
+		reserve_error(rf, r);
+		return TOKFILE_E_ABORTED;
+	}
+	if (curl_start() != 0)
+		return refresh_abort(rf, XO_E_SOFTWARE, OAUTH_HINT_NONE,
+		    "cannot initialise libcurl");
+	return refresh_ask(rf, tok, &net);
+}
+
+/* How long to wait for the lock on a token file: whoever holds it gives
+ * up within its own --timeout; and we within our --time-limit, which
+ * *LIMITEDp says if it is the shorter. */
+static int
+lock_wait_ms(const struct cmd_args *opt, int *limitedp)
+{
+	int64_t wait_ms = opt->net.timeout_ms + 5000;
+
+	*limitedp = opt->deadline_ms != 0 &&
+	    opt->deadline_ms - xo_now_ms() < wait_ms;
+	if (*limitedp)
+		wait_ms = opt->deadline_ms - xo_now_ms();
+	if (wait_ms < 0)
+		wait_ms = 0;
+	return (int)(wait_ms > INT_MAX ? INT_MAX : wait_ms);
+}
+
+/* Reports what came of the locked update (tokfile_update_stoppable's R;
+ * LIMITED: its wait was cut to --time-limit) for T, and runs the notify
+ * command if one is due.  Returns 0 or the code to exit with. */
+static int
+refresh_outcome(const struct refresh *rf, const struct target *t, int r,
+    int limited)
+{
+	struct diag_vars v;
+	char limit[32];
+
+	/* What fills in the names of a known refusal's fix (diag.h). */
+	v.account = t->arg;
+	v.user = rf->who;
+	v.client_id = rf->client_id;
+	v.tenant = rf->tenant;
+	v.app_only = rf->app_only;
+	if (r == TOKFILE_E_STOPPED) {
+		msg(t->arg, "stopped by %s while waiting for another refresh "
+		    "of %s to finish; it is unchanged",
+		    stop_name(stop_requested()), t->path);
+		return XO_E_TEMPFAIL;
+	}
+	if (r == TOKFILE_E_LOCKED && limited) {
+		fmt_ms(limit, sizeof(limit), rf->opt->limit_ms);
+		msg(t->arg, "another " PROG " held the lock on %s for all of "
+		    "--time-limit %s; not refreshed: try again later", t->path,
+		    limit);
+		return r;
+	}
+	if (r == TOKFILE_E_ABORTED) {
+		report_refresh_error(t, &rf->err, &v);
+		return rf->status;
+	}
+	if (r != 0 && rf->refreshed) {
+		/* The server has rotated the refresh token, but we could not
+		 * store the new one: the file still holds the old. */
+		msg(t->arg, "new tokens were issued but could not be saved to "
+		    "%s (%s); the stored refresh token may no longer work: fix "
+		    "the problem and run: " PROG " login %s", t->path,
+		    tokfile_strerror(r), t->arg);
+		return r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
+	}
+	if (r != 0 && rf->failed) {
+		/* The refresh failed and so did recording it. */
+		report_refresh_error(t, &rf->err, &v);
+		return rf->status;
+	}
+	if (r != 0)
+		return rf->called ? cmd_report_file_error(t, r) :
+		    cmd_report_update_error(t, r);
+	if (rf->failed) {
+		report_refresh_error(t, &rf->err, &v);
+		health_tell(rf, t);
+		return rf->status;
+	}
+	health_tell(rf, t);
+	if (rf->refreshed && stop_requested())
+		msg(t->arg, "got %s while storing the new tokens: they are "
+		    "stored in %s; stopping", stop_name(stop_requested()),
+		    t->path);
+	return 0;
 }
 
 int
@@ -384,9 +509,6 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 {
 	struct refresh rf;
 	struct tokfile *before = NULL;
-	struct diag_vars v;
-	int64_t wait_ms;
-	char limit[32];
 	int r, status, limited;
 
 	memset(&rf, 0, sizeof(rf));
@@ -402,76 +524,10 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 	tokfile_free(before);
 	if (accessp != NULL)
 		*accessp = NULL;
-	/* Whoever holds the lock gives up within its own --timeout; and
-	 * we within our --time-limit. */
-	wait_ms = opt->net.timeout_ms + 5000;
-	limited = opt->deadline_ms != 0 &&
-	    opt->deadline_ms - xo_now_ms() < wait_ms;
-	if (limited)
-		wait_ms = opt->deadline_ms - xo_now_ms();
-	if (wait_ms < 0)
-		wait_ms = 0;
-	r = tokfile_update_stoppable(t->path,
-	    (int)(wait_ms > INT_MAX ? INT_MAX : wait_ms), stop_flag(),
-	    refresh_locked, &rf);
-	/* What fills in the names of a known refusal's fix (diag.h). */
-	v.account = t->arg;
-	v.user = rf.who;
-	v.client_id = rf.client_id;
-	v.tenant = rf.tenant;
-	v.app_only = rf.app_only;
-	if (r == TOKFILE_E_STOPPED) {
-		msg(t->arg, "stopped by %s while waiting for another refresh "
-		    "of %s to finish; it is unchanged",
-		    stop_name(stop_requested()), t->path);
-		status = XO_E_TEMPFAIL;
+	r = tokfile_update_stoppable(t->path, lock_wait_ms(opt, &limited),
+	    stop_flag(), refresh_locked, &rf);
+	if ((status = refresh_outcome(&rf, t, r, limited)) != 0)
 		goto out;
-	}
-	if (r == TOKFILE_E_LOCKED && limited) {
-		fmt_ms(limit, sizeof(limit), opt->limit_ms);
-		msg(t->arg, "another " PROG " held the lock on %s for all of "
-		    "--time-limit %s; not refreshed: try again later", t->path,
-		    limit);
-		status = r;
-		goto out;
-	}
-	if (r == TOKFILE_E_ABORTED) {
-		report_refresh_error(t, &rf.err, &v);
-		status = rf.status;
-		goto out;
-	}
-	if (r != 0 && rf.refreshed) {
-		/* The server has rotated the refresh token, but we could not
-		 * store the new one: the file still holds the old. */
-		msg(t->arg, "new tokens were issued but could not be saved to "
-		    "%s (%s); the stored refresh token may no longer work: fix "
-		    "the problem and run: " PROG " login %s", t->path,
-		    tokfile_strerror(r), t->arg);
-		status = r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
-		goto out;
-	}
-	if (r != 0 && rf.failed) {
-		/* The refresh failed and so did recording it. */
-		report_refresh_error(t, &rf.err, &v);
-		status = rf.status;
-		goto out;
-	}
-	if (r != 0) {
-		status = rf.called ? cmd_report_file_error(t, r) :
-		    cmd_report_update_error(t, r);
-		goto out;
-	}
-	if (rf.failed) {
-		report_refresh_error(t, &rf.err, &v);
-		health_tell(&rf, t);
-		status = rf.status;
-		goto out;
-	}
-	health_tell(&rf, t);
-	if (rf.refreshed && stop_requested())
-		msg(t->arg, "got %s while storing the new tokens: they are "
-		    "stored in %s; stopping", stop_name(stop_requested()),
-		    t->path);
 	if (opt->verbose) {
 		char when[64], span[32];
 
