@@ -10,14 +10,6 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 MAX=80
-# Long functions in files other work is reshaping: each is to be split,
-# or given a "long:" reason, and then its line removed from here.
-PENDING='helper/apponly.c apponly_login
-helper/cmd_show.c cmd_show
-helper/oauth.c post_form
-helper/oauth.c transfer_error
-helper/refresh.c cmd_refresh_target
-helper/refresh.c refresh_locked'
 
 xo_require_cmd ctags
 ctags --version 2>/dev/null | grep -q 'Universal Ctags' ||
@@ -115,17 +107,9 @@ long_functions helper/*.c >"$XO_TMP/long.unsorted"
 sort "$XO_TMP/long.unsorted" >"$XO_TMP/long"
 fails=0
 while read -r file name lines; do
-    if grep -qxF "$file $name" <<<"$PENDING"; then
-        echo "   pending: $file: $name() is $lines lines long (listed in PENDING)"
-        continue
-    fi
     echo "   FAIL: $file: $name() is $lines lines long (at most $MAX): split it into functions that each do one thing, or say why not in the comment right above it: 'long: REASON'"
     fails=$((fails + 1))
 done <"$XO_TMP/long"
-while read -r file name; do
-    grep -q "^$file $name " "$XO_TMP/long" ||
-        echo "   note: $file $name is no longer long: remove it from PENDING in tests/t-funclen.sh"
-done <<<"$PENDING"
 [ "$fails" = 0 ] || xo_fail "$fails function(s) in helper/ over $MAX lines without a reason"
 echo "   ok: $(wc -l <"$XO_TMP/ctags") functions checked"
 xo_pass
