@@ -170,8 +170,7 @@ tokfile_free(struct tokfile *tok)
 		if (members[i].type == M_STRING)
 			xo_free_secret(*member_string(tok, i));
 	json_put_wiped(tok->extra);
-	xo_wipe(tok, sizeof(*tok));
-	free(tok);
+	xo_freezero(tok, sizeof(*tok));
 }
 
 int
@@ -534,10 +533,7 @@ tokfile_read(const char *path, struct tokfile **tokp)
 	}
 	r = tokfile_parse(text, len, tokp);
  out:
-	if (text != NULL) {
-		xo_wipe(text, len);	/* only what was read holds secrets */
-		free(text);
-	}
+	xo_freezero(text, len);	/* only what was read holds secrets */
 	if (fd != -1)
 		close(fd);
 	return r;
@@ -940,10 +936,7 @@ write_locked(const char *path, const struct tokfile *tok)
 	if (tmp != NULL && r != 0)
 		unlink(tmp);	/* ours (created or reused) and unfinished */
 	free(tmp);
-	if (text != NULL) {
-		xo_wipe(text, len);
-		free(text);
-	}
+	xo_freezero(text, len);
 	return r;
 }
 

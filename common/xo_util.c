@@ -24,12 +24,19 @@ xo_wipe(void *p, size_t len)
 }
 
 void
+xo_freezero(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	xo_wipe(p, len);
+	free(p);
+}
+
+void
 xo_free_secret(char *s)
 {
-	if (s == NULL)
-		return;
-	xo_wipe(s, strlen(s));
-	free(s);
+	if (s != NULL)
+		xo_freezero(s, strlen(s));
 }
 
 /* Word-at-a-time tests (exact for "any byte"): a byte below N (N <= 128),

@@ -9,6 +9,10 @@
  * elide.  Accepts P == NULL. */
 void xo_wipe(void *p, size_t len);
 
+/* Wipes the LEN bytes at P and frees P (libc free): for buffers that held
+ * a secret.  Accepts NULL. */
+void xo_freezero(void *p, size_t len);
+
 /* Wipes the NUL-terminated string S and frees it (libc free).  Accepts
  * NULL.  For secrets the plugin allocated through libsasl2, see its own
  * secret_free. */

@@ -125,8 +125,7 @@ read_secret(const char *path, char **secretp, struct oauth_error *err)
 	text[strcspn(text, "\r\n")] = '\0';
 	if (text[0] == '\0' || strlen(text) > SECRET_MAX ||
 	    xo_has_ctl(text, strlen(text))) {
-		xo_wipe(text, len);
-		free(text);
+		xo_freezero(text, len);
 		seterr(err, XO_E_DATA, "the client secret file %s is empty or "
 		    "holds control characters; put the secret's value alone on "
 		    "its first line", path);

@@ -52,8 +52,7 @@ print_token(const char *token)
 		}
 		off += (size_t)n;
 	}
-	xo_wipe(line, len + 1);
-	free(line);
+	xo_freezero(line, len + 1);
 	return status;
 }
 

@@ -473,9 +473,7 @@ diag_claims_parse(const char *token, struct diag_claims *c)
 	r = 0;
  out:
 	tokfile_json_free(root);
-	if (payload != NULL)
-		xo_wipe(payload, n);
-	free(payload);
+	xo_freezero(payload, n);
 	return r;
 }
 

@@ -48,9 +48,6 @@ idtoken_user(const char *id_token, char **userp)
 	}
  out:
 	tokfile_json_free(root);
-	if (payload != NULL) {
-		xo_wipe(payload, len);
-		free(payload);
-	}
+	xo_freezero(payload, len);
 	return r;
 }

@@ -46,8 +46,7 @@ jwt_key_free(struct jwt_key *key)
 		return;
 	EVP_PKEY_free(key->pkey);
 	free(key->kid);
-	xo_wipe(key, sizeof(*key));
-	free(key);
+	xo_freezero(key, sizeof(*key));
 }
 
 /* Reads the file PATH into a new buffer *TEXTp (NUL-terminated, *LENp
@@ -110,10 +109,7 @@ read_file(const char *path, int secret, char **textp, size_t *lenp)
 	text = NULL;
 	r = 0;
  out:
-	if (text != NULL) {
-		xo_wipe(text, len);
-		free(text);
-	}
+	xo_freezero(text, len);
 	close(fd);
 	return r;
 }
@@ -122,15 +118,6 @@ int
 jwt_read_secret(const char *path, char **textp, size_t *lenp)
 {
 	return read_file(path, 1, textp, lenp);
-}
-
-static void
-wipe_free(char *text, size_t len)
-{
-	if (text != NULL) {
-		xo_wipe(text, len);
-		free(text);
-	}
 }
 
 /* PEM_read_bio_PrivateKey's passphrase callback: we never ask for one
@@ -200,7 +187,7 @@ load_cert(const char *path, X509 **certp)
 	r = 0;
  out:
 	BIO_free(bio);
-	wipe_free(text, len);
+	xo_freezero(text, len);
 	return r;
 }
 
@@ -271,7 +258,7 @@ jwt_key_load(const char *key_path, const char *cert_path,
 	r = 0;
  out:
 	X509_free(cert);
-	wipe_free(text, len);
+	xo_freezero(text, len);
 	jwt_key_free(key);
 	return r;
 }
@@ -370,7 +357,7 @@ jwt_service_account_load(const char *path, struct jwt_key **keyp,
 	if (r != 0)
 		jwt_service_account_clear(sa);
 	tokfile_json_free(root);
-	wipe_free(text, len);
+	xo_freezero(text, len);
 	jwt_key_free(key);
 	return r;
 }
@@ -538,10 +525,7 @@ jwt_sign(const struct jwt_key *key, enum jwt_alg alg,
 	out = NULL;
 	r = 0;
  out:
-	if (out != NULL) {
-		xo_wipe(out, size);
-		free(out);
-	}
+	xo_freezero(out, size);
 	free(sig);
 	json_object_put(header);
 	json_object_put(claims);

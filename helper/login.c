@@ -113,10 +113,7 @@ read_client_secret(const char *file, const char *who, char **secretp)
 	buf = NULL;
 	r = 0;
  out:
-	if (buf != NULL) {
-		xo_wipe(buf, SECRET_MAX + 1);
-		free(buf);
-	}
+	xo_freezero(buf, SECRET_MAX + 1);
 	if (fd != -1 && fd != STDIN_FILENO)
 		close(fd);
 	return r;

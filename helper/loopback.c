@@ -182,10 +182,7 @@ loopback_close(struct loopback *lb)
 void
 loopback_result_clear(struct loopback_result *res)
 {
-	if (res->code != NULL) {
-		xo_wipe(res->code, strlen(res->code));
-		free(res->code);
-	}
+	xo_free_secret(res->code);
 	res->code = NULL;
 }
 
@@ -246,8 +243,7 @@ form_decode(const char *s, size_t len)
 		goto bad;
 	return out;
  bad:
-	xo_wipe(out, len + 1);
-	free(out);
+	xo_freezero(out, len + 1);
 	return NULL;
 }
 
@@ -355,10 +351,7 @@ loopback_parse_request(char *head, const char *state,
 	code = NULL;
 	status = 200;
  out:
-	if (code != NULL) {
-		xo_wipe(code, strlen(code));
-		free(code);
-	}
+	xo_free_secret(code);
 	free(got_state);
 	free(error);
 	free(desc);
@@ -524,10 +517,7 @@ conns_free(struct conn *conns, char *heads)
 	for (i = 0; i < LOOPBACK_CONNS; i++)
 		if (conns[i].head != NULL)
 			conn_close(&conns[i]);
-	if (heads != NULL) {
-		xo_wipe(heads, (size_t)LOOPBACK_CONNS * LOOPBACK_REQUEST_MAX);
-		free(heads);
-	}
+	xo_freezero(heads, (size_t)LOOPBACK_CONNS * LOOPBACK_REQUEST_MAX);
 }
 
 /* Fills PFD for poll at time NOW: the listening sockets first (*NLp of

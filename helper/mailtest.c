@@ -831,10 +831,7 @@ sasl_answer(struct session *s, const char *challenge)
 	mask_sasl_out(s->shown, sizeof(s->shown), out, outlen);
 	status = send_line(s, b64, s->shown);
  out:
-	if (b64 != NULL) {
-		xo_wipe(b64, SASL_OUT_MAX);
-		free(b64);
-	}
+	xo_freezero(b64, SASL_OUT_MAX);
 	free(in);
 	return status;
 }
@@ -866,10 +863,7 @@ refused(struct session *s)
 static void
 secret_b64_free(char *b64)
 {
-	if (b64 != NULL) {
-		xo_wipe(b64, SASL_OUT_MAX);
-		free(b64);
-	}
+	xo_freezero(b64, SASL_OUT_MAX);
 }
 
 /* --- IMAP ------------------------------------------------------------------ */
@@ -955,10 +949,7 @@ imap_authenticate_first(struct session *s, const char *b64)
 	}
 	r = send_line(s, b64, s->shown);
  out:
-	if (cmd != NULL) {
-		xo_wipe(cmd, strlen(cmd));
-		free(cmd);
-	}
+	xo_free_secret(cmd);
 	return r;
 }
 
@@ -1365,10 +1356,7 @@ session_free(struct session *s)
 	}
 	conn_close(s);
 	free(s->line);
-	if (s->in != NULL) {
-		xo_wipe(s->in, LINE_MAX_ + 1);
-		free(s->in);
-	}
+	xo_freezero(s->in, LINE_MAX_ + 1);
 	if (s->secret != NULL) {
 		xo_wipe(s->secret->data, s->secret->len);
 		free(s->secret);

@@ -73,18 +73,9 @@ oauth_cleanup(void)
 void
 oauth_tokens_clear(struct oauth_tokens *t)
 {
-	if (t->access_token != NULL) {
-		xo_wipe(t->access_token, strlen(t->access_token));
-		free(t->access_token);
-	}
-	if (t->refresh_token != NULL) {
-		xo_wipe(t->refresh_token, strlen(t->refresh_token));
-		free(t->refresh_token);
-	}
-	if (t->id_token != NULL) {
-		xo_wipe(t->id_token, strlen(t->id_token));
-		free(t->id_token);
-	}
+	xo_free_secret(t->access_token);
+	xo_free_secret(t->refresh_token);
+	xo_free_secret(t->id_token);
 	t->access_token = t->refresh_token = t->id_token = NULL;
 	t->expires_in = 0;
 }
@@ -805,14 +796,8 @@ post_form(const char *endpoint, const char *label, const char *name,
 		*rootp = NULL;
 	r = 0;
  out:
-	if (b.data != NULL) {
-		xo_wipe(b.data, OAUTH_RESPONSE_MAX + 1);
-		free(b.data);
-	}
-	if (form != NULL) {
-		xo_wipe(form, formlen);
-		free(form);
-	}
+	xo_freezero(b.data, OAUTH_RESPONSE_MAX + 1);
+	xo_freezero(form, formlen);
 	curl_slist_free_all(headers);
 	if (c != NULL)
 		curl_easy_cleanup(c);
@@ -953,10 +938,7 @@ oauth_env_proxy(const char *url, const char **varp, const char **no_proxyp)
 void
 oauth_device_clear(struct oauth_device *d)
 {
-	if (d->device_code != NULL) {
-		xo_wipe(d->device_code, strlen(d->device_code));
-		free(d->device_code);
-	}
+	xo_free_secret(d->device_code);
 	free(d->user_code);
 	free(d->verification_uri);
 	free(d->verification_uri_complete);
