@@ -131,15 +131,6 @@ helper_path(const sasl_utils_t *utils)
 	return XO_HELPER_PATH;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Keeps the first line of what the helper said, made printable. */
 static void
 first_line(char *msg, size_t size)
@@ -173,7 +164,7 @@ fmt_ms(char *buf, size_t size, long ms)
  * most XO_HELPER_GRACE_MS. */
 struct helper_clock {
 	long	 total_ms, grace_ms, limit_ms;
-	long	 term_at, kill_at;	/* now_ms() times */
+	int64_t	 term_at, kill_at;	/* xo_now_ms() times */
 };
 
 static void
@@ -300,14 +291,14 @@ wait_helper(pid_t pid, int fd, struct helper_clock *hc, char *out,
     size_t outsize, int *statusp, int *reapedp)
 {
 	size_t got = 0;
-	long now, next;
+	int64_t now, next;
 	pid_t w;
 	int sent = 0;
 
 	out[0] = '\0';
 	*statusp = 0;
 	*reapedp = 1;
-	now = now_ms();
+	now = xo_now_ms();
 	hc->term_at = now + hc->total_ms - hc->grace_ms;
 	hc->kill_at = now + hc->total_ms;
 	for (;;) {
@@ -318,7 +309,7 @@ wait_helper(pid_t pid, int fd, struct helper_clock *hc, char *out,
 			*reapedp = 0;
 			break;
 		}
-		now = now_ms();
+		now = xo_now_ms();
 		if (sent == 0 && now >= hc->term_at) {
 			kill(pid, SIGTERM);
 			sent = SIGTERM;
