@@ -394,8 +394,9 @@ diag_tenant(const char *url, char *buf, size_t size)
 
 /* --- JWT claims ------------------------------------------------------- */
 
-/* Copies the string claim NAME of ROOT into BUF, control characters
- * made '?'; a list of strings is joined with spaces.  0 if absent. */
+/* Copies the string claim NAME of ROOT into BUF, made safe for a
+ * terminal (xo_printable_utf8: controls, C1 included, and broken UTF-8
+ * become '?'); a list of strings is joined with spaces.  0 if absent. */
 static int
 claim_string(struct json_object *root, const char *name, char *buf,
     size_t size)
@@ -417,10 +418,10 @@ claim_string(struct json_object *root, const char *name, char *buf,
 		if (len > 0 && len + 1 < size)
 			buf[len++] = ' ';
 		for (; *s != '\0' && len + 1 < size; s++)
-			buf[len++] = (unsigned char)*s < 0x20 || *s == 0x7f ?
-			    '?' : *s;
+			buf[len++] = *s;
 	}
 	buf[len] = '\0';
+	xo_printable_utf8(buf);
 	return len > 0;
 }
 

@@ -82,7 +82,6 @@ health_record_failure(struct tokfile *tok, enum health_class c,
     const char *reason, int64_t now, enum health_event *evp)
 {
 	char text[HEALTH_REASON_MAX + 1];
-	size_t i;
 
 	*evp = HEALTH_EV_NONE;
 	/* A temporary failure (the network, a busy server) says nothing
@@ -98,10 +97,10 @@ health_record_failure(struct tokfile *tok, enum health_class c,
 		return 0;
 	}
 	/* Printable ASCII only: it is shown on terminals and in mail, and
-	 * a token file refuses control characters. */
-	for (i = 0; reason[i] != '\0' && i < HEALTH_REASON_MAX; i++)
-		text[i] = reason[i] >= 0x20 && reason[i] < 0x7f ? reason[i] : '?';
-	text[i] = '\0';
+	 * a token file refuses control characters.  Cut, not marked "...":
+	 * the input is never longer than the output holds. */
+	xo_printable(text, sizeof(text), reason,
+	    strnlen(reason, HEALTH_REASON_MAX));
 	if (c == HEALTH_LOGIN && health_failing(tok) != HEALTH_LOGIN)
 		*evp = HEALTH_EV_NEEDS_LOGIN;
 	if (tokfile_set(&tok->failure_class, health_class_name(c)) != 0 ||

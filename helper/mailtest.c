@@ -147,9 +147,7 @@ mask_sasl_out(char *shown, size_t size, const char *out, unsigned outlen)
 			n = sizeof(user) - 1;
 		memcpy(user, u, n);
 		user[n] = '\0';
-		for (n = 0; user[n] != '\0'; n++)
-			if ((unsigned char)user[n] < 0x20)
-				user[n] = '?';
+		xo_printable_utf8(user);
 	}
 	snprintf(shown, size, "[base64 of %u bytes, masked: user %s, "
 	    "auth=Bearer ***]", outlen, user[0] ? user : "(not shown)");

@@ -465,6 +465,10 @@ static const struct claims_case claims[] = {
 	{ "{\"aud\":[\"https://outlook.office.com\",\"x\"],\"upn\":\"a\\n@b\"}",
 	  NULL, NULL, 0, 0, 0, "https://outlook.office.com", "a?@b", NULL,
 	  NULL, 0, NULL },
+	/* nor C1 controls (U+009B is CSI to a terminal); other UTF-8 is */
+	{ "{\"aud\":\"x\",\"upn\":\"a\\u009b2J@b\",\"scp\":\"caf\\u00e9\"}",
+	  NULL, NULL, 0, 0, DIAG_W_AUDIENCE, "x", "a?2J@b", "caf\xc3\xa9",
+	  NULL, 0, NULL },
 	{ "{}", NULL, NULL, 0, 0, DIAG_W_AUDIENCE, "", "", "", "", 0,
 	  "audience is not given" },
 	/* not JWTs */
