@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,23 +26,6 @@
 #define JWT_BEARER	"urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define SECRET_MAX	4096
 
-/* Fills ERR (hint: none, the message says what to do) and returns CODE. */
-static int
-seterr(struct oauth_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-seterr(struct oauth_error *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->hint = OAUTH_HINT_NONE;
-	va_start(ap, fmt);
-	vsnprintf(err->what, sizeof(err->what), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /* Words the failure R to read the credential file PATH (WHAT: "private
  * key", ...; MEMBER: the token file member naming it).  Returns its
  * errors.h code (or -errno). */
@@ -56,44 +38,47 @@ credential_words(struct oauth_error *err, int r, const char *what,
 	switch (r) {
 	case JWT_E_PERMS:
 		if (stat(path, &st) == 0)
-			return seterr(err, XO_E_REFUSED, "refusing the %s %s: it "
-			    "is accessible by group or others (mode %04o); run: "
-			    "chmod 600 %s", what, path,
+			return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
+			    "refusing the %s %s: it is accessible by group or "
+			    "others (mode %04o); run: chmod 600 %s", what, path,
 			    (unsigned)(st.st_mode & 07777), path);
-		return seterr(err, XO_E_REFUSED, "refusing the %s %s: it is "
-		    "accessible by group or others; run: chmod 600 %s", what,
-		    path, path);
+		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
+		    "refusing the %s %s: it is accessible by group or others; "
+		    "run: chmod 600 %s", what, path, path);
 	case JWT_E_NOTREG:
-		return seterr(err, XO_E_REFUSED, "refusing the %s %s: not a "
-		    "regular file", what, path);
+		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
+		    "refusing the %s %s: not a regular file", what, path);
 	case -ENOENT:
-		return seterr(err, XO_E_NOINPUT, "no %s %s (%s in the token "
-		    "file); put it back, or log in again with the new one", what,
-		    path, member);
+		return oauth_seterr(err, XO_E_NOINPUT, OAUTH_HINT_NONE, "no %s "
+		    "%s (%s in the token file); put it back, or log in again "
+		    "with the new one", what, path, member);
 	case -EACCES:
 	case -EPERM:
-		return seterr(err, XO_E_REFUSED, "cannot read the %s %s: %s; it "
-		    "must be readable by the user running " PACKAGE_NAME
-		    "-token", what, path, strerror(-r));
+		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
+		    "cannot read the %s %s: %s; it must be readable by the "
+		    "user running " PACKAGE_NAME "-token", what, path,
+		    strerror(-r));
 	case -ENOMEM:
-		return seterr(err, -ENOMEM, "out of memory");
+		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+		    "out of memory");
 	case JWT_E_ENCRYPTED:
-		return seterr(err, XO_E_CONFIG, "the %s %s is protected by a "
-		    "passphrase, and nobody is there to type it; store it without "
-		    "one (openssl pkey -in %s -out NEW.pem), mode 0600", what,
-		    path, path);
+		return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "the %s "
+		    "%s is protected by a passphrase, and nobody is there to "
+		    "type it; store it without one (openssl pkey -in %s -out "
+		    "NEW.pem), mode 0600", what, path, path);
 	case JWT_E_MISMATCH:
-		return seterr(err, XO_E_CONFIG, "the certificate %s is not the "
-		    "private key's (%s in the token file); log in again with "
-		    "--certificate and --private-key of one pair (openssl x509 "
-		    "-noout -pubkey -in CERT and openssl pkey -pubout -in KEY "
-		    "print the same key)", path, member);
+		return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "the "
+		    "certificate %s is not the private key's (%s in the token "
+		    "file); log in again with --certificate and --private-key "
+		    "of one pair (openssl x509 -noout -pubkey -in CERT and "
+		    "openssl pkey -pubout -in KEY print the same key)", path,
+		    member);
 	}
 	if (r > -4096 && r < 0)
-		return seterr(err, XO_E_IO, "cannot read the %s %s: %s", what,
-		    path, jwt_strerror(r));
-	return seterr(err, XO_E_DATA, "the %s %s: %s", what, path,
-	    jwt_strerror(r));
+		return oauth_seterr(err, XO_E_IO, OAUTH_HINT_NONE,
+		    "cannot read the %s %s: %s", what, path, jwt_strerror(r));
+	return oauth_seterr(err, XO_E_DATA, OAUTH_HINT_NONE, "the %s %s: %s",
+	    what, path, jwt_strerror(r));
 }
 
 /* credential_words, and who can fix it: a person (the file is missing,
@@ -126,11 +111,10 @@ read_secret(const char *path, char **secretp, struct oauth_error *err)
 	if (text[0] == '\0' || strlen(text) > SECRET_MAX ||
 	    xo_has_ctl(text, strlen(text))) {
 		xo_freezero(text, len);
-		seterr(err, XO_E_DATA, "the client secret file %s is empty or "
-		    "holds control characters; put the secret's value alone on "
-		    "its first line", path);
-		err->hint = OAUTH_HINT_LOGIN;
-		return XO_E_DATA;
+		return oauth_seterr(err, XO_E_DATA, OAUTH_HINT_LOGIN, "the "
+		    "client secret file %s is empty or holds control "
+		    "characters; put the secret's value alone on its first "
+		    "line", path);
 	}
 	*secretp = text;
 	return 0;
@@ -247,8 +231,8 @@ client_credentials(struct tokfile *tok, const struct oauth_options *net,
 			goto out;
 		}
 		if ((r = jwt_random_jti(jti)) != 0) {
-			r = seterr(err, XO_E_SOFTWARE, "no random numbers for "
-			    "the assertion's jti");
+			r = oauth_seterr(err, XO_E_SOFTWARE, OAUTH_HINT_NONE,
+			    "no random numbers for the assertion's jti");
 			goto out;
 		}
 		memset(&c, 0, sizeof(c));
@@ -272,10 +256,10 @@ client_credentials(struct tokfile *tok, const struct oauth_options *net,
 			goto out;
 		fields[n++] = (struct oauth_field){ "client_secret", secret };
 	} else {
-		r = seterr(err, XO_E_DATA, "the token file names no credential "
-		    "for the client credentials grant (client_secret_file, or "
-		    "private_key_file and certificate_file); log in again");
-		err->hint = OAUTH_HINT_LOGIN;
+		r = oauth_seterr(err, XO_E_DATA, OAUTH_HINT_LOGIN, "the token "
+		    "file names no credential for the client credentials grant "
+		    "(client_secret_file, or private_key_file and "
+		    "certificate_file); log in again");
 		goto out;
 	}
 	if ((r = oauth_grant(tok->token_endpoint, fields, n,
@@ -303,11 +287,9 @@ jwt_bearer(struct tokfile *tok, const struct oauth_options *net,
 
 	memset(&sa, 0, sizeof(sa));
 	if (tok->service_account_file == NULL) {
-		seterr(err, XO_E_DATA, "the token file names no "
-		    "service_account_file for the JWT bearer grant; log in "
-		    "again");
-		err->hint = OAUTH_HINT_LOGIN;
-		return XO_E_DATA;
+		return oauth_seterr(err, XO_E_DATA, OAUTH_HINT_LOGIN, "the "
+		    "token file names no service_account_file for the JWT "
+		    "bearer grant; log in again");
 	}
 	if ((r = jwt_service_account_load(tok->service_account_file, &key,
 	    &sa)) != 0) {
@@ -355,11 +337,10 @@ apponly_request(struct tokfile *tok, const struct oauth_options *net,
 	memset(err, 0, sizeof(*err));
 	if (tok->grant == NULL || (strcmp(tok->grant, APPONLY_CLIENT_CREDENTIALS)
 	    != 0 && strcmp(tok->grant, APPONLY_JWT_BEARER) != 0)) {
-		seterr(err, XO_E_DATA, "the token file holds a grant this "
-		    PACKAGE_NAME "-token does not know (\"%s\"); upgrade it",
+		return oauth_seterr(err, XO_E_DATA, OAUTH_HINT_LOGIN,
+		    "the token file holds a grant this " PACKAGE_NAME
+		    "-token does not know (\"%s\"); upgrade it",
 		    tok->grant != NULL ? tok->grant : "");
-		err->hint = OAUTH_HINT_LOGIN;
-		return XO_E_DATA;
 	}
 	if (strcmp(tok->grant, APPONLY_CLIENT_CREDENTIALS) == 0)
 		r = client_credentials(tok, net, out, err);

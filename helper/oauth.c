@@ -38,24 +38,18 @@ struct body {
 	int	 overflow;
 };
 
-/* Fills ERR; R (the code the caller returns) is not stored: the return
- * value is the one place that says what kind of failure it was. */
-static void
-seterr(struct oauth_error *err, int r, enum oauth_hint hint,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-seterr(struct oauth_error *err, int r, enum oauth_hint hint,
+int
+oauth_seterr(struct oauth_error *err, int r, enum oauth_hint hint,
     const char *fmt, ...)
 {
 	va_list ap;
 
-	(void)r;
 	err->hint = hint;
 	err->diag = NULL;
 	va_start(ap, fmt);
 	vsnprintf(err->what, sizeof(err->what), fmt, ap);
 	va_end(ap);
+	return r;
 }
 
 int
@@ -132,13 +126,13 @@ endpoint_check(const char *url, const char *name, char *host,
 
 	host[0] = '\0';
 	if ((u = curl_url()) == NULL) {
-		seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+		oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
 		return -ENOMEM;
 	}
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
-		seterr(err, XO_E_CONFIG, OAUTH_HINT_ENDPOINT,
+		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_ENDPOINT,
 		    "%s is not a valid URL", name);
 		r = XO_E_CONFIG;
 		goto out;
@@ -149,7 +143,7 @@ endpoint_check(const char *url, const char *name, char *host,
 	else if (strcmp(scheme, "http") == 0 && oauth_host_is_loopback(h))
 		r = 0;	/* the test server; nothing leaves the machine */
 	else {
-		seterr(err, XO_E_CONFIG, OAUTH_HINT_ENDPOINT,
+		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_ENDPOINT,
 		    "%s must use https:// (plain http:// is only "
 		    "allowed to a loopback host), not %s://%s", name, scheme,
 		    host);
@@ -353,14 +347,14 @@ timeout_error(CURL *c, const char *label, const char *host,
 	curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected_us);
 	if (connected_us == 0) {
 		seconds(limit, sizeof(limit), lim->connect_ms);
-		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no connection to "
-		    "%s %s within %s (%s%s)", label, host, limit,
-		    lim->connect_cut ? "what was left of " : "",
+		oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+		    "no connection to %s %s within %s (%s%s)", label, host,
+		    limit, lim->connect_cut ? "what was left of " : "",
 		    lim->connect_cut ? lim->limit_name : "--connect-timeout");
 	} else {
 		seconds(limit, sizeof(limit), lim->total_ms);
-		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no answer from "
-		    "%s %s within %s (%s%s)", label, host, limit,
+		oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+		    "no answer from %s %s within %s (%s%s)", label, host, limit,
 		    lim->total_cut ? "what was left of " : "",
 		    lim->total_cut ? lim->limit_name : "--timeout");
 	}
@@ -384,64 +378,65 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
 	case CURLE_ABORTED_BY_CALLBACK:
 		if (!lim->stopped)
 			break;
-		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_NONE, "stopped before %s "
-		    "%s answered", label, host);
+		oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_NONE,
+		    "stopped before %s %s answered", label, host);
 		err->stopped = 1;
 		return XO_E_TEMPFAIL;
 	case CURLE_COULDNT_CONNECT:
 		/* curl says "Couldn't connect to server"; errno says why. */
 		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
 		if (os_errno != 0)
-			seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK, "cannot connect to "
-			    "%s %s: %s", label, host, strerror((int)os_errno));
+			oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK,
+			    "cannot connect to %s %s: %s", label, host,
+			    strerror((int)os_errno));
 		else
-			seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK, "cannot connect to "
-			    "%s %s: %s", label, host, why);
+			oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK,
+			    "cannot connect to %s %s: %s", label, host, why);
 		return XO_E_UNAVAILABLE;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK,
+		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK,
 		    "cannot reach %s %s: %s", label, host, why);
 		return XO_E_UNAVAILABLE;
 	case CURLE_SSL_CACERT_BADFILE:
-		seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "cannot load the CA "
-		    "certificates: %s", why);
+		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE,
+		    "cannot load the CA certificates: %s", why);
 		return XO_E_CONFIG;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		/* Unknown CA or wrong name: curl's words say which (the
 		 * verify result's meaning depends on curl's TLS library). */
-		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_PEER, "TLS with %s %s "
-		    "failed: %s", label, host, why);
+		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_PEER,
+		    "TLS with %s %s failed: %s", label, host, why);
 		return XO_E_UNAVAILABLE;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CRL_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
-		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_CAFILE,
+		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_CAFILE,
 		    "TLS with %s %s failed: %s", label, host, why);
 		return XO_E_UNAVAILABLE;
 	case CURLE_WRITE_ERROR:
 		if (b->overflow) {
-			seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "%s %s "
-			    "sent more than %d KiB; refusing it", label, host,
-			    OAUTH_RESPONSE_MAX / 1024);
+			oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE,
+			    "%s %s sent more than %d KiB; refusing it", label,
+			    host, OAUTH_RESPONSE_MAX / 1024);
 			return XO_E_UNAVAILABLE;
 		}
 		break;
 	case CURLE_OUT_OF_MEMORY:
-		seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+		oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
 		return -ENOMEM;
 	case CURLE_GOT_NOTHING:
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_PARTIAL_FILE:
-		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+		oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
 		    "connection to %s %s broke: %s", label, host, why);
 		return XO_E_TEMPFAIL;
 	default:
 		break;
 	}
-	seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "request to %s %s "
+	oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "request to %s %s "
 	    "failed: %s", label, host, why);
 	return XO_E_UNAVAILABLE;
 }
@@ -477,41 +472,45 @@ answer_words(long http, struct json_object *root, const char *label,
 		    desc[0] != '\0' ? ": " : "", desc);
 
 	if (http >= 500) {
-		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "%s %s failed "
-		    "with HTTP %ld%s", label, host, http, detail);
+		oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+		    "%s %s failed with HTTP %ld%s", label, host, http, detail);
 		return XO_E_TEMPFAIL;
 	}
 	if (strcmp(code, "invalid_grant") == 0) {
-		seterr(err, XO_E_REFUSED, OAUTH_HINT_LOGIN, "%s rejected%s", grant, detail);
+		oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_LOGIN,
+		    "%s rejected%s", grant, detail);
 		return XO_E_REFUSED;
 	}
 	if (strcmp(code, "invalid_client") == 0 ||
 	    strcmp(code, "unauthorized_client") == 0) {
-		seterr(err, XO_E_CONFIG, OAUTH_HINT_CLIENT, "client rejected%s", detail);
+		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_CLIENT,
+		    "client rejected%s", detail);
 		return XO_E_CONFIG;
 	}
 	if (strcmp(code, "invalid_scope") == 0) {
-		seterr(err, XO_E_CONFIG, OAUTH_HINT_SCOPE, "scope rejected%s", detail);
+		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_SCOPE,
+		    "scope rejected%s", detail);
 		return XO_E_CONFIG;
 	}
 	if (strcmp(code, "invalid_request") == 0 ||
 	    strcmp(code, "unsupported_grant_type") == 0) {
-		seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "request rejected by %s "
-		    "%s%s", label, host, detail);
+		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE,
+		    "request rejected by %s %s%s", label, host, detail);
 		return XO_E_CONFIG;
 	}
 	if (strcmp(code, "temporarily_unavailable") == 0 ||
 	    strcmp(code, "slow_down") == 0 || http == 429) {
-		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "%s %s is busy "
-		    "(HTTP %ld)%s", label, host, http, detail);
+		oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+		    "%s %s is busy (HTTP %ld)%s", label, host, http, detail);
 		return XO_E_TEMPFAIL;
 	}
 	if (code[0] == '\0' && http == 200) {
-		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s sent a "
-		    "malformed answer (HTTP 200, not a JSON object)", label, host);
+		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s "
+		    "sent a malformed answer (HTTP 200, not a JSON object)",
+		    label, host);
 		return XO_E_UNAVAILABLE;
 	}
-	seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "%s %s answered "
+	oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "%s %s answered "
 	    "HTTP %ld%s", label, host, http, detail);
 	return XO_E_UNAVAILABLE;
 }
@@ -619,39 +618,44 @@ answer_tokens(struct json_object *root, const char *label, const char *host,
 	if (json_object_object_get_ex(root, "token_type", &v) &&
 	    (!json_object_is_type(v, json_type_string) ||
 	    strcasecmp(json_object_get_string(v), "bearer") != 0)) {
-		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "%s %s issued a "
-		    "token that is not a Bearer token", label, host);
+		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE,
+		    "%s %s issued a token that is not a Bearer token", label,
+		    host);
 		return XO_E_UNAVAILABLE;
 	}
 	if ((r = token_member(root, "access_token", &out->access_token)) != 0 ||
 	    out->access_token == NULL) {
 		if (r == -ENOMEM) {
-			seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+			oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+			    "out of memory");
 			return -ENOMEM;
 		}
-		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s sent a "
-		    "malformed answer (no usable access_token)", label, host);
+		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER,
+		    "%s %s sent a malformed answer (no usable access_token)",
+		    label, host);
 		return XO_E_UNAVAILABLE;
 	}
 	if ((r = token_member(root, "refresh_token", &out->refresh_token)) != 0) {
 		if (r == -ENOMEM) {
-			seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+			oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+			    "out of memory");
 			return -ENOMEM;
 		}
-		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s sent a "
-		    "malformed answer (refresh_token is not a token)", label, host);
+		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s "
+		    "sent a malformed answer (refresh_token is not a token)",
+		    label, host);
 		return XO_E_UNAVAILABLE;
 	}
 	/* Only read for the user's name (login); a bad one is ignored. */
 	if (token_member(root, "id_token", &out->id_token) == -ENOMEM) {
-		seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+		oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
 		return -ENOMEM;
 	}
 	if (seconds_member(root, "expires_in", OAUTH_DEFAULT_EXPIRES_IN,
 	    10LL * 365 * 24 * 3600, &out->expires_in) != 0) {
-		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s sent a "
-		    "malformed answer (expires_in is not a positive number)",
-		    label, host);
+		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s "
+		    "sent a malformed answer (expires_in is not a positive "
+		    "number)", label, host);
 		return XO_E_UNAVAILABLE;
 	}
 	return 0;
@@ -763,8 +767,9 @@ post_form(const char *endpoint, const char *label, const char *name,
 	if ((r = endpoint_check(endpoint, name, host, hostsize, err)) != 0)
 		return r;
 	if (limits_init(&lim, opt) != 0) {
-		seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER, "no time left to ask "
-		    "%s %s (%s)", label, host, lim.limit_name);
+		oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+		    "no time left to ask %s %s (%s)", label, host,
+		    lim.limit_name);
 		return XO_E_TEMPFAIL;
 	}
 	if ((c = curl_easy_init()) == NULL ||
@@ -773,15 +778,15 @@ post_form(const char *endpoint, const char *label, const char *name,
 	    (headers = curl_slist_append(NULL, "Accept: application/json")) == NULL ||
 	    /* No "Expect: 100-continue" round trip for long refresh tokens. */
 	    (more = curl_slist_append(headers, "Expect:")) == NULL) {
-		seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+		oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
 		r = -ENOMEM;
 		goto out;
 	}
 
 	if (transfer_setup(c, endpoint, opt, &lim, headers, form, formlen,
 	    &b, errbuf) != 0) {
-		seterr(err, XO_E_SOFTWARE, OAUTH_HINT_NONE, "cannot set up libcurl "
-		    "(too old? it needs TLS support)");
+		oauth_seterr(err, XO_E_SOFTWARE, OAUTH_HINT_NONE,
+		    "cannot set up libcurl (too old? it needs TLS support)");
 		r = XO_E_SOFTWARE;
 		goto out;
 	}
@@ -837,8 +842,8 @@ oauth_refresh(const struct tokfile *tok, const struct oauth_options *opt,
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
 	if (tok->refresh_token == NULL) {
-		seterr(err, XO_E_REFUSED, OAUTH_HINT_LOGIN, "the token file holds no "
-		    "refresh token");
+		oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_LOGIN,
+		    "the token file holds no refresh token");
 		return XO_E_REFUSED;
 	}
 	return token_request(tok->token_endpoint, fields,
@@ -882,17 +887,17 @@ oauth_proxy_check(const char *proxy, char *shown, size_t size,
 	    CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "the proxy is not a URL "
-		    "(e.g. http://proxy.example:3128)");
+		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE,
+		    "the proxy is not a URL (e.g. http://proxy.example:3128)");
 		goto out;
 	}
 	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
 		if (strcasecmp(scheme, schemes[i]) == 0)
 			known = 1;
 	if (!known) {
-		seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "the proxy's scheme %s is not "
-		    "one of http, https, socks4, socks4a, socks5, socks5h",
-		    scheme);
+		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "the proxy's "
+		    "scheme %s is not one of http, https, socks4, socks4a, "
+		    "socks5, socks5h", scheme);
 		goto out;
 	}
 	/* No credentials in what we show. */
@@ -1000,13 +1005,14 @@ device_answer(long http, struct json_object *root, const char *host,
 	    seconds_member(root, "interval", 5, 3600, &out->interval) != 0) {
 		oauth_device_clear(out);
 		if (m == -ENOMEM) {
-			seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
+			oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+			    "out of memory");
 			return -ENOMEM;
 		}
-		seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "device authorization "
-		    "endpoint %s sent a malformed answer (device_code, "
-		    "user_code, verification_uri or expires_in missing "
-		    "or invalid)", host);
+		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "device "
+		    "authorization endpoint %s sent a malformed answer "
+		    "(device_code, user_code, verification_uri or expires_in "
+		    "missing or invalid)", host);
 		return XO_E_UNAVAILABLE;
 	}
 	return 0;

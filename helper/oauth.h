@@ -65,6 +65,13 @@ struct oauth_error {
 	int		 stopped;	/* abandoned: oauth_options.stop was set */
 };
 
+/* Fills ERR for a failure found here (HINT, the message; no diag row,
+ * no server words) and returns R, the code the caller returns: the
+ * return value is the one place that says what kind of failure it was.
+ * For apponly.c and refresh.c too. */
+int oauth_seterr(struct oauth_error *err, int r, enum oauth_hint hint,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* What kind of failure ERR is (diag.h): its diag row's class, else what
  * its hint implies: log in again, fix a setting, or try again later. */
 enum diag_class oauth_error_class(const struct oauth_error *err);

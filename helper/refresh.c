@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,20 +198,21 @@ reserve_error(struct refresh *rf, int r)
 	    (int)(slash - rf->path);
 	const char *dir = slash == NULL ? "." : rf->path;
 
-	rf->status = r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
-	rf->err.hint = OAUTH_HINT_NONE;
 	if (r == -ENOMEM)
-		snprintf(rf->err.what, sizeof(rf->err.what), "out of memory");
+		rf->status = oauth_seterr(&rf->err, -ENOMEM, OAUTH_HINT_NONE,
+		    "out of memory");
 	else if (r == -EEXIST)
-		snprintf(rf->err.what, sizeof(rf->err.what), "%s.tmp holds the "
-		    "result of an interrupted refresh that could not be moved "
-		    "into place; not refreshed: check %.*s and try again",
-		    rf->path, dirlen, dir);
+		rf->status = oauth_seterr(&rf->err, XO_E_CANTCREAT,
+		    OAUTH_HINT_NONE, "%s.tmp holds the result of an "
+		    "interrupted refresh that could not be moved into place; "
+		    "not refreshed: check %.*s and try again", rf->path,
+		    dirlen, dir);
 	else
-		snprintf(rf->err.what, sizeof(rf->err.what), "cannot make room "
-		    "for the new token file in %.*s (%s); not refreshed, the "
-		    "stored refresh token is unused: fix that and try again",
-		    dirlen, dir, tokfile_strerror(r));
+		rf->status = oauth_seterr(&rf->err, XO_E_CANTCREAT,
+		    OAUTH_HINT_NONE, "cannot make room for the new token file "
+		    "in %.*s (%s); not refreshed, the stored refresh token is "
+		    "unused: fix that and try again", dirlen, dir,
+		    tokfile_strerror(r));
 }
 
 /* "3 s", "2.5 s". */
@@ -238,11 +238,9 @@ request_budget(struct refresh *rf, struct oauth_options *net)
 	int sig;
 
 	if ((sig = stop_requested()) != 0) {
-		rf->status = XO_E_TEMPFAIL;
-		rf->err.hint = OAUTH_HINT_NONE;
-		snprintf(rf->err.what, sizeof(rf->err.what), "stopped by %s "
-		    "before asking the token endpoint; %s is unchanged",
-		    stop_name(sig), rf->path);
+		rf->status = oauth_seterr(&rf->err, XO_E_TEMPFAIL,
+		    OAUTH_HINT_NONE, "stopped by %s before asking the token "
+		    "endpoint; %s is unchanged", stop_name(sig), rf->path);
 		return TOKFILE_E_ABORTED;
 	}
 	net->stop = stop_flag();
@@ -254,12 +252,10 @@ request_budget(struct refresh *rf, struct oauth_options *net)
 	if (left < reserve) {
 		fmt_ms(limit, sizeof(limit), opt->limit_ms);
 		fmt_ms(spent, sizeof(spent), opt->limit_ms - left - reserve);
-		rf->status = XO_E_TEMPFAIL;
-		rf->err.hint = OAUTH_HINT_LATER;
-		snprintf(rf->err.what, sizeof(rf->err.what), "the lock on %s "
-		    "was free only after %s, too late within --time-limit %s "
-		    "to ask the token endpoint; not refreshed", rf->path,
-		    spent, limit);
+		rf->status = oauth_seterr(&rf->err, XO_E_TEMPFAIL,
+		    OAUTH_HINT_LATER, "the lock on %s was free only after %s, "
+		    "too late within --time-limit %s to ask the token "
+		    "endpoint; not refreshed", rf->path, spent, limit);
 		return TOKFILE_E_ABORTED;
 	}
 	net->deadline_ms = opt->deadline_ms - reserve;
@@ -268,23 +264,13 @@ request_budget(struct refresh *rf, struct oauth_options *net)
 }
 
 /* Records in RF a failure found under the lock: STATUS to exit with,
- * HINT and the message.  Returns TOKFILE_E_ABORTED, for the update
+ * HINT and WHAT happened.  Returns TOKFILE_E_ABORTED, for the update
  * callback to give up with. */
 static int
 refresh_abort(struct refresh *rf, int status, enum oauth_hint hint,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int
-refresh_abort(struct refresh *rf, int status, enum oauth_hint hint,
-    const char *fmt, ...)
+    const char *what)
 {
-	va_list ap;
-
-	rf->status = status;
-	rf->err.hint = hint;
-	va_start(ap, fmt);
-	vsnprintf(rf->err.what, sizeof(rf->err.what), fmt, ap);
-	va_end(ap);
+	rf->status = oauth_seterr(&rf->err, status, hint, "%s", what);
 	return TOKFILE_E_ABORTED;
 }
 
@@ -301,10 +287,11 @@ failed_meanwhile(struct refresh *rf, const struct tokfile *tok)
 	    (tok->failures == rf->seen_failures &&
 	    tok->failed_at == rf->seen_failed_at))
 		return 0;
-	refresh_abort(rf, health_class_code(c), c == HEALTH_LOGIN ?
-	    OAUTH_HINT_LOGIN : c == HEALTH_TEMPORARY ? OAUTH_HINT_LATER :
-	    OAUTH_HINT_NONE, "%s (another refresh, a moment ago)",
-	    tok->failure != NULL ? tok->failure : "refresh failed");
+	rf->status = oauth_seterr(&rf->err, health_class_code(c),
+	    c == HEALTH_LOGIN ? OAUTH_HINT_LOGIN : c == HEALTH_TEMPORARY ?
+	    OAUTH_HINT_LATER : OAUTH_HINT_NONE, "%s (another refresh, a "
+	    "moment ago)", tok->failure != NULL ? tok->failure :
+	    "refresh failed");
 	return 1;
 }
 
@@ -343,10 +330,10 @@ refresh_ask(struct refresh *rf, struct tokfile *tok,
 		oauth_tokens_clear(&fresh);
 	if (r != 0 && rf->err.stopped) {
 		/* Not the endpoint's failure: nothing to record. */
-		rf->status = r;
-		snprintf(rf->err.what, sizeof(rf->err.what), "stopped by %s "
-		    "while waiting for the token endpoint's answer; %s is "
-		    "unchanged", stop_name(stop_requested()), rf->path);
+		rf->status = oauth_seterr(&rf->err, r, OAUTH_HINT_NONE,
+		    "stopped by %s while waiting for the token endpoint's "
+		    "answer; %s is unchanged", stop_name(stop_requested()),
+		    rf->path);
 		return TOKFILE_E_ABORTED;
 	}
 	if (r != 0) {
