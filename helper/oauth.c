@@ -551,9 +551,18 @@ oauth_error_class(const struct oauth_error *err)
 	return DIAG_CLASS_NONE;
 }
 
-/* Reads a token member: a non-empty string of printable characters. */
+/* string_member's FLAGS: what a token member may not be. */
+#define MEMBER_EMPTY_ABSENT	0x1	/* "" counts as absent, not malformed */
+#define MEMBER_NO_SPACE		0x2	/* a space is refused */
+#define MEMBER_TOKEN	(MEMBER_EMPTY_ABSENT | MEMBER_NO_SPACE)
+
+/* Reads the string member NAME of ROOT, which is shown to the user or
+ * sent back: not empty, printable, at most MAX bytes (FLAGS: the
+ * MEMBER_* above).  Returns 0 (*OUT NULL if absent or null), -1 if
+ * malformed, or -ENOMEM. */
 static int
-token_member(struct json_object *root, const char *name, char **out)
+string_member(struct json_object *root, const char *name, size_t max,
+    unsigned flags, char **out)
 {
 	struct json_object *v;
 	const char *s;
@@ -567,12 +576,21 @@ token_member(struct json_object *root, const char *name, char **out)
 		return -1;
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
-	if (len == 0)
+	if (len == 0 && (flags & MEMBER_EMPTY_ABSENT))
 		return 0;
-	if (len > OAUTH_TOKEN_MAX || strlen(s) != len ||
-	    xo_unsafe_text(s, len) || strchr(s, ' ') != NULL)
+	if (len == 0 || len > max || strlen(s) != len ||
+	    xo_unsafe_text(s, len) ||
+	    ((flags & MEMBER_NO_SPACE) && strchr(s, ' ') != NULL))
 		return -1;
 	return (*out = strdup(s)) == NULL ? -ENOMEM : 0;
+}
+
+/* Reads a token member: a string of printable characters, no spaces;
+ * "" is taken as absent. */
+static int
+token_member(struct json_object *root, const char *name, char **out)
+{
+	return string_member(root, name, OAUTH_TOKEN_MAX, MEMBER_TOKEN, out);
 }
 
 /* A positive number of seconds at most MAX, or DEF if absent: an
@@ -950,29 +968,6 @@ oauth_device_clear(struct oauth_device *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* Reads a string member that is shown to the user or sent back: not
- * empty, printable, at most MAX bytes.  Returns 0 (*OUT NULL if absent),
- * -1 if malformed or -ENOMEM. */
-static int
-string_member(struct json_object *root, const char *name, size_t max,
-    char **out)
-{
-	struct json_object *v;
-	const char *s;
-	size_t len;
-
-	*out = NULL;
-	if (!json_object_object_get_ex(root, name, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -1;
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
-	if (len == 0 || len > max || strlen(s) != len || xo_unsafe_text(s, len))
-		return -1;
-	return (*out = strdup(s)) == NULL ? -ENOMEM : 0;
-}
 
 /* Reads a device authorization answer (HTTP status HTTP, its JSON ROOT
  * or NULL) into OUT.  Returns 0 or an errors.h code with ERR filled in
@@ -991,14 +986,14 @@ device_answer(long http, struct json_object *root, const char *host,
 	/* RFC 8628 3.2; Google says verification_url. */
 	if ((m = token_member(root, "device_code", &out->device_code)) != 0 ||
 	    out->device_code == NULL ||
-	    (m = string_member(root, "user_code", 64, &out->user_code)) != 0 ||
+	    (m = string_member(root, "user_code", 64, 0, &out->user_code)) != 0 ||
 	    out->user_code == NULL ||
-	    (m = string_member(root, "verification_uri", 2048,
+	    (m = string_member(root, "verification_uri", 2048, 0,
 	    &out->verification_uri)) != 0 ||
 	    (out->verification_uri == NULL &&
-	    ((m = string_member(root, "verification_url", 2048,
+	    ((m = string_member(root, "verification_url", 2048, 0,
 	    &out->verification_uri)) != 0 || out->verification_uri == NULL)) ||
-	    (m = string_member(root, "verification_uri_complete", 4096,
+	    (m = string_member(root, "verification_uri_complete", 4096, 0,
 	    &out->verification_uri_complete)) != 0 ||
 	    seconds_member(root, "expires_in", 0, 86400, &out->expires_in) != 0 ||
 	    out->expires_in == 0 ||
