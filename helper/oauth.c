@@ -126,8 +126,8 @@ endpoint_check(const char *url, const char *name, char *host,
 
 	host[0] = '\0';
 	if ((u = curl_url()) == NULL) {
-		oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
-		return -ENOMEM;
+		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+		    "out of memory");
 	}
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
@@ -405,40 +405,35 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
 	case CURLE_PEER_FAILED_VERIFICATION:
 		/* Unknown CA or wrong name: curl's words say which (the
 		 * verify result's meaning depends on curl's TLS library). */
-		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_PEER,
+		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_PEER,
 		    "TLS with %s %s failed: %s", label, host, why);
-		return XO_E_UNAVAILABLE;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CRL_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
-		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_CAFILE,
+		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_CAFILE,
 		    "TLS with %s %s failed: %s", label, host, why);
-		return XO_E_UNAVAILABLE;
 	case CURLE_WRITE_ERROR:
 		if (b->overflow) {
-			oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE,
-			    "%s %s sent more than %d KiB; refusing it", label,
-			    host, OAUTH_RESPONSE_MAX / 1024);
-			return XO_E_UNAVAILABLE;
+			return oauth_seterr(err, XO_E_UNAVAILABLE,
+			    OAUTH_HINT_NONE, "%s %s sent more than %d KiB; "
+			    "refusing it", label, host, OAUTH_RESPONSE_MAX / 1024);
 		}
 		break;
 	case CURLE_OUT_OF_MEMORY:
-		oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
-		return -ENOMEM;
+		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+		    "out of memory");
 	case CURLE_GOT_NOTHING:
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_PARTIAL_FILE:
-		oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+		return oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
 		    "connection to %s %s broke: %s", label, host, why);
-		return XO_E_TEMPFAIL;
 	default:
 		break;
 	}
-	oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "request to %s %s "
-	    "failed: %s", label, host, why);
-	return XO_E_UNAVAILABLE;
+	return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE,
+	    "request to %s %s failed: %s", label, host, why);
 }
 
 /* Maps an OAuth error answer (or any answer but 200) to ERR, and the
@@ -472,47 +467,39 @@ answer_words(long http, struct json_object *root, const char *label,
 		    desc[0] != '\0' ? ": " : "", desc);
 
 	if (http >= 500) {
-		oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+		return oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
 		    "%s %s failed with HTTP %ld%s", label, host, http, detail);
-		return XO_E_TEMPFAIL;
 	}
 	if (strcmp(code, "invalid_grant") == 0) {
-		oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_LOGIN,
+		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_LOGIN,
 		    "%s rejected%s", grant, detail);
-		return XO_E_REFUSED;
 	}
 	if (strcmp(code, "invalid_client") == 0 ||
 	    strcmp(code, "unauthorized_client") == 0) {
-		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_CLIENT,
+		return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_CLIENT,
 		    "client rejected%s", detail);
-		return XO_E_CONFIG;
 	}
 	if (strcmp(code, "invalid_scope") == 0) {
-		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_SCOPE,
+		return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_SCOPE,
 		    "scope rejected%s", detail);
-		return XO_E_CONFIG;
 	}
 	if (strcmp(code, "invalid_request") == 0 ||
 	    strcmp(code, "unsupported_grant_type") == 0) {
-		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE,
+		return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE,
 		    "request rejected by %s %s%s", label, host, detail);
-		return XO_E_CONFIG;
 	}
 	if (strcmp(code, "temporarily_unavailable") == 0 ||
 	    strcmp(code, "slow_down") == 0 || http == 429) {
-		oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+		return oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
 		    "%s %s is busy (HTTP %ld)%s", label, host, http, detail);
-		return XO_E_TEMPFAIL;
 	}
 	if (code[0] == '\0' && http == 200) {
-		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s "
-		    "sent a malformed answer (HTTP 200, not a JSON object)",
-		    label, host);
-		return XO_E_UNAVAILABLE;
+		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER,
+		    "%s %s sent a malformed answer (HTTP 200, not a JSON "
+		    "object)", label, host);
 	}
-	oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "%s %s answered "
-	    "HTTP %ld%s", label, host, http, detail);
-	return XO_E_UNAVAILABLE;
+	return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE,
+	    "%s %s answered HTTP %ld%s", label, host, http, detail);
 }
 
 static int
@@ -636,45 +623,39 @@ answer_tokens(struct json_object *root, const char *label, const char *host,
 	if (json_object_object_get_ex(root, "token_type", &v) &&
 	    (!json_object_is_type(v, json_type_string) ||
 	    strcasecmp(json_object_get_string(v), "bearer") != 0)) {
-		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE,
+		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE,
 		    "%s %s issued a token that is not a Bearer token", label,
 		    host);
-		return XO_E_UNAVAILABLE;
 	}
 	if ((r = token_member(root, "access_token", &out->access_token)) != 0 ||
 	    out->access_token == NULL) {
 		if (r == -ENOMEM) {
-			oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+			return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
 			    "out of memory");
-			return -ENOMEM;
 		}
-		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER,
+		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER,
 		    "%s %s sent a malformed answer (no usable access_token)",
 		    label, host);
-		return XO_E_UNAVAILABLE;
 	}
 	if ((r = token_member(root, "refresh_token", &out->refresh_token)) != 0) {
 		if (r == -ENOMEM) {
-			oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+			return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
 			    "out of memory");
-			return -ENOMEM;
 		}
-		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s "
-		    "sent a malformed answer (refresh_token is not a token)",
-		    label, host);
-		return XO_E_UNAVAILABLE;
+		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER,
+		    "%s %s sent a malformed answer (refresh_token is not a "
+		    "token)", label, host);
 	}
 	/* Only read for the user's name (login); a bad one is ignored. */
 	if (token_member(root, "id_token", &out->id_token) == -ENOMEM) {
-		oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE, "out of memory");
-		return -ENOMEM;
+		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+		    "out of memory");
 	}
 	if (seconds_member(root, "expires_in", OAUTH_DEFAULT_EXPIRES_IN,
 	    10LL * 365 * 24 * 3600, &out->expires_in) != 0) {
-		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER, "%s %s "
-		    "sent a malformed answer (expires_in is not a positive "
-		    "number)", label, host);
-		return XO_E_UNAVAILABLE;
+		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_LATER,
+		    "%s %s sent a malformed answer (expires_in is not a "
+		    "positive number)", label, host);
 	}
 	return 0;
 }
@@ -860,9 +841,8 @@ oauth_refresh(const struct tokfile *tok, const struct oauth_options *opt,
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
 	if (tok->refresh_token == NULL) {
-		oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_LOGIN,
+		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_LOGIN,
 		    "the token file holds no refresh token");
-		return XO_E_REFUSED;
 	}
 	return token_request(tok->token_endpoint, fields,
 	    sizeof(fields) / sizeof(fields[0]), "refresh", opt, out, err);
@@ -1000,15 +980,13 @@ device_answer(long http, struct json_object *root, const char *host,
 	    seconds_member(root, "interval", 5, 3600, &out->interval) != 0) {
 		oauth_device_clear(out);
 		if (m == -ENOMEM) {
-			oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+			return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
 			    "out of memory");
-			return -ENOMEM;
 		}
-		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "device "
-		    "authorization endpoint %s sent a malformed answer "
+		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE,
+		    "device authorization endpoint %s sent a malformed answer "
 		    "(device_code, user_code, verification_uri or expires_in "
 		    "missing or invalid)", host);
-		return XO_E_UNAVAILABLE;
 	}
 	return 0;
 }
