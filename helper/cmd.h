@@ -158,6 +158,12 @@ struct target {
 int target_init(struct target *t, const char *arg);
 void target_clear(struct target *t);
 
+/* target_init, then reads T's token file into *TOKp (tokfile_free), as
+ * is: without the lock, since writers rename whole files into place.
+ * Returns 0, or the code to exit with after a message; either way the
+ * caller clears T and frees *TOKp. */
+int target_read(struct target *t, const char *arg, struct tokfile **tokp);
+
 /* Say why T's token file could not be read (or locked, for
  * cmd_report_update_error: before the update callback ran).  Return the
  * code to exit with. */

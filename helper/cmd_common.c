@@ -98,6 +98,19 @@ target_clear(struct target *t)
 }
 
 int
+target_read(struct target *t, const char *arg, struct tokfile **tokp)
+{
+	int r;
+
+	*tokp = NULL;
+	if ((r = target_init(t, arg)) != 0)
+		return r;
+	if ((r = tokfile_read(t->path, tokp)) != 0)
+		return cmd_report_file_error(t, r);
+	return 0;
+}
+
+int
 cmd_parse_seconds(const char *opt, const char *s, double min, double max,
     double *out)
 {

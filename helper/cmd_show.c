@@ -137,16 +137,12 @@ cmd_show(const struct cmd_args *opt, int argc, char **argv)
 	struct target t = { NULL, NULL, 0 };
 	struct tokfile *tok = NULL;
 	int64_t now = xo_now_s();
-	int r, status;
+	int status;
 
 	(void)opt;
 	(void)argc;
-	if ((status = target_init(&t, argv[0])) != 0)
+	if ((status = target_read(&t, argv[0], &tok)) != 0)
 		goto out;
-	if ((r = tokfile_read(t.path, &tok)) != 0) {
-		status = cmd_report_file_error(&t, r);
-		goto out;
-	}
 	show_identity(tok, &t);
 	show_times(tok, now);
 	show_health(tok, &t, now);

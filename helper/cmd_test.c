@@ -139,12 +139,8 @@ cmd_test(const struct cmd_args *opt, int argc, char **argv)
 		msg(NULL, "test: which server? add --imap, --pop or --smtp HOST[:PORT]");
 		return XO_E_USAGE;
 	}
-	if ((status = target_init(&t, argv[0])) != 0)
+	if ((status = target_read(&t, argv[0], &tok)) != 0)
 		goto out;
-	if ((r = tokfile_read(t.path, &tok)) != 0) {
-		status = cmd_report_file_error(&t, r);
-		goto out;
-	}
 	/* The plugin takes a secret that is an absolute path ending in
 	 * ".json" as a token file (xoauth2(7)); anything else it would send
 	 * as the token. */

@@ -63,16 +63,11 @@ cmd_token(const struct cmd_args *opt, int argc, char **argv)
 	struct tokfile *tok = NULL;
 	char *access = NULL;
 	int64_t backoff;
-	int r, status;
+	int status;
 
 	(void)argc;
-	if ((status = target_init(&t, argv[0])) != 0)
+	if ((status = target_read(&t, argv[0], &tok)) != 0)
 		goto out;
-	/* Without the lock: writers rename whole files into place. */
-	if ((r = tokfile_read(t.path, &tok)) != 0) {
-		status = cmd_report_file_error(&t, r);
-		goto out;
-	}
 	if (tok->expires_at - xo_now_s() > opt->margin_s) {
 		status = print_token(tok->access_token);
 		goto out;
