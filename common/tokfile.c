@@ -481,7 +481,6 @@ tokfile_read(const char *path, struct tokfile **tokp)
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
-	ssize_t n;
 	int fd = -1, r;
 
 	*tokp = NULL;
@@ -515,18 +514,8 @@ tokfile_read(const char *path, struct tokfile **tokp)
 		r = -ENOMEM;
 		goto out;
 	}
-	while (len < TOKFILE_MAX + 1) {
-		n = read(fd, text + len, TOKFILE_MAX + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	if ((r = xo_read_full(fd, text, TOKFILE_MAX + 1, &len)) != 0)
+		goto out;
 	if (len > TOKFILE_MAX) {
 		r = TOKFILE_E_TOOBIG;
 		goto out;
@@ -537,23 +526,6 @@ tokfile_read(const char *path, struct tokfile **tokp)
 	if (fd != -1)
 		close(fd);
 	return r;
-}
-
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* The directory holding PATH, in a new string (NULL: out of memory). */
@@ -910,7 +882,7 @@ write_locked(const char *path, const struct tokfile *tok)
 		r = -errno;
 		goto out;
 	}
-	if ((r = write_all(fd, text, len)) != 0)
+	if ((r = xo_write_all(fd, text, len)) != 0)
 		goto out;
 	if (fsync(fd) == -1) {
 		r = -errno;

@@ -1,9 +1,11 @@
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "xo_util.h"
 
@@ -174,6 +176,44 @@ xo_printable_utf8(char *s)
 			*w++ = *r++;
 	}
 	*w = '\0';
+}
+
+int
+xo_read_full(int fd, void *buf, size_t size, size_t *gotp)
+{
+	char *p = buf;
+	ssize_t n;
+
+	*gotp = 0;
+	while (*gotp < size) {
+		n = read(fd, p + *gotp, size - *gotp);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -errno;
+		if (n == 0)
+			break;
+		*gotp += (size_t)n;
+	}
+	return 0;
+}
+
+int
+xo_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 int64_t

@@ -44,6 +44,15 @@ void xo_printable(char *out, size_t outsize, const char *in, size_t inlen);
  * error_description, a redirect's error). */
 void xo_printable_utf8(char *s);
 
+/* Reads from FD into BUF until SIZE bytes or end of file, through
+ * EINTR and short reads.  *GOTp is always the number of bytes read (so
+ * that a caller can wipe exactly them).  Returns 0 or -errno. */
+int xo_read_full(int fd, void *buf, size_t size, size_t *gotp);
+
+/* Writes the LEN bytes at BUF to FD, through EINTR and short writes.
+ * Returns 0 or -errno. */
+int xo_write_all(int fd, const void *buf, size_t len);
+
 /* The wall clock in seconds since the epoch (token lifetimes, file
  * times), and a monotonic clock in milliseconds (deadlines). */
 int64_t xo_now_s(void);

@@ -31,26 +31,16 @@ print_token(const char *token)
 {
 	size_t len = strlen(token);
 	char *line;
-	ssize_t n;
-	size_t off = 0;
-	int status = 0;
+	int r, status = 0;
 
 	/* One write of "TOKEN\n", from a buffer we wipe (not stdio's). */
 	if ((line = malloc(len + 1)) == NULL)
 		return -ENOMEM;
 	memcpy(line, token, len);
 	line[len] = '\n';
-	while (off < len + 1) {
-		n = write(STDOUT_FILENO, line + off, len + 1 - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			msg(NULL, "cannot write the token to stdout: %s",
-			    strerror(errno));
-			status = XO_E_IO;
-			break;
-		}
-		off += (size_t)n;
+	if ((r = xo_write_all(STDOUT_FILENO, line, len + 1)) != 0) {
+		msg(NULL, "cannot write the token to stdout: %s", strerror(-r));
+		status = XO_E_IO;
 	}
 	xo_freezero(line, len + 1);
 	return status;

@@ -58,7 +58,6 @@ read_file(const char *path, int secret, char **textp, size_t *lenp)
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
-	ssize_t n;
 	int fd, r;
 
 	*textp = NULL;
@@ -87,18 +86,8 @@ read_file(const char *path, int secret, char **textp, size_t *lenp)
 		goto out;
 	}
 	/* One byte more than allowed, to notice a file that grew. */
-	while (len < JWT_KEYFILE_MAX + 1) {
-		n = read(fd, text + len, JWT_KEYFILE_MAX + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	if ((r = xo_read_full(fd, text, JWT_KEYFILE_MAX + 1, &len)) != 0)
+		goto out;
 	if (len > JWT_KEYFILE_MAX) {
 		r = JWT_E_TOOBIG;
 		goto out;

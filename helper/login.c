@@ -69,7 +69,6 @@ read_client_secret(const char *file, const char *who, char **secretp)
 {
 	char *buf = NULL;
 	size_t got = 0;
-	ssize_t n;
 	int fd = -1, r;
 
 	*secretp = NULL;
@@ -86,19 +85,10 @@ read_client_secret(const char *file, const char *who, char **secretp)
 		r = -ENOMEM;
 		goto out;
 	}
-	while (got < SECRET_MAX) {
-		n = read(fd, buf + got, SECRET_MAX - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			msg(who, "cannot read the client secret: %s",
-			    strerror(errno));
-			r = XO_E_IO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
+	if ((r = xo_read_full(fd, buf, SECRET_MAX, &got)) != 0) {
+		msg(who, "cannot read the client secret: %s", strerror(-r));
+		r = XO_E_IO;
+		goto out;
 	}
 	buf[got] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';

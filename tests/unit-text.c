@@ -3,12 +3,17 @@
  * server says: xo_unsafe_text (controls, C1 included, never reach a
  * terminal), xo_printable_utf8 (the terminal filter) and xo_printable
  * (ASCII for logs).  Issue 10 item 5: CSI (U+009B) and OSC (U+009D),
- * as UTF-8 or as lone bytes.
+ * as UTF-8 or as lone bytes.  And its I/O loops, xo_read_full and
+ * xo_write_all, through short reads (one packet a read) and errors.
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "xo_util.h"
@@ -89,10 +94,71 @@ test_filters(void)
 	}
 }
 
+/* xo_read_full over a SOCK_SEQPACKET pair, where every read returns one
+ * packet at most: it must keep reading to SIZE or the end. */
+static void
+test_io(void)
+{
+	static const struct {
+		const char *packets[3];
+		size_t size;
+		const char *want;
+	} t[] = {
+		{ { "abc", "defg", "h" }, 100, "abcdefgh" },
+		{ { "abc", "defg", "h" }, 8, "abcdefgh" },
+		{ { "abc", "defg", "h" }, 5, "abcde" },
+		{ { "", NULL, NULL }, 10, "" },
+	};
+	char label[64], buf[128], *big, *back;
+	size_t i, j, got;
+	int sv[2], r;
+	FILE *f;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++, rows++) {
+		snprintf(label, sizeof(label), "read_full row %zu", i);
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == -1) {
+			perror("socketpair");
+			exit(1);
+		}
+		for (j = 0; j < 3 && t[i].packets[j] != NULL; j++)
+			if (t[i].packets[j][0] != '\0')
+				expect_int(label, xo_write_all(sv[1], t[i].packets[j],
+				    strlen(t[i].packets[j])), 0);
+		close(sv[1]);
+		r = xo_read_full(sv[0], buf, t[i].size, &got);
+		close(sv[0]);
+		expect_int(label, r, 0);
+		expect_bytes(label, buf, got, t[i].want, strlen(t[i].want));
+	}
+	/* Errors: -errno, and nothing counted as read. */
+	got = 99;
+	expect_int("read_full bad fd", xo_read_full(-1, buf, 10, &got), -EBADF);
+	expect_int("read_full bad fd: got", (int)got, 0);
+	expect_int("write_all bad fd", xo_write_all(-1, "x", 1), -EBADF);
+	/* A large write, back whole. */
+	if ((big = malloc(300000)) == NULL || (back = malloc(300001)) == NULL ||
+	    (f = tmpfile()) == NULL) {
+		perror("unit-text");
+		exit(1);
+	}
+	for (i = 0; i < 300000; i++)
+		big[i] = (char)(i * 7);
+	expect_int("write_all 300000", xo_write_all(fileno(f), big, 300000), 0);
+	lseek(fileno(f), 0, SEEK_SET);
+	expect_int("read_full back", xo_read_full(fileno(f), back, 300001,
+	    &got), 0);
+	expect_bytes("read_full back", back, got, big, 300000);
+	rows += 2;
+	fclose(f);
+	free(big);
+	free(back);
+}
+
 int
 main(void)
 {
 	test_unsafe();
 	test_filters();
+	test_io();
 	return unit_done("unit-text", rows);
 }
