@@ -6,8 +6,8 @@
  * interval), without the network.
  *
  * Input: one byte choosing the HTTP status, then the body (not
- * NUL-terminated).  Checked: the result is 0 or one of the sysexits
- * codes the helper documents; on success every string is non-empty,
+ * NUL-terminated).  Checked: the result is 0, -ENOMEM or one of the
+ * errors.h codes oauth.c returns; on success every string is non-empty,
  * within its limit and free of control characters (they are shown on
  * the terminal, put in a QR code or sent back), the device code has no
  * spaces, expires_in is 1..86400 and interval 1..3600; on failure

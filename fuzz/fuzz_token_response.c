@@ -4,8 +4,8 @@
  * members and the tokens), without the network.
  *
  * Input: one byte choosing the HTTP status, then the body (not
- * NUL-terminated).  Checked: the result is 0 or one of the sysexits
- * codes the helper documents; on success the tokens are non-empty,
+ * NUL-terminated).  Checked: the result is 0, -ENOMEM or one of the
+ * errors.h codes oauth.c returns; on success the tokens are non-empty,
  * printable, without spaces and no longer than 16 KiB, and expires_in is
  * positive; on failure no token is returned and the message (printed to
  * a terminal and logs) is terminated and free of control characters.

@@ -11,7 +11,7 @@
 #   FUZZ_BUILDDIR   where binaries, the growing corpora and crash files go
 #                   (default /tmp/xoauth2-fuzz; kept between runs, so the
 #                   corpora keep growing)
-#   FUZZ_TARGETS    which targets (default: all eight)
+#   FUZZ_TARGETS    which targets (default: all nine)
 #   FUZZ_ARGS       more libFuzzer flags, e.g. "-max_len=70000"
 #   CC              a clang with libFuzzer (default clang; Debian:
 #                   clang-14 and libclang-rt-14-dev)
@@ -31,7 +31,8 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 fuzz=$src/fuzz
 build=${FUZZ_BUILDDIR:-/tmp/xoauth2-fuzz}
 targets=${FUZZ_TARGETS:-fuzz_challenge fuzz_payload fuzz_tokfile fuzz_token_response
-	fuzz_device_response fuzz_loopback fuzz_mailtest_lines fuzz_sasl}
+	fuzz_device_response fuzz_loopback fuzz_mailtest_lines fuzz_sasl
+	fuzz_claims}
 CC=${CC:-clang}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 
@@ -69,6 +70,9 @@ build_target() {
 		libs="$curl $jsonc" ;;
 	fuzz_loopback)
 		srcs="$src/helper/loopback.c $src/common/xo_util.c"; libs= ;;
+	fuzz_claims)
+		srcs="$src/helper/diag.c $src/helper/base64url.c $common"
+		libs=$jsonc ;;
 	fuzz_mailtest_lines)
 		srcs="$src/helper/mailtest.c $src/helper/oauth.c $src/helper/msg.c
 		    $src/helper/diag.c $src/helper/base64url.c $common"; libs="$sasl $ssl $curl $jsonc" ;;
