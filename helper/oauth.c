@@ -395,13 +395,11 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
 		return XO_E_UNAVAILABLE;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK,
+		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK,
 		    "cannot reach %s %s: %s", label, host, why);
-		return XO_E_UNAVAILABLE;
 	case CURLE_SSL_CACERT_BADFILE:
-		oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE,
+		return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE,
 		    "cannot load the CA certificates: %s", why);
-		return XO_E_CONFIG;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		/* Unknown CA or wrong name: curl's words say which (the
 		 * verify result's meaning depends on curl's TLS library). */
@@ -417,7 +415,8 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
 		if (b->overflow) {
 			return oauth_seterr(err, XO_E_UNAVAILABLE,
 			    OAUTH_HINT_NONE, "%s %s sent more than %d KiB; "
-			    "refusing it", label, host, OAUTH_RESPONSE_MAX / 1024);
+			    "refusing it", label, host,
+			    OAUTH_RESPONSE_MAX / 1024);
 		}
 		break;
 	case CURLE_OUT_OF_MEMORY:
@@ -766,10 +765,9 @@ post_form(const char *endpoint, const char *label, const char *name,
 	if ((r = endpoint_check(endpoint, name, host, hostsize, err)) != 0)
 		return r;
 	if (limits_init(&lim, opt) != 0) {
-		oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
+		return oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_LATER,
 		    "no time left to ask %s %s (%s)", label, host,
 		    lim.limit_name);
-		return XO_E_TEMPFAIL;
 	}
 	if ((c = curl_easy_init()) == NULL ||
 	    (b.data = malloc(OAUTH_RESPONSE_MAX + 1)) == NULL ||
