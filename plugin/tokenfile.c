@@ -164,7 +164,6 @@ fmt_ms(char *buf, size_t size, long ms)
  * most XO_HELPER_GRACE_MS. */
 struct helper_clock {
 	long	 total_ms, grace_ms, limit_ms;
-	int64_t	 term_at, kill_at;	/* xo_now_ms() times */
 };
 
 static void
@@ -174,7 +173,6 @@ helper_clock_init(struct helper_clock *hc, long timeout_s)
 	hc->grace_ms = hc->total_ms / 4 < XO_HELPER_GRACE_MS ?
 	    hc->total_ms / 4 : XO_HELPER_GRACE_MS;
 	hc->limit_ms = hc->total_ms - 2 * hc->grace_ms;
-	hc->term_at = hc->kill_at = 0;
 }
 
 /* Starts "HELPER refresh --margin N --time-limit L PATH" with a clean
@@ -287,11 +285,11 @@ collect(int *fdp, char *out, size_t size, size_t *got, long wait_ms)
  * it first (a SIGCHLD handler of its own: ECHILD), and *STATUSp its
  * wait status otherwise. */
 static int
-wait_helper(pid_t pid, int fd, struct helper_clock *hc, char *out,
+wait_helper(pid_t pid, int fd, const struct helper_clock *hc, char *out,
     size_t outsize, int *statusp, int *reapedp)
 {
 	size_t got = 0;
-	int64_t now, next;
+	int64_t now, next, term_at, kill_at;
 	pid_t w;
 	int sent = 0;
 
@@ -299,8 +297,8 @@ wait_helper(pid_t pid, int fd, struct helper_clock *hc, char *out,
 	*statusp = 0;
 	*reapedp = 1;
 	now = xo_now_ms();
-	hc->term_at = now + hc->total_ms - hc->grace_ms;
-	hc->kill_at = now + hc->total_ms;
+	term_at = now + hc->total_ms - hc->grace_ms;
+	kill_at = now + hc->total_ms;
 	for (;;) {
 		w = waitpid(pid, statusp, WNOHANG);
 		if (w == pid)
@@ -310,11 +308,11 @@ wait_helper(pid_t pid, int fd, struct helper_clock *hc, char *out,
 			break;
 		}
 		now = xo_now_ms();
-		if (sent == 0 && now >= hc->term_at) {
+		if (sent == 0 && now >= term_at) {
 			kill(pid, SIGTERM);
 			sent = SIGTERM;
 		}
-		if (sent == SIGTERM && now >= hc->kill_at) {
+		if (sent == SIGTERM && now >= kill_at) {
 			kill(pid, SIGKILL);
 			sent = SIGKILL;
 			while ((w = waitpid(pid, statusp, 0)) < 0 &&
@@ -324,7 +322,7 @@ wait_helper(pid_t pid, int fd, struct helper_clock *hc, char *out,
 				*reapedp = 0;
 			break;
 		}
-		next = (sent == 0 ? hc->term_at : hc->kill_at) - now;
+		next = (sent == 0 ? term_at : kill_at) - now;
 		if (next < 0)
 			next = 0;
 		/* Its exit shows as EOF, unless something it started
