@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -229,4 +230,22 @@ xo_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+xo_fmt_ms(char *buf, size_t size, int64_t ms)
+{
+	int len;
+
+	len = snprintf(buf, size, "%lld.%03lld", (long long)(ms / 1000),
+	    (long long)(ms % 1000));
+	if (len < 0 || (size_t)len >= size) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	while (len > 0 && buf[len - 1] == '0')
+		buf[--len] = '\0';
+	if (len > 0 && buf[len - 1] == '.')
+		buf[--len] = '\0';
+	snprintf(buf + len, size - (size_t)len, " s");
 }

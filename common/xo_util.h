@@ -58,4 +58,7 @@ int xo_write_all(int fd, const void *buf, size_t len);
 int64_t xo_now_s(void);
 int64_t xo_now_ms(void);
 
+/* MS milliseconds in words, for messages: "55 s", "4.5 s", "0.75 s". */
+void xo_fmt_ms(char *buf, size_t size, int64_t ms);
+
 #endif

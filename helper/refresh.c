@@ -215,16 +215,6 @@ reserve_error(struct refresh *rf, int r)
 		    tokfile_strerror(r));
 }
 
-/* "3 s", "2.5 s". */
-static void
-fmt_ms(char *buf, size_t size, int64_t ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, size, "%" PRId64 " s", ms / 1000);
-	else
-		snprintf(buf, size, "%.1f s", (double)ms / 1000);
-}
-
 /* Before a request: gives up if told to stop (stop.h) or if too little
  * of --time-limit is left, else points NET at the deadline and the stop
  * flag.  Returns 0, or TOKFILE_E_ABORTED with RF's error filled in; the
@@ -250,8 +240,8 @@ request_budget(struct refresh *rf, struct oauth_options *net)
 	    opt->limit_ms / 4 : REFRESH_STORE_RESERVE_MS;
 	left = opt->deadline_ms - xo_now_ms() - reserve;
 	if (left < reserve) {
-		fmt_ms(limit, sizeof(limit), opt->limit_ms);
-		fmt_ms(spent, sizeof(spent), opt->limit_ms - left - reserve);
+		xo_fmt_ms(limit, sizeof(limit), opt->limit_ms);
+		xo_fmt_ms(spent, sizeof(spent), opt->limit_ms - left - reserve);
 		rf->status = oauth_seterr(&rf->err, XO_E_TEMPFAIL,
 		    OAUTH_HINT_LATER, "the lock on %s was free only after %s, "
 		    "too late within --time-limit %s to ask the token "
@@ -450,7 +440,7 @@ refresh_outcome(const struct refresh *rf, const struct target *t, int r,
 		return XO_E_TEMPFAIL;
 	}
 	if (r == TOKFILE_E_LOCKED && limited) {
-		fmt_ms(limit, sizeof(limit), rf->opt->limit_ms);
+		xo_fmt_ms(limit, sizeof(limit), rf->opt->limit_ms);
 		msg(t->arg, "another " PROG " held the lock on %s for all of "
 		    "--time-limit %s; not refreshed: try again later", t->path,
 		    limit);

@@ -141,20 +141,6 @@ first_line(char *msg, size_t size)
 	xo_printable(msg, size, msg, n);
 }
 
-/* "55 s", "4.5 s", "0.75 s". */
-static void
-fmt_ms(char *buf, size_t size, long ms)
-{
-	int len;
-
-	len = snprintf(buf, size, "%ld.%03ld", ms / 1000, ms % 1000);
-	while (len > 0 && buf[len - 1] == '0')
-		buf[--len] = '\0';
-	if (len > 0 && buf[len - 1] == '.')
-		buf[--len] = '\0';
-	snprintf(buf + len, size - (size_t)len, " s");
-}
-
 /* The helper's time, out of xoauth2_helper_timeout (TOTAL_MS, the most
  * the application waits): it is told to be done within LIMIT_MS
  * (--time-limit), which it keeps by itself, giving up in words; if it
@@ -367,8 +353,8 @@ run_helper(const sasl_utils_t *utils, const char *helper, const char *path,
 		return -1;
 	sent = wait_helper(pid, fd, &hc, out, sizeof(out), &status, &reaped);
 	first_line(out, sizeof(out));
-	fmt_ms(when, sizeof(when), hc.total_ms - hc.grace_ms);
-	fmt_ms(grace, sizeof(grace), hc.grace_ms);
+	xo_fmt_ms(when, sizeof(when), hc.total_ms - hc.grace_ms);
+	xo_fmt_ms(grace, sizeof(grace), hc.grace_ms);
 	if (sent == SIGKILL) {
 		snprintf(msg, msgsize, "%s did not finish within %s, ignored "
 		    "SIGTERM for %s and was killed with SIGKILL "

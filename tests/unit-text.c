@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -94,6 +95,28 @@ test_filters(void)
 	}
 }
 
+/* xo_fmt_ms, the durations in the plugin's and the helper's messages. */
+static void
+test_fmt_ms(void)
+{
+	static const struct {
+		long long ms;
+		const char *out;
+	} t[] = {
+		{ 0, "0 s" }, { 55000, "55 s" }, { 4500, "4.5 s" },
+		{ 750, "0.75 s" }, { 2170, "2.17 s" }, { 1001, "1.001 s" },
+	};
+	char buf[32], label[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rows++;
+		xo_fmt_ms(buf, sizeof(buf), t[i].ms);
+		snprintf(label, sizeof(label), "fmt_ms row %zu", i);
+		expect_str(label, buf, t[i].out);
+	}
+}
+
 /* xo_read_full over a SOCK_SEQPACKET pair, where every read returns one
  * packet at most: it must keep reading to SIZE or the end. */
 static void
@@ -159,6 +182,7 @@ main(void)
 {
 	test_unsafe();
 	test_filters();
+	test_fmt_ms();
 	test_io();
 	return unit_done("unit-text", rows);
 }
