@@ -49,6 +49,8 @@ struct xo_ctx {
 	enum xo_state	 state;
 	char		*out;		/* our last message; holds the token */
 	size_t		 outlen;
+	size_t		 toklen;	/* the token's length: it ends out,
+					 * before the closing "\x01\x01" */
 	char		 who[128];	/* printable user name, for messages */
 	char		*tokpath;	/* token file the token came from, or NULL */
 	char		*token;		/* the token read from it (secret) */
@@ -95,7 +97,7 @@ out_free(struct xo_ctx *ctx, const sasl_utils_t *utils)
 		utils->free(ctx->out);
 	}
 	ctx->out = NULL;
-	ctx->outlen = 0;
+	ctx->outlen = ctx->toklen = 0;
 }
 
 static int
@@ -384,6 +386,7 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 	if ((ctx->out = utils->malloc(n + 1)) == NULL)
 		goto nomem;
 	ctx->outlen = n;
+	ctx->toklen = strlen(bearer);
 	if (ctx->kind == XO_XOAUTH2)
 		xo_payload_xoauth2(ctx->out, n + 1, user, bearer);
 	else
@@ -575,6 +578,25 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	return r;
 }
 
+/* Whether S (LEN bytes) holds the token we sent, or its first or last 16
+ * bytes (an echo cut short).  For a server or proxy that echoes our
+ * message back in its error challenge: what we quote of the challenge
+ * goes to the application's log, which is no place for a token. */
+static int
+holds_token(const struct xo_ctx *ctx, const char *s, size_t len)
+{
+	const char *tok;
+	size_t n;
+
+	if (ctx->out == NULL || ctx->toklen == 0 ||
+	    ctx->outlen < ctx->toklen + 2)
+		return 0;
+	tok = ctx->out + ctx->outlen - 2 - ctx->toklen;
+	n = ctx->toklen < 16 ? ctx->toklen : 16;
+	return memmem(s, len, tok, n) != NULL ||
+	    memmem(s, len, tok + ctx->toklen - n, n) != NULL;
+}
+
 /* The server's answer to our message: empty is success, anything else is
  * its error challenge, which must be answered before it will say NO. */
 static int
@@ -585,9 +607,10 @@ step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
 	const sasl_utils_t *utils = params->utils;
 	struct xo_challenge ch;
 	char raw[96], cmd[3 * XO_MSG_VALUE_MAX];
+	int parsed, echoed;
 
-	out_free(ctx, utils);
 	if (serverinlen == 0) {
+		out_free(ctx, utils);
 		ctx->state = XO_DONE;
 		oparams->doneflag = 1;
 		return SASL_OK;
@@ -598,7 +621,18 @@ step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
 	if (ctx->tokpath != NULL && ctx->token != NULL)
 		xo_token_mark_stale(utils, mech_name(ctx->kind), ctx->tokpath,
 		    ctx->token);
-	if (xo_challenge_parse(serverin, serverinlen, &ch) == 0) {
+	parsed = xo_challenge_parse(serverin, serverinlen, &ch) == 0;
+	echoed = holds_token(ctx, serverin, serverinlen) ||
+	    holds_token(ctx, ch.status, strlen(ch.status)) ||
+	    holds_token(ctx, ch.scope, strlen(ch.scope));
+	out_free(ctx, utils);
+	if (echoed) {
+		xo_msg_error(utils, 0, "%s: the server refused the "
+		    "login for %s with a challenge that holds the access token "
+		    "we sent (a server or proxy echoing our message back); it "
+		    "is not shown here; to see why: %s", mech_name(ctx->kind),
+		    ctx->who, test_command(ctx, params, cmd, sizeof(cmd)));
+	} else if (parsed) {
 		xo_msg_error(utils, 0, "%s: the server rejected the "
 		    "access token for %s (status %s%s%s%s%s): it has expired or "
 		    "been revoked, or does not carry the scope the server "
@@ -615,6 +649,7 @@ step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
 		    "login for %s with a challenge that is not the JSON error "
 		    "we expect: \"%s\"", mech_name(ctx->kind), ctx->who, raw);
 	}
+	xo_wipe(&ch, sizeof(ch));
 	/* RFC 7628 3.2.3: a dummy \x01; XOAUTH2 (Google): an empty line. */
 	if (ctx->kind == XO_OAUTHBEARER) {
 		*clientout = "\001";

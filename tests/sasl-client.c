@@ -18,6 +18,10 @@
 
 #define TOKEN	"EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"
 #define USER	"test@contoso.onmicrosoft.com"
+/* Pieces of TOKEN, for servers that echo part of it. */
+#define TOKEN_TAIL	"wBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"	/* all but 'E' */
+#define TOKEN_HEAD16	"EwBAAl3BAAUFFpUA"
+#define TOKEN_LAST16	"jLBWZWCclRC3EoAA"
 /* An opaque base64 token may begin with '/' (1 in 64 do). */
 #define SLASH_TOKEN	"/9j+Ab3dEf/GhIjK0lMnOpQ=="
 
@@ -496,6 +500,8 @@ test_rejections(void)
 	free(a.sec);
 }
 
+static void test_echoes(struct app *, sasl_callback_t *);
+
 /* The server's JSON error: reported, answered, then the exchange ends. */
 static void
 test_challenges(void)
@@ -554,7 +560,66 @@ test_challenges(void)
 		expect_detail("non-json challenge", conn, "\"go away?\"");
 	}
 	sasl_dispose(&conn);
+	test_echoes(&a, cbs);
 	free(a.sec);
+}
+
+/* A server or proxy that echoes our message (or part of it) back in its
+ * error challenge: the plugin quotes challenges in messages that go to
+ * the log, so it must leave the token out, in whatever form it comes
+ * back.  (expect_detail also fails on the whole token.) */
+static void
+test_echoes(struct app *a, sasl_callback_t *cbs)
+{
+	static const struct {
+		const char *name, *mech, *challenge;
+	} rows[] = {
+		{ "echo: our whole message", "XOAUTH2",
+		  "user=" USER "\001auth=Bearer " TOKEN "\001\001" },
+		{ "echo: the token in the JSON scope, escaped", "OAUTHBEARER",
+		  "{\"status\":\"401\",\"scope\":\"\\u0045"
+		  TOKEN_TAIL "\"}" },
+		{ "echo: the token's first 16 bytes", "XOAUTH2",
+		  "error near: auth=Bearer " TOKEN_HEAD16 },
+		{ "echo: the token's last 16 bytes", "OAUTHBEARER",
+		  "{\"status\":\"401\",\"scope\":\"https://x/ "
+		  TOKEN_LAST16 "\"}" },
+	};
+	char msg[512];
+	const char *out;
+	unsigned outlen;
+	size_t i, n;
+	int r;
+	sasl_conn_t *conn;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (strcmp(rows[i].mech, "XOAUTH2") == 0)
+			n = (size_t)snprintf(msg, sizeof(msg), "user=%s\001"
+			    "auth=Bearer %s\001\001", USER, TOKEN);
+		else
+			n = (size_t)snprintf(msg, sizeof(msg), "n,a=%s,\001"
+			    "host=imap.example.com\001auth=Bearer %s\001\001",
+			    USER, TOKEN);
+		conn = start(rows[i].name, a, cbs, rows[i].mech, msg, n);
+		if (conn == NULL)
+			continue;
+		logbuf[0] = '\0';
+		out = NULL;
+		r = sasl_client_step(conn, rows[i].challenge,
+		    (unsigned)strlen(rows[i].challenge), NULL, &out, &outlen);
+		if (r != SASL_CONTINUE || out == NULL)
+			fail(rows[i].name, "r=%d", r);
+		expect_detail(rows[i].name, conn,
+		    "holds the access token we sent");
+		if (strstr(sasl_errdetail(conn), TOKEN_HEAD16) != NULL ||
+		    strstr(sasl_errdetail(conn), TOKEN_LAST16) != NULL ||
+		    strstr(logbuf, TOKEN_HEAD16) != NULL ||
+		    strstr(logbuf, TOKEN_LAST16) != NULL)
+			fail(rows[i].name, "part of the token is shown");
+		if (strstr(logbuf, "holds the access token") == NULL)
+			fail(rows[i].name, "not logged for the admin");
+		sasl_dispose(&conn);
+	}
 }
 
 /* Values longer than the plugin takes: refused with their length.  Every
@@ -1108,11 +1173,11 @@ count_lines(const char *path)
 
 /* A helper standing in for xoauth2-token while the token endpoint is
  * down: it counts its runs in COUNT and records the failure in the file
- * (failed_at now, FAILURES consecutive), as the real one does, leaving
+ * (failed_at now, NFAIL consecutive), as the real one does, leaving
  * the access token (TOKEN, expiring at EXPIRES_AT) alone. */
 static void
 write_failing_helper(const char *helper, const char *count,
-    const char *token, long expires_at, int failures)
+    const char *token, long expires_at, int nfail)
 {
 	char script[2048];
 
@@ -1127,7 +1192,7 @@ write_failing_helper(const char *helper, const char *count,
 	    "\"failure_class\":\"temporary\",\"failure\":\"token endpoint "
 	    "down (test)\"}' \"$(date +%%s)\" > \"$f.new\" && mv \"$f.new\" \"$f\"\n"
 	    "echo 'xoauth2-token: work: cannot connect to token endpoint' >&2\n"
-	    "exit 75\n", count, token, expires_at, failures);
+	    "exit 75\n", count, token, expires_at, nfail);
 	write_file(helper, script, 0700);
 }
 
