@@ -430,6 +430,7 @@ struct round {
 	int		 helper_ok;	/* the helper refreshes */
 	int		 margin;	/* the plugin's margin, s */
 	struct buf	 service, server, challenge, expect, log;
+	struct buf	 sent;		/* the token the plugin sent, or "" */
 	int		 has_server;
 	const char	*remote;
 	unsigned	 min_ssf;
@@ -509,6 +510,40 @@ is_path(const struct round *r)
 	    strcmp(s->p + s->len - 5, ".json") == 0 && s->p[s->len - 6] != '/';
 }
 
+/* Whether this round's server challenge holds S, raw or with its JSON
+ * escapes undone, when S is not the token the plugin sent: a server that
+ * quotes some other string back is not the plugin's leak, but the token
+ * it sent the plugin must never quote (a server echoing our message). */
+static int
+server_said(const struct round *r, const char *s)
+{
+	const struct buf *c = &r->challenge;
+	struct buf u = { NULL, 0, 0 };
+	size_t i, n = strlen(s);
+	char hex[5], ch;
+	int found;
+
+	if (n == 0 || strcmp(s, r->sent.p) == 0)
+		return 0;
+	if (memmem(c->p, c->len, s, n) != NULL)
+		return 1;
+	buf_reset(&u);
+	for (i = 0; i < c->len; i++) {
+		ch = c->p[i];
+		if (ch == '\\' && i + 5 < c->len && c->p[i + 1] == 'u') {
+			memcpy(hex, c->p + i + 2, 4);
+			hex[4] = '\0';
+			ch = (char)strtoul(hex, NULL, 16);
+			i += 5;
+		} else if (ch == '\\' && i + 1 < c->len)
+			ch = c->p[++i];
+		buf_add(&u, &ch, 1);
+	}
+	found = memmem(u.p, u.len, s, n) != NULL;
+	buf_free(&u);
+	return found;
+}
+
 /* Whether the secret must never be shown: what would be sent as a token.
  * Short or common strings are left out (they occur in any message). */
 static int
@@ -521,7 +556,7 @@ watch_secret(const struct round *r)
 		return 0;
 	if (strstr(r->authname.val.p, s->p) || strstr(r->authzid.val.p, s->p) ||
 	    strstr(r->service.p, s->p) || strstr(r->server.p, s->p) ||
-	    strstr(r->challenge.p, s->p) || strstr(dir, s->p))
+	    server_said(r, s->p) || strstr(dir, s->p))
 		return 0;
 	return 1;
 }
@@ -544,7 +579,8 @@ check_text(const char *where, const char *s)
 			fail("%s: byte 0x%02x at %zu: \"%s\"", where,
 			    (unsigned char)s[i], i, s);
 	for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
-		if (strstr(s, tokens[i]) != NULL)
+		if (strstr(s, tokens[i]) != NULL &&
+		    (cur == NULL || !server_said(cur, tokens[i])))
 			fail("%s: holds a token file's secret: \"%s\"", where, s);
 	if (cur != NULL && watch_secret(cur) && strstr(s, cur->secret.val.p))
 		fail("%s: holds the secret: \"%s\"", where, s);
@@ -899,6 +935,24 @@ gs2(struct buf *b, const char *s)
 			buf_add(b, s, 1);
 }
 
+/* Keeps the token of the plugin's first message: what follows its first
+ * "\x01auth=Bearer " (no other field of a sent message holds a control
+ * byte), up to the closing "\x01\x01". */
+static void
+note_sent(struct round *r, const char *out, unsigned outlen)
+{
+	static const char key[] = "\001auth=Bearer ";
+	const char *p;
+
+	buf_reset(&r->sent);
+	if (out == NULL || outlen < 2 ||
+	    (p = memmem(out, outlen, key, sizeof(key) - 1)) == NULL)
+		return;
+	p += sizeof(key) - 1;
+	if (p <= out + outlen - 2)
+		buf_add(&r->sent, p, (size_t)(out + outlen - 2 - p));
+}
+
 static void
 check_first(struct round *r, sasl_conn_t *conn, const char *mech,
     const char *out, unsigned outlen, int result)
@@ -929,6 +983,7 @@ check_first(struct round *r, sasl_conn_t *conn, const char *mech,
 		return;
 	}
 	count_sent++;
+	note_sent(r, out, outlen);
 	if (!valid)
 		fail("%s: sent with an invalid user, server name or SSF", mech);
 	if (token == NULL)
@@ -1283,6 +1338,7 @@ round_init(struct round *r)
 	buf_reset(&r->challenge);
 	buf_reset(&r->expect);
 	buf_reset(&r->log);
+	buf_reset(&r->sent);
 }
 
 static void
@@ -1298,6 +1354,7 @@ round_free(struct round *r)
 	buf_free(&r->challenge);
 	buf_free(&r->expect);
 	buf_free(&r->log);
+	buf_free(&r->sent);
 	for (i = 0; i < O_N; i++)
 		buf_free(&r->optbuf[i]);
 	free(r->sec);
