@@ -58,9 +58,10 @@ const struct command cmd_table[] = {
 	  "        --certificate CERT.pem --private-key KEY.pem) [--tenant T]\n"
 	  "        [--cloud C] [--token-endpoint URL] [--scope S]\n"
 	  "        [--proxy URL|''] [--no-proxy HOSTS] [--notify CMD] [NET OPTIONS]\n"
+	  "        [--for postfix --relay [HOST]:PORT ...]\n"
 	  "      login ACCOUNT|FILE --provider google --service-account KEY.json\n"
 	  "        --user MAILBOX [--scope S] [--proxy URL|''] [--no-proxy HOSTS]\n"
-	  "        [--notify CMD] [NET OPTIONS]",
+	  "        [--notify CMD] [NET OPTIONS] [--for postfix --relay [HOST]:PORT ...]",
 	  "sign in (in a browser, or with a code on another device; or as an "
 	  "app, with no person) and write the token file" },
 	{ "test", FULL(cmd_test), { FULL(cmd_opts_test), cmd_opts_net }, 1, 1,

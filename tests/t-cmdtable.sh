@@ -69,6 +69,11 @@ for p in $(awk '$1 == "provider" { print $2 }' "$XO_TMP/table" | sort -u); do
 done
 got=$( (grep -o -- '--[a-z][a-z-]*' "$XO_TMP/help" | grep -v -x -e '--help' -e '--version') | sort -u | tr '\n' ' ')
 [ "$got" = "$want" ] || differ "options in --help" "$want" "--help" "$got"
+# --for postfix goes with every kind of login (cmd_login.c), so each
+# login form of the synopsis offers it.
+forms=$(awk '/^  xoauth2-token login |^      login / { n++ } /^  xoauth2-token [a-z]/ && !/ login / { n = 0 } n && /--for postfix/ { print n }' "$XO_TMP/help" | sort -u | wc -l)
+all=$(grep -c -E '^  xoauth2-token login |^      login ' "$XO_TMP/help")
+[ "$forms" = "$all" ] || differ "login forms offering --for postfix" "$all" "--help" "$forms"
 
 xo_step "xoauth2-token(1) agrees with the table"
 synopsis=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH /p' "$MAN")
