@@ -544,16 +544,35 @@ server_said(const struct round *r, const char *s)
 	return found;
 }
 
+/* Whether S is an RFC 6750 b64token: what real bearer tokens look like. */
+static int
+is_b64token(const struct buf *s)
+{
+	size_t n = strspn(s->p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+	    "tuvwxyz0123456789-._~+/");
+
+	return n > 0 && n + strspn(s->p + n, "=") == s->len;
+}
+
 /* Whether the secret must never be shown: what would be sent as a token.
- * Short or common strings are left out (they occur in any message). */
+ * Short or common strings are left out (they occur in any message), and
+ * so are secrets that are not b64tokens: one with a space or a quote
+ * can be pieced together from the message's own words and a user name
+ * beside them (" LLLL" in "the token for LLLLL"), while a code path
+ * that leaks the secret leaks any secret, and fill() makes b64tokens
+ * often.  The option names are left out too: libFuzzer learns them from
+ * the getopt callback's strcmp, and the plugin's warnings name them. */
 static int
 watch_secret(const struct round *r)
 {
 	const struct buf *s = &r->secret.val;
+	int i;
 
-	if (s->len < 12 || strlen(s->p) != s->len || r->file >= 0 ||
-	    is_path(r))
+	if (s->len < 12 || !is_b64token(s) || r->file >= 0 || is_path(r))
 		return 0;
+	for (i = 0; i < O_N; i++)
+		if (strstr(opt_names[i], s->p) != NULL)
+			return 0;
 	if (strstr(r->authname.val.p, s->p) || strstr(r->authzid.val.p, s->p) ||
 	    strstr(r->service.p, s->p) || strstr(r->server.p, s->p) ||
 	    server_said(r, s->p) || strstr(dir, s->p))
