@@ -2,7 +2,8 @@
 # TLS verification is always on: a token endpoint with a certificate from
 # an unknown CA is refused (with the --cafile hint), --cafile makes it
 # trusted, a certificate for another name is refused even then, and the
-# token file is unchanged whenever the refresh fails.
+# token file is unchanged whenever the refresh fails; the same through an
+# HTTP proxy's CONNECT tunnel (tinyproxy).
 #
 # The mock server speaks plain HTTP; a small TLS relay (certificate for
 # "localhost" from a throwaway CA) sits in front of it.
@@ -10,7 +11,7 @@
 
 XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
 [ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
-xo_require_cmd openssl
+xo_require_cmd openssl tinyproxy
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export XDG_DATA_HOME=$XO_TMP/data
 
@@ -117,5 +118,34 @@ mk_tokfile "$F" alice@example.com -10 "https://127.0.0.1:$TLS_PORT/token"
 refused "a certificate for another name: refused even with --cafile" 69 \
     "^xoauth2-token: $F: TLS with token endpoint 127\.0\.0\.1 failed: .*(subject name|host ?name).*; check token_endpoint in $F, and if" \
     "$XO_HELPER" token --cafile "$P/ca.pem" "$F"
+
+# Through an HTTP proxy, an https:// endpoint is reached with CONNECT (a
+# tunnel; t-proxy's plain-http endpoint takes the other path, a GET with
+# the whole URL).  TLS runs end to end through the tunnel, so the same
+# verification holds: our CA with --cafile, the name checked.
+xo_start_proxy
+connects() { grep -c "CONNECT $1:$TLS_PORT " "$XO_PROXY_LOG" || true; }
+mk_proxied() { xo_tokfile "$F" alice@example.com -10 "token_endpoint=https://$1:$TLS_PORT/token" "proxy=$XO_PROXY_URL"; }
+
+mk_proxied localhost
+refused "through the proxy, unknown CA: refused, and the message names the proxy" 69 \
+    "^xoauth2-token: $F: TLS with token endpoint localhost through the proxy http://127\.0\.0\.1:$XO_PROXY_PORT failed: .*; check token_endpoint in $F, and if the server uses a private CA, add --cafile FILE$" \
+    "$XO_HELPER" token "$F"
+[ "$(connects localhost)" -ge 1 ] || xo_fail "the refused request did not go through the proxy" "$XO_PROXY_LOG"
+
+xo_step "through the proxy (CONNECT), with our CA: trusted and refreshed"
+n0=$(connects localhost)
+xo_run_timeout 20 "$XO_HELPER" token --cafile "$P/ca.pem" "$F" >"$XO_TMP/out" 2>"$XO_TMP/err"
+xo_assert_rc 0 "$XO_TMP/err"
+grep -Eqx 'xoat\.[A-Za-z0-9_-]+' "$XO_TMP/out" || xo_fail "no token printed" "$XO_TMP/out"
+[ "$(connects localhost)" = $((n0 + 1)) ] \
+    || xo_fail "not one CONNECT localhost:$TLS_PORT for the refresh" "$XO_PROXY_LOG"
+echo "   ok: one CONNECT tunnel, TLS verified inside it"
+
+mk_proxied 127.0.0.1
+refused "through the proxy, a certificate for another name: refused even with --cafile" 69 \
+    "^xoauth2-token: $F: TLS with token endpoint 127\.0\.0\.1 through the proxy http://127\.0\.0\.1:$XO_PROXY_PORT failed: .*(subject name|host ?name).*; check token_endpoint in $F, and if" \
+    "$XO_HELPER" token --cafile "$P/ca.pem" "$F"
+[ "$(connects 127.0.0.1)" -ge 1 ] || xo_fail "the refused request did not go through the proxy" "$XO_PROXY_LOG"
 
 xo_pass
