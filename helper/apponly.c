@@ -33,18 +33,20 @@ static int
 credential_words(struct oauth_error *err, int r, const char *what,
     const char *member, const char *path)
 {
+	char word[XO_SHELL_WORD_MAX];
 	struct stat st;
 
 	switch (r) {
 	case JWT_E_PERMS:
+		xo_shell_word(word, sizeof(word), path);
 		if (stat(path, &st) == 0)
 			return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
 			    "refusing the %s %s: it is accessible by group or "
 			    "others (mode %04o); run: chmod 600 %s", what, path,
-			    (unsigned)(st.st_mode & 07777), path);
+			    (unsigned)(st.st_mode & 07777), word);
 		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
 		    "refusing the %s %s: it is accessible by group or others; "
-		    "run: chmod 600 %s", what, path, path);
+		    "run: chmod 600 %s", what, path, word);
 	case JWT_E_NOTREG:
 		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
 		    "refusing the %s %s: not a regular file", what, path);
