@@ -1308,3 +1308,103 @@ xo_start_exchange() {
     echo "   exchange-like service in $1: imap $XO_EX_IMAP_PORT, pop $XO_EX_POP_PORT," \
          "smtp $XO_EX_SMTP_PORT${tls:+ (STARTTLS)}, token endpoint $XO_EX_TOKEN_URL"
 }
+
+# --- a throwaway user, hostile text (issue 16) ---------------------------------
+# xo_user_init UID: a user with no passwd entry: its home $XO_TMP/home-UID
+# (mode 700, its own) with a token store $XO_TMP/home-UID/data/xoauth2.
+# Sets XO_USER_HOME and XO_USER_STORE.  xo_as_user UID CMD... runs CMD as
+# that uid and gid with no supplementary groups, its HOME and
+# XDG_DATA_HOME set, under xo_run_timeout (30 s).
+xo_user_init() {
+    xo_require_cmd setpriv
+    XO_USER_HOME=$XO_TMP/home-$1
+    XO_USER_STORE=$XO_USER_HOME/data/xoauth2
+    chmod 711 "$XO_TMP"
+    mkdir -p -m 700 "$XO_USER_HOME" "$XO_USER_HOME/data" "$XO_USER_STORE"
+    chown -R "$1:$1" "$XO_USER_HOME"
+}
+
+xo_as_user() {
+    local uid=$1; shift
+    xo_run_timeout 30 setpriv --reuid "$uid" --regid "$uid" --clear-groups \
+        env HOME="$XO_TMP/home-$uid" XDG_DATA_HOME="$XO_TMP/home-$uid/data" "$@"
+}
+
+# xo_assert_no_controls FILE WHAT: no ESC, no C1 control (a lone byte
+# 0x80-0x9f that is not inside a UTF-8 character, or U+0080-U+009F as
+# C2 80..9F) and no other C0 control but newline and tab in FILE.
+xo_assert_no_controls() {
+    "$XO_PYTHON" - "$1" <<'PY' || xo_fail "$2: control characters in ${1##*/}" "$1"
+import re, sys
+data = open(sys.argv[1], "rb").read()
+bad = []
+for m in re.finditer(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]", data):
+    bad.append(m.start())
+# a C1 byte not continuing a valid multi-byte UTF-8 character
+text = data.decode("utf-8", errors="surrogateescape")
+for i, ch in enumerate(text):
+    if 0xdc80 <= ord(ch) <= 0xdc9f:
+        bad.append(i)
+if bad:
+    print("   control characters at offsets %s" % bad[:10])
+    sys.exit(1)
+PY
+    echo "   ok: $2: no ESC, no C0 or C1 control"
+}
+
+# xo_paste_hints OUT FILE...: every "xoauth2-token SUBCOMMAND ..." hint in
+# FILE..., cut where a person would stop copying (the end of the line, or
+# ", " / "; " outside quotes), pasted into sh -c as an admin would, with
+# PATH starting at a stand-in xoauth2-token that only records its
+# arguments, in a scratch directory.  Writes to OUT one line per hint:
+# the hint, a tab, and the argument after the subcommand as sh passed it
+# (or "(nothing ran)").  Fails if a pasted hint created a file.
+xo_paste_hints() {
+    local out=$1 bin=$XO_TMP/paste-bin dir=$XO_TMP/paste-dir hint; shift
+    mkdir -p "$bin" "$dir"
+    cat >"$bin/xoauth2-token" <<'SH'
+#!/bin/sh
+# records its arguments, one per line, for xo_paste_hints
+for a in "$@"; do printf '%s\n' "$a"; done >"$XO_PASTE_ARGS"
+SH
+    chmod 755 "$bin/xoauth2-token"
+    : >"$out"
+    "$XO_PYTHON" - "$@" >"$XO_TMP/paste-hints" <<'PY'
+import sys
+for f in sys.argv[1:]:
+    for line in open(f, "rb").read().decode("utf-8", "replace").splitlines():
+        start = 0
+        while True:
+            i = line.find("xoauth2-token ", start)
+            if i < 0:
+                break
+            if line[i + 14:].split(" ")[0] not in ("login", "show", "refresh",
+                                                   "test", "set", "status"):
+                start = i + 14
+                continue
+            j, q = i, False
+            while j < len(line):
+                c = line[j]
+                if c == "\\" and not q:
+                    j += 1          # an escaped character, \' included
+                elif c == "'":
+                    q = not q
+                elif not q and line[j:j + 2] in (", ", "; "):
+                    break
+                j += 1
+            print(line[i:j].rstrip(",;"))
+            start = j
+PY
+    while IFS= read -r hint; do
+        rm -f "$dir/args"
+        (cd "$dir" && XO_PASTE_ARGS=$dir/args PATH="$bin:/usr/bin:/bin" \
+            sh -c "$hint" >/dev/null 2>&1) || true
+        if [ -f "$dir/args" ]; then
+            printf '%s\t%s\n' "$hint" "$(awk 'NR > 1 && !/^--/ { print; exit }' "$dir/args")" >>"$out"
+        else
+            printf '%s\t(nothing ran)\n' "$hint" >>"$out"
+        fi
+        [ -z "$(ls -A "$dir" | grep -vx args)" ] \
+            || xo_fail "pasting '$hint' made files: $(ls -A "$dir")" "$out"
+    done <"$XO_TMP/paste-hints"
+}
