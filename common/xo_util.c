@@ -223,6 +223,17 @@ xo_shell_word(char *buf, size_t size, const char *s)
 	return buf;
 }
 
+size_t
+xo_secret_first_line(char *buf, size_t len)
+{
+	size_t n = strcspn(buf, "\r\n");
+
+	if (n < len)
+		xo_wipe(buf + n, len - n);
+	buf[n] = '\0';
+	return n;
+}
+
 int
 xo_read_full(int fd, void *buf, size_t size, size_t *gotp)
 {

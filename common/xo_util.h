@@ -54,6 +54,13 @@ const char *xo_shell_word(char *buf, size_t size, const char *s);
 /* A buffer for xo_shell_word that holds any path, every byte quoted. */
 #define XO_SHELL_WORD_MAX	(4 * 4096 + 8)
 
+/* For a secret file's text (LEN bytes at BUF, NUL-terminated at
+ * BUF[LEN]): ends the string at the first CR or LF and wipes every byte
+ * after it up to LEN, so that the lines after the first (a note, a
+ * second secret) do not stay in memory.  Returns the first line's
+ * length. */
+size_t xo_secret_first_line(char *buf, size_t len);
+
 /* Reads from FD into BUF until SIZE bytes or end of file, through
  * EINTR and short reads.  *GOTp is always the number of bytes read (so
  * that a caller can wipe exactly them).  Returns 0 or -errno. */

@@ -109,7 +109,7 @@ read_secret(const char *path, char **secretp, struct oauth_error *err)
 	if ((r = jwt_read_secret(path, &text, &len)) != 0)
 		return credential_error(err, r, "client secret file",
 		    "client_secret_file", path);
-	text[strcspn(text, "\r\n")] = '\0';
+	xo_secret_first_line(text, len);
 	if (text[0] == '\0' || strlen(text) > SECRET_MAX ||
 	    xo_has_ctl(text, strlen(text))) {
 		xo_freezero(text, len);

@@ -91,7 +91,7 @@ read_client_secret(const char *file, const char *who, char **secretp)
 		goto out;
 	}
 	buf[got] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
+	xo_secret_first_line(buf, got);
 	if (buf[0] == '\0' || xo_has_ctl(buf, strlen(buf))) {
 		msg(who, "the client secret %s is empty or holds control "
 		    "characters; put the secret alone on its first line",

@@ -884,6 +884,7 @@ xo_oauth_stat() {
 # XO_PROXY_PORT, XO_PROXY_URL (http://127.0.0.1:PORT), XO_PROXY_LOG.  It
 # forwards http:// requests (adding "Via: 1.1 xo-test-proxy
 # (tinyproxy/...)", which the mock OAuth server counts) and CONNECT.
+# XO_PROXY_AUTH=USER:PASSWORD: it asks for those (Basic), else 407.
 xo_start_proxy() {
     local dir=$XO_TMP/proxy pid _
     xo_require_cmd tinyproxy
@@ -900,6 +901,7 @@ LogLevel Info
 MaxClients 100
 Allow 127.0.0.1
 ViaProxyName "xo-test-proxy"
+${XO_PROXY_AUTH:+BasicAuth ${XO_PROXY_AUTH%%:*} ${XO_PROXY_AUTH#*:}}
 EOC
         setsid tinyproxy -d -c "$dir/tinyproxy.conf" </dev/null >>"$dir/out" 2>&1 &
         pid=$!
@@ -1407,4 +1409,80 @@ PY
         [ -z "$(ls -A "$dir" | grep -vx args)" ] \
             || xo_fail "pasting '$hint' made files: $(ls -A "$dir")" "$out"
     done <"$XO_TMP/paste-hints"
+}
+
+# --- what other processes can see, and what stays in memory -------------------
+# xo_sampler_start SAMPLES SWEEPS: every 20 ms, the argv (/proc/PID/cmdline,
+# what ps shows) and environment (/proc/PID/environ) of every process,
+# each distinct one written once to SAMPLES ("PID argv: ..." / "PID
+# environ: ...").  Python processes are the test's own harness (the mock
+# server, its ctl client and xo_tokfile, which take tokens in argv): they
+# are left out.  xo_sampler_stop writes the number of sweeps to SWEEPS.
+xo_sampler_start() {
+    setsid "$XO_PYTHON" - "$1" "$2" <<'PY' &
+import os, signal, sys, time
+out, sweeps_file = sys.argv[1:3]
+seen, sweeps = set(), 0
+def stop(*_):
+    open(sweeps_file, "w").write("%d\n" % sweeps)
+    os._exit(0)     # at once: no exception to unwind through the loop
+signal.signal(signal.SIGTERM, stop)
+with open(out, "ab") as f:
+    while True:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                cmd = open("/proc/%s/cmdline" % pid, "rb").read()
+                env = open("/proc/%s/environ" % pid, "rb").read()
+            except OSError:
+                continue
+            if b"python" in os.path.basename(cmd.split(b"\0")[0]):
+                continue
+            for kind, val in ((b"argv", cmd), (b"environ", env)):
+                line = b"%s %s: %s\n" % (pid.encode(), kind, val.replace(b"\0", b" "))
+                if line not in seen:
+                    seen.add(line)
+                    f.write(line)
+        f.flush()
+        sweeps += 1
+        time.sleep(0.02)
+PY
+    XO_SAMPLER=$!
+    XO__PIDS+=("$XO_SAMPLER")
+}
+
+xo_sampler_stop() {
+    local n
+    kill -TERM "$XO_SAMPLER" 2>/dev/null || true
+    for ((n = 0; n < 100; n++)); do
+        kill -0 "$XO_SAMPLER" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$XO_SAMPLER" 2>/dev/null \
+        && xo_fail "the process sampler did not stop within 5 s of SIGTERM"
+    wait "$XO_SAMPLER" 2>/dev/null || true
+}
+
+# xo_mem_count PID STRING: how many times STRING is in the writable memory
+# (heap, stack, data) of the live process PID, read through
+# /proc/PID/mem (root).  For "a secret is wiped once used".
+xo_mem_count() {
+    "$XO_PYTHON" - "$1" "$2" <<'PY'
+import re, sys
+pid, needle = sys.argv[1], sys.argv[2].encode()
+n = 0
+with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
+    for line in maps:
+        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+        if not m or "w" not in m.group(3):
+            continue
+        start, end = int(m.group(1), 16), int(m.group(2), 16)
+        try:
+            mem.seek(start)
+            n += mem.read(end - start).count(needle)
+        except (OSError, OverflowError, ValueError):
+            continue
+print(n)
+PY
 }

@@ -5,7 +5,8 @@
  * messages; xo_printable_utf8 is it in place).  Issue 10 item 5 and
  * issue 16 finding 7: CSI (U+009B) and OSC (U+009D), as UTF-8 or as
  * lone bytes.  xo_shell_word, the one quoting of "run: ..." hints
- * (issue 16 finding 8).  And its I/O loops, xo_read_full and
+ * (issue 16 finding 8), and xo_secret_first_line, which leaves nothing
+ * of a secret file's later lines (finding 10).  And its I/O loops, xo_read_full and
  * xo_write_all, through short reads (one packet a read) and errors.
  */
 #include "config.h"
@@ -159,6 +160,37 @@ test_shell_word(void)
 	}
 }
 
+/* xo_secret_first_line: the first line stays, every later byte is 0. */
+static void
+test_secret_first_line(void)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+		{ "s3cret\nsecond line\n", "s3cret" },
+		{ "s3cret\r\nsecond", "s3cret" },
+		{ "s3cret", "s3cret" },
+		{ "\nsecond", "" },
+	};
+	char buf[64], label[64];
+	size_t i, j, len, n;
+	int dirty;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rows++;
+		memset(buf, 'x', sizeof(buf));
+		len = strlen(t[i].in);
+		memcpy(buf, t[i].in, len + 1);
+		n = xo_secret_first_line(buf, len);
+		snprintf(label, sizeof(label), "secret first line row %zu", i);
+		expect_str(label, buf, t[i].want);
+		expect_int(label, (long)n, (long)strlen(t[i].want));
+		for (dirty = 0, j = n; j < len; j++)
+			dirty |= buf[j] != '\0';
+		expect_int(label, dirty, 0);
+	}
+}
+
 /* xo_fmt_ms, the durations in the plugin's and the helper's messages. */
 static void
 test_fmt_ms(void)
@@ -248,6 +280,7 @@ main(void)
 	test_filters();
 	test_printable_cut();
 	test_shell_word();
+	test_secret_first_line();
 	test_fmt_ms();
 	test_io();
 	return unit_done("unit-text", rows);
