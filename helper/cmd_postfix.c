@@ -146,6 +146,14 @@ file_user(const char *who, const char *path, char **userp)
 		msg(who, "cannot read %s: %s", path, tokfile_strerror(r));
 		return r;
 	}
+	/* Printed to root's terminal and written into postfix's map: a
+	 * file in postfix's store may hold anything (C1 controls too). */
+	if (xo_unsafe_text(tok->user, strlen(tok->user))) {
+		msg(who, "refusing %s: its user holds control characters",
+		    path);
+		tokfile_free(tok);
+		return XO_E_DATA;
+	}
 	*userp = strdup(tok->user);
 	tokfile_free(tok);
 	if (*userp == NULL) {

@@ -11,7 +11,10 @@
 #   5. `postfix ACCOUNT` gives ACCOUNT.json and its .lock to postfix only
 #      if each is a regular file with one link: a hard link planted in
 #      the store to a root-only file (a stand-in for /etc/shadow, and
-#      root's own token file) leaves that file root's, mode 600.
+#      root's own token file) leaves that file root's, mode 600;
+#   7. a token file postfix wrote with CSI (U+009B) in its user and its
+#      name: root's `postfix ACCOUNT` refuses it, and root's list and show
+#      of postfix's store print no control character.
 # fs.protected_hardlinks=1 stops postfix from linking files it does not
 # own, so root makes the links (the state the attack leaves where the
 # sysctl is 0); nothing of postfix runs: postconf edits a private
@@ -125,6 +128,22 @@ pf relay3 --relay "$RELAY"
 xo_assert_rc nonzero "$XO_TMP/pf.out"
 xo_assert_contains "$XO_TMP/pf.out" "refusing to give $STORE/relay3.json to postfix: it has more than one link"
 echo "   ok: $(owner "$ROOTS") mine.json"
+
+xo_step "7. C1 controls in a file postfix wrote: nothing reaches root's terminal"
+CSI=$'\xc2\x9b'
+xo_tokfile "$STORE/relay5$CSI.json" "u${CSI}2J@example.com" 3600 \
+    'failure="refused \u009b31m"' failure_class=login failed_at=1700000000 failures=1
+chown postfix:postfix "$STORE/relay5$CSI.json"
+pf "relay5$CSI" --relay "$RELAY"
+xo_assert_rc nonzero "$XO_TMP/pf.out"
+xo_assert_contains "$XO_TMP/pf.out" "its user holds control characters"
+xo_assert_no_controls "$XO_TMP/pf.out" "postfix ACCOUNT"
+XDG_DATA_HOME=$XO_PF_QUEUE "$XO_HELPER" list >"$XO_TMP/list.out" 2>&1 || true
+XDG_DATA_HOME=$XO_PF_QUEUE "$XO_HELPER" show "relay5$CSI" >"$XO_TMP/show.out" 2>&1 || true
+grep -q "relay5" "$XO_TMP/list.out" || xo_fail "list does not show relay5" "$XO_TMP/list.out"
+xo_assert_no_controls "$XO_TMP/list.out" "root's list of postfix's store"
+xo_assert_no_controls "$XO_TMP/show.out" "root's show of a file in postfix's store"
+rm -f "$STORE/relay5$CSI.json"
 
 xo_step "5. a plain file is still adopted"
 xo_tokfile "$STORE/relay4.json" relay@example.com 3600
