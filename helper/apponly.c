@@ -33,18 +33,20 @@ static int
 credential_words(struct oauth_error *err, int r, const char *what,
     const char *member, const char *path)
 {
+	char word[XO_SHELL_WORD_MAX];
 	struct stat st;
 
 	switch (r) {
 	case JWT_E_PERMS:
+		xo_shell_word(word, sizeof(word), path);
 		if (stat(path, &st) == 0)
 			return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
 			    "refusing the %s %s: it is accessible by group or "
 			    "others (mode %04o); run: chmod 600 %s", what, path,
-			    (unsigned)(st.st_mode & 07777), path);
+			    (unsigned)(st.st_mode & 07777), word);
 		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
 		    "refusing the %s %s: it is accessible by group or others; "
-		    "run: chmod 600 %s", what, path, path);
+		    "run: chmod 600 %s", what, path, word);
 	case JWT_E_NOTREG:
 		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
 		    "refusing the %s %s: not a regular file", what, path);
@@ -107,7 +109,7 @@ read_secret(const char *path, char **secretp, struct oauth_error *err)
 	if ((r = jwt_read_secret(path, &text, &len)) != 0)
 		return credential_error(err, r, "client secret file",
 		    "client_secret_file", path);
-	text[strcspn(text, "\r\n")] = '\0';
+	xo_secret_first_line(text, len);
 	if (text[0] == '\0' || strlen(text) > SECRET_MAX ||
 	    xo_has_ctl(text, strlen(text))) {
 		xo_freezero(text, len);

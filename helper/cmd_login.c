@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "login.h"
 #include "msg.h"
+#include "xo_util.h"
 
 static int
 set_port(struct cmd_args *a, const struct cmd_option *o, const char *arg)
@@ -77,34 +78,37 @@ int
 cmd_login(const struct cmd_args *opt, int argc, char **argv)
 {
 	struct target t = { NULL, NULL, 0 };
+	struct login_options lo;
+	char *proxy = NULL, *path = NULL;
 	int status;
 
 	(void)argc;
-	if ((status = cmd_conf_check(&opt->login, argv[0])) != 0)
-		return status;
+	if ((status = cmd_conf_proxy_file(opt, argv[0], &lo, &proxy)) != 0 ||
+	    (status = cmd_conf_check(&lo, argv[0])) != 0)
+		goto out;
 	if (opt->for_postfix) {
-		char *path = NULL;
-
 		if ((status = postfix_for_login(argv[0], &opt->postfix, argv[0],
 		    &path)) != 0)
-			return status;
-		if ((status = login_run(&opt->login, &opt->net, argv[0], path,
+			goto out;
+		if ((status = login_run(&lo, &opt->net, argv[0], path,
 		    NULL)) == 0)
 			status = postfix_after_login(argv[0], &opt->postfix, path);
-		free(path);
-		return status;
+		goto out;
 	}
 	if (opt->postfix.relay != NULL || opt->postfix.apply ||
 	    opt->postfix.sender != NULL || opt->postfix.config_dir != NULL) {
 		msg(NULL, "login: --relay, --sender, --apply and "
 		    "--postfix-config go with --for postfix");
-		return XO_E_USAGE;
+		status = XO_E_USAGE;
+		goto out;
 	}
 	if ((status = target_init(&t, argv[0])) != 0)
 		goto out;
-	status = login_run(&opt->login, &opt->net, t.arg, t.path,
+	status = login_run(&lo, &opt->net, t.arg, t.path,
 	    t.is_account ? t.arg : NULL);
  out:
+	free(path);
+	xo_free_secret(proxy);
 	target_clear(&t);
 	return status;
 }

@@ -56,6 +56,8 @@ status_one(const char *arg, char *text, size_t size)
 	} else
 		snprintf(text, size, "%s: %s", arg, verdict);
  out:
+	/* A name, a path, a recorded reason: text from outside. */
+	xo_printable_utf8(text);
 	tokfile_free(tok);
 	target_clear(&t);
 	return level;
@@ -78,7 +80,7 @@ cmd_status(const struct cmd_args *opt, int argc, char **argv)
 			goto out;
 		}
 		if (n == 0) {
-			printf("XOAUTH2 UNKNOWN - no accounts in %s\n", dir);
+			msg_line("XOAUTH2 UNKNOWN - no accounts in %s", dir);
 			goto out;
 		}
 		argv = store;

@@ -143,24 +143,13 @@ append(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Appends S to BUF as one shell word (single-quoted when it needs it). */
+/* Appends S to BUF as one shell word (xo_shell_word). */
 static void
 append_word(char *buf, size_t size, const char *s)
 {
-	const char *p;
+	char word[XO_SHELL_WORD_MAX];
 
-	if (s[0] != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == strlen(s)) {
-		append(buf, size, "%s", s);
-		return;
-	}
-	append(buf, size, "'");
-	for (p = s; *p != '\0'; p++)
-		if (*p == '\'')
-			append(buf, size, "'\\''");
-		else
-			append(buf, size, "%c", *p);
-	append(buf, size, "'");
+	append(buf, size, "%s", xo_shell_word(word, sizeof(word), s));
 }
 
 /* The tenant in a Microsoft token endpoint, https://HOST/TENANT/oauth2/...,
@@ -434,7 +423,7 @@ void
 health_announce(const char *command, const struct health_notice *n)
 {
 	struct stat st;
-	char why[256];
+	char why[256], word[XO_SHELL_WORD_MAX];
 
 	if (lstat(n->path, &st) == -1) {
 		st.st_uid = geteuid();
@@ -443,5 +432,5 @@ health_announce(const char *command, const struct health_notice *n)
 	if (health_notify(command, n, st.st_uid, st.st_gid, why,
 	    sizeof(why)) != 0)
 		msg(n->account, "%s; change it with: " PROG " set %s --notify "
-		    "CMD", why, n->account);
+		    "CMD", why, xo_shell_word(word, sizeof(word), n->account));
 }
