@@ -241,6 +241,18 @@ xo_require_plugin() {
         || xo_skip "plugin not built: $XO_PLUGIN_DIR/libxoauth2.so missing"
 }
 
+# xo_shq WORD...: print the words quoted for sh -c, each in single quotes,
+# separated by spaces.  For command lines a test writes into a config that
+# a shell runs (PassCmd, passwordeval, a notify command): a clone's path,
+# hence the helper's, may hold a space.
+xo_shq() {
+    local w q="'\\''" out=
+    for w in "$@"; do
+        out="$out${out:+ }'${w//\'/$q}'"
+    done
+    printf '%s\n' "$out"
+}
+
 # --- running clients ------------------------------------------------------
 # xo_run_timeout SECS CMD...: run CMD (stdin/stdout/stderr as redirected by
 # the caller) killing it after SECS.  Never fails itself; sets
