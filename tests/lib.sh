@@ -1113,8 +1113,8 @@ maillog_file = $XO_PF_LOG
 maillog_file_prefixes = /var, /dev/stdout, $XO_PF_DIR
 # postfix passes on only these; the plugin needs SASL_PATH (our plugin
 # only) and XOAUTH2_HELPER (the built helper); a sanitizer build, the
-# ASan runtime (XO_ASAN_ENV).
-import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME SASL_PATH=$XO_PLUGIN_DIR${XOAUTH2_HELPER:+ XOAUTH2_HELPER=$XOAUTH2_HELPER}${XO_ASAN_ENV:+ $XO_ASAN_ENV}
+# ASan runtime (XO_ASAN_ENV).  { } keeps a space in a path (a clone's).
+import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME { SASL_PATH=$XO_PLUGIN_DIR }${XOAUTH2_HELPER:+ { XOAUTH2_HELPER=$XOAUTH2_HELPER \}}${XO_ASAN_ENV:+ $XO_ASAN_ENV}
 $([ "$password" = - ] || cat <<EOS
 relayhost = [127.0.0.1]:$XO_SUBMISSION_PORT
 smtp_sasl_auth_enable = yes
