@@ -888,7 +888,8 @@ xo_share_build() {
     XO_HELPER=$XO_TMP/build/helper/xoauth2-token
     XO_PLUGIN_DIR=$XO_TMP/build/plugin
     export XO_PLUGIN_DIR SASL_PATH=$XO_PLUGIN_DIR
-    echo "   users that cannot use the build tree:$cant; the helper and plugin run from copies in \$XO_TMP/build"
+    cant=${cant# }
+    echo "   (the build tree does not serve ${cant// /, }: a directory they cannot enter, or one another user could change; the helper and the plugin run from copies in \$XO_TMP/build)"
 }
 xo_share_build
 
