@@ -241,6 +241,18 @@ xo_require_plugin() {
         || xo_skip "plugin not built: $XO_PLUGIN_DIR/libxoauth2.so missing"
 }
 
+# xo_shq WORD...: print the words quoted for sh -c, each in single quotes,
+# separated by spaces.  For command lines a test writes into a config that
+# a shell runs (PassCmd, passwordeval, a notify command): a clone's path,
+# hence the helper's, may hold a space.
+xo_shq() {
+    local w q="'\\''" out=
+    for w in "$@"; do
+        out="$out${out:+ }'${w//\'/$q}'"
+    done
+    printf '%s\n' "$out"
+}
+
 # --- running clients ------------------------------------------------------
 # xo_run_timeout SECS CMD...: run CMD (stdin/stdout/stderr as redirected by
 # the caller) killing it after SECS.  Never fails itself; sets
@@ -828,6 +840,59 @@ xo_require_helper() {
     export XOAUTH2_HELPER=$XO_HELPER
 }
 
+# xo__runs_as USER CMD...: run CMD as USER (this user if it is us), quiet.
+xo__runs_as() {
+    local user=$1; shift
+    if [ "$user" = "$(id -un)" ]; then
+        "$@" >/dev/null 2>&1
+    else
+        setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups \
+            "$@" >/dev/null 2>&1
+    fi
+}
+
+# xo_share_build: the tests run the helper (two programs: the front,
+# xoauth2-token, and xoauth2-token-full, which the front finds beside
+# itself) as root and, as root, also as nobody and postfix, and postfix's
+# smtp loads the plugin.  A build tree that one of them cannot use -- a
+# clone in /root (0700) or in a home directory (0700 or 0750), which those
+# users cannot enter; a tree another user owns, whose full program the
+# front refuses to exec as root -- is copied: both programs and the
+# plugin go to $XO_TMP/build (root's, mode 0755 under $XO_TMP's 0711), and
+# XO_HELPER, XO_PLUGIN_DIR and SASL_PATH point there.  The helper itself
+# is asked (help --table execs the full program), so the same rules
+# decide as in use.  Called once, when this file is sourced.
+xo_share_build() {
+    local users=() u full cant=
+    [ -x "$XO_HELPER" ] || return 0
+    users=("$(id -un)")
+    if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+        for u in nobody postfix; do
+            id "$u" >/dev/null 2>&1 && users+=("$u")
+        done
+    fi
+    for u in "${users[@]}"; do
+        if ! xo__runs_as "$u" "$XO_HELPER" help --table ||
+            ! xo__runs_as "$u" test -r "$XO_PLUGIN_DIR/libxoauth2.so"; then
+            cant="$cant $u"
+        fi
+    done
+    [ -n "$cant" ] || return 0
+    full=$(dirname "$XO_HELPER")/xoauth2-token-full
+    mkdir -p -m 755 "$XO_TMP/build" "$XO_TMP/build/helper" "$XO_TMP/build/plugin"
+    cp "$XO_HELPER" "$XO_TMP/build/helper/xoauth2-token"
+    [ ! -f "$full" ] || cp "$full" "$XO_TMP/build/helper/"
+    [ ! -f "$XO_PLUGIN_DIR/libxoauth2.so" ] ||
+        cp -L "$XO_PLUGIN_DIR/libxoauth2.so" "$XO_TMP/build/plugin/"
+    chmod -R go-w "$XO_TMP/build"
+    XO_HELPER=$XO_TMP/build/helper/xoauth2-token
+    XO_PLUGIN_DIR=$XO_TMP/build/plugin
+    export XO_PLUGIN_DIR SASL_PATH=$XO_PLUGIN_DIR
+    cant=${cant# }
+    echo "   (the build tree does not serve ${cant// /, }: a directory they cannot enter, or one another user could change; the helper and the plugin run from copies in \$XO_TMP/build)"
+}
+xo_share_build
+
 
 # xo_token_field FILE MEMBER: print one member of a token file.
 xo_token_field() {
@@ -955,18 +1020,8 @@ xo_pf_init() {
     XO_PF_LOG=$XO_PF_DIR/maillog
     mkdir -p "$XO_PF_DIR" "$XO_PF_QUEUE" "$XO_PF_DATA"
     chown postfix:postfix "$XO_PF_DATA"
-    # postfix's smtp runs the helper as user postfix.  A build tree that
-    # user cannot reach (a clone in /root, mode 0700: the README's Quick
-    # start as root) gets a copy of the helper in $XO_TMP (mode 0711).
-    if [ -n "${XOAUTH2_HELPER:-}" ] &&
-        ! runuser -u postfix -- test -x "$XOAUTH2_HELPER" 2>/dev/null; then
-        mkdir -p -m 755 "$XO_TMP/bin"
-        cp "$XOAUTH2_HELPER" "$XO_TMP/bin/xoauth2-token"
-        chmod 755 "$XO_TMP/bin/xoauth2-token"
-        XO_HELPER=$XO_TMP/bin/xoauth2-token
-        export XOAUTH2_HELPER=$XO_HELPER
-        echo "   user postfix cannot run the helper in the build tree: using a copy in \$XO_TMP/bin"
-    fi
+    # postfix's smtp runs the helper as user postfix: xo_share_build made
+    # sure it can (and XOAUTH2_HELPER, set by xo_require_helper, says which).
 }
 
 # xo_pf_master_pid: the running master's pid, or fail.  A master that has
@@ -1059,8 +1114,8 @@ maillog_file = $XO_PF_LOG
 maillog_file_prefixes = /var, /dev/stdout, $XO_PF_DIR
 # postfix passes on only these; the plugin needs SASL_PATH (our plugin
 # only) and XOAUTH2_HELPER (the built helper); a sanitizer build, the
-# ASan runtime (XO_ASAN_ENV).
-import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME SASL_PATH=$XO_PLUGIN_DIR${XOAUTH2_HELPER:+ XOAUTH2_HELPER=$XOAUTH2_HELPER}${XO_ASAN_ENV:+ $XO_ASAN_ENV}
+# ASan runtime (XO_ASAN_ENV).  { } keeps a space in a path (a clone's).
+import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME { SASL_PATH=$XO_PLUGIN_DIR }${XOAUTH2_HELPER:+ { XOAUTH2_HELPER=$XOAUTH2_HELPER \}}${XO_ASAN_ENV:+ $XO_ASAN_ENV}
 $([ "$password" = - ] || cat <<EOS
 relayhost = [127.0.0.1]:$XO_SUBMISSION_PORT
 smtp_sasl_auth_enable = yes

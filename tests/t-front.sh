@@ -50,11 +50,21 @@ traced() {
         xo_run_timeout 60 "$XO_HELPER" "$@" >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
     fi
 }
+# As another user than root, strace cannot read the front's memory once it
+# has made itself non-dumpable (its first act): an exec's path shows as an
+# address.  Then the execve calls after the front's own are counted.
+decoded=1
+[ "$(id -u)" = 0 ] || decoded=0
+
 # execs NAME N: the run NAME made N execve calls of the full program.
 execs() {
     [ $have_strace = 1 ] || return 0
     local n
-    n=$(grep -c "execve(\"$FULL\"" "$XO_TMP/$1.trace" || true)
+    if [ $decoded = 1 ]; then
+        n=$(grep -c "execve(\"$FULL\"" "$XO_TMP/$1.trace" || true)
+    else
+        n=$(( $(grep -c 'execve(' "$XO_TMP/$1.trace" || true) - 1 ))
+    fi
     [ "$n" = "$2" ] || xo_fail "$1: $n execs of the full program, want $2" "$XO_TMP/$1.trace"
 }
 
@@ -79,6 +89,7 @@ if [ $have_strace = 1 ]; then
     # One process: the exec replaced the front, same pid, same argv.
     [ "$(awk '{print $1}' "$XO_TMP/due.trace" | sort -u | wc -l)" = 1 ] \
         || xo_fail "due: more than one process" "$XO_TMP/due.trace"
+    [ $decoded = 0 ] ||
     grep -qF "execve(\"$FULL\", [\"$XO_HELPER\", \"token\", \"$F\"]" "$XO_TMP/due.trace" \
         || xo_fail "due: not the same argv" "$XO_TMP/due.trace"
 fi

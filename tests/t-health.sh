@@ -50,7 +50,7 @@ cat >"$XO_TMP/sendmail" <<EOF
 env >>"$XO_TMP/notify-env"
 EOF
 chmod 755 "$XO_TMP/sendmail"
-NOTIFY="SENDMAIL=$XO_TMP/sendmail $XO_TOP_SRCDIR/contrib/notify/notify-mail root"
+NOTIFY="SENDMAIL=$(xo_shq "$XO_TMP/sendmail" "$XO_TOP_SRCDIR/contrib/notify/notify-mail") root"
 
 mails() { [ -f "$MAIL" ] && grep -c "^=== END" "$MAIL" || echo 0; }
 field() { xo_token_field "$F" "$1"; }

@@ -65,7 +65,7 @@ sync_case() {
 xo_step "PassCmd \"xoauth2-token token FILE\" on an expired token file"
 xo_tokfile "$F" "$USER" -60
 xo_oauth -q expire "$(xo_token_field "$F" access_token)" || xo_fail "expire at the server failed"
-sync_case passcmd XOAUTH2 "PassCmd \"$XO_HELPER token $F\""
+sync_case passcmd XOAUTH2 "PassCmd \"$(xo_shq "$XO_HELPER" token "$F")\""
 
 for mech in XOAUTH2 OAUTHBEARER; do
     xo_step "$mech: Pass FILE (the token file path as the password) on an expired token file"

@@ -37,7 +37,7 @@ tls off
 auth $1
 user $USER
 from $USER
-passwordeval "$XO_HELPER token $F"
+passwordeval "$(xo_shq "$XO_HELPER" token "$F")"
 
 account default : work
 EOC

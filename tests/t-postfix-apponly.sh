@@ -242,10 +242,11 @@ xo_pf_wait_log "$id5: .*status=deferred"
 xo_assert_not_contains "$XO_PF_LOG" "$id5: .*status=bounced" "not bounced"
 UNIT=$XO_TOP_SRCDIR/contrib/systemd/xoauth2-token-postfix.service
 unit_env=$(sed -n 's/^Environment=//p' "$UNIT" | sed "s,/var/spool/postfix,$XO_PF_QUEUE,g")
-unit_exec=$(sed -n 's/^ExecStart=//p' "$UNIT" | sed "s,^/usr/bin/xoauth2-token ,$XO_HELPER ,")
-[ -n "$unit_env" ] && [ -n "$unit_exec" ] || xo_fail "cannot read $UNIT"
+read -ra unit_exec <<<"$(sed -n 's/^ExecStart=//p' "$UNIT")"
+[ -n "$unit_env" ] && [ "${unit_exec[0]:-}" = /usr/bin/xoauth2-token ] || xo_fail "cannot read $UNIT"
+unit_exec[0]=$XO_HELPER
 # shellcheck disable=SC2086
-xo_run_timeout 60 runuser -u postfix -- env -i PATH=/usr/bin:/bin $unit_env $unit_exec \
+xo_run_timeout 60 runuser -u postfix -- env -i PATH=/usr/bin:/bin $unit_env "${unit_exec[@]}" \
     >"$XO_TMP/timer.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/timer.out"
 one_grant "$before" "$old"

@@ -142,14 +142,15 @@ echo "   ok: deferred, not bounced: $(grep -o "$id: .*status=deferred.*" "$XO_PF
 # (with this instance's queue directory and the built helper).
 unit_user=$(sed -n 's/^User=//p' "$UNIT")
 unit_env=$(sed -n 's/^Environment=//p' "$UNIT" | sed "s,/var/spool/postfix,$XO_PF_QUEUE,g")
-unit_exec=$(sed -n 's/^ExecStart=//p' "$UNIT" | sed "s,^/usr/bin/xoauth2-token ,$XO_HELPER ,")
-[ "$unit_user" = postfix ] && [ -n "$unit_env" ] && [ -n "$unit_exec" ] \
+read -ra unit_exec <<<"$(sed -n 's/^ExecStart=//p' "$UNIT")"
+[ "$unit_user" = postfix ] && [ -n "$unit_env" ] && [ "${unit_exec[0]:-}" = /usr/bin/xoauth2-token ] \
     || xo_fail "cannot read User=, Environment= and ExecStart= of $UNIT"
 grep -q "^ConditionPathIsDirectory=/var/spool/postfix/xoauth2\$" "$UNIT" \
     || xo_fail "$UNIT does not wait for the postfix store"
-echo "   timer's command: runuser -u $unit_user -- env -i $unit_env ${unit_exec/$XO_HELPER/xoauth2-token}"
+echo "   timer's command: runuser -u $unit_user -- env -i $unit_env xoauth2-token ${unit_exec[*]:1}"
+unit_exec[0]=$XO_HELPER
 # shellcheck disable=SC2086
-xo_run_timeout 60 runuser -u "$unit_user" -- env -i PATH=/usr/bin:/bin $unit_env $unit_exec \
+xo_run_timeout 60 runuser -u "$unit_user" -- env -i PATH=/usr/bin:/bin $unit_env "${unit_exec[@]}" \
     >"$XO_TMP/timer.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/timer.out"
 [ "$(( $(xo_oauth_refreshes) - before ))" = 1 ] \

@@ -45,12 +45,19 @@ xo_step "systemd-analyze verify"
 # built helper instead of /usr/bin/xoauth2-token (only that line differs;
 # tests/pkg/t-debs.sh verifies the installed files as they are).
 mkdir -p "$XO_TMP/units/user" "$XO_TMP/runtime"
+# The built helper's path as one word of a unit's command line, quoted
+# for systemd (a clone's path may hold a space; % and $ are specials).
+exe=${XO_HELPER//\\/\\\\}; exe=${exe//\"/\\\"}; exe=${exe//%/%%}; exe=\"${exe//\$/\$\$}\"
 for f in "$SYS_SERVICE" "$SYS_TIMER" "$USER_SERVICE" "$USER_TIMER" "$PF_SERVICE" "$PF_TIMER"; do
     case $f in
     */user/*) out=$XO_TMP/units/user/${f##*/} ;;
     *) out=$XO_TMP/units/${f##*/}; out=${out/@./@root.} ;;   # an instance
     esac
-    sed "s,^ExecStart=/usr/bin/xoauth2-token ,ExecStart=$XO_HELPER ," "$f" >"$out"
+    while IFS= read -r line; do
+        [[ $line == "ExecStart=/usr/bin/xoauth2-token "* ]] &&
+            line="ExecStart=$exe ${line#ExecStart=/usr/bin/xoauth2-token }"
+        printf '%s\n' "$line"
+    done <"$f" >"$out"
     [ "$(diff "$f" "$out" | grep -c '^>')" = "$(grep -c '^ExecStart=' "$f")" ] \
         || xo_fail "${f##*/}: ExecStart is not /usr/bin/xoauth2-token ..."
 done
@@ -65,8 +72,10 @@ echo "$?" >>"$XO_TMP/verify.rc"
 echo "   ok: xoauth2-token-refresh@.service/.timer (as @root), xoauth2-token-postfix.service/.timer and the user units: no complaint"
 
 xo_step "the timer runs well within the margin; the margin is shorter than a token's life"
-for pair in "$SYS_SERVICE $SYS_TIMER" "$USER_SERVICE $USER_TIMER" "$PF_SERVICE $PF_TIMER"; do
-    set -- $pair
+services=("$SYS_SERVICE" "$USER_SERVICE" "$PF_SERVICE")
+timers=("$SYS_TIMER" "$USER_TIMER" "$PF_TIMER")
+for i in "${!services[@]}"; do
+    set -- "${services[i]}" "${timers[i]}"
     cmd=$(unit_value "$1" ExecStart)
     margin=$(sed -n 's/.* --margin \([0-9]*\).*/\1/p' <<<"$cmd")
     [[ $cmd == "/usr/bin/xoauth2-token refresh --all --margin "* ]] \
