@@ -31,7 +31,7 @@ for mech in XOAUTH2 OAUTHBEARER; do
     xo_assert_not_contains "$out" 'Error|error' "no errors reported"
     xo_assert_synced "$dir" "$SUBJECT"
     xo_dovecot_wait_log \
-        "imap-login: Info: Login: user=<$USER>, method=$mech" \
+        "$(xo_dovecot_login_re imap "$USER" "$mech")" \
         "Dovecot logged the $mech login"
 
     xo_step "$mech: mbsync with a revoked token fails within 10 s"

@@ -65,7 +65,7 @@ send() {
 # login_re MECH PROTO: Dovecot's log line for a PROTO login with MECH;
 # logins MECH PROTO: how many it logged so far.
 login_re() {
-    echo "$2-login: Info: Login: user=<$USER>, method=${1^^},"
+    xo_dovecot_login_re "$2" "$USER" "${1^^}"
 }
 logins() {
     xo_count "$XO_DOVECOT_LOG" "$(login_re "$1" "$2")"

@@ -74,7 +74,7 @@ for d in etc dev lib usr; do
 done
 echo "   the chroot holds: $(cd "$XO_PF_QUEUE" && echo *) (no etc/, dev/, lib/, usr/)"
 
-LOGIN_RE="submission-login: Info: Login: user=<$USER>, method=XOAUTH2"
+LOGIN_RE=$(xo_dovecot_login_re submission "$USER" XOAUTH2)
 logins() {
     xo_count "$XO_DOVECOT_LOG" "$LOGIN_RE"
 }

@@ -125,7 +125,7 @@ xo_pf_wait_sink "$subject"
 xo_pf_queue_id
 xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
 echo "   ok: status=sent"
-xo_dovecot_wait_log "submission-login: Info: Login: user=<$USER>, method=XOAUTH2" \
+xo_dovecot_wait_log "$(xo_dovecot_login_re submission "$USER" XOAUTH2)" \
     "Dovecot logged an XOAUTH2 submission login for $USER"
 
 xo_step "4. the token expires while postfix runs; the packaged timer's command renews it"

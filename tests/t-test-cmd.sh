@@ -80,7 +80,7 @@ for proto in imap pop smtp; do
             "the plugin's message, masked"
         xo_assert_contains "$out" "${AFTER[$proto]}" "a harmless command after login"
         xo_dovecot_wait_log \
-            "${SERVICE[$proto]}-login: Info: Login: user=<$USER>, method=$mech" \
+            "$(xo_dovecot_login_re "${SERVICE[$proto]}" "$USER" "$mech")" \
             "Dovecot logged the $mech login"
         # Every run but the first follows a revocation: the plugin
         # marked the token stale, and this run refreshed it.

@@ -137,7 +137,7 @@ for mech in XOAUTH2 OAUTHBEARER; do
     imtest "$mech" "$(xo_grant "$USER")" "$XO_TMP/imtest-$mech.out"
     xo_assert_contains "$XO_TMP/imtest-$mech.out" '^Authenticated\.' "$mech, literal token: Authenticated."
 done
-xo_dovecot_wait_log "Login: user=<$USER>, method=OAUTHBEARER" "Dovecot logged the login"
+xo_dovecot_wait_log "$(xo_dovecot_login_re imap "$USER" OAUTHBEARER)" "Dovecot logged the login"
 
 xo_step "a token-file path: the plugin has the installed helper refresh it"
 mkdir -m 700 "$XO_TMP/tokens"
