@@ -775,11 +775,40 @@ xo_message() {
 # One run = one DIR: DIR/mbsyncrc, the local Maildir DIR/Maildir, and the
 # output in DIR.out.  Needs xo_start_dovecot first.
 #
+# xo_mbsync_version: set XO_MBSYNC_VERSION (e.g. 1.4.4; Debian 12 has
+# isync 1.4.4, Debian 13 1.5.1), once per script.  XO_MBSYNC_15 is 1 for
+# isync 1.5 or later: it calls SSLType TLSType (and warns about the old
+# name), and words a tagged NO without the "NO".
+xo_mbsync_version() {
+    [ -z "${XO_MBSYNC_VERSION:-}" ] || return 0
+    XO_MBSYNC_VERSION=$(mbsync --version 2>/dev/null | sed -n 's/^isync \([0-9][0-9.]*\).*/\1/p')
+    [ -n "$XO_MBSYNC_VERSION" ] || xo_fail "cannot tell mbsync's version: 'mbsync --version' says '$(mbsync --version 2>&1)'"
+    XO_MBSYNC_15=0
+    printf '1.5\n%s\n' "$XO_MBSYNC_VERSION" | sort -V -C && XO_MBSYNC_15=1
+    return 0
+}
+
+# xo_mbsync_refused_re: the ERE of mbsync's line for an AUTHENTICATE that
+# the server refused with NO [AUTHENTICATIONFAILED] (isync 1.4: "returned
+# an error: NO [AUTHENTICATIONFAILED] ...", 1.5: "returned an error:
+# [AUTHENTICATIONFAILED] ...").
+xo_mbsync_refused_re() {
+    xo_mbsync_version
+    if [ "$XO_MBSYNC_15" = 1 ]; then
+        echo "IMAP command 'AUTHENTICATE .* returned an error: \[AUTHENTICATIONFAILED\] "
+    else
+        echo "IMAP command 'AUTHENTICATE .* returned an error: NO \[AUTHENTICATIONFAILED\] "
+    fi
+}
+
 # xo_mbsync_config DIR USER MECH PASSLINE: write DIR/mbsyncrc pulling the
 # server's INBOX (plain IMAP on XO_IMAP_PORT, as USER, AuthMechs MECH) into
 # DIR/Maildir; PASSLINE is its Pass or PassCmd line, e.g. "Pass $FILE".
+# No TLS: "TLSType None" (isync 1.5), "SSLType None" (1.4).
 xo_mbsync_config() {
-    local dir=$1 user=$2 mech=$3 passline=$4
+    local dir=$1 user=$2 mech=$3 passline=$4 tlskey=SSLType
+    xo_mbsync_version
+    [ "$XO_MBSYNC_15" = 1 ] && tlskey=TLSType
     mkdir -p "$dir/Maildir"
     cat >"$dir/mbsyncrc" <<EOF
 IMAPAccount server
@@ -788,7 +817,7 @@ Port $XO_IMAP_PORT
 User $user
 $passline
 AuthMechs $mech
-SSLType None
+$tlskey None
 Timeout 15
 
 IMAPStore server

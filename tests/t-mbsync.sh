@@ -42,8 +42,8 @@ for mech in XOAUTH2 OAUTHBEARER; do
     xo_revoke "$(cat "$dir/token")"
     xo_run_mbsync "$dir"
     xo_assert_rc nonzero "$out"
-    xo_assert_contains "$out" "AUTHENTICATE.* returned an error: NO" \
-        "mbsync reports the server's NO"
+    xo_assert_contains "$out" "$(xo_mbsync_refused_re)" \
+        "mbsync reports the server's NO [AUTHENTICATIONFAILED]"
     xo_assert_faster_than 10 "$out"
     xo_assert_not_synced "$dir" "$SUBJECT"
 done
