@@ -694,7 +694,8 @@ service stats {
   }
 }
 # No auth penalty: Dovecot 2.3 delays every auth from an IP by 4, 8, 15 s
-# after failures, even from login_trusted_networks; mode 0 disables it.
+# after failures, even from login_trusted_networks; mode 0 disables it
+# (2.4 has the same listener).
 service anvil {
   unix_listener anvil-auth-penalty {
     mode = 0
