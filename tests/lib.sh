@@ -530,12 +530,12 @@ XO_MAIL_USER=${XO_MAIL_USER:-mail}
 # Debian 12 has 2.3.19, Debian 13 2.4.1); once per script.
 xo_dovecot_syntax() {
     local v
-    [ -z "${XO_DOVECOT_SYNTAX:-}" ] || return 0
+    [ -z "${XO__DOVECOT_SEEN:-}" ] || return 0
     xo_require_cmd dovecot
     v=$(dovecot --version 2>&1) || xo_fail "dovecot --version failed: $v"
     case $v in
-    2.3.*) XO_DOVECOT_SYNTAX=2.3 ;;
-    2.4.*) XO_DOVECOT_SYNTAX=2.4 ;;
+    2.3.*) XO_DOVECOT_SYNTAX=2.3 XO__DOVECOT_SEEN=1 ;;
+    2.4.*) XO_DOVECOT_SYNTAX=2.4 XO__DOVECOT_SEEN=1 ;;
     *)  echo "xo_dovecot_syntax: Dovecot $v: tests/lib.sh writes configuration for 2.3 and 2.4 only" >&2
         xo_fail "Dovecot $v: tests/lib.sh writes configuration for 2.3 and 2.4 only" ;;
     esac
@@ -781,7 +781,8 @@ xo_message() {
 # isync 1.5 or later: it calls SSLType TLSType (and warns about the old
 # name), and words a tagged NO without the "NO".
 xo_mbsync_version() {
-    [ -z "${XO_MBSYNC_VERSION:-}" ] || return 0
+    [ -z "${XO__MBSYNC_SEEN:-}" ] || return 0
+    XO__MBSYNC_SEEN=1
     XO_MBSYNC_VERSION=$(mbsync --version 2>/dev/null | sed -n 's/^isync \([0-9][0-9.]*\).*/\1/p')
     [ -n "$XO_MBSYNC_VERSION" ] || xo_fail "cannot tell mbsync's version: 'mbsync --version' says '$(mbsync --version 2>&1)'"
     XO_MBSYNC_15=0

@@ -29,6 +29,8 @@ for mech in XOAUTH2 OAUTHBEARER; do
     xo_run_mbsync "$dir"
     xo_assert_rc 0 "$out"
     xo_assert_not_contains "$out" 'Error|error' "no errors reported"
+    xo_assert_not_contains "$out" 'deprecated|not recognized' \
+        "isync $XO_MBSYNC_VERSION takes the configuration as written (TLSType/SSLType)"
     xo_assert_synced "$dir" "$SUBJECT"
     xo_dovecot_wait_log \
         "$(xo_dovecot_login_re imap "$USER" "$mech")" \
