@@ -36,7 +36,7 @@ for mech in XOAUTH2 OAUTHBEARER; do
     xo_assert_contains "$out" '^(S: )?A02 OK' "our A02 LOGOUT completed"
     xo_assert_rc 0 "$out"
     xo_dovecot_wait_log \
-        "imap-login: Info: Login: user=<$USER>, method=$mech" \
+        "$(xo_dovecot_login_re imap "$USER" "$mech")" \
         "Dovecot logged the $mech login"
 
     xo_step "$mech: a valid token logs in with an explicit authzid (-u)"

@@ -43,7 +43,7 @@ sync_case() {
     old_at=$(xo_token_field "$F" access_token)
     old_rt=$(xo_token_field "$F" refresh_token)
     before=$(xo_oauth_refreshes)
-    logins=$(xo_count "$XO_DOVECOT_LOG" "imap-login: Info: Login: user=<$USER>, method=$mech")
+    logins=$(xo_count "$XO_DOVECOT_LOG" "$(xo_dovecot_login_re imap "$USER" "$mech")")
     xo_run_mbsync "$dir"
     xo_assert_rc 0 "$out"
     xo_assert_not_contains "$out" 'Error|error' "no errors reported"
@@ -57,7 +57,7 @@ sync_case() {
     [ "$(xo_token_field "$F" refresh_token)" != "$old_rt" ] \
         || xo_fail "the rotated refresh token was not stored"
     echo "   ok: the file holds the new access token and the rotated refresh token"
-    xo_dovecot_wait_count "imap-login: Info: Login: user=<$USER>, method=$mech" \
+    xo_dovecot_wait_count "$(xo_dovecot_login_re imap "$USER" "$mech")" \
         $((logins + 1)) "Dovecot logged the $mech login"
     xo_assert_not_contains "$out" 'xoat\.|xort\.' "mbsync printed no token"
 }

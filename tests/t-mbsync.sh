@@ -29,9 +29,11 @@ for mech in XOAUTH2 OAUTHBEARER; do
     xo_run_mbsync "$dir"
     xo_assert_rc 0 "$out"
     xo_assert_not_contains "$out" 'Error|error' "no errors reported"
+    xo_assert_not_contains "$out" 'deprecated|not recognized' \
+        "isync $XO_MBSYNC_VERSION takes the configuration as written (TLSType/SSLType)"
     xo_assert_synced "$dir" "$SUBJECT"
     xo_dovecot_wait_log \
-        "imap-login: Info: Login: user=<$USER>, method=$mech" \
+        "$(xo_dovecot_login_re imap "$USER" "$mech")" \
         "Dovecot logged the $mech login"
 
     xo_step "$mech: mbsync with a revoked token fails within 10 s"
@@ -42,8 +44,8 @@ for mech in XOAUTH2 OAUTHBEARER; do
     xo_revoke "$(cat "$dir/token")"
     xo_run_mbsync "$dir"
     xo_assert_rc nonzero "$out"
-    xo_assert_contains "$out" "AUTHENTICATE.* returned an error: NO" \
-        "mbsync reports the server's NO"
+    xo_assert_contains "$out" "$(xo_mbsync_refused_re)" \
+        "mbsync reports the server's NO [AUTHENTICATIONFAILED]"
     xo_assert_faster_than 10 "$out"
     xo_assert_not_synced "$dir" "$SUBJECT"
 done

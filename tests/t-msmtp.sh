@@ -69,7 +69,7 @@ for mech in xoauth2 oauthbearer; do
     xo_assert_rc 0 "$XO_TMP/msmtp-$mech.out"
     at_sink "msmtp-$mech" || xo_fail "not at the sink" "$XO_TMP/msmtp-$mech.out" "$XO_TMP/msmtp.log"
     echo "   ok: at the sink"
-    xo_dovecot_wait_log "submission-login: Info: Login: user=<$USER>, method=${mech^^}," \
+    xo_dovecot_wait_log "$(xo_dovecot_login_re submission "$USER" "${mech^^}")" \
         "Dovecot logged the $mech login"
 done
 

@@ -65,7 +65,7 @@ send() {
 # login_re MECH PROTO: Dovecot's log line for a PROTO login with MECH;
 # logins MECH PROTO: how many it logged so far.
 login_re() {
-    echo "$2-login: Info: Login: user=<$USER>, method=${1^^},"
+    xo_dovecot_login_re "$2" "$USER" "${1^^}"
 }
 logins() {
     xo_count "$XO_DOVECOT_LOG" "$(login_re "$1" "$2")"
@@ -81,7 +81,7 @@ at_sink() {
     return 1
 }
 
-# read_inbox MECH: mutt on a pty opens the INBOX; the screen in MECH.screen.
+# read_inbox MECH: mutt on a pty (24x80) opens the INBOX; the screen in MECH.screen.
 read_inbox() {
     xo_run_timeout 30 "$XO_PYTHON" - "$XO_TMP/$1.screen" mutt -n \
         -F "$XO_TMP/muttrc-$1" -e 'push <quit>' <<'EOF' >"$XO_TMP/$1.read.out" 2>&1
@@ -93,7 +93,10 @@ def read(fd):
     out.write(data)
     out.flush()
     return data
-sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[2:], read)))
+# A terminal with a size: Debian 13's mutt refuses a 0x0 one ("Error
+# opening terminal"), which is what a new pty is.
+cmd = ["sh", "-c", 'stty rows 24 cols 80 && exec "$@"', "sh"] + sys.argv[2:]
+sys.exit(os.waitstatus_to_exitcode(pty.spawn(cmd, read)))
 EOF
 }
 

@@ -71,7 +71,7 @@ herd_check() {
 # login_re MECH: Dovecot's log line for a login of $USER with MECH;
 # logins MECH: how many it logged so far.
 login_re() {
-    echo "imap-login: Info: Login: user=<$USER>, method=$1"
+    xo_dovecot_login_re imap "$USER" "$1"
 }
 logins() {
     xo_count "$XO_DOVECOT_LOG" "$(login_re "$1")"

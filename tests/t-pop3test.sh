@@ -36,7 +36,7 @@ for mech in XOAUTH2 OAUTHBEARER; do
     xo_assert_contains "$out" '^(S: )?\+OK 1 [0-9]+' "STAT sees the 1 message"
     xo_assert_rc 0 "$out"
     xo_dovecot_wait_log \
-        "pop3-login: Info: Login: user=<$USER>, method=$mech" \
+        "$(xo_dovecot_login_re pop3 "$USER" "$mech")" \
         "Dovecot logged the $mech login"
 
     xo_step "$mech: a revoked token is refused within 10 s"

@@ -72,7 +72,7 @@ xo_assert_contains "$XO_TMP/login.out" "app-only access to $MBX"
 app_grants() {
     xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])'
 }
-LOGIN_RE="submission-login: Info: Login: user=<$MBX>, method=XOAUTH2"
+LOGIN_RE=$(xo_dovecot_login_re submission "$MBX" XOAUTH2)
 logins() {
     xo_count "$XO_DOVECOT_LOG" "$LOGIN_RE"
 }

@@ -74,7 +74,7 @@ send() {
 # login_re USER: an XOAUTH2 submission login of USER in a relay's log;
 # logins LOG USER: how many are in LOG.
 login_re() {
-    echo "submission-login: Info: Login: user=<$1>, method=XOAUTH2"
+    xo_dovecot_login_re submission "$1" XOAUTH2
 }
 logins() {
     xo_count "$1" "$(login_re "$2")"

@@ -58,7 +58,7 @@ TOKENS_SEEN=("$(xo_token_field "$F" access_token)" "$(xo_token_field "$F" refres
 xo_step "start a private postfix (postfix -c DIR)"
 xo_start_postfix "$USER" "$F" n
 
-LOGIN_RE="submission-login: Info: Login: user=<$USER>, method=XOAUTH2"
+LOGIN_RE=$(xo_dovecot_login_re submission "$USER" XOAUTH2)
 logins() {
     xo_count "$XO_DOVECOT_LOG" "$LOGIN_RE"
 }

@@ -47,7 +47,7 @@ for mech in XOAUTH2 OAUTHBEARER; do
         || xo_fail "message '$subject' did not reach the sink" "$out"
     echo "   ok: the sink received '$subject'"
     xo_dovecot_wait_log \
-        "submission-login: Info: Login: user=<$USER>, method=$mech" \
+        "$(xo_dovecot_login_re submission "$USER" "$mech")" \
         "Dovecot logged the $mech login"
 
     xo_step "$mech: a revoked token is refused within 10 s, nothing relayed"

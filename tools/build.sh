@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds xoauth2 on Debian 12 and runs one make target (default: check).
+# Builds xoauth2 on Debian 12 or 13 and runs one make target (default: check).
 # In a root shell (or with sudo in front):
 #
 #   tools/build.sh demo     # the end-to-end demo
@@ -14,7 +14,8 @@ set -eu
 target=${1:-check}
 [ $# -gt 0 ] && shift
 
-BUILD_DEPS="autoconf automake libtool pkg-config make gcc libsasl2-dev
+# build-essential: what dpkg-checkbuilddeps (tests/pkg/t-debs.sh) assumes.
+BUILD_DEPS="build-essential autoconf automake libtool pkg-config make gcc libsasl2-dev
 	libjson-c-dev libcurl4-openssl-dev libssl-dev libqrencode-dev"
 TEST_DEPS="sasl2-bin libsasl2-modules dovecot-imapd dovecot-pop3d
 	dovecot-submissiond postfix cyrus-clients isync msmtp python3
