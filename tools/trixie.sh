@@ -22,7 +22,7 @@
 # about 2 GB in $XO_TRIXIE_TMPDIR.
 #
 # Settings (environment):
-#   XO_TRIXIE_CLONE    where the clone goes inside (default /srv/xoauth2)
+#   XO_TRIXIE_CLONE    where the clone goes inside (default /root/xoauth2, as a clone in a root shell)
 #   XO_TRIXIE_TMPDIR   where the system is made (default /var/tmp)
 #   XO_TRIXIE_MIRROR, XO_TRIXIE_SECURITY_MIRROR
 #                      the Debian archive and its security archive, when
