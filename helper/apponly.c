@@ -10,9 +10,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "apponly.h"
@@ -25,6 +27,29 @@
 #define ASSERTION_TYPE	"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #define JWT_BEARER	"urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define SECRET_MAX	4096
+
+/* The credential file PATH is not ours: say whose it is and the chown
+ * that fixes it.  Returns XO_E_REFUSED. */
+static int
+owner_words(struct oauth_error *err, const char *what, const char *path)
+{
+	struct passwd *pw;
+	struct stat st;
+	char owner[64], me[64];
+
+	if (lstat(path, &st) == 0 && (pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(me, sizeof(me), "%s", pw->pw_name);
+	else
+		snprintf(me, sizeof(me), "%u", (unsigned)geteuid());
+	return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE, "refusing the "
+	    "%s %s: it belongs to %s, and a token file's credentials must "
+	    "belong to the token file's owner (%s), who uses them; run: "
+	    "chown %s %s", what, path, owner, me, me, path);
+}
 
 /* Words the failure R to read the credential file PATH (WHAT: "private
  * key", ...; MEMBER: the token file member naming it).  Returns its
@@ -47,7 +72,10 @@ credential_words(struct oauth_error *err, int r, const char *what,
 		    "run: chmod 600 %s", what, path, path);
 	case JWT_E_NOTREG:
 		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
-		    "refusing the %s %s: not a regular file", what, path);
+		    "refusing the %s %s: not a regular file (a symbolic link, "
+		    "a device or a FIFO); name the file itself", what, path);
+	case JWT_E_OWNER:
+		return owner_words(err, what, path);
 	case -ENOENT:
 		return oauth_seterr(err, XO_E_NOINPUT, OAUTH_HINT_NONE, "no %s "
 		    "%s (%s in the token file); put it back, or log in again "

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "login.h"
 #include "msg.h"
+#include "xo_util.h"
 
 static int
 set_port(struct cmd_args *a, const struct cmd_option *o, const char *arg)
@@ -73,10 +74,48 @@ const struct cmd_option cmd_opts_login[] = {
 	CMD_OPT_END
 };
 
+/* What a login for one token file needs besides the file. */
+struct login_call {
+	const struct cmd_args *opt;
+	const char	*account;	/* NULL: a path was given */
+	const char	*secret;	/* --client-secret-file's, read before */
+};
+
+/* The login, with the rights of the file's owner (cmd_as_owner). */
+static int
+login_one(const struct target *t, void *arg)
+{
+	const struct login_call *c = arg;
+
+	return login_run(&c->opt->login, &c->opt->net, t->arg, t->path,
+	    t->file, c->account, c->secret);
+}
+
+/* Logs in for T (ACCOUNT: T is that account's file): reads what the
+ * caller named on the command line with the caller's rights, creates
+ * the caller's store, then does the rest as the file's owner. */
+static int
+login_target(const struct cmd_args *opt, const struct target *t,
+    const char *account)
+{
+	struct login_call c = { opt, account, NULL };
+	char *secret = NULL;
+	int status;
+
+	if ((status = login_secret(&opt->login, t->arg, &secret)) != 0)
+		return status;
+	c.secret = secret;
+	if (account == NULL ||
+	    (status = login_store_create(t->path, t->arg)) == 0)
+		status = cmd_as_owner(t, login_one, &c);
+	xo_free_secret(secret);
+	return status;
+}
+
 int
 cmd_login(const struct cmd_args *opt, int argc, char **argv)
 {
-	struct target t = { NULL, NULL, 0 };
+	struct target t = { NULL, NULL, 0, NULL };
 	int status;
 
 	(void)argc;
@@ -88,8 +127,12 @@ cmd_login(const struct cmd_args *opt, int argc, char **argv)
 		if ((status = postfix_for_login(argv[0], &opt->postfix, argv[0],
 		    &path)) != 0)
 			return status;
-		if ((status = login_run(&opt->login, &opt->net, argv[0], path,
-		    NULL)) == 0)
+		/* postfix's store: the login as postfix, the setup as root. */
+		t.arg = argv[0];
+		t.path = path;
+		t.file = path;
+		t.is_account = 1;
+		if ((status = login_target(opt, &t, argv[0])) == 0)
 			status = postfix_after_login(argv[0], &opt->postfix, path);
 		free(path);
 		return status;
@@ -102,8 +145,7 @@ cmd_login(const struct cmd_args *opt, int argc, char **argv)
 	}
 	if ((status = target_init(&t, argv[0])) != 0)
 		goto out;
-	status = login_run(&opt->login, &opt->net, t.arg, t.path,
-	    t.is_account ? t.arg : NULL);
+	status = login_target(opt, &t, t.is_account ? t.arg : NULL);
  out:
 	target_clear(&t);
 	return status;

@@ -134,7 +134,7 @@ show_health(const struct tokfile *tok, const struct target *t, int64_t now)
 int
 cmd_show(const struct cmd_args *opt, int argc, char **argv)
 {
-	struct target t = { NULL, NULL, 0 };
+	struct target t = { NULL, NULL, 0, NULL };
 	struct tokfile *tok = NULL;
 	int64_t now = xo_now_s();
 	int status;

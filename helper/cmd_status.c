@@ -34,7 +34,7 @@ const struct cmd_option cmd_opts_status[] = {
 static enum health_level
 status_one(const char *arg, char *text, size_t size)
 {
-	struct target t = { NULL, NULL, 0 };
+	struct target t = { NULL, NULL, 0, NULL };
 	struct tokfile *tok = NULL;
 	char verdict[512], fix[HEALTH_FIX_MAX];
 	enum health_level level = HEALTH_CRITICAL;
