@@ -546,7 +546,11 @@ tokfile_dir_open(const char *path, int *dirfdp, struct stat *st)
 	if ((dir = path_dir(path)) == NULL)
 		return -ENOMEM;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	r = fd == -1 ? (errno == ELOOP ? TOKFILE_E_DIRLINK : -errno) : 0;
+	r = fd == -1 ? -errno : 0;
+	/* Linux says ENOTDIR (or ELOOP) for a symlink with O_NOFOLLOW. */
+	if ((r == -ENOTDIR || r == -ELOOP) && lstat(dir, st) == 0 &&
+	    S_ISLNK(st->st_mode))
+		r = TOKFILE_E_DIRLINK;
 	free(dir);
 	if (r != 0)
 		return r;

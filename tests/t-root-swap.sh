@@ -1,0 +1,65 @@
+#!/bin/bash
+# Root refreshing a user's file while the user swaps its directory for a
+# symlink to a root-only one, at the moment the token endpoint (theirs to
+# time) is asked (issue 16, findings 2, 1 and 6).  Before: root re-resolved
+# the directory after the request, wrote daemon.json into the root-only
+# directory with members of the user's choosing, then ran the file's
+# notify command as root (lstat found root's new file) with root's
+# environment.  Now the work is done by a child that is the user, in the
+# directory it opened first:
+#   - nothing in the root-only directory changes;
+#   - the notify command runs as the user (never uid 0);
+#   - root's https_proxy password and VAULT_TOKEN do not reach it.
+. "$(dirname "$0")/lib.sh"
+
+XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
+[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+[ "$(id -u)" = 0 ] || xo_skip "needs root (refreshes as root for another user)"
+xo_require_cmd setpriv
+unset http_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+U=54321
+
+xo_start_oauth
+chmod 711 "$XO_TMP"
+R=$XO_TMP/rootonly
+xo_canary "$R"
+sum0=$(xo_canary_sum "$R")
+H=$XO_TMP/home
+xo_user_dir $U "$H"
+xo_user_dir $U "$H/store"
+xo_user_dir $U "$H/out"
+chmod 711 "$H"
+F=$H/store/daemon.json
+xo_tokfile "$F" alice@example.com -10 \
+    "notify=id -u >>$H/out/uid; env >$H/out/env" planted=yes
+chown $U:$U "$F"
+
+xo_step "the user swaps its directory for a symlink to root's while root's refresh waits on the endpoint"
+xo_oauth -q fault invalid_grant --count 1 || xo_fail "fault not set"
+xo_record_requests "$XO_TMP/bodies" \
+    "setpriv --reuid $U --regid $U --clear-groups sh -c 'mv $H/store $H/away && ln -s $R $H/store'"
+https_proxy=http://rootuser:root-proxy-pass@proxy.invalid:3128 \
+VAULT_TOKEN=s.root-vault-token \
+    xo_run_timeout 30 "$XO_HELPER" refresh "$F" >"$XO_TMP/out" 2>"$XO_TMP/err"
+xo_assert_rc 77 "$XO_TMP/err"
+[ -L "$H/store" ] || xo_fail "the hook did not swap the directory" "$XO_TMP/err"
+
+[ "$(xo_canary_sum "$R")" = "$sum0" ] || {
+    ls -la "$R" >"$XO_TMP/ls"
+    xo_fail "root changed the root-only directory for the user" "$XO_TMP/ls"
+}
+echo "   ok: nothing in $R changed"
+
+[ -s "$H/out/uid" ] || xo_fail "the notify command did not run" "$XO_TMP/err"
+! grep -qx 0 "$H/out/uid" || xo_fail "the user's notify command ran as root"
+[ "$(sort -u "$H/out/uid")" = $U ] || xo_fail "the notify command ran as $(cat "$H/out/uid")"
+echo "   ok: the notify command ran as $U, never as root"
+
+xo_assert_not_contains "$H/out/env" 'root-proxy-pass|root-vault-token|VAULT_TOKEN|https_proxy'
+xo_assert_contains "$H/out/env" '^XOAUTH2_EVENT=needs-login$'
+echo "   ok: root's proxy password and vault token did not reach it"
+
+xo_assert_contains "$H/away/daemon.json" '"failure_class": "login"'
+[ "$(stat -c %u "$H/away/daemon.json")" = $U ] || xo_fail "the file is no longer $U's"
+echo "   ok: the failure was recorded in the directory root opened, as $U"
+xo_pass
