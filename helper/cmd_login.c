@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "errors.h"
+#include "health.h"
 #include "login.h"
 #include "msg.h"
 #include "xo_util.h"
@@ -124,6 +125,15 @@ cmd_login(const struct cmd_args *opt, int argc, char **argv)
 	if (opt->for_postfix) {
 		char *path = NULL;
 
+		/* postfix (and a chrooted smtp) can write its store's files:
+		 * a command kept there would be theirs to choose. */
+		if (opt->login.notify != NULL && *opt->login.notify != '\0') {
+			msg(argv[0], "--notify does not go with --for postfix: "
+			    "postfix's store takes its notify command from "
+			    HEALTH_NOTIFY_CONF " (one line, a file root owns "
+			    "that nobody else may write)");
+			return XO_E_USAGE;
+		}
 		if ((status = postfix_for_login(argv[0], &opt->postfix, argv[0],
 		    &path)) != 0)
 			return status;

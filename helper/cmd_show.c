@@ -124,7 +124,11 @@ show_health(const struct tokfile *tok, const struct target *t, int64_t now)
 	/* A notify command may carry a secret (a webhook URL): its
 	 * program only. */
 	n = strcspn(tok->notify != NULL ? tok->notify : "", " \t");
-	if (tok->notify != NULL)
+	if (health_notify_ignored(tok, t->path))
+		printf("notify:         %.*s%s (ignored: postfix's store takes "
+		    "its command from " HEALTH_NOTIFY_CONF ")\n", (int)n,
+		    tok->notify, tok->notify[n] != '\0' ? " ..." : "");
+	else if (tok->notify != NULL)
 		printf("notify:         %.*s%s\n", (int)n, tok->notify,
 		    tok->notify[n] != '\0' ? " ..." : "");
 	else

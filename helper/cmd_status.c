@@ -55,6 +55,10 @@ status_one(const char *arg, char *text, size_t size)
 		snprintf(text, size, "%s: %s; run: %s", arg, verdict, fix);
 	} else
 		snprintf(text, size, "%s: %s", arg, verdict);
+	if (health_notify_ignored(tok, t.path))
+		snprintf(text + strlen(text), size - strlen(text), " (its notify "
+		    "member is ignored: postfix's store takes its command from "
+		    HEALTH_NOTIFY_CONF ")");
  out:
 	tokfile_free(tok);
 	target_clear(&t);

@@ -468,12 +468,29 @@ health_announce(const char *command, const struct health_notice *n,
 		    "CMD", why, n->account);
 }
 
-int
-health_notify_from_conf(void)
+/* Whether UID is the postfix account's (whose files a chrooted smtp can
+ * write). */
+static int
+is_postfix(uid_t uid)
 {
 	struct passwd *pw = getpwnam("postfix");
 
-	return pw != NULL && pw->pw_uid == geteuid() && geteuid() != 0;
+	return pw != NULL && pw->pw_uid == uid && uid != 0;
+}
+
+int
+health_notify_from_conf(void)
+{
+	return is_postfix(geteuid());
+}
+
+int
+health_notify_ignored(const struct tokfile *tok, const char *path)
+{
+	struct stat st;
+
+	return tok->notify != NULL && lstat(path, &st) == 0 &&
+	    is_postfix(st.st_uid);
 }
 
 /* The first line of the root-owned file CONF (see health.h) in a new

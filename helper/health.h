@@ -137,6 +137,10 @@ void health_announce(const char *command, const struct health_notice *n,
  * postfix account (its store, which a chrooted smtp can write). */
 int health_notify_from_conf(void);
 
+/* Whether TOK, read from PATH, has a "notify" member that is ignored
+ * because PATH belongs to the postfix account (see above). */
+int health_notify_ignored(const struct tokfile *tok, const char *path);
+
 /* The notify command for a file whose "notify" member is MEMBER (NULL:
  * none; see above), in a new *CMDp (NULL: none).
  * Returns 0 or -ENOMEM; a HEALTH_NOTIFY_CONF that is missing is no
