@@ -13,15 +13,22 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "become.h"
+#include "errors.h"
 #include "msg.h"
+#include "stop.h"
 #include "tokfile.h"
+
+/* A child that could not become the owner exits with this (the shell's
+ * "cannot execute"); no FN returns it. */
+#define BECOME_FAILED	126
 
 int
 become_open(const char *path, struct become *b)
@@ -102,6 +109,27 @@ become_owner(struct become *b)
 	return 0;
 }
 
+/* Waits for PID, passing on a stop request (stop.h) to it: it is the
+ * one at work, and stops the way we would have.  Returns waitpid's. */
+static pid_t
+wait_child(pid_t pid, int *statusp)
+{
+	struct timespec pause = { 0, 10 * 1000000L };
+	int passed = 0;
+	pid_t w;
+
+	for (;;) {
+		w = waitpid(pid, statusp, WNOHANG);
+		if (w != 0 && !(w == -1 && errno == EINTR))
+			return w;
+		if (!passed && stop_requested() != 0) {
+			(void)kill(pid, stop_requested());
+			passed = 1;
+		}
+		nanosleep(&pause, NULL);
+	}
+}
+
 int
 become_run(struct become *b, int (*fn)(const struct become *, void *),
     void *arg)
@@ -115,18 +143,22 @@ become_run(struct become *b, int (*fn)(const struct become *, void *),
 	if ((pid = fork()) == -1) {
 		msg(NULL, "cannot start a process for %s: %s", b->path,
 		    strerror(errno));
-		return EX_OSERR;
+		return XO_E_OSERR;
 	}
 	if (pid == 0) {
-		r = become_owner(b) == 0 ? fn(b, arg) : EX_OSERR;
+		r = become_owner(b) == 0 ? fn(b, arg) : BECOME_FAILED;
 		fflush(NULL);
 		_exit(r);
 	}
-	while ((w = waitpid(pid, &status, 0)) == -1 && errno == EINTR)
-		;
-	if (w != pid)
-		return EX_OSERR;
+	w = wait_child(pid, &status);
+	if (w != pid) {
+		msg(NULL, "lost the process working on %s: %s", b->path,
+		    strerror(errno));
+		return XO_E_OSERR;
+	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
+	if (WEXITSTATUS(status) == BECOME_FAILED)
+		return XO_E_OSERR;	/* it said why */
 	return WEXITSTATUS(status);
 }

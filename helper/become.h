@@ -44,9 +44,9 @@ int become_open(const char *path, struct become *b);
 
 /* Runs FN(B, ARG) as B's owner (see above): directly, or in a child
  * that has become the owner, with B->at its file name in the opened
- * directory.  FN returns an exit status (0..255).  Returns FN's status,
- * or the child's exit status (a child killed by a signal: 128 + it; one
- * that could not become the owner: 71, EX_OSERR, after a message). */
+ * directory.  FN returns an exit status (0..125).  Returns FN's status
+ * (a child killed by a signal: 128 + it), or XO_E_OSERR after a message
+ * if no child could be started or it could not become the owner. */
 int become_run(struct become *b, int (*fn)(const struct become *, void *),
     void *arg);
 

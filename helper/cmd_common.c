@@ -132,7 +132,7 @@ cmd_as_owner(const struct target *t,
 	}
 	r = become_run(&b, as_owner_run, &ao);
 	become_close(&b);
-	return r;
+	return cmd_exit(r);
 }
 
 int
