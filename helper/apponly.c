@@ -58,7 +58,9 @@ static int
 credential_words(struct oauth_error *err, int r, const char *what,
     const char *member, const char *path)
 {
+	struct passwd *pw;
 	struct stat st;
+	char me[64];
 
 	switch (r) {
 	case JWT_E_PERMS:
@@ -82,10 +84,17 @@ credential_words(struct oauth_error *err, int r, const char *what,
 		    "with the new one", what, path, member);
 	case -EACCES:
 	case -EPERM:
+		/* Read as the token file's owner (become.h): theirs, or not
+		 * at all. */
+		if ((pw = getpwuid(geteuid())) != NULL)
+			snprintf(me, sizeof(me), "%s", pw->pw_name);
+		else
+			snprintf(me, sizeof(me), "%u", (unsigned)geteuid());
 		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
-		    "cannot read the %s %s: %s; it must be readable by the "
-		    "user running " PACKAGE_NAME "-token", what, path,
-		    strerror(-r));
+		    "cannot read the %s %s: %s; it is read as the token "
+		    "file's owner (%s) and must be theirs: run: chown %s %s "
+		    "&& chmod 600 %s", what, path, strerror(-r), me, me, path,
+		    path);
 	case -ENOMEM:
 		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
 		    "out of memory");

@@ -56,6 +56,7 @@ refresh_refused() {
 xo_step "a root-only client_secret_file in a user's file is never read for them"
 app_file "$D/secret.json" client_secret_file="$R/secret"
 refresh_refused "$D/secret.json" "client secret file $R/secret: Permission denied"
+xo_assert_contains "$XO_TMP/err" "run: chown $U $R/secret && chmod 600 $R/secret\$"
 echo "   ok: refused; the secret never reached the server"
 
 xo_step "a root-only private key and certificate are not used to sign"
