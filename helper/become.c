@@ -46,8 +46,9 @@ become_open(const char *path, struct become *b)
 	have_file = fstatat(b->dirfd, slash == NULL ? path : slash + 1, &fst,
 	    AT_SYMLINK_NOFOLLOW) == 0;
 	if (dst.st_uid != 0) {
-		/* Its owner can rename anything in it: theirs, or refused. */
-		if (have_file && fst.st_uid != dst.st_uid) {
+		/* Its owner can rename anything in it: root works there for
+		 * them only (a caller who is not root lends nothing). */
+		if (have_file && fst.st_uid != dst.st_uid && geteuid() == 0) {
 			become_close(b);
 			return TOKFILE_E_DIROWNER;
 		}

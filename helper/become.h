@@ -9,7 +9,7 @@
  * file may live) and decides, once, whose file it is:
  *
  *   - the directory's owner, if that is not root (a file of yet another
- *     non-root user there is refused: TOKFILE_E_DIROWNER);
+ *     user there is refused to root: TOKFILE_E_DIROWNER);
  *   - else the file's owner, if that is not root;
  *   - else root.
  *
