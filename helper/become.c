@@ -101,15 +101,6 @@ become_owner(struct become *b)
 	}
 	/* Changing uid resets it; the secrets in memory stay ours. */
 	(void)prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
-	/* Nothing of root's home for a process that is not root. */
-	(void)setenv("HOME", pw != NULL ? pw->pw_dir : "/", 1);
-	if (pw != NULL) {
-		(void)setenv("USER", pw->pw_name, 1);
-		(void)setenv("LOGNAME", pw->pw_name, 1);
-	} else {
-		(void)unsetenv("USER");
-		(void)unsetenv("LOGNAME");
-	}
 	b->at = slash == NULL ? b->path : slash + 1;
 	return 0;
 }

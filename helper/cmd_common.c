@@ -130,6 +130,16 @@ cmd_as_owner(const struct target *t,
 		become_close(&b);
 		return cmd_exit(cmd_report_file_error(t, r));
 	}
+#ifdef XO_FRONT
+	/* The front would hand a due refresh to the full program from the
+	 * child, which works in the file's directory: a relative argument
+	 * would then name another file.  The full program becomes the
+	 * owner itself, from the start. */
+	if (b.drop) {
+		become_close(&b);
+		return cmd_exit(cmd_run_full());
+	}
+#endif
 	r = become_run(&b, as_owner_run, &ao);
 	become_close(&b);
 	return cmd_exit(r);

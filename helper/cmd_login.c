@@ -5,7 +5,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "errors.h"
@@ -78,8 +82,10 @@ const struct cmd_option cmd_opts_login[] = {
 /* What a login for one token file needs besides the file. */
 struct login_call {
 	const struct cmd_args *opt;
+	struct login_options lo;	/* opt's, credential paths absolute */
 	const char	*account;	/* NULL: a path was given */
 	const char	*secret;	/* --client-secret-file's, read before */
+	char		*abs[4];	/* what lo's paths point to, if made */
 };
 
 /* The login, with the rights of the file's owner (cmd_as_owner). */
@@ -88,8 +94,35 @@ login_one(const struct target *t, void *arg)
 {
 	const struct login_call *c = arg;
 
-	return login_run(&c->opt->login, &c->opt->net, t->arg, t->path,
-	    t->file, c->account, c->secret);
+	return login_run(&c->lo, &c->opt->net, t->arg, t->path, t->file,
+	    c->account, c->secret);
+}
+
+/* The app-only credential paths of C->lo made absolute here, where the
+ * caller named them: the login works in the token file's directory
+ * (become.h), where a relative path would name another file.  Returns
+ * 0 or -ENOMEM. */
+static int
+login_paths(struct login_call *c)
+{
+	const char **paths[] = { &c->lo.client_secret_file,
+	    &c->lo.certificate, &c->lo.private_key, &c->lo.service_account };
+	char cwd[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (*paths[i] == NULL || (*paths[i])[0] == '/' ||
+		    strcmp(*paths[i], "-") == 0)
+			continue;
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			continue;	/* apponly.c says what is wrong */
+		if (asprintf(&c->abs[i], "%s/%s", cwd, *paths[i]) == -1) {
+			c->abs[i] = NULL;
+			return -ENOMEM;
+		}
+		*paths[i] = c->abs[i];
+	}
+	return 0;
 }
 
 /* Logs in for T (ACCOUNT: T is that account's file): reads what the
@@ -99,17 +132,30 @@ static int
 login_target(const struct cmd_args *opt, const struct target *t,
     const char *account)
 {
-	struct login_call c = { opt, account, NULL };
+	struct login_call c;
 	char *secret = NULL;
+	size_t i;
 	int status;
 
+	memset(&c, 0, sizeof(c));
+	c.opt = opt;
+	c.lo = opt->login;
+	c.account = account;
+	if (login_paths(&c) != 0) {
+		msg(t->arg, "out of memory");
+		status = -ENOMEM;
+		goto out;
+	}
 	if ((status = login_secret(&opt->login, t->arg, &secret)) != 0)
-		return status;
+		goto out;
 	c.secret = secret;
 	if (account == NULL ||
 	    (status = login_store_create(t->path, t->arg)) == 0)
 		status = cmd_as_owner(t, login_one, &c);
+ out:
 	xo_free_secret(secret);
+	for (i = 0; i < sizeof(c.abs) / sizeof(c.abs[0]); i++)
+		free(c.abs[i]);
 	return status;
 }
 

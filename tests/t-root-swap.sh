@@ -62,4 +62,40 @@ echo "   ok: root's proxy password and vault token did not reach it"
 xo_assert_contains "$H/away/daemon.json" '"failure_class": "login"'
 [ "$(stat -c %u "$H/away/daemon.json")" = $U ] || xo_fail "the file is no longer $U's"
 echo "   ok: the failure was recorded in the directory root opened, as $U"
+
+# The work happens in the file's directory: an argument relative to the
+# caller's must still name the same file (the front hands a due refresh
+# to the full program; login resolves credential paths).
+xo_step "root's token on the user's expired file, named relative to root's directory"
+xo_oauth -q hook ""
+rm -f "$H/store"
+mv "$H/away" "$H/store"
+xo_tokfile "$F" alice@example.com -10
+chown $U:$U "$F"
+cd "$H"
+xo_run_timeout 30 "$XO_HELPER" token store/daemon.json >"$XO_TMP/out" 2>"$XO_TMP/err"
+cd - >/dev/null
+xo_assert_rc 0 "$XO_TMP/err"
+grep -qxF "$(xo_token_field "$F" access_token)" "$XO_TMP/out" || xo_fail "not the refreshed token" "$XO_TMP/out"
+[ "$(stat -c %u "$F")" = $U ] || xo_fail "the file is no longer $U's"
+echo "   ok: refreshed as $U and printed"
+
+xo_step "root's app-only login into the user's directory, credentials named relative"
+CID=3f2504e0-4f89-11d3-9a0c-0305e82c3301
+xo_user_dir $U "$H/cred"
+xo_app_cert "$H/cred" app
+chown $U:$U "$H/cred/app.key" "$H/cred/app.crt"
+xo_oauth -q app "$CID" --mailbox relay@example.com --cert "$H/cred/app.crt" \
+    || xo_fail "cannot register the app"
+cd "$H"
+xo_run_timeout 30 "$XO_HELPER" login "$H/store/app.json" --provider custom \
+    --app-only --client-id "$CID" --user relay@example.com \
+    --token-endpoint "$XO_OAUTH_URL/token" --scope https://outlook.office365.com/.default \
+    --certificate cred/app.crt --private-key cred/app.key >"$XO_TMP/out" 2>"$XO_TMP/err"
+cd - >/dev/null
+xo_assert_rc 0 "$XO_TMP/err"
+[ "$(xo_token_field "$H/store/app.json" private_key_file)" = "$H/cred/app.key" ] ||
+    xo_fail "the key's path is not the one given" "$H/store/app.json"
+[ "$(stat -c %u "$H/store/app.json")" = $U ] || xo_fail "the new file is not $U's"
+echo "   ok: written as $U, with the paths the caller meant"
 xo_pass
