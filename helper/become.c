@@ -110,7 +110,8 @@ become_owner(struct become *b)
 static pid_t
 wait_child(pid_t pid, int *statusp)
 {
-	struct timespec pause = { 0, 10 * 1000000L };
+	struct timespec pause = { 0, 0 };
+	long delay_us = 100;
 	int passed = 0;
 	pid_t w;
 
@@ -122,7 +123,12 @@ wait_child(pid_t pid, int *statusp)
 			(void)kill(pid, stop_requested());
 			passed = 1;
 		}
+		/* A growing pause (0.1 ms .. 32 ms): a valid file's child is
+		 * done in a millisecond, and a stop is seen within 32 ms. */
+		pause.tv_nsec = delay_us * 1000L;
 		nanosleep(&pause, NULL);
+		if (delay_us < 32000)
+			delay_us *= 2;
 	}
 }
 

@@ -98,4 +98,24 @@ xo_assert_rc 0 "$XO_TMP/err"
     xo_fail "the key's path is not the one given" "$H/store/app.json"
 [ "$(stat -c %u "$H/store/app.json")" = $U ] || xo_fail "the new file is not $U's"
 echo "   ok: written as $U, with the paths the caller meant"
+
+xo_step "a SIGTERM to root's refresh reaches the child that is waiting on the endpoint"
+xo_tokfile "$F" alice@example.com -10
+chown $U:$U "$F"
+rm -f "$XO_TMP/asked"
+xo_oauth -q fault hang --count 1 || xo_fail "fault not set"
+xo_oauth -q hook "echo asked >$XO_TMP/asked" --count 1 || xo_fail "hook not set"
+"$XO_HELPER" refresh "$F" >"$XO_TMP/out" 2>"$XO_TMP/err" &
+pid=$!
+xo_wait_file "$XO_TMP/asked" $pid "the refresh" "$XO_TMP/err"
+t0=$EPOCHREALTIME
+kill -TERM $pid
+rc=0
+wait $pid || rc=$?
+us=$(( ${EPOCHREALTIME/[.,]/} - ${t0/[.,]/} ))
+# It dies of the signal at the end (stop.h), as its caller expects.
+[ $rc = 143 ] || xo_fail "exit $rc after SIGTERM, want 143 (killed by it)" "$XO_TMP/err"
+[ $us -lt 5000000 ] || xo_fail "took $((us / 1000)) ms to stop"
+xo_assert_contains "$XO_TMP/err" "stopped by SIGTERM while waiting for the token endpoint"
+echo "   ok: stopped in $((us / 1000)) ms, as the single process did"
 xo_pass
