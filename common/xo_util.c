@@ -84,50 +84,6 @@ utf8_follow(unsigned char c)
 	return 0;
 }
 
-int
-xo_unsafe_text(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned pending = 0;
-	unsigned char c, prev = 0;
-	size_t i;
-
-	if (xo_has_ctl(s, len))
-		return 1;
-	for (i = 0; i < len; prev = c, i++) {
-		c = u[i];
-		if (c < 0x80)
-			pending = 0;
-		else if (c >= 0xc0)
-			pending = utf8_follow(c);
-		else if (pending > 0) {
-			/* U+0080-U+009F is C2 80..C2 9F. */
-			if (prev == 0xc2 && c <= 0x9f)
-				return 1;
-			pending--;
-		} else if (c <= 0x9f)
-			return 1;	/* a lone C1 byte: CSI, OSC to 8-bit terminals */
-	}
-	return 0;
-}
-
-void
-xo_printable(char *out, size_t outsize, const char *in, size_t inlen)
-{
-	size_t i, n;
-
-	if (outsize == 0)
-		return;
-	n = inlen < outsize - 1 ? inlen : outsize - 1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-		out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	out[n] = '\0';
-	if (inlen > n && outsize > 4)
-		memcpy(out + outsize - 4, "...", 4);
-}
-
 /* Is the UTF-8 sequence at P (N bytes, lead byte included) valid, and
  * not an overlong form, a surrogate or beyond U+10FFFF? */
 static int
@@ -149,34 +105,133 @@ utf8_valid(const unsigned char *p, size_t n)
 	return 1;
 }
 
+/* The text rule, in one place: what the next character at P (LEFT > 0
+ * bytes) is.  Sets *LENp to its length in bytes and returns TEXT_OK (a
+ * printable character, ASCII or valid UTF-8), TEXT_CONTROL (C0, DEL, or
+ * C1 U+0080-U+009F as C2 80..9F or as a lone byte 0x80-0x9f, which an
+ * 8-bit terminal obeys as CSI, OSC...) or TEXT_INVALID (a byte that
+ * starts no valid UTF-8 character: *LENp is 1). */
+enum text_class { TEXT_OK, TEXT_CONTROL, TEXT_INVALID };
+
+static enum text_class
+text_char(const unsigned char *p, size_t left, size_t *lenp)
+{
+	size_t n;
+
+	*lenp = 1;
+	if (p[0] < 0x20 || p[0] == 0x7f || (p[0] >= 0x80 && p[0] <= 0x9f))
+		return TEXT_CONTROL;
+	if (p[0] < 0x80)
+		return TEXT_OK;
+	n = utf8_follow(p[0]) + 1;
+	if (n == 1 || n > left || !utf8_valid(p, n))
+		return TEXT_INVALID;
+	*lenp = n;
+	/* C1 controls are U+0080-U+009F: C2 80 - C2 9F. */
+	return p[0] == 0xc2 && p[1] <= 0x9f ? TEXT_CONTROL : TEXT_OK;
+}
+
+int
+xo_unsafe_text(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, n;
+
+	if (xo_has_ctl(s, len))
+		return 1;
+	for (i = 0; i < len; i += n)
+		if (text_char(u + i, len - i, &n) == TEXT_CONTROL)
+			return 1;
+	return 0;
+}
+
+char *
+xo_printable(char *out, size_t outsize, const char *in, size_t inlen)
+{
+	const unsigned char *r = (const unsigned char *)in;
+	size_t i, w = 0, n, total = 0, limit;
+	enum text_class c;
+
+	if (outsize == 0)
+		return out;
+	for (i = 0; i < inlen; i += n)
+		total += text_char(r + i, inlen - i, &n) == TEXT_OK ? n : 1;
+	/* What does not fit is cut at a character and marked "...". */
+	limit = total < outsize ? total : outsize > 4 ? outsize - 4 :
+	    outsize - 1;
+	/* OUT may be IN: a character never grows, so W never passes I. */
+	for (i = 0; i < inlen; i += n) {
+		c = text_char(r + i, inlen - i, &n);
+		if (w + (c == TEXT_OK ? n : 1) > limit)
+			break;
+		if (c == TEXT_OK)
+			memmove(out + w, r + i, n);
+		else
+			out[w] = '?';
+		w += c == TEXT_OK ? n : 1;
+	}
+	if (total >= outsize && outsize > 4) {
+		memcpy(out + w, "...", 3);
+		w += 3;
+	}
+	out[w] = '\0';
+	return out;
+}
+
 void
 xo_printable_utf8(char *s)
 {
-	unsigned char *r = (unsigned char *)s, *w = r;
-	size_t n, i;
+	size_t len = strlen(s);
 
-	while (*r != '\0') {
-		n = *r < 0x80 ? 1 : (*r & 0xe0) == 0xc0 ? 2 :
-		    (*r & 0xf0) == 0xe0 ? 3 : (*r & 0xf8) == 0xf0 ? 4 : 0;
-		if (n == 1) {
-			*w++ = *r < 0x20 || *r == 0x7f ? '?' : *r;
-			r++;
-			continue;
-		}
-		for (i = 1; i < n; i++)
-			if (r[i] == '\0')
-				break;
-		/* C1 controls are U+0080-U+009F: C2 80 - C2 9F. */
-		if (n == 0 || i < n || !utf8_valid(r, n) ||
-		    (n == 2 && r[0] == 0xc2 && r[1] <= 0x9f)) {
-			*w++ = '?';
-			r += n == 0 || i < n ? 1 : n;
-			continue;
-		}
-		for (i = 0; i < n; i++)
-			*w++ = *r++;
+	xo_printable(s, len + 1, s, len);
+}
+
+const char *
+xo_shell_word(char *buf, size_t size, const char *s)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-";
+	size_t len = strlen(s), w = 0, unit;
+	const char *p;
+
+	if (size < 8) {
+		if (size > 0)
+			buf[0] = '\0';
+		return buf;
 	}
-	*w = '\0';
+	if (len > 0 && len < size && strspn(s, safe) == len) {
+		memcpy(buf, s, len + 1);
+		return buf;
+	}
+	buf[w++] = '\'';
+	for (p = s; *p != '\0'; p++) {
+		unit = *p == '\'' ? 4 : 1;
+		/* Keep room for the closing quote and NUL, or "...'" NUL. */
+		if (w + unit + (p[1] != '\0' ? 5 : 2) > size) {
+			memcpy(buf + w, "...", 3);
+			w += 3;
+			break;
+		}
+		if (*p == '\'')
+			memcpy(buf + w, "'\\''", 4);
+		else
+			buf[w] = *p;
+		w += unit;
+	}
+	buf[w++] = '\'';
+	buf[w] = '\0';
+	return buf;
+}
+
+size_t
+xo_secret_first_line(char *buf, size_t len)
+{
+	size_t n = strcspn(buf, "\r\n");
+
+	if (n < len)
+		xo_wipe(buf + n, len - n);
+	buf[n] = '\0';
+	return n;
 }
 
 int

@@ -31,18 +31,35 @@ int xo_has_ctl(const char *s, size_t len);
  * codes, URLs, names, tokens). */
 int xo_unsafe_text(const char *s, size_t len);
 
-/* Copies IN (INLEN bytes) to OUT (OUTSIZE > 0) as printable ASCII:
- * every other byte (controls, C1, all of UTF-8) becomes '?'; the result
- * is NUL-terminated and, if IN did not fit, ends in "...".  For text
- * from outside (a server's error, a redirect's parameters) in messages. */
-void xo_printable(char *out, size_t outsize, const char *in, size_t inlen);
+/* The one filter for text from outside -- a file, a file name, a
+ * server -- on its way to a terminal, a log or a message: copies IN
+ * (INLEN bytes) to OUT (OUTSIZE > 0 bytes, NUL-terminated) with every
+ * control character (C0, DEL, and C1 U+0080-U+009F as UTF-8 C2 80..9F
+ * or as a lone byte 0x80-0x9f, which terminals obey as CSI, OSC...)
+ * and every byte that is not UTF-8 replaced by '?'; other UTF-8 is
+ * kept.  What does not fit is cut at a character and ends in "...".
+ * OUT may be IN (the text never grows).  Returns OUT. */
+char *xo_printable(char *out, size_t outsize, const char *in, size_t inlen);
 
-/* Makes the text S safe for a terminal, in place: control characters
- * (C0, DEL, and C1 U+0080-U+009F, which terminals obey as escapes) and
- * bytes that are not UTF-8 become '?'; other UTF-8 is kept.  The text
- * never grows.  For server text the helper prints (S: lines, a server's
- * error_description, a redirect's error). */
+/* xo_printable on the string S, in place. */
 void xo_printable_utf8(char *s);
+
+/* The one shell quoting for words put into a "run: ..." hint: writes S
+ * into BUF (SIZE >= 8 bytes) as one word a POSIX shell reads back as S,
+ * bare if S only holds [A-Za-z0-9@%+=:,./_-], else in single quotes
+ * (each ' as '\'').  Pasted, it never runs anything: a word too long for
+ * BUF is cut inside its quotes and ends in "...'".  Returns BUF. */
+const char *xo_shell_word(char *buf, size_t size, const char *s);
+
+/* A buffer for xo_shell_word that holds any path, every byte quoted. */
+#define XO_SHELL_WORD_MAX	(4 * 4096 + 8)
+
+/* For a secret file's text (LEN bytes at BUF, NUL-terminated at
+ * BUF[LEN]): ends the string at the first CR or LF and wipes every byte
+ * after it up to LEN, so that the lines after the first (a note, a
+ * second secret) do not stay in memory.  Returns the first line's
+ * length. */
+size_t xo_secret_first_line(char *buf, size_t len);
 
 /* Reads from FD into BUF until SIZE bytes or end of file, through
  * EINTR and short reads.  *GOTp is always the number of bytes read (so

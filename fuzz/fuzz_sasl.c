@@ -580,21 +580,50 @@ watch_secret(const struct round *r)
 	return 1;
 }
 
+/* The length of the printable character at S (UTF-8, not a control:
+ * C0, DEL, C1 as C2 80..9F or a lone 0x80-0x9f), or 0.  An oracle of
+ * its own, independent of xo_printable, which made the text. */
+static size_t
+printable_char(const unsigned char *s)
+{
+	unsigned long c;
+	size_t n, i;
+
+	if (s[0] < 0x20 || s[0] == 0x7f)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 && s[0] <= 0xef ?
+	    3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
+	if (n == 0)
+		return 0;
+	c = s[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < 0xa0 || (n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
+
 /* Checks one message of the plugin (an error detail or a log line). */
 static void
 check_text(const char *where, const char *s)
 {
 	static const char *const tokens[] = { TOKEN_VALID, TOKEN_EXPIRING,
 	    TOKEN_EXPIRED, TOKEN_HELPER, "RT0secret" };
-	size_t i, n;
+	size_t i, n, len;
 
 	if (s == NULL)
 		fail("%s: NULL", where);
 	n = strlen(s);
 	if (n > 2048 + 128)
 		fail("%s: %zu bytes", where, n);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+	for (i = 0; i < n; i += len)
+		if ((len = printable_char((const unsigned char *)s + i)) == 0)
 			fail("%s: byte 0x%02x at %zu: \"%s\"", where,
 			    (unsigned char)s[i], i, s);
 	for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)

@@ -28,27 +28,38 @@
 #define JWT_BEARER	"urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define SECRET_MAX	4096
 
+/* The name of the user running us into ME (SIZE bytes): the token
+ * file's owner, whose credential files these must be (become.h). */
+static void
+reader_name(char *me, size_t size)
+{
+	struct passwd *pw;
+
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(me, size, "%s", pw->pw_name);
+	else
+		snprintf(me, size, "%u", (unsigned)geteuid());
+}
+
 /* The credential file PATH is not ours: say whose it is and the chown
  * that fixes it.  Returns XO_E_REFUSED. */
 static int
 owner_words(struct oauth_error *err, const char *what, const char *path)
 {
+	char owner[64], me[64], word[XO_SHELL_WORD_MAX];
 	struct passwd *pw;
 	struct stat st;
-	char owner[64], me[64];
 
 	if (lstat(path, &st) == 0 && (pw = getpwuid(st.st_uid)) != NULL)
 		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
 	else
 		snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
-	if ((pw = getpwuid(geteuid())) != NULL)
-		snprintf(me, sizeof(me), "%s", pw->pw_name);
-	else
-		snprintf(me, sizeof(me), "%u", (unsigned)geteuid());
+	reader_name(me, sizeof(me));
+	xo_shell_word(word, sizeof(word), path);
 	return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE, "refusing the "
 	    "%s %s: it belongs to %s, and a token file's credentials must "
 	    "belong to the token file's owner (%s), who uses them; run: "
-	    "chown %s %s", what, path, owner, me, me, path);
+	    "chown %s %s", what, path, owner, me, me, word);
 }
 
 /* Words the failure R to read the credential file PATH (WHAT: "private
@@ -58,20 +69,20 @@ static int
 credential_words(struct oauth_error *err, int r, const char *what,
     const char *member, const char *path)
 {
-	struct passwd *pw;
+	char word[XO_SHELL_WORD_MAX], me[64];
 	struct stat st;
-	char me[64];
 
 	switch (r) {
 	case JWT_E_PERMS:
+		xo_shell_word(word, sizeof(word), path);
 		if (stat(path, &st) == 0)
 			return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
 			    "refusing the %s %s: it is accessible by group or "
 			    "others (mode %04o); run: chmod 600 %s", what, path,
-			    (unsigned)(st.st_mode & 07777), path);
+			    (unsigned)(st.st_mode & 07777), word);
 		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
 		    "refusing the %s %s: it is accessible by group or others; "
-		    "run: chmod 600 %s", what, path, path);
+		    "run: chmod 600 %s", what, path, word);
 	case JWT_E_NOTREG:
 		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
 		    "refusing the %s %s: not a regular file (a symbolic link, "
@@ -86,15 +97,13 @@ credential_words(struct oauth_error *err, int r, const char *what,
 	case -EPERM:
 		/* Read as the token file's owner (become.h): theirs, or not
 		 * at all. */
-		if ((pw = getpwuid(geteuid())) != NULL)
-			snprintf(me, sizeof(me), "%s", pw->pw_name);
-		else
-			snprintf(me, sizeof(me), "%u", (unsigned)geteuid());
+		reader_name(me, sizeof(me));
+		xo_shell_word(word, sizeof(word), path);
 		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
 		    "cannot read the %s %s: %s; it is read as the token "
 		    "file's owner (%s) and must be theirs: run: chown %s %s "
-		    "&& chmod 600 %s", what, path, strerror(-r), me, me, path,
-		    path);
+		    "&& chmod 600 %s", what, path, strerror(-r), me, me, word,
+		    word);
 	case -ENOMEM:
 		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
 		    "out of memory");
@@ -144,7 +153,7 @@ read_secret(const char *path, char **secretp, struct oauth_error *err)
 	if ((r = jwt_read_secret(path, &text, &len)) != 0)
 		return credential_error(err, r, "client secret file",
 		    "client_secret_file", path);
-	text[strcspn(text, "\r\n")] = '\0';
+	xo_secret_first_line(text, len);
 	if (text[0] == '\0' || strlen(text) > SECRET_MAX ||
 	    xo_has_ctl(text, strlen(text))) {
 		xo_freezero(text, len);

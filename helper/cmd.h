@@ -41,6 +41,7 @@ struct cmd_args {
 	struct mailtest_options test;
 	struct postfix_options postfix;
 	int		 for_postfix;	/* login --for postfix */
+	const char	*proxy_file;	/* login, set: --proxy-file */
 };
 
 struct cmd_option;
@@ -126,6 +127,16 @@ int cmd_set(const struct cmd_args *, int, char **);
 /* Checks --proxy, --no-proxy, --notify in C (login, set).  Returns 0 or
  * XO_E_USAGE after a message naming WHO. */
 int cmd_conf_check(const struct login_options *c, const char *who);
+
+/* --proxy-file (login, set): sets *LO to A's login options with the
+ * proxy URL -- credentials and all, which then need not be in argv or
+ * the environment -- read from the first line of A->proxy_file as a
+ * secret file is read (a regular file, no group or other permission,
+ * never a FIFO's wait).  *TEXTp is that URL (NULL without the option):
+ * the caller wipes it with xo_free_secret.  Returns 0 or an errors.h
+ * code after a message naming WHO. */
+int cmd_conf_proxy_file(const struct cmd_args *a, const char *who,
+    struct login_options *lo, char **textp);
 
 /* login --for postfix (cmd_postfix.c): before the login, checks the
  * options, prepares postfix's store and sets *PATHp (new) to ACCOUNT's

@@ -310,7 +310,7 @@ static void
 report_foreign_lock(const struct target *t, const char *lock,
     const struct stat *st, const char *why)
 {
-	char owner[64], me[64];
+	char owner[64], me[64], word[XO_SHELL_WORD_MAX];
 	struct passwd *pw;
 
 	if ((pw = getpwuid(st->st_uid)) != NULL)
@@ -323,7 +323,8 @@ report_foreign_lock(const struct target *t, const char *lock,
 		snprintf(me, sizeof(me), "%u", (unsigned)geteuid());
 	msg(t->arg, "cannot open %s: %s (owner %s, mode %04o); run: chown %s "
 	    "%s, or remove it", lock, why, owner,
-	    (unsigned)(st->st_mode & 07777), me, lock);
+	    (unsigned)(st->st_mode & 07777), me,
+	    xo_shell_word(word, sizeof(word), lock));
 }
 
 /* The token file's directory, or its lock file, is one another user
@@ -335,33 +336,34 @@ report_unsafe_place(const struct target *t, int r)
 	int dirlen = slash == NULL ? 1 : slash == t->path ? 1 :
 	    (int)(slash - t->path);
 	const char *dir = slash == NULL ? "." : t->path;
-	char lock[PATH_MAX];
+	char lock[PATH_MAX], dirname[PATH_MAX], word[XO_SHELL_WORD_MAX];
 	struct stat st;
 
+	snprintf(dirname, sizeof(dirname), "%.*s", dirlen, dir);
+	xo_shell_word(word, sizeof(word), dirname);
 	if (r == TOKFILE_E_DIRPERMS)
-		msg(t->arg, "refusing %s: its directory %.*s is writable by "
+		msg(t->arg, "refusing %s: its directory %s is writable by "
 		    "group or others, who could replace or hold its lock and "
-		    "temporary files; run: chmod go-w %.*s", t->path, dirlen,
-		    dir, dirlen, dir);
+		    "temporary files; run: chmod go-w %s", t->path, dirname,
+		    word);
 	else if (r == TOKFILE_E_DIROWNER)
-		msg(t->arg, "refusing %s: its directory %.*s belongs to another "
+		msg(t->arg, "refusing %s: its directory %s belongs to another "
 		    "user than the file, who could swap names under root; "
 		    "move the file to a directory its owner owns, or run: "
-		    "chown %u %.*s", t->path, dirlen, dir,
-		    lstat(t->path, &st) == 0 ? (unsigned)st.st_uid : 0u,
-		    dirlen, dir);
+		    "chown %u %s", t->path, dirname,
+		    lstat(t->path, &st) == 0 ? (unsigned)st.st_uid : 0u, word);
 	else if (r == TOKFILE_E_DIRLINK)
-		msg(t->arg, "refusing %s: its directory %.*s is a symbolic "
-		    "link, which its owner could point anywhere; name the "
-		    "directory it points to", t->path, dirlen, dir);
+		msg(t->arg, "refusing %s: its directory %s is a symbolic link, "
+		    "which its owner could point anywhere; name the directory "
+		    "it points to", t->path, dirname);
 	else if (snprintf(lock, sizeof(lock), "%s.lock", t->path) <
 	    (int)sizeof(lock) && lstat(lock, &st) == 0 && st.st_nlink == 1)
 		report_foreign_lock(t, lock, &st, "it belongs to another user");
 	else
 		msg(t->arg, "refusing %s.lock: it has more than one link or "
 		    "belongs to another user, so it is not a lock file "
-		    PROG " made; check it, remove it (rm %s.lock) and try "
-		    "again", t->path, t->path);
+		    PROG " made; check it, remove it (rm %s) and try "
+		    "again", t->path, xo_shell_word(word, sizeof(word), lock));
 	return XO_E_REFUSED;
 }
 
@@ -371,24 +373,26 @@ int
 cmd_report_file_error(const struct target *t, int r)
 {
 	const char *file = t->is_account ? t->path : "the token file";
+	char word[XO_SHELL_WORD_MAX];
 	struct stat st;
 
 	if (r == -ENOENT) {
 		if (t->is_account)
 			msg(t->arg, "no token file %s; run: " PROG " login %s",
-			    t->path, t->arg);
+			    t->path, xo_shell_word(word, sizeof(word), t->arg));
 		else
 			msg(t->arg, "no such token file");
 		return -ENOENT;
 	}
 	if (r == TOKFILE_E_PERMS) {
+		xo_shell_word(word, sizeof(word), t->path);
 		if (lstat(t->path, &st) == 0)
 			msg(t->arg, "refusing %s: it is accessible by group or "
 			    "others (mode %04o); run: chmod 600 %s", file,
-			    (unsigned)(st.st_mode & 07777), t->path);
+			    (unsigned)(st.st_mode & 07777), word);
 		else
 			msg(t->arg, "refusing %s: it is accessible by group or "
-			    "others; run: chmod 600 %s", file, t->path);
+			    "others; run: chmod 600 %s", file, word);
 		return TOKFILE_E_PERMS;
 	}
 	if (r == TOKFILE_E_DIRPERMS || r == TOKFILE_E_DIROWNER ||
@@ -428,7 +432,8 @@ cmd_report_file_error(const struct target *t, int r)
 		msg(t->arg, "%s is not a valid token file (%s)%s%s",
 		    t->is_account ? t->path : "this", tokfile_strerror(r),
 		    t->is_account ? "; run: " PROG " login " : "",
-		    t->is_account ? t->arg : "");
+		    t->is_account ? xo_shell_word(word, sizeof(word), t->arg) :
+		    "");
 		return r;
 	}
 	msg(t->arg, "cannot read %s: %s", t->path, tokfile_strerror(r));

@@ -26,6 +26,7 @@ cmd_list(const struct cmd_args *opt, int argc, char **argv)
 	struct target t;
 	struct tokfile *tok;
 	char **names = NULL, *dir = NULL, span[32], expiry[64], health[512];
+	char word[XO_SHELL_WORD_MAX];
 	enum health_level level;
 	size_t i, n = 0;
 	int64_t now = xo_now_s();
@@ -44,13 +45,13 @@ cmd_list(const struct cmd_args *opt, int argc, char **argv)
 		    "ACCOUNT --provider ... --client-id ...", dir);
 		goto out;
 	}
-	printf("%-16s %-28s %-10s %-24s %s\n", "ACCOUNT", "USER", "PROVIDER",
+	msg_line("%-16s %-28s %-10s %-24s %s", "ACCOUNT", "USER", "PROVIDER",
 	    "ACCESS TOKEN", "HEALTH");
 	for (i = 0; i < n; i++) {
 		if (target_init(&t, names[i]) != 0)
 			continue;
 		if ((r = tokfile_read(t.path, &tok)) != 0) {
-			printf("%-16s %-28s %-10s %-24s unusable: %s\n", names[i],
+			msg_line("%-16s %-28s %-10s %-24s unusable: %s", names[i],
 			    "-", "-", "-", r == TOKFILE_E_PERMS ? "readable by "
 			    "others (chmod 600)" : tokfile_strerror(r));
 			target_clear(&t);
@@ -67,11 +68,11 @@ cmd_list(const struct cmd_args *opt, int argc, char **argv)
 			snprintf(health, sizeof(health), tok->expires_at > now ?
 			    "ok (app-only)" : "ok (app-only, renewed when next "
 			    "used)");
-		printf("%-16s %-28s %-10s %-24s %s%s%s\n", names[i], tok->user,
+		msg_line("%-16s %-28s %-10s %-24s %s%s%s", names[i], tok->user,
 		    tok->provider != NULL ? tok->provider : "-", expiry, health,
 		    health_failing(tok) == HEALTH_LOGIN ? "; the fix: " PROG
 		    " show " : "", health_failing(tok) == HEALTH_LOGIN ?
-		    names[i] : "");
+		    xo_shell_word(word, sizeof(word), names[i]) : "");
 		tokfile_free(tok);
 		target_clear(&t);
 	}

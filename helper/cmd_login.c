@@ -129,8 +129,8 @@ login_paths(struct login_call *c)
  * caller named on the command line with the caller's rights, creates
  * the caller's store, then does the rest as the file's owner. */
 static int
-login_target(const struct cmd_args *opt, const struct target *t,
-    const char *account)
+login_target(const struct cmd_args *opt, const struct login_options *lo,
+    const struct target *t, const char *account)
 {
 	struct login_call c;
 	char *secret = NULL;
@@ -139,14 +139,14 @@ login_target(const struct cmd_args *opt, const struct target *t,
 
 	memset(&c, 0, sizeof(c));
 	c.opt = opt;
-	c.lo = opt->login;
+	c.lo = *lo;
 	c.account = account;
 	if (login_paths(&c) != 0) {
 		msg(t->arg, "out of memory");
 		status = -ENOMEM;
 		goto out;
 	}
-	if ((status = login_secret(&opt->login, t->arg, &secret)) != 0)
+	if ((status = login_secret(lo, t->arg, &secret)) != 0)
 		goto out;
 	c.secret = secret;
 	if (account == NULL ||
@@ -163,46 +163,52 @@ int
 cmd_login(const struct cmd_args *opt, int argc, char **argv)
 {
 	struct target t = { NULL, NULL, 0, NULL };
+	struct login_options lo;
+	char *proxy = NULL, *path = NULL;
 	int status;
 
 	(void)argc;
-	if ((status = cmd_conf_check(&opt->login, argv[0])) != 0)
-		return status;
+	if ((status = cmd_conf_proxy_file(opt, argv[0], &lo, &proxy)) != 0 ||
+	    (status = cmd_conf_check(&lo, argv[0])) != 0)
+		goto out;
 	if (opt->for_postfix) {
-		char *path = NULL;
-
 		/* postfix (and a chrooted smtp) can write its store's files:
 		 * a command kept there would be theirs to choose. */
-		if (opt->login.notify != NULL && *opt->login.notify != '\0') {
+		if (lo.notify != NULL && *lo.notify != '\0') {
 			msg(argv[0], "--notify does not go with --for postfix: "
 			    "postfix's store takes its notify command from "
 			    HEALTH_NOTIFY_CONF " (one line, a file root owns "
 			    "that nobody else may write)");
-			return XO_E_USAGE;
+			status = XO_E_USAGE;
+			goto out;
 		}
 		if ((status = postfix_for_login(argv[0], &opt->postfix, argv[0],
 		    &path)) != 0)
-			return status;
+			goto out;
 		/* postfix's store: the login as postfix, the setup as root. */
 		t.arg = argv[0];
 		t.path = path;
 		t.file = path;
 		t.is_account = 1;
-		if ((status = login_target(opt, &t, argv[0])) == 0)
+		status = login_target(opt, &lo, &t, argv[0]);
+		t.path = NULL;		/* PATH's, freed below */
+		if (status == 0)
 			status = postfix_after_login(argv[0], &opt->postfix, path);
-		free(path);
-		return status;
+		goto out;
 	}
 	if (opt->postfix.relay != NULL || opt->postfix.apply ||
 	    opt->postfix.sender != NULL || opt->postfix.config_dir != NULL) {
 		msg(NULL, "login: --relay, --sender, --apply and "
 		    "--postfix-config go with --for postfix");
-		return XO_E_USAGE;
+		status = XO_E_USAGE;
+		goto out;
 	}
 	if ((status = target_init(&t, argv[0])) != 0)
 		goto out;
-	status = login_target(opt, &t, t.is_account ? t.arg : NULL);
+	status = login_target(opt, &lo, &t, t.is_account ? t.arg : NULL);
  out:
+	free(path);
+	xo_free_secret(proxy);
 	target_clear(&t);
 	return status;
 }

@@ -30,6 +30,7 @@
 #include "postfix.h"
 #include "store.h"
 #include "tokfile.h"
+#include "xo_util.h"
 
 #define PF_TIMER	"xoauth2-token-postfix.timer"
 #define PF_DEFAULT_QUEUE "/var/spool/postfix"
@@ -167,6 +168,14 @@ file_user(const char *who, const char *path, char **userp)
 	if ((r = tokfile_read(path, &tok)) != 0) {
 		msg(who, "cannot read %s: %s", path, tokfile_strerror(r));
 		return r;
+	}
+	/* Printed to root's terminal and written into postfix's map: a
+	 * file in postfix's store may hold anything (C1 controls too). */
+	if (xo_unsafe_text(tok->user, strlen(tok->user))) {
+		msg(who, "refusing %s: its user holds control characters",
+		    path);
+		tokfile_free(tok);
+		return XO_E_DATA;
 	}
 	*userp = strdup(tok->user);
 	tokfile_free(tok);
@@ -367,6 +376,7 @@ postfix_command(const char *account, const struct postfix_options *po)
 	struct postfix *pf = NULL;
 	struct stat st;
 	char err[POSTFIX_ERRLEN], *path = NULL, *src = NULL;
+	char word[XO_SHELL_WORD_MAX], relay[XO_SHELL_WORD_MAX];
 	int is_account, r, status;
 
 	if (!po->remove) {
@@ -398,7 +408,8 @@ postfix_command(const char *account, const struct postfix_options *po)
 		if (access(src, F_OK) == -1) {
 			msg(account, "no token file %s (nor %s); run: " PROG
 			    " login %s --for postfix --relay %s ...", path, src,
-			    account, po->relay);
+			    xo_shell_word(word, sizeof(word), account),
+			    xo_shell_word(relay, sizeof(relay), po->relay));
 			status = XO_E_NOINPUT;
 			goto out;
 		}

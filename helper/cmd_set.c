@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "errors.h"
 #include "health.h"
+#include "jwt.h"
 #include "msg.h"
 #include "oauth.h"
 #include "tokfile.h"
@@ -24,6 +25,7 @@
 
 const struct cmd_option cmd_opts_conf[] = {
 	S("proxy", "URL", proxy),
+	{ "proxy-file", 0, "FILE", cmd_set_string, CMD_AT(proxy_file) },
 	S("no-proxy", "HOSTS", no_proxy),
 	S("notify", "CMD", notify),
 	CMD_OPT_END
@@ -46,6 +48,42 @@ cmd_conf_check(const struct login_options *c, const char *who)
 		msg(who, "--no-proxy, --notify: one line of printable text");
 		return XO_E_USAGE;
 	}
+	return 0;
+}
+
+int
+cmd_conf_proxy_file(const struct cmd_args *a, const char *who,
+    struct login_options *lo, char **textp)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	*lo = a->login;
+	*textp = NULL;
+	if (a->proxy_file == NULL)
+		return 0;
+	if (a->login.proxy != NULL) {
+		msg(who, "--proxy and --proxy-file: give one");
+		return XO_E_USAGE;
+	}
+	if ((r = jwt_read_secret(a->proxy_file, &text, &len)) != 0) {
+		msg(who, "refusing --proxy-file %s: %s%s", a->proxy_file,
+		    r == JWT_E_PERMS || r == JWT_E_NOTREG ? jwt_strerror(r) :
+		    r < 0 ? strerror(-r) : jwt_strerror(r),
+		    r == JWT_E_PERMS ? "; run: chmod 600 FILE" : "");
+		return r == -ENOENT ? XO_E_NOINPUT : r == -ENOMEM ? r :
+		    XO_E_REFUSED;
+	}
+	xo_secret_first_line(text, len);
+	if (text[0] == '\0' || xo_has_ctl(text, strlen(text))) {
+		msg(who, "--proxy-file %s: put the proxy URL alone on its first "
+		    "line", a->proxy_file);
+		xo_freezero(text, len);
+		return XO_E_DATA;
+	}
+	lo->proxy = text;
+	*textp = text;
 	return 0;
 }
 
@@ -99,14 +137,18 @@ set_one(const struct target *t, void *arg)
 int
 cmd_set(const struct cmd_args *opt, int argc, char **argv)
 {
-	const struct login_options *c = &opt->login;
+	struct login_options lo;
+	const struct login_options *c = &lo;
 	struct target t = { NULL, NULL, 0, NULL };
+	char *proxy = NULL;
 	int status;
 
 	(void)argc;
+	if ((status = cmd_conf_proxy_file(opt, argv[0], &lo, &proxy)) != 0)
+		return status;
 	if (c->proxy == NULL && c->no_proxy == NULL && c->notify == NULL) {
-		msg(NULL, "set: what? add --proxy URL, --no-proxy HOSTS or "
-		    "--notify CMD ('' removes one)");
+		msg(NULL, "set: what? add --proxy URL (or --proxy-file FILE), "
+		    "--no-proxy HOSTS or --notify CMD ('' removes one)");
 		return XO_E_USAGE;
 	}
 	if ((status = target_init(&t, argv[0])) != 0)
@@ -115,6 +157,7 @@ cmd_set(const struct cmd_args *opt, int argc, char **argv)
 		goto out;
 	status = cmd_as_owner(&t, set_one, (void *)(uintptr_t)c);
  out:
+	xo_free_secret(proxy);
 	target_clear(&t);
 	return status;
 }

@@ -29,18 +29,18 @@ show_app_only(const struct tokfile *tok)
 		grant = "client credentials";
 	else if (strcmp(grant, APPONLY_JWT_BEARER) == 0)
 		grant = "service account";
-	printf("grant:          %s (app-only, no refresh token)\n", grant);
-	printf("mailbox:        %s\n", tok->user);
+	msg_line("grant:          %s (app-only, no refresh token)", grant);
+	msg_line("mailbox:        %s", tok->user);
 	if (tok->certificate_file != NULL)
-		printf("certificate:    %s (x5t#S256 %s)\n", tok->certificate_file,
+		msg_line("certificate:    %s (x5t#S256 %s)", tok->certificate_file,
 		    tok->certificate_thumbprint != NULL ?
 		    tok->certificate_thumbprint : "not computed yet");
 	if (tok->private_key_file != NULL)
-		printf("private key:    %s\n", tok->private_key_file);
+		msg_line("private key:    %s", tok->private_key_file);
 	if (tok->client_secret_file != NULL)
-		printf("client secret:  in %s\n", tok->client_secret_file);
+		msg_line("client secret:  in %s", tok->client_secret_file);
 	if (tok->service_account_file != NULL)
-		printf("service account: %s\n", tok->service_account_file);
+		msg_line("service account: %s", tok->service_account_file);
 }
 
 /* show's lines for the identity: file, account, user or grant,
@@ -48,21 +48,21 @@ show_app_only(const struct tokfile *tok)
 static void
 show_identity(const struct tokfile *tok, const struct target *t)
 {
-	printf("file:           %s\n", t->path);
-	printf("account:        %s\n", tok->account != NULL ? tok->account :
+	msg_line("file:           %s", t->path);
+	msg_line("account:        %s", tok->account != NULL ? tok->account :
 	    t->is_account ? t->arg : "(not recorded)");
 	if (apponly_is(tok))
 		show_app_only(tok);
 	else
-		printf("user:           %s\n", tok->user);
-	printf("provider:       %s\n", tok->provider != NULL ? tok->provider :
+		msg_line("user:           %s", tok->user);
+	msg_line("provider:       %s", tok->provider != NULL ? tok->provider :
 	    "(not recorded)");
-	printf("token endpoint: %s\n", tok->token_endpoint);
-	printf("client id:      %s\n", tok->client_id);
+	msg_line("token endpoint: %s", tok->token_endpoint);
+	msg_line("client id:      %s", tok->client_id);
 	if (!apponly_is(tok))
-		printf("client secret:  %s\n", tok->client_secret != NULL ?
+		msg_line("client secret:  %s", tok->client_secret != NULL ?
 		    "(set)" : "(none)");
-	printf("scope:          %s\n", tok->scope != NULL ? tok->scope :
+	msg_line("scope:          %s", tok->scope != NULL ? tok->scope :
 	    "(provider default)");
 }
 
@@ -76,23 +76,23 @@ show_times(const struct tokfile *tok, int64_t now)
 	cmd_fmt_time(when, sizeof(when), tok->expires_at);
 	cmd_fmt_span(span, sizeof(span), tok->expires_at - now);
 	if (tok->expires_at > now)
-		printf("access token:   expires %s (in %s)\n", when, span);
+		msg_line("access token:   expires %s (in %s)", when, span);
 	else
-		printf("access token:   expired %s (%s ago)\n", when, span);
+		msg_line("access token:   expired %s (%s ago)", when, span);
 	if (!apponly_is(tok))
-		printf("refresh token:  %s\n", tok->refresh_token != NULL ?
+		msg_line("refresh token:  %s", tok->refresh_token != NULL ?
 		    "(set)" : "(none: log in again when the access token "
 		    "expires)");
 	if (tok->refreshed_at > 0) {
 		cmd_fmt_time(when, sizeof(when), tok->refreshed_at);
 		cmd_fmt_span(span, sizeof(span), now - tok->refreshed_at);
-		printf("last refresh:   %s (%s ago)\n", when, span);
+		msg_line("last refresh:   %s (%s ago)", when, span);
 	} else
-		printf("last refresh:   never\n");
+		msg_line("last refresh:   never");
 	if (tok->failed_at > 0) {
 		cmd_fmt_time(when, sizeof(when), tok->failed_at);
 		cmd_fmt_span(span, sizeof(span), now - tok->failed_at);
-		printf("last failure:   %s (%s ago), %s: %s\n", when, span,
+		msg_line("last failure:   %s (%s ago), %s: %s", when, span,
 		    tok->failure_class != NULL ? tok->failure_class : "?",
 		    tok->failure != NULL ? tok->failure : "no reason recorded");
 	}
@@ -108,31 +108,31 @@ show_health(const struct tokfile *tok, const struct target *t, int64_t now)
 	size_t n;
 
 	level = health_verdict(tok, now, health, sizeof(health));
-	printf("health:         %s%s\n", health, level == HEALTH_OK ? "" :
+	msg_line("health:         %s%s", health, level == HEALTH_OK ? "" :
 	    level == HEALTH_WARNING ? " [warning]" : " [critical]");
 	if (health_failing(tok) == HEALTH_LOGIN) {
 		health_fix_command(tok, t->arg, fix, sizeof(fix));
-		printf("to fix, run:    %s\n", fix);
+		msg_line("to fix, run:    %s", fix);
 	}
 	if (tok->proxy != NULL) {
 		health_proxy_shown(tok->proxy, shown, sizeof(shown));
-		printf("proxy:          %s (no proxy for: %s)\n", shown,
+		msg_line("proxy:          %s (no proxy for: %s)", shown,
 		    tok->no_proxy != NULL ? tok->no_proxy : "-");
 	} else
-		printf("proxy:          (none stored: the proxy variables of "
-		    "the refreshing process; none when the plugin runs it)\n");
+		msg_line("proxy:          (none stored: the proxy variables of "
+		    "the refreshing process; none when the plugin runs it)");
 	/* A notify command may carry a secret (a webhook URL): its
 	 * program only. */
 	n = strcspn(tok->notify != NULL ? tok->notify : "", " \t");
 	if (health_notify_ignored(tok, t->path))
-		printf("notify:         %.*s%s (ignored: postfix's store takes "
-		    "its command from " HEALTH_NOTIFY_CONF ")\n", (int)n,
+		msg_line("notify:         %.*s%s (ignored: postfix's store takes "
+		    "its command from " HEALTH_NOTIFY_CONF ")", (int)n,
 		    tok->notify, tok->notify[n] != '\0' ? " ..." : "");
 	else if (tok->notify != NULL)
-		printf("notify:         %.*s%s\n", (int)n, tok->notify,
+		msg_line("notify:         %.*s%s", (int)n, tok->notify,
 		    tok->notify[n] != '\0' ? " ..." : "");
 	else
-		printf("notify:         (none)\n");
+		msg_line("notify:         (none)");
 }
 
 int

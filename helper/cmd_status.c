@@ -60,6 +60,8 @@ status_one(const char *arg, char *text, size_t size)
 		    "member is ignored: postfix's store takes its command from "
 		    HEALTH_NOTIFY_CONF ")");
  out:
+	/* A name, a path, a recorded reason: text from outside. */
+	xo_printable_utf8(text);
 	tokfile_free(tok);
 	target_clear(&t);
 	return level;
@@ -82,7 +84,7 @@ cmd_status(const struct cmd_args *opt, int argc, char **argv)
 			goto out;
 		}
 		if (n == 0) {
-			printf("XOAUTH2 UNKNOWN - no accounts in %s\n", dir);
+			msg_line("XOAUTH2 UNKNOWN - no accounts in %s", dir);
 			goto out;
 		}
 		argv = store;

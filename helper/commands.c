@@ -49,8 +49,8 @@ const struct command cmd_table[] = {
 	  "        [--client-secret-file FILE|-] [--auth-endpoint URL]\n"
 	  "        [--token-endpoint URL] [--device-endpoint URL] [--port N]\n"
 	  "        [--redirect-host 127.0.0.1|localhost] [--wait SECS]\n"
-	  "        [--no-browser] [--no-qr] [--proxy URL|''] [--no-proxy HOSTS]\n"
-	  "        [--notify CMD] [NET OPTIONS]\n"
+	  "        [--no-browser] [--no-qr] [--proxy URL|''|--proxy-file FILE]\n"
+	  "        [--no-proxy HOSTS] [--notify CMD] [NET OPTIONS]\n"
 	  "        [--for postfix --relay [HOST]:PORT [--sender ADDRESS] [--apply]\n"
 	  "         [--postfix-config DIR]]\n"
 	  "      login ACCOUNT|FILE --app-only --provider microsoft|custom\n"
@@ -95,8 +95,8 @@ const struct command cmd_table[] = {
 	  "account in the store if none is named); exit 0 ok, 1 warning, "
 	  "2 critical, 3 unknown" },
 	{ "set", FULL(cmd_set), { FULL(cmd_opts_conf) }, 1, 1, CMD_NET,
-	  "set ACCOUNT|FILE [--proxy URL|''] [--no-proxy HOSTS|''] "
-	  "[--notify CMD|'']",
+	  "set ACCOUNT|FILE [--proxy URL|''|--proxy-file FILE] "
+	  "[--no-proxy HOSTS|''] [--notify CMD|'']",
 	  "change how a token file is refreshed (proxy) and who is told when "
 	  "it needs a new login (notify), without a new login" },
 	{ "logout", cmd_logout, { NULL }, 1, 1, 0,

@@ -327,6 +327,7 @@ diag_expand(const char *tmpl, const struct diag_vars *v, char *buf,
 		{ "{client_id}", "CLIENT_ID", offsetof(struct diag_vars, client_id) },
 		{ "{tenant}", "TENANT", offsetof(struct diag_vars, tenant) },
 	};
+	char word[XO_SHELL_WORD_MAX];
 	const char *p = tmpl, *val;
 	size_t n = 0, i, len;
 
@@ -344,6 +345,10 @@ diag_expand(const char *tmpl, const struct diag_vars *v, char *buf,
 		    ((const char *)v + vars[i].off) : NULL;
 		if (val == NULL || *val == '\0')
 			val = vars[i].unset;
+		/* {account} is a word of the xoauth2-token commands the
+		 * steps give: quoted, a name can never run anything. */
+		else if (vars[i].off == offsetof(struct diag_vars, account))
+			val = xo_shell_word(word, sizeof(word), val);
 		len = strlen(val);
 		if (len > size - 1 - n)
 			len = size - 1 - n;

@@ -15,7 +15,9 @@
  * (the OAuth "error" and "error_description" members).  The first
  * matching row wins, so specific rows come before general ones.
  *
- * The texts may name {account}, {user} (the mailbox), {client_id} and
+ * The texts may name {account} (filled in as one shell word, quoted if
+ * need be: it goes into xoauth2-token commands), {user} (the mailbox),
+ * {client_id} and
  * {tenant}; diag_expand fills them in.  Nothing here prints, allocates
  * (but diag_claims_parse), or keeps state.
  */

@@ -143,24 +143,13 @@ append(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Appends S to BUF as one shell word (single-quoted when it needs it). */
+/* Appends S to BUF as one shell word (xo_shell_word). */
 static void
 append_word(char *buf, size_t size, const char *s)
 {
-	const char *p;
+	char word[XO_SHELL_WORD_MAX];
 
-	if (s[0] != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == strlen(s)) {
-		append(buf, size, "%s", s);
-		return;
-	}
-	append(buf, size, "'");
-	for (p = s; *p != '\0'; p++)
-		if (*p == '\'')
-			append(buf, size, "'\\''");
-		else
-			append(buf, size, "%c", *p);
-	append(buf, size, "'");
+	append(buf, size, "%s", xo_shell_word(word, sizeof(word), s));
 }
 
 /* The tenant in a Microsoft token endpoint, https://HOST/TENANT/oauth2/...,
@@ -453,7 +442,7 @@ void
 health_announce(const char *command, const struct health_notice *n,
     uid_t owner)
 {
-	char why[256];
+	char why[256], word[XO_SHELL_WORD_MAX];
 
 	if (geteuid() == 0 && owner != 0) {
 		/* become.h makes this impossible; if it ever is not, the
@@ -463,9 +452,13 @@ health_announce(const char *command, const struct health_notice *n,
 		    n->path, (unsigned)owner);
 		return;
 	}
-	if (health_notify(command, n, why, sizeof(why)) != 0)
+	if (health_notify(command, n, why, sizeof(why)) == 0)
+		return;
+	if (health_notify_from_conf())
+		msg(n->account, "%s; change it in " HEALTH_NOTIFY_CONF, why);
+	else
 		msg(n->account, "%s; change it with: " PROG " set %s --notify "
-		    "CMD", why, n->account);
+		    "CMD", why, xo_shell_word(word, sizeof(word), n->account));
 }
 
 /* Whether UID is the postfix account's (whose files a chrooted smtp can
@@ -498,7 +491,7 @@ health_notify_ignored(const struct tokfile *tok, const char *path)
 static int
 notify_conf_read(const char *conf, char **cmdp)
 {
-	char text[4096];
+	char text[4096], word[XO_SHELL_WORD_MAX];
 	struct stat st;
 	size_t len = 0;
 	int fd;
@@ -512,9 +505,10 @@ notify_conf_read(const char *conf, char **cmdp)
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & 022) != 0 || st.st_nlink != 1) {
+		xo_shell_word(word, sizeof(word), conf);
 		msg(NULL, "not running a notify command: %s must be a regular "
 		    "file of root's that nobody else may write; run: chown "
-		    "root: %s && chmod go-w %s", conf, conf, conf);
+		    "root: %s && chmod go-w %s", conf, word, word);
 		close(fd);
 		return 0;
 	}

@@ -91,7 +91,7 @@ read_client_secret(const char *file, const char *who, char **secretp)
 		goto out;
 	}
 	buf[got] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
+	xo_secret_first_line(buf, got);
 	if (buf[0] == '\0' || xo_has_ctl(buf, strlen(buf))) {
 		msg(who, "the client secret %s is empty or holds control "
 		    "characters; put the secret alone on its first line",
@@ -362,7 +362,7 @@ save(const char *path, const char *file, const char *account, const char *who,
     const struct settings *set)
 {
 	struct tokfile *tok;
-	char done[512];
+	char done[512], word[XO_SHELL_WORD_MAX];
 	int status;
 
 	if ((tok = calloc(1, sizeof(*tok))) == NULL) {
@@ -396,7 +396,8 @@ save(const char *path, const char *file, const char *account, const char *who,
 		    "or the provider's equivalent in the scope?); you will have "
 		    "to log in again when the access token expires");
 	msg(who, "check it with: " PROG " test %s --imap HOST (or --pop, --smtp)",
-	    account != NULL ? account : path);
+	    xo_shell_word(word, sizeof(word), account != NULL ? account :
+	    path));
 	status = 0;
  out:
 	tokfile_free(tok);
@@ -955,7 +956,7 @@ login_app_only_run(const struct login_options *lo,
 	struct oauth_options via = *net;
 	struct tokfile *tok = NULL, *old = NULL;
 	struct settings set;
-	char done[512];
+	char done[512], word[XO_SHELL_WORD_MAX];
 	int status;
 
 	if ((status = apponly_login_prepare(al, who, account, &tok)) != 0)
@@ -983,7 +984,8 @@ login_app_only_run(const struct login_options *lo,
 	    "app's credentials when due: no refresh token", &set)) != 0)
 		goto out;
 	msg(who, "check it with: " PROG " test %s --imap HOST (or --pop, "
-	    "--smtp)", account != NULL ? account : path);
+	    "--smtp)", xo_shell_word(word, sizeof(word), account != NULL ?
+	    account : path));
 	status = 0;
  out:
 	tokfile_free(old);

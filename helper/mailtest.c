@@ -1313,6 +1313,7 @@ static int
 session_verdict(struct session *s, int status, const char *how, long t0)
 {
 	enum mailtest_proto proto = s->mo->proto;
+	char word[XO_SHELL_WORD_MAX];
 	const struct diag *known;
 
 	if (status == 0) {
@@ -1330,12 +1331,14 @@ session_verdict(struct session *s, int status, const char *how, long t0)
 	    (known = diag_match(proto == MAILTEST_IMAP ? DIAG_IMAP :
 	    proto == MAILTEST_POP ? DIAG_POP : DIAG_SMTP, s->reply)) != NULL)
 		status = explain(s, known, s->who);
-	else if (status == XO_E_REFUSED && s->sasl != NULL)
+	else if (status == XO_E_REFUSED && s->sasl != NULL) {
+		xo_shell_word(word, sizeof(word), s->who);
 		msg(s->who, "%s; run: " PROG " refresh --force %s, and if the "
 		    "server still says no, check that the grant has the "
 		    "%s scope and that %s access is enabled for the "
-		    "mailbox, then: " PROG " login %s", s->reason, s->who,
-		    proto_name(proto), proto_name(proto), s->who);
+		    "mailbox, then: " PROG " login %s", s->reason, word,
+		    proto_name(proto), proto_name(proto), word);
+	}
 	else
 		msg(s->who, "%s", s->reason);
 	return status;

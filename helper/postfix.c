@@ -21,6 +21,7 @@
 
 #include "errors.h"
 #include "postfix.h"
+#include "xo_util.h"
 
 #define STORE_NAME	"xoauth2"
 #define RUN_OUT_MAX	65536
@@ -427,10 +428,15 @@ postfix_prepare(const struct postfix *pf, char *err)
 	return r;
 }
 
-/* Gives PATH to mail_owner, mode 0600, if it exists (MUST: it must). */
+/* Gives PATH to mail_owner, mode 0600, if it exists (MUST: it must).
+ * Only a regular file with one link, owned by root or mail_owner, checked
+ * on the descriptor it changes: postfix (or a chrooted smtp acting as
+ * postfix) can put names in its store, e.g. a hard link to /etc/shadow
+ * where fs.protected_hardlinks is 0, and root must not hand it over. */
 static int
 adopt_one(const struct postfix *pf, const char *path, int must, char *err)
 {
+	struct stat st;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
@@ -440,6 +446,21 @@ adopt_one(const struct postfix *pf, const char *path, int must, char *err)
 			return 0;
 		seterr(err, "cannot open %s: %s", path, strerror(errno));
 		return -errno;
+	}
+	if (fstat(fd, &st) == -1) {
+		seterr(err, "cannot stat %s: %s", path, strerror(errno));
+		close(fd);
+		return XO_E_IO;
+	}
+	if (!S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1 || (st.st_uid != 0 && st.st_uid != pf->uid)) {
+		seterr(err, "refusing to give %s to %s: %s; check it, remove "
+		    "it and try again", path, pf->mail_owner,
+		    !S_ISREG(st.st_mode) ? "not a regular file" :
+		    st.st_nlink != 1 ? "it has more than one link (a hard "
+		    "link to another file?)" : "it belongs to another user");
+		close(fd);
+		return XO_E_REFUSED;
 	}
 	if (fchown(fd, pf->uid, pf->gid) == -1 || fchmod(fd, 0600) == -1) {
 		seterr(err, "cannot give %s to %s (mode 0600): %s", path,
@@ -851,9 +872,14 @@ static const char *const ours[] = { "relayhost", "smtp_sasl_auth_enable",
 #define NOURS	((int)(sizeof(ours) / sizeof(ours[0])))
 
 /* What main.cf said before the first postfix_apply, so that undoing
- * restores it: QUEUE/xoauth2/SAVED_NAME, one line per setting of ours,
- * "NAME=VALUE", or "NAME" alone when main.cf did not set it. */
-#define SAVED_NAME	"postfix-main.cf.saved"
+ * restores it: SAVED_NAME in config_directory, next to main.cf and as
+ * root's as main.cf, one line per setting of ours, "NAME=VALUE", or
+ * "NAME" alone when main.cf did not set it.  Older versions kept it in
+ * the postfix store (LEGACY_SAVED_NAME), which postfix -- and a
+ * compromised chrooted smtp, as /xoauth2/... -- can rewrite: that file
+ * is never applied, only shown for the admin to check. */
+#define SAVED_NAME		"xoauth2-main.cf.saved"
+#define LEGACY_SAVED_NAME	"postfix-main.cf.saved"
 
 struct saved {
 	int	 known[NOURS];		/* a line for ours[i] */
@@ -904,29 +930,33 @@ explicit_settings(const struct postfix *pf, struct saved *sv, char *err)
 static int
 saved_path(const struct postfix *pf, char *buf, size_t size)
 {
+	int n;
+
+	n = snprintf(buf, size, "%s/" SAVED_NAME, pf->main_cf_dir);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int
+legacy_saved_path(const struct postfix *pf, char *buf, size_t size)
+{
 	char *dir = NULL;
 	int n;
 
 	if (postfix_store_dir(pf, &dir) != 0)
 		return -ENOMEM;
-	n = snprintf(buf, size, "%s/" SAVED_NAME, dir);
+	n = snprintf(buf, size, "%s/" LEGACY_SAVED_NAME, dir);
 	free(dir);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Reads the saved settings into SV (nothing known if there is no file). */
+/* Reads F's lines into SV (which the caller zeroed). */
 static void
-saved_read(const struct postfix *pf, struct saved *sv)
+saved_parse(FILE *f, struct saved *sv)
 {
-	char path[PATH_MAX], *line = NULL, *eq;
+	char *line = NULL, *eq;
 	size_t cap = 0, n;
-	FILE *f;
 	int i;
 
-	memset(sv, 0, sizeof(*sv));
-	if (saved_path(pf, path, sizeof(path)) != 0 ||
-	    (f = fopen(path, "re")) == NULL)
-		return;
 	while (getline(&line, &cap, f) != -1) {
 		line[strcspn(line, "\n")] = '\0';
 		eq = strchr(line, '=');
@@ -940,7 +970,144 @@ saved_read(const struct postfix *pf, struct saved *sv)
 			}
 	}
 	free(line);
+}
+
+/* Opens PATH to read (no symbolic link, no blocking on a FIFO) and
+ * checks on that descriptor that it is a regular file with one link;
+ * ROOT_ONLY: also owned by root with no group or other write bit, so
+ * that only root can have written it.  NULL if not, with *WHYp saying
+ * why (NULL: there is no such file). */
+static FILE *
+saved_open(const char *path, int root_only, const char **whyp)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	*whyp = NULL;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd == -1) {
+		if (errno != ENOENT)
+			*whyp = strerror(errno);
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1)
+		*whyp = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		*whyp = "not a regular file";
+	else if (st.st_nlink != 1)
+		*whyp = "it has more than one link";
+	else if (root_only && st.st_uid != 0)
+		*whyp = "it does not belong to root";
+	else if (root_only && (st.st_mode & 022) != 0)
+		*whyp = "it is writable by group or others";
+	if (*whyp != NULL || (f = fdopen(fd, "r")) == NULL) {
+		if (*whyp == NULL)
+			*whyp = strerror(errno);
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
+/* Writes to LOG the postconf commands that would give main.cf what SV
+ * says, for the admin to check and run (each word shell-quoted, its
+ * text made printable: the file is not ours to trust). */
+static void
+print_postconf(FILE *log, const struct postfix *pf, const struct saved *sv)
+{
+	char kv[PATH_MAX + 64], word[XO_SHELL_WORD_MAX];
+	int i;
+
+	for (i = 0; i < NOURS; i++) {
+		if (!sv->known[i])
+			continue;
+		fprintf(log, "#   postconf");
+		if (pf->config_dir != NULL)
+			fprintf(log, " -c %s", xo_shell_word(word, sizeof(word),
+			    xo_printable(kv, sizeof(kv), pf->config_dir,
+			    strlen(pf->config_dir))));
+		if (!sv->set[i]) {
+			fprintf(log, " -X %s\n", ours[i]);
+			continue;
+		}
+		snprintf(kv, sizeof(kv), "%s=%s", ours[i], sv->value[i]);
+		xo_printable(kv, sizeof(kv), kv, strlen(kv));
+		fprintf(log, " -e %s\n", xo_shell_word(word, sizeof(word), kv));
+	}
+}
+
+/* An older version's saved settings, in the postfix store: shown on LOG
+ * as commands for the admin, never applied.  1 if there is such a file. */
+static int
+legacy_show(const struct postfix *pf, FILE *log)
+{
+	char path[PATH_MAX];
+	const char *why;
+	struct saved sv;
+	FILE *f;
+
+	if (legacy_saved_path(pf, path, sizeof(path)) != 0)
+		return 0;
+	if ((f = saved_open(path, 0, &why)) == NULL) {
+		if (why != NULL && log != NULL)
+			fprintf(log, "# %s is there but cannot be read (%s): "
+			    "check it, then remove it\n", path, why);
+		return why != NULL;
+	}
+	memset(&sv, 0, sizeof(sv));
+	saved_parse(f, &sv);
 	fclose(f);
+	if (log == NULL)
+		return 1;
+	fprintf(log, "# NOT applied: %s, what main.cf said before an older "
+	    "xoauth2-token set it up, is in postfix's queue directory, where postfix "
+	    "(and a chrooted smtp) can rewrite it.  The settings above were "
+	    "removed instead.  If these are what main.cf said before, check "
+	    "them, run them, then remove that file:\n", path);
+	print_postconf(log, pf, &sv);
+	return 1;
+}
+
+/* Reads the saved settings into SV: nothing known if there is no file,
+ * or if it is not only root's to write (saved_explain says so). */
+static void
+saved_read(const struct postfix *pf, struct saved *sv)
+{
+	char path[PATH_MAX];
+	const char *why;
+	FILE *f;
+
+	memset(sv, 0, sizeof(*sv));
+	if (saved_path(pf, path, sizeof(path)) != 0 ||
+	    (f = saved_open(path, 1, &why)) == NULL)
+		return;
+	saved_parse(f, sv);
+	fclose(f);
+}
+
+/* Says on LOG why saved_read found nothing to trust: the file is not
+ * only root's (then it is ignored), or only an older version's record
+ * is there (then it is shown as commands). */
+static void
+saved_explain(const struct postfix *pf, FILE *log)
+{
+	char path[PATH_MAX];
+	const char *why;
+	FILE *f;
+
+	if (saved_path(pf, path, sizeof(path)) != 0)
+		return;
+	if ((f = saved_open(path, 1, &why)) != NULL) {
+		fclose(f);
+		return;
+	}
+	if (why != NULL)
+		fprintf(log, "# NOT applied: %s (%s); the settings above were "
+		    "removed instead of restored: check main.cf\n", path, why);
+	else
+		(void)legacy_show(pf, log);
 }
 
 static int
@@ -984,6 +1151,13 @@ save_before(const struct postfix *pf, const struct setting *s, int n,
 	int i, j, changed = 0, r;
 
 	saved_read(pf, &sv);
+	/* Only an older version's record: main.cf already holds what that
+	 * setup gave it, which is not what it said before.  Record nothing;
+	 * --remove removes the settings and shows the old record. */
+	for (i = 0; i < NOURS && !sv.known[i]; i++)
+		;
+	if (i == NOURS && legacy_show(pf, NULL))
+		return 0;
 	if ((r = explicit_settings(pf, &now, err)) != 0)
 		return r;
 	for (j = 0; j < n; j++)
@@ -1179,6 +1353,7 @@ postfix_unapply(const struct postfix *pf, const char *path, FILE *log,
 		if ((r = postconf_setv(pf, drop, ndrop, 1, log, err)) != 0 ||
 		    (r = postconf_setv(pf, restore, nrestore, 0, log, err)) != 0)
 			goto out;
+		saved_explain(pf, log);
 		if (relay_empty && saved_path(pf, saved, sizeof(saved)) == 0)
 			(void)unlink(saved);
 	}

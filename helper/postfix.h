@@ -104,7 +104,10 @@ int postfix_apply(const struct postfix *pf, const struct postfix_account *a,
  * whose password is PATH (and SENDER's relay line), and, once the map is
  * empty, puts every main.cf setting that still has the value
  * postfix_apply gave it back to what main.cf said before the first
- * postfix_apply (QUEUE/xoauth2/postfix-main.cf.saved), or removes it.
+ * postfix_apply (CONFIG_DIRECTORY/xoauth2-main.cf.saved, trusted only if
+ * root alone can have written it; an older version's record in the
+ * postfix store is shown as postconf commands, never applied), or
+ * removes it.
  * Reloads postfix if it is running.  Writes what it did to LOG. */
 int postfix_unapply(const struct postfix *pf, const char *path, FILE *log,
     char *err);

@@ -33,7 +33,7 @@ static void
 report_refresh_error(const struct target *t, const struct oauth_error *err,
     const struct diag_vars *v)
 {
-	char why[1024];
+	char why[1024], word[XO_SHELL_WORD_MAX];
 
 	/* A refusal the diagnostics table knows: its cause and its fix. */
 	if (err->diag != NULL) {
@@ -48,7 +48,7 @@ report_refresh_error(const struct target *t, const struct oauth_error *err,
 			msg(t->arg, "%s", err->what);
 		else
 			msg(t->arg, "%s; run: " PROG " login %s", err->what,
-			    t->arg);
+			    xo_shell_word(word, sizeof(word), t->arg));
 		break;
 	case OAUTH_HINT_CLIENT:
 		msg(t->arg, "%s; check client_id and client_secret in %s",
@@ -437,7 +437,7 @@ refresh_outcome(const struct refresh *rf, const struct target *t, int r,
     int limited)
 {
 	struct diag_vars v;
-	char limit[32];
+	char limit[32], word[XO_SHELL_WORD_MAX];
 
 	/* What fills in the names of a known refusal's fix (diag.h). */
 	v.account = t->arg;
@@ -468,7 +468,8 @@ refresh_outcome(const struct refresh *rf, const struct target *t, int r,
 		msg(t->arg, "new tokens were issued but could not be saved to "
 		    "%s (%s); the stored refresh token may no longer work: fix "
 		    "the problem and run: " PROG " login %s", t->path,
-		    tokfile_strerror(r), t->arg);
+		    tokfile_strerror(r), xo_shell_word(word, sizeof(word),
+		    t->arg));
 		return r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
 	}
 	if (r != 0 && rf->failed) {

@@ -884,6 +884,7 @@ xo_oauth_stat() {
 # XO_PROXY_PORT, XO_PROXY_URL (http://127.0.0.1:PORT), XO_PROXY_LOG.  It
 # forwards http:// requests (adding "Via: 1.1 xo-test-proxy
 # (tinyproxy/...)", which the mock OAuth server counts) and CONNECT.
+# XO_PROXY_AUTH=USER:PASSWORD: it asks for those (Basic), else 407.
 xo_start_proxy() {
     local dir=$XO_TMP/proxy pid _
     xo_require_cmd tinyproxy
@@ -900,6 +901,7 @@ LogLevel Info
 MaxClients 100
 Allow 127.0.0.1
 ViaProxyName "xo-test-proxy"
+${XO_PROXY_AUTH:+BasicAuth ${XO_PROXY_AUTH%%:*} ${XO_PROXY_AUTH#*:}}
 EOC
         setsid tinyproxy -d -c "$dir/tinyproxy.conf" </dev/null >>"$dir/out" 2>&1 &
         pid=$!
@@ -1309,18 +1311,186 @@ xo_start_exchange() {
          "smtp $XO_EX_SMTP_PORT${tls:+ (STARTTLS)}, token endpoint $XO_EX_TOKEN_URL"
 }
 
+# --- a throwaway user, hostile text (issue 16) ---------------------------------
+# xo_user_init UID: a user with no passwd entry: its home $XO_TMP/home-UID
+# (mode 700, its own) with a token store $XO_TMP/home-UID/data/xoauth2.
+# Sets XO_USER_HOME and XO_USER_STORE.  xo_as_user UID CMD... runs CMD as
+# that uid and gid with no supplementary groups, its HOME and
+# XDG_DATA_HOME set, under xo_run_timeout (30 s).
+xo_user_init() {
+    xo_require_cmd setpriv
+    XO_USER_HOME=$XO_TMP/home-$1
+    XO_USER_STORE=$XO_USER_HOME/data/xoauth2
+    chmod 711 "$XO_TMP"
+    mkdir -p -m 700 "$XO_USER_HOME" "$XO_USER_HOME/data" "$XO_USER_STORE"
+    chown -R "$1:$1" "$XO_USER_HOME"
+}
+
+xo_as_user() {
+    local uid=$1; shift
+    xo_run_timeout 30 setpriv --reuid "$uid" --regid "$uid" --clear-groups \
+        env HOME="$XO_TMP/home-$uid" XDG_DATA_HOME="$XO_TMP/home-$uid/data" "$@"
+}
+
+# xo_assert_no_controls FILE WHAT: no ESC, no C1 control (a lone byte
+# 0x80-0x9f that is not inside a UTF-8 character, or U+0080-U+009F as
+# C2 80..9F) and no other C0 control but newline and tab in FILE.
+xo_assert_no_controls() {
+    "$XO_PYTHON" - "$1" <<'PY' || xo_fail "$2: control characters in ${1##*/}" "$1"
+import re, sys
+data = open(sys.argv[1], "rb").read()
+bad = []
+for m in re.finditer(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]", data):
+    bad.append(m.start())
+# a C1 byte not continuing a valid multi-byte UTF-8 character
+text = data.decode("utf-8", errors="surrogateescape")
+for i, ch in enumerate(text):
+    if 0xdc80 <= ord(ch) <= 0xdc9f:
+        bad.append(i)
+if bad:
+    print("   control characters at offsets %s" % bad[:10])
+    sys.exit(1)
+PY
+    echo "   ok: $2: no ESC, no C0 or C1 control"
+}
+
+# xo_paste_hints OUT FILE...: every "xoauth2-token SUBCOMMAND ..." hint in
+# FILE..., cut where a person would stop copying (the end of the line, or
+# ", " / "; " outside quotes), pasted into sh -c as an admin would, with
+# PATH starting at a stand-in xoauth2-token that only records its
+# arguments, in a scratch directory.  Writes to OUT one line per hint:
+# the hint, a tab, and the argument after the subcommand as sh passed it
+# (or "(nothing ran)").  Fails if a pasted hint created a file.
+xo_paste_hints() {
+    local out=$1 bin=$XO_TMP/paste-bin dir=$XO_TMP/paste-dir hint; shift
+    mkdir -p "$bin" "$dir"
+    cat >"$bin/xoauth2-token" <<'SH'
+#!/bin/sh
+# records its arguments, one per line, for xo_paste_hints
+for a in "$@"; do printf '%s\n' "$a"; done >"$XO_PASTE_ARGS"
+SH
+    chmod 755 "$bin/xoauth2-token"
+    : >"$out"
+    "$XO_PYTHON" - "$@" >"$XO_TMP/paste-hints" <<'PY'
+import sys
+for f in sys.argv[1:]:
+    for line in open(f, "rb").read().decode("utf-8", "replace").splitlines():
+        start = 0
+        while True:
+            i = line.find("xoauth2-token ", start)
+            if i < 0:
+                break
+            if line[i + 14:].split(" ")[0] not in ("login", "show", "refresh",
+                                                   "test", "set", "status"):
+                start = i + 14
+                continue
+            j, q = i, False
+            while j < len(line):
+                c = line[j]
+                if c == "\\" and not q:
+                    j += 1          # an escaped character, \' included
+                elif c == "'":
+                    q = not q
+                elif not q and line[j:j + 2] in (", ", "; "):
+                    break
+                j += 1
+            print(line[i:j].rstrip(",;"))
+            start = j
+PY
+    while IFS= read -r hint; do
+        rm -f "$dir/args"
+        (cd "$dir" && XO_PASTE_ARGS=$dir/args PATH="$bin:/usr/bin:/bin" \
+            sh -c "$hint" >/dev/null 2>&1) || true
+        if [ -f "$dir/args" ]; then
+            printf '%s\t%s\n' "$hint" "$(awk 'NR > 1 && !/^--/ { print; exit }' "$dir/args")" >>"$out"
+        else
+            printf '%s\t(nothing ran)\n' "$hint" >>"$out"
+        fi
+        [ -z "$(ls -A "$dir" | grep -vx args)" ] \
+            || xo_fail "pasting '$hint' made files: $(ls -A "$dir")" "$out"
+    done <"$XO_TMP/paste-hints"
+}
+
+# --- what other processes can see, and what stays in memory -------------------
+# xo_sampler_start SAMPLES SWEEPS: every 20 ms, the argv (/proc/PID/cmdline,
+# what ps shows) and environment (/proc/PID/environ) of every process,
+# each distinct one written once to SAMPLES ("PID argv: ..." / "PID
+# environ: ...").  Python processes are the test's own harness (the mock
+# server, its ctl client and xo_tokfile, which take tokens in argv): they
+# are left out.  xo_sampler_stop writes the number of sweeps to SWEEPS.
+xo_sampler_start() {
+    setsid "$XO_PYTHON" - "$1" "$2" <<'PY' &
+import os, signal, sys, time
+out, sweeps_file = sys.argv[1:3]
+seen, sweeps = set(), 0
+def stop(*_):
+    open(sweeps_file, "w").write("%d\n" % sweeps)
+    os._exit(0)     # at once: no exception to unwind through the loop
+signal.signal(signal.SIGTERM, stop)
+with open(out, "ab") as f:
+    while True:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                cmd = open("/proc/%s/cmdline" % pid, "rb").read()
+                env = open("/proc/%s/environ" % pid, "rb").read()
+            except OSError:
+                continue
+            if b"python" in os.path.basename(cmd.split(b"\0")[0]):
+                continue
+            for kind, val in ((b"argv", cmd), (b"environ", env)):
+                line = b"%s %s: %s\n" % (pid.encode(), kind, val.replace(b"\0", b" "))
+                if line not in seen:
+                    seen.add(line)
+                    f.write(line)
+        f.flush()
+        sweeps += 1
+        time.sleep(0.02)
+PY
+    XO_SAMPLER=$!
+    XO__PIDS+=("$XO_SAMPLER")
+}
+
+xo_sampler_stop() {
+    local n
+    kill -TERM "$XO_SAMPLER" 2>/dev/null || true
+    for ((n = 0; n < 100; n++)); do
+        kill -0 "$XO_SAMPLER" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$XO_SAMPLER" 2>/dev/null \
+        && xo_fail "the process sampler did not stop within 5 s of SIGTERM"
+    wait "$XO_SAMPLER" 2>/dev/null || true
+}
+
+# xo_mem_count PID STRING: how many times STRING is in the writable memory
+# (heap, stack, data) of the live process PID, read through
+# /proc/PID/mem (root).  For "a secret is wiped once used".
+xo_mem_count() {
+    "$XO_PYTHON" - "$1" "$2" <<'PY'
+import re, sys
+pid, needle = sys.argv[1], sys.argv[2].encode()
+n = 0
+with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
+    for line in maps:
+        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+        if not m or "w" not in m.group(3):
+            continue
+        start, end = int(m.group(1), 16), int(m.group(2), 16)
+        try:
+            mem.seek(start)
+            n += mem.read(end - start).count(needle)
+        except (OSError, OverflowError, ValueError):
+            continue
+print(n)
+PY
+
 # --- root acting for others (issue 16): a user, a root-only canary ----------
 # xo_user_dir UID DIR: DIR (and parents) exists, owned by UID:UID, mode 0700.
 xo_user_dir() {
     mkdir -p "$2" || xo_fail "cannot create $2"
     chown "$1:$1" "$2" && chmod 700 "$2" || xo_fail "cannot give $2 to $1"
-}
-
-# xo_as UID CMD...: CMD with UID's rights only (uid, gid, no groups).
-xo_as() {
-    local u=$1
-    shift
-    setpriv --reuid "$u" --regid "$u" --clear-groups "$@"
 }
 
 # xo_canary DIR: a root-only directory (0700) holding a root-only secret

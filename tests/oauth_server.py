@@ -17,6 +17,8 @@ Loopback only, standard library only.  Two modes:
         hook CMD [--count N]     run CMD (sh -c, request body on stdin)
                                  before answering each /token request
         fault MODE [--count N]   MODE: none 500 hang badjson invalid_grant
+                                 google_revoked (Google's words for a grant
+                                 that ended, which diag.c knows)
                                  invalid_client norotate (a refresh that
                                  returns no new refresh token; /token only)
                                  replay (a client credentials request gets
@@ -143,7 +145,8 @@ REFRESH_PREFIX = "xort."
 DEFAULT_CLIENT_ID = "xoauth2-test"
 DEFAULT_SCOPE = "https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
 DEFAULT_EXPIRES_IN = 3600
-FAULT_MODES = ("none", "500", "hang", "badjson", "invalid_grant", "invalid_client",
+FAULT_MODES = ("none", "500", "hang", "badjson", "invalid_grant",
+               "google_revoked", "invalid_client",
                "norotate", "replay", "hold")
 
 # Set on shutdown; "hang" requests wait on it so they never outlive the server.
@@ -327,6 +330,9 @@ def h_token(state, req):
         return 200, b'{"access_token": "xoat.truncated", "token_type": '
     if fault == "invalid_grant":
         raise oauth_error(400, "invalid_grant", "injected fault")
+    if fault == "google_revoked":
+        raise oauth_error(400, "invalid_grant",
+                          "Token has been expired or revoked.")
     if fault == "invalid_client":
         raise oauth_error(401, "invalid_client", "injected fault")
 

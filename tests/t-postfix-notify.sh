@@ -41,7 +41,7 @@ plant() {
 
 xo_step "the timer's command (as postfix) ignores the planted notify member"
 plant
-xo_as "$PF" env XDG_DATA_HOME="$Q" XOAUTH2_NOTIFY_CONF="$CONF" \
+xo_as_user "$PF" env XDG_DATA_HOME="$Q" XOAUTH2_NOTIFY_CONF="$CONF" \
     "$XO_HELPER" "${ARGS[@]}" >"$XO_TMP/o" 2>"$XO_TMP/e"
 [ ! -e "$OUT/member" ] || xo_fail "the planted notify member ran (as $(cat "$OUT/member"))" "$XO_TMP/e"
 [ "$(cat "$OUT/conf" 2>/dev/null)" = "$PF" ] || xo_fail "root's notify command did not run as postfix" "$XO_TMP/e"

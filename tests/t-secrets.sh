@@ -192,56 +192,9 @@ imtest_file() {
 # tokfile FILE EXPIRES_IN: a token file of a confidential client.
 tokfile() { xo_tokfile "$1" "$USER" "$2" client_secret="$CLIENT_SECRET"; }
 
-# --- the process sampler ----------------------------------------------------------
-# Every 20 ms, the argv (/proc/PID/cmdline, what ps shows) and environment
-# (/proc/PID/environ) of every process, each distinct one written once to
-# $LOGS/ps.samples.  Python processes are the test's own harness (the mock
-# server, its ctl client and xo_tokfile, which take tokens in argv): they
-# are left out.  The number of sweeps goes to $LOGS/ps.sweeps at the end.
-sampler_start() {
-    setsid "$XO_PYTHON" - "$LOGS/ps.samples" "$LOGS/ps.sweeps" <<'PY' &
-import os, signal, sys, time
-out, sweeps_file = sys.argv[1:3]
-seen, sweeps = set(), 0
-def stop(*_):
-    open(sweeps_file, "w").write("%d\n" % sweeps)
-    os._exit(0)     # at once: no exception to unwind through the loop
-signal.signal(signal.SIGTERM, stop)
-with open(out, "ab") as f:
-    while True:
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                cmd = open("/proc/%s/cmdline" % pid, "rb").read()
-                env = open("/proc/%s/environ" % pid, "rb").read()
-            except OSError:
-                continue
-            if b"python" in os.path.basename(cmd.split(b"\0")[0]):
-                continue
-            for kind, val in ((b"argv", cmd), (b"environ", env)):
-                line = b"%s %s: %s\n" % (pid.encode(), kind, val.replace(b"\0", b" "))
-                if line not in seen:
-                    seen.add(line)
-                    f.write(line)
-        f.flush()
-        sweeps += 1
-        time.sleep(0.02)
-PY
-    SAMPLER=$!
-    XO__PIDS+=("$SAMPLER")
-}
-sampler_stop() {
-    local n
-    kill -TERM "$SAMPLER" 2>/dev/null || true
-    for ((n = 0; n < 100; n++)); do
-        kill -0 "$SAMPLER" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -0 "$SAMPLER" 2>/dev/null \
-        && xo_fail "the process sampler did not stop within 5 s of SIGTERM"
-    wait "$SAMPLER" 2>/dev/null || true
-}
+# --- the process sampler: xo_sampler_start (lib.sh) into $LOGS ---------------------
+sampler_start() { xo_sampler_start "$LOGS/ps.samples" "$LOGS/ps.sweeps"; }
+sampler_stop() { xo_sampler_stop; }
 
 # ================================================================================
 F=$TOK/work.json

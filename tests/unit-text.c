@@ -1,9 +1,12 @@
 /*
  * common/xo_util.c's text checks, as the helper uses them on what a
  * server says: xo_unsafe_text (controls, C1 included, never reach a
- * terminal), xo_printable_utf8 (the terminal filter) and xo_printable
- * (ASCII for logs).  Issue 10 item 5: CSI (U+009B) and OSC (U+009D),
- * as UTF-8 or as lone bytes.  And its I/O loops, xo_read_full and
+ * terminal), xo_printable (the one filter for terminals, logs and
+ * messages; xo_printable_utf8 is it in place).  Issue 10 item 5 and
+ * issue 16 finding 7: CSI (U+009B) and OSC (U+009D), as UTF-8 or as
+ * lone bytes.  xo_shell_word, the one quoting of "run: ..." hints
+ * (issue 16 finding 8), and xo_secret_first_line, which leaves nothing
+ * of a secret file's later lines (finding 10).  And its I/O loops, xo_read_full and
  * xo_write_all, through short reads (one packet a read) and errors.
  */
 #include "config.h"
@@ -70,14 +73,16 @@ static void
 test_filters(void)
 {
 	static const struct {
-		const char *in, *utf8, *ascii;
+		const char *in, *want;
 	} t[] = {
-		{ "plain text", "plain text", "plain text" },
-		{ "x\xc2\x9b" "2J\xc2\x9d" "0;pwned\a\033[m", "x?2J?0;pwned??[m",
-		  "x??2J??0;pwned??[m" },
-		{ "caf\xc3\xa9", "caf\xc3\xa9", "caf??" },
-		{ "lone\x9b" "c", "lone?c", "lone?c" },
-		{ "cut\xc3", "cut?", "cut?" },
+		{ "plain text", "plain text" },
+		{ "x\xc2\x9b" "2J\xc2\x9d" "0;pwned\a\033[m", "x?2J?0;pwned??[m" },
+		{ "caf\xc3\xa9", "caf\xc3\xa9" },
+		{ "lone\x9b" "c", "lone?c" },
+		{ "cut\xc3", "cut?" },
+		{ "\xe2\x80\x9b ok", "\xe2\x80\x9b ok" },	/* U+201B */
+		{ "\xed\xa0\x80", "???" },		/* a surrogate */
+		{ "a\r\nb\tc", "a??b?c" },
 	};
 	char buf[64], label[64];
 	size_t i;
@@ -87,11 +92,102 @@ test_filters(void)
 		snprintf(buf, sizeof(buf), "%s", t[i].in);
 		xo_printable_utf8(buf);
 		snprintf(label, sizeof(label), "printable_utf8 row %zu", i);
-		expect_str(label, buf, t[i].utf8);
+		expect_str(label, buf, t[i].want);
 		expect_int(label, xo_unsafe_text(buf, strlen(buf)), 0);
 		xo_printable(buf, sizeof(buf), t[i].in, strlen(t[i].in));
 		snprintf(label, sizeof(label), "printable row %zu", i);
-		expect_str(label, buf, t[i].ascii);
+		expect_str(label, buf, t[i].want);
+	}
+}
+
+/* What does not fit is cut at a character boundary and marked "...". */
+static void
+test_printable_cut(void)
+{
+	static const struct {
+		const char *in;
+		size_t size;
+		const char *want;
+	} t[] = {
+		{ "abcdef", 7, "abcdef" },
+		{ "abcdefg", 7, "abc..." },
+		{ "ab\xc3\xa9\xc3\xa9xyz", 8, "ab\xc3\xa9..." },
+		{ "a\xc3\xa9\xc3\xa9xyzw", 8, "a\xc3\xa9..." },	/* not half of e-acute */
+		{ "\xc2\x9b\xc2\x9b\xc2\x9b\xc2\x9b", 7, "????" },	/* shrinks: fits */
+		{ "abc", 3, "ab" },
+	};
+	char buf[64], label[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rows++;
+		snprintf(label, sizeof(label), "printable cut row %zu", i);
+		xo_printable(buf, t[i].size, t[i].in, strlen(t[i].in));
+		expect_str(label, buf, t[i].want);
+	}
+}
+
+/* xo_shell_word: what sh reads back is the input, and nothing runs. */
+static void
+test_shell_word(void)
+{
+	static const struct {
+		const char *in;
+		size_t size;
+		const char *want;
+	} t[] = {
+		{ "work", 64, "work" },
+		{ "alice@example.com", 64, "alice@example.com" },
+		{ "/var/spool/postfix/xoauth2/relay.json", 64,
+		  "/var/spool/postfix/xoauth2/relay.json" },
+		{ "", 64, "''" },
+		{ "a$(touch PWNED)", 64, "'a$(touch PWNED)'" },
+		{ "a'b", 64, "'a'\\''b'" },
+		{ "`id`;x", 64, "'`id`;x'" },
+		{ "[smtp.office365.com]:587", 64, "'[smtp.office365.com]:587'" },
+		{ "~root", 64, "'~root'" },
+		{ "abcdefghijkl", 12, "'abcdef...'" },
+		{ "a''''''''", 12, "'a'\\''...'" },
+	};
+	char buf[64], label[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rows++;
+		snprintf(label, sizeof(label), "shell word row %zu", i);
+		expect_str(label, xo_shell_word(buf, t[i].size, t[i].in),
+		    t[i].want);
+	}
+}
+
+/* xo_secret_first_line: the first line stays, every later byte is 0. */
+static void
+test_secret_first_line(void)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+		{ "s3cret\nsecond line\n", "s3cret" },
+		{ "s3cret\r\nsecond", "s3cret" },
+		{ "s3cret", "s3cret" },
+		{ "\nsecond", "" },
+	};
+	char buf[64], label[64];
+	size_t i, j, len, n;
+	int dirty;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rows++;
+		memset(buf, 'x', sizeof(buf));
+		len = strlen(t[i].in);
+		memcpy(buf, t[i].in, len + 1);
+		n = xo_secret_first_line(buf, len);
+		snprintf(label, sizeof(label), "secret first line row %zu", i);
+		expect_str(label, buf, t[i].want);
+		expect_int(label, (long)n, (long)strlen(t[i].want));
+		for (dirty = 0, j = n; j < len; j++)
+			dirty |= buf[j] != '\0';
+		expect_int(label, dirty, 0);
 	}
 }
 
@@ -182,6 +278,9 @@ main(void)
 {
 	test_unsafe();
 	test_filters();
+	test_printable_cut();
+	test_shell_word();
+	test_secret_first_line();
 	test_fmt_ms();
 	test_io();
 	return unit_done("unit-text", rows);
