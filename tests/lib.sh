@@ -1485,6 +1485,7 @@ with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as
             continue
 print(n)
 PY
+}
 
 # --- root acting for others (issue 16): a user, a root-only canary ----------
 # xo_user_dir UID DIR: DIR (and parents) exists, owned by UID:UID, mode 0700.
