@@ -14,7 +14,6 @@
 #include "config.h"
 
 #include <sys/file.h>
-#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -452,14 +451,7 @@ tokfile_format(const struct tokfile *tok, char **textp, size_t *lenp)
 	return r;
 }
 
-/* The uid this thread creates files as: geteuid(), unless as_owner
- * switched it (setfsuid with an invalid uid changes nothing and returns
- * the current one). */
-static uid_t
-fs_uid(void)
-{
-	return (uid_t)setfsuid((uid_t)-1);
-}
+static char *path_dir(const char *path);
 
 /* PATH with SUFFIX appended, in a new string (NULL: out of memory). */
 static char *
@@ -475,21 +467,35 @@ path_with(const char *path, const char *suffix)
 	return p;
 }
 
+/* The last component of PATH. */
+static const char *
+path_base(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash == NULL ? path : slash + 1;
+}
+
 int
 tokfile_read(const char *path, struct tokfile **tokp)
 {
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
-	int fd = -1, r;
+	int dirfd = -1, fd = -1, r;
 
 	*tokp = NULL;
+	/* Readers and writers: one rule about where a token file may live. */
+	if ((r = tokfile_dir_open(path, &dirfd, &st)) != 0)
+		goto out;
 	/* O_NONBLOCK: opening a FIFO must not hang us; O_NOFOLLOW: a
 	 * symlink is refused like any other non-regular file. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	fd = openat(dirfd, path_base(path), O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC | O_NOCTTY);
 	if (fd == -1) {
 		r = -errno;
-		if (errno == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		if (errno == ELOOP && fstatat(dirfd, path_base(path), &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
 			r = TOKFILE_E_NOTREG;
 		goto out;
 	}
@@ -525,7 +531,42 @@ tokfile_read(const char *path, struct tokfile **tokp)
 	xo_freezero(text, len);	/* only what was read holds secrets */
 	if (fd != -1)
 		close(fd);
+	if (dirfd != -1)
+		close(dirfd);
 	return r;
+}
+
+int
+tokfile_dir_open(const char *path, int *dirfdp, struct stat *st)
+{
+	char *dir;
+	int fd, r;
+
+	*dirfdp = -1;
+	if ((dir = path_dir(path)) == NULL)
+		return -ENOMEM;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	r = fd == -1 ? -errno : 0;
+	/* Linux says ENOTDIR (or ELOOP) for a symlink with O_NOFOLLOW. */
+	if ((r == -ENOTDIR || r == -ELOOP) && lstat(dir, st) == 0 &&
+	    S_ISLNK(st->st_mode))
+		r = TOKFILE_E_DIRLINK;
+	free(dir);
+	if (r != 0)
+		return r;
+	if (fstat(fd, st) == -1) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	/* Sticky /tmp-style ones too: anyone could hold PATH.lock, plant
+	 * PATH.tmp, or rename PATH away there. */
+	if ((st->st_mode & 022) != 0) {
+		close(fd);
+		return TOKFILE_E_DIRPERMS;
+	}
+	*dirfdp = fd;
+	return 0;
 }
 
 /* The directory holding PATH, in a new string (NULL: out of memory). */
@@ -603,7 +644,7 @@ tmp_rollable(const char *path, const char *tmp)
 	have_path = lstat(path, &pst) == 0;
 	if (have_path && (tst.st_uid != pst.st_uid || mtime_before(&tst, &pst)))
 		goto out;
-	if (!have_path && tst.st_uid != fs_uid())
+	if (!have_path && tst.st_uid != geteuid())
 		goto out;
 	/* tokfile_read refuses symlinks, loose modes and broken text. */
 	if (tokfile_read(tmp, &tmptok) != 0)
@@ -662,7 +703,7 @@ tmp_open(const char *path, const char *tmp, int keep_rollable, int *fdp)
 
 	*fdp = -1;
 	if (lstat(tmp, &lst) == 0 && S_ISREG(lst.st_mode) &&
-	    lst.st_uid == fs_uid() && lst.st_nlink == 1 &&
+	    lst.st_uid == geteuid() && lst.st_nlink == 1 &&
 	    (lst.st_mode & 077) == 0) {
 		if (tokfile_read(tmp, &tok) == 0) {
 			tokfile_free(tok);
@@ -672,7 +713,7 @@ tmp_open(const char *path, const char *tmp, int keep_rollable, int *fdp)
 		    O_CLOEXEC | O_NOCTTY)) != -1) {
 			if (fstat(fd, &st) == 0 && st.st_ino == lst.st_ino &&
 			    st.st_dev == lst.st_dev && S_ISREG(st.st_mode) &&
-			    st.st_uid == fs_uid() && st.st_nlink == 1) {
+			    st.st_uid == geteuid() && st.st_nlink == 1) {
 				*fdp = fd;
 				return 0;
 			}
@@ -711,7 +752,7 @@ tmp_discard(const char *path)
 	if ((tmp = path_with(path, ".tmp")) == NULL)
 		return;
 	if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_uid == fs_uid()) {
+	    st.st_uid == geteuid()) {
 		if (tokfile_read(tmp, &tok) == 0)
 			tokfile_free(tok);
 		else
@@ -720,76 +761,30 @@ tmp_discard(const char *path)
 	free(tmp);
 }
 
-/* Who this thread does the file work as (see as_owner). */
-struct fsid {
-	int	active;		/* switched: switch back in as_self */
-	uid_t	uid;		/* the uid files are created and checked as */
-};
-
 /*
- * Before any file work on PATH.  Refuses a directory that group or others
- * may write (TOKFILE_E_DIRPERMS; sticky /tmp-style ones too: anyone could
- * hold PATH.lock or plant PATH.tmp there).  When run as root in a
- * directory another user owns, that user could swap names under us (a
- * hard-linked PATH.lock, a directory replaced by a symlink between the
- * open and the rename): refuses a token file owned by yet another user
- * (TOKFILE_E_DIROWNER), and otherwise switches this thread's file-system
- * uid and gid to the directory's owner and the file's group, so that
- * every open, link check and rename is done with that user's rights and
- * no more.  setfsuid/setfsgid change only the calling thread (unlike
- * seteuid, which glibc applies to every thread of the process) and drop
- * root's file capabilities while they last.  as_self switches back.
+ * Before any file work on PATH: the directory rule (tokfile_dir_open).
+ * Who does the work is the caller's business: the helper does it as the
+ * file's owner (helper/become.h), never as root in a directory another
+ * user owns; a writer run as root there is refused (TOKFILE_E_DIROWNER),
+ * since that user could swap names under it between two system calls.
  */
 static int
-as_owner(const char *path, struct fsid *id)
+place_check(const char *path)
 {
-	struct stat dst, fst;
-	char *dir;
-	gid_t gid;
-	int have_file, r = 0;
+	struct stat dst;
+	int dirfd, r;
 
-	id->active = 0;
-	id->uid = geteuid();
-	if ((dir = path_dir(path)) == NULL)
-		return -ENOMEM;
-	if (stat(dir, &dst) == -1)
-		r = -errno;
-	else if ((dst.st_mode & 022) != 0)
-		r = TOKFILE_E_DIRPERMS;
-	free(dir);
-	if (r != 0 || id->uid != 0 || dst.st_uid == 0)
+	if ((r = tokfile_dir_open(path, &dirfd, &dst)) != 0)
 		return r;
-	have_file = lstat(path, &fst) == 0;
-	if (have_file && fst.st_uid != dst.st_uid)
+	close(dirfd);
+	if (geteuid() == 0 && dst.st_uid != 0)
 		return TOKFILE_E_DIROWNER;
-	gid = have_file ? fst.st_gid : dst.st_gid;
-	setfsgid(gid);
-	setfsuid(dst.st_uid);
-	/* Both return the previous value: ask again to see that it took. */
-	if ((gid_t)setfsgid(gid) != gid || (uid_t)setfsuid(dst.st_uid) != dst.st_uid) {
-		setfsuid(0);
-		setfsgid(getegid());
-		return -EPERM;
-	}
-	id->active = 1;
-	id->uid = dst.st_uid;
 	return 0;
-}
-
-static void
-as_self(struct fsid *id)
-{
-	if (!id->active)
-		return;
-	setfsuid(geteuid());
-	setfsgid(getegid());
-	id->active = 0;
 }
 
 int
 tokfile_reserve(const char *path)
 {
-	struct fsid id;
 	struct stat st;
 	char *tmp = NULL, *zeros = NULL;
 	off_t want = TOKFILE_RESERVE_MIN, off;
@@ -798,7 +793,7 @@ tokfile_reserve(const char *path)
 
 	if ((tmp = path_with(path, ".tmp")) == NULL)
 		return -ENOMEM;
-	if ((r = as_owner(path, &id)) != 0) {
+	if ((r = place_check(path)) != 0) {
 		free(tmp);
 		return r;
 	}
@@ -807,7 +802,6 @@ tokfile_reserve(const char *path)
 	if (want > TOKFILE_MAX)		/* no file we write is larger */
 		want = TOKFILE_MAX;
 	if ((r = tmp_open(path, tmp, 1, &fd)) != 0) {
-		as_self(&id);
 		free(tmp);		/* nothing of ours to remove */
 		return r;
 	}
@@ -836,7 +830,6 @@ tokfile_reserve(const char *path)
 		close(fd);
 	if (r != 0)
 		(void)unlink(tmp);	/* a reservation, or leftovers */
-	as_self(&id);
 	free(zeros);
 	free(tmp);
 	return r;
@@ -849,10 +842,9 @@ tokfile_reserve(const char *path)
 static int
 write_locked(const char *path, const struct tokfile *tok)
 {
-	struct stat old;
 	char *text = NULL, *tmp = NULL;
 	size_t len = 0;
-	int fd = -1, have_old, r;
+	int fd = -1, r;
 
 	if ((r = tokfile_format(tok, &text, &len)) != 0)
 		goto out;
@@ -860,17 +852,11 @@ write_locked(const char *path, const struct tokfile *tok)
 		r = -ENOMEM;
 		goto out;
 	}
-	have_old = lstat(path, &old) == 0;
 	/* A complete PATH.tmp that recover_locked did not take is replaced
 	 * (tokfile_write overwrites on purpose). */
 	if ((r = tmp_open(path, tmp, 0, &fd)) != 0)
 		goto out;
 	if (fchmod(fd, 0600) == -1) {		/* whatever the umask */
-		r = -errno;
-		goto out;
-	}
-	if (have_old && geteuid() == 0 &&
-	    fchown(fd, old.st_uid, old.st_gid) == -1) {
 		r = -errno;
 		goto out;
 	}
@@ -912,13 +898,12 @@ write_locked(const char *path, const struct tokfile *tok)
 	return r;
 }
 
-/* Whether ST is a lock file we (ID) or the token file's owner (TOKST,
+/* Whether ST is a lock file we or the token file's owner (TOKST,
  * NULL if there is no token file) made: one link, and theirs. */
 static int
-lock_ours(const struct stat *st, const struct fsid *id,
-    const struct stat *tokst)
+lock_ours(const struct stat *st, const struct stat *tokst)
 {
-	return st->st_nlink == 1 && (st->st_uid == id->uid ||
+	return st->st_nlink == 1 && (st->st_uid == geteuid() ||
 	    (tokst != NULL && st->st_uid == tokst->st_uid));
 }
 
@@ -926,7 +911,7 @@ lock_ours(const struct stat *st, const struct fsid *id,
  * WAIT_MS, and no longer once *STOP (if STOP is not NULL) is set.  On
  * success *FDp holds it (close to release). */
 static int
-lock_take(const char *path, const struct fsid *id, int wait_ms,
+lock_take(const char *path, int wait_ms,
     const volatile sig_atomic_t *stop, int *fdp)
 {
 	struct stat st, tokst;
@@ -942,7 +927,7 @@ lock_take(const char *path, const struct fsid *id, int wait_ms,
 	/* Look before opening too: a linked file we may not open must be
 	 * named for what it is, not as a permission problem. */
 	if (lstat(lockpath, &st) == 0 && S_ISREG(st.st_mode) &&
-	    !lock_ours(&st, id, have_tok ? &tokst : NULL)) {
+	    !lock_ours(&st, have_tok ? &tokst : NULL)) {
 		r = TOKFILE_E_LOCKFILE;
 		goto out;
 	}
@@ -962,16 +947,8 @@ lock_take(const char *path, const struct fsid *id, int wait_ms,
 	}
 	/* A second link (say, to /etc/shadow) or another user's file is not
 	 * a lock file we made: refuse it, and never change it. */
-	if (!lock_ours(&st, id, have_tok ? &tokst : NULL)) {
+	if (!lock_ours(&st, have_tok ? &tokst : NULL)) {
 		r = TOKFILE_E_LOCKFILE;
-		goto out;
-	}
-	/* root refreshing a user's file in a directory only root can change
-	 * must not leave a lock file the user cannot open. */
-	if (!id->active && id->uid == 0 && have_tok &&
-	    (st.st_uid != tokst.st_uid || st.st_gid != tokst.st_gid) &&
-	    fchown(fd, tokst.st_uid, tokst.st_gid) == -1) {
-		r = -errno;
 		goto out;
 	}
 
@@ -1015,16 +992,14 @@ lock_take(const char *path, const struct fsid *id, int wait_ms,
 int
 tokfile_write(const char *path, const struct tokfile *tok)
 {
-	struct fsid id;
 	int fd, r;
 
-	if ((r = as_owner(path, &id)) != 0)
+	if ((r = place_check(path)) != 0)
 		return r;
-	if ((r = lock_take(path, &id, TOKFILE_LOCK_WAIT_MS, NULL, &fd)) == 0) {
+	if ((r = lock_take(path, TOKFILE_LOCK_WAIT_MS, NULL, &fd)) == 0) {
 		r = write_locked(path, tok);
 		close(fd);
 	}
-	as_self(&id);
 	return r;
 }
 
@@ -1041,25 +1016,18 @@ tokfile_update_stoppable(const char *path, int wait_ms,
     int (*fn)(struct tokfile *tok, void *arg), void *arg)
 {
 	struct tokfile *tok = NULL;
-	struct fsid id = { 0, 0 };
-	int fd = -1, r, r2;
+	int fd = -1, r;
 
-	if ((r = as_owner(path, &id)) != 0)
+	if ((r = place_check(path)) != 0)
 		goto out;
-	if ((r = lock_take(path, &id, wait_ms, stop, &fd)) != 0)
+	if ((r = lock_take(path, wait_ms, stop, &fd)) != 0)
 		goto out;
 	recover_locked(path);
 	/* Whoever held the lock before us may have refreshed already:
 	 * decide on what is in the file now, not on what we read before. */
 	if ((r = tokfile_read(path, &tok)) != 0)
 		goto out;
-	/* FN runs as ourselves (it may read root-only key files). */
-	as_self(&id);
 	r = fn(tok, arg);
-	if ((r2 = as_owner(path, &id)) != 0) {
-		r = r < 0 ? r : r2;	/* the directory changed meanwhile */
-		goto out;
-	}
 	if (r == TOKFILE_UNCHANGED)
 		r = 0;
 	else if (r > 0)
@@ -1071,7 +1039,6 @@ tokfile_update_stoppable(const char *path, int wait_ms,
 	/* Nothing written: drop what FN may have reserved. */
 	tmp_discard(path);
  out:
-	as_self(&id);
 	tokfile_free(tok);
 	if (fd != -1)
 		close(fd);
@@ -1132,6 +1099,8 @@ tokfile_strerror(int r)
 		return "its directory is writable by group or others";
 	case TOKFILE_E_DIROWNER:
 		return "its directory belongs to another user than the file";
+	case TOKFILE_E_DIRLINK:
+		return "its directory is a symbolic link";
 	case TOKFILE_E_LOCKFILE:
 		return "its lock file has several links or another owner";
 	case TOKFILE_E_STOPPED:

@@ -57,6 +57,8 @@
 #ifndef XO_TOKFILE_H
 #define XO_TOKFILE_H
 
+#include <sys/stat.h>
+
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,6 +85,7 @@
 #define TOKFILE_E_DIROWNER	(-1009)	/* root: file and directory owners differ */
 #define TOKFILE_E_LOCKFILE	(-1010)	/* PATH.lock: several links, or foreign */
 #define TOKFILE_E_STOPPED	(-1011)	/* told to stop while waiting for the lock */
+#define TOKFILE_E_DIRLINK	(-1012)	/* its directory is a symbolic link */
 #define TOKFILE_E_MEMBER	(-1100)	/* .. -1199: member missing/invalid */
 #define TOKFILE_E_IS_MEMBER(r)	((r) <= TOKFILE_E_MEMBER && (r) > TOKFILE_E_MEMBER - 100)
 
@@ -129,7 +132,17 @@ struct tokfile {
  * owns *TOKp (tokfile_free); on failure *TOKp is NULL. */
 int tokfile_parse(const char *text, size_t len, struct tokfile **tokp);
 
-/* Reads and parses the token file PATH.  Refuses (before reading a byte)
+/* Opens the directory holding PATH (O_DIRECTORY|O_NOFOLLOW: the last
+ * component may not be a symbolic link, TOKFILE_E_DIRLINK) into *DIRFDp
+ * and fstat()s it into *ST: the one rule about where a token file may
+ * live, for readers and writers alike.  Refuses a directory group or
+ * others may write, sticky (1777) ones included (TOKFILE_E_DIRPERMS):
+ * anyone could rename PATH away, hold PATH.lock or plant PATH.tmp there.
+ * Returns 0 (the caller closes *DIRFDp) or a negative code. */
+int tokfile_dir_open(const char *path, int *dirfdp, struct stat *st);
+
+/* Reads and parses the token file PATH.  Refuses its directory as
+ * tokfile_dir_open does; refuses (before reading a byte)
  * symlinks and anything but a regular file (TOKFILE_E_NOTREG), a mode
  * with any group or other bit (TOKFILE_E_PERMS) and files larger than
  * TOKFILE_MAX (TOKFILE_E_TOOBIG).  Otherwise as tokfile_parse, or -errno
@@ -154,13 +167,12 @@ int tokfile_format(const struct tokfile *tok, char **textp, size_t *lenp);
  * Returns 0 or a negative code; on failure PATH is untouched.
  *
  * Writers (tokfile_write, tokfile_update*, tokfile_reserve) refuse a
- * directory group or others may write (TOKFILE_E_DIRPERMS) and a
- * PATH.lock with several links or an owner that is neither us nor PATH's
- * (TOKFILE_E_LOCKFILE).  Run as root in a directory another user owns,
- * they refuse a PATH of yet another user (TOKFILE_E_DIROWNER) and do the
- * file work with the directory owner's file-system uid and PATH's gid
- * (setfsuid/setfsgid: the calling thread only), never with root's
- * rights; an update callback runs as the caller. */
+ * directory as tokfile_dir_open does, and a PATH.lock with several links
+ * or an owner that is neither us nor PATH's (TOKFILE_E_LOCKFILE).  They
+ * do the file work with the caller's rights: run as root, they refuse a
+ * directory another user owns (TOKFILE_E_DIROWNER), who could swap names
+ * under root between two system calls: the helper does that work in a
+ * process that has become that user (helper/become.h). */
 int tokfile_write(const char *path, const struct tokfile *tok);
 
 /* Read-modify-write under the lock: takes PATH.lock (waiting at most

@@ -10,9 +10,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "apponly.h"
@@ -26,6 +28,40 @@
 #define JWT_BEARER	"urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define SECRET_MAX	4096
 
+/* The name of the user running us into ME (SIZE bytes): the token
+ * file's owner, whose credential files these must be (become.h). */
+static void
+reader_name(char *me, size_t size)
+{
+	struct passwd *pw;
+
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(me, size, "%s", pw->pw_name);
+	else
+		snprintf(me, size, "%u", (unsigned)geteuid());
+}
+
+/* The credential file PATH is not ours: say whose it is and the chown
+ * that fixes it.  Returns XO_E_REFUSED. */
+static int
+owner_words(struct oauth_error *err, const char *what, const char *path)
+{
+	char owner[64], me[64], word[XO_SHELL_WORD_MAX];
+	struct passwd *pw;
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && (pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
+	reader_name(me, sizeof(me));
+	xo_shell_word(word, sizeof(word), path);
+	return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE, "refusing the "
+	    "%s %s: it belongs to %s, and a token file's credentials must "
+	    "belong to the token file's owner (%s), who uses them; run: "
+	    "chown %s %s", what, path, owner, me, me, word);
+}
+
 /* Words the failure R to read the credential file PATH (WHAT: "private
  * key", ...; MEMBER: the token file member naming it).  Returns its
  * errors.h code (or -errno). */
@@ -33,7 +69,7 @@ static int
 credential_words(struct oauth_error *err, int r, const char *what,
     const char *member, const char *path)
 {
-	char word[XO_SHELL_WORD_MAX];
+	char word[XO_SHELL_WORD_MAX], me[64];
 	struct stat st;
 
 	switch (r) {
@@ -49,17 +85,25 @@ credential_words(struct oauth_error *err, int r, const char *what,
 		    "run: chmod 600 %s", what, path, word);
 	case JWT_E_NOTREG:
 		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
-		    "refusing the %s %s: not a regular file", what, path);
+		    "refusing the %s %s: not a regular file (a symbolic link, "
+		    "a device or a FIFO); name the file itself", what, path);
+	case JWT_E_OWNER:
+		return owner_words(err, what, path);
 	case -ENOENT:
 		return oauth_seterr(err, XO_E_NOINPUT, OAUTH_HINT_NONE, "no %s "
 		    "%s (%s in the token file); put it back, or log in again "
 		    "with the new one", what, path, member);
 	case -EACCES:
 	case -EPERM:
+		/* Read as the token file's owner (become.h): theirs, or not
+		 * at all. */
+		reader_name(me, sizeof(me));
+		xo_shell_word(word, sizeof(word), path);
 		return oauth_seterr(err, XO_E_REFUSED, OAUTH_HINT_NONE,
-		    "cannot read the %s %s: %s; it must be readable by the "
-		    "user running " PACKAGE_NAME "-token", what, path,
-		    strerror(-r));
+		    "cannot read the %s %s: %s; it is read as the token "
+		    "file's owner (%s) and must be theirs: run: chown %s %s "
+		    "&& chmod 600 %s", what, path, strerror(-r), me, me, word,
+		    word);
 	case -ENOMEM:
 		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
 		    "out of memory");

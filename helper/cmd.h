@@ -160,14 +160,25 @@ int cmd_exit(int r);
 /* One command-line argument resolved to a token file. */
 struct target {
 	const char	*arg;		/* as given: used in messages */
-	char		*path;
+	char		*path;		/* for messages, and the file work
+					 * of a process that kept its rights */
 	int		 is_account;
+	const char	*file;		/* where the file work goes: PATH, or
+					 * its name in a become child */
 };
 
 /* Resolves ARG (an account or a path).  Returns 0 or a STORE_E_* code /
  * -ENOMEM after a message. */
 int target_init(struct target *t, const char *arg);
 void target_clear(struct target *t);
+
+/* Runs FN(T', ARG) with the rights of the owner of T's token file
+ * (become.h: in a child that has become them when we are root and they
+ * are not), where T' is T with ->file set to where the file work goes.
+ * Refusals of the file's directory are reported here.  Returns an exit
+ * status: cmd_exit() of what FN returned. */
+int cmd_as_owner(const struct target *t,
+    int (*fn)(const struct target *, void *), void *arg);
 
 /* target_init, then reads T's token file into *TOKp (tokfile_free), as
  * is: without the lock, since writers rename whole files into place.

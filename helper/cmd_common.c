@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "become.h"
 #include "cmd.h"
 #include "errors.h"
 #include "msg.h"
@@ -84,9 +85,11 @@ target_init(struct target *t, const char *arg)
 
 	t->arg = arg;
 	t->path = NULL;
+	t->file = NULL;
 	t->is_account = 0;
 	if ((r = store_path(arg, &t->path, &t->is_account)) != 0)
 		msg(arg, "%s", store_strerror(r));
+	t->file = t->path;
 	return r;
 }
 
@@ -95,6 +98,51 @@ target_clear(struct target *t)
 {
 	free(t->path);
 	t->path = NULL;
+	t->file = NULL;
+}
+
+struct as_owner {
+	const struct target *t;
+	int		(*fn)(const struct target *, void *);
+	void		*arg;
+};
+
+/* become_run's side: FN on a copy of T that works where B says. */
+static int
+as_owner_run(const struct become *b, void *arg)
+{
+	const struct as_owner *ao = arg;
+	struct target t = *ao->t;
+
+	t.file = b->at;
+	return cmd_exit(ao->fn(&t, ao->arg));
+}
+
+int
+cmd_as_owner(const struct target *t,
+    int (*fn)(const struct target *, void *), void *arg)
+{
+	struct as_owner ao = { t, fn, arg };
+	struct become b;
+	int r;
+
+	if ((r = become_open(t->path, &b)) != 0) {
+		become_close(&b);
+		return cmd_exit(cmd_report_file_error(t, r));
+	}
+#ifdef XO_FRONT
+	/* The front would hand a due refresh to the full program from the
+	 * child, which works in the file's directory: a relative argument
+	 * would then name another file.  The full program becomes the
+	 * owner itself, from the start. */
+	if (b.drop) {
+		become_close(&b);
+		return cmd_exit(cmd_run_full());
+	}
+#endif
+	r = become_run(&b, as_owner_run, &ao);
+	become_close(&b);
+	return cmd_exit(r);
 }
 
 int
@@ -105,7 +153,7 @@ target_read(struct target *t, const char *arg, struct tokfile **tokp)
 	*tokp = NULL;
 	if ((r = target_init(t, arg)) != 0)
 		return r;
-	if ((r = tokfile_read(t->path, tokp)) != 0)
+	if ((r = tokfile_read(t->file, tokp)) != 0)
 		return cmd_report_file_error(t, r);
 	return 0;
 }
@@ -304,6 +352,10 @@ report_unsafe_place(const struct target *t, int r)
 		    "move the file to a directory its owner owns, or run: "
 		    "chown %u %s", t->path, dirname,
 		    lstat(t->path, &st) == 0 ? (unsigned)st.st_uid : 0u, word);
+	else if (r == TOKFILE_E_DIRLINK)
+		msg(t->arg, "refusing %s: its directory %s is a symbolic link, "
+		    "which its owner could point anywhere; name the directory "
+		    "it points to", t->path, dirname);
 	else if (snprintf(lock, sizeof(lock), "%s.lock", t->path) <
 	    (int)sizeof(lock) && lstat(lock, &st) == 0 && st.st_nlink == 1)
 		report_foreign_lock(t, lock, &st, "it belongs to another user");
@@ -344,7 +396,7 @@ cmd_report_file_error(const struct target *t, int r)
 		return TOKFILE_E_PERMS;
 	}
 	if (r == TOKFILE_E_DIRPERMS || r == TOKFILE_E_DIROWNER ||
-	    r == TOKFILE_E_LOCKFILE)
+	    r == TOKFILE_E_DIRLINK || r == TOKFILE_E_LOCKFILE)
 		return report_unsafe_place(t, r);
 	if (r == TOKFILE_E_NOTREG) {
 		if (lstat(t->path, &st) == 0 && S_ISLNK(st.st_mode))

@@ -5,10 +5,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "errors.h"
+#include "health.h"
 #include "login.h"
 #include "msg.h"
 #include "xo_util.h"
@@ -74,10 +79,90 @@ const struct cmd_option cmd_opts_login[] = {
 	CMD_OPT_END
 };
 
+/* What a login for one token file needs besides the file. */
+struct login_call {
+	const struct cmd_args *opt;
+	struct login_options lo;	/* opt's, credential paths absolute */
+	const char	*account;	/* NULL: a path was given */
+	const char	*secret;	/* --client-secret-file's, read before */
+	char		*abs[4];	/* what lo's paths point to, if made */
+};
+
+/* The login, with the rights of the file's owner (cmd_as_owner). */
+static int
+login_one(const struct target *t, void *arg)
+{
+	const struct login_call *c = arg;
+
+	return login_run(&c->lo, &c->opt->net, t->arg, t->path, t->file,
+	    c->account, c->secret);
+}
+
+/* The app-only credential paths of C->lo made absolute here, where the
+ * caller named them: the login works in the token file's directory
+ * (become.h), where a relative path would name another file.  Returns
+ * 0 or -ENOMEM. */
+static int
+login_paths(struct login_call *c)
+{
+	const char **paths[] = { &c->lo.client_secret_file,
+	    &c->lo.certificate, &c->lo.private_key, &c->lo.service_account };
+	char cwd[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (*paths[i] == NULL || (*paths[i])[0] == '/' ||
+		    strcmp(*paths[i], "-") == 0)
+			continue;
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			continue;	/* apponly.c says what is wrong */
+		if (asprintf(&c->abs[i], "%s/%s", cwd, *paths[i]) == -1) {
+			c->abs[i] = NULL;
+			return -ENOMEM;
+		}
+		*paths[i] = c->abs[i];
+	}
+	return 0;
+}
+
+/* Logs in for T (ACCOUNT: T is that account's file): reads what the
+ * caller named on the command line with the caller's rights, creates
+ * the caller's store, then does the rest as the file's owner. */
+static int
+login_target(const struct cmd_args *opt, const struct login_options *lo,
+    const struct target *t, const char *account)
+{
+	struct login_call c;
+	char *secret = NULL;
+	size_t i;
+	int status;
+
+	memset(&c, 0, sizeof(c));
+	c.opt = opt;
+	c.lo = *lo;
+	c.account = account;
+	if (login_paths(&c) != 0) {
+		msg(t->arg, "out of memory");
+		status = -ENOMEM;
+		goto out;
+	}
+	if ((status = login_secret(lo, t->arg, &secret)) != 0)
+		goto out;
+	c.secret = secret;
+	if (account == NULL ||
+	    (status = login_store_create(t->path, t->arg)) == 0)
+		status = cmd_as_owner(t, login_one, &c);
+ out:
+	xo_free_secret(secret);
+	for (i = 0; i < sizeof(c.abs) / sizeof(c.abs[0]); i++)
+		free(c.abs[i]);
+	return status;
+}
+
 int
 cmd_login(const struct cmd_args *opt, int argc, char **argv)
 {
-	struct target t = { NULL, NULL, 0 };
+	struct target t = { NULL, NULL, 0, NULL };
 	struct login_options lo;
 	char *proxy = NULL, *path = NULL;
 	int status;
@@ -87,11 +172,27 @@ cmd_login(const struct cmd_args *opt, int argc, char **argv)
 	    (status = cmd_conf_check(&lo, argv[0])) != 0)
 		goto out;
 	if (opt->for_postfix) {
+		/* postfix (and a chrooted smtp) can write its store's files:
+		 * a command kept there would be theirs to choose. */
+		if (lo.notify != NULL && *lo.notify != '\0') {
+			msg(argv[0], "--notify does not go with --for postfix: "
+			    "postfix's store takes its notify command from "
+			    HEALTH_NOTIFY_CONF " (one line, a file root owns "
+			    "that nobody else may write)");
+			status = XO_E_USAGE;
+			goto out;
+		}
 		if ((status = postfix_for_login(argv[0], &opt->postfix, argv[0],
 		    &path)) != 0)
 			goto out;
-		if ((status = login_run(&lo, &opt->net, argv[0], path,
-		    NULL)) == 0)
+		/* postfix's store: the login as postfix, the setup as root. */
+		t.arg = argv[0];
+		t.path = path;
+		t.file = path;
+		t.is_account = 1;
+		status = login_target(opt, &lo, &t, argv[0]);
+		t.path = NULL;		/* PATH's, freed below */
+		if (status == 0)
 			status = postfix_after_login(argv[0], &opt->postfix, path);
 		goto out;
 	}
@@ -104,8 +205,7 @@ cmd_login(const struct cmd_args *opt, int argc, char **argv)
 	}
 	if ((status = target_init(&t, argv[0])) != 0)
 		goto out;
-	status = login_run(&lo, &opt->net, t.arg, t.path,
-	    t.is_account ? t.arg : NULL);
+	status = login_target(opt, &lo, &t, t.is_account ? t.arg : NULL);
  out:
 	free(path);
 	xo_free_secret(proxy);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,50 +35,61 @@ logout_locked(struct tokfile *tok, void *arg)
 	return TOKFILE_UNCHANGED;
 }
 
-int
-cmd_logout(const struct cmd_args *opt, int argc, char **argv)
+/* `logout' for T, with its owner's rights (cmd_as_owner). */
+static int
+logout_one(const struct target *t, void *arg)
 {
-	struct target t = { NULL, NULL, 0 };
 	struct tokfile *tok = NULL;
 	char side[PATH_MAX], *provider = NULL;
 	struct stat st;
 	int r, status;
 
-	(void)opt;
-	(void)argc;
-	if ((status = target_init(&t, argv[0])) != 0)
-		goto out;
-	if (lstat(t.path, &st) == -1) {
-		status = cmd_report_file_error(&t, -errno);
+	(void)arg;
+	if (lstat(t->file, &st) == -1) {
+		status = cmd_report_file_error(t, -errno);
 		goto out;
 	}
-	if (tokfile_read(t.path, &tok) == 0 && tok->provider != NULL)
+	if (tokfile_read(t->file, &tok) == 0 && tok->provider != NULL)
 		provider = strdup(tok->provider);
 	tokfile_free(tok);
 	/* A file we cannot parse is removed all the same. */
-	r = tokfile_update_wait(t.path, 10000, logout_locked, t.path);
-	if (r != 0 && r != TOKFILE_E_LOCKED && unlink(t.path) == -1 &&
+	r = tokfile_update_wait(t->file, 10000, logout_locked,
+	    (void *)(uintptr_t)t->file);
+	if (r != 0 && r != TOKFILE_E_LOCKED && unlink(t->file) == -1 &&
 	    errno != ENOENT)
 		r = -errno;
 	else if (r != TOKFILE_E_LOCKED)
 		r = 0;
 	if (r != 0) {
-		status = r == TOKFILE_E_LOCKED ? cmd_report_file_error(&t, r) :
+		status = r == TOKFILE_E_LOCKED ? cmd_report_file_error(t, r) :
 		    XO_E_CANTCREAT;
 		if (r != TOKFILE_E_LOCKED)
-			msg(t.arg, "cannot remove %s: %s", t.path,
+			msg(t->arg, "cannot remove %s: %s", t->path,
 			    tokfile_strerror(r));
 		goto out;
 	}
-	snprintf(side, sizeof(side), "%s.tmp", t.path);
+	snprintf(side, sizeof(side), "%s.tmp", t->file);
 	(void)unlink(side);
 	/* PATH.lock stays (tokfile.h): a process waiting on it now and one
 	 * that comes later (a new login) must lock the same inode. */
-	msg(t.arg, "removed %s", t.path);
-	msg(t.arg, "%s", provider_revoke_hint(provider));
+	msg(t->arg, "removed %s", t->path);
+	msg(t->arg, "%s", provider_revoke_hint(provider));
 	status = 0;
  out:
 	free(provider);
+	return status;
+}
+
+int
+cmd_logout(const struct cmd_args *opt, int argc, char **argv)
+{
+	struct target t = { NULL, NULL, 0, NULL };
+	int status;
+
+	(void)opt;
+	(void)argc;
+	if ((status = target_init(&t, argv[0])) == 0)
+		status = cmd_as_owner(&t, logout_one, NULL);
 	target_clear(&t);
 	return status;
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "become.h"
 #include "cmd.h"
 #include "errors.h"
 #include "msg.h"
@@ -96,13 +97,35 @@ struct move {
 	int		 r;
 };
 
-/* Under SRC's lock: writes the file to DEST, then removes SRC. */
+/* As DEST's owner (become.h): writes TOK there.  Returns an exit
+ * status (a child's carries 0..255): 0, or an index into move_locked's
+ * codes[]. */
+static int
+move_write(const struct become *b, void *arg)
+{
+	int r = tokfile_write(b->at, arg);
+
+	return r == 0 ? 0 : r == -ENOMEM ? 1 : r == TOKFILE_E_DIRPERMS ? 2 :
+	    r == TOKFILE_E_LOCKFILE ? 3 : 4;
+}
+
+/* Under SRC's lock: writes the file to DEST as postfix (never as root
+ * in postfix's directory), then removes SRC. */
 static int
 move_locked(struct tokfile *tok, void *arg)
 {
+	static const int codes[] = { 0, -ENOMEM, TOKFILE_E_DIRPERMS,
+	    TOKFILE_E_LOCKFILE, -EIO };
 	struct move *m = arg;
+	struct become b;
+	int r;
 
-	if ((m->r = tokfile_write(m->dest, tok)) != 0)
+	if ((m->r = become_open(m->dest, &b)) == 0) {
+		r = become_run(&b, move_write, tok);
+		m->r = r >= 0 && r <= 4 ? codes[r] : -EIO;
+	}
+	become_close(&b);
+	if (m->r != 0)
 		return TOKFILE_E_ABORTED;
 	return TOKFILE_UNCHANGED;
 }

@@ -6,12 +6,22 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cmd.h"
 #include "errors.h"
 #include "msg.h"
 #include "stop.h"
 #include "store.h"
+
+/* One file, with its owner's rights (cmd_as_owner). */
+static int
+refresh_one(const struct target *t, void *arg)
+{
+	const struct cmd_args *opt = arg;
+
+	return cmd_refresh_target(opt, t, opt->force, NULL);
+}
 
 int
 cmd_refresh(const struct cmd_args *opt, int argc, char **argv)
@@ -45,11 +55,13 @@ cmd_refresh(const struct cmd_args *opt, int argc, char **argv)
 	 * stop.h); the first failure decides the exit status. */
 	for (i = 0; i < (size_t)argc && !stop_requested(); i++) {
 		if ((one = target_init(&t, argv[i])) == 0) {
-			one = cmd_refresh_target(opt, &t, opt->force, NULL);
+			/* root: one child per file, that is its owner. */
+			one = cmd_as_owner(&t, refresh_one,
+			    (void *)(uintptr_t)opt);
 			target_clear(&t);
 		}
 		if (status == 0)
-			status = one;
+			status = cmd_exit(one);
 	}
 	store_names_free(names);
 	return status;

@@ -107,14 +107,41 @@ set_locked(struct tokfile *tok, void *arg)
 	return 0;
 }
 
+/* `set' for T, with its owner's rights (cmd_as_owner). */
+static int
+set_one(const struct target *t, void *arg)
+{
+	const struct login_options *c = arg;
+	char shown[256];
+	int r;
+
+	if ((r = tokfile_update_wait(t->file, 10000, set_locked, arg)) != 0)
+		return cmd_report_update_error(t, r);
+	if (c->proxy != NULL && *c->proxy == '\0')
+		msg(t->arg, "no proxy stored: refreshes go direct (or through the "
+		    "proxy variables of their own environment)");
+	else if (c->proxy != NULL) {
+		health_proxy_shown(c->proxy, shown, sizeof(shown));
+		msg(t->arg, "refreshes go through the proxy %s", shown);
+	}
+	if (c->no_proxy != NULL)
+		msg(t->arg, "%s%s", *c->no_proxy ? "reached without the proxy: " :
+		    "no hosts reached without the proxy", c->no_proxy);
+	if (c->notify != NULL)
+		msg(t->arg, "%s", *c->notify ? "notify command stored; it runs "
+		    "when the file needs a new login, and when it recovers" :
+		    "notify command removed");
+	return 0;
+}
+
 int
 cmd_set(const struct cmd_args *opt, int argc, char **argv)
 {
 	struct login_options lo;
 	const struct login_options *c = &lo;
-	struct target t = { NULL, NULL, 0 };
-	char shown[256], *proxy = NULL;
-	int r, status;
+	struct target t = { NULL, NULL, 0, NULL };
+	char *proxy = NULL;
+	int status;
 
 	(void)argc;
 	if ((status = cmd_conf_proxy_file(opt, argv[0], &lo, &proxy)) != 0)
@@ -128,26 +155,7 @@ cmd_set(const struct cmd_args *opt, int argc, char **argv)
 		goto out;
 	if ((status = cmd_conf_check(c, t.arg)) != 0)
 		goto out;
-	if ((r = tokfile_update_wait(t.path, 10000, set_locked,
-	    (void *)(uintptr_t)c)) != 0) {
-		status = cmd_report_update_error(&t, r);
-		goto out;
-	}
-	if (c->proxy != NULL && *c->proxy == '\0')
-		msg(t.arg, "no proxy stored: refreshes go direct (or through the "
-		    "proxy variables of their own environment)");
-	else if (c->proxy != NULL) {
-		health_proxy_shown(c->proxy, shown, sizeof(shown));
-		msg(t.arg, "refreshes go through the proxy %s", shown);
-	}
-	if (c->no_proxy != NULL)
-		msg(t.arg, "%s%s", *c->no_proxy ? "reached without the proxy: " :
-		    "no hosts reached without the proxy", c->no_proxy);
-	if (c->notify != NULL)
-		msg(t.arg, "%s", *c->notify ? "notify command stored; it runs "
-		    "when the file needs a new login, and when it recovers" :
-		    "notify command removed");
-	status = 0;
+	status = cmd_as_owner(&t, set_one, (void *)(uintptr_t)c);
  out:
 	xo_free_secret(proxy);
 	target_clear(&t);

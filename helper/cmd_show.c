@@ -124,7 +124,11 @@ show_health(const struct tokfile *tok, const struct target *t, int64_t now)
 	/* A notify command may carry a secret (a webhook URL): its
 	 * program only. */
 	n = strcspn(tok->notify != NULL ? tok->notify : "", " \t");
-	if (tok->notify != NULL)
+	if (health_notify_ignored(tok, t->path))
+		msg_line("notify:         %.*s%s (ignored: postfix's store takes "
+		    "its command from " HEALTH_NOTIFY_CONF ")", (int)n,
+		    tok->notify, tok->notify[n] != '\0' ? " ..." : "");
+	else if (tok->notify != NULL)
 		msg_line("notify:         %.*s%s", (int)n, tok->notify,
 		    tok->notify[n] != '\0' ? " ..." : "");
 	else
@@ -134,7 +138,7 @@ show_health(const struct tokfile *tok, const struct target *t, int64_t now)
 int
 cmd_show(const struct cmd_args *opt, int argc, char **argv)
 {
-	struct target t = { NULL, NULL, 0 };
+	struct target t = { NULL, NULL, 0, NULL };
 	struct tokfile *tok = NULL;
 	int64_t now = xo_now_s();
 	int status;

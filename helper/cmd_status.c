@@ -34,7 +34,7 @@ const struct cmd_option cmd_opts_status[] = {
 static enum health_level
 status_one(const char *arg, char *text, size_t size)
 {
-	struct target t = { NULL, NULL, 0 };
+	struct target t = { NULL, NULL, 0, NULL };
 	struct tokfile *tok = NULL;
 	char verdict[512], fix[HEALTH_FIX_MAX];
 	enum health_level level = HEALTH_CRITICAL;
@@ -55,6 +55,10 @@ status_one(const char *arg, char *text, size_t size)
 		snprintf(text, size, "%s: %s; run: %s", arg, verdict, fix);
 	} else
 		snprintf(text, size, "%s: %s", arg, verdict);
+	if (health_notify_ignored(tok, t.path))
+		snprintf(text + strlen(text), size - strlen(text), " (its notify "
+		    "member is ignored: postfix's store takes its command from "
+		    HEALTH_NOTIFY_CONF ")");
  out:
 	/* A name, a path, a recorded reason: text from outside. */
 	xo_printable_utf8(text);

@@ -126,7 +126,7 @@ int
 cmd_test(const struct cmd_args *opt, int argc, char **argv)
 {
 	struct mailtest_options mo = opt->test;
-	struct target t = { NULL, NULL, 0 };
+	struct target t = { NULL, NULL, 0, NULL };
 	struct tokfile *tok = NULL;
 	struct diag_vars vars;
 	char *abs = NULL, self[PATH_MAX], when[64], span[32], tenant[128];

@@ -46,18 +46,20 @@ print_token(const char *token)
 	return status;
 }
 
-int
-cmd_token(const struct cmd_args *opt, int argc, char **argv)
+/* `token' for T, with its owner's rights (cmd_as_owner). */
+static int
+token_one(const struct target *t, void *arg)
 {
-	struct target t = { NULL, NULL, 0 };
+	const struct cmd_args *opt = arg;
 	struct tokfile *tok = NULL;
 	char *access = NULL;
 	int64_t backoff;
 	int status;
 
-	(void)argc;
-	if ((status = target_read(&t, argv[0], &tok)) != 0)
+	if ((status = tokfile_read(t->file, &tok)) != 0) {
+		status = cmd_report_file_error(t, status);
 		goto out;
+	}
 	if (tok->expires_at - xo_now_s() > opt->margin_s) {
 		status = print_token(tok->access_token);
 		goto out;
@@ -67,7 +69,7 @@ cmd_token(const struct cmd_args *opt, int argc, char **argv)
 	 * (the plugin backs off the same way). */
 	if (tok->expires_at - xo_now_s() >= STILL_USABLE_S &&
 	    (backoff = tokfile_backoff(tok, xo_now_s())) > 0) {
-		msg(t.arg, "refreshing failed %" PRId64 " s ago (%s); using the "
+		msg(t->arg, "refreshing failed %" PRId64 " s ago (%s); using the "
 		    "current access token, valid for %" PRId64 " more min; next "
 		    "try in %" PRId64 " s", xo_now_s() - tok->failed_at,
 		    tok->failure != NULL ? tok->failure : "no reason recorded",
@@ -75,12 +77,12 @@ cmd_token(const struct cmd_args *opt, int argc, char **argv)
 		status = print_token(tok->access_token);
 		goto out;
 	}
-	if ((status = cmd_refresh_target(opt, &t, 0, &access)) != 0) {
+	if ((status = cmd_refresh_target(opt, t, 0, &access)) != 0) {
 		/* Still good for a while: better late than never (unless
 		 * told to stop: stop.h). */
 		if (tok->expires_at - xo_now_s() >= STILL_USABLE_S &&
 		    !stop_requested()) {
-			msg(t.arg, "using the current access token, valid for "
+			msg(t->arg, "using the current access token, valid for "
 			    "%" PRId64 " more min", (tok->expires_at - xo_now_s()) / 60);
 			status = print_token(tok->access_token);
 		}
@@ -90,6 +92,18 @@ cmd_token(const struct cmd_args *opt, int argc, char **argv)
  out:
 	xo_free_secret(access);
 	tokfile_free(tok);
+	return status;
+}
+
+int
+cmd_token(const struct cmd_args *opt, int argc, char **argv)
+{
+	struct target t = { NULL, NULL, 0, NULL };
+	int status;
+
+	(void)argc;
+	if ((status = target_init(&t, argv[0])) == 0)
+		status = cmd_as_owner(&t, token_one, (void *)(uintptr_t)opt);
 	target_clear(&t);
 	return status;
 }

@@ -304,14 +304,59 @@ health_verdict(const struct tokfile *tok, int64_t now, char *text,
 	return HEALTH_OK;
 }
 
-/* In the child: become OWNER/GROUP (when root), set the environment,
- * run COMMAND.  Never returns. */
+/* The environment of a notify command for N (see health.h) into ENV
+ * (at most NENV - 1 entries and a NULL), built in BUF (SIZE bytes). */
 static void
-notify_child(const char *command, const struct health_notice *n,
-    uid_t owner, gid_t group)
+notify_env(const struct health_notice *n, char **env, size_t nenv,
+    char *buf, size_t size)
 {
+	const char *kv[][2] = {
+		{ "XOAUTH2_EVENT", n->event == HEALTH_EV_RECOVERED ?
+		    "recovered" : "needs-login" },
+		{ "XOAUTH2_ACCOUNT", n->account },
+		{ "XOAUTH2_USER", n->user },
+		{ "XOAUTH2_FILE", n->path },
+		{ "XOAUTH2_CLASS", n->event == HEALTH_EV_NEEDS_LOGIN ?
+		    "login" : "" },
+		{ "XOAUTH2_REASON", n->reason != NULL ? n->reason : "" },
+		{ "XOAUTH2_FIX", n->fix != NULL ? n->fix : "" },
+		{ "XOAUTH2_HOST", NULL },
+		{ "PATH", getenv("PATH") },
+		{ "HOME", NULL },
+		{ "USER", NULL },
+		{ "LOGNAME", NULL },
+		{ "LANG", getenv("LANG") },
+	};
 	char host[256] = "";
-	struct passwd *pw;
+	struct passwd *pw = getpwuid(geteuid());
+	size_t i, k = 0, used = 0;
+	int w;
+
+	(void)gethostname(host, sizeof(host) - 1);
+	kv[7][1] = host;
+	if (kv[8][1] == NULL)
+		kv[8][1] = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+	kv[9][1] = pw != NULL ? pw->pw_dir : "/";
+	kv[10][1] = kv[11][1] = pw != NULL ? pw->pw_name : NULL;
+	for (i = 0; i < sizeof(kv) / sizeof(kv[0]) && k + 1 < nenv; i++) {
+		if (kv[i][1] == NULL)
+			continue;
+		w = snprintf(buf + used, size - used, "%s=%s", kv[i][0], kv[i][1]);
+		if (w < 0 || (size_t)w >= size - used)
+			break;
+		env[k++] = buf + used;
+		used += (size_t)w + 1;
+	}
+	env[k] = NULL;
+}
+
+/* In the child: detach, run COMMAND with N's environment only.  Never
+ * returns. */
+static void
+notify_child(const char *command, const struct health_notice *n)
+{
+	static char buf[8192];
+	char *env[16];
 	int fd;
 
 	(void)setsid();
@@ -322,40 +367,14 @@ notify_child(const char *command, const struct health_notice *n,
 		if (fd > 2)
 			close(fd);
 	}
-	if (geteuid() == 0 && owner != 0) {
-		/* The owner wrote the command: it runs with their rights. */
-		pw = getpwuid(owner);
-		if ((pw != NULL ? initgroups(pw->pw_name, group) :
-		    setgroups(0, NULL)) != 0 || setgid(group) != 0 ||
-		    setuid(owner) != 0 || setuid(0) == 0)
-			_exit(126);
-		if (pw != NULL) {
-			setenv("HOME", pw->pw_dir, 1);
-			setenv("USER", pw->pw_name, 1);
-			setenv("LOGNAME", pw->pw_name, 1);
-		}
-	}
-	(void)gethostname(host, sizeof(host) - 1);
-	if (getenv("PATH") == NULL)
-		setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", 1);
-	if (setenv("XOAUTH2_EVENT", n->event == HEALTH_EV_RECOVERED ?
-	    "recovered" : "needs-login", 1) != 0 ||
-	    setenv("XOAUTH2_ACCOUNT", n->account, 1) != 0 ||
-	    setenv("XOAUTH2_USER", n->user, 1) != 0 ||
-	    setenv("XOAUTH2_FILE", n->path, 1) != 0 ||
-	    setenv("XOAUTH2_CLASS", n->event == HEALTH_EV_NEEDS_LOGIN ?
-	    "login" : "", 1) != 0 ||
-	    setenv("XOAUTH2_REASON", n->reason != NULL ? n->reason : "", 1) != 0 ||
-	    setenv("XOAUTH2_FIX", n->fix != NULL ? n->fix : "", 1) != 0 ||
-	    setenv("XOAUTH2_HOST", host, 1) != 0)
-		_exit(126);
-	execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+	notify_env(n, env, sizeof(env) / sizeof(env[0]), buf, sizeof(buf));
+	execle("/bin/sh", "sh", "-c", command, (char *)NULL, env);
 	_exit(127);
 }
 
 int
 health_notify(const char *command, const struct health_notice *n,
-    uid_t owner, gid_t group, char *why, size_t whysize)
+    char *why, size_t whysize)
 {
 	struct timespec pause = { 0, 10 * 1000000L };
 	int64_t deadline;
@@ -375,7 +394,7 @@ health_notify(const char *command, const struct health_notice *n,
 		return -1;
 	}
 	if (pid == 0)
-		notify_child(command, n, owner, group);
+		notify_child(command, n);
 
 	deadline = xo_now_ms() + (int64_t)limit * 1000;
 	for (;;) {
@@ -420,17 +439,99 @@ health_notify(const char *command, const struct health_notice *n,
 }
 
 void
-health_announce(const char *command, const struct health_notice *n)
+health_announce(const char *command, const struct health_notice *n,
+    uid_t owner)
 {
-	struct stat st;
 	char why[256], word[XO_SHELL_WORD_MAX];
 
-	if (lstat(n->path, &st) == -1) {
-		st.st_uid = geteuid();
-		st.st_gid = getegid();
+	if (geteuid() == 0 && owner != 0) {
+		/* become.h makes this impossible; if it ever is not, the
+		 * owner's command must not get root. */
+		msg(n->account, "not running the notify command of %s as root: "
+		    "it belongs to uid %u; run " PROG " as that user",
+		    n->path, (unsigned)owner);
+		return;
 	}
-	if (health_notify(command, n, st.st_uid, st.st_gid, why,
-	    sizeof(why)) != 0)
+	if (health_notify(command, n, why, sizeof(why)) == 0)
+		return;
+	if (health_notify_from_conf())
+		msg(n->account, "%s; change it in " HEALTH_NOTIFY_CONF, why);
+	else
 		msg(n->account, "%s; change it with: " PROG " set %s --notify "
 		    "CMD", why, xo_shell_word(word, sizeof(word), n->account));
+}
+
+/* Whether UID is the postfix account's (whose files a chrooted smtp can
+ * write). */
+static int
+is_postfix(uid_t uid)
+{
+	struct passwd *pw = getpwnam("postfix");
+
+	return pw != NULL && pw->pw_uid == uid && uid != 0;
+}
+
+int
+health_notify_from_conf(void)
+{
+	return is_postfix(geteuid());
+}
+
+int
+health_notify_ignored(const struct tokfile *tok, const char *path)
+{
+	struct stat st;
+
+	return tok->notify != NULL && lstat(path, &st) == 0 &&
+	    is_postfix(st.st_uid);
+}
+
+/* The first line of the root-owned file CONF (see health.h) in a new
+ * *CMDp; none if it does not exist.  Returns 0 or -ENOMEM. */
+static int
+notify_conf_read(const char *conf, char **cmdp)
+{
+	char text[4096], word[XO_SHELL_WORD_MAX];
+	struct stat st;
+	size_t len = 0;
+	int fd;
+
+	if ((fd = open(conf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY)) == -1) {
+		if (errno != ENOENT)
+			msg(NULL, "not running a notify command: cannot open "
+			    "%s: %s", conf, strerror(errno));
+		return 0;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 022) != 0 || st.st_nlink != 1) {
+		xo_shell_word(word, sizeof(word), conf);
+		msg(NULL, "not running a notify command: %s must be a regular "
+		    "file of root's that nobody else may write; run: chown "
+		    "root: %s && chmod go-w %s", conf, word, word);
+		close(fd);
+		return 0;
+	}
+	if (xo_read_full(fd, text, sizeof(text) - 1, &len) != 0)
+		len = 0;
+	close(fd);
+	text[len] = '\0';
+	text[strcspn(text, "\n")] = '\0';
+	if (text[0] == '\0')
+		return 0;
+	return (*cmdp = strdup(text)) == NULL ? -ENOMEM : 0;
+}
+
+int
+health_notify_command(const char *member, char **cmdp)
+{
+	const char *conf = secure_getenv("XOAUTH2_NOTIFY_CONF");
+
+	*cmdp = NULL;
+	if (health_notify_from_conf())
+		return notify_conf_read(conf != NULL && *conf != '\0' ? conf :
+		    HEALTH_NOTIFY_CONF, cmdp);
+	if (member == NULL)
+		return 0;
+	return (*cmdp = strdup(member)) == NULL ? -ENOMEM : 0;
 }

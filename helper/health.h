@@ -12,8 +12,11 @@
  *
  * The notify command runs with /bin/sh -c, stdin, stdout and stderr on
  * /dev/null, in its own session, for at most HEALTH_NOTIFY_TIMEOUT_S
- * (then its process group is stopped), as the token file's owner, with
- * these in its environment (never a secret):
+ * (then its process group is stopped), as the token file's owner (the
+ * helper has become them: become.h; never as root for another user's
+ * file), with an environment of its own: PATH, HOME, USER, LOGNAME,
+ * LANG, and these (never a secret; nothing else of the caller's, whose
+ * proxy password or vault token is none of its business):
  *   XOAUTH2_EVENT    needs-login or recovered
  *   XOAUTH2_ACCOUNT  the account (or the file's path)
  *   XOAUTH2_USER     the mail user
@@ -22,6 +25,13 @@
  *   XOAUTH2_REASON   what the token endpoint said
  *   XOAUTH2_FIX      the command that fixes it
  *   XOAUTH2_HOST     this machine's name
+ *
+ * Which command: the file's "notify" member -- except in postfix's
+ * store, whose files postfix (and so a chrooted smtp) can write: there,
+ * i.e. when the helper runs as the postfix account, the member is
+ * ignored and the command is the first line of HEALTH_NOTIFY_CONF, a
+ * file root owns that nobody else may write (XOAUTH2_NOTIFY_CONF names
+ * another such file, for tests and other layouts).
  */
 #ifndef XO_HEALTH_H
 #define XO_HEALTH_H
@@ -106,15 +116,35 @@ struct health_notice {
 	const char	*fix;
 };
 
-/* Runs COMMAND (a token file's notify) for N, as described above, as
- * OWNER/GROUP when run as root (the file's owner wrote the command).
- * Returns 0 if it exited 0, else -1 with WHY (WHYSIZE bytes) saying what
- * happened. */
+/* Runs COMMAND (see above) for N with our own rights and a clean
+ * environment.  Returns 0 if it exited 0, else -1 with WHY (WHYSIZE
+ * bytes) saying what happened. */
 int health_notify(const char *command, const struct health_notice *n,
-    uid_t owner, gid_t group, char *why, size_t whysize);
+    char *why, size_t whysize);
 
-/* Runs COMMAND for N as the owner of N->path (health_notify), and says
- * on stderr what went wrong if it did. */
-void health_announce(const char *command, const struct health_notice *n);
+/* Runs COMMAND for N (health_notify), unless we are root and OWNER (the
+ * token file's owner, seen under its lock) is not: then it says so and
+ * runs nothing.  Says on stderr what went wrong if anything did. */
+void health_announce(const char *command, const struct health_notice *n,
+    uid_t owner);
+
+#ifndef HEALTH_NOTIFY_CONF
+#define HEALTH_NOTIFY_CONF	"/etc/xoauth2/notify"
+#endif
+
+/* Whether the notify command for files we act on comes from
+ * HEALTH_NOTIFY_CONF rather than their "notify" member: we run as the
+ * postfix account (its store, which a chrooted smtp can write). */
+int health_notify_from_conf(void);
+
+/* Whether TOK, read from PATH, has a "notify" member that is ignored
+ * because PATH belongs to the postfix account (see above). */
+int health_notify_ignored(const struct tokfile *tok, const char *path);
+
+/* The notify command for a file whose "notify" member is MEMBER (NULL:
+ * none; see above), in a new *CMDp (NULL: none).
+ * Returns 0 or -ENOMEM; a HEALTH_NOTIFY_CONF that is missing is no
+ * command, one that is unsafe is none either, after a message. */
+int health_notify_command(const char *member, char **cmdp);
 
 #endif

@@ -50,8 +50,11 @@ jwt_key_free(struct jwt_key *key)
 }
 
 /* Reads the file PATH into a new buffer *TEXTp (NUL-terminated, *LENp
- * bytes; the caller wipes and frees it).  If SECRET, the file must have
- * no group or other bit, as a token file. */
+ * bytes; the caller wipes and frees it).  A credential file named by a
+ * token file is read by the file's owner (become.h) and must be theirs:
+ * a regular file (no symlink, no FIFO or device: refused before a byte
+ * is read, without blocking), owned by us (JWT_E_OWNER), that nobody
+ * else may write; if SECRET, with no group or other bit at all. */
 static int
 read_file(const char *path, int secret, char **textp, size_t *lenp)
 {
@@ -62,9 +65,11 @@ read_file(const char *path, int secret, char **textp, size_t *lenp)
 
 	*textp = NULL;
 	*lenp = 0;
-	/* O_NONBLOCK: a FIFO must not hang us. */
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) == -1)
-		return -errno;
+	/* O_NONBLOCK: a FIFO must not hang us; O_NOFOLLOW: a symlink is
+	 * refused as any other file that is not regular. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY)) == -1)
+		return errno == ELOOP ? JWT_E_NOTREG : -errno;
 	if (fstat(fd, &st) == -1) {
 		r = -errno;
 		goto out;
@@ -73,7 +78,11 @@ read_file(const char *path, int secret, char **textp, size_t *lenp)
 		r = JWT_E_NOTREG;
 		goto out;
 	}
-	if (secret && (st.st_mode & 077) != 0) {
+	if (st.st_uid != geteuid()) {
+		r = JWT_E_OWNER;
+		goto out;
+	}
+	if ((st.st_mode & (secret ? 077 : 022)) != 0) {
 		r = JWT_E_PERMS;
 		goto out;
 	}
@@ -531,6 +540,8 @@ jwt_strerror(int r)
 		return "accessible by group or others";
 	case JWT_E_NOTREG:
 		return "not a regular file";
+	case JWT_E_OWNER:
+		return "owned by another user";
 	case JWT_E_TOOBIG:
 		return "too large for a key file";
 	case JWT_E_KEY:

@@ -42,6 +42,7 @@
 #define JWT_E_JSON	(-2208)	/* not a service-account JSON key file */
 #define JWT_E_CRYPTO	(-2209)	/* OpenSSL failed (signing, digest) */
 #define JWT_E_ENCRYPTED	(-2210)	/* the PEM key has a passphrase */
+#define JWT_E_OWNER	(-2211)	/* key file: not the reader's (euid's) */
 
 enum jwt_alg {
 	JWT_RS256,		/* RSASSA-PKCS1-v1_5 with SHA-256 */

@@ -139,32 +139,54 @@ mkdir_p(const char *dir)
 	return r;
 }
 
-/* Before anyone signs in: can we write PATH?  Creates the store. */
-static int
-check_writable(const char *path, const char *account, const char *who)
+/* The directory of PATH, in a new string (NULL: out of memory). */
+static char *
+dir_of(const char *path)
 {
-	char *dir = NULL, *slash;
-	int r, status = 0;
+	const char *slash = strrchr(path, '/');
 
-	if ((dir = strdup(path)) == NULL) {
+	if (slash == NULL)
+		return strdup(".");
+	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+/* Before anyone signs in: can we write FILE (PATH, for messages)? */
+static int
+check_writable(const char *file, const char *path, const char *who)
+{
+	char *dir = NULL, *shown = NULL;
+	int status = 0;
+
+	if ((dir = dir_of(file)) == NULL || (shown = dir_of(path)) == NULL) {
+		msg(who, "out of memory");
+		status = -ENOMEM;
+	} else if (access(dir, W_OK | X_OK) != 0) {
+		msg(who, "cannot write the token file into %s: %s; fix that "
+		    "first, then log in", shown, strerror(errno));
+		status = XO_E_CANTCREAT;
+	}
+	free(shown);
+	free(dir);
+	return status;
+}
+
+/* Creates the store holding ACCOUNT's file PATH, as the caller (their
+ * own store: XDG_DATA_HOME or HOME). */
+static int
+store_create(const char *path, const char *who)
+{
+	char *dir;
+	int r;
+
+	if ((dir = dir_of(path)) == NULL) {
 		msg(who, "out of memory");
 		return -ENOMEM;
 	}
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	else
-		strcpy(dir, ".");
-	if (account != NULL && (r = mkdir_p(dir)) != 0) {
+	if ((r = mkdir_p(dir)) != 0)
 		msg(who, "cannot create the token store %s: %s", dir,
 		    strerror(-r));
-		status = XO_E_CANTCREAT;
-	} else if (access(dir, W_OK | X_OK) != 0) {
-		msg(who, "cannot write the token file into %s: %s; fix that "
-		    "first, then log in", dir, strerror(errno));
-		status = XO_E_CANTCREAT;
-	}
 	free(dir);
-	return status;
+	return r != 0 ? XO_E_CANTCREAT : 0;
 }
 
 /* What a login keeps in the token file besides the grant. */
@@ -267,9 +289,11 @@ replace_file(const char *path, struct tokfile *tok, enum health_event *evp)
 /* The login ended a "needs login" episode: tell the notify command. */
 static void
 tell_recovered(const char *notify, const char *who, const char *user,
-    const char *path)
+    const char *path, const char *file)
 {
 	struct health_notice n;
+	struct stat st;
+	char *cmd = NULL;
 
 	memset(&n, 0, sizeof(n));
 	n.event = HEALTH_EV_RECOVERED;
@@ -278,7 +302,11 @@ tell_recovered(const char *notify, const char *who, const char *user,
 	n.path = path;
 	n.reason = "";
 	n.fix = "";
-	health_announce(notify, &n);
+	if (health_notify_command(notify, &cmd) != 0 || cmd == NULL)
+		return;
+	health_announce(cmd, &n, lstat(file, &st) == 0 ? st.st_uid :
+	    (uid_t)-1);
+	free(cmd);
 }
 
 /* Stores SET in TOK.  Returns 0 or -ENOMEM. */
@@ -299,8 +327,9 @@ settings_store(struct tokfile *tok, const struct settings *set)
  * that ends a "needs login" episode, tells SET's notify command.  TOK
  * holds the previous file's contents afterwards (replace_file). */
 static int
-write_login(const char *path, const char *who, struct tokfile *tok,
-    const char *done, const char *after, const struct settings *set)
+write_login(const char *path, const char *file, const char *who,
+    struct tokfile *tok, const char *done, const char *after,
+    const struct settings *set)
 {
 	enum health_event event;
 	char when[64], user[256];
@@ -312,21 +341,21 @@ write_login(const char *path, const char *who, struct tokfile *tok,
 	if (localtime_r(&exp, &tm) == NULL ||
 	    strftime(when, sizeof(when), "%H:%M", &tm) == 0)
 		snprintf(when, sizeof(when), "@%lld", (long long)exp);
-	if ((r = replace_file(path, tok, &event)) != 0) {
+	if ((r = replace_file(file, tok, &event)) != 0) {
 		msg(who, "signed in, but cannot write the token file %s: %s; "
 		    "fix that and log in again", path, tokfile_strerror(r));
 		return r == -ENOMEM ? -ENOMEM : XO_E_CANTCREAT;
 	}
 	msg(who, "%s; token file %s written (access token valid until %s%s)",
 	    done, path, when, after);
-	if (event == HEALTH_EV_RECOVERED && set->notify != NULL)
-		tell_recovered(set->notify, who, user, path);
+	if (event == HEALTH_EV_RECOVERED)
+		tell_recovered(set->notify, who, user, path, file);
 	return 0;
 }
 
 /* Writes the new grant and SET to PATH.  Takes over nothing: copies. */
 static int
-save(const char *path, const char *account, const char *who,
+save(const char *path, const char *file, const char *account, const char *who,
     const struct provider *p, const char *client_id,
     const char *client_secret, const char *user,
     const struct oauth_tokens *t, int64_t asked_at,
@@ -358,7 +387,7 @@ save(const char *path, const char *account, const char *who,
 		goto out;
 	}
 	snprintf(done, sizeof(done), "signed in as %s", user);
-	if ((status = write_login(path, who, tok, done,
+	if ((status = write_login(path, file, who, tok, done,
 	    t->refresh_token != NULL ? ", refreshed automatically" : "",
 	    set)) != 0)
 		goto out;
@@ -922,7 +951,7 @@ login_user(const struct login_options *lo, const char *who,
 static int
 login_app_only_run(const struct login_options *lo,
     const struct apponly_login *al, const struct oauth_options *net,
-    const char *who, const char *path, const char *account)
+    const char *who, const char *path, const char *file, const char *account)
 {
 	struct oauth_options via = *net;
 	struct tokfile *tok = NULL, *old = NULL;
@@ -935,7 +964,7 @@ login_app_only_run(const struct login_options *lo,
 	/* As login_run: a previous login's proxy and notify command stay
 	 * unless replaced, and the first request goes the way its renewals
 	 * will. */
-	if (tokfile_read(path, &old) != 0)
+	if (tokfile_read(file, &old) != 0)
 		old = NULL;
 	if ((status = settings_resolve(lo, who, tok->token_endpoint, old,
 	    &set)) != 0)
@@ -947,11 +976,11 @@ login_app_only_run(const struct login_options *lo,
 	}
 	via.proxy = set.proxy != NULL ? set.proxy : "";
 	via.no_proxy = set.no_proxy;
-	if ((status = check_writable(path, account, who)) != 0 ||
+	if ((status = check_writable(file, path, who)) != 0 ||
 	    (status = apponly_login_token(tok, &via, who)) != 0)
 		goto out;
 	apponly_describe(tok, done, sizeof(done));
-	if ((status = write_login(path, who, tok, done, ", renewed with the "
+	if ((status = write_login(path, file, who, tok, done, ", renewed with the "
 	    "app's credentials when due: no refresh token", &set)) != 0)
 		goto out;
 	msg(who, "check it with: " PROG " test %s --imap HOST (or --pop, "
@@ -967,7 +996,7 @@ login_app_only_run(const struct login_options *lo,
 /* login --app-only: the provider table says where and what for. */
 static int
 login_app_only(const struct login_options *lo, const struct oauth_options *net,
-    const char *who, const char *path, const char *account)
+    const char *who, const char *path, const char *file, const char *account)
 {
 	struct login_options alo = *lo;
 	struct apponly_login al;
@@ -1025,50 +1054,51 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 	al.certificate = lo->certificate;
 	al.private_key = lo->private_key;
 	al.service_account = lo->service_account;
-	status = login_app_only_run(lo, &al, net, who, path, account);
+	status = login_app_only_run(lo, &al, net, who, path, file, account);
 	provider_clear(&p);
 	return status;
 }
 
-int
-login_run(const struct login_options *lo, const struct oauth_options *net,
-    const char *who, const char *path, const char *account)
+/* A login, in the process that works for the file's owner (become.h). */
+struct login_job {
+	const struct login_options *lo;
+	const struct oauth_options *net;
+	const char	*who;
+	const char	*path;
+	const char	*account;
+	const char	*client_secret;	/* read before: the caller's file */
+};
+
+/* The person's login (browser or device flow), for J, writing FILE. */
+static int
+login_person(const struct login_job *j, const char *file)
 {
+	const struct login_options *lo = j->lo;
+	const char *who = j->who;
 	struct provider p;
 	struct oauth_tokens t;
-	struct oauth_options via = *net;
+	struct oauth_options via = *j->net;
 	struct settings set;
 	struct tokfile *old = NULL;
-	char *client_secret = NULL, *user = NULL;
+	char *user = NULL;
 	const char *flow = NULL;
 	int64_t asked_at = 0;
 	int status;
 
 	memset(&p, 0, sizeof(p));
 	memset(&t, 0, sizeof(t));
-	if (lo->app_only || lo->service_account != NULL)
-		return login_app_only(lo, net, who, path, account);
-	if (lo->certificate != NULL || lo->private_key != NULL) {
-		msg(who, "--certificate and --private-key are for --app-only");
-		return XO_E_USAGE;
-	}
 	if ((status = login_prepare(lo, who, &p, &flow)) != 0)
 		goto out;
 	/* A previous login's proxy and notify command stay unless
 	 * replaced, and the login goes the way its refreshes will. */
-	if (tokfile_read(path, &old) != 0)
+	if (tokfile_read(file, &old) != 0)
 		old = NULL;
 	if ((status = settings_resolve(lo, who, p.token_endpoint, old,
 	    &set)) != 0)
 		goto out;
 	via.proxy = set.proxy != NULL ? set.proxy : "";
 	via.no_proxy = set.no_proxy;
-	net = &via;
-	if (lo->client_secret_file != NULL &&
-	    (status = read_client_secret(lo->client_secret_file, who,
-	    &client_secret)) != 0)
-		goto out;
-	if ((status = check_writable(path, account, who)) != 0)
+	if ((status = check_writable(file, j->path, who)) != 0)
 		goto out;
 	if (oauth_init() != 0) {
 		msg(who, "cannot initialise libcurl");
@@ -1076,21 +1106,53 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 		goto out;
 	}
 	if (strcmp(flow, "browser") == 0)
-		status = flow_browser(lo, net, who, &p, client_secret, &t,
+		status = flow_browser(lo, &via, who, &p, j->client_secret, &t,
 		    &asked_at);
 	else
-		status = flow_device(lo, net, who, &p, client_secret, &t,
+		status = flow_device(lo, &via, who, &p, j->client_secret, &t,
 		    &asked_at);
 	oauth_cleanup();
 	if (status != 0 || (status = login_user(lo, who, &t, &user)) != 0)
 		goto out;
-	status = save(path, account, who, &p, lo->client_id, client_secret,
-	    user, &t, asked_at, &set);
+	status = save(j->path, file, j->account, who, &p, lo->client_id,
+	    j->client_secret, user, &t, asked_at, &set);
  out:
 	tokfile_free(old);
 	oauth_tokens_clear(&t);
 	provider_clear(&p);
-	xo_free_secret(client_secret);
 	free(user);
 	return status;
+}
+
+int
+login_secret(const struct login_options *lo, const char *who,
+    char **secretp)
+{
+	*secretp = NULL;
+	if (lo->app_only || lo->service_account != NULL ||
+	    lo->client_secret_file == NULL)
+		return 0;
+	return read_client_secret(lo->client_secret_file, who, secretp);
+}
+
+int
+login_store_create(const char *path, const char *who)
+{
+	return store_create(path, who);
+}
+
+int
+login_run(const struct login_options *lo, const struct oauth_options *net,
+    const char *who, const char *path, const char *file, const char *account,
+    const char *client_secret)
+{
+	struct login_job j = { lo, net, who, path, account, client_secret };
+
+	if (lo->app_only || lo->service_account != NULL)
+		return login_app_only(lo, net, who, path, file, account);
+	if (lo->certificate != NULL || lo->private_key != NULL) {
+		msg(who, "--certificate and --private-key are for --app-only");
+		return XO_E_USAGE;
+	}
+	return login_person(&j, file);
 }

@@ -43,12 +43,26 @@ struct login_options {
 	const char	*service_account;	/* google; implies app_only */
 };
 
-/* Logs in as LO says and writes the token file PATH (creating the store
- * directory if ACCOUNT is not NULL: PATH is then that account's file).
- * WHO names the target in messages.  Talks to the user on stderr (and a
- * QR code on stdout when it is a terminal); never prints a secret.
- * Returns 0, -errno or an errors.h code, after saying what went wrong. */
+/* Logs in as LO says and writes the token file FILE (PATH in messages;
+ * FILE is PATH, or its name in the directory a become.h child works
+ * in).  ACCOUNT: PATH is that account's file.  CLIENT_SECRET: what
+ * login_secret read, or NULL.  WHO names the target in messages.  Talks
+ * to the user on stderr (and a QR code on stdout when it is a
+ * terminal); never prints a secret.  Returns 0, -errno or an errors.h
+ * code, after saying what went wrong. */
 int login_run(const struct login_options *lo, const struct oauth_options *net,
-    const char *who, const char *path, const char *account);
+    const char *who, const char *path, const char *file, const char *account,
+    const char *client_secret);
+
+/* Reads LO's --client-secret-file (a person's login only) into a new
+ * *SECRETp (NULL: none given), with the caller's rights: a file named on
+ * the command line is the caller's.  Returns 0 or a code after a
+ * message. */
+int login_secret(const struct login_options *lo, const char *who,
+    char **secretp);
+
+/* Creates the directories of the store that will hold PATH (0700), as
+ * the caller.  Returns 0 or a code after a message. */
+int login_store_create(const char *path, const char *who);
 
 #endif

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -96,7 +98,8 @@ curl_done(void)
 struct refresh {
 	const struct cmd_args *opt;
 	const char	*arg;		/* as given: for messages */
-	const char	*path;		/* the token file */
+	const char	*path;		/* the token file, for messages */
+	const char	*file;		/* .. where its file work goes */
 	/* The file's failure record before we waited for the lock. */
 	int		 seen;
 	int64_t		 seen_failures, seen_failed_at;
@@ -114,7 +117,8 @@ struct refresh {
 	int64_t		 expires_at;
 	/* Decided under the lock, acted on after it. */
 	enum health_event event;
-	char		*notify;	/* the file's notify command, or NULL */
+	char		*notify;	/* the notify command, or NULL */
+	uid_t		 owner;		/* the file's, seen under the lock */
 	char		*user;
 	char		 fix[HEALTH_FIX_MAX];
 };
@@ -162,10 +166,18 @@ classify(const struct oauth_error *err, int r)
 static int
 health_keep(struct refresh *rf, const struct tokfile *tok)
 {
-	if (rf->event == HEALTH_EV_NONE || tok->notify == NULL)
+	struct stat st;
+
+	if (rf->event == HEALTH_EV_NONE)
 		return 0;
-	if ((rf->notify = strdup(tok->notify)) == NULL ||
-	    (rf->user = strdup(tok->user)) == NULL)
+	if (health_notify_command(tok->notify, &rf->notify) != 0)
+		return -ENOMEM;
+	if (rf->notify == NULL)
+		return 0;
+	/* Whose command it is: the file's owner, now, under the lock (not
+	 * known: nobody's, so that root runs nothing). */
+	rf->owner = lstat(rf->file, &st) == 0 ? st.st_uid : (uid_t)-1;
+	if ((rf->user = strdup(tok->user)) == NULL)
 		return -ENOMEM;
 	health_fix_command(tok, rf->arg, rf->fix, sizeof(rf->fix));
 	return 0;
@@ -186,7 +198,7 @@ health_tell(const struct refresh *rf, const struct target *t)
 	n.path = t->path;
 	n.reason = rf->event == HEALTH_EV_NEEDS_LOGIN ? rf->err.what : "";
 	n.fix = rf->event == HEALTH_EV_NEEDS_LOGIN ? rf->fix : "";
-	health_announce(rf->notify, &n);
+	health_announce(rf->notify, &n, rf->owner);
 }
 
 /* Words tokfile_reserve's failure R for RF (before any request). */
@@ -390,7 +402,7 @@ refresh_locked(struct tokfile *tok, void *arg)
 	/* Never spend a refresh token we could not store: at a provider
 	 * whose refresh tokens are single-use the grant would be lost.  Make
 	 * room for the new file while nothing has been sent. */
-	if ((r = tokfile_reserve(rf->path)) != 0) {
+	if ((r = tokfile_reserve(rf->file)) != 0) {
 		reserve_error(rf, r);
 		return TOKFILE_E_ABORTED;
 	}
@@ -493,8 +505,9 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 	rf.opt = opt;
 	rf.arg = t->arg;
 	rf.path = t->path;
+	rf.file = t->file;
 	rf.force = force;
-	if (tokfile_read(t->path, &before) == 0) {
+	if (tokfile_read(t->file, &before) == 0) {
 		rf.seen = 1;
 		rf.seen_failures = before->failures;
 		rf.seen_failed_at = before->failed_at;
@@ -502,7 +515,7 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 	tokfile_free(before);
 	if (accessp != NULL)
 		*accessp = NULL;
-	r = tokfile_update_stoppable(t->path, lock_wait_ms(opt, &limited),
+	r = tokfile_update_stoppable(t->file, lock_wait_ms(opt, &limited),
 	    stop_flag(), refresh_locked, &rf);
 	if ((status = refresh_outcome(&rf, t, r, limited)) != 0)
 		goto out;

@@ -421,6 +421,11 @@ read_hint(int r)
 		return "; only its owner may read it: run chmod 600 ";
 	if (r == TOKFILE_E_NOTREG)
 		return " (give the path of the file itself, not a symlink)";
+	if (r == TOKFILE_E_DIRPERMS)
+		return " (anyone who may write there could swap it: run chmod "
+		    "go-w on the directory)";
+	if (r == TOKFILE_E_DIRLINK)
+		return " (give the directory it points to)";
 	if (r == TOKFILE_E_JSON || r == TOKFILE_E_VERSION ||
 	    TOKFILE_E_IS_MEMBER(r))
 		return "; recreate it with xoauth2-token login";

@@ -1652,3 +1652,38 @@ with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as
 print(n)
 PY
 }
+
+# --- root acting for others (issue 16): a user, a root-only canary ----------
+# xo_user_dir UID DIR: DIR (and parents) exists, owned by UID:UID, mode 0700.
+xo_user_dir() {
+    mkdir -p "$2" || xo_fail "cannot create $2"
+    chown "$1:$1" "$2" && chmod 700 "$2" || xo_fail "cannot give $2 to $1"
+}
+
+# xo_canary DIR: a root-only directory (0700) holding a root-only secret
+# file DIR/secret (0600); XO_CANARY_SECRET is its content.  What a user
+# must never reach through root: xo_canary_sum says if anything there
+# changed, and the secret must never reach a server.
+xo_canary() {
+    mkdir -m 700 "$1" || xo_fail "cannot create $1"
+    XO_CANARY_SECRET=root-only-canary-$RANDOM$RANDOM$RANDOM
+    printf '%s\n' "$XO_CANARY_SECRET" >"$1/secret"
+    chmod 600 "$1/secret"
+}
+
+# xo_canary_sum DIR: one checksum of the names, owners, modes, types and
+# contents of everything under DIR.
+xo_canary_sum() {
+    (cd "$1" && find . -printf '%p %U %G %m %y %s\n' | sort &&
+        find . -type f -exec sha256sum {} + | sort) | sha256sum
+}
+
+# xo_record_requests FILE [MORE]: the OAuth server appends the body of
+# every /token request to FILE before answering, then runs the shell
+# command MORE (if given) once, at that moment: a test swaps files there.
+xo_record_requests() {
+    : >"$1"
+    rm -f "$1.once"
+    xo_oauth -q hook "cat >>'$1'; echo >>'$1'${2:+; [ -e '$1.once' ] || { : >'$1.once'; $2; }}" \
+        || xo_fail "cannot set the OAuth server's hook"
+}

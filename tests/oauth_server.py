@@ -14,6 +14,8 @@ Loopback only, standard library only.  Two modes:
         refresh-token USER ...   like grant, prints the refresh token instead
         revoke TOKEN             revoke an access or a refresh token
         expire (--user U | TOKEN)
+        hook CMD [--count N]     run CMD (sh -c, request body on stdin)
+                                 before answering each /token request
         fault MODE [--count N]   MODE: none 500 hang badjson invalid_grant
                                  google_revoked (Google's words for a grant
                                  that ended, which diag.c knows)
@@ -94,6 +96,11 @@ Endpoints (see ROUTES below; add a function and a table entry for more, e.g.
   POST /control/revoke  {"token"}
   POST /control/expire  {"user"} or {"token"}
   POST /control/fault   {"mode", "count"}
+  POST /control/hook    {"command", "count"}: before answering each /token
+                        request, run COMMAND (sh -c) with the raw request
+                        body on stdin and wait for it (a test swaps files
+                        at that moment, or records what was sent); ""
+                        removes it
   POST /control/release {}: held answers (fault hold) go on
   POST /control/grace   {"on": true|false}: reuse grace for refresh tokens
                         (off by default; see h_token)
@@ -114,6 +121,7 @@ import os
 import re
 import secrets
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -175,6 +183,8 @@ class State:
         self.refresh = {}   # token -> {user, scope, client_id, used, revoked}
         self.fault_mode = "none"
         self.fault_count = None           # None: unlimited
+        self.hook_command = None          # /control/hook
+        self.hook_count = None
         self.refresh_grace = False
         self.grace_uses = 0
         self.refreshes_by_client = {}
@@ -280,7 +290,21 @@ def h_introspect(state, req):
                      "client_id": info["client_id"], "token_type": "Bearer"}
 
 
+def run_hook(state, req):
+    """/control/hook: the test's command, with the request body on stdin."""
+    with state.lock:
+        command = state.hook_command
+        if command and state.hook_count is not None:
+            state.hook_count -= 1
+            if state.hook_count <= 0:
+                state.hook_command, state.hook_count = None, None
+    if command:
+        subprocess.run(["sh", "-c", command], input=req.get("raw", b""),
+                       stdout=subprocess.DEVNULL, timeout=60)
+
+
 def h_token(state, req):
+    run_hook(state, req)
     form = req["form"]
     # A proxy that forwards the request adds Via (RFC 9110 7.6.3);
     # tinyproxy does.  A CONNECT tunnel would not: the tests use http://.
@@ -414,6 +438,16 @@ def h_expire(state, req):
     if n == 0:
         raise HttpError(404, {"error": "no matching access token"})
     return 200, {"expired": n}
+
+
+def h_hook(state, req):
+    body = req["json"] or {}
+    command = str(body.get("command", "")) or None
+    count = body.get("count")
+    with state.lock:
+        state.hook_command = command
+        state.hook_count = int(count) if count is not None else None
+    return 200, {"command": command, "count": count}
 
 
 def h_fault(state, req):
@@ -981,6 +1015,7 @@ ROUTES = {
     ("POST", "/control/revoke"): h_revoke,
     ("POST", "/control/expire"): h_expire,
     ("POST", "/control/fault"): h_fault,
+    ("POST", "/control/hook"): h_hook,
     ("POST", "/control/release"): h_release,
     ("POST", "/control/grace"): h_grace,
     ("POST", "/control/proxy-only"): h_proxy_only,
@@ -1010,7 +1045,7 @@ class Handler(BaseHTTPRequestHandler):
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         req = {"method": method, "path": url.path,
                "query": dict(urllib.parse.parse_qsl(url.query)),
-               "headers": self.headers, "form": {}, "json": None,
+               "headers": self.headers, "form": {}, "json": None, "raw": raw,
                "log": self.log_message,
                "base": "http://127.0.0.1:%d" % self.server.server_address[1]}
         extra = {}
@@ -1166,6 +1201,11 @@ def ctl(args):
     elif args.cmd == "expire":
         body = {"user": args.user} if args.user else {"token": args.token}
         out = ctl_call(base, "POST", "/control/expire", body)
+    elif args.cmd == "hook":
+        body = {"command": args.command}
+        if args.count is not None:
+            body["count"] = args.count
+        out = ctl_call(base, "POST", "/control/hook", body)
     elif args.cmd == "fault":
         body = {"mode": args.mode}
         if args.count is not None:
@@ -1285,6 +1325,9 @@ def main(argv):
         s = cmd("expire")
         s.add_argument("--user")
         s.add_argument("token", nargs="?")
+        s = cmd("hook")
+        s.add_argument("command")
+        s.add_argument("--count", type=int)
         s = cmd("fault")
         s.add_argument("mode", choices=FAULT_MODES)
         s.add_argument("--count", type=int)

@@ -175,9 +175,10 @@ echo "   ok: named the proxy, recorded a temporary failure, never showed the pas
 xo_step "6. login --app-only with all_proxy set: the proxy is used, shown and stored"
 xo_oauth -q proxy-only on
 CID=5b3b4f58-4f2c-4d7e-9f0e-0a1b2c3d4e5f
-SECRET=$TOKDIR/app-secret                  # postfix's renewals read it
+# A token file's credential files are its owner's (SECURITY.md): root's
+# login reads root's secret; postfix's copy below gets it as its own.
+SECRET=$TOKDIR/app-secret
 printf 'app-secret-%s\n' "$RANDOM$RANDOM" >"$SECRET"
-chown postfix:postfix "$SECRET"
 chmod 600 "$SECRET"
 xo_oauth -q app "$CID" --mailbox "$USER" --secret-file "$SECRET" \
     || xo_fail "cannot register the app"
@@ -200,7 +201,7 @@ echo "   ok: stored; the app's token request came through the proxy"
 
 xo_step "6b. postfix renews the expired app-only file through the stored proxy only"
 cp "$FA" "$P"
-chown postfix:postfix "$P"
+chown postfix:postfix "$P" "$SECRET"        # postfix's renewals read it
 chmod 600 "$P"
 xo_oauth -q expire --user "$USER"
 xo_token_expire_file "$P" -60
@@ -217,6 +218,7 @@ echo "   ok: the plugin's app-only renewal went through the proxy; the mail went
 
 xo_step "6c. login --app-only --proxy '' with all_proxy set: removed, direct"
 xo_oauth -q proxy-only off
+chown root:root "$SECRET"                  # root's login again
 v0=$(via) d0=$(direct)
 ( export all_proxy=$XO_PROXY_URL
   exec "$H" login relay "${APP[@]}" --proxy '' ) >"$XO_TMP/app-noproxy.out" 2>&1 \

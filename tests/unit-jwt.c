@@ -289,7 +289,8 @@ static const struct load_case {
 	{ "key and its certificate", "a.key", "a.crt", 0 },
 	{ "key alone", "a.key", NULL, 0 },
 	{ "mode 0400", "a-0400.key", "a.crt", 0 },
-	{ "a symlink to a good key", "link.key", "a.crt", 0 },
+	/* Its owner could point it anywhere (a root-only key). */
+	{ "a symlink to a good key", "link.key", "a.crt", JWT_E_NOTREG },
 	{ "3072-bit key", "b.key", "b.crt", 0 },
 	{ "group-readable key", "a-group.key", "a.crt", JWT_E_PERMS },
 	{ "other-readable key", "a-other.key", NULL, JWT_E_PERMS },
@@ -336,6 +337,16 @@ test_load(void)
 	jwt_key_free(key);
 	expect_r(jwt_cert_thumbprint(path("junk"), tp), JWT_E_CERT);
 	jwt_key_free(NULL);
+	/* A key file is its reader's: root does not use another user's. */
+	if (geteuid() == 0) {
+		where = "another user's key";
+		if (chown(path("a-0400.key"), 4321, 4321) != 0)
+			fail("chown: %s", strerror(errno));
+		expect_r(jwt_key_load(path("a-0400.key"), NULL, &key),
+		    JWT_E_OWNER);
+		if (chown(path("a-0400.key"), 0, 0) != 0)
+			fail("chown: %s", strerror(errno));
+	}
 	printf("ok: %zu key and certificate cases\n", i);
 }
 
