@@ -31,9 +31,9 @@
 set -euo pipefail
 
 SUITE=trixie
-# /root/xoauth2 is where a new user's clone is (the README says "in a root
-# shell"): switch to it once the tests that run the helper as nobody and
-# postfix no longer need a build tree those users can enter.
+# /root/xoauth2 (mode 0700) is where a new user's clone is: the README says
+# "in a root shell".  Tests that run the helper as nobody or postfix copy
+# it where they can (tests/lib.sh, xo_share_build).
 CLONE=${XO_TRIXIE_CLONE:-/root/xoauth2}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 T0=$SECONDS
