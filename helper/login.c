@@ -293,7 +293,7 @@ tell_recovered(const char *notify, const char *who, const char *user,
 {
 	struct health_notice n;
 	struct stat st;
-	char *cmd = NULL;
+	char *cmd = NULL, why[HEALTH_REASON_MAX];
 
 	memset(&n, 0, sizeof(n));
 	n.event = HEALTH_EV_RECOVERED;
@@ -302,7 +302,9 @@ tell_recovered(const char *notify, const char *who, const char *user,
 	n.path = path;
 	n.reason = "";
 	n.fix = "";
-	if (health_notify_command(notify, &cmd) != 0 || cmd == NULL)
+	/* After the write: a skip is said on stderr only. */
+	if (health_notify_command(notify, &cmd, why, sizeof(why)) != 0 ||
+	    cmd == NULL)
 		return;
 	health_announce(cmd, &n, lstat(file, &st) == 0 ? st.st_uid :
 	    (uid_t)-1);
