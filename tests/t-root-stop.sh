@@ -1,0 +1,71 @@
+#!/bin/bash
+# Root refreshing users' files, one child per file that has become the
+# file's owner (become.h): what may the owner do to that child?
+#   - read its memory or environment (root's proxy password, other
+#     files' tokens): no, it is not dumpable;
+#   - SIGSTOP it, at the moment its token endpoint (theirs to time) is
+#     asked: before, root waited for it for ever (cron's `refresh --all`
+#     and every file after theirs hung); now root kills a stopped child,
+#     says so, and goes on with the next file;
+#   - SIGTSTP (job control's stop): ignored by the child.
+. "$(dirname "$0")/lib.sh"
+
+XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
+[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+[ "$(id -u)" = 0 ] || xo_skip "needs root (refreshes as root for another user)"
+xo_require_cmd setpriv
+xo_require_cmd pgrep
+unset http_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+U=54321
+V=54322
+
+xo_start_oauth
+chmod 711 "$XO_TMP"
+xo_user_dir $U "$XO_TMP/u"
+xo_user_dir $U "$XO_TMP/out"
+xo_user_dir $V "$XO_TMP/v"
+FU=$XO_TMP/u/stop.json
+FV=$XO_TMP/v/next.json
+
+# plant: both files expired, U's first.
+plant() {
+    xo_tokfile "$FU" alice@example.com -10
+    chown $U:$U "$FU"
+    xo_tokfile "$FV" bob@example.com -10
+    chown $V:$V "$FV"
+}
+
+# as_u SIG: the hook, as $U: find $U's helper process (the child at work;
+# nothing else runs as this throwaway uid), try to read its environment,
+# then send it SIG.
+as_u() {
+    printf "setpriv --reuid %s --regid %s --clear-groups sh -c 'p=\$(pgrep -u %s -x \"xoauth2-token.*\"); echo \$p >%s/pid; cat /proc/\$p/environ >%s/environ 2>%s/environ.err; kill -%s \$p'" \
+        $U $U $U "$XO_TMP/out" "$XO_TMP/out" "$XO_TMP/out" "$1"
+}
+
+xo_step "the owner SIGSTOPs root's child while its endpoint is asked"
+plant
+xo_record_requests "$XO_TMP/bodies" "$(as_u STOP)"
+VAULT_TOKEN=s.root-vault-token xo_run_timeout 30 "$XO_HELPER" refresh "$FU" "$FV" >"$XO_TMP/o" 2>"$XO_TMP/e"
+[ -s "$XO_TMP/out/pid" ] || xo_fail "the hook found no process of $U's" "$XO_TMP/e"
+xo_assert_rc 75 "$XO_TMP/e"
+xo_assert_contains "$XO_TMP/e" "the process working on $FU as uid $U was stopped from outside .*, by that user or root; killed it: $FU is not done, try again\$"
+echo "   ok: root killed the stopped child and said so"
+[ "$(stat -c %u "$FV")" = $V ] || xo_fail "$FV is no longer $V's"
+xo_assert_not_contains "$FV" '"failure'
+[ "$(xo_token_field "$FV" expires_at)" -gt "$(date +%s)" ] || xo_fail "the next file was not refreshed" "$XO_TMP/e"
+echo "   ok: the next file was refreshed"
+[ ! -s "$XO_TMP/out/environ" ] || xo_fail "$U read the child's environment" "$XO_TMP/out/environ"
+xo_assert_contains "$XO_TMP/out/environ.err" "Permission denied"
+echo "   ok: $U could not read the child's environment (not dumpable)"
+
+xo_step "SIGTSTP (job control) does not stop the child"
+plant
+rm -f "$XO_TMP/out/pid"
+xo_record_requests "$XO_TMP/bodies" "$(as_u TSTP)"
+xo_run_timeout 30 "$XO_HELPER" refresh "$FU" "$FV" >"$XO_TMP/o" 2>"$XO_TMP/e"
+[ -s "$XO_TMP/out/pid" ] || xo_fail "the hook found no process of $U's" "$XO_TMP/e"
+xo_assert_rc 0 "$XO_TMP/e"
+[ "$(xo_token_field "$FU" expires_at)" -gt "$(date +%s)" ] || xo_fail "$FU was not refreshed" "$XO_TMP/e"
+echo "   ok: both refreshed"
+xo_pass
