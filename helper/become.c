@@ -30,6 +30,15 @@
  * "cannot execute"); no FN returns it. */
 #define BECOME_FAILED	126
 
+/* Set in a child once it has become the owner: become_dropped(). */
+static int dropped;
+
+int
+become_dropped(void)
+{
+	return dropped;
+}
+
 int
 become_open(const char *path, struct become *b)
 {
@@ -108,6 +117,7 @@ become_owner(struct become *b)
 	(void)signal(SIGTTIN, SIG_IGN);
 	(void)signal(SIGTTOU, SIG_IGN);
 	b->at = slash == NULL ? b->path : slash + 1;
+	dropped = 1;
 	return 0;
 }
 

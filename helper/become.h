@@ -50,6 +50,11 @@ int become_open(const char *path, struct become *b);
 int become_run(struct become *b, int (*fn)(const struct become *, void *),
     void *arg);
 
+/* Whether this process is a child that has become another user for
+ * root (become_run): it holds root's environment, which must not reach
+ * a program it starts as that user (a browser: --for postfix). */
+int become_dropped(void);
+
 /* Closes what become_open opened (also after it failed). */
 void become_close(struct become *b);
 
