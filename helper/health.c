@@ -363,7 +363,27 @@ notify_env(const struct health_notice *n, char **env, size_t nenv,
 	env[k] = NULL;
 }
 
-/* In the child: detach, run COMMAND with N's environment only.  Never
+/* In the child, before the exec: closes every descriptor above stderr.
+ * What the caller inherited (root's cron or shell may hold a root-only
+ * file open on fd 7) or opened and kept (a socket) is not the owner's
+ * command's to read. */
+static void
+close_inherited(void)
+{
+#ifdef HAVE_CLOSEFROM
+	closefrom(3);
+#else
+	long fd, max = sysconf(_SC_OPEN_MAX);
+
+	if (max <= 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		(void)close((int)fd);
+#endif
+}
+
+/* In the child: detach, run COMMAND with N's environment only and no
+ * descriptor but stdin, stdout and stderr on /dev/null.  Never
  * returns. */
 static void
 notify_child(const char *command, const struct health_notice *n)
@@ -380,6 +400,7 @@ notify_child(const char *command, const struct health_notice *n)
 		if (fd > 2)
 			close(fd);
 	}
+	close_inherited();
 	notify_env(n, env, sizeof(env) / sizeof(env[0]), buf, sizeof(buf));
 	execle("/bin/sh", "sh", "-c", command, (char *)NULL, env);
 	_exit(127);

@@ -12,9 +12,9 @@
  *
  * The notify command runs with /bin/sh -c, stdin, stdout and stderr on
  * /dev/null, in its own session, for at most HEALTH_NOTIFY_TIMEOUT_S
- * (then its process group is stopped), as the token file's owner (the
- * helper has become them: become.h; never as root for another user's
- * file), with an environment of its own: PATH, HOME, USER, LOGNAME,
+ * (then its process group is stopped), with no other descriptor open,
+ * as the token file's owner (the helper has become them: become.h;
+ * never as root for another user's file), with an environment of its own: PATH, HOME, USER, LOGNAME,
  * LANG, and these (never a secret; nothing else of the caller's, whose
  * proxy password or vault token is none of its business):
  *   XOAUTH2_EVENT    needs-login or recovered
