@@ -6,6 +6,7 @@
 
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -19,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/keyctl.h>
 
 #include "become.h"
 #include "errors.h"
@@ -106,6 +109,17 @@ become_owner(struct become *b)
 	    getegid() != b->gid) {
 		msg(NULL, "cannot become uid %u (the owner of %s): %s; not "
 		    "touched", (unsigned)b->uid, b->path, strerror(errno));
+		return -1;
+	}
+	/* The session keyring is not the uid's but the session's: root's
+	 * (an ssh login's, with its Kerberos tickets or disk keys) would
+	 * stay ours to read, and the notify command's.  A new, empty one,
+	 * the owner's.  No keyring in the kernel: nothing to leave. */
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) == -1 &&
+	    errno != ENOSYS) {
+		msg(NULL, "cannot leave root's session keyring to work on %s "
+		    "as uid %u: %s; not touched", b->path, (unsigned)b->uid,
+		    strerror(errno));
 		return -1;
 	}
 	/* Changing uid resets it; the secrets in memory stay ours. */

@@ -16,7 +16,8 @@
  * become_run() then runs the work: directly when no rights change
  * (the caller is not root, or the owner is root), else in a child that
  * has fully become the owner -- supplementary groups (initgroups, or
- * none without a passwd entry), gid, uid; setuid(0) must then fail --
+ * none without a passwd entry), gid, uid; setuid(0) must then fail; a
+ * session keyring of its own, not root's --
  * and works in the opened directory (fchdir), by the file's name, so no
  * path is resolved twice.  Everything the file leads to happens there:
  * reading it and the credential files it names, the request, the lock,

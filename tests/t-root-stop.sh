@@ -7,7 +7,10 @@
 #     asked: before, root waited for it for ever (cron's `refresh --all`
 #     and every file after theirs hung); now root kills a stopped child,
 #     says so, and goes on with the next file;
-#   - SIGTSTP (job control's stop): ignored by the child.
+#   - SIGTSTP (job control's stop): ignored by the child;
+#   - read root's session keyring (keys an ssh login holds) from their
+#     notify command: before, the child kept root's session keyring,
+#     which setuid does not change, and its possessor could read it.
 . "$(dirname "$0")/lib.sh"
 
 XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
@@ -68,4 +71,42 @@ xo_run_timeout 30 "$XO_HELPER" refresh "$FU" "$FV" >"$XO_TMP/o" 2>"$XO_TMP/e"
 xo_assert_rc 0 "$XO_TMP/e"
 [ "$(xo_token_field "$FU" expires_at)" -gt "$(date +%s)" ] || xo_fail "$FU was not refreshed" "$XO_TMP/e"
 echo "   ok: both refreshed"
+
+xo_step "root's session keyring does not reach the owner's notify command"
+# Root's session (an ssh login's: Kerberos tickets, disk keys) holds a key;
+# the helper runs in a session keyring of the test's own, made here.
+cat >"$XO_TMP/keyadd.py" <<'PY'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+SYS_add_key, SYS_keyctl, JOIN_SESSION_KEYRING = 248, 250, 1
+assert libc.syscall(SYS_keyctl, JOIN_SESSION_KEYRING, None) >= 0, "keyctl"
+secret = sys.argv[1].encode()
+assert libc.syscall(SYS_add_key, b"user", b"xo-canary", secret, len(secret),
+                    ctypes.c_long(-3)) >= 0, "add_key"
+os.execvp(sys.argv[2], sys.argv[2:])
+PY
+cat >"$XO_TMP/keyread.py" <<'PY'
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+SYS_keyctl, SEARCH, READ = 250, 10, 11
+k = libc.syscall(SYS_keyctl, SEARCH, ctypes.c_long(-3), b"user", b"xo-canary", 0)
+buf = ctypes.create_string_buffer(256)
+n = libc.syscall(SYS_keyctl, READ, k, buf, 256) if k >= 0 else -1
+print(buf.raw[:n].decode() if n > 0 else "no key (%d)" % ctypes.get_errno())
+PY
+chmod 644 "$XO_TMP/keyread.py"
+[ "$(uname -m)" = x86_64 ] || xo_skip "the key syscalls' numbers here are x86_64's"
+xo_tokfile "$FU" alice@example.com -10 \
+    "notify=$XO_PYTHON $XO_TMP/keyread.py >$XO_TMP/out/key 2>&1"
+chown $U:$U "$FU"
+xo_oauth -q hook ""
+xo_oauth -q fault invalid_grant --count 1
+KEY=root-session-key-$RANDOM$RANDOM
+xo_run_timeout 30 "$XO_PYTHON" "$XO_TMP/keyadd.py" "$KEY" "$XO_HELPER" refresh "$FU" \
+    >"$XO_TMP/o" 2>"$XO_TMP/e"
+xo_assert_rc 77 "$XO_TMP/e"
+[ -s "$XO_TMP/out/key" ] || xo_fail "the notify command did not run" "$XO_TMP/e"
+! grep -qF "$KEY" "$XO_TMP/out/key" || xo_fail "the user's notify command read root's session key" "$XO_TMP/out/key"
+xo_assert_contains "$XO_TMP/out/key" "^no key"
+echo "   ok: $(cat "$XO_TMP/out/key")"
 xo_pass
