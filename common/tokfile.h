@@ -25,7 +25,7 @@
  * failure_class ("temporary", "login" or "config") and failure (a short
  * reason, never a secret); and notify_skipped / notify_skipped_at: why
  * and when a notify command that was due was not run, for safety (until
- * one runs again).  Members
+ * the next notice that is not skipped).  Members
  * this version does not know are kept and written back unchanged, so an
  * older helper never strips what a newer one added.
  *

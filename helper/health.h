@@ -135,8 +135,8 @@ int health_notify(const char *command, const struct health_notice *n,
 int health_notify_allowed(uid_t owner, char *why, size_t whysize);
 
 /* Records in TOK (under the lock) at NOW that a due notify command was
- * skipped because of WHY, or, WHY NULL, that one is run: the record of
- * an earlier skip goes.  `status' and `show' say it.  Returns 0 or
+ * skipped because of WHY, or, WHY NULL, that this notice was not (one
+ * runs, or none is configured): the record of an earlier skip goes.  `status' and `show' say it.  Returns 0 or
  * -ENOMEM. */
 int health_record_notify(struct tokfile *tok, const char *why, int64_t now);
 

@@ -175,9 +175,10 @@ health_keep(struct refresh *rf, struct tokfile *tok)
 	if (health_notify_command(tok->notify, &rf->notify, why,
 	    sizeof(why)) != 0)
 		return -ENOMEM;
+	/* The record is of this event's notice: skipped, or not. */
 	if (rf->notify == NULL)
-		return why[0] != '\0' ?
-		    health_record_notify(tok, why, xo_now_s()) : 0;
+		return health_record_notify(tok, why[0] != '\0' ? why : NULL,
+		    xo_now_s());
 	/* Whose command it is: the file's owner, now, under the lock (not
 	 * known: nobody's, so that root runs nothing). */
 	rf->owner = lstat(rf->file, &st) == 0 ? st.st_uid : (uid_t)-1;
