@@ -81,6 +81,8 @@ static const struct member members[] = {
 	M(failures, M_INT64, 0),
 	M(failure_class, M_STRING, 0),
 	M(failure, M_STRING, 0),
+	M(notify_skipped, M_STRING, 0),
+	M(notify_skipped_at, M_INT64, 0),
 };
 #undef M
 #define NMEMBERS (sizeof(members) / sizeof(members[0]))

@@ -23,7 +23,9 @@
  * login, and when it recovers), and the health of the last refresh
  * attempts: failed_at, failures (consecutive; 0 after a success),
  * failure_class ("temporary", "login" or "config") and failure (a short
- * reason, never a secret).  Members
+ * reason, never a secret); and notify_skipped / notify_skipped_at: why
+ * and when a notify command that was due was not run, for safety (until
+ * the next notice that is not skipped).  Members
  * this version does not know are kept and written back unchanged, so an
  * older helper never strips what a newer one added.
  *
@@ -123,6 +125,9 @@ struct tokfile {
 	int64_t		 failures;	/* 0 if absent */
 	char		*failure_class;	/* NULL if absent */
 	char		*failure;	/* NULL if absent */
+	/* Why the last due notify command was not run, and when. */
+	char		*notify_skipped;	/* NULL if absent */
+	int64_t		 notify_skipped_at;	/* 0 if absent */
 	struct json_object *extra;	/* private: unknown members, or NULL */
 };
 

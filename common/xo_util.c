@@ -1,6 +1,9 @@
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,6 +255,50 @@ xo_read_full(int fd, void *buf, size_t size, size_t *gotp)
 		*gotp += (size_t)n;
 	}
 	return 0;
+}
+
+int
+xo_open_regular(int dirfd, const char *path, int *fdp, struct stat *stp)
+{
+	struct stat st;
+	char proc[64];
+	int pfd, fd = -1, r;
+
+	*fdp = -1;
+	if ((pfd = openat(dirfd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -errno;
+	if (fstat(pfd, stp) == -1) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(stp->st_mode)) {
+		r = 0;		/* not opened: the caller says what it is */
+		goto out;
+	}
+	/* The magic link reopens the inode PFD holds, not the name. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	if ((fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		r = errno == ENOENT ? -ENOSYS : -errno;
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		r = -errno;
+		goto out;
+	}
+	if (st.st_dev != stp->st_dev || st.st_ino != stp->st_ino ||
+	    !S_ISREG(st.st_mode)) {
+		r = -ESTALE;
+		goto out;
+	}
+	*stp = st;
+	*fdp = fd;
+	fd = -1;
+	r = 0;
+ out:
+	if (fd != -1)
+		close(fd);
+	close(pfd);
+	return r;
 }
 
 int

@@ -66,6 +66,22 @@ size_t xo_secret_first_line(char *buf, size_t len);
  * that a caller can wipe exactly them).  Returns 0 or -errno. */
 int xo_read_full(int fd, void *buf, size_t size, size_t *gotp);
 
+struct stat;
+
+/* Opens the file PATH (relative to DIRFD, as openat(2)) for reading,
+ * but only once it is known to be a regular file: the name is first
+ * opened with O_PATH|O_NOFOLLOW, which opens nothing (no device's open
+ * routine runs, a FIFO does not block, a symlink is not followed),
+ * fstat'ed, and only a regular file is then opened for reading through
+ * /proc/self/fd/N -- the same inode, checked again (st_dev, st_ino), so
+ * that no rename in between can slip another file in.  Returns 0 with
+ * *FDp the open descriptor (O_RDONLY|O_CLOEXEC) and *STp its fstat; 0
+ * with *FDp == -1 when PATH is not a regular file (*STp says what it
+ * is: a symlink, a FIFO, a device, ...); -ENOSYS when /proc is not
+ * mounted; or -errno.  Owner and mode checks are the caller's, on *STp,
+ * before it reads a byte. */
+int xo_open_regular(int dirfd, const char *path, int *fdp, struct stat *stp);
+
 /* Writes the LEN bytes at BUF to FD, through EINTR and short writes.
  * Returns 0 or -errno. */
 int xo_write_all(int fd, const void *buf, size_t len);

@@ -107,6 +107,13 @@ credential_words(struct oauth_error *err, int r, const char *what,
 	case -ENOMEM:
 		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
 		    "out of memory");
+	case -ENOSYS:
+		/* xo_open_regular: /proc/self/fd, to open what it looked at;
+		 * not the credentials' fault (XO_E_IO: no "log in"). */
+		return oauth_seterr(err, XO_E_IO, OAUTH_HINT_NONE, "cannot "
+		    "open the %s %s: /proc is not mounted here, and credential "
+		    "files are opened through /proc/self/fd; run " PROG " where "
+		    "/proc is mounted", what, path);
 	case JWT_E_ENCRYPTED:
 		return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE, "the %s "
 		    "%s is protected by a passphrase, and nobody is there to "

@@ -6,6 +6,7 @@
 
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -20,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/keyctl.h>
+
 #include "become.h"
 #include "errors.h"
 #include "msg.h"
@@ -29,6 +32,15 @@
 /* A child that could not become the owner exits with this (the shell's
  * "cannot execute"); no FN returns it. */
 #define BECOME_FAILED	126
+
+/* Set in a child once it has become the owner: become_dropped(). */
+static int dropped;
+
+int
+become_dropped(void)
+{
+	return dropped;
+}
 
 int
 become_open(const char *path, struct become *b)
@@ -99,24 +111,51 @@ become_owner(struct become *b)
 		    "touched", (unsigned)b->uid, b->path, strerror(errno));
 		return -1;
 	}
+	/* The session keyring is not the uid's but the session's: root's
+	 * (an ssh login's, with its Kerberos tickets or disk keys) would
+	 * stay ours to read, and the notify command's.  A new, empty one,
+	 * the owner's.  No keyring in the kernel: nothing to leave. */
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) == -1 &&
+	    errno != ENOSYS) {
+		msg(NULL, "cannot leave root's session keyring to work on %s "
+		    "as uid %u: %s; not touched", b->path, (unsigned)b->uid,
+		    strerror(errno));
+		return -1;
+	}
 	/* Changing uid resets it; the secrets in memory stay ours. */
 	(void)prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
+	/* The owner may now signal us.  Job control's stops are ignored,
+	 * so that a stop the parent sees can only be SIGSTOP from outside
+	 * (wait_child); the parent stops with the terminal, we finish. */
+	(void)signal(SIGTSTP, SIG_IGN);
+	(void)signal(SIGTTIN, SIG_IGN);
+	(void)signal(SIGTTOU, SIG_IGN);
 	b->at = slash == NULL ? b->path : slash + 1;
+	dropped = 1;
 	return 0;
 }
 
 /* Waits for PID, passing on a stop request (stop.h) to it: it is the
- * one at work, and stops the way we would have.  Returns waitpid's. */
+ * one at work, and stops the way we would have.  A child that is
+ * stopped (SIGSTOP: its owner can send it, to keep root waiting for
+ * ever, and every file after theirs with it) is killed, and *STOPPEDp
+ * says by what signal it was stopped.  Returns waitpid's. */
 static pid_t
-wait_child(pid_t pid, int *statusp)
+wait_child(pid_t pid, int *statusp, int *stoppedp)
 {
 	struct timespec pause = { 0, 0 };
 	long delay_us = 100;
 	int passed = 0;
 	pid_t w;
 
+	*stoppedp = 0;
 	for (;;) {
-		w = waitpid(pid, statusp, WNOHANG);
+		w = waitpid(pid, statusp, WNOHANG | WUNTRACED);
+		if (w == pid && WIFSTOPPED(*statusp)) {
+			*stoppedp = WSTOPSIG(*statusp);
+			(void)kill(pid, SIGKILL);
+			continue;
+		}
 		if (w != 0 && !(w == -1 && errno == EINTR))
 			return w;
 		if (!passed && stop_requested() != 0) {
@@ -137,7 +176,7 @@ become_run(struct become *b, int (*fn)(const struct become *, void *),
     void *arg)
 {
 	pid_t pid, w;
-	int status = 0, r;
+	int status = 0, stopped, r;
 
 	if (!b->drop)
 		return fn(b, arg);
@@ -152,11 +191,18 @@ become_run(struct become *b, int (*fn)(const struct become *, void *),
 		fflush(NULL);
 		_exit(r);
 	}
-	w = wait_child(pid, &status);
+	w = wait_child(pid, &status, &stopped);
 	if (w != pid) {
 		msg(NULL, "lost the process working on %s: %s", b->path,
 		    strerror(errno));
 		return XO_E_OSERR;
+	}
+	if (stopped != 0) {
+		msg(NULL, "the process working on %s as uid %u was stopped "
+		    "from outside (%s), by that user or root; killed it: %s "
+		    "is not done, try again", b->path, (unsigned)b->uid,
+		    strsignal(stopped), b->path);
+		return XO_E_TEMPFAIL;
 	}
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);

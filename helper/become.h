@@ -16,7 +16,8 @@
  * become_run() then runs the work: directly when no rights change
  * (the caller is not root, or the owner is root), else in a child that
  * has fully become the owner -- supplementary groups (initgroups, or
- * none without a passwd entry), gid, uid; setuid(0) must then fail --
+ * none without a passwd entry), gid, uid; setuid(0) must then fail; a
+ * session keyring of its own, not root's --
  * and works in the opened directory (fchdir), by the file's name, so no
  * path is resolved twice.  Everything the file leads to happens there:
  * reading it and the credential files it names, the request, the lock,
@@ -49,6 +50,11 @@ int become_open(const char *path, struct become *b);
  * if no child could be started or it could not become the owner. */
 int become_run(struct become *b, int (*fn)(const struct become *, void *),
     void *arg);
+
+/* Whether this process is a child that has become another user for
+ * root (become_run): it holds root's environment, which must not reach
+ * a program it starts as that user (a browser: --for postfix). */
+int become_dropped(void);
 
 /* Closes what become_open opened (also after it failed). */
 void become_close(struct become *b);

@@ -133,6 +133,11 @@ show_health(const struct tokfile *tok, const struct target *t, int64_t now)
 		    tok->notify[n] != '\0' ? " ..." : "");
 	else
 		msg_line("notify:         (none)");
+	if (tok->notify_skipped != NULL) {
+		cmd_fmt_span(shown, sizeof(shown), now - tok->notify_skipped_at);
+		msg_line("notify skipped: %s ago: %s", shown,
+		    tok->notify_skipped);
+	}
 }
 
 int

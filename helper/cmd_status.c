@@ -59,6 +59,7 @@ status_one(const char *arg, char *text, size_t size)
 		snprintf(text + strlen(text), size - strlen(text), " (its notify "
 		    "member is ignored: postfix's store takes its command from "
 		    HEALTH_NOTIFY_CONF ")");
+	health_notify_shown(tok, xo_now_s(), text, size);
  out:
 	/* A name, a path, a recorded reason: text from outside. */
 	xo_printable_utf8(text);

@@ -27,12 +27,21 @@
 #define STILL_USABLE_S		60
 
 static int
-print_token(const char *token)
+print_token(const struct target *t, const char *token)
 {
 	size_t len = strlen(token);
 	char *line;
 	int r, status = 0;
 
+	/* The server's tokens are checked (oauth.c); a file's may have been
+	 * written by hand, by its owner, for root's terminal: a C1 control
+	 * (U+009B CSI) is no token, and is not printed. */
+	if (xo_unsafe_text(token, len)) {
+		msg(t->arg, "the access token in %s holds control characters "
+		    "or is not UTF-8; not printed: run " PROG " login again",
+		    t->path);
+		return XO_E_DATA;
+	}
 	/* One write of "TOKEN\n", from a buffer we wipe (not stdio's). */
 	if ((line = malloc(len + 1)) == NULL)
 		return -ENOMEM;
@@ -61,7 +70,7 @@ token_one(const struct target *t, void *arg)
 		goto out;
 	}
 	if (tok->expires_at - xo_now_s() > opt->margin_s) {
-		status = print_token(tok->access_token);
+		status = print_token(t, tok->access_token);
 		goto out;
 	}
 	/* The last refresh failed a moment ago and the token still works
@@ -74,7 +83,7 @@ token_one(const struct target *t, void *arg)
 		    "try in %" PRId64 " s", xo_now_s() - tok->failed_at,
 		    tok->failure != NULL ? tok->failure : "no reason recorded",
 		    (tok->expires_at - xo_now_s()) / 60, backoff);
-		status = print_token(tok->access_token);
+		status = print_token(t, tok->access_token);
 		goto out;
 	}
 	if ((status = cmd_refresh_target(opt, t, 0, &access)) != 0) {
@@ -84,11 +93,11 @@ token_one(const struct target *t, void *arg)
 		    !stop_requested()) {
 			msg(t->arg, "using the current access token, valid for "
 			    "%" PRId64 " more min", (tok->expires_at - xo_now_s()) / 60);
-			status = print_token(tok->access_token);
+			status = print_token(t, tok->access_token);
 		}
 		goto out;
 	}
-	status = print_token(access);
+	status = print_token(t, access);
  out:
 	xo_free_secret(access);
 	tokfile_free(tok);

@@ -241,6 +241,19 @@ health_fix_command(const struct tokfile *tok, const char *arg, char *fix,
 }
 
 void
+health_notify_shown(const struct tokfile *tok, int64_t now, char *text,
+    size_t size)
+{
+	char ago[32];
+
+	if (tok->notify_skipped == NULL)
+		return;
+	cmd_fmt_span(ago, sizeof(ago), now - tok->notify_skipped_at);
+	append(text, size, " (notify command skipped %s ago: %s)", ago,
+	    tok->notify_skipped);
+}
+
+void
 health_proxy_shown(const char *proxy, char *buf, size_t size)
 {
 	const char *host = strstr(proxy, "://"), *at, *end;
@@ -350,7 +363,27 @@ notify_env(const struct health_notice *n, char **env, size_t nenv,
 	env[k] = NULL;
 }
 
-/* In the child: detach, run COMMAND with N's environment only.  Never
+/* In the child, before the exec: closes every descriptor above stderr.
+ * What the caller inherited (root's cron or shell may hold a root-only
+ * file open on fd 7) or opened and kept (a socket) is not the owner's
+ * command's to read. */
+static void
+close_inherited(void)
+{
+#ifdef HAVE_CLOSEFROM
+	closefrom(3);
+#else
+	long fd, max = sysconf(_SC_OPEN_MAX);
+
+	if (max <= 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		(void)close((int)fd);
+#endif
+}
+
+/* In the child: detach, run COMMAND with N's environment only and no
+ * descriptor but stdin, stdout and stderr on /dev/null.  Never
  * returns. */
 static void
 notify_child(const char *command, const struct health_notice *n)
@@ -367,6 +400,7 @@ notify_child(const char *command, const struct health_notice *n)
 		if (fd > 2)
 			close(fd);
 	}
+	close_inherited();
 	notify_env(n, env, sizeof(env) / sizeof(env[0]), buf, sizeof(buf));
 	execle("/bin/sh", "sh", "-c", command, (char *)NULL, env);
 	_exit(127);
@@ -438,18 +472,46 @@ health_notify(const char *command, const struct health_notice *n,
 	return -1;
 }
 
+int
+health_notify_allowed(uid_t owner, char *why, size_t whysize)
+{
+	why[0] = '\0';
+	/* become.h makes this impossible; if it ever is not, the owner's
+	 * command must not get root. */
+	if (geteuid() != 0 || owner == 0)
+		return 1;
+	if (owner == (uid_t)-1)
+		snprintf(why, whysize, "not run as root: the token file's "
+		    "owner could not be seen under its lock");
+	else
+		snprintf(why, whysize, "not run as root: the token file "
+		    "belongs to uid %u", (unsigned)owner);
+	return 0;
+}
+
+int
+health_record_notify(struct tokfile *tok, const char *why, int64_t now)
+{
+	char text[HEALTH_REASON_MAX + 1];
+
+	if (why == NULL) {
+		tok->notify_skipped_at = 0;
+		return tokfile_set(&tok->notify_skipped, NULL);
+	}
+	xo_printable(text, sizeof(text), why, strnlen(why, HEALTH_REASON_MAX));
+	tok->notify_skipped_at = now;
+	return tokfile_set(&tok->notify_skipped, text);
+}
+
 void
 health_announce(const char *command, const struct health_notice *n,
     uid_t owner)
 {
 	char why[256], word[XO_SHELL_WORD_MAX];
 
-	if (geteuid() == 0 && owner != 0) {
-		/* become.h makes this impossible; if it ever is not, the
-		 * owner's command must not get root. */
-		msg(n->account, "not running the notify command of %s as root: "
-		    "it belongs to uid %u; run " PROG " as that user",
-		    n->path, (unsigned)owner);
+	if (!health_notify_allowed(owner, why, sizeof(why))) {
+		msg(n->account, "notify command of %s %s; run " PROG " as "
+		    "that user", n->path, why);
 		return;
 	}
 	if (health_notify(command, n, why, sizeof(why)) == 0)
@@ -487,9 +549,10 @@ health_notify_ignored(const struct tokfile *tok, const char *path)
 }
 
 /* The first line of the root-owned file CONF (see health.h) in a new
- * *CMDp; none if it does not exist.  Returns 0 or -ENOMEM. */
+ * *CMDp; none if it does not exist, and none, with WHY (WHYSIZE bytes)
+ * saying so, if it is unsafe.  Returns 0 or -ENOMEM. */
 static int
-notify_conf_read(const char *conf, char **cmdp)
+notify_conf_read(const char *conf, char **cmdp, char *why, size_t whysize)
 {
 	char text[4096], word[XO_SHELL_WORD_MAX];
 	struct stat st;
@@ -498,17 +561,20 @@ notify_conf_read(const char *conf, char **cmdp)
 
 	if ((fd = open(conf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
 	    O_NOCTTY)) == -1) {
-		if (errno != ENOENT)
-			msg(NULL, "not running a notify command: cannot open "
-			    "%s: %s", conf, strerror(errno));
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, whysize, "cannot open %s: %s", conf,
+		    strerror(errno));
+		msg(NULL, "not running a notify command: %s", why);
 		return 0;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & 022) != 0 || st.st_nlink != 1) {
 		xo_shell_word(word, sizeof(word), conf);
-		msg(NULL, "not running a notify command: %s must be a regular "
-		    "file of root's that nobody else may write; run: chown "
-		    "root: %s && chmod go-w %s", conf, word, word);
+		snprintf(why, whysize, "%s must be a regular file of root's "
+		    "that nobody else may write", conf);
+		msg(NULL, "not running a notify command: %s; run: chown "
+		    "root: %s && chmod go-w %s", why, word, word);
 		close(fd);
 		return 0;
 	}
@@ -523,14 +589,16 @@ notify_conf_read(const char *conf, char **cmdp)
 }
 
 int
-health_notify_command(const char *member, char **cmdp)
+health_notify_command(const char *member, char **cmdp, char *why,
+    size_t whysize)
 {
 	const char *conf = secure_getenv("XOAUTH2_NOTIFY_CONF");
 
 	*cmdp = NULL;
+	why[0] = '\0';
 	if (health_notify_from_conf())
 		return notify_conf_read(conf != NULL && *conf != '\0' ? conf :
-		    HEALTH_NOTIFY_CONF, cmdp);
+		    HEALTH_NOTIFY_CONF, cmdp, why, whysize);
 	if (member == NULL)
 		return 0;
 	return (*cmdp = strdup(member)) == NULL ? -ENOMEM : 0;

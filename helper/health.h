@@ -12,9 +12,9 @@
  *
  * The notify command runs with /bin/sh -c, stdin, stdout and stderr on
  * /dev/null, in its own session, for at most HEALTH_NOTIFY_TIMEOUT_S
- * (then its process group is stopped), as the token file's owner (the
- * helper has become them: become.h; never as root for another user's
- * file), with an environment of its own: PATH, HOME, USER, LOGNAME,
+ * (then its process group is stopped), with no other descriptor open,
+ * as the token file's owner (the helper has become them: become.h;
+ * never as root for another user's file), with an environment of its own: PATH, HOME, USER, LOGNAME,
  * LANG, and these (never a secret; nothing else of the caller's, whose
  * proxy password or vault token is none of its business):
  *   XOAUTH2_EVENT    needs-login or recovered
@@ -102,6 +102,12 @@ void health_fix_command(const struct tokfile *tok, const char *arg,
 enum health_level health_verdict(const struct tokfile *tok, int64_t now,
     char *text, size_t size);
 
+/* Appends to TEXT (SIZE bytes, NUL-terminated) " (notify command
+ * skipped SPAN ago: WHY)" if TOK records a skipped notify command (see
+ * health_record_notify), else nothing. */
+void health_notify_shown(const struct tokfile *tok, int64_t now,
+    char *text, size_t size);
+
 /* PROXY (a token file's "proxy") for messages: without any user name
  * or password, into BUF (SIZE bytes). */
 void health_proxy_shown(const char *proxy, char *buf, size_t size);
@@ -122,9 +128,22 @@ struct health_notice {
 int health_notify(const char *command, const struct health_notice *n,
     char *why, size_t whysize);
 
-/* Runs COMMAND for N (health_notify), unless we are root and OWNER (the
- * token file's owner, seen under its lock) is not: then it says so and
- * runs nothing.  Says on stderr what went wrong if anything did. */
+/* Whether this process may run a notify command for a token file of
+ * OWNER's ((uid_t)-1: not known): not if we are root and OWNER is not
+ * (the owner's command must never get root).  Returns 1, or 0 with WHY
+ * (WHYSIZE bytes) saying so. */
+int health_notify_allowed(uid_t owner, char *why, size_t whysize);
+
+/* Records in TOK (under the lock) at NOW that a due notify command was
+ * skipped because of WHY, or, WHY NULL, that this notice was not (one
+ * runs, or none is configured): the record of an earlier skip goes.  `status' and `show' say it.  Returns 0 or
+ * -ENOMEM. */
+int health_record_notify(struct tokfile *tok, const char *why, int64_t now);
+
+/* Runs COMMAND for N (health_notify), unless health_notify_allowed says
+ * no for OWNER (the token file's owner, seen under its lock): then it
+ * says so and runs nothing.  Says on stderr what went wrong if anything
+ * did. */
 void health_announce(const char *command, const struct health_notice *n,
     uid_t owner);
 
@@ -144,7 +163,9 @@ int health_notify_ignored(const struct tokfile *tok, const char *path);
 /* The notify command for a file whose "notify" member is MEMBER (NULL:
  * none; see above), in a new *CMDp (NULL: none).
  * Returns 0 or -ENOMEM; a HEALTH_NOTIFY_CONF that is missing is no
- * command, one that is unsafe is none either, after a message. */
-int health_notify_command(const char *member, char **cmdp);
+ * command, one that is unsafe or unreadable is none either, after a
+ * message, and WHY (WHYSIZE bytes; else "") says why it was skipped. */
+int health_notify_command(const char *member, char **cmdp, char *why,
+    size_t whysize);
 
 #endif

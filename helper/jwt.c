@@ -52,8 +52,8 @@ jwt_key_free(struct jwt_key *key)
 /* Reads the file PATH into a new buffer *TEXTp (NUL-terminated, *LENp
  * bytes; the caller wipes and frees it).  A credential file named by a
  * token file is read by the file's owner (become.h) and must be theirs:
- * a regular file (no symlink, no FIFO or device: refused before a byte
- * is read, without blocking), owned by us (JWT_E_OWNER), that nobody
+ * a regular file (no symlink, no FIFO or device: refused before it is
+ * even opened, xo_open_regular), owned by us (JWT_E_OWNER), that nobody
  * else may write; if SECRET, with no group or other bit at all. */
 static int
 read_file(const char *path, int secret, char **textp, size_t *lenp)
@@ -65,19 +65,13 @@ read_file(const char *path, int secret, char **textp, size_t *lenp)
 
 	*textp = NULL;
 	*lenp = 0;
-	/* O_NONBLOCK: a FIFO must not hang us; O_NOFOLLOW: a symlink is
-	 * refused as any other file that is not regular. */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-	    O_NOCTTY)) == -1)
-		return errno == ELOOP ? JWT_E_NOTREG : -errno;
-	if (fstat(fd, &st) == -1) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = JWT_E_NOTREG;
-		goto out;
-	}
+	/* Not even opened unless regular: a device's open routine would
+	 * run (a tape rewinds), a FIFO would block, a symlink could lead
+	 * anywhere. */
+	if ((r = xo_open_regular(AT_FDCWD, path, &fd, &st)) != 0)
+		return r;
+	if (fd == -1)
+		return JWT_E_NOTREG;
 	if (st.st_uid != geteuid()) {
 		r = JWT_E_OWNER;
 		goto out;

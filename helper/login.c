@@ -28,6 +28,7 @@
 
 #include "apponly.h"
 #include "base64url.h"
+#include "become.h"
 #include "errors.h"
 #include "idtoken.h"
 #include "health.h"
@@ -293,7 +294,7 @@ tell_recovered(const char *notify, const char *who, const char *user,
 {
 	struct health_notice n;
 	struct stat st;
-	char *cmd = NULL;
+	char *cmd = NULL, why[HEALTH_REASON_MAX];
 
 	memset(&n, 0, sizeof(n));
 	n.event = HEALTH_EV_RECOVERED;
@@ -302,7 +303,9 @@ tell_recovered(const char *notify, const char *who, const char *user,
 	n.path = path;
 	n.reason = "";
 	n.fix = "";
-	if (health_notify_command(notify, &cmd) != 0 || cmd == NULL)
+	/* After the write: a skip is said on stderr only. */
+	if (health_notify_command(notify, &cmd, why, sizeof(why)) != 0 ||
+	    cmd == NULL)
 		return;
 	health_announce(cmd, &n, lstat(file, &st) == 0 ? st.st_uid :
 	    (uid_t)-1);
@@ -690,12 +693,16 @@ flow_browser(const struct login_options *lo, const struct oauth_options *net,
 		status = -ENOMEM;
 		goto out;
 	}
-	if (!lo->no_browser)
+	/* Working as another user for root (--for postfix), a browser
+	 * would run as them with root's environment (its proxy password,
+	 * vault token, X authority): none is started. */
+	if (!lo->no_browser && !become_dropped())
 		browser = open_browser(url, who);
 	msg(who, "%s this URL in a browser on this machine and sign in "
 	    "(waiting %ld s for the answer on %s):\n\n    %s\n",
-	    browser > 0 ? "a browser should open; if not, open" : "open",
-	    wait_s, redirect_uri, url);
+	    browser > 0 ? "a browser should open; if not, open" :
+	    become_dropped() ? "no browser is started for another user; "
+	    "open" : "open", wait_s, redirect_uri, url);
 	*asked_atp = xo_now_s();
 	if (loopback_wait(lb, wait_s * 1000, state, &res) != 0)
 		status = report_no_answer(who, &res, browser, wait_s,

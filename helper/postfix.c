@@ -949,15 +949,30 @@ legacy_saved_path(const struct postfix *pf, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Reads F's lines into SV (which the caller zeroed). */
+/* A saved record is a few lines; one postfix may write (the legacy one)
+ * can be of any size, and grow while we read it. */
+#define SAVED_MAX	(64 * 1024)
+
+/* Reads F's lines into SV (which the caller zeroed): SAVED_MAX bytes at
+ * most; a line too long for a setting is skipped. */
 static void
 saved_parse(FILE *f, struct saved *sv)
 {
-	char *line = NULL, *eq;
-	size_t cap = 0, n;
-	int i;
+	char line[PATH_MAX + 256], *eq;
+	size_t n;
+	int i, skip = 0;
 
-	while (getline(&line, &cap, f) != -1) {
+	/* ftell: bytes read, NUL bytes included (strlen would not count
+	 * them). */
+	while (ftell(f) < SAVED_MAX && fgets(line, sizeof(line), f) != NULL) {
+		n = strlen(line);
+		if (n == 0)		/* a NUL byte: not a setting */
+			continue;
+		/* A line longer than LINE is not a setting: skip all of it. */
+		if (skip || (n == sizeof(line) - 1 && line[n - 1] != '\n')) {
+			skip = line[n - 1] != '\n';
+			continue;
+		}
 		line[strcspn(line, "\n")] = '\0';
 		eq = strchr(line, '=');
 		n = eq != NULL ? (size_t)(eq - line) : strlen(line);
@@ -969,7 +984,6 @@ saved_parse(FILE *f, struct saved *sv)
 				    eq != NULL ? eq + 1 : "");
 			}
 	}
-	free(line);
 }
 
 /* Opens PATH to read (no symbolic link, no blocking on a FIFO) and
@@ -998,6 +1012,8 @@ saved_open(const char *path, int root_only, const char **whyp)
 		*whyp = "not a regular file";
 	else if (st.st_nlink != 1)
 		*whyp = "it has more than one link";
+	else if (st.st_size > SAVED_MAX)
+		*whyp = "larger than 64 KiB, no saved record";
 	else if (root_only && st.st_uid != 0)
 		*whyp = "it does not belong to root";
 	else if (root_only && (st.st_mode & 022) != 0)

@@ -162,21 +162,35 @@ classify(const struct oauth_error *err, int r)
 }
 
 /* Keeps what RF's notify command needs once the lock is gone (TOK is
- * freed by then).  Returns 0 or -ENOMEM. */
+ * freed by then), or records in TOK why it will not run.  Returns 0 or
+ * -ENOMEM. */
 static int
-health_keep(struct refresh *rf, const struct tokfile *tok)
+health_keep(struct refresh *rf, struct tokfile *tok)
 {
+	char why[HEALTH_REASON_MAX];
 	struct stat st;
 
 	if (rf->event == HEALTH_EV_NONE)
 		return 0;
-	if (health_notify_command(tok->notify, &rf->notify) != 0)
+	if (health_notify_command(tok->notify, &rf->notify, why,
+	    sizeof(why)) != 0)
 		return -ENOMEM;
+	/* The record is of this event's notice: skipped, or not. */
 	if (rf->notify == NULL)
-		return 0;
+		return health_record_notify(tok, why[0] != '\0' ? why : NULL,
+		    xo_now_s());
 	/* Whose command it is: the file's owner, now, under the lock (not
 	 * known: nobody's, so that root runs nothing). */
 	rf->owner = lstat(rf->file, &st) == 0 ? st.st_uid : (uid_t)-1;
+	if (!health_notify_allowed(rf->owner, why, sizeof(why))) {
+		free(rf->notify);
+		rf->notify = NULL;
+		msg(rf->arg, "notify command of %s %s; run " PROG " as that "
+		    "user", rf->path, why);
+		return health_record_notify(tok, why, xo_now_s());
+	}
+	if (health_record_notify(tok, NULL, 0) != 0)
+		return -ENOMEM;
 	if ((rf->user = strdup(tok->user)) == NULL)
 		return -ENOMEM;
 	health_fix_command(tok, rf->arg, rf->fix, sizeof(rf->fix));

@@ -7,8 +7,10 @@
 #     as an admin would, runs nothing (no PWNED) and names the account;
 #   - files whose names and values hold C1 controls (U+009B CSI as C2 9B,
 #     and a raw 0x9b byte): list, show and status print no ESC, no C2 9B,
-#     no lone 0x9b.
-# Root plays no part but to set the stage: the commands run as the user.
+#     no lone 0x9b; `token` (root's too) prints no access token holding
+#     them.
+# Root sets the stage; the commands run as the user, but for `token`,
+# run as root too (a documented root use).
 . "$(dirname "$0")/lib.sh"
 
 xo_require_root
@@ -103,4 +105,15 @@ for f in list-c1 show-c show-r status-c1; do
     xo_assert_no_controls "$XO_TMP/out-$f" "$f"
 done
 xo_assert_contains "$XO_TMP/out-show-c" "^user: +u\?2J@example.com" "show printed the user, its CSI as '?'"
+
+xo_step "token: an access token holding C1 controls is not printed (as root, too)"
+T="$S/t.json"
+xo_tokfile "$T" alice@example.com 3600 'access_token="at\u009b2J\u009b31mX"'
+chown $U:$U "$T"
+xo_run_timeout 10 "$XO_HELPER" token "$T" >"$XO_TMP/out-token" 2>"$XO_TMP/err-token"
+xo_assert_rc 65 "$XO_TMP/err-token"
+[ ! -s "$XO_TMP/out-token" ] || xo_fail "token printed something" "$XO_TMP/out-token"
+xo_assert_contains "$XO_TMP/err-token" "the access token in $T holds control characters"
+xo_assert_no_controls "$XO_TMP/err-token" "token's message"
+echo "   ok: refused, nothing printed"
 xo_pass

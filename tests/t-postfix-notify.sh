@@ -5,7 +5,10 @@
 # it ran a "notify" member planted there.  Now, running as postfix, the
 # command comes only from root-owned configuration (/etc/xoauth2/notify;
 # XOAUTH2_NOTIFY_CONF here), for the timer's command and for root's
-# `refresh --all` over the store alike; one postfix may write is refused.
+# `refresh --all` over the store alike; one postfix may write is refused,
+# and the skip is recorded in the file: `status` and `show` say it (not
+# only the refresh's stderr, which a timer's journal keeps), until a
+# notify command runs again.
 . "$(dirname "$0")/lib.sh"
 
 XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
@@ -64,4 +67,23 @@ XDG_DATA_HOME="$Q" XOAUTH2_NOTIFY_CONF="$CONF" \
     xo_run_timeout 30 "$XO_HELPER" refresh --all >"$XO_TMP/o" 2>"$XO_TMP/e"
 [ ! -e "$OUT/conf" ] && [ ! -e "$OUT/member" ] || xo_fail "a notify command ran" "$XO_TMP/e"
 xo_assert_contains "$XO_TMP/e" "not running a notify command: $CONF must be a regular file of root's"
+echo "   ok: refused"
+
+xo_step "status and show name the skipped notify command and why"
+XDG_DATA_HOME="$Q" xo_run_timeout 10 "$XO_HELPER" status >"$XO_TMP/st" 2>&1
+xo_assert_rc 2 "$XO_TMP/st"
+xo_assert_contains "$XO_TMP/st" "CRITICAL - relay: needs login"
+xo_assert_contains "$XO_TMP/st" "(notify command skipped [0-9]* s ago: $CONF must be a regular file of root's that nobody else may write)"
+XDG_DATA_HOME="$Q" xo_run_timeout 10 "$XO_HELPER" show relay >"$XO_TMP/sh" 2>&1
+xo_assert_contains "$XO_TMP/sh" "^notify skipped: [0-9]* s ago: $CONF must be a regular file of root's"
+echo "   ok"
+
+xo_step "once a notify command runs again, the skip is no longer shown"
+chown root "$CONF"
+XDG_DATA_HOME="$Q" XOAUTH2_NOTIFY_CONF="$CONF" xo_run_timeout 30 "$XO_HELPER" refresh --all >"$XO_TMP/o" 2>"$XO_TMP/e"
+[ "$(cat "$OUT/conf" 2>/dev/null)" = "$PF" ] || xo_fail "the recovery's notify command did not run as postfix" "$XO_TMP/e"
+XDG_DATA_HOME="$Q" xo_run_timeout 10 "$XO_HELPER" status >"$XO_TMP/st" 2>&1
+xo_assert_rc 0 "$XO_TMP/st"
+! grep -q 'skipped' "$XO_TMP/st" || xo_fail "the old skip is still shown" "$XO_TMP/st"
+echo "   ok"
 xo_pass

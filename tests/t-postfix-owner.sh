@@ -7,7 +7,8 @@
 #      write; the record an older version kept in QUEUE/xoauth2/, which
 #      postfix rewrites to relayhost = [attacker.example]:25 and
 #      smtp_tls_security_level = none, is never applied, only printed as
-#      postconf commands; a record that is not root's alone is ignored;
+#      postconf commands (one larger than 64 KiB is not even read); a
+#      record that is not root's alone is ignored;
 #   5. `postfix ACCOUNT` gives ACCOUNT.json and its .lock to postfix only
 #      if each is a regular file with one link: a hard link planted in
 #      the store to a root-only file (a stand-in for /etc/shadow, and
@@ -91,6 +92,22 @@ grep -qxF "postconf -c $XO_PF_DIR -e 'relayhost=[attacker.example]:25'" <<<"$cmd
     || xo_fail "the old record's settings are not printed as postconf commands" "$XO_TMP/pf.out"
 echo "   ok: printed for the admin to check and run:"
 sed 's/^/   | /' <<<"$cmds"
+
+xo_step "4. a huge record postfix planted in the queue: not read, --remove is quick"
+xo_tokfile "$XDG_DATA_HOME/xoauth2/relay.json" relay@example.com 3600
+rm -f "$SAVED" "$LEGACY"
+pf relay --relay "$RELAY" --apply
+xo_assert_rc 0 "$XO_TMP/pf.out"
+rm -f "$SAVED"          # the upgrade case: only the old record is there
+# Sparse: 300 MiB of NULs on no disk; before, root read all of it into
+# one getline buffer (a file postfix keeps growing: without end).
+runuser -u postfix -- truncate -s 300M "$LEGACY"
+pf relay --remove
+xo_assert_rc 0 "$XO_TMP/pf.out"
+xo_assert_contains "$XO_TMP/pf.out" "$LEGACY is there but cannot be read \(larger than 64 KiB, no saved record\)"
+xo_assert_faster_than 5 "$XO_TMP/pf.out"
+rm -f "$LEGACY"
+echo "   ok: refused unread"
 
 xo_step "4. a record that is not root's alone is ignored"
 xo_tokfile "$XDG_DATA_HOME/xoauth2/relay.json" relay@example.com 3600

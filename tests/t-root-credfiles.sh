@@ -8,6 +8,8 @@
 #   - a root-only key and certificate are not used to sign anything;
 #   - a symlink (the user's own, to root's secret) is refused;
 #   - a FIFO is refused at once, without blocking;
+#   - a device node (the user's own) is refused without being opened: it
+#     is looked at through an O_PATH descriptor only (strace shows it);
 #   - root's own file naming a user's secret is refused, with the chown.
 . "$(dirname "$0")/lib.sh"
 
@@ -78,6 +80,31 @@ app_file "$D/fifo.json" client_secret_file="$D/fifo"
 refresh_refused "$D/fifo.json" "not a regular file"
 xo_assert_faster_than 5 "$XO_TMP/err"
 echo "   ok: refused without blocking"
+
+# device_refused MEMBER...: a character device of $U's (/dev/null's
+# numbers), named as each MEMBER, is refused by name as not a regular file, and no
+# process opened it other than with O_PATH (which runs no driver code).
+device_refused() {
+    local dev=$D/dev-$1 f=$D/dev-$1.json
+    mknod -m 600 "$dev" c 1 3
+    chown $U:$U "$dev"
+    app_file "$f" "${@/%/=$dev}"
+    xo_record_requests "$XO_TMP/bodies"
+    xo_run_timeout 10 strace -f -qq -e trace=openat,open -o "$XO_TMP/strace" \
+        "$XO_HELPER" refresh "$f" >"$XO_TMP/out" 2>"$XO_TMP/err"
+    xo_assert_rc nonzero "$XO_TMP/err"
+    xo_assert_contains "$XO_TMP/err" "$dev: not a regular file"
+    grep -F "\"$dev\"" "$XO_TMP/strace" >"$XO_TMP/opens" ||
+        xo_fail "strace saw no look at $dev at all" "$XO_TMP/strace"
+    ! grep -v 'O_PATH' "$XO_TMP/opens" ||
+        xo_fail "$dev was opened (not only O_PATH)" "$XO_TMP/opens"
+}
+
+xo_step "a device node named by the user's file is refused unopened"
+command -v strace >/dev/null || xo_fail "strace is needed (apt-get install strace)"
+device_refused client_secret_file
+device_refused private_key_file certificate_file
+echo "   ok: refused, looked at only through O_PATH"
 
 xo_step "root's own file naming a user's secret: refused, with the chown"
 printf 'user-secret\n' >"$D/usecret"

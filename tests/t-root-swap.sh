@@ -9,7 +9,9 @@
 # directory it opened first:
 #   - nothing in the root-only directory changes;
 #   - the notify command runs as the user (never uid 0);
-#   - root's https_proxy password and VAULT_TOKEN do not reach it.
+#   - root's https_proxy password and VAULT_TOKEN do not reach it, nor
+#     a root-only file root's caller held open on fd 7 (before: the
+#     notify command read it with cat <&7).
 . "$(dirname "$0")/lib.sh"
 
 XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
@@ -31,7 +33,7 @@ xo_user_dir $U "$H/out"
 chmod 711 "$H"
 F=$H/store/daemon.json
 xo_tokfile "$F" alice@example.com -10 \
-    "notify=id -u >>$H/out/uid; env >$H/out/env" planted=yes
+    "notify=id -u >>$H/out/uid; env >$H/out/env; cat >$H/out/fd7 <&7" planted=yes
 chown $U:$U "$F"
 
 xo_step "the user swaps its directory for a symlink to root's while root's refresh waits on the endpoint"
@@ -40,7 +42,7 @@ xo_record_requests "$XO_TMP/bodies" \
     "setpriv --reuid $U --regid $U --clear-groups sh -c 'mv $H/store $H/away && ln -s $R $H/store'"
 https_proxy=http://rootuser:root-proxy-pass@proxy.invalid:3128 \
 VAULT_TOKEN=s.root-vault-token \
-    xo_run_timeout 30 "$XO_HELPER" refresh "$F" >"$XO_TMP/out" 2>"$XO_TMP/err"
+    xo_run_timeout 30 "$XO_HELPER" refresh "$F" >"$XO_TMP/out" 2>"$XO_TMP/err" 7<"$R/secret"
 xo_assert_rc 77 "$XO_TMP/err"
 [ -L "$H/store" ] || xo_fail "the hook did not swap the directory" "$XO_TMP/err"
 
@@ -57,7 +59,9 @@ echo "   ok: the notify command ran as $U, never as root"
 
 xo_assert_not_contains "$H/out/env" 'root-proxy-pass|root-vault-token|VAULT_TOKEN|https_proxy'
 xo_assert_contains "$H/out/env" '^XOAUTH2_EVENT=needs-login$'
-echo "   ok: root's proxy password and vault token did not reach it"
+[ -e "$H/out/fd7" ] || xo_fail "the notify command did not get to fd 7"
+[ ! -s "$H/out/fd7" ] || xo_fail "the user's notify command read root's fd 7" "$H/out/fd7"
+echo "   ok: root's proxy password, vault token and open fd 7 did not reach it"
 
 xo_assert_contains "$H/away/daemon.json" '"failure_class": "login"'
 [ "$(stat -c %u "$H/away/daemon.json")" = $U ] || xo_fail "the file is no longer $U's"

@@ -6,7 +6,10 @@
 #      asked, and one of the files names a root-only client secret;
 #   2. `login --for postfix --app-only` over a file postfix planted (a
 #      notify member, a "needs login" record); then with a root-only key;
-#   3. `login --for postfix` with the device flow;
+#   3. `login --for postfix` with the device flow; 3b. with the browser
+#      flow: no browser is started as postfix with root's environment
+#      (before: $BROWSER ran as postfix with root's VAULT_TOKEN, readable
+#      in its /proc/PID/environ by any process of postfix's);
 #   4. `postfix ACCOUNT --apply` (root's own file moved into the store);
 #   5. the packaged timer's command (ExecStart, as postfix), which postfix's
 #      planted notify member must not reach;
@@ -139,6 +142,36 @@ wait "$LOGIN_PID" || rc=$?
 [ $rc = 0 ] || xo_fail "device login --for postfix: exit $rc" "$XO_TMP/o3"
 [ "$(stat -c '%a %U' "$Q/dev.json")" = "600 postfix" ] || xo_fail "dev.json is $(stat -c '%a %U' "$Q/dev.json")"
 checks "login --for postfix (device)"
+
+xo_step "3b. login --for postfix, browser flow: no browser runs as postfix"
+BR=$XO_TMP/browser-out
+mkdir -m 1733 "$BR"
+printf '#!/bin/sh\nid -u >>%s/uid\nenv >%s/env\n' "$BR" "$BR" >"$XO_TMP/recorder"
+chmod 755 "$XO_TMP/recorder"
+BROWSER=$XO_TMP/recorder VAULT_TOKEN=s.root-vault-token \
+"$XO_HELPER" login web --for postfix --postfix-config "$XO_PF_DIR" \
+    --relay "[127.0.0.1]:2525" --provider custom --client-id xoauth2-test \
+    --auth-endpoint "$XO_OAUTH_URL/authorize" --token-endpoint "$XO_OAUTH_URL/token" \
+    --scope "https://outlook.office.com/SMTP.Send offline_access" --user bob@example.com \
+    --flow browser --wait 20 >"$XO_TMP/o3b" 2>&1 &
+LOGIN_PID=$!
+xo_on_exit "kill $LOGIN_PID 2>/dev/null || true"
+# Decided: the browser ran (as whom?), or the helper said it starts none.
+browser_decided() {
+    [ -s "$BR/uid" ] || grep -q 'no browser is started for another user' "$XO_TMP/o3b"
+}
+xo_poll 20 browser_decided || xo_fail "neither a browser nor the URL" "$XO_TMP/o3b"
+[ ! -e "$BR/uid" ] || xo_fail "a browser ran as uid $(cat "$BR/uid") with root's environment$(grep -q VAULT_TOKEN "$BR/env" && echo ' (VAULT_TOKEN included)')" "$XO_TMP/o3b"
+url=$(grep -oE "$XO_OAUTH_URL/authorize\?[^ ]+" "$XO_TMP/o3b" | head -1)
+[ -n "$url" ] || xo_fail "no URL printed" "$XO_TMP/o3b"
+"$XO_PYTHON" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10).read()' "$url" \
+    || xo_fail "the admin's own browser could not sign in" "$XO_TMP/o3b"
+rc=0
+wait "$LOGIN_PID" || rc=$?
+[ $rc = 0 ] || xo_fail "browser login --for postfix: exit $rc" "$XO_TMP/o3b"
+[ "$(stat -c '%a %U' "$Q/web.json")" = "600 postfix" ] || xo_fail "web.json is $(stat -c '%a %U' "$Q/web.json")"
+echo "   ok: the URL was printed for the admin's own browser; none ran as postfix"
+checks "login --for postfix (browser)"
 
 xo_step "4. postfix ACCOUNT --apply: root's own file moved into the store"
 export XDG_DATA_HOME=$XO_TMP/root-data

@@ -8,12 +8,16 @@
  * (issue 16 finding 8), and xo_secret_first_line, which leaves nothing
  * of a secret file's later lines (finding 10).  And its I/O loops, xo_read_full and
  * xo_write_all, through short reads (one packet a read) and errors.
+ * xo_open_regular: only a regular file is opened; a FIFO, a device, a
+ * directory or a symlink is only looked at (finding 3).
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +277,63 @@ test_io(void)
 	free(back);
 }
 
+/* xo_open_regular on each kind of file: rows of {name, opened, type}. */
+static void
+test_open_regular(void)
+{
+	char dir[] = "/tmp/unit-text.XXXXXX", path[64], label[96];
+	static const struct {
+		const char	*name;	/* in DIR; NULL: the device below */
+		int		 opened;
+		mode_t		 type;
+	} t[] = {
+		{ "file", 1, S_IFREG },
+		{ "fifo", 0, S_IFIFO },
+		{ "dir", 0, S_IFDIR },
+		{ "link", 0, S_IFLNK },
+		{ NULL, 0, S_IFCHR },
+	};
+	struct stat st;
+	size_t i, got = 0;
+	int fd, r, dfd;
+
+	if (mkdtemp(dir) == NULL || (dfd = open(dir, O_DIRECTORY)) == -1 ||
+	    (fd = openat(dfd, "file", O_WRONLY | O_CREAT, 0600)) == -1 ||
+	    write(fd, "x\n", 2) != 2 || close(fd) != 0 ||
+	    mkfifoat(dfd, "fifo", 0600) != 0 || mkdirat(dfd, "dir", 0700) != 0 ||
+	    symlinkat("file", dfd, "link") != 0) {
+		perror("unit-text: open_regular set-up");
+		exit(1);
+	}
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++, rows++) {
+		snprintf(label, sizeof(label), "open_regular %s",
+		    t[i].name != NULL ? t[i].name : "/dev/null");
+		/* A FIFO opened for reading would block here: it must not. */
+		r = xo_open_regular(t[i].name != NULL ? dfd : AT_FDCWD,
+		    t[i].name != NULL ? t[i].name : "/dev/null", &fd, &st);
+		expect_int(label, r, 0);
+		expect_int(label, fd >= 0, t[i].opened);
+		expect_int(label, (int)(st.st_mode & S_IFMT), (int)t[i].type);
+		if (fd >= 0) {
+			expect_int(label, xo_read_full(fd, path, 2, &got), 0);
+			expect_bytes(label, path, got, "x\n", 2);
+			expect_int(label, fcntl(fd, F_GETFD) & FD_CLOEXEC,
+			    FD_CLOEXEC);
+			close(fd);
+		}
+	}
+	expect_int("open_regular missing", xo_open_regular(dfd, "none", &fd,
+	    &st), -ENOENT);
+	expect_int("open_regular missing: fd", fd, -1);
+	rows++;
+	unlinkat(dfd, "file", 0);
+	unlinkat(dfd, "fifo", 0);
+	unlinkat(dfd, "link", 0);
+	unlinkat(dfd, "dir", AT_REMOVEDIR);
+	close(dfd);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -283,5 +344,6 @@ main(void)
 	test_secret_first_line();
 	test_fmt_ms();
 	test_io();
+	test_open_regular();
 	return unit_done("unit-text", rows);
 }

@@ -123,7 +123,9 @@ static const struct parse_case {
 	  "\"proxy\":\"http://proxy.example:3128\",\"no_proxy\":\"localhost,.lan\","
 	  "\"notify\":\"/usr/bin/notify root\",\"failed_at\":1764264100,"
 	  "\"failures\":3,\"failure_class\":\"login\","
-	  "\"failure\":\"refresh rejected (invalid_grant)\"}", 0, NULL },
+	  "\"failure\":\"refresh rejected (invalid_grant)\","
+	  "\"notify_skipped\":\"not run as root\",\"notify_skipped_at\":17}",
+	  0, NULL },
 
 	{ "empty", "", TOKFILE_E_JSON, NULL },
 	{ "not JSON", "access_token=AT", TOKFILE_E_JSON, NULL },
@@ -270,6 +272,8 @@ test_parse_values(void)
 	expect_int("failures", tok->failures, 3);
 	expect_str("failure_class", tok->failure_class, "login");
 	expect_str("failure", tok->failure, "refresh rejected (invalid_grant)");
+	expect_str("notify_skipped", tok->notify_skipped, "not run as root");
+	expect_int("notify_skipped_at", tok->notify_skipped_at, 17);
 	if (tok->extra != NULL)
 		fail("health members kept as unknown members");
 	tokfile_free(tok);
