@@ -1632,11 +1632,15 @@ xo_sampler_stop() {
 
 # xo_mem_count PID STRING: how many times STRING is in the writable memory
 # (heap, stack, data) of the live process PID, read through
-# /proc/PID/mem (root).  For "a secret is wiped once used".
+# /proc/PID/mem (root).  For "a secret is wiped once used".  Read in
+# 1 MiB pieces (overlapping by the needle's length); a writable mapping of
+# 1 GiB or more is a sanitizer's shadow reservation (ASan maps terabytes),
+# never where the program keeps its data, and is passed over.
 xo_mem_count() {
     "$XO_PYTHON" - "$1" "$2" <<'PY'
 import re, sys
 pid, needle = sys.argv[1], sys.argv[2].encode()
+piece, most = 1 << 20, 1 << 30
 n = 0
 with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
     for line in maps:
@@ -1644,11 +1648,22 @@ with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as
         if not m or "w" not in m.group(3):
             continue
         start, end = int(m.group(1), 16), int(m.group(2), 16)
-        try:
-            mem.seek(start)
-            n += mem.read(end - start).count(needle)
-        except (OSError, OverflowError, ValueError):
+        if end - start >= most:
             continue
+        tail = b""
+        for at in range(start, end, piece):
+            try:
+                mem.seek(at)
+                chunk = mem.read(min(piece, end - at))
+            except (OSError, OverflowError, ValueError):
+                tail = b""
+                continue
+            buf = tail + chunk
+            n += buf.count(needle)
+            # shorter than the needle: one that straddles the pieces is
+            # counted once, with the next piece
+            keep = len(needle) - 1
+            tail = buf[-keep:] if keep > 0 else b""
 print(n)
 PY
 }
