@@ -918,6 +918,19 @@ xo_app_cert() {
     chmod 600 "$1/$2.key"
 }
 
+# xo_pf_app_cert CID MAILBOX: postfix's own app credentials, as the README
+# says to keep them: CRED=$XO_TMP/postfix-creds (postfix's, 0700) holding
+# relay.key (0600) and relay.crt, both postfix's; the certificate is
+# registered with the test server as app CID for MAILBOX.
+xo_pf_app_cert() {
+    CRED=$XO_TMP/postfix-creds
+    install -d -o postfix -g postfix -m 700 "$CRED"
+    xo_app_cert "$CRED" relay
+    chown postfix:postfix "$CRED/relay.key" "$CRED/relay.crt"
+    xo_oauth -q app "$1" --mailbox "$2" --cert "$CRED/relay.crt" \
+        || xo_fail "cannot register the app"
+}
+
 # xo_service_account_key FILE EMAIL: a Google-style service-account JSON
 # key file (0600) with a fresh RSA key, whose token_uri is our server.
 xo_service_account_key() {

@@ -48,12 +48,7 @@ xo_start_dovecot
 xo_pf_init
 
 # --- the app's credentials: postfix's own, 0600 -------------------------------
-CRED=$XO_TMP/postfix-creds
-install -d -o postfix -g postfix -m 700 "$CRED"
-xo_app_cert "$CRED" relay
-chown postfix:postfix "$CRED/relay.key" "$CRED/relay.crt"
-xo_oauth -q app "$CID" --mailbox "$MBX" --cert "$CRED/relay.crt" \
-    || xo_fail "cannot register the app"
+xo_pf_app_cert "$CID" "$MBX"
 
 TOKDIR=$XO_TMP/postfix-tokens
 install -d -o postfix -g postfix -m 700 "$TOKDIR"

@@ -87,12 +87,7 @@ xo_step "2. login --for postfix --app-only over a file postfix planted"
 xo_pf_init
 XO_SUBMISSION_PORT=2525     # postfix is configured, never started
 xo_pf_configure "$MBX" - packaged
-CRED=$XO_TMP/postfix-creds
-install -d -o postfix -g postfix -m 700 "$CRED"
-xo_app_cert "$CRED" relay
-chown postfix:postfix "$CRED/relay.key" "$CRED/relay.crt"
-xo_oauth -q app "$CID" --mailbox "$MBX" --cert "$CRED/relay.crt" \
-    || xo_fail "cannot register the app"
+xo_pf_app_cert "$CID" "$MBX"
 Q=$XO_PF_QUEUE/xoauth2
 install -d -o postfix -g postfix -m 700 "$Q"
 F=$Q/relay.json
