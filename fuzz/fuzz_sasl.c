@@ -544,6 +544,20 @@ server_said(const struct round *r, const char *s)
 	return found;
 }
 
+/* Whether S is in what the application or the server gave the plugin
+ * this round (user names, service, server name, the challenge): a
+ * message may quote those, and a string found there is theirs, not a
+ * secret the plugin let out (an application may name its service
+ * "imapRT0secret"). */
+static int
+others_said(const struct round *r, const char *s)
+{
+	return strstr(r->authname.val.p, s) != NULL ||
+	    strstr(r->authzid.val.p, s) != NULL ||
+	    strstr(r->service.p, s) != NULL ||
+	    strstr(r->server.p, s) != NULL || server_said(r, s);
+}
+
 /* Whether S is an RFC 6750 b64token: what real bearer tokens look like. */
 static int
 is_b64token(const struct buf *s)
@@ -573,9 +587,7 @@ watch_secret(const struct round *r)
 	for (i = 0; i < O_N; i++)
 		if (strstr(opt_names[i], s->p) != NULL)
 			return 0;
-	if (strstr(r->authname.val.p, s->p) || strstr(r->authzid.val.p, s->p) ||
-	    strstr(r->service.p, s->p) || strstr(r->server.p, s->p) ||
-	    server_said(r, s->p) || strstr(dir, s->p))
+	if (others_said(r, s->p) || strstr(dir, s->p))
 		return 0;
 	return 1;
 }
@@ -628,7 +640,7 @@ check_text(const char *where, const char *s)
 			    (unsigned char)s[i], i, s);
 	for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
 		if (strstr(s, tokens[i]) != NULL &&
-		    (cur == NULL || !server_said(cur, tokens[i])))
+		    (cur == NULL || !others_said(cur, tokens[i])))
 			fail("%s: holds a token file's secret: \"%s\"", where, s);
 	if (cur != NULL && watch_secret(cur) && strstr(s, cur->secret.val.p))
 		fail("%s: holds the secret: \"%s\"", where, s);
