@@ -18,7 +18,7 @@
 #    plugin, purge);
 # 4. unmounts and removes the system (XO_KEEP=1 keeps it, unmounted).
 # Nothing is cached between runs: each one downloads and installs what a
-# fresh machine would.  About 8 minutes on 2 cores; needs mmdebstrap and
+# fresh machine would.  About 10 minutes on 2 idle cores; needs mmdebstrap and
 # about 2 GB in $XO_TRIXIE_TMPDIR.
 #
 # Settings (environment):
