@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "cmd/cmd.h"
 #include "errors.h"
 #include "health.h"
 #include "msg.h"

@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "apponly.h"
-#include "cmd.h"
+#include "cmd/cmd.h"
 #include "diag.h"
 #include "errors.h"
 #include "health.h"
