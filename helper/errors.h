@@ -4,9 +4,12 @@
  * Every helper module returns 0 on success, a negative errno (-ENOMEM,
  * -EACCES, ...), or a negative module code: TOKFILE_E_* (common/),
  * STORE_E_* (store.h), ..., or one of the XO_E_* classes below, which
- * say what kind of failure it was.  Whoever returns a code has already
- * filled in (or printed) a message that says what happened and what to
- * do.  Only the command layer (cmd_*.c, through cmd_exit() in
+ * say what kind of failure it was, never a bare -1.  Whoever returns a
+ * code has already filled in a message that says what happened and what
+ * to do: a `struct xo_err` (common/xo_err.h, the one carrier of a
+ * message across a module boundary), or, in a module that runs a
+ * dialogue for a command (login, refresh), printed it with msg().
+ * Only the command layer (helper/cmd/, through cmd_exit() in
  * cmd_common.c) turns a code into a sysexits(3) exit status; nothing
  * else in helper/ names an exit number.
  *
