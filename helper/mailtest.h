@@ -9,6 +9,7 @@
 #define XO_MAILTEST_H
 
 struct diag_vars;
+struct xo_err;
 
 enum mailtest_proto { MAILTEST_NONE, MAILTEST_IMAP, MAILTEST_POP, MAILTEST_SMTP };
 enum mailtest_security {
@@ -35,11 +36,12 @@ struct mailtest_options {
 
 /* Logs in to the server as USER with the token file PATH (absolute) and
  * reports on stdout: the dialogue, then a one-line verdict, and for a
- * refusal the diagnostics table knows (diag.h), its cause and fix.  WHO names
- * the account in messages.  Returns 0 if the login and the command
- * succeeded, else an XO_E_* code (errors.h) after saying why on stderr. */
+ * refusal the diagnostics table knows (diag.h), its cause and fix.  WHO
+ * names the account in messages.  Returns 0 if the login and the command
+ * succeeded, else an XO_E_* code (errors.h) with ERR saying why and what
+ * to do, for the caller to print (stdout is flushed by then). */
 int mailtest_run(const struct mailtest_options *mo, const char *who,
-    const char *path, const char *user);
+    const char *path, const char *user, struct xo_err *err);
 
 /*
  * The parts that read the server's bytes, without any I/O, so that they
@@ -76,7 +78,7 @@ struct mailtest_line {
  * on success *LINEp is a new NUL-terminated copy without the CR LF (the
  * caller frees it), the bytes after it move to the front and *LENp
  * shrinks.  Returns 1 if a line was taken, 0 if BUF holds no LF yet,
- * -1 if the line holds a NUL byte, -2 if out of memory. */
+ * XO_E_PROTOCOL if the line holds a NUL byte, -ENOMEM. */
 int mailtest_take_line(char *buf, size_t *lenp, char **linep);
 
 /* IMAP: judges LINE, read while waiting for the answer to TAG; an
@@ -91,7 +93,7 @@ int mailtest_pop_line(const char *line, int in_capa,
 
 /* SMTP: judges LINE (RFC 5321 4.2: three digits, then SP, "-" or the
  * end); EHLO: a line of the EHLO answer ("AUTH ...", "STARTTLS" update
- * CAPS).  Returns 0, or -1 if LINE is not an SMTP reply. */
+ * CAPS).  Returns 0, or XO_E_PROTOCOL if LINE is not an SMTP reply. */
 int mailtest_smtp_line(const char *line, int ehlo,
     struct mailtest_caps *caps, struct mailtest_line *lp);
 
