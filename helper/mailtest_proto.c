@@ -177,15 +177,16 @@ imap_greeting(struct session *s)
 	if ((r = mt_read_line(s)) != 0)
 		return r;
 	if (strncasecmp(s->line, "* OK", 4) != 0)
-		return xo_err_set(&s->err, XO_E_UNAVAILABLE, "%s did not greet us with * OK",
-		    s->host);
+		return xo_err_set(&s->err, XO_E_UNAVAILABLE,
+		    "%s did not greet us with * OK", s->host);
 	if (s->mo->security != MAILTEST_SEC_STARTTLS)
 		return 0;
 	if ((r = mt_send_line(s, "A0 STARTTLS", NULL)) != 0 ||
 	    (r = imap_tagged(s, "A0", &ok)) != 0)
 		return r;
 	if (!ok)
-		return xo_err_set(&s->err, XO_E_UNAVAILABLE, "%s refused STARTTLS", s->host);
+		return xo_err_set(&s->err, XO_E_UNAVAILABLE,
+		    "%s refused STARTTLS", s->host);
 	return mt_start_tls(s);
 }
 
@@ -224,7 +225,8 @@ imap_authenticate_first(struct session *s, const char *b64)
 	mailtest_imap_line(s->line, "A2", &s->caps, &l);
 	if (l.kind != MAILTEST_LINE_CONTINUE) {
 		r = l.kind != MAILTEST_LINE_OTHER ? mt_refused(s) :
-		    xo_err_set(&s->err, XO_E_PROTOCOL, "expected '+' from %s", s->host);
+		    xo_err_set(&s->err, XO_E_PROTOCOL, "expected '+' from %s",
+		    s->host);
 		goto out;
 	}
 	r = mt_send_line(s, b64, s->shown);
@@ -242,7 +244,8 @@ imap_authenticate(struct session *s)
 	char *b64 = NULL;
 	int r;
 
-	if ((r = mt_sasl_setup(s, "imap")) != 0 || (r = mt_sasl_first(s, &b64)) != 0 ||
+	if ((r = mt_sasl_setup(s, "imap")) != 0 ||
+	    (r = mt_sasl_first(s, &b64)) != 0 ||
 	    (r = imap_authenticate_first(s, b64)) != 0)
 		goto out;
 	for (;;) {
@@ -274,7 +277,8 @@ imap_command(struct session *s, const char *line, const char *tag,
 	if ((r = mt_send_line(s, line, NULL)) != 0 ||
 	    (r = imap_tagged(s, tag, &ok)) != 0)
 		return r;
-	return ok ? 0 : xo_err_set(&s->err, XO_E_PROTOCOL, "logged in, but %s failed", what);
+	return ok ? 0 : xo_err_set(&s->err, XO_E_PROTOCOL,
+	    "logged in, but %s failed", what);
 }
 
 int
@@ -296,6 +300,57 @@ mt_imap(struct session *s)
 	return imap_command(s, "A5 LOGOUT", "A5", "LOGOUT");
 }
 
+/* --- POP3 and SMTP: AUTH without an initial response -------------------- */
+
+/* How POP3 or SMTP reads the server's next answer during AUTH, as one of
+ * MAILTEST_LINE_CONTINUE (*TEXTp: the challenge), _OK, _NO or _OTHER.
+ * EXCHANGE: past the go-ahead, where SMTP takes anything but 334 and
+ * 235 as the end. */
+typedef int auth_read(struct session *s, int exchange,
+    enum mailtest_kind *kindp, const char **textp);
+
+/* "AUTH MECH" with the chosen mechanism: the server's go-ahead (GOAHEAD
+ * names it in a message), the plugin's message, an answer to each
+ * challenge, until the server's verdict. */
+static int
+auth_exchange(struct session *s, const char *service, auth_read *rd,
+    const char *goahead)
+{
+	enum mailtest_kind k;
+	const char *text;
+	char *b64 = NULL, cmd[64];
+	int r;
+
+	mt_choose_mech(s);
+	if ((r = mt_sasl_setup(s, service)) != 0 ||
+	    (r = mt_sasl_first(s, &b64)) != 0)
+		goto out;
+	snprintf(cmd, sizeof(cmd), "AUTH %s", s->mech);
+	if ((r = mt_send_line(s, cmd, NULL)) != 0 ||
+	    (r = rd(s, 0, &k, NULL)) != 0)
+		goto out;
+	if (k != MAILTEST_LINE_CONTINUE) {
+		r = k == MAILTEST_LINE_NO ? mt_refused(s) : xo_err_set(&s->err,
+		    XO_E_PROTOCOL, "expected %s from %s", goahead, s->host);
+		goto out;
+	}
+	if ((r = mt_send_line(s, b64, s->shown)) != 0)
+		goto out;
+	for (;;) {
+		if ((r = rd(s, 1, &k, &text)) != 0)
+			goto out;
+		if (k == MAILTEST_LINE_OK || k == MAILTEST_LINE_NO)
+			break;
+		if (k == MAILTEST_LINE_CONTINUE &&
+		    (r = mt_sasl_answer(s, text)) != 0)
+			goto out;
+	}
+	r = k == MAILTEST_LINE_OK ? 0 : mt_refused(s);
+ out:
+	mt_b64_free(b64);
+	return r;
+}
+
 /* --- POP3 ------------------------------------------------------------------ */
 
 /* Reads one line; *KINDp is what it is (mailtest_pop_line). */
@@ -315,25 +370,33 @@ pop_read(struct session *s, int in_capa, enum mailtest_kind *kindp,
 	return 0;
 }
 
-int
-mt_pop(struct session *s)
+static int
+pop_auth_read(struct session *s, int exchange, enum mailtest_kind *kindp,
+    const char **textp)
+{
+	(void)exchange;
+	return pop_read(s, 0, kindp, textp);
+}
+
+/* The greeting, STLS if --starttls, and CAPA. */
+static int
+pop_greeting(struct session *s)
 {
 	enum mailtest_kind k;
-	const char *text;
-	char *b64 = NULL, cmd[64];
 	int r;
 
 	if ((r = pop_read(s, 0, &k, NULL)) != 0)
 		return r;
 	if (k != MAILTEST_LINE_OK)
-		return xo_err_set(&s->err, XO_E_UNAVAILABLE, "%s did not greet us with +OK",
-		    s->host);
+		return xo_err_set(&s->err, XO_E_UNAVAILABLE, "%s did not greet "
+		    "us with +OK", s->host);
 	if (s->mo->security == MAILTEST_SEC_STARTTLS) {
 		if ((r = mt_send_line(s, "STLS", NULL)) != 0 ||
 		    (r = pop_read(s, 0, &k, NULL)) != 0)
 			return r;
 		if (k != MAILTEST_LINE_OK)
-			return xo_err_set(&s->err, XO_E_UNAVAILABLE, "%s refused STLS", s->host);
+			return xo_err_set(&s->err, XO_E_UNAVAILABLE,
+			    "%s refused STLS", s->host);
 		if ((r = mt_start_tls(s)) != 0)
 			return r;
 	}
@@ -347,50 +410,37 @@ mt_pop(struct session *s)
 			break;
 		k = MAILTEST_LINE_OK;
 	}
-	mt_choose_mech(s);
-	if ((r = mt_sasl_setup(s, "pop")) != 0 || (r = mt_sasl_first(s, &b64)) != 0)
-		goto out;
+	return 0;
+}
+
+/* Sends LINE and reads its answer: anything but +OK fails as "logged
+ * in, but LINE failed". */
+static int
+pop_command(struct session *s, const char *line)
+{
+	enum mailtest_kind k;
+	int r;
+
+	if ((r = mt_send_line(s, line, NULL)) != 0 ||
+	    (r = pop_read(s, 0, &k, NULL)) != 0)
+		return r;
+	return k == MAILTEST_LINE_OK ? 0 : xo_err_set(&s->err, XO_E_PROTOCOL,
+	    "logged in, but %s failed", line);
+}
+
+int
+mt_pop(struct session *s)
+{
+	int r;
+
 	/* No initial response: the seed's exchange, and POP's 255-byte
 	 * command limit (RFC 5034 4) would not hold a token anyway. */
-	snprintf(cmd, sizeof(cmd), "AUTH %s", s->mech);
-	if ((r = mt_send_line(s, cmd, NULL)) != 0 ||
-	    (r = pop_read(s, 0, &k, NULL)) != 0)
-		goto out;
-	if (k != MAILTEST_LINE_CONTINUE) {
-		r = k == MAILTEST_LINE_NO ? mt_refused(s) :
-		    xo_err_set(&s->err, XO_E_PROTOCOL, "expected '+' from %s", s->host);
-		goto out;
-	}
-	if ((r = mt_send_line(s, b64, s->shown)) != 0)
-		goto out;
-	for (;;) {
-		if ((r = pop_read(s, 0, &k, &text)) != 0)
-			goto out;
-		if (k == MAILTEST_LINE_OK)
-			break;
-		if (k == MAILTEST_LINE_NO) {
-			r = mt_refused(s);
-			goto out;
-		}
-		if (k == MAILTEST_LINE_CONTINUE && (r = mt_sasl_answer(s, text)) != 0)
-			goto out;
-	}
-	if ((r = mt_send_line(s, "STAT", NULL)) != 0 ||
-	    (r = pop_read(s, 0, &k, NULL)) != 0)
-		goto out;
-	if (k != MAILTEST_LINE_OK) {
-		r = xo_err_set(&s->err, XO_E_PROTOCOL, "logged in, but STAT failed");
-		goto out;
-	}
+	if ((r = pop_greeting(s)) != 0 ||
+	    (r = auth_exchange(s, "pop", pop_auth_read, "'+'")) != 0 ||
+	    (r = pop_command(s, "STAT")) != 0)
+		return r;
 	snprintf(s->done, sizeof(s->done), "STAT and QUIT ok");
-	if ((r = mt_send_line(s, "QUIT", NULL)) != 0 ||
-	    (r = pop_read(s, 0, &k, NULL)) != 0)
-		goto out;
-	r = k == MAILTEST_LINE_OK ? 0 :
-	    xo_err_set(&s->err, XO_E_PROTOCOL, "logged in, but QUIT failed");
- out:
-	mt_b64_free(b64);
-	return r;
+	return pop_command(s, "QUIT");
 }
 
 /* --- SMTP ------------------------------------------------------------------ */
@@ -408,12 +458,12 @@ smtp_reply(struct session *s, int ehlo, int *codep, const char **textp)
 		if ((r = mt_read_line(s)) != 0)
 			return r;
 		if (mailtest_smtp_line(s->line, ehlo, &s->caps, &l) != 0)
-			return xo_err_set(&s->err, XO_E_PROTOCOL, "%s sent a line that is not "
-			    "an SMTP reply", s->host);
+			return xo_err_set(&s->err, XO_E_PROTOCOL, "%s sent a "
+			    "line that is not an SMTP reply", s->host);
 		if (first != 0 && l.code != first)
-			return xo_err_set(&s->err, XO_E_PROTOCOL, "%s changed the code within "
-			    "a multi-line reply (%d, then %d)", s->host, first,
-			    l.code);
+			return xo_err_set(&s->err, XO_E_PROTOCOL, "%s changed "
+			    "the code within a multi-line reply (%d, then %d)",
+			    s->host, first, l.code);
 		first = l.code;
 		if (!l.more) {
 			*codep = l.code;
@@ -424,79 +474,81 @@ smtp_reply(struct session *s, int ehlo, int *codep, const char **textp)
 	}
 }
 
-int
-mt_smtp(struct session *s)
+static int
+smtp_auth_read(struct session *s, int exchange, enum mailtest_kind *kindp,
+    const char **textp)
 {
-	const char *text;
-	char *b64 = NULL, cmd[64];
+	int r, code;
+
+	if ((r = smtp_reply(s, 0, &code, textp)) != 0)
+		return r;
+	*kindp = code == 334 ? MAILTEST_LINE_CONTINUE :
+	    code == 235 ? MAILTEST_LINE_OK :
+	    code >= 500 || exchange ? MAILTEST_LINE_NO : MAILTEST_LINE_OTHER;
+	return 0;
+}
+
+/* Sends "EHLO" and reads its answer (AFTER: "" or " after STARTTLS"). */
+static int
+smtp_ehlo(struct session *s, const char *after)
+{
+	int r, code;
+
+	if ((r = mt_send_line(s, "EHLO xoauth2-token.localhost", NULL)) != 0 ||
+	    (r = smtp_reply(s, 1, &code, NULL)) != 0)
+		return r;
+	return code == 250 ? 0 : xo_err_set(&s->err, XO_E_PROTOCOL, "%s "
+	    "refused EHLO%s", s->host, after);
+}
+
+/* The greeting, EHLO, and STARTTLS and EHLO again if --starttls. */
+static int
+smtp_greeting(struct session *s)
+{
 	int r, code;
 
 	if ((r = smtp_reply(s, 0, &code, NULL)) != 0)
 		return r;
 	if (code != 220)
-		return xo_err_set(&s->err, XO_E_UNAVAILABLE, "%s did not greet us with 220",
-		    s->host);
-	if ((r = mt_send_line(s, "EHLO xoauth2-token.localhost", NULL)) != 0 ||
-	    (r = smtp_reply(s, 1, &code, NULL)) != 0)
+		return xo_err_set(&s->err, XO_E_UNAVAILABLE, "%s did not greet "
+		    "us with 220", s->host);
+	if ((r = smtp_ehlo(s, "")) != 0 ||
+	    s->mo->security != MAILTEST_SEC_STARTTLS)
 		return r;
-	if (code != 250)
-		return xo_err_set(&s->err, XO_E_PROTOCOL, "%s refused EHLO", s->host);
-	if (s->mo->security == MAILTEST_SEC_STARTTLS) {
-		if ((r = mt_send_line(s, "STARTTLS", NULL)) != 0 ||
-		    (r = smtp_reply(s, 0, &code, NULL)) != 0)
-			return r;
-		if (code != 220)
-			return xo_err_set(&s->err, XO_E_UNAVAILABLE, "%s refused STARTTLS",
-			    s->host);
-		if ((r = mt_start_tls(s)) != 0)
-			return r;
-		if ((r = mt_send_line(s, "EHLO xoauth2-token.localhost", NULL)) != 0 ||
-		    (r = smtp_reply(s, 1, &code, NULL)) != 0)
-			return r;
-		if (code != 250)
-			return xo_err_set(&s->err, XO_E_PROTOCOL, "%s refused EHLO after "
-			    "STARTTLS", s->host);
-	}
-	mt_choose_mech(s);
-	if ((r = mt_sasl_setup(s, "smtp")) != 0 || (r = mt_sasl_first(s, &b64)) != 0)
-		goto out;
-	snprintf(cmd, sizeof(cmd), "AUTH %s", s->mech);
-	if ((r = mt_send_line(s, cmd, NULL)) != 0 ||
+	if ((r = mt_send_line(s, "STARTTLS", NULL)) != 0 ||
 	    (r = smtp_reply(s, 0, &code, NULL)) != 0)
-		goto out;
-	if (code != 334) {
-		r = code >= 500 ? mt_refused(s) :
-		    xo_err_set(&s->err, XO_E_PROTOCOL, "expected 334 from %s", s->host);
-		goto out;
-	}
-	if ((r = mt_send_line(s, b64, s->shown)) != 0)
-		goto out;
-	for (;;) {
-		if ((r = smtp_reply(s, 0, &code, &text)) != 0)
-			goto out;
-		if (code != 334)
-			break;
-		if ((r = mt_sasl_answer(s, text)) != 0)
-			goto out;
-	}
-	if (code != 235) {
-		r = mt_refused(s);
-		goto out;
-	}
-	if ((r = mt_send_line(s, "NOOP", NULL)) != 0 ||
-	    (r = smtp_reply(s, 0, &code, NULL)) != 0)
-		goto out;
-	if (code != 250) {
-		r = xo_err_set(&s->err, XO_E_PROTOCOL, "logged in, but NOOP failed");
-		goto out;
-	}
-	snprintf(s->done, sizeof(s->done), "NOOP and QUIT ok");
-	if ((r = mt_send_line(s, "QUIT", NULL)) != 0 ||
-	    (r = smtp_reply(s, 0, &code, NULL)) != 0)
-		goto out;
-	r = code == 221 ? 0 : xo_err_set(&s->err, XO_E_PROTOCOL, "logged in, but QUIT failed");
- out:
-	mt_b64_free(b64);
-	return r;
+		return r;
+	if (code != 220)
+		return xo_err_set(&s->err, XO_E_UNAVAILABLE, "%s refused "
+		    "STARTTLS", s->host);
+	if ((r = mt_start_tls(s)) != 0)
+		return r;
+	return smtp_ehlo(s, " after STARTTLS");
 }
 
+/* Sends LINE and reads its answer: anything but WANT fails as "logged
+ * in, but LINE failed". */
+static int
+smtp_command(struct session *s, const char *line, int want)
+{
+	int r, code;
+
+	if ((r = mt_send_line(s, line, NULL)) != 0 ||
+	    (r = smtp_reply(s, 0, &code, NULL)) != 0)
+		return r;
+	return code == want ? 0 : xo_err_set(&s->err, XO_E_PROTOCOL,
+	    "logged in, but %s failed", line);
+}
+
+int
+mt_smtp(struct session *s)
+{
+	int r;
+
+	if ((r = smtp_greeting(s)) != 0 ||
+	    (r = auth_exchange(s, "smtp", smtp_auth_read, "334")) != 0 ||
+	    (r = smtp_command(s, "NOOP", 250)) != 0)
+		return r;
+	snprintf(s->done, sizeof(s->done), "NOOP and QUIT ok");
+	return smtp_command(s, "QUIT", 221);
+}
