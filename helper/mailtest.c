@@ -77,8 +77,9 @@ session_options(struct session *s, const struct mailtest_options *mo,
 		return xo_err_set(err, XO_E_USAGE, "--mech is XOAUTH2 or "
 		    "OAUTHBEARER, not '%s'", mo->mech);
 	if (mt_parse_server(s, mo->server, default_port(mo)) != 0)
-		return xo_err_set(err, XO_E_USAGE, "'%s' is not HOST[:PORT] (an "
-		    "IPv6 address goes in brackets: [::1]:143)", mo->server);
+		return xo_err_set(err, XO_E_USAGE, "'%s' is not HOST[:PORT] "
+		    "(an IPv6 address goes in brackets: [::1]:143)",
+		    mo->server);
 	/* The default: TLS for IMAP and POP, STARTTLS for SMTP. */
 	*resolved = *mo;
 	if (resolved->security == MAILTEST_SEC_DEFAULT)

@@ -160,8 +160,8 @@ mt_conn_open(struct session *s)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;
 	if ((e = getaddrinfo(s->host, s->port, &hints, &res)) != 0)
-		return xo_err_set(&s->err, XO_E_NOHOST, "cannot resolve %s: %s", s->host,
-		    gai_strerror(e));
+		return xo_err_set(&s->err, XO_E_NOHOST, "cannot resolve %s: %s",
+		    s->host, gai_strerror(e));
 	for (ai = res; ai != NULL; ai = ai->ai_next)
 		if ((r = connect_one(ai, s->mo->connect_timeout_ms, &s->fd)) == 0)
 			break;
@@ -211,18 +211,21 @@ mt_conn_tls(struct session *s)
 	ERR_clear_error();
 	if ((s->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION) != 1)
-		return xo_err_set(&s->err, XO_E_SOFTWARE, "cannot set up OpenSSL");
+		return xo_err_set(&s->err, XO_E_SOFTWARE,
+		    "cannot set up OpenSSL");
 	SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER, NULL);
 	if (s->mo->cafile != NULL) {
 		if (SSL_CTX_load_verify_locations(s->ctx, s->mo->cafile, NULL) != 1)
-			return xo_err_set(&s->err, XO_E_CONFIG, "cannot load the CA "
-			    "certificates in %s", s->mo->cafile);
+			return xo_err_set(&s->err, XO_E_CONFIG,
+			    "cannot load the CA certificates in %s",
+			    s->mo->cafile);
 	} else if (SSL_CTX_set_default_verify_paths(s->ctx) != 1)
-		return xo_err_set(&s->err, XO_E_CONFIG, "cannot load the system's CA "
-		    "certificates");
+		return xo_err_set(&s->err, XO_E_CONFIG, "cannot load the "
+		    "system's CA certificates");
 	if ((s->ssl = SSL_new(s->ctx)) == NULL ||
 	    SSL_set_fd(s->ssl, s->fd) != 1)
-		return xo_err_set(&s->err, XO_E_SOFTWARE, "cannot set up OpenSSL");
+		return xo_err_set(&s->err, XO_E_SOFTWARE,
+		    "cannot set up OpenSSL");
 	is_ip = inet_pton(AF_INET, s->host, &a4) == 1 ||
 	    inet_pton(AF_INET6, s->host, &a6) == 1;
 	vp = SSL_get0_param(s->ssl);
@@ -233,19 +236,22 @@ mt_conn_tls(struct session *s)
 		    SSL_set1_host(s->ssl, s->host) == 1;
 	}
 	if (r != 1)
-		return xo_err_set(&s->err, XO_E_SOFTWARE, "cannot set up OpenSSL");
+		return xo_err_set(&s->err, XO_E_SOFTWARE,
+		    "cannot set up OpenSSL");
 	if (SSL_connect(s->ssl) != 1) {
 		vr = SSL_get_verify_result(s->ssl);
 		if (vr != X509_V_OK)
-			return xo_err_set(&s->err, XO_E_UNAVAILABLE, "TLS with %s: the server's "
-			    "certificate is not trusted (%s)%s", s->host,
+			return xo_err_set(&s->err, XO_E_UNAVAILABLE, "TLS "
+			    "with %s: the server's certificate is not trusted "
+			    "(%s)%s", s->host,
 			    X509_verify_cert_error_string(vr),
 			    s->mo->cafile == NULL ? "; if the server uses a "
 			    "private CA, add --cafile FILE" : "");
 		e = ERR_get_error();
 		ERR_error_string_n(e, ebuf, sizeof(ebuf));
-		return xo_err_set(&s->err, XO_E_UNAVAILABLE, "TLS with %s failed: %s",
-		    s->host, e != 0 ? ebuf : "connection closed");
+		return xo_err_set(&s->err, XO_E_UNAVAILABLE,
+		    "TLS with %s failed: %s", s->host, e != 0 ? ebuf :
+		    "connection closed");
 	}
 	printf("   TLS: %s, %s, certificate verified for %s\n",
 	    SSL_get_version(s->ssl), SSL_get_cipher_name(s->ssl), s->host);
@@ -267,9 +273,9 @@ conn_write(struct session *s, const char *data, size_t len)
 		if (n == -1 && s->ssl == NULL && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return xo_err_set(&s->err, XO_E_TEMPFAIL, "cannot send to %s: %s",
-			    s->host, s->ssl != NULL ? "TLS write failed" :
-			    strerror(errno));
+			return xo_err_set(&s->err, XO_E_TEMPFAIL,
+			    "cannot send to %s: %s", s->host, s->ssl != NULL ?
+			    "TLS write failed" : strerror(errno));
 		off += (size_t)n;
 	}
 	return 0;
@@ -332,8 +338,9 @@ mt_read_line(struct session *s)
 		if (r != 0)
 			return xo_err_set(&s->err, XO_E_OSERR, "out of memory");
 		if (s->inlen >= MAILTEST_LINE_MAX)
-			return xo_err_set(&s->err, XO_E_PROTOCOL, "the server sent a line "
-			    "longer than %d KiB", MAILTEST_LINE_MAX / 1024);
+			return xo_err_set(&s->err, XO_E_PROTOCOL, "the server "
+			    "sent a line longer than %d KiB",
+			    MAILTEST_LINE_MAX / 1024);
 		if (s->ssl != NULL) {
 			int rd = SSL_read(s->ssl, s->in + s->inlen,
 			    (int)(MAILTEST_LINE_MAX - s->inlen));
@@ -344,12 +351,13 @@ mt_read_line(struct session *s)
 		if (got == -1 && s->ssl == NULL && errno == EINTR)
 			continue;
 		if (got == 0)
-			return xo_err_set(&s->err, XO_E_PROTOCOL, "%s closed the connection",
-			    s->host);
+			return xo_err_set(&s->err, XO_E_PROTOCOL,
+			    "%s closed the connection", s->host);
 		if (got < 0)
-			return xo_err_set(&s->err, errno == EAGAIN || errno == EWOULDBLOCK ?
-			    XO_E_TEMPFAIL : XO_E_PROTOCOL, "no answer from %s: %s",
-			    s->host, errno == EAGAIN || errno == EWOULDBLOCK ?
+			return xo_err_set(&s->err, errno == EAGAIN ||
+			    errno == EWOULDBLOCK ? XO_E_TEMPFAIL :
+			    XO_E_PROTOCOL, "no answer from %s: %s", s->host,
+			    errno == EAGAIN || errno == EWOULDBLOCK ?
 			    "timed out (--timeout)" : strerror(errno));
 		s->inlen += (size_t)got;
 	}
@@ -366,12 +374,13 @@ mt_start_tls(struct session *s)
 	int r;
 
 	if (s->inlen != 0)
-		return xo_err_set(&s->err, XO_E_PROTOCOL, "%s sent %zu bytes after agreeing "
-		    "to %s and before TLS began, in plaintext: someone on the "
-		    "path may be injecting lines (RFC 3207 4.2), so no token "
-		    "was sent; check the network path to %s, or use --tls",
-		    s->host, s->inlen,
-		    s->mo->proto == MAILTEST_POP ? "STLS" : "STARTTLS", s->host);
+		return xo_err_set(&s->err, XO_E_PROTOCOL, "%s sent %zu bytes "
+		    "after agreeing to %s and before TLS began, in plaintext: "
+		    "someone on the path may be injecting lines (RFC 3207 "
+		    "4.2), so no token was sent; check the network path to "
+		    "%s, or use --tls", s->host, s->inlen,
+		    s->mo->proto == MAILTEST_POP ? "STLS" : "STARTTLS",
+		    s->host);
 	if ((r = mt_conn_tls(s)) != 0)
 		return r;
 	memset(&s->caps, 0, sizeof(s->caps));

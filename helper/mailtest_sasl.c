@@ -147,7 +147,8 @@ mt_sasl_setup(struct session *s, const char *service)
 		cb++;
 		cb->id = SASL_CB_LIST_END;
 		if ((r = sasl_client_init(global)) != SASL_OK)
-			return xo_err_set(&s->err, XO_E_SOFTWARE, "cannot initialise libsasl2: %s",
+			return xo_err_set(&s->err, XO_E_SOFTWARE,
+			    "cannot initialise libsasl2: %s",
 			    sasl_errstring(r, NULL, NULL));
 		sasl_ready = 1;
 	}
@@ -218,18 +219,21 @@ mt_sasl_first(struct session *s, char **b64p)
 	*b64p = NULL;
 	r = sasl_client_start(s->sasl, s->mech, &prompts, &out, &outlen, &chosen);
 	if (r == SASL_NOMECH)
-		return xo_err_set(&s->err, XO_E_CONFIG, "libsasl2 has no %s mechanism: "
-		    "libxoauth2.so is not in %s; give its directory with "
-		    "--plugin-dir DIR", s->mech, s->mo->plugin_dir != NULL ?
-		    s->mo->plugin_dir : getenv("SASL_PATH") != NULL ?
-		    "$SASL_PATH" : "libsasl2's plugin directory");
+		return xo_err_set(&s->err, XO_E_CONFIG, "libsasl2 has no %s "
+		    "mechanism: libxoauth2.so is not in %s; give its "
+		    "directory with --plugin-dir DIR", s->mech,
+		    s->mo->plugin_dir != NULL ? s->mo->plugin_dir :
+		    getenv("SASL_PATH") != NULL ? "$SASL_PATH" :
+		    "libsasl2's plugin directory");
 	if (r != SASL_OK && r != SASL_CONTINUE)
-		return xo_err_set(&s->err, XO_E_REFUSED, "%s", sasl_errdetail(s->sasl));
+		return xo_err_set(&s->err, XO_E_REFUSED, "%s",
+		    sasl_errdetail(s->sasl));
 	if ((b64 = malloc(MAILTEST_SASL_OUT_MAX)) == NULL)
 		return xo_err_set(&s->err, XO_E_OSERR, "out of memory");
 	if (sasl_encode64(out, outlen, b64, MAILTEST_SASL_OUT_MAX, &b64len) != SASL_OK) {
 		free(b64);
-		return xo_err_set(&s->err, XO_E_SOFTWARE, "the plugin's message is too long");
+		return xo_err_set(&s->err, XO_E_SOFTWARE,
+		    "the plugin's message is too long");
 	}
 	mask_sasl_out(s->shown, sizeof(s->shown), out, outlen);
 	*b64p = b64;
@@ -254,8 +258,8 @@ mt_sasl_answer(struct session *s, const char *challenge)
 	}
 	if (sasl_decode64(challenge, (unsigned)clen, in, (unsigned)clen + 1,
 	    &inlen) != SASL_OK) {
-		status = xo_err_set(&s->err, XO_E_PROTOCOL, "the server's challenge is not "
-		    "base64");
+		status = xo_err_set(&s->err, XO_E_PROTOCOL,
+		    "the server's challenge is not base64");
 		goto out;
 	}
 	in[inlen] = '\0';
@@ -270,12 +274,14 @@ mt_sasl_answer(struct session *s, const char *challenge)
 	}
 	r = sasl_client_step(s->sasl, in, inlen, NULL, &out, &outlen);
 	if (r != SASL_OK && r != SASL_CONTINUE) {
-		status = xo_err_set(&s->err, XO_E_PROTOCOL, "%s", sasl_errdetail(s->sasl));
+		status = xo_err_set(&s->err, XO_E_PROTOCOL, "%s",
+		    sasl_errdetail(s->sasl));
 		goto out;
 	}
 	if (sasl_encode64(out != NULL ? out : "", outlen, b64, MAILTEST_SASL_OUT_MAX,
 	    &b64len) != SASL_OK) {
-		status = xo_err_set(&s->err, XO_E_SOFTWARE, "the plugin's answer is too long");
+		status = xo_err_set(&s->err, XO_E_SOFTWARE,
+		    "the plugin's answer is too long");
 		goto out;
 	}
 	mask_sasl_out(s->shown, sizeof(s->shown), out, outlen);
@@ -305,8 +311,9 @@ mt_refused(struct session *s)
 	    strncmp(detail + strlen(s->mech), ": ", 2) == 0)
 		detail += strlen(s->mech) + 2;
 	snprintf(s->reply, sizeof(s->reply), "%s", s->line);
-	return xo_err_set(&s->err, XO_E_REFUSED, "%s refused the login as %s with %s%s%s",
-	    s->host, s->user, s->mech, detail != NULL && *detail ? ": " : "",
+	return xo_err_set(&s->err, XO_E_REFUSED,
+	    "%s refused the login as %s with %s%s%s", s->host, s->user, s->mech,
+	    detail != NULL && *detail ? ": " : "",
 	    detail != NULL ? detail : "");
 }
 

@@ -13,13 +13,13 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd "$XO_PYTHON" curl
+START=$XO_TOP_BUILDDIR/tests/plugin-start
+USER=alice@example.com
 xo_require_plugin
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-START=$XO_TOP_BUILDDIR/tests/plugin-start
 [ -x "$START" ] || xo_skip "tests/plugin-start not built (make check builds it)"
-USER=alice@example.com
+xo_require_cmd "$XO_PYTHON"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 xo_start_oauth
 mkdir -m 700 "$XO_TMP/tokens"
