@@ -55,10 +55,20 @@ struct xo_mech {
 };
 
 static const struct xo_mech xo_mechs[] = {
-	/* Google: an empty response ends the failed exchange. */
-	{ "XOAUTH2", xo_payload_build_xoauth2, 0, "", 0 },
-	/* RFC 7628 3.2.3: a dummy \x01. */
-	{ "OAUTHBEARER", xo_payload_build_oauthbearer, 1, "\001", 1 },
+	{
+		.name = "XOAUTH2",
+		.build = xo_payload_build_xoauth2,
+		.sends_host = 0,
+		.abort = "",		/* Google: an empty response */
+		.abortlen = 0,
+	},
+	{
+		.name = "OAUTHBEARER",
+		.build = xo_payload_build_oauthbearer,
+		.sends_host = 1,
+		.abort = "\001",	/* RFC 7628 3.2.3: a dummy \x01 */
+		.abortlen = 1,
+	},
 };
 
 enum xo_state { XO_START, XO_SENT, XO_FAILED, XO_DONE };
