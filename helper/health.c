@@ -25,6 +25,7 @@
 #include "errors.h"
 #include "health.h"
 #include "msg.h"
+#include "provider.h"
 #include "tokfile.h"
 #include "xo_util.h"
 
@@ -152,24 +153,6 @@ append_word(char *buf, size_t size, const char *s)
 	append(buf, size, "%s", xo_shell_word(word, sizeof(word), s));
 }
 
-/* The tenant in a Microsoft token endpoint, https://HOST/TENANT/oauth2/...,
- * into T (SIZE bytes); "" if it is not of that form. */
-static void
-microsoft_tenant(const char *endpoint, char *t, size_t size)
-{
-	const char *p = strstr(endpoint, "://"), *end;
-
-	t[0] = '\0';
-	if (p == NULL || (p = strchr(p + 3, '/')) == NULL)
-		return;
-	p++;
-	if ((end = strchr(p, '/')) == NULL || strncmp(end, "/oauth2/", 8) != 0 ||
-	    (size_t)(end - p) >= size)
-		return;
-	memcpy(t, p, (size_t)(end - p));
-	t[end - p] = '\0';
-}
-
 /* The credentials of TOK's app-only login, as its options. */
 static void
 fix_app_credentials(const struct tokfile *tok, char *fix, size_t size)
@@ -196,9 +179,7 @@ void
 health_fix_command(const struct tokfile *tok, const char *arg, char *fix,
     size_t size)
 {
-	const char *provider = tok->provider != NULL ? tok->provider : "";
 	int app = tok->grant != NULL;
-	char tenant[130];
 
 	fix[0] = '\0';
 	append(fix, size, PROG " login ");
@@ -206,28 +187,8 @@ health_fix_command(const struct tokfile *tok, const char *arg, char *fix,
 	/* A service account implies --app-only. */
 	if (app && tok->service_account_file == NULL)
 		append(fix, size, " --app-only");
-	if (strcmp(provider, "microsoft") == 0) {
-		append(fix, size, " --provider microsoft");
-		microsoft_tenant(tok->token_endpoint, tenant, sizeof(tenant));
-		if (tenant[0] != '\0' && strcmp(tenant, "common") != 0) {
-			append(fix, size, " --tenant ");
-			append_word(fix, size, tenant);
-		}
-		if (strstr(tok->token_endpoint, ".microsoftonline.us/") != NULL)
-			append(fix, size, " --cloud usgov");
-		else if (strstr(tok->token_endpoint, ".chinacloudapi.cn/") != NULL)
-			append(fix, size, " --cloud china");
-	} else if (strcmp(provider, "google") == 0)
-		append(fix, size, " --provider google");
-	else {
-		append(fix, size, " --provider custom --token-endpoint ");
-		append_word(fix, size, tok->token_endpoint);
-		/* Custom app-only logins name their scope (no default). */
-		if (app && tok->scope != NULL) {
-			append(fix, size, " --scope ");
-			append_word(fix, size, tok->scope);
-		}
-	}
+	provider_login_options(tok->provider, tok->token_endpoint,
+	    app ? tok->scope : NULL, fix, size);
 	if (app)
 		fix_app_credentials(tok, fix, size);
 	else {

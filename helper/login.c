@@ -885,7 +885,7 @@ login_prepare(const struct login_options *lo, const char *who,
     struct provider *p, const char **flowp)
 {
 	struct oauth_error err;
-	char why[256];
+	struct xo_err perr;
 	const char *flow = lo->flow;
 	int r, know_user;
 
@@ -900,8 +900,8 @@ login_prepare(const struct login_options *lo, const char *who,
 		return XO_E_USAGE;
 	}
 	know_user = lo->user != NULL || lo->login_hint != NULL;
-	if ((r = provider_resolve(lo, know_user, p, why, sizeof(why))) != 0) {
-		msg(who, "%s", why);
+	if ((r = provider_resolve(lo, know_user, p, &perr)) != 0) {
+		msg(who, "%s", perr.msg);
 		return r == -ENOMEM ? r : XO_E_USAGE;
 	}
 	if (!know_user && (p->scope == NULL || !has_word(p->scope, "openid"))) {
@@ -1009,7 +1009,7 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 	struct apponly_login al;
 	struct provider p;
 	const struct provider_row *row;
-	char why[256];
+	struct xo_err err;
 	int status;
 
 	alo.app_only = 1;
@@ -1044,8 +1044,8 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 		    "or --certificate and --private-key", row->title);
 		return XO_E_USAGE;
 	}
-	if ((status = provider_resolve(&alo, 1, &p, why, sizeof(why))) != 0) {
-		msg(who, "%s", why);
+	if ((status = provider_resolve(&alo, 1, &p, &err)) != 0) {
+		msg(who, "%s", err.msg);
 		return status == -ENOMEM ? status : XO_E_USAGE;
 	}
 	memset(&al, 0, sizeof(al));

@@ -24,6 +24,7 @@
 #include "errors.h"
 #include "health.h"
 #include "msg.h"
+#include "provider.h"
 #include "oauth.h"
 #include "stop.h"
 #include "tokfile.h"
@@ -395,7 +396,7 @@ refresh_locked(struct tokfile *tok, void *arg)
 	snprintf(rf->who, sizeof(rf->who), "%s", tok->user);
 	rf->app_only = tok->grant != NULL;
 	snprintf(rf->client_id, sizeof(rf->client_id), "%s", tok->client_id);
-	diag_tenant(tok->token_endpoint, rf->tenant, sizeof(rf->tenant));
+	provider_tenant(tok->token_endpoint, rf->tenant, sizeof(rf->tenant));
 	if (tok->proxy != NULL) {	/* else the environment's */
 		net.proxy = tok->proxy;
 		net.no_proxy = tok->no_proxy;

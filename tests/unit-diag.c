@@ -285,29 +285,6 @@ test_expand(void)
 		expect_str("small", diag_explain(d, &v, buf, 12), "SMTP AUTH i");
 	}
 
-	/* The tenant in an endpoint URL. */
-	{
-		static const char *const urls[][2] = {
-			{ "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token",
-			  "contoso.com" },
-			{ "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode",
-			  "common" },
-			{ "https://login.partner.microsoftonline.cn/72f988bf/oauth2/token",
-			  "72f988bf" },
-			{ "https://oauth2.googleapis.com/token", "" },
-			{ "https://example.com//oauth2/v2.0/token", "" },
-			{ "https://example.com/a/b/oauth2/token", "" },
-			{ "not a url", "" },
-		};
-
-		where_ = "diag_tenant";
-		for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
-			expect_str(urls[i][0], diag_tenant(urls[i][0], buf,
-			    sizeof(buf)), urls[i][1]);
-		expect_str("NULL", diag_tenant(NULL, buf, sizeof(buf)), "");
-		expect_str("small", diag_tenant(urls[0][0], buf, 5), "");
-	}
-
 	/* No row names a placeholder we do not fill. */
 	for (i = 0; i < diag_table_len; i++) {
 		const char *texts[4] = { diag_table[i].cause, diag_table[i].step,

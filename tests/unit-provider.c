@@ -1,7 +1,8 @@
 /*
  * helper/provider.c: tenants, clouds, and what each row of the provider
  * table resolves to (endpoints, scope, quirks), with the messages for
- * what does not fit.
+ * what does not fit; and back: the tenant in a token file's endpoint and
+ * the login options that name its provider again.
  */
 #include "config.h"
 
@@ -124,7 +125,8 @@ static void
 test_resolve(void)
 {
 	struct provider p;
-	char why[256], label[160];
+	struct xo_err err;
+	char label[160];
 	size_t i;
 	int r;
 
@@ -132,12 +134,14 @@ test_resolve(void)
 		const struct resolve_row *t = &resolve_rows[i];
 
 		rows++;
-		r = provider_resolve(&t->lo, t->know_user, &p, why, sizeof(why));
+		r = provider_resolve(&t->lo, t->know_user, &p, &err);
 		snprintf(label, sizeof(label), "%s: code", t->name);
 		expect_int(label, r, t->want);
 		if (t->want != 0) {
 			snprintf(label, sizeof(label), "%s: message", t->name);
-			expect_contains(label, why, t->why);
+			expect_contains(label, err.msg, t->why);
+			snprintf(label, sizeof(label), "%s: err.code", t->name);
+			expect_int(label, err.code, t->want);
 			continue;
 		}
 		snprintf(label, sizeof(label), "%s: authorize", t->name);
@@ -204,11 +208,85 @@ test_table(void)
 	    "may stay valid");
 }
 
+/* The tenant in a token file's endpoint, for every shape it comes in. */
+static void
+test_tenant_in_url(void)
+{
+	static const char *const urls[][2] = {
+		{ "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token",
+		  "contoso.com" },
+		{ "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode",
+		  "common" },
+		{ "https://login.partner.microsoftonline.cn/72f988bf/oauth2/token",
+		  "72f988bf" },
+		{ "http://127.0.0.1:8080/t1/oauth2/v2.0/token", "t1" },
+		{ "https://login.microsoftonline.com/a?b/oauth2/", "" },
+		{ "https://oauth2.googleapis.com/token", "" },
+		{ "https://example.com//oauth2/v2.0/token", "" },
+		{ "https://example.com/a/b/oauth2/token", "" },
+		{ "https://example.com/a/oauth2x/token", "" },
+		{ "not a url", "" },
+	};
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		rows++;
+		expect_str(urls[i][0], provider_tenant(urls[i][0], buf,
+		    sizeof(buf)), urls[i][1]);
+	}
+	rows++;
+	expect_str("tenant of NULL", provider_tenant(NULL, buf, sizeof(buf)), "");
+	expect_str("tenant too long", provider_tenant(urls[0][0], buf, 5), "");
+}
+
+/* The options of the fix command: from the row alone. */
+static void
+test_login_options(void)
+{
+	static const char *const t[][4] = {
+		{ "microsoft", "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+		  NULL, " --provider microsoft" },
+		{ "microsoft", "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token",
+		  NULL, " --provider microsoft --tenant contoso.com" },
+		{ "microsoft", "https://login.microsoftonline.us/organizations/oauth2/v2.0/token",
+		  NULL, " --provider microsoft --tenant organizations --cloud usgov" },
+		{ "microsoft", "https://LOGIN.chinacloudapi.cn/common/oauth2/v2.0/token",
+		  NULL, " --provider microsoft --cloud china" },
+		{ "microsoft", "http://127.0.0.1:9/x/oauth2/v2.0/token", NULL,
+		  " --provider microsoft --tenant x" },
+		{ "google", "https://oauth2.googleapis.com/token", "s",
+		  " --provider google" },
+		{ "custom", "https://t.example/a b", NULL,
+		  " --provider custom --token-endpoint 'https://t.example/a b'" },
+		{ "yahoo", "https://t.example/token", "a b",
+		  " --provider custom --token-endpoint https://t.example/token "
+		  "--scope 'a b'" },
+		{ NULL, "https://t.example/token", NULL,
+		  " --provider custom --token-endpoint https://t.example/token" },
+	};
+	char buf[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rows++;
+		buf[0] = '\0';
+		provider_login_options(t[i][0], t[i][1], t[i][2], buf,
+		    sizeof(buf));
+		expect_str(t[i][1], buf, t[i][3]);
+	}
+	rows++;
+	expect_str("relay example", provider_relay_example(),
+	    "[smtp.office365.com]:587");
+}
+
 int
 main(void)
 {
 	test_tenants();
 	test_resolve();
 	test_table();
+	test_tenant_in_url();
+	test_login_options();
 	return unit_done("unit-provider", rows);
 }
