@@ -294,7 +294,8 @@ tell_recovered(const char *notify, const char *who, const char *user,
 {
 	struct health_notice n;
 	struct stat st;
-	char *cmd = NULL, why[HEALTH_REASON_MAX];
+	struct xo_err err;
+	char *cmd = NULL;
 
 	memset(&n, 0, sizeof(n));
 	n.event = HEALTH_EV_RECOVERED;
@@ -304,7 +305,7 @@ tell_recovered(const char *notify, const char *who, const char *user,
 	n.reason = "";
 	n.fix = "";
 	/* After the write: a skip is said on stderr only. */
-	if (health_notify_command(notify, &cmd, why, sizeof(why)) != 0 ||
+	if (health_notify_command(notify, &cmd, &err) != 0 ||
 	    cmd == NULL)
 		return;
 	health_announce(cmd, &n, lstat(file, &st) == 0 ? st.st_uid :
