@@ -1011,6 +1011,7 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 	struct provider p;
 	const struct provider_row *row;
 	struct xo_err err;
+	char titles[128];
 	int status;
 
 	alo.app_only = 1;
@@ -1024,9 +1025,7 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 	}
 	row = lo->provider != NULL ? provider_find(lo->provider, NULL) : NULL;
 	if (row != NULL && (row->quirks & PROVIDER_TENANT) &&
-	    (lo->tenant == NULL || strcmp(lo->tenant, "common") == 0 ||
-	    strcmp(lo->tenant, "organizations") == 0 ||
-	    strcmp(lo->tenant, "consumers") == 0)) {
+	    !provider_one_tenant(row, lo->tenant)) {
 		msg(who, "--app-only: the app signs in to one tenant: add --tenant "
 		    "with its id or domain (e.g. contoso.onmicrosoft.com)");
 		return XO_E_USAGE;
@@ -1040,9 +1039,11 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 	}
 	if (row != NULL && !(row->quirks & (PROVIDER_SERVICE_ACCOUNT |
 	    PROVIDER_CUSTOM)) && lo->service_account != NULL) {
-		msg(who, "--service-account is for Google (or --provider "
+		msg(who, "--service-account is for %s (or --provider "
 		    "custom); %s's app-only access uses --client-secret-file, "
-		    "or --certificate and --private-key", row->title);
+		    "or --certificate and --private-key", provider_titles(
+		    PROVIDER_SERVICE_ACCOUNT, titles, sizeof(titles)),
+		    row->title);
 		return XO_E_USAGE;
 	}
 	if ((status = provider_resolve(&alo, 1, &p, &err)) != 0) {

@@ -2,15 +2,17 @@
  * provider: the provider table.
  *
  * HOW TO ADD A PROVIDER (or a cloud of one): add a row to `providers'
- * below -- its --provider name, its name in messages, its cloud (NULL if it has only one;
+ * below (fields by name; struct provider_row in provider.h says what
+ * each holds) -- its --provider name, its name in messages, its cloud (NULL if it has only one;
  * the first row of a name is its default cloud), quirks, endpoint
  * templates ("{tenant}" is replaced by --tenant for PROVIDER_TENANT),
  * the default scope (with whatever gives a refresh token), the scope
  * that makes the server say who signed in, extra authorize parameters,
  * where its grants are revoked, the scope of its app-only tokens
  * (login --app-only; PROVIDER_SERVICE_ACCOUNT if its apps are service
- * accounts with a key file rather than clients), and its SMTP submission
- * as postfix's --relay.  Then add its test rows in
+ * accounts with a key file rather than clients), its SMTP submission
+ * as postfix's --relay, and (PROVIDER_TENANT) the tenant names that stand
+ * for many tenants (an app-only login needs one).  Then add its test rows in
  * tests/unit-provider.c, and its name to --provider in
  * contrib/bash-completion/xoauth2-token and doc/xoauth2-token.1
  * (tests/t-cmdtable.sh checks both against this table, and builds a
@@ -44,13 +46,17 @@
 /* A Microsoft identity platform v2 row for one national cloud: its
  * sign-in HOST, the Exchange Online resource RES of its delegated scopes
  * and APP of its app-only tokens, and its SMTP submission host. */
-#define MS_ROW(cloud, host, res, app, smtp) \
-	{ "microsoft", "Microsoft", cloud, PROVIDER_TENANT, \
-	  "https://" host "/{tenant}/oauth2/v2.0/authorize", \
-	  "https://" host "/{tenant}/oauth2/v2.0/token", \
-	  "https://" host "/{tenant}/oauth2/v2.0/devicecode", \
-	  MS_SCOPE(res), "openid profile email", NULL, "common", MS_REVOKE, \
-	  app "/.default", "[" smtp "]:587" }
+#define MS_ROW(cloud_, host, res, app, smtp) { \
+	.name = "microsoft", .title = "Microsoft", .cloud = cloud_, \
+	.quirks = PROVIDER_TENANT, \
+	.authorize = "https://" host "/{tenant}/oauth2/v2.0/authorize", \
+	.token = "https://" host "/{tenant}/oauth2/v2.0/token", \
+	.device = "https://" host "/{tenant}/oauth2/v2.0/devicecode", \
+	.scope = MS_SCOPE(res), .identity_scope = "openid profile email", \
+	.default_tenant = "common", \
+	.shared_tenants = "common organizations consumers", \
+	.revoke = MS_REVOKE, .app_scope = app "/.default", \
+	.relay = "[" smtp "]:587" }
 
 static const struct provider_row providers[] = {
 	/* Microsoft identity platform v2, per national cloud: the sign-in
@@ -65,17 +71,18 @@ static const struct provider_row providers[] = {
 	/* Google: a refresh token only with offline access, and only on the
 	 * first consent unless consent is asked for again.  Its device flow
 	 * refuses mail scopes. */
-	{ "google", "Google", NULL, PROVIDER_NO_DEVICE_MAIL | PROVIDER_SERVICE_ACCOUNT,
-	  "https://accounts.google.com/o/oauth2/v2/auth",
-	  "https://oauth2.googleapis.com/token", NULL,
-	  "https://mail.google.com/", "openid email",
-	  "access_type=offline&prompt=consent", NULL,
-	  "the grant stays valid at Google until revoked at "
-	  "https://myaccount.google.com/permissions", "https://mail.google.com/",
-	  "[smtp.gmail.com]:587" },
+	{ .name = "google", .title = "Google",
+	  .quirks = PROVIDER_NO_DEVICE_MAIL | PROVIDER_SERVICE_ACCOUNT,
+	  .authorize = "https://accounts.google.com/o/oauth2/v2/auth",
+	  .token = "https://oauth2.googleapis.com/token",
+	  .scope = "https://mail.google.com/", .identity_scope = "openid email",
+	  .extra_authorize = "access_type=offline&prompt=consent",
+	  .revoke = "the grant stays valid at Google until revoked at "
+	  "https://myaccount.google.com/permissions",
+	  .app_scope = "https://mail.google.com/",
+	  .relay = "[smtp.gmail.com]:587" },
 	/* Any other RFC 6749 server: endpoints and scope from the options. */
-	{ "custom", "the server", NULL, PROVIDER_CUSTOM, NULL, NULL, NULL, NULL, NULL, NULL,
-	  NULL, NULL, NULL, NULL },
+	{ .name = "custom", .title = "the server", .quirks = PROVIDER_CUSTOM },
 };
 #define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
 
@@ -127,6 +134,32 @@ provider_tenant_ok(const char *t)
 		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
 		    (t[i] >= '0' && t[i] <= '9') || t[i] == '.' || t[i] == '-'))
 			return 0;
+	return 1;
+}
+
+static void list_words(char *buf, size_t size, unsigned quirk,
+    const char *name);
+
+char *
+provider_titles(unsigned quirk, char *buf, size_t size)
+{
+	list_words(buf, size, quirk, "");
+	return buf;
+}
+
+int
+provider_one_tenant(const struct provider_row *row, const char *tenant)
+{
+	const char *w = row->shared_tenants;
+	size_t n;
+
+	if (tenant == NULL)
+		return 0;
+	for (; w != NULL && *w != '\0'; w += n + strspn(w + n, " ")) {
+		n = strcspn(w, " ");
+		if (strlen(tenant) == n && strncmp(w, tenant, n) == 0)
+			return 0;
+	}
 	return 1;
 }
 
@@ -239,7 +272,7 @@ provider_login_options(const char *name, const char *endpoint,
 }
 
 /* "a, b or c": the distinct names of the rows with QUIRK set (0: all),
- * or their clouds if NAME is not NULL. */
+ * their titles if NAME is "", or their clouds if NAME is a provider. */
 static void
 list_words(char *buf, size_t size, unsigned quirk, const char *name)
 {
@@ -247,11 +280,12 @@ list_words(char *buf, size_t size, unsigned quirk, const char *name)
 	size_t i, j, n = 0, off = 0;
 
 	for (i = 0; i < NPROVIDERS && n < 16; i++) {
-		const char *w = name != NULL ? providers[i].cloud :
-		    providers[i].name;
+		const char *w = name == NULL ? providers[i].name :
+		    name[0] == '\0' ? providers[i].title : providers[i].cloud;
 
 		if ((quirk != 0 && (providers[i].quirks & quirk) == 0) ||
-		    (name != NULL && strcmp(providers[i].name, name) != 0) ||
+		    (name != NULL && name[0] != '\0' &&
+		    strcmp(providers[i].name, name) != 0) ||
 		    w == NULL)
 			continue;
 		for (j = 0; j < n && strcmp(words[j], w) != 0; j++)

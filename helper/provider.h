@@ -38,6 +38,9 @@ struct provider_row {
 					 * for (RESOURCE/.default), or NULL */
 	const char	*relay;		/* its SMTP submission as postfix's
 					 * nexthop ([HOST]:PORT), or NULL */
+	const char	*shared_tenants;	/* PROVIDER_TENANT: the names
+					 * (space separated) that stand for
+					 * many tenants, not one */
 };
 
 /* Errors beyond errno's range (the message is in the caller's struct
@@ -89,6 +92,14 @@ char *provider_tenant(const char *url, char *buf, size_t size);
  * Values are shell words (xo_shell_word). */
 void provider_login_options(const char *name, const char *endpoint,
     const char *scope, char *buf, size_t size);
+
+/* Whether TENANT (NULL: none given) names one tenant of ROW's, not one
+ * of its shared_tenants: 1 or 0. */
+int provider_one_tenant(const struct provider_row *row, const char *tenant);
+
+/* "A, B or C": the titles of the rows with QUIRK set, into BUF (SIZE
+ * bytes).  Returns BUF. */
+char *provider_titles(unsigned quirk, char *buf, size_t size);
 
 /* An example of --relay for messages: the first row's nexthop.
  * Static. */

@@ -13,8 +13,9 @@
 # throwaway provider (two clouds, a tenant) as the table's first row,
 # its provider.c copied, the row added, nothing else changed, and that
 # helper's --help, table, the fix command of `status' and `show' (the
-# tenant and the cloud read back from a token file's endpoint) and the
-# --relay example (its SMTP host) all come from the row.  The copies go
+# tenant and the cloud read back from a token file's endpoint), the
+# app-only tenant rule and the --relay example (its SMTP host) all come
+# from the row.  The copies go
 # away with the test's directory.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -103,16 +104,22 @@ PV=$XO_TMP/pv
 mkdir -p -m 755 "$PV"
 # The row, first in the table (so its relay is the example); "main" is
 # its default cloud, "eu" another.
-ROWS='	{ "acme", "Acme Mail", "main", PROVIDER_TENANT,
-	  "https://login.acme.test/{tenant}/oauth2/authorize",
-	  "https://login.acme.test/{tenant}/oauth2/token", NULL,
-	  "mail.send offline", "openid", NULL, "everyone", NULL,
-	  "https://mail.acme.test/.default", "[smtp.acme.test]:2525" },
-	{ "acme", "Acme Mail", "eu", PROVIDER_TENANT,
-	  "https://login.eu.acme.test/{tenant}/oauth2/authorize",
-	  "https://login.eu.acme.test/{tenant}/oauth2/token", NULL,
-	  "mail.send offline", "openid", NULL, "everyone", NULL,
-	  "https://mail.eu.acme.test/.default", "[smtp.eu.acme.test]:2525" },'
+ROWS='	{ .name = "acme", .title = "Acme Mail", .cloud = "main",
+	  .quirks = PROVIDER_TENANT,
+	  .authorize = "https://login.acme.test/{tenant}/oauth2/authorize",
+	  .token = "https://login.acme.test/{tenant}/oauth2/token",
+	  .scope = "mail.send offline", .identity_scope = "openid",
+	  .default_tenant = "everyone", .shared_tenants = "everyone",
+	  .app_scope = "https://mail.acme.test/.default",
+	  .relay = "[smtp.acme.test]:2525" },
+	{ .name = "acme", .title = "Acme Mail", .cloud = "eu",
+	  .quirks = PROVIDER_TENANT,
+	  .authorize = "https://login.eu.acme.test/{tenant}/oauth2/authorize",
+	  .token = "https://login.eu.acme.test/{tenant}/oauth2/token",
+	  .scope = "mail.send offline", .identity_scope = "openid",
+	  .default_tenant = "everyone", .shared_tenants = "everyone",
+	  .app_scope = "https://mail.eu.acme.test/.default",
+	  .relay = "[smtp.eu.acme.test]:2525" },'
 ROWS=$ROWS awk '{ print } /^static const struct provider_row providers\[\] = \{$/ { print ENVIRON["ROWS"]; n++ }
     END { if (n != 1) exit 1 }' "$XO_TOP_SRCDIR/helper/provider.c" >"$PV/provider.c" \
     || xo_fail "provider.c has no 'providers[] = {' line to add a row after"
@@ -176,7 +183,14 @@ check_fix eu "--provider acme --tenant contoso.test --cloud eu"
 acme_file main "https://login.acme.test/everyone/oauth2/token"
 check_fix main "--provider acme"
 
+# An app signs in to one tenant: the row's shared tenant name is not one.
+xo_run_timeout 20 "$H" login app --app-only --provider acme --cloud eu \
+    --tenant everyone --client-id c --user u@acme.test \
+    --client-secret-file "$PV/none" >"$PV/app.out" 2>&1 || true
+xo_assert_rc 64 "$PV/app.out"
+xo_assert_contains "$PV/app.out" 'the app signs in to one tenant' "the row's shared tenant refused for an app"
+
 xo_run_timeout 20 "$H" postfix eu >"$PV/relay.out" 2>&1 || true
 xo_assert_contains "$PV/relay.out" '--relay \[HOST\]:PORT is required \(e\.g\. \[smtp\.acme\.test\]:2525\)' "the row's SMTP host as the example"
-echo "   ok: the table, --help, status, show and the --relay example come from the row"
+echo "   ok: the table, --help, status, show, the app-only tenant rule and the --relay example come from the row"
 xo_pass

@@ -280,6 +280,29 @@ test_login_options(void)
 	    "[smtp.office365.com]:587");
 }
 
+/* What app-only logins and their messages ask of the rows. */
+static void
+test_app_questions(void)
+{
+	const struct provider_row *ms = provider_find("microsoft", "usgov");
+	char buf[128];
+
+	rows++;
+	expect_int("one tenant: NULL", provider_one_tenant(ms, NULL), 0);
+	expect_int("one tenant: common", provider_one_tenant(ms, "common"), 0);
+	expect_int("one tenant: organizations",
+	    provider_one_tenant(ms, "organizations"), 0);
+	expect_int("one tenant: consumers", provider_one_tenant(ms, "consumers"),
+	    0);
+	expect_int("one tenant: a domain",
+	    provider_one_tenant(ms, "contoso.onmicrosoft.com"), 1);
+	expect_int("one tenant: a prefix", provider_one_tenant(ms, "comm"), 1);
+	expect_str("service-account titles", provider_titles(
+	    PROVIDER_SERVICE_ACCOUNT, buf, sizeof(buf)), "Google");
+	expect_str("tenant titles", provider_titles(PROVIDER_TENANT, buf,
+	    sizeof(buf)), "Microsoft");
+}
+
 int
 main(void)
 {
@@ -288,5 +311,6 @@ main(void)
 	test_table();
 	test_tenant_in_url();
 	test_login_options();
+	test_app_questions();
 	return unit_done("unit-provider", rows);
 }
