@@ -102,24 +102,20 @@ echo "   ok: completion, --help and the man page agree with the tables"
 xo_step "a throwaway provider is one row: built in, its answers come from the row"
 PV=$XO_TMP/pv
 mkdir -p -m 755 "$PV"
-# The row, first in the table (so its relay is the example); "main" is
-# its default cloud, "eu" another.
-ROWS='	{ .name = "acme", .title = "Acme Mail", .cloud = "main",
+# The rows, first in the table (so their relay is the example): cloud
+# "main" (the default) at acme.test, "eu" at eu.acme.test.
+acme_row() {
+    cat <<EOF
+	{ .name = "acme", .title = "Acme Mail", .cloud = "$1",
 	  .quirks = PROVIDER_TENANT,
-	  .authorize = "https://login.acme.test/{tenant}/oauth2/authorize",
-	  .token = "https://login.acme.test/{tenant}/oauth2/token",
+	  .authorize = "https://login.$2/{tenant}/oauth2/authorize",
+	  .token = "https://login.$2/{tenant}/oauth2/token",
 	  .scope = "mail.send offline", .identity_scope = "openid",
 	  .default_tenant = "everyone", .shared_tenants = "everyone",
-	  .app_scope = "https://mail.acme.test/.default",
-	  .relay = "[smtp.acme.test]:2525" },
-	{ .name = "acme", .title = "Acme Mail", .cloud = "eu",
-	  .quirks = PROVIDER_TENANT,
-	  .authorize = "https://login.eu.acme.test/{tenant}/oauth2/authorize",
-	  .token = "https://login.eu.acme.test/{tenant}/oauth2/token",
-	  .scope = "mail.send offline", .identity_scope = "openid",
-	  .default_tenant = "everyone", .shared_tenants = "everyone",
-	  .app_scope = "https://mail.eu.acme.test/.default",
-	  .relay = "[smtp.eu.acme.test]:2525" },'
+	  .app_scope = "https://mail.$2/.default", .relay = "[smtp.$2]:2525" },
+EOF
+}
+ROWS="$(acme_row main acme.test; acme_row eu eu.acme.test)"
 ROWS=$ROWS awk '{ print } /^static const struct provider_row providers\[\] = \{$/ { print ENVIRON["ROWS"]; n++ }
     END { if (n != 1) exit 1 }' "$XO_TOP_SRCDIR/helper/provider.c" >"$PV/provider.c" \
     || xo_fail "provider.c has no 'providers[] = {' line to add a row after"

@@ -121,12 +121,30 @@ static const struct resolve_row {
 	  NULL, NULL, NULL, 0 },
 };
 
+/* expect_str and expect_int, labelled "ROW: WHAT". */
+static void
+row_str(const char *row, const char *what, const char *got, const char *want)
+{
+	char label[160];
+
+	snprintf(label, sizeof(label), "%s: %s", row, what);
+	expect_str(label, got, want);
+}
+
+static void
+row_int(const char *row, const char *what, long got, long want)
+{
+	char label[160];
+
+	snprintf(label, sizeof(label), "%s: %s", row, what);
+	expect_int(label, got, want);
+}
+
 static void
 test_resolve(void)
 {
 	struct provider p;
 	struct xo_err err;
-	char label[160];
 	size_t i;
 	int r;
 
@@ -135,29 +153,20 @@ test_resolve(void)
 
 		rows++;
 		r = provider_resolve(&t->lo, t->know_user, &p, &err);
-		snprintf(label, sizeof(label), "%s: code", t->name);
-		expect_int(label, r, t->want);
+		row_int(t->name, "code", r, t->want);
 		if (t->want != 0) {
-			snprintf(label, sizeof(label), "%s: message", t->name);
-			expect_contains(label, err.msg, t->why);
-			snprintf(label, sizeof(label), "%s: err.code", t->name);
-			expect_int(label, err.code, t->want);
+			expect_contains(t->name, err.msg, t->why);
+			row_int(t->name, "err.code", err.code, t->want);
 			continue;
 		}
-		snprintf(label, sizeof(label), "%s: authorize", t->name);
-		expect_str(label, p.auth_endpoint, t->auth);
-		snprintf(label, sizeof(label), "%s: token", t->name);
-		expect_str(label, p.token_endpoint, t->token);
-		snprintf(label, sizeof(label), "%s: device", t->name);
-		expect_str(label, p.device_endpoint, t->device);
-		snprintf(label, sizeof(label), "%s: scope", t->name);
-		expect_str(label, p.scope, t->scope);
-		snprintf(label, sizeof(label), "%s: extra", t->name);
-		expect_str(label, p.extra_auth, t->extra);
-		snprintf(label, sizeof(label), "%s: device refused", t->name);
-		expect_int(label, p.device_refused, t->device_refused);
-		snprintf(label, sizeof(label), "%s: name", t->name);
-		expect_str(label, p.name, t->lo.provider);
+		row_str(t->name, "authorize", p.auth_endpoint, t->auth);
+		row_str(t->name, "token", p.token_endpoint, t->token);
+		row_str(t->name, "device", p.device_endpoint, t->device);
+		row_str(t->name, "scope", p.scope, t->scope);
+		row_str(t->name, "extra", p.extra_auth, t->extra);
+		row_int(t->name, "device refused", p.device_refused,
+		    t->device_refused);
+		row_str(t->name, "name", p.name, t->lo.provider);
 		provider_clear(&p);
 	}
 }

@@ -273,24 +273,36 @@ setup(const char *who, const struct postfix *pf,
 	return status;
 }
 
+/* Checks RELAY (--relay) for WHO: given, and a nexthop; FOR_LOGIN: for
+ * login --for postfix.  Returns 0, or XO_E_USAGE after a message. */
+static int
+relay_ok(const char *who, const char *relay, int for_login)
+{
+	struct xo_err err;
+
+	if (relay == NULL && for_login)
+		msg(who, "--for postfix needs --relay [HOST]:PORT (e.g. %s)",
+		    provider_relay_example());
+	else if (relay == NULL)
+		msg(who, "postfix: --relay [HOST]:PORT is required (e.g. %s), "
+		    "or --remove", provider_relay_example());
+	else if (postfix_check_relay(relay, &err) != 0)
+		msg(who, "%s", err.msg);
+	else
+		return 0;
+	return XO_E_USAGE;
+}
+
 int
 postfix_for_login(const char *who, const struct postfix_options *po,
     const char *account, char **pathp)
 {
 	struct postfix *pf = NULL;
-	struct xo_err err;
 	int status;
 
 	*pathp = NULL;
-	if (po->relay == NULL) {
-		msg(who, "--for postfix needs --relay [HOST]:PORT (e.g. %s)",
-		    provider_relay_example());
-		return XO_E_USAGE;
-	}
-	if (postfix_check_relay(po->relay, &err) != 0) {
-		msg(who, "%s", err.msg);
-		return XO_E_USAGE;
-	}
+	if ((status = relay_ok(who, po->relay, 1)) != 0)
+		return status;
 	if ((status = pf_open(who, po, &pf)) != 0)
 		return status;
 	status = store_file(who, pf, account, pathp);
@@ -380,21 +392,11 @@ postfix_command(const char *account, const struct postfix_options *po)
 	struct postfix *pf = NULL;
 	struct stat st;
 	char *path = NULL, *src = NULL;
-	struct xo_err err;
 	char word[XO_SHELL_WORD_MAX], relay[XO_SHELL_WORD_MAX];
 	int is_account, r, status;
 
-	if (!po->remove) {
-		if (po->relay == NULL) {
-			msg(account, "postfix: --relay [HOST]:PORT is required "
-			    "(e.g. %s), or --remove", provider_relay_example());
-			return XO_E_USAGE;
-		}
-		if (postfix_check_relay(po->relay, &err) != 0) {
-			msg(account, "%s", err.msg);
-			return XO_E_USAGE;
-		}
-	}
+	if (!po->remove && (status = relay_ok(account, po->relay, 0)) != 0)
+		return status;
 	if ((status = pf_open(account, po, &pf)) != 0)
 		return status;
 	if ((status = store_file(account, pf, account, &path)) != 0)
