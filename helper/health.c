@@ -454,15 +454,16 @@ health_notify_allowed(uid_t owner, struct xo_err *err)
 }
 
 int
-health_record_notify(struct tokfile *tok, const char *why, int64_t now)
+health_record_notify(struct tokfile *tok, const char *skipped, int64_t now)
 {
 	char text[HEALTH_REASON_MAX + 1];
 
-	if (why == NULL) {
+	if (skipped == NULL) {
 		tok->notify_skipped_at = 0;
 		return tokfile_set(&tok->notify_skipped, NULL);
 	}
-	xo_printable(text, sizeof(text), why, strnlen(why, HEALTH_REASON_MAX));
+	xo_printable(text, sizeof(text), skipped, strnlen(skipped,
+	    HEALTH_REASON_MAX));
 	tok->notify_skipped_at = now;
 	return tokfile_set(&tok->notify_skipped, text);
 }

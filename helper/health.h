@@ -138,10 +138,11 @@ int health_notify(const char *command, const struct health_notice *n,
 int health_notify_allowed(uid_t owner, struct xo_err *err);
 
 /* Records in TOK (under the lock) at NOW that a due notify command was
- * skipped because of WHY, or, WHY NULL, that this notice was not (one
- * runs, or none is configured): the record of an earlier skip goes.  `status' and `show' say it.  Returns 0 or
- * -ENOMEM. */
-int health_record_notify(struct tokfile *tok, const char *why, int64_t now);
+ * skipped for the reason SKIPPED, or, SKIPPED NULL, that this notice was
+ * not (one runs, or none is configured): the record of an earlier skip
+ * goes.  `status' and `show' say it.  Returns 0 or -ENOMEM. */
+int health_record_notify(struct tokfile *tok, const char *skipped,
+    int64_t now);
 
 /* Runs COMMAND for N (health_notify), unless health_notify_allowed says
  * no for OWNER (the token file's owner, seen under its lock): then it
