@@ -1,8 +1,13 @@
 /*
- * provider: what `login` knows about each OAuth provider and cloud, as
- * one table (provider.c): endpoints, default scopes, quirks, and what
- * `logout` says about revoking a grant.  The rest of the helper asks
- * this module; no other file names a provider's URL or scope.
+ * provider: what the helper knows about each OAuth provider and cloud,
+ * as one table (provider.c): endpoints, default scopes, quirks, what
+ * `logout` says about revoking a grant, its SMTP relay, which tenant
+ * names stand for many; and, read back from a token file, its tenant
+ * and the login options that sign in again (the fix command of
+ * `status`, `show` and the notify command).  The rest of the helper
+ * asks this module; no other file names a provider's URL, host, scope
+ * or tenant shape.  (The refusals a provider's servers send, and what
+ * they mean, are diag.c's table.)
  */
 #ifndef XO_PROVIDER_H
 #define XO_PROVIDER_H
