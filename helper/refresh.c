@@ -536,8 +536,8 @@ cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
 	if (opt->verbose) {
 		char when[64], span[32];
 
-		cmd_fmt_time(when, sizeof(when), rf.expires_at);
-		cmd_fmt_span(span, sizeof(span), rf.expires_at - xo_now_s());
+		xo_fmt_time(when, sizeof(when), rf.expires_at);
+		xo_fmt_span(span, sizeof(span), rf.expires_at - xo_now_s());
 		msg(t->arg, "%s; access token valid until %s (in %s)",
 		    rf.refreshed ? "refreshed" : "still valid, not refreshed",
 		    when, span);

@@ -197,10 +197,6 @@ int cmd_report_update_error(const struct target *t, int r);
 int cmd_parse_seconds(const char *opt, const char *s, double min,
     double max, double *out);
 
-/* "2026-11-28 15:20:43 UTC", and "43 min", "2 h", "3 days". */
-void cmd_fmt_time(char *buf, size_t size, int64_t when);
-void cmd_fmt_span(char *buf, size_t size, int64_t secs);
-
 /* Flushes stdout; returns 0, or XO_E_IO after a message. */
 int cmd_flush_stdout(void);
 

@@ -176,33 +176,6 @@ cmd_parse_seconds(const char *opt, const char *s, double min, double max,
 	return 0;
 }
 
-void
-cmd_fmt_time(char *buf, size_t size, int64_t when)
-{
-	time_t t = (time_t)when;
-	struct tm tm;
-
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
-		snprintf(buf, size, "@%" PRId64, when);
-}
-
-/* Coarse, as people say it. */
-void
-cmd_fmt_span(char *buf, size_t size, int64_t secs)
-{
-	if (secs < 0)
-		secs = -secs;
-	if (secs < 120)
-		snprintf(buf, size, "%" PRId64 " s", secs);
-	else if (secs < 120 * 60)
-		snprintf(buf, size, "%" PRId64 " min", secs / 60);
-	else if (secs < 48 * 3600)
-		snprintf(buf, size, "%" PRId64 " h", secs / 3600);
-	else
-		snprintf(buf, size, "%" PRId64 " days", secs / 86400);
-}
-
 int
 cmd_flush_stdout(void)
 {
