@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "login.h"
+#include "login_options.h"
 #include "mailtest.h"
 #include "oauth.h"
 #include "postfix.h"
