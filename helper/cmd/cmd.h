@@ -201,7 +201,7 @@ int cmd_parse_seconds(const char *opt, const char *s, double min,
 int cmd_flush_stdout(void);
 
 /* Brings T's token up to date (refreshing it if it expires within the
- * margin, or FORCE) under its lock (refresh.c).  Returns 0 and, if
+ * margin, or FORCE) under its lock (cmd_refresh.c, through refresh.h).  Returns 0 and, if
  * ACCESSp is not NULL, a copy of the valid access token in *ACCESSp (a
  * secret: xo_free_secret); else a code after a message. */
 int cmd_refresh_target(const struct cmd_args *a, const struct target *t,
