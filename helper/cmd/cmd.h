@@ -157,6 +157,12 @@ int cmd_run_full(void);
  * R is already a status and is returned as is. */
 int cmd_exit(int r);
 
+/* --help's "exit status: 0 ok, 64 usage, ..." paragraph, and for
+ * `help --table' an "exit STATUS" line per status, both from the table
+ * cmd_exit() maps with (cmd_common.c). */
+void cmd_exit_help(FILE *f);
+void cmd_exit_table(FILE *f);
+
 /* One command-line argument resolved to a token file. */
 struct target {
 	const char	*arg;		/* as given: used in messages */

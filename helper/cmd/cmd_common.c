@@ -29,36 +29,42 @@
 
 /* --- exit statuses -------------------------------------------------------- */
 
+/* Each code's status.  A failure class's row (the first of its status)
+ * says in a few words what the status means: --help's "exit status"
+ * line is made of them (cmd_exit_help), in this order; neighbours with
+ * the same words share them ("70/71 internal"). */
 static const struct {
-	int	code;
-	int	status;
+	int		 code;
+	int		 status;
+	const char	*help;
 } exit_map[] = {
-	{ XO_E_USAGE, EX_USAGE },
-	{ XO_E_DATA, EX_DATAERR },
-	{ XO_E_NOINPUT, EX_NOINPUT },
-	{ XO_E_NOHOST, EX_NOHOST },
-	{ XO_E_UNAVAILABLE, EX_UNAVAILABLE },
-	{ XO_E_SOFTWARE, EX_SOFTWARE },
-	{ XO_E_OSERR, EX_OSERR },
-	{ XO_E_CANTCREAT, EX_CANTCREAT },
-	{ XO_E_IO, EX_IOERR },
-	{ XO_E_TEMPFAIL, EX_TEMPFAIL },
-	{ XO_E_PROTOCOL, EX_PROTOCOL },
-	{ XO_E_REFUSED, EX_NOPERM },
-	{ XO_E_CONFIG, EX_CONFIG },
-	{ -ENOMEM, EX_OSERR },
-	{ -ENOENT, EX_NOINPUT },
-	{ -EACCES, EX_NOPERM },
-	{ -EPERM, EX_NOPERM },
-	{ TOKFILE_E_PERMS, EX_NOPERM },
-	{ TOKFILE_E_NOTREG, EX_NOPERM },
-	{ TOKFILE_E_LOCKED, EX_TEMPFAIL },
-	{ TOKFILE_E_TOOBIG, EX_DATAERR },
-	{ TOKFILE_E_JSON, EX_DATAERR },
-	{ TOKFILE_E_VERSION, EX_DATAERR },
-	{ STORE_E_NAME, EX_USAGE },
-	{ STORE_E_JSONEXT, EX_USAGE },
-	{ STORE_E_NOHOME, EX_CONFIG },
+	{ XO_E_USAGE, EX_USAGE, "usage" },
+	{ XO_E_DATA, EX_DATAERR, "bad token file" },
+	{ XO_E_NOINPUT, EX_NOINPUT, "no token file" },
+	{ XO_E_NOHOST, EX_NOHOST, "unknown mail host" },
+	{ XO_E_UNAVAILABLE, EX_UNAVAILABLE, "server unreachable or misbehaving" },
+	{ XO_E_SOFTWARE, EX_SOFTWARE, "internal" },
+	{ XO_E_OSERR, EX_OSERR, "internal" },
+	{ XO_E_CANTCREAT, EX_CANTCREAT, "cannot write/read" },
+	{ XO_E_IO, EX_IOERR, "cannot write/read" },
+	{ XO_E_TEMPFAIL, EX_TEMPFAIL, "temporary failure (try again)" },
+	{ XO_E_PROTOCOL, EX_PROTOCOL, "protocol error" },
+	{ XO_E_REFUSED, EX_NOPERM, "refused: unsafe file, sign-in declined, "
+	  "grant or token rejected (log in again)" },
+	{ XO_E_CONFIG, EX_CONFIG, "configuration" },
+	{ -ENOMEM, EX_OSERR, NULL },
+	{ -ENOENT, EX_NOINPUT, NULL },
+	{ -EACCES, EX_NOPERM, NULL },
+	{ -EPERM, EX_NOPERM, NULL },
+	{ TOKFILE_E_PERMS, EX_NOPERM, NULL },
+	{ TOKFILE_E_NOTREG, EX_NOPERM, NULL },
+	{ TOKFILE_E_LOCKED, EX_TEMPFAIL, NULL },
+	{ TOKFILE_E_TOOBIG, EX_DATAERR, NULL },
+	{ TOKFILE_E_JSON, EX_DATAERR, NULL },
+	{ TOKFILE_E_VERSION, EX_DATAERR, NULL },
+	{ STORE_E_NAME, EX_USAGE, NULL },
+	{ STORE_E_JSONEXT, EX_USAGE, NULL },
+	{ STORE_E_NOHOME, EX_CONFIG, NULL },
 };
 
 int
@@ -74,6 +80,66 @@ cmd_exit(int r)
 		if (exit_map[i].code == r)
 			return exit_map[i].status;
 	return EX_IOERR;	/* any other errno: the system said no */
+}
+
+#define EXIT_HELP_WIDTH	70
+
+/* Prints WORD to F after *COLp columns of the current line, first a
+ * space, or a new line if it would not fit in EXIT_HELP_WIDTH. */
+static void
+put_word(FILE *f, const char *word, size_t len, size_t *colp)
+{
+	if (*colp > 0 && *colp + 1 + len > EXIT_HELP_WIDTH) {
+		fputc('\n', f);
+		*colp = 0;
+	} else if (*colp > 0) {
+		fputc(' ', f);
+		(*colp)++;
+	}
+	fwrite(word, 1, len, f);
+	*colp += len;
+}
+
+void
+cmd_exit_help(FILE *f)
+{
+	char text[1024], *w, *end;
+	size_t i, j, off, col = 0;
+
+	off = (size_t)snprintf(text, sizeof(text), "exit status: 0 ok");
+	for (i = 0; i < sizeof(exit_map) / sizeof(exit_map[0]) &&
+	    off < sizeof(text); i++) {
+		if (exit_map[i].help == NULL)
+			continue;
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+		    ", %d", exit_map[i].status);
+		for (j = i + 1; j < sizeof(exit_map) / sizeof(exit_map[0]) &&
+		    exit_map[j].help != NULL &&
+		    strcmp(exit_map[j].help, exit_map[i].help) == 0 &&
+		    off < sizeof(text); i = j++)
+			off += (size_t)snprintf(text + off, sizeof(text) - off,
+			    "/%d", exit_map[j].status);
+		if (off < sizeof(text))
+			off += (size_t)snprintf(text + off, sizeof(text) - off,
+			    " %s", exit_map[i].help);
+	}
+	for (w = text; *w != '\0'; w = *end == ' ' ? end + 1 : end) {
+		if ((end = strchr(w, ' ')) == NULL)
+			end = w + strlen(w);
+		put_word(f, w, (size_t)(end - w), &col);
+	}
+	fputs(".\n", f);
+}
+
+void
+cmd_exit_table(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "exit 0\n");
+	for (i = 0; i < sizeof(exit_map) / sizeof(exit_map[0]); i++)
+		if (exit_map[i].help != NULL)
+			fprintf(f, "exit %d\n", exit_map[i].status);
 }
 
 /* --- arguments ------------------------------------------------------------ */
