@@ -315,7 +315,7 @@ failed_meanwhile(struct refresh *rf, const struct tokfile *tok)
 }
 
 /* Sets up libcurl on the first refresh of this process.  Returns 0 or
- * -1. */
+ * XO_E_SOFTWARE. */
 static int
 curl_start(void)
 {
@@ -323,7 +323,7 @@ curl_start(void)
 		curl_ready = 1;
 		atexit(curl_done);
 	}
-	return curl_ready ? 0 : -1;
+	return curl_ready ? 0 : XO_E_SOFTWARE;
 }
 
 /* Asks the token endpoint (through NET) for TOK's new tokens, under the

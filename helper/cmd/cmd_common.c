@@ -84,11 +84,15 @@ cmd_exit(int r)
 
 #define EXIT_HELP_WIDTH	70
 
-/* Prints WORD to F after *COLp columns of the current line, first a
- * space, or a new line if it would not fit in EXIT_HELP_WIDTH. */
+/* Prints WORD (LEN bytes; '\001' stands for a space that does not
+ * break: a status and its first word stay on one line) to F after *COLp
+ * columns of the current line, first a space, or a new line if it would
+ * not fit in EXIT_HELP_WIDTH. */
 static void
 put_word(FILE *f, const char *word, size_t len, size_t *colp)
 {
+	size_t i;
+
 	if (*colp > 0 && *colp + 1 + len > EXIT_HELP_WIDTH) {
 		fputc('\n', f);
 		*colp = 0;
@@ -96,32 +100,33 @@ put_word(FILE *f, const char *word, size_t len, size_t *colp)
 		fputc(' ', f);
 		(*colp)++;
 	}
-	fwrite(word, 1, len, f);
+	for (i = 0; i < len; i++)
+		fputc(word[i] == '\001' ? ' ' : word[i], f);
 	*colp += len;
 }
 
 void
 cmd_exit_help(FILE *f)
 {
+	const size_t n = sizeof(exit_map) / sizeof(exit_map[0]);
 	char text[1024], *w, *end;
-	size_t i, j, off, col = 0;
+	size_t i, j, k, off, col = 0;
 
-	off = (size_t)snprintf(text, sizeof(text), "exit status: 0 ok");
-	for (i = 0; i < sizeof(exit_map) / sizeof(exit_map[0]) &&
-	    off < sizeof(text); i++) {
+	off = (size_t)snprintf(text, sizeof(text), "exit status: 0\001ok");
+	for (i = 0; i < n; i = j + 1) {
+		j = i;
 		if (exit_map[i].help == NULL)
 			continue;
-		off += (size_t)snprintf(text + off, sizeof(text) - off,
-		    ", %d", exit_map[i].status);
-		for (j = i + 1; j < sizeof(exit_map) / sizeof(exit_map[0]) &&
-		    exit_map[j].help != NULL &&
-		    strcmp(exit_map[j].help, exit_map[i].help) == 0 &&
-		    off < sizeof(text); i = j++)
+		/* The rows right after it with the same words share them. */
+		while (j + 1 < n && exit_map[j + 1].help != NULL &&
+		    strcmp(exit_map[j + 1].help, exit_map[i].help) == 0)
+			j++;
+		for (k = i; k <= j && off < sizeof(text); k++)
 			off += (size_t)snprintf(text + off, sizeof(text) - off,
-			    "/%d", exit_map[j].status);
+			    "%s%d", k == i ? ", " : "/", exit_map[k].status);
 		if (off < sizeof(text))
 			off += (size_t)snprintf(text + off, sizeof(text) - off,
-			    " %s", exit_map[i].help);
+			    "\001%s", exit_map[i].help);
 	}
 	for (w = text; *w != '\0'; w = *end == ' ' ? end + 1 : end) {
 		if ((end = strchr(w, ' ')) == NULL)
