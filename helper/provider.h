@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "login.h"
+#include "login_options.h"
 #include "xo_err.h"
 
 /* Quirks of a provider (struct provider_row.quirks). */
