@@ -27,7 +27,7 @@
 
 #include "errors.h"
 #include "fuzz.h"
-#include "mailtest.h"
+#include "mailtest_lines.h"
 #include "xo_util.h"
 
 #define BUF_MAX	(64 * 1024)	/* MAILTEST_LINE_MAX (mailtest_int.h) */

@@ -16,6 +16,7 @@
 
 #include "diag.h"
 #include "errors.h"
+#include "mailtest.h"
 #include "mailtest_int.h"
 #include "msg.h"	/* PROG */
 #include "oauth.h"

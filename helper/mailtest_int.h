@@ -1,6 +1,6 @@
 /*
  * mailtest_int: what the parts of `xoauth2-token test` share, and no
- * one else (mailtest.h is the module's face).  The parts, and the one
+ * one else (mailtest.h is the module's face; each part includes both).  The parts, and the one
  * way arrows run between them (mailtest.c -> proto -> sasl, net):
  *
  *	mailtest.c		the run: options, the dialogue, the verdict
@@ -21,8 +21,10 @@
 #include <openssl/ssl.h>
 #include <sasl/sasl.h>
 
-#include "mailtest.h"
+#include "mailtest_lines.h"
 #include "xo_err.h"
+
+struct mailtest_options;
 
 #define MAILTEST_LINE_MAX	(64 * 1024)	/* longest server line we accept */
 #define MAILTEST_SASL_OUT_MAX	(96 * 1024)	/* base64 of the plugin's output */

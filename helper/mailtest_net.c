@@ -32,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "errors.h"
+#include "mailtest.h"
 #include "mailtest_int.h"
 #include "xo_err.h"
 #include "xo_util.h"

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "errors.h"
+#include "mailtest.h"
 #include "mailtest_int.h"
 #include "xo_err.h"
 #include "xo_util.h"

@@ -24,6 +24,7 @@
 #include <sasl/saslutil.h>
 
 #include "errors.h"
+#include "mailtest.h"
 #include "mailtest_int.h"
 #include "payload.h"
 #include "xo_err.h"
