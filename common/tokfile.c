@@ -7,7 +7,7 @@
  * between calls, errors as return codes).
  *
  * json-c frees what it allocated without wiping it, so every tree that
- * held a secret goes through json_put_wiped(), which overwrites the string
+ * held a secret goes through xo_json_free(), which overwrites the string
  * values in place first, and the parser's scratch buffer is wiped before
  * the parser is freed.
  */
@@ -28,9 +28,9 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <json-c/printbuf.h>
 
 #include "tokfile.h"
+#include "xo_json.h"
 #include "xo_util.h"
 
 #ifndef O_NOFOLLOW
@@ -110,56 +110,6 @@ member_index(const char *name)
 	return -1;
 }
 
-/* Overwrites every string value in the tree O (not the keys). */
-static void
-json_wipe(struct json_object *o)
-{
-	size_t i, n;
-
-	switch (json_object_get_type(o)) {
-	case json_type_string:
-		/* json-c hands out its own (writable) storage here. */
-		xo_wipe((char *)(uintptr_t)json_object_get_string(o),
-		    (size_t)json_object_get_string_len(o));
-		break;
-	case json_type_object: {
-		json_object_object_foreach(o, key, val) {
-			(void)key;
-			json_wipe(val);
-		}
-		break;
-	}
-	case json_type_array:
-		n = json_object_array_length(o);
-		for (i = 0; i < n; i++)
-			json_wipe(json_object_array_get_idx(o, i));
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-json_put_wiped(struct json_object *o)
-{
-	if (o == NULL)
-		return;
-	json_wipe(o);
-	json_object_put(o);
-}
-
-static void
-tokener_free_wiped(struct json_tokener *tk)
-{
-	if (tk == NULL)
-		return;
-	/* The parser builds every string in this scratch buffer; there is
-	 * no API to reach it, and the field is public (if deprecated). */
-	if (tk->pb != NULL && tk->pb->buf != NULL && tk->pb->size > 0)
-		xo_wipe(tk->pb->buf, (size_t)tk->pb->size);
-	json_tokener_free(tk);
-}
-
 void
 tokfile_free(struct tokfile *tok)
 {
@@ -170,7 +120,7 @@ tokfile_free(struct tokfile *tok)
 	for (i = 0; i < NMEMBERS; i++)
 		if (members[i].type == M_STRING)
 			xo_free_secret(*member_string(tok, i));
-	json_put_wiped(tok->extra);
+	xo_json_free(tok->extra);
 	xo_freezero(tok, sizeof(*tok));
 }
 
@@ -224,46 +174,6 @@ parse_member(struct tokfile *tok, size_t i, struct json_object *v)
 }
 
 int
-tokfile_json_parse(const char *text, size_t len, int depth,
-    struct json_object **objp)
-{
-	struct json_tokener *tk = NULL;
-	struct json_object *root = NULL;
-	size_t end;
-	int r;
-
-	*objp = NULL;
-	if (len > INT32_MAX)
-		return TOKFILE_E_JSON;
-	if ((tk = json_tokener_new_ex(depth)) == NULL)
-		return -ENOMEM;
-	root = json_tokener_parse_ex(tk, text, (int)len);
-	if (root == NULL || json_tokener_get_error(tk) != json_tokener_success) {
-		r = TOKFILE_E_JSON;
-		goto out;
-	}
-	/* One value and nothing after it but white space. */
-	for (end = json_tokener_get_parse_end(tk); end < len; end++)
-		if (text[end] == '\0' || strchr(" \t\r\n", text[end]) == NULL) {
-			r = TOKFILE_E_JSON;
-			goto out;
-		}
-	*objp = root;
-	root = NULL;
-	r = 0;
- out:
-	json_put_wiped(root);
-	tokener_free_wiped(tk);
-	return r;
-}
-
-void
-tokfile_json_free(struct json_object *obj)
-{
-	json_put_wiped(obj);
-}
-
-int
 tokfile_parse(const char *text, size_t len, struct tokfile **tokp)
 {
 	struct json_object *root = NULL, *v, *extra = NULL, *copy;
@@ -275,8 +185,10 @@ tokfile_parse(const char *text, size_t len, struct tokfile **tokp)
 	*tokp = NULL;
 	if (len > TOKFILE_MAX)
 		return TOKFILE_E_TOOBIG;
-	if ((r = tokfile_json_parse(text, len, TOKFILE_DEPTH, &root)) != 0)
+	if ((r = xo_json_parse(text, len, TOKFILE_DEPTH, &root)) != 0) {
+		r = r == -ENOMEM ? r : TOKFILE_E_JSON;
 		goto out;
+	}
 	if (!json_object_is_type(root, json_type_object)) {
 		r = TOKFILE_E_JSON;
 		goto out;
@@ -318,7 +230,7 @@ tokfile_parse(const char *text, size_t len, struct tokfile **tokp)
 			goto out;
 		}
 		if (json_object_object_add(extra, key, copy) != 0) {
-			json_put_wiped(copy);
+			xo_json_free(copy);
 			r = -ENOMEM;
 			goto out;
 		}
@@ -330,8 +242,8 @@ tokfile_parse(const char *text, size_t len, struct tokfile **tokp)
 	tok = NULL;
 	r = 0;
  out:
-	json_put_wiped(extra);
-	json_put_wiped(root);
+	xo_json_free(extra);
+	xo_json_free(root);
 	tokfile_free(tok);
 	return r;
 }
@@ -343,7 +255,7 @@ add(struct json_object *obj, const char *key, struct json_object *value)
 	if (value == NULL)
 		return -ENOMEM;
 	if (json_object_object_add(obj, key, value) != 0) {
-		json_put_wiped(value);
+		xo_json_free(value);
 		return -ENOMEM;
 	}
 	return 0;
@@ -449,7 +361,7 @@ tokfile_format(const struct tokfile *tok, char **textp, size_t *lenp)
 	*lenp = n + 1;
 	r = 0;
  out:
-	json_put_wiped(root);
+	xo_json_free(root);
 	return r;
 }
 

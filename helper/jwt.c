@@ -27,7 +27,7 @@
 
 #include "base64url.h"
 #include "jwt.h"
-#include "tokfile.h"
+#include "xo_json.h"
 #include "xo_util.h"
 
 #define JWT_JSON_DEPTH	4	/* Google's key file is one flat object */
@@ -315,7 +315,7 @@ jwt_service_account_load(const char *path, struct jwt_key **keyp,
 		return -ENOMEM;
 	if ((r = read_file(path, 1, &text, &len)) != 0)
 		goto out;
-	if ((r = tokfile_json_parse(text, len, JWT_JSON_DEPTH, &root)) != 0) {
+	if ((r = xo_json_parse(text, len, JWT_JSON_DEPTH, &root)) != 0) {
 		r = r == -ENOMEM ? r : JWT_E_JSON;
 		goto out;
 	}
@@ -348,7 +348,7 @@ jwt_service_account_load(const char *path, struct jwt_key **keyp,
  out:
 	if (r != 0)
 		jwt_service_account_clear(sa);
-	tokfile_json_free(root);
+	xo_json_free(root);
 	xo_freezero(text, len);
 	jwt_key_free(key);
 	return r;

@@ -5,7 +5,7 @@
  * loopback host (the test server).  Redirects are not followed.  The
  * request body and the answer hold secrets: both live in buffers we own
  * and wipe (CURLOPT_POSTFIELDS does not copy), and the answer is parsed
- * with tokfile_json_parse, which wipes json-c's copies too.
+ * with xo_json_parse, which wipes json-c's copies too.
  */
 #include "config.h"
 
@@ -26,6 +26,7 @@
 #include "errors.h"
 #include "oauth.h"
 #include "tokfile.h"
+#include "xo_json.h"
 #include "xo_util.h"
 
 #define OAUTH_TOKEN_MAX		(16 * 1024)	/* longest token we accept */
@@ -687,10 +688,10 @@ oauth_parse_answer(long http, const char *body, size_t len, const char *host,
 
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
-	if (tokfile_json_parse(body, len, OAUTH_JSON_DEPTH, &root) != 0)
+	if (xo_json_parse(body, len, OAUTH_JSON_DEPTH, &root) != 0)
 		root = NULL;
 	r = token_answer(http, root, host, "refresh", out, err);
-	tokfile_json_free(root);
+	xo_json_free(root);
 	return r;
 }
 
@@ -742,7 +743,7 @@ transfer_setup(CURL *c, const char *endpoint, const struct oauth_options *opt,
 /* POSTs FIELDS to ENDPOINT (LABEL and NAME word it in messages: "token
  * endpoint", "token_endpoint").  On an answer, returns 0 with its HTTP
  * status in *HTTPp and its JSON (NULL if it is not JSON) in *ROOTp, which
- * the caller frees with tokfile_json_free; HOST is set for messages.
+ * the caller frees with xo_json_free; HOST is set for messages.
  * Otherwise returns an errors.h code with ERR filled in. */
 static int
 post_form(const char *endpoint, const char *label, const char *name,
@@ -794,7 +795,7 @@ post_form(const char *endpoint, const char *label, const char *name,
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, httpp);
 	b.data[b.len] = '\0';
-	if (tokfile_json_parse(b.data, b.len, OAUTH_JSON_DEPTH, rootp) != 0)
+	if (xo_json_parse(b.data, b.len, OAUTH_JSON_DEPTH, rootp) != 0)
 		*rootp = NULL;
 	r = 0;
  out:
@@ -820,7 +821,7 @@ token_request(const char *endpoint, const struct oauth_field *fields,
 	if ((r = post_form(endpoint, "token endpoint", "token_endpoint",
 	    fields, n, opt, &http, &root, host, sizeof(host), err)) == 0)
 		r = token_answer(http, root, host, grant, out, err);
-	tokfile_json_free(root);
+	xo_json_free(root);
 	return r;
 }
 
@@ -998,10 +999,10 @@ oauth_parse_device_answer(long http, const char *body, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
-	if (tokfile_json_parse(body, len, OAUTH_JSON_DEPTH, &root) != 0)
+	if (xo_json_parse(body, len, OAUTH_JSON_DEPTH, &root) != 0)
 		root = NULL;
 	r = device_answer(http, root, host, out, err);
-	tokfile_json_free(root);
+	xo_json_free(root);
 	return r;
 }
 
@@ -1021,6 +1022,6 @@ oauth_device_authorize(const char *endpoint, const struct oauth_field *fields,
 	    "--device-endpoint", fields, n, opt, &http, &root, host,
 	    sizeof(host), err)) == 0)
 		r = device_answer(http, root, host, out, err);
-	tokfile_json_free(root);
+	xo_json_free(root);
 	return r;
 }
