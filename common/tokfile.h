@@ -1,6 +1,9 @@
 /*
  * tokfile: the per-account token file shared by the plugin (which reads
- * it) and xoauth2-token (which creates and refreshes it).
+ * it) and xoauth2-token (which creates and refreshes it).  The schema
+ * (members, parse, format, rules such as tokfile_backoff) is tokfile.c;
+ * the file on disk (where it may live, reading, locking, atomic durable
+ * replacement) is tokfile_io.c; the JSON is read with xo_json.h.
  *
  * One JSON object per file, written 0600:
  *

@@ -56,7 +56,8 @@ jsonc=$($PKG_CONFIG --cflags --libs json-c) || exit 2
 curl=$($PKG_CONFIG --cflags --libs libcurl) || exit 2
 sasl=$($PKG_CONFIG --cflags --libs libsasl2) || exit 2
 ssl=$($PKG_CONFIG --cflags --libs openssl) || exit 2
-common="$src/common/tokfile_io.c $src/common/xo_json.c $src/common/xo_util.c
+common="$src/common/tokfile.c $src/common/tokfile_io.c
+	$src/common/xo_json.c $src/common/xo_util.c
 	$src/common/xo_err.c"
 
 build_target() {
