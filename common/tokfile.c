@@ -239,19 +239,6 @@ tokfile_parse(const char *text, size_t len, struct tokfile **tokp)
 	return r;
 }
 
-/* Adds KEY: VALUE to OBJ, taking VALUE (NULL means out of memory). */
-static int
-add(struct json_object *obj, const char *key, struct json_object *value)
-{
-	if (value == NULL)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, value) != 0) {
-		xo_json_free(value);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 /* Adds member I of T to ROOT, unless it is absent (0 or NULL, and not
  * required).  Returns 0, -ENOMEM or its TOKFILE_E_MEMBER code. */
 static int
@@ -267,14 +254,14 @@ format_member(struct json_object *root, struct tokfile *t, size_t i)
 			return bad;
 		if (v == 0 && !members[i].required)
 			return 0;	/* 0 means absent */
-		return add(root, members[i].name, json_object_new_int64(v));
+		return xo_json_add(root, members[i].name, json_object_new_int64(v));
 	}
 	s = *member_string(t, i);
 	if (s == NULL || *s == '\0')
 		return members[i].required ? bad : 0;
 	if (xo_has_ctl(s, strlen(s)))
 		return bad;
-	return add(root, members[i].name, json_object_new_string(s));
+	return xo_json_add(root, members[i].name, json_object_new_string(s));
 }
 
 /* ROOT as the file's text, in a new *TEXTp of *LENp bytes (a newline
@@ -329,7 +316,7 @@ tokfile_format(const struct tokfile *tok, char **textp, size_t *lenp)
 	*lenp = 0;
 	if ((root = json_object_new_object()) == NULL)
 		return -ENOMEM;
-	if ((r = add(root, "version", json_object_new_int(TOKFILE_VERSION))) != 0)
+	if ((r = xo_json_add(root, "version", json_object_new_int(TOKFILE_VERSION))) != 0)
 		goto out;
 	for (i = 1; i < NMEMBERS; i++)
 		if ((r = format_member(root, t, i)) != 0)
@@ -396,7 +383,5 @@ tokfile_strerror(int r)
 	case TOKFILE_E_STOPPED:
 		return "stopped while waiting for the lock";
 	}
-	if (r < 0 && r > -4096)
-		return strerror(-r);
-	return "unknown error";
+	return xo_errno_text(r);
 }

@@ -58,6 +58,41 @@ path_base(const char *path)
 	return slash == NULL ? path : slash + 1;
 }
 
+/*
+ * Opens NAME (relative to DIRFD, or AT_FDCWD) with FLAGS (and 0600 if
+ * they create it) into *FDp, and fstat()s what was opened into *ST.
+ * O_NOFOLLOW: a symlink is refused like anything else that is not a
+ * regular file (TOKFILE_E_NOTREG); O_NONBLOCK: opening a FIFO must not
+ * hang us.  Returns 0 (the caller closes *FDp) or a negative code.
+ */
+static int
+open_regular(int dirfd, const char *name, int flags, struct stat *st,
+    int *fdp)
+{
+	int fd, r;
+
+	*fdp = -1;
+	fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY, 0600);
+	if (fd == -1) {
+		r = -errno;
+		if (errno == ELOOP && fstatat(dirfd, name, st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st->st_mode))
+			r = TOKFILE_E_NOTREG;
+		return r;
+	}
+	if (fstat(fd, st) == -1)
+		r = -errno;
+	else if (!S_ISREG(st->st_mode))
+		r = TOKFILE_E_NOTREG;
+	else {
+		*fdp = fd;
+		return 0;
+	}
+	close(fd);
+	return r;
+}
+
 int
 tokfile_read(const char *path, struct tokfile **tokp)
 {
@@ -70,47 +105,19 @@ tokfile_read(const char *path, struct tokfile **tokp)
 	/* Readers and writers: one rule about where a token file may live. */
 	if ((r = tokfile_dir_open(path, &dirfd, &st)) != 0)
 		goto out;
-	/* O_NONBLOCK: opening a FIFO must not hang us; O_NOFOLLOW: a
-	 * symlink is refused like any other non-regular file. */
-	fd = openat(dirfd, path_base(path), O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC | O_NOCTTY);
-	if (fd == -1) {
-		r = -errno;
-		if (errno == ELOOP && fstatat(dirfd, path_base(path), &st,
-		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-			r = TOKFILE_E_NOTREG;
+	if ((r = open_regular(dirfd, path_base(path), O_RDONLY, &st, &fd)) != 0)
 		goto out;
-	}
-	if (fstat(fd, &st) == -1) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = TOKFILE_E_NOTREG;
-		goto out;
-	}
 	if ((st.st_mode & 077) != 0) {
 		r = TOKFILE_E_PERMS;
 		goto out;
 	}
-	if (st.st_size > TOKFILE_MAX) {
-		r = TOKFILE_E_TOOBIG;
-		goto out;
-	}
-	/* One byte more than allowed, to notice a file that grew. */
-	if ((text = malloc(TOKFILE_MAX + 1)) == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if ((r = xo_read_full(fd, text, TOKFILE_MAX + 1, &len)) != 0)
-		goto out;
-	if (len > TOKFILE_MAX) {
-		r = TOKFILE_E_TOOBIG;
+	if ((r = xo_read_max(fd, &st, TOKFILE_MAX, &text, &len)) != 0) {
+		r = r == -EFBIG ? TOKFILE_E_TOOBIG : r;
 		goto out;
 	}
 	r = tokfile_parse(text, len, tokp);
  out:
-	xo_freezero(text, len);	/* only what was read holds secrets */
+	xo_freezero(text, len);
 	if (fd != -1)
 		close(fd);
 	if (dirfd != -1)
@@ -489,16 +496,45 @@ lock_ours(const struct stat *st, const struct stat *tokst)
 	    (tokst != NULL && st->st_uid == tokst->st_uid));
 }
 
-/* Opens PATH.lock and takes an exclusive flock on it, waiting at most
- * WAIT_MS, and no longer once *STOP (if STOP is not NULL) is set.  On
+/* Takes an exclusive flock on FD, waiting at most WAIT_MS, and no longer
+ * once *STOP (if STOP is not NULL) is set.  Returns 0,
+ * TOKFILE_E_LOCKED, TOKFILE_E_STOPPED or -errno. */
+static int
+lock_wait(int fd, int wait_ms, const volatile sig_atomic_t *stop)
+{
+	struct timespec pause;
+	int64_t deadline, delay_ms = 1;
+
+	deadline = xo_now_ms() + (wait_ms > 0 ? wait_ms : 0);
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		if (xo_now_ms() >= deadline)
+			return TOKFILE_E_LOCKED;
+		if (stop != NULL && *stop)
+			return TOKFILE_E_STOPPED;
+		/* Poll with a growing pause (1, 2, 4 .. 32 ms): flock(2) has
+		 * no timeout and a signal-based one would be global state.
+		 * The pause also bounds how late *STOP is seen. */
+		pause.tv_sec = 0;
+		pause.tv_nsec = (long)delay_ms * 1000000L;
+		nanosleep(&pause, NULL);
+		if (delay_ms < 32)
+			delay_ms *= 2;
+	}
+}
+
+/* Opens PATH.lock and takes an exclusive flock on it (lock_wait).  On
  * success *FDp holds it (close to release). */
 static int
 lock_take(const char *path, int wait_ms,
     const volatile sig_atomic_t *stop, int *fdp)
 {
 	struct stat st, tokst;
-	struct timespec pause;
-	int64_t deadline, delay_ms = 1;
 	char *lockpath = NULL;
 	int fd = -1, have_tok, r;
 
@@ -509,62 +545,20 @@ lock_take(const char *path, int wait_ms,
 	/* Look before opening too: a linked file we may not open must be
 	 * named for what it is, not as a permission problem. */
 	if (lstat(lockpath, &st) == 0 && S_ISREG(st.st_mode) &&
-	    !lock_ours(&st, have_tok ? &tokst : NULL)) {
+	    !lock_ours(&st, have_tok ? &tokst : NULL))
 		r = TOKFILE_E_LOCKFILE;
-		goto out;
-	}
-	fd = open(lockpath, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd == -1) {
-		r = errno == ELOOP ? TOKFILE_E_NOTREG : -errno;
-		goto out;
-	}
-	if (fstat(fd, &st) == -1) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = TOKFILE_E_NOTREG;
-		goto out;
-	}
-	/* A second link (say, to /etc/shadow) or another user's file is not
-	 * a lock file we made: refuse it, and never change it. */
-	if (!lock_ours(&st, have_tok ? &tokst : NULL)) {
-		r = TOKFILE_E_LOCKFILE;
-		goto out;
-	}
-
-	deadline = xo_now_ms() + (wait_ms > 0 ? wait_ms : 0);
-	for (;;) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno != EWOULDBLOCK) {
-			r = -errno;
-			goto out;
+	else if ((r = open_regular(AT_FDCWD, lockpath, O_RDONLY | O_CREAT,
+	    &st, &fd)) == 0) {
+		/* A second link (say, to /etc/shadow) or another user's
+		 * file is not a lock file we made: refuse it, and never
+		 * change it. */
+		if (!lock_ours(&st, have_tok ? &tokst : NULL))
+			r = TOKFILE_E_LOCKFILE;
+		else if ((r = lock_wait(fd, wait_ms, stop)) == 0) {
+			*fdp = fd;
+			fd = -1;
 		}
-		if (xo_now_ms() >= deadline) {
-			r = TOKFILE_E_LOCKED;
-			goto out;
-		}
-		if (stop != NULL && *stop) {
-			r = TOKFILE_E_STOPPED;
-			goto out;
-		}
-		/* Poll with a growing pause (1, 2, 4 .. 32 ms): flock(2) has
-		 * no timeout and a signal-based one would be global state.
-		 * The pause also bounds how late *STOP is seen. */
-		pause.tv_sec = 0;
-		pause.tv_nsec = (long)delay_ms * 1000000L;
-		nanosleep(&pause, NULL);
-		if (delay_ms < 32)
-			delay_ms *= 2;
 	}
-	*fdp = fd;
-	fd = -1;
-	r = 0;
- out:
 	if (fd != -1)
 		close(fd);
 	free(lockpath);

@@ -46,10 +46,21 @@ json_wipe(struct json_object *o)
 void
 xo_json_free(struct json_object *obj)
 {
-	if (obj == NULL)
-		return;
-	json_wipe(obj);
+	json_wipe(obj);		/* NULL is json-c's null: nothing to wipe */
 	json_object_put(obj);
+}
+
+int
+xo_json_add(struct json_object *obj, const char *key,
+    struct json_object *value)
+{
+	if (value == NULL)
+		return -ENOMEM;
+	if (json_object_object_add(obj, key, value) != 0) {
+		xo_json_free(value);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static void

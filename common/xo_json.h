@@ -24,6 +24,12 @@ struct json_object;
 int xo_json_parse(const char *text, size_t len, int depth,
     struct json_object **objp);
 
+/* Adds KEY: VALUE to the object OBJ, taking VALUE, which is released
+ * (wiped) if it cannot be added.  VALUE NULL means json-c ran out of
+ * memory making it.  Returns 0 or -ENOMEM. */
+int xo_json_add(struct json_object *obj, const char *key,
+    struct json_object *value);
+
 /* Overwrites every string value in OBJ (not the keys), then releases it.
  * Accepts NULL. */
 void xo_json_free(struct json_object *obj);
