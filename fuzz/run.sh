@@ -68,7 +68,7 @@ build_target() {
 	fuzz_tokfile)
 		srcs=$common; libs=$jsonc ;;
 	fuzz_token_response|fuzz_device_response)
-		srcs="$src/helper/oauth.c $src/helper/diag.c $src/helper/base64url.c $common"
+		srcs="$src/helper/oauth_http.c $src/helper/diag.c $src/helper/base64url.c $common"
 		libs="$curl $jsonc" ;;
 	fuzz_loopback)
 		srcs="$src/helper/loopback.c $src/common/xo_util.c"; libs= ;;
@@ -76,7 +76,7 @@ build_target() {
 		srcs="$src/helper/diag.c $src/helper/base64url.c $common"
 		libs=$jsonc ;;
 	fuzz_mailtest_lines)
-		srcs="$src/helper/mailtest.c $src/helper/oauth.c $src/helper/msg.c
+		srcs="$src/helper/mailtest.c $src/helper/oauth_http.c $src/helper/msg.c
 		    $src/helper/diag.c $src/helper/base64url.c $common"; libs="$sasl $ssl $curl $jsonc" ;;
 	fuzz_sasl)
 		# The real libsasl2 loads the plugin, built here with the
