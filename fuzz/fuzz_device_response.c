@@ -87,13 +87,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    out.verification_uri == NULL &&
 		    out.verification_uri_complete == NULL,
 		    "strings left after a failure");
-		nul = memchr(err.what, '\0', sizeof(err.what));
-		FUZZ_CHECK(nul != NULL && nul > err.what,
+		nul = memchr(err.base.msg, '\0', sizeof(err.base.msg));
+		FUZZ_CHECK(nul != NULL && nul > err.base.msg,
 		    "message empty or not terminated");
-		for (i = 0; err.what + i < nul; i++)
-			FUZZ_CHECK((unsigned char)err.what[i] >= 0x20 &&
-			    err.what[i] != 0x7f, "message byte 0x%02x at %zu: %s",
-			    (unsigned char)err.what[i], i, err.what);
+		for (i = 0; err.base.msg + i < nul; i++)
+			FUZZ_CHECK((unsigned char)err.base.msg[i] >= 0x20 &&
+			    err.base.msg[i] != 0x7f, "message byte 0x%02x at %zu: %s",
+			    (unsigned char)err.base.msg[i], i, err.base.msg);
 		nul = memchr(err.code, '\0', sizeof(err.code));
 		FUZZ_CHECK(nul != NULL, "err.code not terminated");
 	}

@@ -73,13 +73,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "code %d", r);
 		FUZZ_CHECK(out.access_token == NULL && out.refresh_token == NULL,
 		    "tokens left after a failure");
-		nul = memchr(err.what, '\0', sizeof(err.what));
-		FUZZ_CHECK(nul != NULL && nul > err.what,
+		nul = memchr(err.base.msg, '\0', sizeof(err.base.msg));
+		FUZZ_CHECK(nul != NULL && nul > err.base.msg,
 		    "message empty or not terminated");
-		for (i = 0; err.what + i < nul; i++)
-			FUZZ_CHECK((unsigned char)err.what[i] >= 0x20 &&
-			    err.what[i] != 0x7f, "message byte 0x%02x at %zu: %s",
-			    (unsigned char)err.what[i], i, err.what);
+		for (i = 0; err.base.msg + i < nul; i++)
+			FUZZ_CHECK((unsigned char)err.base.msg[i] >= 0x20 &&
+			    err.base.msg[i] != 0x7f, "message byte 0x%02x at %zu: %s",
+			    (unsigned char)err.base.msg[i], i, err.base.msg);
 	}
 	oauth_tokens_clear(&out);
 	free(body);

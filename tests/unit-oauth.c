@@ -152,11 +152,11 @@ test_token_answers(void)
 			snprintf(label, sizeof(label), "token %s: hint", t->name);
 			expect_int(label, (long)err.hint, (long)t->hint);
 			snprintf(label, sizeof(label), "token %s: what", t->name);
-			expect_contains(label, err.what, t->what);
+			expect_contains(label, err.base.msg, t->what);
 			snprintf(label, sizeof(label), "token %s: OAuth code",
 			    t->name);
 			expect_str(label, err.code, t->code);
-			check_message(t->name, err.what);
+			check_message(t->name, err.base.msg);
 			snprintf(label, sizeof(label), "token %s: no tokens left",
 			    t->name);
 			expect_int(label, out.access_token == NULL &&
@@ -262,8 +262,8 @@ test_device_answers(void)
 			expect_int(label, (long)out.interval, t->interval);
 		} else {
 			snprintf(label, sizeof(label), "device %s: what", t->name);
-			expect_contains(label, err.what, t->what);
-			check_message(t->name, err.what);
+			expect_contains(label, err.base.msg, t->what);
+			check_message(t->name, err.base.msg);
 			snprintf(label, sizeof(label), "device %s: nothing left",
 			    t->name);
 			expect_int(label, out.device_code == NULL &&
@@ -306,8 +306,8 @@ test_url_check(void)
 		expect_int(label, oauth_url_check(t[i].url, "--token-endpoint",
 		    &err), t[i].want);
 		if (t[i].want != 0) {
-			expect_contains(label, err.what, "--token-endpoint");
-			check_message(label, err.what);
+			expect_contains(label, err.base.msg, "--token-endpoint");
+			check_message(label, err.base.msg);
 		}
 	}
 }
