@@ -2,7 +2,7 @@
  * apponly: the app-only grants at the token endpoint.  See apponly.h.
  *
  * The request holds a credential (the secret, or an assertion good for
- * minutes): both live in buffers we wipe, and oauth.c wipes its form.
+ * minutes): both live in buffers we wipe, and oauth_http.c wipes its form.
  */
 #include "config.h"
 
