@@ -18,18 +18,15 @@
 
 #include "fuzz_oauth.h"
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The answer HTTP, BODY (LEN bytes), read as the device authorization
+ * endpoint's. */
+static void
+read_device(long http, const char *body, size_t len)
 {
 	struct oauth_device out;
 	struct oauth_error err;
-	char *body;
-	size_t len;
-	long http;
 	int r;
 
-	if (fuzz_oauth_input(data, size, &http, &body, &len) != 0)
-		return 0;
 	memset(&out, 0x5a, sizeof(out));	/* must be reset */
 	r = oauth_parse_device_answer(http, body, len, "device.example", &out,
 	    &err);
@@ -58,6 +55,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "strings left after a failure");
 	}
 	oauth_device_clear(&out);
-	free(body);
-	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_oauth_run(data, size, read_device);
 }

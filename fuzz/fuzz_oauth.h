@@ -13,26 +13,25 @@
 #include "fuzz.h"
 #include "oauth.h"
 
-/* Splits DATA (SIZE bytes): its first byte picks the HTTP status in
- * *HTTPp, the rest is copied into a new *BODYp of *LENp bytes, exactly
- * (one byte read past the body is an ASan report; free it).  Returns 0,
- * or -1 when there is nothing to try. */
+/* Splits DATA (SIZE bytes) and runs FN on it: its first byte picks
+ * the HTTP status, the rest is the body, copied exactly (one byte read
+ * past it is an ASan report).  Returns 0, as libFuzzer wants. */
 static inline int
-fuzz_oauth_input(const uint8_t *data, size_t size, long *httpp,
-    char **bodyp, size_t *lenp)
+fuzz_oauth_run(const uint8_t *data, size_t size,
+    void (*fn)(long http, const char *body, size_t len))
 {
 	static const long statuses[] = {
 		200, 200, 200, 200, 201, 204, 301, 400, 401, 403, 404, 429,
 		500, 502, 503, 0, -1, 199, 999,
 	};
+	char *body;
 
-	if (size < 1)
-		return -1;
-	*httpp = statuses[data[0] % (sizeof(statuses) / sizeof(statuses[0]))];
-	if ((*bodyp = malloc(size - 1 > 0 ? size - 1 : 1)) == NULL)
-		return -1;
-	memcpy(*bodyp, data + 1, size - 1);
-	*lenp = size - 1;
+	if (size < 1 || (body = malloc(size - 1 > 0 ? size - 1 : 1)) == NULL)
+		return 0;
+	memcpy(body, data + 1, size - 1);
+	fn(statuses[data[0] % (sizeof(statuses) / sizeof(statuses[0]))],
+	    body, size - 1);
+	free(body);
 	return 0;
 }
 
