@@ -8,7 +8,12 @@
 
 #include <stddef.h>
 
-#include "oauth.h"
+/* oauth.h's, which the three files include first (this header does not,
+ * so that the module's own includes run one way). */
+struct oauth_error;
+struct oauth_field;
+struct oauth_options;
+struct oauth_tokens;
 
 #define OAUTH_DESC_MAX		200		/* of a server's description */
 
