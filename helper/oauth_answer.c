@@ -185,8 +185,8 @@ oauth_error_class(const struct oauth_error *err)
 
 /* Reads the string member NAME of ROOT, which is shown to the user or
  * sent back: not empty, printable, at most MAX bytes (FLAGS: the
- * MEMBER_* above).  Returns 0 (*OUT NULL if absent or null), -1 if
- * malformed, or -ENOMEM. */
+ * MEMBER_* above).  Returns 0 (*OUT NULL if absent or null), XO_E_PROTOCOL
+ * if malformed, or -ENOMEM. */
 static int
 string_member(struct json_object *root, const char *name, size_t max,
     unsigned flags, char **out)
@@ -200,7 +200,7 @@ string_member(struct json_object *root, const char *name, size_t max,
 	    json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_string))
-		return -1;
+		return XO_E_PROTOCOL;
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
 	if (len == 0 && (flags & MEMBER_EMPTY_ABSENT))
@@ -208,7 +208,7 @@ string_member(struct json_object *root, const char *name, size_t max,
 	if (len == 0 || len > max || strlen(s) != len ||
 	    xo_unsafe_text(s, len) ||
 	    ((flags & MEMBER_NO_SPACE) && strchr(s, ' ') != NULL))
-		return -1;
+		return XO_E_PROTOCOL;
 	return (*out = strdup(s)) == NULL ? -ENOMEM : 0;
 }
 
@@ -222,7 +222,7 @@ token_member(struct json_object *root, const char *name, char **out)
 
 /* A positive number of seconds at most MAX, or DEF if absent: an
  * integer or (as some servers send) a string of digits.  Returns 0 or
- * -1. */
+ * XO_E_PROTOCOL. */
 static int
 seconds_member(struct json_object *root, const char *name, int64_t def,
     int64_t max, int64_t *out)
@@ -243,11 +243,11 @@ seconds_member(struct json_object *root, const char *name, int64_t def,
 		errno = 0;
 		n = strtoll(s, &end, 10);
 		if (errno != 0 || end == s || *end != '\0')
-			return -1;
+			return XO_E_PROTOCOL;
 	} else
-		return -1;
+		return XO_E_PROTOCOL;
 	if (n <= 0 || n > max)
-		return -1;
+		return XO_E_PROTOCOL;
 	*out = n;
 	return 0;
 }

@@ -218,7 +218,7 @@ struct request_limits {
 };
 
 /* Cuts OPT's timeouts to what is left before its deadline.  Returns 0,
- * or -1 if nothing is left. */
+ * or XO_E_TEMPFAIL if nothing is left. */
 static int
 limits_init(struct request_limits *lim, const struct oauth_options *opt)
 {
@@ -233,7 +233,7 @@ limits_init(struct request_limits *lim, const struct oauth_options *opt)
 	if (opt->deadline_ms == 0)
 		return 0;
 	if ((left = opt->deadline_ms - xo_now_ms()) <= 0)
-		return -1;
+		return XO_E_TEMPFAIL;
 	if (lim->connect_ms > left) {
 		lim->connect_ms = (long)left;
 		lim->connect_cut = 1;
@@ -393,7 +393,7 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
 
 /* Sets up C to POST FORM (FORMLEN bytes) with HEADERS to ENDPOINT as OPT
  * and LIM say, the answer into B and curl's words into ERRBUF.  Every
- * option matters: returns -1 if one cannot be set, else 0. */
+ * option matters: returns XO_E_SOFTWARE if one cannot be set, else 0. */
 static int
 transfer_setup(CURL *c, const char *endpoint, const struct oauth_options *opt,
     struct request_limits *lim, struct curl_slist *headers, const char *form,
@@ -432,7 +432,7 @@ transfer_setup(CURL *c, const char *endpoint, const struct oauth_options *opt,
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, b) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK)
-		return -1;
+		return XO_E_SOFTWARE;
 	return 0;
 }
 
