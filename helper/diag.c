@@ -375,28 +375,6 @@ diag_explain(const struct diag *d, const struct diag_vars *v, char *buf,
 	return buf;
 }
 
-char *
-diag_tenant(const char *url, char *buf, size_t size)
-{
-	const char *p, *end;
-	size_t n;
-
-	if (size == 0)
-		return buf;
-	buf[0] = '\0';
-	if (url == NULL || (p = strstr(url, "://")) == NULL ||
-	    (p = strchr(p + 3, '/')) == NULL)
-		return buf;
-	p++;
-	n = strcspn(p, "/?#");
-	end = p + n;
-	if (n == 0 || strncmp(end, "/oauth2/", 8) != 0 || n >= size)
-		return buf;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return buf;
-}
-
 /* --- JWT claims ------------------------------------------------------- */
 
 /* Copies the string claim NAME of ROOT into BUF, made safe for a

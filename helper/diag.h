@@ -18,7 +18,9 @@
  * The texts may name {account} (filled in as one shell word, quoted if
  * need be: it goes into xoauth2-token commands), {user} (the mailbox),
  * {client_id} and
- * {tenant}; diag_expand fills them in.  Nothing here prints, allocates
+ * {tenant} (the caller reads it from the token endpoint with
+ * provider_tenant: the provider table owns that shape); diag_expand
+ * fills them in.  Nothing here prints, allocates
  * (but diag_claims_parse), or keeps state.
  */
 #ifndef XO_DIAG_H
@@ -92,11 +94,6 @@ char *diag_expand(const char *tmpl, const struct diag_vars *v, char *buf,
  * Returns BUF. */
 char *diag_explain(const struct diag *d, const struct diag_vars *v,
     char *buf, size_t size);
-
-/* Copies into BUF the tenant named in a Microsoft identity platform
- * endpoint URL (https://HOST/TENANT/oauth2/v2.0/token), or "" if URL is
- * not one.  Returns BUF. */
-char *diag_tenant(const char *url, char *buf, size_t size);
 
 /* --- what an access token says about itself ---------------------------- */
 

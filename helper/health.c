@@ -24,7 +24,9 @@
 #include "errors.h"
 #include "health.h"
 #include "msg.h"
+#include "provider.h"
 #include "tokfile.h"
+#include "xo_err.h"
 #include "xo_util.h"
 
 /* No refresh token: warn this long before the access token expires. */
@@ -151,24 +153,6 @@ append_word(char *buf, size_t size, const char *s)
 	append(buf, size, "%s", xo_shell_word(word, sizeof(word), s));
 }
 
-/* The tenant in a Microsoft token endpoint, https://HOST/TENANT/oauth2/...,
- * into T (SIZE bytes); "" if it is not of that form. */
-static void
-microsoft_tenant(const char *endpoint, char *t, size_t size)
-{
-	const char *p = strstr(endpoint, "://"), *end;
-
-	t[0] = '\0';
-	if (p == NULL || (p = strchr(p + 3, '/')) == NULL)
-		return;
-	p++;
-	if ((end = strchr(p, '/')) == NULL || strncmp(end, "/oauth2/", 8) != 0 ||
-	    (size_t)(end - p) >= size)
-		return;
-	memcpy(t, p, (size_t)(end - p));
-	t[end - p] = '\0';
-}
-
 /* The credentials of TOK's app-only login, as its options. */
 static void
 fix_app_credentials(const struct tokfile *tok, char *fix, size_t size)
@@ -195,9 +179,7 @@ void
 health_fix_command(const struct tokfile *tok, const char *arg, char *fix,
     size_t size)
 {
-	const char *provider = tok->provider != NULL ? tok->provider : "";
 	int app = tok->grant != NULL;
-	char tenant[130];
 
 	fix[0] = '\0';
 	append(fix, size, PROG " login ");
@@ -205,28 +187,8 @@ health_fix_command(const struct tokfile *tok, const char *arg, char *fix,
 	/* A service account implies --app-only. */
 	if (app && tok->service_account_file == NULL)
 		append(fix, size, " --app-only");
-	if (strcmp(provider, "microsoft") == 0) {
-		append(fix, size, " --provider microsoft");
-		microsoft_tenant(tok->token_endpoint, tenant, sizeof(tenant));
-		if (tenant[0] != '\0' && strcmp(tenant, "common") != 0) {
-			append(fix, size, " --tenant ");
-			append_word(fix, size, tenant);
-		}
-		if (strstr(tok->token_endpoint, ".microsoftonline.us/") != NULL)
-			append(fix, size, " --cloud usgov");
-		else if (strstr(tok->token_endpoint, ".chinacloudapi.cn/") != NULL)
-			append(fix, size, " --cloud china");
-	} else if (strcmp(provider, "google") == 0)
-		append(fix, size, " --provider google");
-	else {
-		append(fix, size, " --provider custom --token-endpoint ");
-		append_word(fix, size, tok->token_endpoint);
-		/* Custom app-only logins name their scope (no default). */
-		if (app && tok->scope != NULL) {
-			append(fix, size, " --scope ");
-			append_word(fix, size, tok->scope);
-		}
-	}
+	provider_login_options(tok->provider, tok->token_endpoint,
+	    app ? tok->scope : NULL, fix, size);
 	if (app)
 		fix_app_credentials(tok, fix, size);
 	else {
@@ -405,9 +367,32 @@ notify_child(const char *command, const struct health_notice *n)
 	_exit(127);
 }
 
+/* What became of the notify command PID, whose waitpid gave W and
+ * STATUS: 0 if it exited 0, else a code and ERR. */
+static int
+notify_status(pid_t pid, pid_t w, int status, struct xo_err *err)
+{
+	if (w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (w != pid)
+		return xo_err_set(err, XO_E_OSERR, "lost the notify command: "
+		    "%s", strerror(errno));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
+		return xo_err_set(err, XO_E_CONFIG, "the notify command could "
+		    "not be set up (exit status 126)");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return xo_err_set(err, XO_E_CONFIG, "the notify command was "
+		    "not found (exit status 127)");
+	if (WIFEXITED(status))
+		return xo_err_set(err, XO_E_UNAVAILABLE, "the notify command "
+		    "failed (exit status %d)", WEXITSTATUS(status));
+	return xo_err_set(err, XO_E_UNAVAILABLE, "the notify command was "
+	    "killed by signal %d", WTERMSIG(status));
+}
+
 int
 health_notify(const char *command, const struct health_notice *n,
-    char *why, size_t whysize)
+    struct xo_err *err)
 {
 	struct timespec pause = { 0, 10 * 1000000L };
 	int64_t deadline;
@@ -415,17 +400,15 @@ health_notify(const char *command, const struct health_notice *n,
 	pid_t pid, w;
 	int status = 0, limit = HEALTH_NOTIFY_TIMEOUT_S;
 
-	why[0] = '\0';
+	xo_err_clear(err);
 	/* For tests and impatient people; the plugin's clean environment
 	 * never sets it. */
 	if (env != NULL && atoi(env) >= 1 && atoi(env) <= 300)
 		limit = atoi(env);
 	fflush(NULL);		/* nothing buffered twice */
-	if ((pid = fork()) == -1) {
-		snprintf(why, whysize, "cannot start the notify command: %s",
-		    strerror(errno));
-		return -1;
-	}
+	if ((pid = fork()) == -1)
+		return xo_err_set(err, -errno, "cannot start the notify "
+		    "command: %s", strerror(errno));
 	if (pid == 0)
 		notify_child(command, n);
 
@@ -445,59 +428,41 @@ health_notify(const char *command, const struct health_notice *n,
 			kill(-pid, SIGKILL);
 			if (w == 0)
 				(void)waitpid(pid, &status, 0);
-			snprintf(why, whysize, "the notify command did not "
-			    "finish within %d s and was stopped", limit);
-			return -1;
+			return xo_err_set(err, XO_E_TEMPFAIL, "the notify "
+			    "command did not finish within %d s and was "
+			    "stopped", limit);
 		}
 		nanosleep(&pause, NULL);
 	}
-	if (w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (w != pid)
-		snprintf(why, whysize, "lost the notify command: %s",
-		    strerror(errno));
-	else if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
-		snprintf(why, whysize, "the notify command could not be set "
-		    "up (exit status 126)");
-	else if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		snprintf(why, whysize, "the notify command was not found "
-		    "(exit status 127)");
-	else if (WIFEXITED(status))
-		snprintf(why, whysize, "the notify command failed (exit "
-		    "status %d)", WEXITSTATUS(status));
-	else
-		snprintf(why, whysize, "the notify command was killed by "
-		    "signal %d", WTERMSIG(status));
-	return -1;
+	return notify_status(pid, w, status, err);
 }
 
 int
-health_notify_allowed(uid_t owner, char *why, size_t whysize)
+health_notify_allowed(uid_t owner, struct xo_err *err)
 {
-	why[0] = '\0';
+	xo_err_clear(err);
 	/* become.h makes this impossible; if it ever is not, the owner's
 	 * command must not get root. */
 	if (geteuid() != 0 || owner == 0)
-		return 1;
+		return 0;
 	if (owner == (uid_t)-1)
-		snprintf(why, whysize, "not run as root: the token file's "
-		    "owner could not be seen under its lock");
-	else
-		snprintf(why, whysize, "not run as root: the token file "
-		    "belongs to uid %u", (unsigned)owner);
-	return 0;
+		return xo_err_set(err, XO_E_REFUSED, "not run as root: the "
+		    "token file's owner could not be seen under its lock");
+	return xo_err_set(err, XO_E_REFUSED, "not run as root: the token "
+	    "file belongs to uid %u", (unsigned)owner);
 }
 
 int
-health_record_notify(struct tokfile *tok, const char *why, int64_t now)
+health_record_notify(struct tokfile *tok, const char *skipped, int64_t now)
 {
 	char text[HEALTH_REASON_MAX + 1];
 
-	if (why == NULL) {
+	if (skipped == NULL) {
 		tok->notify_skipped_at = 0;
 		return tokfile_set(&tok->notify_skipped, NULL);
 	}
-	xo_printable(text, sizeof(text), why, strnlen(why, HEALTH_REASON_MAX));
+	xo_printable(text, sizeof(text), skipped, strnlen(skipped,
+	    HEALTH_REASON_MAX));
 	tok->notify_skipped_at = now;
 	return tokfile_set(&tok->notify_skipped, text);
 }
@@ -506,20 +471,22 @@ void
 health_announce(const char *command, const struct health_notice *n,
     uid_t owner)
 {
-	char why[256], word[XO_SHELL_WORD_MAX];
+	char word[XO_SHELL_WORD_MAX];
+	struct xo_err err;
 
-	if (!health_notify_allowed(owner, why, sizeof(why))) {
+	if (health_notify_allowed(owner, &err) != 0) {
 		msg(n->account, "notify command of %s %s; run " PROG " as "
-		    "that user", n->path, why);
+		    "that user", n->path, err.msg);
 		return;
 	}
-	if (health_notify(command, n, why, sizeof(why)) == 0)
+	if (health_notify(command, n, &err) == 0)
 		return;
 	if (health_notify_from_conf())
-		msg(n->account, "%s; change it in " HEALTH_NOTIFY_CONF, why);
+		msg(n->account, "%s; change it in " HEALTH_NOTIFY_CONF, err.msg);
 	else
 		msg(n->account, "%s; change it with: " PROG " set %s --notify "
-		    "CMD", why, xo_shell_word(word, sizeof(word), n->account));
+		    "CMD", err.msg, xo_shell_word(word, sizeof(word),
+		    n->account));
 }
 
 /* Whether UID is the postfix account's (whose files a chrooted smtp can
@@ -548,34 +515,35 @@ health_notify_ignored(const struct tokfile *tok, const char *path)
 }
 
 /* The first line of the root-owned file CONF (see health.h) in a new
- * *CMDp; none if it does not exist, and none, with WHY (WHYSIZE bytes)
- * saying so, if it is unsafe.  Returns 0 or -ENOMEM. */
+ * *CMDp; none if it does not exist.  Returns 0, -ENOMEM, or, if CONF is
+ * unsafe or cannot be opened, a code with ERR saying so (after a
+ * message). */
 static int
-notify_conf_read(const char *conf, char **cmdp, char *why, size_t whysize)
+notify_conf_read(const char *conf, char **cmdp, struct xo_err *err)
 {
 	char text[4096], word[XO_SHELL_WORD_MAX];
 	struct stat st;
 	size_t len = 0;
-	int fd;
+	int fd, r;
 
 	if ((fd = open(conf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
 	    O_NOCTTY)) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(why, whysize, "cannot open %s: %s", conf,
+		r = xo_err_set(err, -errno, "cannot open %s: %s", conf,
 		    strerror(errno));
-		msg(NULL, "not running a notify command: %s", why);
-		return 0;
+		msg(NULL, "not running a notify command: %s", err->msg);
+		return r;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & 022) != 0 || st.st_nlink != 1) {
 		xo_shell_word(word, sizeof(word), conf);
-		snprintf(why, whysize, "%s must be a regular file of root's "
-		    "that nobody else may write", conf);
+		r = xo_err_set(err, XO_E_REFUSED, "%s must be a regular file "
+		    "of root's that nobody else may write", conf);
 		msg(NULL, "not running a notify command: %s; run: chown "
-		    "root: %s && chmod go-w %s", why, word, word);
+		    "root: %s && chmod go-w %s", err->msg, word, word);
 		close(fd);
-		return 0;
+		return r;
 	}
 	if (xo_read_full(fd, text, sizeof(text) - 1, &len) != 0)
 		len = 0;
@@ -588,16 +556,15 @@ notify_conf_read(const char *conf, char **cmdp, char *why, size_t whysize)
 }
 
 int
-health_notify_command(const char *member, char **cmdp, char *why,
-    size_t whysize)
+health_notify_command(const char *member, char **cmdp, struct xo_err *err)
 {
 	const char *conf = secure_getenv("XOAUTH2_NOTIFY_CONF");
 
 	*cmdp = NULL;
-	why[0] = '\0';
+	xo_err_clear(err);
 	if (health_notify_from_conf())
 		return notify_conf_read(conf != NULL && *conf != '\0' ? conf :
-		    HEALTH_NOTIFY_CONF, cmdp, why, whysize);
+		    HEALTH_NOTIFY_CONF, cmdp, err);
 	if (member == NULL)
 		return 0;
 	return (*cmdp = strdup(member)) == NULL ? -ENOMEM : 0;

@@ -41,6 +41,7 @@
 #include <sys/types.h>
 
 #include "tokfile.h"
+#include "xo_err.h"
 
 #define HEALTH_REASON_MAX	240	/* of the recorded failure */
 #define HEALTH_NOTIFY_TIMEOUT_S	20
@@ -123,22 +124,25 @@ struct health_notice {
 };
 
 /* Runs COMMAND (see above) for N with our own rights and a clean
- * environment.  Returns 0 if it exited 0, else -1 with WHY (WHYSIZE
- * bytes) saying what happened. */
+ * environment.  Returns 0 if it exited 0, else a code (-errno: it could
+ * not start; XO_E_TEMPFAIL: stopped at the time limit; XO_E_CONFIG: not
+ * found or not runnable; XO_E_UNAVAILABLE: it failed) with ERR saying
+ * what happened. */
 int health_notify(const char *command, const struct health_notice *n,
-    char *why, size_t whysize);
+    struct xo_err *err);
 
 /* Whether this process may run a notify command for a token file of
  * OWNER's ((uid_t)-1: not known): not if we are root and OWNER is not
- * (the owner's command must never get root).  Returns 1, or 0 with WHY
- * (WHYSIZE bytes) saying so. */
-int health_notify_allowed(uid_t owner, char *why, size_t whysize);
+ * (the owner's command must never get root).  Returns 0 (it may), or
+ * XO_E_REFUSED with ERR saying why not. */
+int health_notify_allowed(uid_t owner, struct xo_err *err);
 
 /* Records in TOK (under the lock) at NOW that a due notify command was
- * skipped because of WHY, or, WHY NULL, that this notice was not (one
- * runs, or none is configured): the record of an earlier skip goes.  `status' and `show' say it.  Returns 0 or
- * -ENOMEM. */
-int health_record_notify(struct tokfile *tok, const char *why, int64_t now);
+ * skipped for the reason SKIPPED, or, SKIPPED NULL, that this notice was
+ * not (one runs, or none is configured): the record of an earlier skip
+ * goes.  `status' and `show' say it.  Returns 0 or -ENOMEM. */
+int health_record_notify(struct tokfile *tok, const char *skipped,
+    int64_t now);
 
 /* Runs COMMAND for N (health_notify), unless health_notify_allowed says
  * no for OWNER (the token file's owner, seen under its lock): then it
@@ -163,9 +167,10 @@ int health_notify_ignored(const struct tokfile *tok, const char *path);
 /* The notify command for a file whose "notify" member is MEMBER (NULL:
  * none; see above), in a new *CMDp (NULL: none).
  * Returns 0 or -ENOMEM; a HEALTH_NOTIFY_CONF that is missing is no
- * command, one that is unsafe or unreadable is none either, after a
- * message, and WHY (WHYSIZE bytes; else "") says why it was skipped. */
-int health_notify_command(const char *member, char **cmdp, char *why,
-    size_t whysize);
+ * command (0); one that is unsafe or unreadable is none either, after a
+ * message: then the code is -errno or XO_E_REFUSED, and ERR says why
+ * the command is skipped. */
+int health_notify_command(const char *member, char **cmdp,
+    struct xo_err *err);
 
 #endif

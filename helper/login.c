@@ -294,7 +294,8 @@ tell_recovered(const char *notify, const char *who, const char *user,
 {
 	struct health_notice n;
 	struct stat st;
-	char *cmd = NULL, why[HEALTH_REASON_MAX];
+	struct xo_err err;
+	char *cmd = NULL;
 
 	memset(&n, 0, sizeof(n));
 	n.event = HEALTH_EV_RECOVERED;
@@ -304,7 +305,7 @@ tell_recovered(const char *notify, const char *who, const char *user,
 	n.reason = "";
 	n.fix = "";
 	/* After the write: a skip is said on stderr only. */
-	if (health_notify_command(notify, &cmd, why, sizeof(why)) != 0 ||
+	if (health_notify_command(notify, &cmd, &err) != 0 ||
 	    cmd == NULL)
 		return;
 	health_announce(cmd, &n, lstat(file, &st) == 0 ? st.st_uid :
@@ -885,7 +886,7 @@ login_prepare(const struct login_options *lo, const char *who,
     struct provider *p, const char **flowp)
 {
 	struct oauth_error err;
-	char why[256];
+	struct xo_err perr;
 	const char *flow = lo->flow;
 	int r, know_user;
 
@@ -900,8 +901,8 @@ login_prepare(const struct login_options *lo, const char *who,
 		return XO_E_USAGE;
 	}
 	know_user = lo->user != NULL || lo->login_hint != NULL;
-	if ((r = provider_resolve(lo, know_user, p, why, sizeof(why))) != 0) {
-		msg(who, "%s", why);
+	if ((r = provider_resolve(lo, know_user, p, &perr)) != 0) {
+		msg(who, "%s", perr.msg);
 		return r == -ENOMEM ? r : XO_E_USAGE;
 	}
 	if (!know_user && (p->scope == NULL || !has_word(p->scope, "openid"))) {
@@ -1009,7 +1010,8 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 	struct apponly_login al;
 	struct provider p;
 	const struct provider_row *row;
-	char why[256];
+	struct xo_err err;
+	char titles[128];
 	int status;
 
 	alo.app_only = 1;
@@ -1023,9 +1025,7 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 	}
 	row = lo->provider != NULL ? provider_find(lo->provider, NULL) : NULL;
 	if (row != NULL && (row->quirks & PROVIDER_TENANT) &&
-	    (lo->tenant == NULL || strcmp(lo->tenant, "common") == 0 ||
-	    strcmp(lo->tenant, "organizations") == 0 ||
-	    strcmp(lo->tenant, "consumers") == 0)) {
+	    !provider_one_tenant(row, lo->tenant)) {
 		msg(who, "--app-only: the app signs in to one tenant: add --tenant "
 		    "with its id or domain (e.g. contoso.onmicrosoft.com)");
 		return XO_E_USAGE;
@@ -1039,13 +1039,15 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 	}
 	if (row != NULL && !(row->quirks & (PROVIDER_SERVICE_ACCOUNT |
 	    PROVIDER_CUSTOM)) && lo->service_account != NULL) {
-		msg(who, "--service-account is for Google (or --provider "
+		msg(who, "--service-account is for %s (or --provider "
 		    "custom); %s's app-only access uses --client-secret-file, "
-		    "or --certificate and --private-key", row->title);
+		    "or --certificate and --private-key", provider_titles(
+		    PROVIDER_SERVICE_ACCOUNT, titles, sizeof(titles)),
+		    row->title);
 		return XO_E_USAGE;
 	}
-	if ((status = provider_resolve(&alo, 1, &p, why, sizeof(why))) != 0) {
-		msg(who, "%s", why);
+	if ((status = provider_resolve(&alo, 1, &p, &err)) != 0) {
+		msg(who, "%s", err.msg);
 		return status == -ENOMEM ? status : XO_E_USAGE;
 	}
 	memset(&al, 0, sizeof(al));

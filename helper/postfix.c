@@ -21,26 +21,14 @@
 
 #include "errors.h"
 #include "postfix.h"
+#include "provider.h"
+#include "xo_err.h"
 #include "xo_util.h"
 
 #define STORE_NAME	"xoauth2"
 #define RUN_OUT_MAX	65536
 
 extern char **environ;
-
-static void
-seterr(char *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, POSTFIX_ERRLEN, fmt, ap);
-	va_end(ap);
-}
 
 /* Runs ARGV (found on PATH, stdin /dev/null) and collects its stdout (and
  * its stderr too, unless STDOUT_ONLY: then stderr stays ours) into *OUTp (a new string, trailing newlines removed; may be NULL
@@ -153,11 +141,11 @@ tool_argv(const char **argv, const char *config_dir, const char *tool, ...)
  * On failure every VALS[i] is NULL. */
 static int
 postconf_getv(const char *config_dir, int master, const char *const *names,
-    int n, char **vals, char *err)
+    int n, char **vals, struct xo_err *err)
 {
 	const char *argv[24];
 	char *out = NULL, *p, *nl;
-	int i, k = 0, r;
+	int i, k = 0, r, code;
 
 	for (i = 0; i < n; i++)
 		vals[i] = NULL;
@@ -175,18 +163,20 @@ postconf_getv(const char *config_dir, int master, const char *const *names,
 	/* Its warnings (an unused parameter...) go to our stderr, not into
 	 * the values. */
 	if ((r = run(argv, 1, &out)) != 0) {
+		code = r == -ENOMEM ? r : XO_E_UNAVAILABLE;
 		if (r == -ENOENT)
-			seterr(err, "postconf is not installed (is postfix?); "
-			    "install postfix first");
+			xo_err_set(err, code, "postconf is not installed (is "
+			    "postfix?); install postfix first");
 		else if (r > 0)
-			seterr(err, "postconf%s%s %s %s%s failed: %.200s",
-			    config_dir ? " -c " : "", config_dir ? config_dir : "",
-			    master ? "-Fh" : "-h", names[0], n > 1 ? " ..." : "",
-			    out ? out : "");
+			xo_err_set(err, code, "postconf%s%s %s %s%s failed: "
+			    "%.200s", config_dir ? " -c " : "", config_dir ?
+			    config_dir : "", master ? "-Fh" : "-h", names[0],
+			    n > 1 ? " ..." : "", out ? out : "");
 		else
-			seterr(err, "cannot run postconf: %s", strerror(-r));
+			xo_err_set(err, code, "cannot run postconf: %s",
+			    strerror(-r));
 		free(out);
-		return r == -ENOMEM ? r : XO_E_UNAVAILABLE;
+		return code;
 	}
 	for (p = out, i = 0; i < n; i++) {
 		if ((nl = strchr(p, '\n')) != NULL)
@@ -209,9 +199,20 @@ postconf_getv(const char *config_dir, int master, const char *const *names,
 /* Sets *VALp to postconf's value for NAME (see postconf_getv). */
 static int
 postconf_get(const char *config_dir, const char *name, int master,
-    char **valp, char *err)
+    char **valp, struct xo_err *err)
 {
 	return postconf_getv(config_dir, master, &name, 1, valp, err);
+}
+
+/* R, after making sure ERR has words for it: a step that failed
+ * without any (-ENOMEM, a name too long) gets its errno's. */
+static int
+said(struct xo_err *err, int r)
+{
+	if (r != 0 && err != NULL && err->msg[0] == '\0')
+		xo_err_set(err, r, "%s", r < 0 && r > -200 ? strerror(-r) :
+		    "internal error");
+	return r;
 }
 
 void
@@ -229,7 +230,7 @@ postfix_free(struct postfix *pf)
 }
 
 int
-postfix_load(const char *config_dir, struct postfix **pfp, char *err)
+postfix_load(const char *config_dir, struct postfix **pfp, struct xo_err *err)
 {
 	struct postfix *pf;
 	struct passwd *pw;
@@ -237,8 +238,9 @@ postfix_load(const char *config_dir, struct postfix **pfp, char *err)
 	int r;
 
 	*pfp = NULL;
+	xo_err_clear(err);
 	if ((pf = calloc(1, sizeof(*pf))) == NULL)
-		return -ENOMEM;
+		return said(err, -ENOMEM);
 	if (config_dir != NULL && (pf->config_dir = strdup(config_dir)) == NULL) {
 		r = -ENOMEM;
 		goto out;
@@ -258,9 +260,9 @@ postfix_load(const char *config_dir, struct postfix **pfp, char *err)
 		pf->relay_maps = vals[4];
 	}
 	if (pf->queue_dir[0] != '/') {
-		seterr(err, "postfix's queue_directory '%s' is not an absolute "
-		    "path", pf->queue_dir);
-		r = XO_E_UNAVAILABLE;
+		r = xo_err_set(err, XO_E_UNAVAILABLE, "postfix's "
+		    "queue_directory '%s' is not an absolute path",
+		    pf->queue_dir);
 		goto out;
 	}
 	/* An explicit -c wins over what main.cf says config_directory is. */
@@ -272,9 +274,8 @@ postfix_load(const char *config_dir, struct postfix **pfp, char *err)
 		}
 	}
 	if ((pw = getpwnam(pf->mail_owner)) == NULL) {
-		seterr(err, "postfix's mail_owner '%s' is not a user on this "
-		    "system", pf->mail_owner);
-		r = XO_E_CONFIG;
+		r = xo_err_set(err, XO_E_CONFIG, "postfix's mail_owner '%s' is "
+		    "not a user on this system", pf->mail_owner);
 		goto out;
 	}
 	pf->uid = pw->pw_uid;
@@ -296,7 +297,7 @@ postfix_load(const char *config_dir, struct postfix **pfp, char *err)
  out:
 	free(v);
 	postfix_free(pf);
-	return r;
+	return said(err, r);
 }
 
 int
@@ -316,7 +317,7 @@ postfix_store_dir(const struct postfix *pf, char **dirp)
 
 /* mkdir -p for the components of REL below BASE (root-owned, 0755). */
 static int
-mkdirs_below(const char *base, const char *rel, char *err)
+mkdirs_below(const char *base, const char *rel, struct xo_err *err)
 {
 	char path[PATH_MAX];
 	const char *p;
@@ -328,8 +329,8 @@ mkdirs_below(const char *base, const char *rel, char *err)
 		if (n < 0 || (size_t)n >= sizeof(path))
 			return -ENAMETOOLONG;
 		if (mkdir(path, 0755) == -1 && errno != EEXIST) {
-			seterr(err, "cannot create %s: %s", path, strerror(errno));
-			return -errno;
+			return xo_err_set(err, -errno, "cannot create %s: %s",
+			    path, strerror(errno));
 		}
 	}
 	return 0;
@@ -339,7 +340,7 @@ mkdirs_below(const char *base, const char *rel, char *err)
  * directory above the link), so that QUEUE/xoauth2/X names the same file
  * inside a chroot to QUEUE as outside. */
 static int
-make_alias(const struct postfix *pf, char *err)
+make_alias(const struct postfix *pf, struct xo_err *err)
 {
 	char rel[PATH_MAX], link[PATH_MAX], target[PATH_MAX], got[PATH_MAX];
 	size_t i, n, t = 0;
@@ -371,61 +372,59 @@ make_alias(const struct postfix *pf, char *err)
 		got[len] = '\0';
 		if (strcmp(got, target) == 0)
 			return 0;
-		seterr(err, "%s already exists and points to %s, not %s; "
-		    "remove it and run this again", link, got, target);
-		return XO_E_CONFIG;
+		return xo_err_set(err, XO_E_CONFIG, "%s already exists and "
+		    "points to %s, not %s; remove it and run this again", link,
+		    got, target);
 	}
 	if (errno != ENOENT) {
-		seterr(err, "%s already exists and is not a symbolic link; "
-		    "move it away and run this again", link);
-		return XO_E_CONFIG;
+		return xo_err_set(err, XO_E_CONFIG, "%s already exists and is "
+		    "not a symbolic link; move it away and run this again",
+		    link);
 	}
 	if ((r = mkdirs_below(pf->queue_dir, rel, err)) != 0)
 		return r;
 	if (symlink(target, link) == -1) {
-		seterr(err, "cannot create the chroot alias %s: %s", link,
-		    strerror(errno));
-		return -errno;
+		return xo_err_set(err, -errno, "cannot create the chroot alias "
+		    "%s: %s", link, strerror(errno));
 	}
 	return 0;
 }
 
 int
-postfix_prepare(const struct postfix *pf, char *err)
+postfix_prepare(const struct postfix *pf, struct xo_err *err)
 {
 	struct stat st;
 	char *dir = NULL;
 	int r;
 
+	xo_err_clear(err);
 	if ((r = postfix_store_dir(pf, &dir)) != 0)
-		return r;
+		return said(err, r);
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		r = -errno;
-		seterr(err, "cannot create %s: %s", dir, strerror(errno));
+		r = xo_err_set(err, -errno, "cannot create %s: %s", dir,
+		    strerror(errno));
 		goto out;
 	}
 	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		seterr(err, "%s is not a directory; move it away and run this "
-		    "again", dir);
-		r = -ENOTDIR;
+		r = xo_err_set(err, -ENOTDIR, "%s is not a directory; move it "
+		    "away and run this again", dir);
 		goto out;
 	}
 	if ((st.st_uid != pf->uid || st.st_gid != pf->gid) &&
 	    chown(dir, pf->uid, pf->gid) == -1) {
-		r = -errno;
-		seterr(err, "cannot give %s to %s: %s", dir, pf->mail_owner,
-		    strerror(errno));
+		r = xo_err_set(err, -errno, "cannot give %s to %s: %s", dir,
+		    pf->mail_owner, strerror(errno));
 		goto out;
 	}
 	if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) == -1) {
-		r = -errno;
-		seterr(err, "cannot chmod 700 %s: %s", dir, strerror(errno));
+		r = xo_err_set(err, -errno, "cannot chmod 700 %s: %s", dir,
+		    strerror(errno));
 		goto out;
 	}
 	r = make_alias(pf, err);
  out:
 	free(dir);
-	return r;
+	return said(err, r);
 }
 
 /* Gives PATH to mail_owner, mode 0600, if it exists (MUST: it must).
@@ -434,59 +433,63 @@ postfix_prepare(const struct postfix *pf, char *err)
  * postfix) can put names in its store, e.g. a hard link to /etc/shadow
  * where fs.protected_hardlinks is 0, and root must not hand it over. */
 static int
-adopt_one(const struct postfix *pf, const char *path, int must, char *err)
+adopt_one(const struct postfix *pf, const char *path, int must,
+    struct xo_err *err)
 {
 	struct stat st;
-	int fd;
+	int fd, r;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
 	    O_NOCTTY);
 	if (fd == -1) {
 		if (errno == ENOENT && !must)
 			return 0;
-		seterr(err, "cannot open %s: %s", path, strerror(errno));
-		return -errno;
+		return xo_err_set(err, -errno, "cannot open %s: %s", path,
+		    strerror(errno));
 	}
 	if (fstat(fd, &st) == -1) {
-		seterr(err, "cannot stat %s: %s", path, strerror(errno));
+		r = xo_err_set(err, XO_E_IO, "cannot stat %s: %s", path,
+		    strerror(errno));
 		close(fd);
-		return XO_E_IO;
+		return r;
 	}
 	if (!S_ISREG(st.st_mode) ||
 	    st.st_nlink != 1 || (st.st_uid != 0 && st.st_uid != pf->uid)) {
-		seterr(err, "refusing to give %s to %s: %s; check it, remove "
-		    "it and try again", path, pf->mail_owner,
+		r = xo_err_set(err, XO_E_REFUSED, "refusing to give %s to %s: "
+		    "%s; check it, remove it and try again", path,
+		    pf->mail_owner,
 		    !S_ISREG(st.st_mode) ? "not a regular file" :
 		    st.st_nlink != 1 ? "it has more than one link (a hard "
 		    "link to another file?)" : "it belongs to another user");
 		close(fd);
-		return XO_E_REFUSED;
+		return r;
 	}
 	if (fchown(fd, pf->uid, pf->gid) == -1 || fchmod(fd, 0600) == -1) {
-		seterr(err, "cannot give %s to %s (mode 0600): %s", path,
-		    pf->mail_owner, strerror(errno));
+		r = xo_err_set(err, -errno, "cannot give %s to %s (mode 0600): "
+		    "%s", path, pf->mail_owner, strerror(errno));
 		close(fd);
-		return -errno;
+		return r;
 	}
 	close(fd);
 	return 0;
 }
 
 int
-postfix_adopt(const struct postfix *pf, const char *path, char *err)
+postfix_adopt(const struct postfix *pf, const char *path, struct xo_err *err)
 {
 	char lock[PATH_MAX];
 	int r;
 
+	xo_err_clear(err);
 	if ((r = adopt_one(pf, path, 1, err)) != 0)
 		return r;
 	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >= sizeof(lock))
-		return -ENAMETOOLONG;
+		return said(err, -ENAMETOOLONG);
 	return adopt_one(pf, lock, 0, err);
 }
 
 int
-postfix_check_relay(const char *relay, char *err)
+postfix_check_relay(const char *relay, struct xo_err *err)
 {
 	const char *port, *close_b;
 	size_t i;
@@ -513,9 +516,8 @@ postfix_check_relay(const char *relay, char *err)
 			goto bad;
 	return 0;
  bad:
-	seterr(err, "--relay '%s' is not HOST:PORT or [HOST]:PORT (e.g. "
-	    "[smtp.office365.com]:587)", relay);
-	return XO_E_USAGE;
+	return xo_err_set(err, XO_E_USAGE, "--relay '%s' is not HOST:PORT or "
+	    "[HOST]:PORT (e.g. %s)", relay, provider_relay_example());
 }
 
 /* The relay's host, without brackets and port, into BUF. */
@@ -663,7 +665,7 @@ postfix_print(FILE *f, const struct postfix *pf,
  * number of lines dropped.  DROP(line, arg) returns 1 to drop. */
 static int
 map_rewrite(const char *file, int (*drop)(const char *, const void *),
-    const void *arg, const char *add, int *droppedp, char *err)
+    const void *arg, const char *add, int *droppedp, struct xo_err *err)
 {
 	char tmp[PATH_MAX], *line = NULL;
 	size_t cap = 0;
@@ -678,16 +680,16 @@ map_rewrite(const char *file, int (*drop)(const char *, const void *),
 	    sizeof(tmp))
 		return -ENAMETOOLONG;
 	if ((in = fopen(file, "re")) == NULL && errno != ENOENT) {
-		seterr(err, "cannot read %s: %s", file, strerror(errno));
-		return -errno;
+		return xo_err_set(err, -errno, "cannot read %s: %s", file,
+		    strerror(errno));
 	}
 	if (in != NULL && fstat(fileno(in), &st) == 0)
 		mode = st.st_mode & 07777;
 	unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, mode)) == -1 || (out = fdopen(fd, "w")) == NULL) {
-		r = -errno;
-		seterr(err, "cannot write %s: %s", tmp, strerror(errno));
+		r = xo_err_set(err, -errno, "cannot write %s: %s", tmp,
+		    strerror(errno));
 		if (fd != -1)
 			close(fd);
 		goto out;
@@ -704,13 +706,13 @@ map_rewrite(const char *file, int (*drop)(const char *, const void *),
 	if (add != NULL)
 		fprintf(out, "%s\n", add);
 	if (fflush(out) != 0 || fsync(fileno(out)) != 0) {
-		r = -errno;
-		seterr(err, "cannot write %s: %s", tmp, strerror(errno));
+		r = xo_err_set(err, -errno, "cannot write %s: %s", tmp,
+		    strerror(errno));
 		goto out;
 	}
 	if (fchmod(fileno(out), mode) == -1 || rename(tmp, file) == -1) {
-		r = -errno;
-		seterr(err, "cannot replace %s: %s", file, strerror(errno));
+		r = xo_err_set(err, -errno, "cannot replace %s: %s", file,
+		    strerror(errno));
 		goto out;
 	}
  out:
@@ -753,7 +755,7 @@ drop_path(const char *line, const void *arg)
 
 static int
 postmap(const struct postfix *pf, const char *type, const char *file,
-    FILE *log, char *err)
+    FILE *log, struct xo_err *err)
 {
 	const char *argv[10];
 	char map[PATH_MAX + 16], *out = NULL;
@@ -764,9 +766,10 @@ postmap(const struct postfix *pf, const char *type, const char *file,
 	snprintf(map, sizeof(map), "%s:%s", type, file);
 	tool_argv(argv, pf->config_dir, "postmap", map, (char *)NULL);
 	if ((r = run(argv, 0, &out)) != 0) {
-		seterr(err, "postmap %s failed: %.200s", map, out ? out : "");
+		r = xo_err_set(err, XO_E_UNAVAILABLE, "postmap %s failed: "
+		    "%.200s", map, out ? out : "");
 		free(out);
-		return XO_E_UNAVAILABLE;
+		return r;
 	}
 	fprintf(log, "ran postmap %s\n", map);
 	free(out);
@@ -777,7 +780,7 @@ postmap(const struct postfix *pf, const char *type, const char *file,
  * "-X NAME..." for their names. */
 static int
 postconf_setv(const struct postfix *pf, const struct setting *s, int n,
-    int remove, FILE *log, char *err)
+    int remove, FILE *log, struct xo_err *err)
 {
 	char kv[MAX_SETTINGS][PATH_MAX + 128], *out = NULL;
 	const char *argv[MAX_SETTINGS + 6];
@@ -797,10 +800,11 @@ postconf_setv(const struct postfix *pf, const struct setting *s, int n,
 	}
 	argv[k] = NULL;
 	if ((r = run(argv, 0, &out)) != 0) {
-		seterr(err, "postconf %s %s... failed: %.200s",
-		    remove ? "-X" : "-e", s[0].name, out ? out : "");
+		r = xo_err_set(err, XO_E_UNAVAILABLE, "postconf %s %s... "
+		    "failed: %.200s", remove ? "-X" : "-e", s[0].name,
+		    out ? out : "");
 		free(out);
-		return XO_E_UNAVAILABLE;
+		return r;
 	}
 	free(out);
 	for (i = 0; i < n; i++)
@@ -813,7 +817,7 @@ postconf_setv(const struct postfix *pf, const struct setting *s, int n,
 
 /* postfix reload, if this instance is running. */
 static int
-reload(const struct postfix *pf, FILE *log, char *err)
+reload(const struct postfix *pf, FILE *log, struct xo_err *err)
 {
 	const char *argv[10];
 	char *out = NULL;
@@ -827,9 +831,10 @@ reload(const struct postfix *pf, FILE *log, char *err)
 	}
 	tool_argv(argv, pf->config_dir, "postfix", "reload", (char *)NULL);
 	if ((r = run(argv, 0, &out)) != 0) {
-		seterr(err, "postfix reload failed: %.200s", out ? out : "");
+		r = xo_err_set(err, XO_E_UNAVAILABLE, "postfix reload failed: "
+		    "%.200s", out ? out : "");
 		free(out);
-		return XO_E_UNAVAILABLE;
+		return r;
 	}
 	free(out);
 	fprintf(log, "reloaded postfix\n");
@@ -839,7 +844,7 @@ reload(const struct postfix *pf, FILE *log, char *err)
 /* Puts the line "KEY\tVALUE" into MAP, replacing KEY's line. */
 static int
 map_put(const struct postfix *pf, const char *map, const char *key,
-    const char *value, FILE *log, char *err)
+    const char *value, FILE *log, struct xo_err *err)
 {
 	char line[PATH_MAX * 2], *file = NULL;
 	const char *type;
@@ -847,7 +852,7 @@ map_put(const struct postfix *pf, const char *map, const char *key,
 
 	if ((r = map_file(map, &type, &file)) != 0) {
 		if (r == XO_E_CONFIG)
-			seterr(err, "cannot edit the map %s (only one "
+			xo_err_set(err, r, "cannot edit the map %s (only one "
 			    "texthash/hash/lmdb/btree/cdb file); add the line "
 			    "'%s %s' to it yourself", map, key, value);
 		return r;
@@ -890,7 +895,8 @@ struct saved {
 /* The explicit settings of main.cf (postconf -n) for ours[]: SV->set and
  * SV->value, SV->known all 1. */
 static int
-explicit_settings(const struct postfix *pf, struct saved *sv, char *err)
+explicit_settings(const struct postfix *pf, struct saved *sv,
+    struct xo_err *err)
 {
 	const char *argv[6];
 	char *out = NULL, *line, *save = NULL;
@@ -906,9 +912,10 @@ explicit_settings(const struct postfix *pf, struct saved *sv, char *err)
 	argv[k++] = "-n";
 	argv[k] = NULL;
 	if ((r = run(argv, 1, &out)) != 0) {
-		seterr(err, "postconf -n failed (exit %d)", r);
+		r = xo_err_set(err, XO_E_UNAVAILABLE, "postconf -n failed "
+		    "(exit %d)", r);
 		free(out);
-		return XO_E_UNAVAILABLE;
+		return r;
 	}
 	for (line = strtok_r(out, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
@@ -1127,7 +1134,8 @@ saved_explain(const struct postfix *pf, FILE *log)
 }
 
 static int
-saved_write(const struct postfix *pf, const struct saved *sv, char *err)
+saved_write(const struct postfix *pf, const struct saved *sv,
+    struct xo_err *err)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	FILE *f;
@@ -1139,10 +1147,11 @@ saved_write(const struct postfix *pf, const struct saved *sv, char *err)
 	unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) == -1 || (f = fdopen(fd, "w")) == NULL) {
-		seterr(err, "cannot write %s: %s", tmp, strerror(errno));
+		r = xo_err_set(err, -errno, "cannot write %s: %s", tmp,
+		    strerror(errno));
 		if (fd != -1)
 			close(fd);
-		return -errno;
+		return r;
 	}
 	for (i = 0; i < NOURS; i++)
 		if (sv->known[i])
@@ -1150,9 +1159,10 @@ saved_write(const struct postfix *pf, const struct saved *sv, char *err)
 			    sv->value[i]);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 ||
 	    rename(tmp, path) == -1) {
-		seterr(err, "cannot write %s: %s", path, strerror(errno));
+		r = xo_err_set(err, -errno, "cannot write %s: %s", path,
+		    strerror(errno));
 		unlink(tmp);
-		return -errno;
+		return r;
 	}
 	return 0;
 }
@@ -1161,7 +1171,7 @@ saved_write(const struct postfix *pf, const struct saved *sv, char *err)
  * (later changes keep the first record). */
 static int
 save_before(const struct postfix *pf, const struct setting *s, int n,
-    char *err)
+    struct xo_err *err)
 {
 	struct saved sv, now;
 	int i, j, changed = 0, r;
@@ -1189,12 +1199,13 @@ save_before(const struct postfix *pf, const struct setting *s, int n,
 
 int
 postfix_apply(const struct postfix *pf, const struct postfix_account *a,
-    FILE *log, char *err)
+    FILE *log, struct xo_err *err)
 {
 	struct setting s[MAX_SETTINGS];
 	char *pw_map = NULL, *relay_map = NULL, value[PATH_MAX + 256];
 	int n, r;
 
+	xo_err_clear(err);
 	if ((r = choose_map(pf, pf->password_maps, "sasl_passwd", &pw_map)) != 0 ||
 	    (r = choose_map(pf, pf->relay_maps, "sender_relay", &relay_map)) != 0)
 		goto out;
@@ -1213,14 +1224,14 @@ postfix_apply(const struct postfix *pf, const struct postfix_account *a,
  out:
 	free(pw_map);
 	free(relay_map);
-	return r;
+	return said(err, r);
 }
 
 /* Removes, from MAP (if we can edit it), the lines DROP selects. */
 static int
 map_drop(const struct postfix *pf, const char *map,
     int (*drop)(const char *, const void *), const void *arg, int *droppedp,
-    FILE *log, char *err)
+    FILE *log, struct xo_err *err)
 {
 	char *file = NULL;
 	const char *type;
@@ -1315,7 +1326,7 @@ set_by_us(const char *name, const char *cur, const char *relay,
 
 int
 postfix_unapply(const struct postfix *pf, const char *path, FILE *log,
-    char *err)
+    struct xo_err *err)
 {
 	char keys[16][256], *pw_map = NULL, *relay_map = NULL, saved[PATH_MAX];
 	struct setting drop[MAX_SETTINGS], restore[MAX_SETTINGS];
@@ -1323,6 +1334,7 @@ postfix_unapply(const struct postfix *pf, const char *path, FILE *log,
 	const char *relay = NULL;
 	int i, nkeys, dropped, relay_empty, r, ndrop = 0, nrestore = 0;
 
+	xo_err_clear(err);
 	if ((r = choose_map(pf, pf->password_maps, "sasl_passwd", &pw_map)) != 0 ||
 	    (r = choose_map(pf, pf->relay_maps, "sender_relay", &relay_map)) != 0)
 		goto out;
@@ -1377,21 +1389,21 @@ postfix_unapply(const struct postfix *pf, const char *path, FILE *log,
  out:
 	free(pw_map);
 	free(relay_map);
-	return r;
+	return said(err, r);
 }
 
 int
-postfix_enable_timer(const char *unit, char *err)
+postfix_enable_timer(const char *unit, struct xo_err *err)
 {
 	const char *argv[] = { "systemctl", "enable", "--now", unit, NULL };
 	char *out = NULL;
 	int r;
 
 	if ((r = run(argv, 0, &out)) != 0) {
-		seterr(err, "systemctl enable --now %s failed: %.200s", unit,
-		    out ? out : "");
+		r = xo_err_set(err, XO_E_UNAVAILABLE, "systemctl enable --now "
+		    "%s failed: %.200s", unit, out ? out : "");
 		free(out);
-		return XO_E_UNAVAILABLE;
+		return r;
 	}
 	free(out);
 	return 0;

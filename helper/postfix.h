@@ -23,8 +23,8 @@
  * configuration unless the caller asks to apply (postfix_apply), and then
  * only through postconf(1) and the sasl_passwd/relay map files.
  * Functions return 0, -errno or an XO_E_* class (errors.h); on failure
- * they fill ERR (at least POSTFIX_ERRLEN bytes) with a sentence that says
- * what went wrong and what to do.  They never print.
+ * they fill ERR (struct xo_err, the last argument) with a sentence that
+ * says what went wrong and what to do.  They never print.
  */
 #ifndef XO_POSTFIX_H
 #define XO_POSTFIX_H
@@ -32,7 +32,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define POSTFIX_ERRLEN		512
+#include "xo_err.h"
 
 /* What the command line says (xoauth2-token postfix, login --for
  * postfix); strings belong to the caller, NULL: not given. */
@@ -69,7 +69,8 @@ struct postfix_account {
 
 /* Reads the instance's settings with postconf (-c CONFIG_DIR if not
  * NULL).  On success *PFp is the caller's (postfix_free). */
-int postfix_load(const char *config_dir, struct postfix **pfp, char *err);
+int postfix_load(const char *config_dir, struct postfix **pfp,
+    struct xo_err *err);
 void postfix_free(struct postfix *pf);
 
 /* Sets *DIRp to a new string: the postfix store, QUEUE/xoauth2. */
@@ -78,15 +79,16 @@ int postfix_store_dir(const struct postfix *pf, char **dirp);
 /* Creates the postfix store (owner mail_owner, mode 0700) and the chroot
  * alias (see above) if they are missing; fixes the store's owner and mode
  * if they are wrong.  Needs root.  Idempotent. */
-int postfix_prepare(const struct postfix *pf, char *err);
+int postfix_prepare(const struct postfix *pf, struct xo_err *err);
 
 /* Gives the token file at PATH (and its lock file, if any) to mail_owner,
  * mode 0600. */
-int postfix_adopt(const struct postfix *pf, const char *path, char *err);
+int postfix_adopt(const struct postfix *pf, const char *path,
+    struct xo_err *err);
 
 /* Checks that RELAY is a postfix nexthop with a port: [host]:port or
  * host:port. */
-int postfix_check_relay(const char *relay, char *err);
+int postfix_check_relay(const char *relay, struct xo_err *err);
 
 /* Writes to F what postfix needs for A: the map lines and the main.cf
  * settings, as an admin would type them. */
@@ -98,7 +100,7 @@ void postfix_print(FILE *f, const struct postfix *pf,
  * with postconf -e, and reloads postfix if it is running.  Writes what it
  * did, one line each, to LOG. */
 int postfix_apply(const struct postfix *pf, const struct postfix_account *a,
-    FILE *log, char *err);
+    FILE *log, struct xo_err *err);
 
 /* Undoes postfix_apply for the token file PATH: removes the map lines
  * whose password is PATH (and SENDER's relay line), and, once the map is
@@ -110,9 +112,9 @@ int postfix_apply(const struct postfix *pf, const struct postfix_account *a,
  * removes it.
  * Reloads postfix if it is running.  Writes what it did to LOG. */
 int postfix_unapply(const struct postfix *pf, const char *path, FILE *log,
-    char *err);
+    struct xo_err *err);
 
 /* systemctl enable --now UNIT. */
-int postfix_enable_timer(const char *unit, char *err);
+int postfix_enable_timer(const char *unit, struct xo_err *err);
 
 #endif

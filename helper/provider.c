@@ -2,28 +2,38 @@
  * provider: the provider table.
  *
  * HOW TO ADD A PROVIDER (or a cloud of one): add a row to `providers'
- * below -- its --provider name, its name in messages, its cloud (NULL if it has only one;
+ * below (fields by name; struct provider_row in provider.h says what
+ * each holds) -- its --provider name, its name in messages, its cloud (NULL if it has only one;
  * the first row of a name is its default cloud), quirks, endpoint
  * templates ("{tenant}" is replaced by --tenant for PROVIDER_TENANT),
  * the default scope (with whatever gives a refresh token), the scope
  * that makes the server say who signed in, extra authorize parameters,
- * where its grants are revoked, and the scope of its app-only tokens
+ * where its grants are revoked, the scope of its app-only tokens
  * (login --app-only; PROVIDER_SERVICE_ACCOUNT if its apps are service
- * accounts with a key file rather than clients).  Then add its test rows in
+ * accounts with a key file rather than clients), its SMTP submission
+ * as postfix's --relay, and (PROVIDER_TENANT) the tenant names that stand
+ * for many tenants (an app-only login needs one).  Then add its test rows in
  * tests/unit-provider.c, and its name to --provider in
  * contrib/bash-completion/xoauth2-token and doc/xoauth2-token.1
- * (tests/t-cmdtable.sh checks both against this table).  Nothing else
- * names a provider: messages, --help and `logout' read this table.
+ * (tests/t-cmdtable.sh checks both against this table, and builds a
+ * helper with a throwaway row to show that the row is all it takes).
+ * Nothing else names a provider: messages, --help, `logout', the fix
+ * command that `status', `show' and the notify command print
+ * (provider_login_options) and the tenant that diagnostics name
+ * (provider_tenant) read this table.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "errors.h"
 #include "provider.h"
+#include "xo_err.h"
+#include "xo_util.h"
 
 #define MS_SCOPE(res)	res "/IMAP.AccessAsUser.All " res "/POP.AccessAsUser.All " \
 			res "/SMTP.Send offline_access"
@@ -33,41 +43,46 @@
 	"center: Enterprise applications, the app, Permissions; or " \
 	"revoke the user's sign-in sessions)"
 
+/* A Microsoft identity platform v2 row for one national cloud: its
+ * sign-in HOST, the Exchange Online resource RES of its delegated scopes
+ * and APP of its app-only tokens, and its SMTP submission host. */
+#define MS_ROW(cloud_, host, res, app, smtp) { \
+	.name = "microsoft", .title = "Microsoft", .cloud = cloud_, \
+	.quirks = PROVIDER_TENANT, \
+	.authorize = "https://" host "/{tenant}/oauth2/v2.0/authorize", \
+	.token = "https://" host "/{tenant}/oauth2/v2.0/token", \
+	.device = "https://" host "/{tenant}/oauth2/v2.0/devicecode", \
+	.scope = MS_SCOPE(res), .identity_scope = "openid profile email", \
+	.default_tenant = "common", \
+	.shared_tenants = "common organizations consumers", \
+	.revoke = MS_REVOKE, .app_scope = app "/.default", \
+	.relay = "[" smtp "]:587" }
+
 static const struct provider_row providers[] = {
 	/* Microsoft identity platform v2, per national cloud: the sign-in
 	 * host and the Exchange Online resource; IMAP, POP and SMTP AUTH
 	 * scopes, offline_access for a refresh token, OpenID for the name. */
-	{ "microsoft", "Microsoft", "global", PROVIDER_TENANT,
-	  "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
-	  "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
-	  "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode",
-	  MS_SCOPE("https://outlook.office.com"), "openid profile email",
-	  NULL, "common", MS_REVOKE, "https://outlook.office365.com/.default" },
-	{ "microsoft", "Microsoft", "usgov", PROVIDER_TENANT,
-	  "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/authorize",
-	  "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token",
-	  "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/devicecode",
-	  MS_SCOPE("https://outlook.office365.us"), "openid profile email",
-	  NULL, "common", MS_REVOKE, "https://outlook.office365.us/.default" },
-	{ "microsoft", "Microsoft", "china", PROVIDER_TENANT,
-	  "https://login.chinacloudapi.cn/{tenant}/oauth2/v2.0/authorize",
-	  "https://login.chinacloudapi.cn/{tenant}/oauth2/v2.0/token",
-	  "https://login.chinacloudapi.cn/{tenant}/oauth2/v2.0/devicecode",
-	  MS_SCOPE("https://partner.outlook.cn"), "openid profile email",
-	  NULL, "common", MS_REVOKE, "https://partner.outlook.cn/.default" },
+	MS_ROW("global", "login.microsoftonline.com", "https://outlook.office.com",
+	    "https://outlook.office365.com", "smtp.office365.com"),
+	MS_ROW("usgov", "login.microsoftonline.us", "https://outlook.office365.us",
+	    "https://outlook.office365.us", "smtp.office365.us"),
+	MS_ROW("china", "login.chinacloudapi.cn", "https://partner.outlook.cn",
+	    "https://partner.outlook.cn", "smtp.partner.outlook.cn"),
 	/* Google: a refresh token only with offline access, and only on the
 	 * first consent unless consent is asked for again.  Its device flow
 	 * refuses mail scopes. */
-	{ "google", "Google", NULL, PROVIDER_NO_DEVICE_MAIL | PROVIDER_SERVICE_ACCOUNT,
-	  "https://accounts.google.com/o/oauth2/v2/auth",
-	  "https://oauth2.googleapis.com/token", NULL,
-	  "https://mail.google.com/", "openid email",
-	  "access_type=offline&prompt=consent", NULL,
-	  "the grant stays valid at Google until revoked at "
-	  "https://myaccount.google.com/permissions", "https://mail.google.com/" },
+	{ .name = "google", .title = "Google",
+	  .quirks = PROVIDER_NO_DEVICE_MAIL | PROVIDER_SERVICE_ACCOUNT,
+	  .authorize = "https://accounts.google.com/o/oauth2/v2/auth",
+	  .token = "https://oauth2.googleapis.com/token",
+	  .scope = "https://mail.google.com/", .identity_scope = "openid email",
+	  .extra_authorize = "access_type=offline&prompt=consent",
+	  .revoke = "the grant stays valid at Google until revoked at "
+	  "https://myaccount.google.com/permissions",
+	  .app_scope = "https://mail.google.com/",
+	  .relay = "[smtp.gmail.com]:587" },
 	/* Any other RFC 6749 server: endpoints and scope from the options. */
-	{ "custom", "the server", NULL, PROVIDER_CUSTOM, NULL, NULL, NULL, NULL, NULL, NULL,
-	  NULL, NULL, NULL },
+	{ .name = "custom", .title = "the server", .quirks = PROVIDER_CUSTOM },
 };
 #define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
 
@@ -122,8 +137,142 @@ provider_tenant_ok(const char *t)
 	return 1;
 }
 
+static void list_words(char *buf, size_t size, unsigned quirk,
+    const char *name);
+
+char *
+provider_titles(unsigned quirk, char *buf, size_t size)
+{
+	list_words(buf, size, quirk, "");
+	return buf;
+}
+
+int
+provider_one_tenant(const struct provider_row *row, const char *tenant)
+{
+	const char *w = row->shared_tenants;
+	size_t n;
+
+	if (tenant == NULL)
+		return 0;
+	for (; w != NULL && *w != '\0'; w += n + strspn(w + n, " ")) {
+		n = strcspn(w, " ");
+		if (strlen(tenant) == n && strncmp(w, tenant, n) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+const char *
+provider_relay_example(void)
+{
+	return providers[0].relay;
+}
+
+/* The length of TEMPLATE's (or a URL's) "scheme://host[:port]". */
+static size_t
+origin_len(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	return p == NULL ? 0 : (size_t)(p + 3 - url) + strcspn(p + 3, "/?#");
+}
+
+/* The tenant in URL if it has the shape of ROW's token template:
+ * whatever stands where "{tenant}" does, up to the next '/', followed
+ * by the template's next path segment ("/oauth2/").  The host is not
+ * compared.  0 if not. */
+static int
+tenant_of(const struct provider_row *row, const char *url, char *buf,
+    size_t size)
+{
+	const char *t = row->token, *at, *after, *p;
+	size_t pre, n, mark;
+
+	if (!(row->quirks & PROVIDER_TENANT) || t == NULL ||
+	    (at = strstr(t, "{tenant}")) == NULL || origin_len(t) == 0 ||
+	    origin_len(url) == 0)
+		return 0;
+	pre = (size_t)(at - t) - origin_len(t);	/* "/" before {tenant} */
+	p = url + origin_len(url);
+	if (strncmp(p, t + origin_len(t), pre) != 0)
+		return 0;
+	p += pre;
+	after = at + 8;
+	mark = after[0] == '\0' ? 0 : 1 + strcspn(after + 1, "/");
+	mark += after[mark] == '/';
+	n = strcspn(p, "/?#");
+	if (n == 0 || n >= size || strncmp(p + n, after, mark) != 0)
+		return 0;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return 1;
+}
+
+char *
+provider_tenant(const char *url, char *buf, size_t size)
+{
+	size_t i;
+
+	if (size == 0)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; url != NULL && i < NPROVIDERS; i++)
+		if (tenant_of(&providers[i], url, buf, size))
+			break;
+	return buf;
+}
+
+/* Appends to BUF (SIZE bytes, NUL-terminated) OPTION and, if WORD is not
+ * NULL, WORD as one shell word. */
+static void
+append_option(char *buf, size_t size, const char *option, const char *word)
+{
+	char w[XO_SHELL_WORD_MAX];
+	size_t n = strlen(buf);
+
+	if (n + 1 < size)
+		snprintf(buf + n, size - n, " %s%s%s", option,
+		    word != NULL ? " " : "", word != NULL ?
+		    xo_shell_word(w, sizeof(w), word) : "");
+}
+
+void
+provider_login_options(const char *name, const char *endpoint,
+    const char *scope, char *buf, size_t size)
+{
+	const struct provider_row *row, *at = NULL;
+	char tenant[130];
+	size_t i, o = endpoint != NULL ? origin_len(endpoint) : 0;
+
+	row = name != NULL ? provider_find(name, NULL) : NULL;
+	if (row == NULL || (row->quirks & PROVIDER_CUSTOM)) {
+		append_option(buf, size, "--provider custom --token-endpoint",
+		    endpoint != NULL ? endpoint : "");
+		/* Custom app-only logins name their scope (no default). */
+		if (scope != NULL)
+			append_option(buf, size, "--scope", scope);
+		return;
+	}
+	append_option(buf, size, "--provider", row->name);
+	provider_tenant(endpoint, tenant, sizeof(tenant));
+	if ((row->quirks & PROVIDER_TENANT) && tenant[0] != '\0' &&
+	    (row->default_tenant == NULL ||
+	    strcmp(tenant, row->default_tenant) != 0))
+		append_option(buf, size, "--tenant", tenant);
+	/* The cloud is the one whose sign-in host the endpoint is at. */
+	for (i = 0; o > 0 && i < NPROVIDERS && at == NULL; i++)
+		if (strcmp(providers[i].name, row->name) == 0 &&
+		    providers[i].token != NULL &&
+		    origin_len(providers[i].token) == o &&
+		    strncasecmp(providers[i].token, endpoint, o) == 0)
+			at = &providers[i];
+	if (at != NULL && at != row && at->cloud != NULL)
+		append_option(buf, size, "--cloud", at->cloud);
+}
+
 /* "a, b or c": the distinct names of the rows with QUIRK set (0: all),
- * or their clouds if NAME is not NULL. */
+ * their titles if NAME is "", or their clouds if NAME is a provider. */
 static void
 list_words(char *buf, size_t size, unsigned quirk, const char *name)
 {
@@ -131,11 +280,12 @@ list_words(char *buf, size_t size, unsigned quirk, const char *name)
 	size_t i, j, n = 0, off = 0;
 
 	for (i = 0; i < NPROVIDERS && n < 16; i++) {
-		const char *w = name != NULL ? providers[i].cloud :
-		    providers[i].name;
+		const char *w = name == NULL ? providers[i].name :
+		    name[0] == '\0' ? providers[i].title : providers[i].cloud;
 
 		if ((quirk != 0 && (providers[i].quirks & quirk) == 0) ||
-		    (name != NULL && strcmp(providers[i].name, name) != 0) ||
+		    (name != NULL && name[0] != '\0' &&
+		    strcmp(providers[i].name, name) != 0) ||
 		    w == NULL)
 			continue;
 		for (j = 0; j < n && strcmp(words[j], w) != 0; j++)
@@ -147,21 +297,6 @@ list_words(char *buf, size_t size, unsigned quirk, const char *name)
 	for (i = 0; i < n && off < size; i++)
 		off += (size_t)snprintf(buf + off, size - off, "%s%s",
 		    i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
-}
-
-static int
-fail(char *why, size_t whysize, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-fail(char *why, size_t whysize, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whysize, fmt, ap);
-	va_end(ap);
-	return r;
 }
 
 /* A copy of TEMPLATE with "{tenant}" replaced by TENANT (already
@@ -187,35 +322,35 @@ expand(const char *template, const char *tenant, char **outp)
 /* Which row LO names, after checking the options that go with it. */
 static int
 choose_row(const struct login_options *lo, const struct provider_row **rowp,
-    char *why, size_t whysize)
+    struct xo_err *err)
 {
 	const struct provider_row *row;
 	char names[128];
 
 	list_words(names, sizeof(names), 0, NULL);
 	if (lo->provider == NULL)
-		return fail(why, whysize, PROVIDER_E_UNKNOWN,
+		return xo_err_set(err, PROVIDER_E_UNKNOWN,
 		    "which provider? add --provider %s", names);
 	if ((row = provider_find(lo->provider, NULL)) == NULL)
-		return fail(why, whysize, PROVIDER_E_UNKNOWN,
+		return xo_err_set(err, PROVIDER_E_UNKNOWN,
 		    "unknown provider '%s'; use %s", lo->provider, names);
 	if (!(row->quirks & PROVIDER_TENANT) && (lo->tenant != NULL ||
 	    lo->cloud != NULL)) {
 		list_words(names, sizeof(names), PROVIDER_TENANT, NULL);
-		return fail(why, whysize, PROVIDER_E_OPTION,
+		return xo_err_set(err, PROVIDER_E_OPTION,
 		    "--tenant and --cloud are for --provider %s", names);
 	}
 	if (!(row->quirks & PROVIDER_CUSTOM) && (lo->auth_endpoint != NULL ||
 	    lo->token_endpoint != NULL || lo->device_endpoint != NULL)) {
 		list_words(names, sizeof(names), PROVIDER_CUSTOM, NULL);
-		return fail(why, whysize, PROVIDER_E_OPTION,
+		return xo_err_set(err, PROVIDER_E_OPTION,
 		    "--auth-endpoint, --token-endpoint and --device-endpoint "
 		    "are for --provider %s", names);
 	}
 	if (lo->cloud != NULL &&
 	    (row = provider_find(lo->provider, lo->cloud)) == NULL) {
 		list_words(names, sizeof(names), 0, lo->provider);
-		return fail(why, whysize, PROVIDER_E_CLOUD,
+		return xo_err_set(err, PROVIDER_E_CLOUD,
 		    "unknown --cloud '%s'; use %s", lo->cloud, names);
 	}
 	*rowp = row;
@@ -224,15 +359,15 @@ choose_row(const struct login_options *lo, const struct provider_row **rowp,
 
 int
 provider_resolve(const struct login_options *lo, int know_user,
-    struct provider *p, char *why, size_t whysize)
+    struct provider *p, struct xo_err *err)
 {
 	const struct provider_row *row = NULL;
 	const char *tenant;
 	int r;
 
 	memset(p, 0, sizeof(*p));
-	why[0] = '\0';
-	if ((r = choose_row(lo, &row, why, whysize)) != 0 || row == NULL)
+	xo_err_clear(err);
+	if ((r = choose_row(lo, &row, err)) != 0 || row == NULL)
 		return r != 0 ? r : PROVIDER_E_UNKNOWN;
 	p->row = row;
 	p->name = row->name;
@@ -240,11 +375,11 @@ provider_resolve(const struct login_options *lo, int know_user,
 	p->device_refused = (row->quirks & PROVIDER_NO_DEVICE_MAIL) != 0;
 	tenant = lo->tenant != NULL ? lo->tenant : row->default_tenant;
 	if ((row->quirks & PROVIDER_TENANT) && !provider_tenant_ok(tenant))
-		return fail(why, whysize, PROVIDER_E_TENANT, "--tenant '%s' is "
+		return xo_err_set(err, PROVIDER_E_TENANT, "--tenant '%s' is "
 		    "not a tenant: use common, organizations, consumers, a "
 		    "tenant id or a domain", tenant);
 	if ((row->quirks & PROVIDER_CUSTOM) && lo->token_endpoint == NULL)
-		return fail(why, whysize, PROVIDER_E_NEEDS, "--provider %s needs "
+		return xo_err_set(err, PROVIDER_E_NEEDS, "--provider %s needs "
 		    "--token-endpoint URL (and --auth-endpoint URL and/or "
 		    "--device-endpoint URL)", row->name);
 	if (row->quirks & PROVIDER_CUSTOM)
@@ -273,7 +408,7 @@ provider_resolve(const struct login_options *lo, int know_user,
 		r = -ENOMEM;
 	if (r != 0) {
 		provider_clear(p);
-		return fail(why, whysize, r, "out of memory");
+		return xo_err_set(err, r, "out of memory");
 	}
 	return 0;
 }

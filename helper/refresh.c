@@ -26,6 +26,7 @@
 #include "errors.h"
 #include "health.h"
 #include "msg.h"
+#include "provider.h"
 #include "oauth.h"
 #include "refresh.h"
 #include "stop.h"
@@ -170,27 +171,28 @@ classify(const struct oauth_error *err, int r)
 static int
 health_keep(struct refresh *rf, struct tokfile *tok)
 {
-	char why[HEALTH_REASON_MAX];
+	struct xo_err err;
 	struct stat st;
+	int r;
 
 	if (rf->event == HEALTH_EV_NONE)
 		return 0;
-	if (health_notify_command(tok->notify, &rf->notify, why,
-	    sizeof(why)) != 0)
-		return -ENOMEM;
+	if ((r = health_notify_command(tok->notify, &rf->notify, &err)) ==
+	    -ENOMEM)
+		return r;
 	/* The record is of this event's notice: skipped, or not. */
 	if (rf->notify == NULL)
-		return health_record_notify(tok, why[0] != '\0' ? why : NULL,
+		return health_record_notify(tok, r != 0 ? err.msg : NULL,
 		    xo_now_s());
 	/* Whose command it is: the file's owner, now, under the lock (not
 	 * known: nobody's, so that root runs nothing). */
 	rf->owner = lstat(rf->file, &st) == 0 ? st.st_uid : (uid_t)-1;
-	if (!health_notify_allowed(rf->owner, why, sizeof(why))) {
+	if (health_notify_allowed(rf->owner, &err) != 0) {
 		free(rf->notify);
 		rf->notify = NULL;
 		msg(rf->arg, "notify command of %s %s; run " PROG " as that "
-		    "user", rf->path, why);
-		return health_record_notify(tok, why, xo_now_s());
+		    "user", rf->path, err.msg);
+		return health_record_notify(tok, err.msg, xo_now_s());
 	}
 	if (health_record_notify(tok, NULL, 0) != 0)
 		return -ENOMEM;
@@ -398,7 +400,7 @@ refresh_locked(struct tokfile *tok, void *arg)
 	snprintf(rf->who, sizeof(rf->who), "%s", tok->user);
 	rf->app_only = tok->grant != NULL;
 	snprintf(rf->client_id, sizeof(rf->client_id), "%s", tok->client_id);
-	diag_tenant(tok->token_endpoint, rf->tenant, sizeof(rf->tenant));
+	provider_tenant(tok->token_endpoint, rf->tenant, sizeof(rf->tenant));
 	if (tok->proxy != NULL) {	/* else the environment's */
 		net.proxy = tok->proxy;
 		net.no_proxy = tok->no_proxy;

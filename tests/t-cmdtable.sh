@@ -10,6 +10,15 @@
 #     statuses of cmd_exit()'s table (cmd_common.c), no more, no less
 #     (--help's paragraph is made from that table).
 # The tables come from the program itself ("xoauth2-token help --table").
+#
+# Then a provider really is one row: the helper is built again with a
+# throwaway provider (two clouds, a tenant) as the table's first row,
+# its provider.c copied, the row added, nothing else changed, and that
+# helper's --help, table, the fix command of `status' and `show' (the
+# tenant and the cloud read back from a token file's endpoint), the
+# app-only tenant rule and the --relay example (its SMTP host) all come
+# from the row.  The copies go
+# away with the test's directory.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -98,4 +107,95 @@ got=$(sed -n '/^\.SH EXIT STATUS/,/^\.SH [A-Z]/p' "$MAN" |
 
 [ "$fails" = 0 ] || xo_fail "$fails place(s) disagree with the command or provider table"
 echo "   ok: completion, --help and the man page agree with the tables"
+
+xo_step "a throwaway provider is one row: built in, its answers come from the row"
+PV=$XO_TMP/pv
+mkdir -p -m 755 "$PV"
+# The rows, first in the table (so their relay is the example): cloud
+# "main" (the default) at acme.test, "eu" at eu.acme.test.
+acme_row() {
+    cat <<EOF
+	{ .name = "acme", .title = "Acme Mail", .cloud = "$1",
+	  .quirks = PROVIDER_TENANT,
+	  .authorize = "https://login.$2/{tenant}/oauth2/authorize",
+	  .token = "https://login.$2/{tenant}/oauth2/token",
+	  .scope = "mail.send offline", .identity_scope = "openid",
+	  .default_tenant = "everyone", .shared_tenants = "everyone",
+	  .app_scope = "https://mail.$2/.default", .relay = "[smtp.$2]:2525" },
+EOF
+}
+ROWS="$(acme_row main acme.test; acme_row eu eu.acme.test)"
+ROWS=$ROWS awk '{ print } /^static const struct provider_row providers\[\] = \{$/ { print ENVIRON["ROWS"]; n++ }
+    END { if (n != 1) exit 1 }' "$XO_TOP_SRCDIR/helper/provider.c" >"$PV/provider.c" \
+    || xo_fail "provider.c has no 'providers[] = {' line to add a row after"
+# Each program's provider.o and link, as make would run them, with the
+# copy in place of provider.c and the results in $PV (the build tree is
+# not touched: no dependency files, no outputs there).
+(cd "$XO_TOP_BUILDDIR/helper" && make -s --no-print-directory -n -W provider.c xoauth2-token xoauth2-token-full) >"$PV/make.sh" 2>"$PV/make.err" \
+    || xo_fail "make -n cannot say how the helper is built" "$PV/make.err"
+sed -E -e '/^(mv|rm) -f /d' -e '/^make/d' -e 's/-MT [^ ]+ -MD -MP -MF [^ ]+//' \
+    -e "s|\`test -f 'provider.c' [^\`]*\`provider.c|$PV/provider.c|" \
+    -e "s| (xoauth2_token(_full)?-provider\.o)| $PV/\1|g" \
+    -e "s|-o (xoauth2-token(-full)?) |-o $PV/\1 |" "$PV/make.sh" >"$PV/build.sh"
+grep -q "$PV/provider.c" "$PV/build.sh" || xo_fail "no provider.c compile step in make's commands" "$PV/make.sh"
+(cd "$XO_TOP_BUILDDIR/helper" && bash -e "$PV/build.sh") >"$PV/build.out" 2>&1 \
+    || xo_fail "the helper does not build with the throwaway row" "$PV/build.out"
+[ -x "$PV/xoauth2-token" ] && [ -x "$PV/xoauth2-token-full" ] \
+    || xo_fail "the throwaway build made no programs" "$PV/build.out"
+chmod -R go-w "$PV"
+H=$PV/xoauth2-token
+
+xo_run_timeout 20 "$H" help --table >"$PV/table" 2>&1
+xo_assert_rc 0 "$PV/table"
+xo_assert_contains "$PV/table" '^provider acme main$' "the default cloud"
+xo_assert_contains "$PV/table" '^provider acme eu$' "the other cloud"
+xo_run_timeout 20 "$H" --help >"$PV/help" 2>&1
+grep -q '^       --provider P .*\bacme\b' "$PV/help" || xo_fail "--help does not offer --provider acme" "$PV/help"
+
+# fixcmd FILE: what `status' says to run for FILE, and `show' the same.
+TOKS=$XO_TMP/data/xoauth2
+mkdir -p -m 700 "$TOKS"
+acme_file() {
+    "$XO_PYTHON" - "$TOKS/$1.json" "$2" <<'PY'
+import json, os, sys, time
+path, endpoint = sys.argv[1:3]
+now = int(time.time())
+tok = {"version": 1, "account": os.path.basename(path)[:-5],
+       "user": "alice@acme.test", "provider": "acme",
+       "token_endpoint": endpoint, "client_id": "app-1",
+       "scope": "mail.send offline", "access_token": "at-not-used",
+       "expires_at": now - 60, "refresh_token": "rt-not-used",
+       "failed_at": now - 5, "failure_class": "login",
+       "failure": "invalid_grant: revoked", "failures": 1}
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, json.dumps(tok).encode())
+os.close(fd)
+PY
+}
+check_fix() {
+    local name=$1 want=$2
+    xo_run_timeout 20 "$H" status "$name" >"$PV/status.$name" 2>&1 || true
+    grep -qF -- "; run: xoauth2-token login $name $want --client-id app-1 --user alice@acme.test" "$PV/status.$name" \
+        || xo_fail "status of $name does not name the row's options ($want)" "$PV/status.$name"
+    xo_run_timeout 20 "$H" show "$name" >"$PV/show.$name" 2>&1 || true
+    grep -qF -- "xoauth2-token login $name $want --client-id" "$PV/show.$name" \
+        || xo_fail "show of $name does not name the row's options ($want)" "$PV/show.$name"
+    echo "   ok: $name: $want"
+}
+export XDG_DATA_HOME=$XO_TMP/data
+acme_file eu "https://login.eu.acme.test/contoso.test/oauth2/token"
+check_fix eu "--provider acme --tenant contoso.test --cloud eu"
+acme_file main "https://login.acme.test/everyone/oauth2/token"
+check_fix main "--provider acme"
+
+# An app signs in to one tenant: the row's shared tenant name is not one.
+xo_run_timeout 20 "$H" login app --app-only --provider acme --cloud eu \
+    --tenant everyone --client-id c --user u@acme.test \
+    --client-secret-file "$PV/none" >"$PV/app.out" 2>&1 || true
+xo_assert_rc 64 "$PV/app.out"
+xo_assert_contains "$PV/app.out" 'the app signs in to one tenant' "the row's shared tenant refused for an app"
+
+xo_run_timeout 20 "$H" postfix eu >"$PV/relay.out" 2>&1 || true
+xo_assert_contains "$PV/relay.out" '--relay \[HOST\]:PORT is required \(e\.g\. \[smtp\.acme\.test\]:2525\)' "the row's SMTP host as the example"
+echo "   ok: the table, --help, status, show, the app-only tenant rule and the --relay example come from the row"
 xo_pass

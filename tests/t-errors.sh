@@ -132,10 +132,6 @@ check_char_messages() {
 # merge).  Their findings are printed, but do not fail the test.
 converting() {
     cat <<'EOF'
-helper/postfix.h	i18b converts this; the lead removes the line at merge
-helper/health.c	i18b converts this; the lead removes the line at merge
-helper/health.h	i18b converts this; the lead removes the line at merge
-helper/provider.h	i18b converts this; the lead removes the line at merge
 helper/mailtest.c	i18c converts this; the lead removes the line at merge
 helper/oauth.c	i18d converts this; the lead removes the line at merge
 EOF

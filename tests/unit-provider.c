@@ -1,7 +1,8 @@
 /*
  * helper/provider.c: tenants, clouds, and what each row of the provider
  * table resolves to (endpoints, scope, quirks), with the messages for
- * what does not fit.
+ * what does not fit; and back: the tenant in a token file's endpoint and
+ * the login options that name its provider again.
  */
 #include "config.h"
 
@@ -120,11 +121,30 @@ static const struct resolve_row {
 	  NULL, NULL, NULL, 0 },
 };
 
+/* expect_str and expect_int, labelled "ROW: WHAT". */
+static void
+row_str(const char *row, const char *what, const char *got, const char *want)
+{
+	char label[160];
+
+	snprintf(label, sizeof(label), "%s: %s", row, what);
+	expect_str(label, got, want);
+}
+
+static void
+row_int(const char *row, const char *what, long got, long want)
+{
+	char label[160];
+
+	snprintf(label, sizeof(label), "%s: %s", row, what);
+	expect_int(label, got, want);
+}
+
 static void
 test_resolve(void)
 {
 	struct provider p;
-	char why[256], label[160];
+	struct xo_err err;
 	size_t i;
 	int r;
 
@@ -132,28 +152,21 @@ test_resolve(void)
 		const struct resolve_row *t = &resolve_rows[i];
 
 		rows++;
-		r = provider_resolve(&t->lo, t->know_user, &p, why, sizeof(why));
-		snprintf(label, sizeof(label), "%s: code", t->name);
-		expect_int(label, r, t->want);
+		r = provider_resolve(&t->lo, t->know_user, &p, &err);
+		row_int(t->name, "code", r, t->want);
 		if (t->want != 0) {
-			snprintf(label, sizeof(label), "%s: message", t->name);
-			expect_contains(label, why, t->why);
+			expect_contains(t->name, err.msg, t->why);
+			row_int(t->name, "err.code", err.code, t->want);
 			continue;
 		}
-		snprintf(label, sizeof(label), "%s: authorize", t->name);
-		expect_str(label, p.auth_endpoint, t->auth);
-		snprintf(label, sizeof(label), "%s: token", t->name);
-		expect_str(label, p.token_endpoint, t->token);
-		snprintf(label, sizeof(label), "%s: device", t->name);
-		expect_str(label, p.device_endpoint, t->device);
-		snprintf(label, sizeof(label), "%s: scope", t->name);
-		expect_str(label, p.scope, t->scope);
-		snprintf(label, sizeof(label), "%s: extra", t->name);
-		expect_str(label, p.extra_auth, t->extra);
-		snprintf(label, sizeof(label), "%s: device refused", t->name);
-		expect_int(label, p.device_refused, t->device_refused);
-		snprintf(label, sizeof(label), "%s: name", t->name);
-		expect_str(label, p.name, t->lo.provider);
+		row_str(t->name, "authorize", p.auth_endpoint, t->auth);
+		row_str(t->name, "token", p.token_endpoint, t->token);
+		row_str(t->name, "device", p.device_endpoint, t->device);
+		row_str(t->name, "scope", p.scope, t->scope);
+		row_str(t->name, "extra", p.extra_auth, t->extra);
+		row_int(t->name, "device refused", p.device_refused,
+		    t->device_refused);
+		row_str(t->name, "name", p.name, t->lo.provider);
 		provider_clear(&p);
 	}
 }
@@ -204,11 +217,109 @@ test_table(void)
 	    "may stay valid");
 }
 
+/* The tenant in a token file's endpoint, for every shape it comes in. */
+static void
+test_tenant_in_url(void)
+{
+	static const char *const urls[][2] = {
+		{ "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token",
+		  "contoso.com" },
+		{ "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode",
+		  "common" },
+		{ "https://login.partner.microsoftonline.cn/72f988bf/oauth2/token",
+		  "72f988bf" },
+		{ "http://127.0.0.1:8080/t1/oauth2/v2.0/token", "t1" },
+		{ "https://login.microsoftonline.com/a?b/oauth2/", "" },
+		{ "https://oauth2.googleapis.com/token", "" },
+		{ "https://example.com//oauth2/v2.0/token", "" },
+		{ "https://example.com/a/b/oauth2/token", "" },
+		{ "https://example.com/a/oauth2x/token", "" },
+		{ "not a url", "" },
+	};
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		rows++;
+		expect_str(urls[i][0], provider_tenant(urls[i][0], buf,
+		    sizeof(buf)), urls[i][1]);
+	}
+	rows++;
+	expect_str("tenant of NULL", provider_tenant(NULL, buf, sizeof(buf)), "");
+	expect_str("tenant too long", provider_tenant(urls[0][0], buf, 5), "");
+}
+
+/* The options of the fix command: from the row alone. */
+static void
+test_login_options(void)
+{
+	static const char *const t[][4] = {
+		{ "microsoft", "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+		  NULL, " --provider microsoft" },
+		{ "microsoft", "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token",
+		  NULL, " --provider microsoft --tenant contoso.com" },
+		{ "microsoft", "https://login.microsoftonline.us/organizations/oauth2/v2.0/token",
+		  NULL, " --provider microsoft --tenant organizations --cloud usgov" },
+		{ "microsoft", "https://LOGIN.chinacloudapi.cn/common/oauth2/v2.0/token",
+		  NULL, " --provider microsoft --cloud china" },
+		{ "microsoft", "http://127.0.0.1:9/x/oauth2/v2.0/token", NULL,
+		  " --provider microsoft --tenant x" },
+		{ "google", "https://oauth2.googleapis.com/token", "s",
+		  " --provider google" },
+		{ "custom", "https://t.example/a b", NULL,
+		  " --provider custom --token-endpoint 'https://t.example/a b'" },
+		{ "yahoo", "https://t.example/token", "a b",
+		  " --provider custom --token-endpoint https://t.example/token "
+		  "--scope 'a b'" },
+		{ NULL, "https://t.example/token", NULL,
+		  " --provider custom --token-endpoint https://t.example/token" },
+	};
+	char buf[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rows++;
+		buf[0] = '\0';
+		provider_login_options(t[i][0], t[i][1], t[i][2], buf,
+		    sizeof(buf));
+		expect_str(t[i][1], buf, t[i][3]);
+	}
+	rows++;
+	expect_str("relay example", provider_relay_example(),
+	    "[smtp.office365.com]:587");
+}
+
+/* What app-only logins and their messages ask of the rows. */
+static void
+test_app_questions(void)
+{
+	const struct provider_row *ms = provider_find("microsoft", "usgov");
+	char buf[128];
+
+	rows++;
+	expect_int("one tenant: NULL", provider_one_tenant(ms, NULL), 0);
+	expect_int("one tenant: common", provider_one_tenant(ms, "common"), 0);
+	expect_int("one tenant: organizations",
+	    provider_one_tenant(ms, "organizations"), 0);
+	expect_int("one tenant: consumers", provider_one_tenant(ms, "consumers"),
+	    0);
+	expect_int("one tenant: a domain",
+	    provider_one_tenant(ms, "contoso.onmicrosoft.com"), 1);
+	expect_int("one tenant: a prefix", provider_one_tenant(ms, "comm"), 1);
+	expect_str("service-account titles", provider_titles(
+	    PROVIDER_SERVICE_ACCOUNT, buf, sizeof(buf)), "Google");
+	expect_str("tenant titles", provider_titles(PROVIDER_TENANT, buf,
+	    sizeof(buf)), "Microsoft");
+}
+
 int
 main(void)
 {
 	test_tenants();
 	test_resolve();
 	test_table();
+	test_tenant_in_url();
+	test_login_options();
+	test_app_questions();
 	return unit_done("unit-provider", rows);
 }

@@ -28,6 +28,7 @@
 #include "errors.h"
 #include "msg.h"
 #include "postfix.h"
+#include "provider.h"
 #include "store.h"
 #include "tokfile.h"
 #include "xo_util.h"
@@ -67,7 +68,7 @@ static int
 pf_open(const char *who, const struct postfix_options *po,
     struct postfix **pfp)
 {
-	char err[POSTFIX_ERRLEN];
+	struct xo_err err;
 	int r;
 
 	*pfp = NULL;
@@ -79,12 +80,12 @@ pf_open(const char *who, const struct postfix_options *po,
 		    "and edits postfix's configuration");
 		return XO_E_REFUSED;
 	}
-	if ((r = postfix_load(po->config_dir, pfp, err)) != 0) {
-		msg(who, "%s", err);
+	if ((r = postfix_load(po->config_dir, pfp, &err)) != 0) {
+		msg(who, "%s", err.msg);
 		return r;
 	}
-	if ((r = postfix_prepare(*pfp, err)) != 0) {
-		msg(who, "%s", err);
+	if ((r = postfix_prepare(*pfp, &err)) != 0) {
+		msg(who, "%s", err.msg);
 		postfix_free(*pfp);
 		*pfp = NULL;
 		return r;
@@ -191,18 +192,19 @@ file_user(const char *who, const char *path, char **userp)
 static void
 keep_fresh(const char *who, const struct postfix *pf, int apply)
 {
-	char err[POSTFIX_ERRLEN];
+	struct xo_err err;
 	int std_queue = strcmp(pf->queue_dir, PF_DEFAULT_QUEUE) == 0;
 	int systemd = access("/run/systemd/system", F_OK) == 0;
 
 	if (systemd && std_queue && apply) {
-		if (postfix_enable_timer(PF_TIMER, err) == 0) {
+		if (postfix_enable_timer(PF_TIMER, &err) == 0) {
 			msg(who, "enabled %s: it refreshes %s/" "xoauth2/*.json "
 			    "from outside smtp's chroot every 15 minutes", PF_TIMER,
 			    pf->queue_dir);
 			return;
 		}
-		msg(who, "%s; run: systemctl enable --now %s", err, PF_TIMER);
+		msg(who, "%s; run: systemctl enable --now %s", err.msg,
+		    PF_TIMER);
 		return;
 	}
 	if (systemd && std_queue) {
@@ -232,13 +234,14 @@ setup(const char *who, const struct postfix *pf,
     const struct postfix_options *po, const char *path)
 {
 	struct postfix_account a;
-	char err[POSTFIX_ERRLEN], *user = NULL;
+	char *user = NULL;
+	struct xo_err err;
 	int r, status;
 
 	if ((status = file_user(who, path, &user)) != 0)
 		return status;
-	if ((r = postfix_adopt(pf, path, err)) != 0) {
-		msg(who, "%s", err);
+	if ((r = postfix_adopt(pf, path, &err)) != 0) {
+		msg(who, "%s", err.msg);
 		status = r;
 		goto out;
 	}
@@ -253,8 +256,8 @@ setup(const char *who, const struct postfix *pf,
 	postfix_print(stdout, pf, &a);
 	fflush(stdout);
 	if (po->apply) {
-		if ((r = postfix_apply(pf, &a, stdout, err)) != 0) {
-			msg(who, "%s", err);
+		if ((r = postfix_apply(pf, &a, stdout, &err)) != 0) {
+			msg(who, "%s", err.msg);
 			status = r;
 			goto out;
 		}
@@ -270,24 +273,36 @@ setup(const char *who, const struct postfix *pf,
 	return status;
 }
 
+/* Checks RELAY (--relay) for WHO: given, and a nexthop; FOR_LOGIN: for
+ * login --for postfix.  Returns 0, or XO_E_USAGE after a message. */
+static int
+relay_ok(const char *who, const char *relay, int for_login)
+{
+	struct xo_err err;
+
+	if (relay == NULL && for_login)
+		msg(who, "--for postfix needs --relay [HOST]:PORT (e.g. %s)",
+		    provider_relay_example());
+	else if (relay == NULL)
+		msg(who, "postfix: --relay [HOST]:PORT is required (e.g. %s), "
+		    "or --remove", provider_relay_example());
+	else if (postfix_check_relay(relay, &err) != 0)
+		msg(who, "%s", err.msg);
+	else
+		return 0;
+	return XO_E_USAGE;
+}
+
 int
 postfix_for_login(const char *who, const struct postfix_options *po,
     const char *account, char **pathp)
 {
 	struct postfix *pf = NULL;
-	char err[POSTFIX_ERRLEN];
 	int status;
 
 	*pathp = NULL;
-	if (po->relay == NULL) {
-		msg(who, "--for postfix needs --relay [HOST]:PORT (e.g. "
-		    "[smtp.office365.com]:587)");
-		return XO_E_USAGE;
-	}
-	if (postfix_check_relay(po->relay, err) != 0) {
-		msg(who, "%s", err);
-		return XO_E_USAGE;
-	}
+	if ((status = relay_ok(who, po->relay, 1)) != 0)
+		return status;
 	if ((status = pf_open(who, po, &pf)) != 0)
 		return status;
 	status = store_file(who, pf, account, pathp);
@@ -313,13 +328,14 @@ postfix_after_login(const char *who, const struct postfix_options *po,
 static int
 remove_account(const char *who, const struct postfix *pf, const char *path)
 {
-	char err[POSTFIX_ERRLEN], tmp[PATH_MAX];
+	char tmp[PATH_MAX];
+	struct xo_err err;
 	int r;
 
 	printf("# undoing the postfix setup of %s:\n", path);
 	fflush(stdout);
-	if ((r = postfix_unapply(pf, path, stdout, err)) != 0) {
-		msg(who, "%s", err);
+	if ((r = postfix_unapply(pf, path, stdout, &err)) != 0) {
+		msg(who, "%s", err.msg);
 		return r;
 	}
 	if (unlink(path) == -1 && errno != ENOENT) {
@@ -375,21 +391,12 @@ postfix_command(const char *account, const struct postfix_options *po)
 {
 	struct postfix *pf = NULL;
 	struct stat st;
-	char err[POSTFIX_ERRLEN], *path = NULL, *src = NULL;
+	char *path = NULL, *src = NULL;
 	char word[XO_SHELL_WORD_MAX], relay[XO_SHELL_WORD_MAX];
 	int is_account, r, status;
 
-	if (!po->remove) {
-		if (po->relay == NULL) {
-			msg(account, "postfix: --relay [HOST]:PORT is required "
-			    "(e.g. [smtp.office365.com]:587), or --remove");
-			return XO_E_USAGE;
-		}
-		if (postfix_check_relay(po->relay, err) != 0) {
-			msg(account, "%s", err);
-			return XO_E_USAGE;
-		}
-	}
+	if (!po->remove && (status = relay_ok(account, po->relay, 0)) != 0)
+		return status;
 	if ((status = pf_open(account, po, &pf)) != 0)
 		return status;
 	if ((status = store_file(account, pf, account, &path)) != 0)

@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "mailtest.h"
 #include "msg.h"
+#include "provider.h"
 #include "tokfile.h"
 #include "xo_util.h"
 
@@ -178,7 +179,7 @@ cmd_test(const struct cmd_args *opt, int argc, char **argv)
 	vars.account = t.arg;
 	vars.user = mo.authzid != NULL ? mo.authzid : tok->user;
 	vars.client_id = tok->client_id;
-	vars.tenant = diag_tenant(tok->token_endpoint, tenant, sizeof(tenant));
+	vars.tenant = provider_tenant(tok->token_endpoint, tenant, sizeof(tenant));
 	if ((r = show_claims(tok, &mo, opt->verbose, &vars, tenant,
 	    sizeof(tenant))) != 0) {
 		msg(t.arg, "out of memory");
