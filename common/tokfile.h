@@ -1,6 +1,9 @@
 /*
  * tokfile: the per-account token file shared by the plugin (which reads
- * it) and xoauth2-token (which creates and refreshes it).
+ * it) and xoauth2-token (which creates and refreshes it).  The schema
+ * (members, parse, format, rules such as tokfile_backoff) is tokfile.c;
+ * the file on disk (where it may live, reading, locking, atomic durable
+ * replacement) is tokfile_io.c; the JSON is read with xo_json.h.
  *
  * One JSON object per file, written 0600:
  *
@@ -225,16 +228,6 @@ int tokfile_reserve(const char *path);
 /* Replaces the string *FIELDp by a copy of VALUE (NULL clears it),
  * wiping the old one.  Returns 0 or -ENOMEM (then *FIELDp is unchanged). */
 int tokfile_set(char **fieldp, const char *value);
-
-/* JSON helpers for text that holds secrets (the helper parses token
- * endpoint responses with them).  tokfile_json_parse parses exactly one
- * JSON value from LEN bytes of TEXT (white space may follow), nested at
- * most DEPTH deep, into a new *OBJp, wiping json-c's scratch buffer;
- * returns 0, -ENOMEM or TOKFILE_E_JSON.  tokfile_json_free overwrites
- * every string value in OBJ, then releases it; accepts NULL. */
-int tokfile_json_parse(const char *text, size_t len, int depth,
-    struct json_object **objp);
-void tokfile_json_free(struct json_object *obj);
 
 /* After failed refreshes (TOK->failures > 0), how many seconds from NOW
  * a reader holding a still-valid access token should wait before it

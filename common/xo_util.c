@@ -258,6 +258,42 @@ xo_read_full(int fd, void *buf, size_t size, size_t *gotp)
 	return 0;
 }
 
+const char *
+xo_errno_text(int r)
+{
+	if (r < 0 && r > -4096)
+		return strerror(-r);
+	return "unknown error";
+}
+
+int
+xo_read_max(int fd, const struct stat *st, size_t max, char **textp,
+    size_t *lenp)
+{
+	char *text;
+	size_t len = 0;
+	int r;
+
+	*textp = NULL;
+	*lenp = 0;
+	if (st != NULL && st->st_size > 0 && (uintmax_t)st->st_size > max)
+		return -EFBIG;
+	/* One byte more than allowed, to notice a file that grew, and the
+	 * NUL. */
+	if ((text = malloc(max + 2)) == NULL)
+		return -ENOMEM;
+	if ((r = xo_read_full(fd, text, max + 1, &len)) == 0 && len > max)
+		r = -EFBIG;
+	if (r != 0) {
+		xo_freezero(text, len);
+		return r;
+	}
+	text[len] = '\0';
+	*textp = text;
+	*lenp = len;
+	return 0;
+}
+
 int
 xo_open_regular(int dirfd, const char *path, int *fdp, struct stat *stp)
 {

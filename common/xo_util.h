@@ -66,7 +66,20 @@ size_t xo_secret_first_line(char *buf, size_t len);
  * that a caller can wipe exactly them).  Returns 0 or -errno. */
 int xo_read_full(int fd, void *buf, size_t size, size_t *gotp);
 
+/* strerror(-R) for a negative errno R, else "unknown error": what a
+ * module's *_strerror says of a code that is not its own. */
+const char *xo_errno_text(int r);
+
 struct stat;
+
+/* Reads all of FD, at most MAX bytes, into a new NUL-terminated *TEXTp
+ * of *LENp bytes (the caller wipes and frees it: xo_freezero).  ST (or
+ * NULL) is FD's fstat: a file it already says is larger is refused
+ * before a byte is read.  Returns 0, -ENOMEM, -errno, or -EFBIG when FD
+ * holds more than MAX bytes; on failure *TEXTp is NULL and whatever was
+ * read is wiped. */
+int xo_read_max(int fd, const struct stat *st, size_t max, char **textp,
+    size_t *lenp);
 
 /* Opens the file PATH (relative to DIRFD, as openat(2)) for reading,
  * but only once it is known to be a regular file: the name is first

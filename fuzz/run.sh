@@ -56,7 +56,10 @@ jsonc=$($PKG_CONFIG --cflags --libs json-c) || exit 2
 curl=$($PKG_CONFIG --cflags --libs libcurl) || exit 2
 sasl=$($PKG_CONFIG --cflags --libs libsasl2) || exit 2
 ssl=$($PKG_CONFIG --cflags --libs openssl) || exit 2
-common="$src/common/tokfile.c $src/common/xo_util.c $src/common/xo_err.c"
+common="$src/common/tokfile.c $src/common/tokfile_io.c
+	$src/common/xo_json.c $src/common/xo_util.c
+	$src/common/xo_err.c"
+oauth="$src/helper/oauth.c $src/helper/oauth_http.c $src/helper/oauth_answer.c"
 
 build_target() {
 	local t=$1 srcs libs
@@ -66,7 +69,7 @@ build_target() {
 	fuzz_tokfile)
 		srcs=$common; libs=$jsonc ;;
 	fuzz_token_response|fuzz_device_response)
-		srcs="$src/helper/oauth.c $src/helper/diag.c $src/helper/base64url.c $common"
+		srcs="$oauth $src/helper/diag.c $src/helper/base64url.c $common"
 		libs="$curl $jsonc" ;;
 	fuzz_loopback)
 		srcs="$src/helper/loopback.c $src/common/xo_util.c"; libs= ;;
@@ -76,7 +79,7 @@ build_target() {
 	fuzz_mailtest_lines)
 		srcs="$src/helper/mailtest.c $src/helper/mailtest_net.c
 		    $src/helper/mailtest_proto.c $src/helper/mailtest_sasl.c
-		    $src/plugin/payload.c $src/helper/oauth.c $src/helper/msg.c
+		    $src/plugin/payload.c $oauth $src/helper/msg.c
 		    $src/helper/diag.c $src/helper/base64url.c $common"; libs="$sasl $ssl $curl $jsonc" ;;
 	fuzz_sasl)
 		# The real libsasl2 loads the plugin, built here with the

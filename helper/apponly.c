@@ -2,7 +2,7 @@
  * apponly: the app-only grants at the token endpoint.  See apponly.h.
  *
  * The request holds a credential (the secret, or an assertion good for
- * minutes): both live in buffers we wipe, and oauth.c wipes its form.
+ * minutes): both live in buffers we wipe, and oauth_http.c wipes its form.
  */
 #include "config.h"
 
@@ -22,6 +22,7 @@
 #include "errors.h"
 #include "jwt.h"
 #include "msg.h"
+#include "xo_err.h"
 #include "xo_util.h"
 
 #define ASSERTION_TYPE	"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -175,11 +176,11 @@ read_secret(const char *path, char **secretp, struct oauth_error *err)
 
 /* After the server refused the credentials (oauth_grant returned R):
  * what to check, by kind.  Someone must act (hint LOGIN: the "needs
- * login" of an app-only file), and ERR->what says all (diag NULL). */
+ * login" of an app-only file), and ERR->base.msg says all (diag NULL). */
 static void
 refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
 {
-	char what[sizeof(err->what)];	/* the server's part: 300 at most */
+	char what[sizeof(err->base.msg)];	/* the server's part: 300 at most */
 	const struct diag *d;
 
 	/* Trouble on the way (network, TLS, a busy server) says so as is;
@@ -188,7 +189,7 @@ refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
 	    err->hint != OAUTH_HINT_SCOPE &&
 	    !(err->hint == OAUTH_HINT_NONE && r == XO_E_CONFIG))
 		return;
-	snprintf(what, sizeof(what), "%s", err->what);
+	snprintf(what, sizeof(what), "%s", err->base.msg);
 	err->hint = OAUTH_HINT_LOGIN;
 	err->diag = NULL;
 	/* A refusal diag.c knows: its cause and fix for an app, and which
@@ -211,22 +212,22 @@ refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
 		else
 			snprintf(mine, sizeof(mine), " (sent: an assertion "
 			    "signed with %s)", tok->service_account_file);
-		snprintf(err->what, sizeof(err->what), "%.180s: %s%s; %s", what,
+		xo_err_set(&err->base, r, "%.180s: %s%s; %s", what,
 		    cause, mine, step);
 		return;
 	}
 	if (strcmp(err->code, "invalid_scope") == 0 && strcmp(kind, "jwt") != 0)
-		snprintf(err->what, sizeof(err->what), "%.300s; app-only access "
+		xo_err_set(&err->base, r, "%.300s; app-only access "
 		    "needs the resource's /.default scope (scope in the token "
 		    "file; log in again with --scope RESOURCE/.default)", what);
 	else if (strcmp(kind, "secret") == 0)
-		snprintf(err->what, sizeof(err->what), "the app's credentials "
+		xo_err_set(&err->base, r, "the app's credentials "
 		    "were refused: %.300s; check client_id and the secret in %s (the "
 		    "secret's value, not its id, and not expired), and that the "
 		    "app has admin consent in the tenant", what,
 		    tok->client_secret_file);
 	else if (strcmp(kind, "certificate") == 0)
-		snprintf(err->what, sizeof(err->what), "the app's credentials "
+		xo_err_set(&err->base, r, "the app's credentials "
 		    "were refused: %.300s; check that the certificate %s "
 		    "(x5t#S256 %s) is uploaded to app %s, that the app has admin "
 		    "consent in the tenant, and that this machine's clock is "
@@ -234,7 +235,7 @@ refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
 		    tok->certificate_thumbprint != NULL ?
 		    tok->certificate_thumbprint : "?", tok->client_id);
 	else
-		snprintf(err->what, sizeof(err->what), "the service account's "
+		xo_err_set(&err->base, r, "the service account's "
 		    "assertion was refused: %.250s; check the key file %s (a key "
 		    "deleted in the console stops working), the domain-wide "
 		    "delegation of client id %s for %s, that %s is a mailbox of "
@@ -515,7 +516,7 @@ login_credentials(const struct apponly_login *al, const char *who,
 		memset(&err, 0, sizeof(err));
 		status = credential_error(&err, r, "service-account key file",
 		    "--service-account", abs);
-		msg(who, "%s", err.what);
+		msg(who, "%s", err.base.msg);
 		goto out;
 	}
 	if (tokfile_set(&tok->token_endpoint, al->token_endpoint != NULL ?
@@ -571,7 +572,7 @@ apponly_login_prepare(const struct apponly_login *al, const char *who,
 	}
 	if ((status = oauth_url_check(tok->token_endpoint,
 	    "the token endpoint", &err)) != 0) {
-		msg(who, "%s", err.what);
+		msg(who, "%s", err.base.msg);
 		goto out;
 	}
 	*tokp = tok;
@@ -602,14 +603,14 @@ apponly_login_token(struct tokfile *tok, const struct oauth_options *net,
 	if (status != 0) {
 		if (err.hint == OAUTH_HINT_CAFILE || err.hint == OAUTH_HINT_PEER)
 			msg(who, "%s; if the server uses a private CA, add "
-			    "--cafile FILE", err.what);
+			    "--cafile FILE", err.base.msg);
 		else if (err.hint == OAUTH_HINT_NETWORK)
 			msg(who, "%s; check the network and the endpoint",
-			    err.what);
+			    err.base.msg);
 		else if (err.hint == OAUTH_HINT_LATER)
-			msg(who, "%s; try again later", err.what);
+			msg(who, "%s; try again later", err.base.msg);
 		else
-			msg(who, "%s", err.what);
+			msg(who, "%s", err.base.msg);
 		goto out;
 	}
 	tok->expires_at = asked_at + t.expires_in;

@@ -38,9 +38,9 @@ apponly_is(const struct tokfile *tok)
  * TOK names.  Updates TOK->certificate_thumbprint if the certificate
  * changed (it was renewed in place).  Returns 0 and fills *OUT (the
  * caller clears it; a refresh token in the answer is dropped), or
- * -errno / an errors.h code with ERR filled in: ERR->what then says what
+ * -errno / an errors.h code with ERR filled in: ERR->base.msg then says what
  * happened and what to do, whole (ERR->diag is NULL: a known refusal's cause and
- * fix are in ERR->what already).  ERR->hint says who can fix it:
+ * fix are in ERR->base.msg already).  ERR->hint says who can fix it:
  *   OAUTH_HINT_LOGIN   a person: the server refused the app's
  *                      credentials, or this machine's credential files
  *                      cannot be used (missing, wrong mode, not a pair);

@@ -23,7 +23,7 @@
 
 #include "base64url.h"
 #include "diag.h"
-#include "tokfile.h"
+#include "xo_json.h"
 #include "xo_util.h"
 
 /* The usual reasons Exchange refuses a token it has no specific code
@@ -429,7 +429,7 @@ diag_claims_parse(const char *token, struct diag_claims *c)
 		r = r == -ENOMEM ? r : DIAG_E_NOTJWT;
 		goto out;
 	}
-	if ((r = tokfile_json_parse(payload, n, 8, &root)) != 0) {
+	if ((r = xo_json_parse(payload, n, 8, &root)) != 0) {
 		r = r == -ENOMEM ? r : DIAG_E_NOTJWT;
 		goto out;
 	}
@@ -456,7 +456,7 @@ diag_claims_parse(const char *token, struct diag_claims *c)
 	    (c->roles[0] != '\0' && c->scp[0] == '\0');
 	r = 0;
  out:
-	tokfile_json_free(root);
+	xo_json_free(root);
 	xo_freezero(payload, n);
 	return r;
 }

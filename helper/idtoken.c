@@ -11,7 +11,7 @@
 
 #include "base64url.h"
 #include "idtoken.h"
-#include "tokfile.h"
+#include "xo_json.h"
 #include "xo_util.h"
 
 int
@@ -31,7 +31,7 @@ idtoken_user(const char *id_token, char **userp)
 	if ((r = b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload,
 	    &len)) != 0)
 		return r == -ENOMEM ? r : 0;
-	if (tokfile_json_parse(payload, len, 8, &root) != 0 ||
+	if (xo_json_parse(payload, len, 8, &root) != 0 ||
 	    !json_object_is_type(root, json_type_object))
 		goto out;
 	for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
@@ -47,7 +47,7 @@ idtoken_user(const char *id_token, char **userp)
 		break;
 	}
  out:
-	tokfile_json_free(root);
+	xo_json_free(root);
 	xo_freezero(payload, len);
 	return r;
 }

@@ -27,7 +27,7 @@
 
 #include "base64url.h"
 #include "jwt.h"
-#include "tokfile.h"
+#include "xo_json.h"
 #include "xo_util.h"
 
 #define JWT_JSON_DEPTH	4	/* Google's key file is one flat object */
@@ -59,8 +59,6 @@ static int
 read_file(const char *path, int secret, char **textp, size_t *lenp)
 {
 	struct stat st;
-	char *text = NULL;
-	size_t len = 0;
 	int fd, r;
 
 	*textp = NULL;
@@ -80,28 +78,9 @@ read_file(const char *path, int secret, char **textp, size_t *lenp)
 		r = JWT_E_PERMS;
 		goto out;
 	}
-	if (st.st_size > JWT_KEYFILE_MAX) {
-		r = JWT_E_TOOBIG;
-		goto out;
-	}
-	if ((text = malloc(JWT_KEYFILE_MAX + 2)) == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	/* One byte more than allowed, to notice a file that grew. */
-	if ((r = xo_read_full(fd, text, JWT_KEYFILE_MAX + 1, &len)) != 0)
-		goto out;
-	if (len > JWT_KEYFILE_MAX) {
-		r = JWT_E_TOOBIG;
-		goto out;
-	}
-	text[len] = '\0';
-	*textp = text;
-	*lenp = len;
-	text = NULL;
-	r = 0;
+	if ((r = xo_read_max(fd, &st, JWT_KEYFILE_MAX, textp, lenp)) != 0)
+		r = r == -EFBIG ? JWT_E_TOOBIG : r;
  out:
-	xo_freezero(text, len);
 	close(fd);
 	return r;
 }
@@ -315,7 +294,7 @@ jwt_service_account_load(const char *path, struct jwt_key **keyp,
 		return -ENOMEM;
 	if ((r = read_file(path, 1, &text, &len)) != 0)
 		goto out;
-	if ((r = tokfile_json_parse(text, len, JWT_JSON_DEPTH, &root)) != 0) {
+	if ((r = xo_json_parse(text, len, JWT_JSON_DEPTH, &root)) != 0) {
 		r = r == -ENOMEM ? r : JWT_E_JSON;
 		goto out;
 	}
@@ -348,7 +327,7 @@ jwt_service_account_load(const char *path, struct jwt_key **keyp,
  out:
 	if (r != 0)
 		jwt_service_account_clear(sa);
-	tokfile_json_free(root);
+	xo_json_free(root);
 	xo_freezero(text, len);
 	jwt_key_free(key);
 	return r;
@@ -372,29 +351,16 @@ jwt_random_jti(char out[JWT_JTI_LEN + 1])
 	return 0;
 }
 
-/* Adds KEY: VALUE to OBJ, taking VALUE (NULL means out of memory). */
-static int
-add(struct json_object *obj, const char *name, struct json_object *value)
-{
-	if (value == NULL)
-		return -ENOMEM;
-	if (json_object_object_add(obj, name, value) != 0) {
-		json_object_put(value);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static int
 add_string(struct json_object *obj, const char *name, const char *value)
 {
-	return value == NULL ? 0 : add(obj, name, json_object_new_string(value));
+	return value == NULL ? 0 : xo_json_add(obj, name, json_object_new_string(value));
 }
 
 static int
 add_time(struct json_object *obj, const char *name, int64_t value)
 {
-	return value <= 0 ? 0 : add(obj, name, json_object_new_int64(value));
+	return value <= 0 ? 0 : xo_json_add(obj, name, json_object_new_int64(value));
 }
 
 /* Appends base64url(the JSON text of OBJ) to OUT at *NP. */
@@ -554,7 +520,5 @@ jwt_strerror(int r)
 	case JWT_E_ENCRYPTED:
 		return "the private key is protected by a passphrase";
 	}
-	if (r < 0 && r > -4096)
-		return strerror(-r);
-	return "unknown error";
+	return xo_errno_text(r);
 }

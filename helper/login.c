@@ -229,7 +229,7 @@ settings_resolve(const struct login_options *lo, const char *who,
 	if (set->proxy != NULL &&
 	    oauth_proxy_check(set->proxy, shown, sizeof(shown), &err) != 0) {
 		msg(who, "%s: %s; give --proxy URL, or --proxy '' for none",
-		    from, err.what);
+		    from, err.base.msg);
 		return lo->proxy != NULL ? XO_E_USAGE : XO_E_CONFIG;
 	}
 	if (set->proxy != NULL)
@@ -422,7 +422,7 @@ report_known_error(const char *who, const struct login_options *lo,
 
 	if (err->diag == NULL)
 		return 0;
-	msg(who, "%s: %s", err->what, diag_explain(err->diag, &v, why,
+	msg(who, "%s: %s", err->base.msg, diag_explain(err->diag, &v, why,
 	    sizeof(why)));
 	return 1;
 }
@@ -436,21 +436,21 @@ report_grant_error(const char *who, const struct login_options *lo,
 		return;
 	switch (err->hint) {
 	case OAUTH_HINT_CLIENT:
-		msg(who, "%s; check --client-id and the client secret", err->what);
+		msg(who, "%s; check --client-id and the client secret", err->base.msg);
 		break;
 	case OAUTH_HINT_SCOPE:
-		msg(who, "%s; check --scope", err->what);
+		msg(who, "%s; check --scope", err->base.msg);
 		break;
 	case OAUTH_HINT_CAFILE:
 	case OAUTH_HINT_PEER:
 		msg(who, "%s; if the server uses a private CA, add --cafile FILE",
-		    err->what);
+		    err->base.msg);
 		break;
 	case OAUTH_HINT_NETWORK:
-		msg(who, "%s; check the network and the endpoint", err->what);
+		msg(who, "%s; check the network and the endpoint", err->base.msg);
 		break;
 	default:
-		msg(who, "%s; log in again", err->what);
+		msg(who, "%s; log in again", err->base.msg);
 		break;
 	}
 }
@@ -612,7 +612,7 @@ browser_check(const char *who, const struct provider *p, const char *rhost)
 	}
 	if ((r = oauth_url_check(p->auth_endpoint, "the authorization endpoint",
 	    &err)) != 0) {
-		msg(who, "%s", err.what);
+		msg(who, "%s", err.base.msg);
 		return r;
 	}
 	if (strcmp(rhost, "127.0.0.1") != 0 && strcmp(rhost, "localhost") != 0) {
@@ -772,7 +772,7 @@ device_start(const struct login_options *lo, const struct oauth_options *net,
 	}
 	if ((r = oauth_device_authorize(p->device_endpoint, fields,
 	    sizeof(fields) / sizeof(fields[0]), net, dev, &err)) != 0) {
-		msg(who, "%s", err.what);
+		msg(who, "%s", err.base.msg);
 		return r;
 	}
 	msg(who, "to sign in, open %s in a browser (on any device) and "
@@ -814,7 +814,7 @@ device_poll_failed(const char *who, const struct oauth_device *dev, int r,
 	}
 	if (err->code[0] == '\0' && r == XO_E_TEMPFAIL &&
 	    ++*transientp < TRANSIENT_TRIES) {
-		msg(who, "%s; trying again", err->what);
+		msg(who, "%s; trying again", err->base.msg);
 		return 1;
 	}
 	report_grant_error(who, NULL, err);
@@ -914,7 +914,7 @@ login_prepare(const struct login_options *lo, const char *who,
 	    &err)) != 0 || (p->device_endpoint != NULL &&
 	    (r = oauth_url_check(p->device_endpoint, "the device endpoint",
 	    &err)) != 0)) {
-		msg(who, "%s", err.what);
+		msg(who, "%s", err.base.msg);
 		return r;
 	}
 	/* Unless told: a browser here if one can be started, else the

@@ -1,6 +1,11 @@
 /*
- * oauth: talking to an OAuth 2.0 token endpoint (RFC 6749) over HTTPS
- * with libcurl.  All network code of xoauth2 lives in helper/.
+ * oauth: talking to an OAuth 2.0 token endpoint (RFC 6749) and device
+ * authorization endpoint (RFC 8628) over HTTPS with libcurl.  One module
+ * in three files: oauth.c, the grants (refresh, any other grant, device
+ * authorization); oauth_http.c, the transfer (libcurl, forms, URL and
+ * proxy checks, CA, timeouts); oauth_answer.c, reading what the server
+ * answered and classifying failures.  All network code of xoauth2
+ * lives in helper/.
  */
 #ifndef XO_OAUTH_H
 #define XO_OAUTH_H
@@ -11,6 +16,7 @@
 
 #include "diag.h"
 #include "tokfile.h"
+#include "xo_err.h"
 
 #define OAUTH_RESPONSE_MAX	(64 * 1024)	/* larger answers are refused */
 #define OAUTH_DEFAULT_EXPIRES_IN 3600		/* if the server names none */
@@ -54,21 +60,23 @@ enum oauth_hint {
 };
 
 /* Every function below that fails returns 0 or an errors.h code
- * (XO_E_*, -ENOMEM) and fills one of these. */
+ * (XO_E_*, -ENOMEM) and fills one of these: the one carrier
+ * (common/xo_err.h: the code returned and what happened, no secrets)
+ * and what an OAuth failure adds to it. */
 struct oauth_error {
+	struct xo_err	 base;		/* first: code, msg */
 	enum oauth_hint	 hint;
 	char		 code[64];	/* the server's OAuth "error", or "" */
 	char		 desc[256];	/* its error_description (printable), or "" */
-	char		 what[1024];	/* what happened; no secrets */
 	const struct diag *diag;	/* a known refusal (diag.h): its cause
 					 * and fix, or NULL */
 	int		 stopped;	/* abandoned: oauth_options.stop was set */
 };
 
-/* Fills ERR for a failure found here (HINT, the message; no diag row,
- * no server words) and returns R, the code the caller returns: the
- * return value is the one place that says what kind of failure it was.
- * For apponly.c and refresh.c too. */
+/* Fills ERR for a failure found here (HINT, the message in ERR->base,
+ * through xo_err_set; no diag row, no server words) and returns R, the
+ * code the caller returns: the return value is the one place that says
+ * what kind of failure it was.  For apponly.c and refresh.c too. */
 int oauth_seterr(struct oauth_error *err, int r, enum oauth_hint hint,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -116,7 +124,7 @@ int oauth_authorize_url(const char *endpoint, const struct oauth_field *fields,
     size_t n, const char *extra, char **urlp);
 
 /* Global libcurl set-up; call once before oauth_refresh, and
- * oauth_cleanup at exit.  Returns 0 or -1. */
+ * oauth_cleanup at exit.  Returns 0 or XO_E_SOFTWARE (libcurl refused). */
 int oauth_init(void);
 void oauth_cleanup(void);
 

@@ -41,7 +41,7 @@ report_refresh_error(const struct refresh_file *t,
 
 	/* A refusal the diagnostics table knows: its cause and its fix. */
 	if (err->diag != NULL) {
-		msg(t->arg, "%s: %s", err->what, diag_explain(err->diag, v, why,
+		msg(t->arg, "%s: %s", err->base.msg, diag_explain(err->diag, v, why,
 		    sizeof(why)));
 		return;
 	}
@@ -49,38 +49,38 @@ report_refresh_error(const struct refresh_file *t,
 	case OAUTH_HINT_LOGIN:
 		/* apponly.c's words say which credential and what to do. */
 		if (v->app_only)
-			msg(t->arg, "%s", err->what);
+			msg(t->arg, "%s", err->base.msg);
 		else
-			msg(t->arg, "%s; run: " PROG " login %s", err->what,
+			msg(t->arg, "%s; run: " PROG " login %s", err->base.msg,
 			    xo_shell_word(word, sizeof(word), t->arg));
 		break;
 	case OAUTH_HINT_CLIENT:
 		msg(t->arg, "%s; check client_id and client_secret in %s",
-		    err->what, t->path);
+		    err->base.msg, t->path);
 		break;
 	case OAUTH_HINT_SCOPE:
-		msg(t->arg, "%s; check scope in %s", err->what, t->path);
+		msg(t->arg, "%s; check scope in %s", err->base.msg, t->path);
 		break;
 	case OAUTH_HINT_ENDPOINT:
-		msg(t->arg, "%s; check token_endpoint in %s", err->what, t->path);
+		msg(t->arg, "%s; check token_endpoint in %s", err->base.msg, t->path);
 		break;
 	case OAUTH_HINT_NETWORK:
 		msg(t->arg, "%s; check the network and token_endpoint in %s",
-		    err->what, t->path);
+		    err->base.msg, t->path);
 		break;
 	case OAUTH_HINT_LATER:
-		msg(t->arg, "%s; try again later", err->what);
+		msg(t->arg, "%s; try again later", err->base.msg);
 		break;
 	case OAUTH_HINT_CAFILE:
 		msg(t->arg, "%s; if the server uses a private CA, add "
-		    "--cafile FILE", err->what);
+		    "--cafile FILE", err->base.msg);
 		break;
 	case OAUTH_HINT_PEER:
 		msg(t->arg, "%s; check token_endpoint in %s, and if the server "
-		    "uses a private CA, add --cafile FILE", err->what, t->path);
+		    "uses a private CA, add --cafile FILE", err->base.msg, t->path);
 		break;
 	case OAUTH_HINT_NONE:
-		msg(t->arg, "%s", err->what);
+		msg(t->arg, "%s", err->base.msg);
 		break;
 	}
 }
@@ -134,7 +134,7 @@ classify(const struct oauth_error *err, int r)
 {
 	const struct diag *d;
 
-	/* oauth.c matched the error and its description to the table. */
+	/* oauth_answer.c matched the error and its description to the table. */
 	if ((d = err->diag) != NULL) {
 		switch (d->cls) {
 		case DIAG_CLASS_LOGIN:
@@ -215,7 +215,7 @@ health_tell(const struct refresh *rf, const struct refresh_file *t)
 	n.account = t->arg;
 	n.user = rf->user;
 	n.path = t->path;
-	n.reason = rf->event == HEALTH_EV_NEEDS_LOGIN ? rf->err.what : "";
+	n.reason = rf->event == HEALTH_EV_NEEDS_LOGIN ? rf->err.base.msg : "";
 	n.fix = rf->event == HEALTH_EV_NEEDS_LOGIN ? rf->fix : "";
 	health_announce(rf->notify, &n, rf->owner);
 }
@@ -362,7 +362,7 @@ refresh_ask(struct refresh *rf, struct tokfile *tok,
 		rf->status = r;
 		rf->failed = 1;
 		if (health_record_failure(tok, classify(&rf->err, r),
-		    rf->err.what, xo_now_s(), &rf->event) != 0 ||
+		    rf->err.base.msg, xo_now_s(), &rf->event) != 0 ||
 		    health_keep(rf, tok) != 0)
 			return TOKFILE_E_ABORTED;
 		return 0;

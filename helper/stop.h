@@ -4,7 +4,7 @@
  * refresh token with its answer: dying between that answer and the file
  * that stores it would lose the grant.  So these signals only set a flag
  * (stop_flag): whoever waits -- for the lock (tokfile_update_stoppable),
- * for a request still unanswered (oauth.c) -- gives up when it is set,
+ * for a request still unanswered (oauth_http.c) -- gives up when it is set,
  * and an answer that has arrived is stored first.  At the end the
  * program dies of the signal it got (stop_exit), as its caller expects.
  *

@@ -1,5 +1,5 @@
 /*
- * helper/oauth.c without a network: the token endpoint's answers, the
+ * helper/oauth*.c without a network: the token endpoint's answers, the
  * device authorization answers (rows seeded from fuzz/corpus/), URL
  * checks, and the form and authorization URL encoding.  Every message
  * must be free of control characters, C1 included.
@@ -111,11 +111,17 @@ static const struct token_row {
 	  OAUTH_HINT_NONE, "(e: caf\xc3\xa9)", "e", NULL, NULL, 0 },
 };
 
+/* A failure's message (ERR, after a call that returned R): the one
+ * carrier holds the code returned, and words fit for a terminal. */
 static void
-check_message(const char *name, const char *what)
+check_message(const char *name, const struct oauth_error *err, int r)
 {
+	const char *what = err->base.msg;
 	char label[160];
 
+	snprintf(label, sizeof(label), "%s: the message carries the code",
+	    name);
+	expect_int(label, err->base.code, r);
 	snprintf(label, sizeof(label), "%s: message has no control characters",
 	    name);
 	expect_int(label, xo_unsafe_text(what, strlen(what)), 0);
@@ -152,11 +158,11 @@ test_token_answers(void)
 			snprintf(label, sizeof(label), "token %s: hint", t->name);
 			expect_int(label, (long)err.hint, (long)t->hint);
 			snprintf(label, sizeof(label), "token %s: what", t->name);
-			expect_contains(label, err.what, t->what);
+			expect_contains(label, err.base.msg, t->what);
 			snprintf(label, sizeof(label), "token %s: OAuth code",
 			    t->name);
 			expect_str(label, err.code, t->code);
-			check_message(t->name, err.what);
+			check_message(t->name, &err, r);
 			snprintf(label, sizeof(label), "token %s: no tokens left",
 			    t->name);
 			expect_int(label, out.access_token == NULL &&
@@ -262,8 +268,8 @@ test_device_answers(void)
 			expect_int(label, (long)out.interval, t->interval);
 		} else {
 			snprintf(label, sizeof(label), "device %s: what", t->name);
-			expect_contains(label, err.what, t->what);
-			check_message(t->name, err.what);
+			expect_contains(label, err.base.msg, t->what);
+			check_message(t->name, &err, r);
 			snprintf(label, sizeof(label), "device %s: nothing left",
 			    t->name);
 			expect_int(label, out.device_code == NULL &&
@@ -306,8 +312,8 @@ test_url_check(void)
 		expect_int(label, oauth_url_check(t[i].url, "--token-endpoint",
 		    &err), t[i].want);
 		if (t[i].want != 0) {
-			expect_contains(label, err.what, "--token-endpoint");
-			check_message(label, err.what);
+			expect_contains(label, err.base.msg, "--token-endpoint");
+			check_message(label, &err, t[i].want);
 		}
 	}
 }
@@ -367,6 +373,29 @@ test_authorize_url(void)
 	}
 }
 
+/* oauth_seterr fills the one carrier: the code it returns, and a
+ * message that, cut to fit, says so. */
+static void
+test_seterr(void)
+{
+	struct oauth_error err;
+	char long_text[XO_ERR_MSG * 2];
+	size_t n;
+
+	rows++;
+	memset(&err, 0, sizeof(err));
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	expect_int("seterr returns its code", oauth_seterr(&err, XO_E_CONFIG,
+	    OAUTH_HINT_SCOPE, "scope %s", long_text), XO_E_CONFIG);
+	expect_int("seterr: the carrier's code", err.base.code, XO_E_CONFIG);
+	expect_int("seterr: the hint", (long)err.hint, (long)OAUTH_HINT_SCOPE);
+	n = strlen(err.base.msg);
+	expect_int("seterr: cut to fit", (long)n, XO_ERR_MSG - 1);
+	expect_str("seterr: a cut message ends in ...", err.base.msg + n - 3,
+	    "...");
+}
+
 int
 main(void)
 {
@@ -378,6 +407,7 @@ main(void)
 	test_device_answers();
 	test_url_check();
 	test_authorize_url();
+	test_seterr();
 	oauth_cleanup();
 	return unit_done("unit-oauth", rows);
 }

@@ -1,5 +1,6 @@
 /*
- * unit-tokfile: the token file module (common/tokfile.c).
+ * unit-tokfile: the token file module (common/tokfile.c, the schema, and
+ * common/tokfile_io.c, the file on disk).
  *
  * A table of parse cases, then the file operations in a private temp
  * directory: write/read round trip, refused modes and file types, a

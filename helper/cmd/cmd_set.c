@@ -39,7 +39,7 @@ cmd_conf_check(const struct login_options *c, const char *who)
 
 	if (c->proxy != NULL && *c->proxy != '\0' &&
 	    oauth_proxy_check(c->proxy, shown, sizeof(shown), &err) != 0) {
-		msg(who, "--proxy: %s", err.what);
+		msg(who, "--proxy: %s", err.base.msg);
 		return XO_E_USAGE;
 	}
 	if ((c->no_proxy != NULL &&

@@ -29,9 +29,9 @@ print_token(const struct target *t, const char *token)
 	char *line;
 	int r, status = 0;
 
-	/* The server's tokens are checked (oauth.c); a file's may have been
-	 * written by hand, by its owner, for root's terminal: a C1 control
-	 * (U+009B CSI) is no token, and is not printed. */
+	/* The server's tokens are checked (oauth_answer.c); a file's may
+	 * have been written by hand, by its owner, for root's terminal: a
+	 * C1 control (U+009B CSI) is no token, and is not printed. */
 	if (xo_unsafe_text(token, len)) {
 		msg(t->arg, "the access token in %s holds control characters "
 		    "or is not UTF-8; not printed: run " PROG " login again",
