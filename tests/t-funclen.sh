@@ -2,8 +2,7 @@
 # No function in helper/, helper/cmd/, plugin/ or common/ is longer than
 # 80 lines (from the line with its name to its closing brace) unless the
 # comment block right above it says why, with "long:" and a reason
-# (issue 11; plugin/ and common/ since issue 18), or ALLOWED below names
-# it for a while.  Function extents come
+# (issue 11; plugin/ and common/ since issue 18).  Function extents come
 # from universal-ctags and are checked against a scan of this codebase's
 # style (the name at column 0 followed by '(', the body ending at the
 # next line that is exactly '}'): if the two disagree, the test fails
@@ -12,11 +11,6 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 MAX=80
-# "FILE NAME": functions let through for now, each with why and until when.
-ALLOWED=(
-    # i18d splits this; the lead removes the line at merge.
-    "common/tokfile.c tokfile_format"
-)
 
 xo_require_cmd ctags
 ctags --version 2>/dev/null | grep -q 'Universal Ctags' ||
@@ -114,21 +108,9 @@ long_functions helper/*.c helper/cmd/*.c plugin/*.c common/*.c >"$XO_TMP/long.un
 sort "$XO_TMP/long.unsorted" >"$XO_TMP/long"
 fails=0
 while read -r file name lines; do
-    allowed=0
-    for a in "${ALLOWED[@]}"; do
-        [ "$a" != "$file $name" ] || allowed=1
-    done
-    if [ "$allowed" = 1 ]; then
-        echo "   allowed for now: $file: $name() is $lines lines long"
-        continue
-    fi
     echo "   FAIL: $file: $name() is $lines lines long (at most $MAX): split it into functions that each do one thing, or say why not in the comment right above it: 'long: REASON'"
     fails=$((fails + 1))
 done <"$XO_TMP/long"
-for a in "${ALLOWED[@]}"; do
-    grep -q "^$a " "$XO_TMP/long" ||
-        echo "   note: '$a' is no longer over $MAX lines: remove it from ALLOWED"
-done
 [ "$fails" = 0 ] || xo_fail "$fails function(s) over $MAX lines without a reason"
 echo "   ok: $(wc -l <"$XO_TMP/ctags") functions checked"
 xo_pass
