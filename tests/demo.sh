@@ -18,7 +18,6 @@ xo_require_cmd dovecot "$XO_PYTHON"
 xo_require_root
 xo_require_plugin
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset BROWSER DISPLAY WAYLAND_DISPLAY
 export XDG_DATA_HOME=$XO_TMP/data
 USER=alice@example.com

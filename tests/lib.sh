@@ -44,6 +44,11 @@ export XO_TOP_SRCDIR XO_TOP_BUILDDIR XO_PLUGIN_DIR
 # XOAUTH2 plugin in the system dir; which one would win is undefined).
 export SASL_PATH="$XO_PLUGIN_DIR"
 export LC_ALL=C
+# No test inherits the caller's proxy: the helper (curl) and the mock
+# server's ctl client (urllib) would send loopback requests through it.  A
+# test that wants a proxy sets one after sourcing this file (t-proxy.sh).
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy \
+    no_proxy NO_PROXY
 
 # The tarball check in CI (distcheck) sets this: the integration tests
 # already ran on the same machine, so they need not run twice.

@@ -22,7 +22,6 @@ xo_require_plugin
 xo_require_helper
 "$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
     || xo_skip "python3-cryptography is not installed"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export XDG_DATA_HOME=$XO_TMP/data
 
 CID=0f8fad5b-d9cb-469f-a165-70867728950e

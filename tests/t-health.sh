@@ -29,7 +29,6 @@ set -eu
 
 xo_require_helper
 xo_require_cmd "$XO_PYTHON"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 N=${XO_HEALTH_HERD:-50}
 USER=alice@example.com

@@ -12,7 +12,6 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export XDG_DATA_HOME=$XO_TMP/data
 STORE=$XDG_DATA_HOME/xoauth2
 

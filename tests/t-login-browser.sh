@@ -17,7 +17,6 @@ set -eu
 
 xo_require_cmd ss "$XO_PYTHON"
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export XDG_DATA_HOME=$XO_TMP/data
 STORE=$XDG_DATA_HOME/xoauth2
 USER=alice@example.com

@@ -16,7 +16,6 @@ command -v chromium >/dev/null ||
     xo_skip "chromium not installed (Debian package chromium; tools/build.sh installs it)"
 xo_require_cmd ss timeout "$XO_PYTHON"
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy no_proxy NO_PROXY
 export XDG_DATA_HOME=$XO_TMP/data
 STORE=$XDG_DATA_HOME/xoauth2
 USER=alice@example.com

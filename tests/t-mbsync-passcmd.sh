@@ -14,7 +14,6 @@ xo_require_cmd mbsync dovecot "$XO_PYTHON"
 xo_require_root
 xo_require_plugin
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 xo_start_oauth
 xo_start_dovecot

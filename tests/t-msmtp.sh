@@ -14,7 +14,6 @@ set -eu
 xo_require_cmd msmtp dovecot "$XO_PYTHON"
 xo_require_root
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 USER=alice@example.com RCPT=bob@example.org
 
 xo_start_oauth

@@ -18,7 +18,6 @@ set -eu
 xo_require_cmd mutt dovecot openssl "$XO_PYTHON"
 xo_require_root
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 USER=alice@example.com RCPT=bob@example.org
 export HOME=$XO_TMP/home          # no ~/.muttrc, no ~/Mail of the caller
 mkdir -p "$HOME"

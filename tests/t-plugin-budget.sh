@@ -26,7 +26,6 @@ set -eu
 xo_require_cmd "$XO_PYTHON" flock curl
 xo_require_plugin
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 START=$XO_TOP_BUILDDIR/tests/plugin-start
 [ -x "$START" ] || xo_skip "tests/plugin-start not built (make check builds it)"
 USER=alice@example.com

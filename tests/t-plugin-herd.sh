@@ -14,7 +14,6 @@ xo_require_cmd "$IMTEST" dovecot "$XO_PYTHON"
 xo_require_root
 xo_require_plugin
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 N=${XO_PLUGIN_HERD:-20}
 N_OB=${XO_PLUGIN_HERD_OAUTHBEARER:-5}

@@ -36,7 +36,6 @@ xo_require_plugin
 xo_require_helper
 "$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
     || xo_skip "python3-cryptography is not installed"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 MBX=relay@example.com
 CID=6f9619ff-8b86-d011-b42d-00c04fc964ff

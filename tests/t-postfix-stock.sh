@@ -35,7 +35,6 @@ xo_require_postfix
 xo_require_cmd dovecot runuser "$XO_PYTHON"
 xo_require_plugin
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 USER=relay@example.com
 UNIT=$XO_TOP_SRCDIR/contrib/systemd/xoauth2-token-postfix.service

@@ -32,7 +32,6 @@ xo_require_postfix
 xo_require_cmd dovecot "$XO_PYTHON"
 xo_require_plugin
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 USER=alice@example.com
 RCPT=$XO_PF_RCPT

@@ -29,7 +29,6 @@ xo_require_plugin
 xo_require_helper
 "$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
     || xo_skip "python3-cryptography is not installed (the mock server's app grants)"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy no_proxy NO_PROXY
 
 USER=alice@example.com
 H=$XO_HELPER

@@ -18,7 +18,6 @@ XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
 [ "$(id -u)" = 0 ] || xo_skip "needs root (refreshes as root for another user)"
 xo_require_cmd setpriv
 xo_require_cmd pgrep
-unset http_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 U=54321
 V=54322
 

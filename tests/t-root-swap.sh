@@ -18,7 +18,6 @@ XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
 [ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
 [ "$(id -u)" = 0 ] || xo_skip "needs root (refreshes as root for another user)"
 xo_require_cmd setpriv
-unset http_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 U=54321
 
 xo_start_oauth

@@ -18,7 +18,6 @@
 XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
 [ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
 [ "$(id -u)" = 0 ] || xo_skip "needs root (refreshes as root in another user's directory)"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export XDG_DATA_HOME=$XO_TMP/data
 U=54321 V=54322
 

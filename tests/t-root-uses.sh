@@ -24,7 +24,6 @@ xo_require_cmd setpriv openssl "$XO_PYTHON"
 xo_require_helper
 "$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
     || xo_skip "python3-cryptography is not installed"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset BROWSER DISPLAY WAYLAND_DISPLAY
 U=54321
 PF=$(id -u postfix)

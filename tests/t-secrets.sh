@@ -40,7 +40,6 @@ xo_require_root
 xo_require_cmd "$IMTEST" dovecot cc "$XO_PYTHON"
 xo_require_plugin
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export XDG_DATA_HOME=$XO_TMP/data
 USER=alice@example.com
 H=$XO_HELPER

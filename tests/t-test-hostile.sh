@@ -19,7 +19,6 @@ xo_require_cmd dovecot openssl "$XO_PYTHON"
 xo_require_root
 xo_require_plugin
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export XDG_DATA_HOME=$XO_TMP/data
 USER=alice@example.com
 mkdir -p "$XDG_DATA_HOME/xoauth2"

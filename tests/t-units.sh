@@ -15,7 +15,6 @@ UNITS=$XO_TOP_SRCDIR/contrib/systemd
 XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
 [ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
 xo_require_cmd systemd-analyze
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 SYS_SERVICE=$UNITS/xoauth2-token-refresh@.service
 SYS_TIMER=$UNITS/xoauth2-token-refresh@.timer
