@@ -14,9 +14,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd dovecot "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack
 xo_require_helper
 unset BROWSER DISPLAY WAYLAND_DISPLAY
 export XDG_DATA_HOME=$XO_TMP/data

@@ -1135,6 +1135,27 @@ EOC
 #   xo_pf_wait_log ERE [SECS], xo_pf_pids, xo_pf_stop
 XO_PF_RCPT=${XO_PF_RCPT:-bob@example.net}
 
+# xo_require_mail_stack [CMD...]: what a test against the private Dovecot
+# and the mock OAuth server needs: dovecot, the system python, CMD..., root
+# and the built plugin (skips, naming what is missing).
+xo_require_mail_stack() {
+    xo_require_cmd dovecot "$XO_PYTHON" "$@"
+    xo_require_root
+    xo_require_plugin
+}
+# xo_require_relay_stack [CMD...]: the same for a private postfix relaying
+# to that Dovecot through the plugin, with the helper (its token files).
+xo_require_relay_stack() {
+    xo_require_postfix
+    xo_require_mail_stack "$@"
+    xo_require_helper
+}
+# xo_require_crypto [WHY]: python3-cryptography, with which the mock server
+# verifies the app-only grants' assertions.
+xo_require_crypto() {
+    "$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
+        || xo_skip "python3-cryptography is not installed${1:+ ($1)}"
+}
 xo_require_postfix() {
     xo_require_root
     xo_require_cmd postfix postconf sendmail postqueue runuser

@@ -16,12 +16,9 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd dovecot openssl "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack openssl
 xo_require_helper
-"$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
-    || xo_skip "python3-cryptography is not installed"
+xo_require_crypto
 export XDG_DATA_HOME=$XO_TMP/data
 
 CID=0f8fad5b-d9cb-469f-a165-70867728950e

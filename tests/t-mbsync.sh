@@ -7,9 +7,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd mbsync dovecot "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack mbsync
 
 xo_start_oauth
 xo_start_dovecot

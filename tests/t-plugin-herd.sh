@@ -10,9 +10,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 IMTEST=$XO_CYRUS_BIN/imtest
-xo_require_cmd "$IMTEST" dovecot "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack "$IMTEST"
 xo_require_helper
 
 N=${XO_PLUGIN_HERD:-20}

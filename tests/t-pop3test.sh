@@ -7,9 +7,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 POP3TEST=$XO_CYRUS_BIN/pop3test
-xo_require_cmd "$POP3TEST" dovecot "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack "$POP3TEST"
 
 xo_start_oauth
 xo_start_dovecot

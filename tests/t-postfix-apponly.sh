@@ -30,12 +30,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_postfix
-xo_require_cmd dovecot runuser openssl "$XO_PYTHON"
-xo_require_plugin
-xo_require_helper
-"$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
-    || xo_skip "python3-cryptography is not installed"
+xo_require_relay_stack openssl
+xo_require_crypto
 
 MBX=relay@example.com
 CID=6f9619ff-8b86-d011-b42d-00c04fc964ff

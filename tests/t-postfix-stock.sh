@@ -31,10 +31,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_postfix
-xo_require_cmd dovecot runuser "$XO_PYTHON"
-xo_require_plugin
-xo_require_helper
+xo_require_relay_stack
 
 USER=relay@example.com
 UNIT=$XO_TOP_SRCDIR/contrib/systemd/xoauth2-token-postfix.service

@@ -23,12 +23,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_postfix
-xo_require_cmd dovecot "$XO_PYTHON" tinyproxy
-xo_require_plugin
-xo_require_helper
-"$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
-    || xo_skip "python3-cryptography is not installed (the mock server's app grants)"
+xo_require_relay_stack tinyproxy
+xo_require_crypto "the mock server's app grants"
 
 USER=alice@example.com
 H=$XO_HELPER

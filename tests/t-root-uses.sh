@@ -22,8 +22,7 @@
 xo_require_postfix
 xo_require_cmd setpriv openssl "$XO_PYTHON"
 xo_require_helper
-"$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
-    || xo_skip "python3-cryptography is not installed"
+xo_require_crypto
 unset BROWSER DISPLAY WAYLAND_DISPLAY
 U=54321
 PF=$(id -u postfix)

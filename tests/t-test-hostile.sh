@@ -15,9 +15,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd dovecot openssl "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack openssl
 xo_require_helper
 export XDG_DATA_HOME=$XO_TMP/data
 USER=alice@example.com
