@@ -1068,6 +1068,11 @@ xo_oauth_refreshes() {
 
 # xo_oauth_stat FIELD: one counter of the mock server's stats (e.g.
 # token_requests, token_via_proxy, token_direct).
+# xo_assert_refreshes N WHAT: the mock server has seen N refreshes in all
+# (N: an earlier xo_oauth_refreshes), else fail saying WHAT happened.
+xo_assert_refreshes() {
+    [ "$(xo_oauth_refreshes)" = "$1" ] || xo_fail "$2"
+}
 xo_oauth_stat() {
     xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
@@ -1385,6 +1390,40 @@ xo_pf_wait_log() {
 # xo_pf_queue_id: set XO_PF_QID to the queue id of the last message
 # xo_pf_send sent (cleanup logs its Message-ID); waits up to 10 s for it.
 # (Not printed: xo_fail in a $(...) would lose its message.)
+# xo_pf_delivered SUBJECT QID [SECS]: the message reached the sink and
+# postfix logged queue id QID as sent to XO_PF_RCPT.
+xo_pf_delivered() {
+    xo_pf_wait_sink "$1" "${3:-20}"
+    xo_pf_wait_log "$2: to=<$XO_PF_RCPT>, .* status=sent"
+}
+# xo_pf_send_unrefreshed SUBJECT WHAT: SUBJECT goes through postfix to the
+# sink without a refresh at the mock server (else fail saying WHAT).
+xo_pf_send_unrefreshed() {
+    local before
+    before=$(xo_oauth_refreshes)
+    xo_pf_send "$1"
+    xo_pf_wait_sink "$1"
+    xo_assert_refreshes "$before" "$2"
+    echo "   ok: no refresh"
+}
+# xo_pf_assert_clean_log N [TOKEN...]: postfix's maillog holds none of
+# TOKEN... (empty ones skipped) and no token-shaped string, nothing bounced,
+# no fatal error; the sink holds N messages.
+xo_pf_assert_clean_log() {
+    local n=$1 t
+    shift
+    for t in "$@"; do
+        [ -n "$t" ] || continue
+        ! grep -qF "$t" "$XO_PF_LOG" || xo_fail "a token appears in postfix's maillog"
+    done
+    xo_assert_not_contains "$XO_PF_LOG" 'xoat\.|xort\.|auth=Bearer' "no token-shaped string"
+    echo "   ok: none of the $# tokens of this run is in the maillog"
+    xo_assert_not_contains "$XO_PF_LOG" 'status=bounced' "nothing bounced"
+    xo_assert_not_contains "$XO_PF_LOG" '(fatal|panic):' "no fatal errors"
+    t=$(xo_sink_count)
+    [ "$t" = "$n" ] || xo_fail "the sink has $t messages, want $n"
+    echo "   ok: the sink holds the $n messages"
+}
 xo_pf_queue_id() {
     local mid n
     XO_PF_QID=

@@ -77,7 +77,7 @@ xo_mbsync_config "$dir" "$USER" XOAUTH2 "Pass $F"
 xo_run_mbsync "$dir"
 xo_assert_rc 0 "$dir.out"
 xo_assert_synced "$dir" "$SUBJECT"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a valid token was refreshed"
+xo_assert_refreshes "$before" "a valid token was refreshed"
 echo "   ok: synced without a refresh"
 
 xo_step "Pass FILE after the server revoked the grant: mbsync fails, names the fix, within 10 s"

@@ -93,7 +93,7 @@ case $(field failure) in
 *) xo_fail "the recorded failure does not name --time-limit" "$F" ;;
 esac
 echo "   ok: tokens untouched; the failure recorded for the back-off: $(field failure)"
-[ "$(xo_oauth_refreshes)" = "$n0" ] || xo_fail "a refresh happened at the server"
+xo_assert_refreshes "$n0" "a refresh happened at the server"
 
 # =============================================================================
 xo_step "(b) SIGTERM while the answer is on its way (refresh token rotated, half the answer sent): the helper stores it first"

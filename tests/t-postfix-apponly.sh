@@ -139,8 +139,7 @@ xo_pf_wait_log "$id3: to=<$RCPT>, .*status=deferred \(SASL authentication failed
 echo "   ok: deferred with the server's 535; the file is marked stale"
 xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/postqueue.out"
-xo_pf_wait_sink "$subject"
-xo_pf_wait_log "$id3: to=<$RCPT>, .* status=sent"
+xo_pf_delivered "$subject" "$id3"
 one_grant "$before" "$old"
 file_ok
 remember
@@ -181,20 +180,13 @@ file_ok
 remember
 xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/postqueue.out"
-xo_pf_wait_sink "$subject"
-xo_pf_wait_log "$id4: to=<$RCPT>, .* status=sent"
+xo_pf_delivered "$subject" "$id4"
 echo "   ok: the deferred message went through"
 
 xo_step "the maillog holds no token and no key"
-for t in "${TOKENS_SEEN[@]}"; do
-    [ -n "$t" ] || continue
-    ! grep -qF "$t" "$XO_PF_LOG" || xo_fail "a token appears in postfix's maillog"
-done
-xo_assert_not_contains "$XO_PF_LOG" 'xoat\.|auth=Bearer|PRIVATE KEY' "the maillog"
+xo_pf_assert_clean_log 5 "${TOKENS_SEEN[@]}"
+xo_assert_not_contains "$XO_PF_LOG" 'PRIVATE KEY' "the maillog"
 ! grep -qF "$(sed -n 2p "$CRED/relay.key")" "$XO_PF_LOG" || xo_fail "the key is in the maillog"
-xo_assert_not_contains "$XO_PF_LOG" '(fatal|panic):' "no fatal errors"
-[ "$(xo_sink_count)" = 5 ] || xo_fail "the sink has $(xo_sink_count) messages, want 5"
-echo "   ok: 5 messages relayed; ${#TOKENS_SEEN[@]} app-only tokens, none in the maillog"
 
 # --- stock Debian master.cf, one command -------------------------------------------
 xo_step "5. stock master.cf: login --app-only --for postfix --apply, in one command"
@@ -243,15 +235,10 @@ one_grant "$before" "$old"
 file_ok
 remember
 xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
-xo_pf_wait_sink "$subject" 30
-xo_pf_wait_log "$id5: to=<$RCPT>, .* status=sent"
+xo_pf_delivered "$subject" "$id5" 30
 echo "   ok: the deferred message went through"
-for t in "${TOKENS_SEEN[@]}"; do
-    [ -n "$t" ] || continue
-    ! grep -qF "$t" "$XO_PF_LOG" || xo_fail "a token appears in postfix's maillog"
-done
-xo_assert_not_contains "$XO_PF_LOG" 'xoat\.|auth=Bearer|PRIVATE KEY|status=bounced|(fatal|panic):' "the maillog"
-[ "$(xo_sink_count)" = 7 ] || xo_fail "the sink has $(xo_sink_count) messages, want 7"
+xo_pf_assert_clean_log 7 "${TOKENS_SEEN[@]}"
+xo_assert_not_contains "$XO_PF_LOG" 'PRIVATE KEY' "the maillog"
 
 xo_pf_stop
 xo_pass

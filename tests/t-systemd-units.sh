@@ -153,7 +153,7 @@ xo_assert_rc 0 "$XO_TMP/err"
 for a in expired soon within fresh; do
     cmp -s "$H/.local/share/xoauth2/$a.json" "$XO_TMP/$a.before" || xo_fail "$a: rewritten"
 done
-[ "$(xo_oauth_refreshes)" = "$r0" ] || xo_fail "the second run refreshed"
+xo_assert_refreshes "$r0" "the second run refreshed"
 echo "   ok: no refresh, no file rewritten"
 
 xo_step "the user service's command: XDG_DATA_HOME honoured"
