@@ -1437,12 +1437,13 @@ xo_pf_queue_id() {
     xo_fail "postfix did not log the message-id <$mid>" "$XO_PF_LOG"
 }
 
-# --- TLS in front of a plain port (t-mutt) ----------------------------------
-# xo_tls_pki: a throwaway CA and a server certificate signed by it (CN and
-# SAN DNS localhost, SAN IP 127.0.0.1), made once per script.  Sets XO_TLS_CA,
+# --- TLS in front of a plain port (t-mutt, t-helper-tls) ---------------------
+# xo_tls_pki [SAN]: a throwaway CA and a server certificate signed by it (CN
+# localhost; subjectAltName SAN, default DNS:localhost,IP:127.0.0.1), made
+# once per script (SAN counts on the first call).  Sets XO_TLS_CA,
 # XO_TLS_CERT and XO_TLS_KEY (the server's key, unencrypted).
 xo_tls_pki() {
-    local p=$XO_TMP/pki
+    local p=$XO_TMP/pki san=${1:-DNS:localhost,IP:127.0.0.1}
     xo_require_cmd openssl
     mkdir -p "$p"
     [ -s "$p/srv.pem" ] || {
@@ -1451,23 +1452,23 @@ xo_tls_pki() {
             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign &&
         openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
             -keyout "$p/srv.key" -out "$p/srv.csr" -subj /CN=localhost &&
-        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$p/ext" &&
+        printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$p/ext" &&
         openssl x509 -req -in "$p/srv.csr" -CA "$p/ca.pem" -CAkey "$p/ca.key" \
             -CAcreateserial -out "$p/srv.pem" -days 2 -extfile "$p/ext"
     } >"$p/log" 2>&1 || xo_fail "openssl failed" "$p/log"
     XO_TLS_CA=$p/ca.pem XO_TLS_CERT=$p/srv.pem XO_TLS_KEY=$p/srv.key
 }
 
-# xo_start_tls_relay UPSTREAM_PORT: implicit TLS on a free loopback port,
+# xo_start_tls_relay UPSTREAM_PORT [SAN]: implicit TLS on a free loopback port,
 # relaying to 127.0.0.1:UPSTREAM_PORT (e.g. Dovecot's plain IMAP port, for
 # clients that send a bearer token only over TLS).  The certificate
 # (CN=localhost, SAN DNS:localhost and IP:127.0.0.1) is signed by a
 # throwaway CA (made once, shared by every relay of the script: call it
-# once per upstream port).  Sets XO_TLS_PORT, XO_TLS_CA (the CA) and XO_TLS_CERT (the
+# once per upstream port; SAN, as for xo_tls_pki, counts on the first).  Sets XO_TLS_PORT, XO_TLS_CA (the CA) and XO_TLS_CERT (the
 # server's certificate).
 xo_start_tls_relay() {
     local p=$XO_TMP/pki pid n
-    xo_tls_pki
+    xo_tls_pki "${2:-}"
     rm -f "$p/port-$1"
     setsid "$XO_PYTHON" - "$p/srv.pem" "$p/srv.key" "$1" "$p/port-$1" \
         </dev/null >"$p/relay.log" 2>&1 <<'PY' &
