@@ -25,9 +25,7 @@ exec 3>&1 >"$XO_TMP/demo.log" 2>&1
 xo_on_exit '[ $? = 0 ] || { say "demo FAILED; details:"; tail -40 "$XO_TMP/demo.log" | xo_mask >&3; }'
 
 say "xoauth2 demo: OAuth server, Dovecot and the clients all on 127.0.0.1"
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_oauth -q device-config --interval 1 --expires-in 60
 say "  servers: OAuth $XO_OAUTH_URL, Dovecot IMAP :$XO_IMAP_PORT POP3 :$XO_POP3_PORT SMTP :$XO_SUBMISSION_PORT"
 

@@ -745,6 +745,14 @@ EOF
 # xo_stop_dovecot: stop the instance (the one started last) now and wait
 # until every process of it has gone, so its log is complete (its log
 # process writes asynchronously).
+# xo_start_mail_servers [--no-sink]: the mock OAuth server, the SMTP sink
+# (not with --no-sink) and Dovecot (with submission when there is a sink):
+# what a test of a mail client against real servers starts first.
+xo_start_mail_servers() {
+    xo_start_oauth
+    [ "${1:-}" = --no-sink ] || xo_start_smtp_sink
+    xo_start_dovecot
+}
 xo_stop_dovecot() {
     local i
     [ -n "${XO_DOVECOT_PID:-}" ] || return 0
@@ -964,6 +972,20 @@ XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
 
 # xo_require_helper: skip unless the helper is built; export XOAUTH2_HELPER
 # (the plugin's test override) pointing at it.
+# xo_login_mock SECS NAME [ARGS...]: `xoauth2-token login NAME ARGS...`
+# against the mock OAuth server's endpoints (custom provider, client
+# xoauth2-test) within SECS; its stdout and stderr in $XO_TMP/NAME.out and
+# NAME.err, XO_RC as xo_run_timeout.
+# The scope the mock logins ask for (Microsoft's IMAP scope).
+XO_IMAP_SCOPE="https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
+xo_login_mock() {
+    local secs=$1 name=$2
+    shift 2
+    xo_run_timeout "$secs" "$XO_HELPER" login "$name" --provider custom \
+        --client-id xoauth2-test --auth-endpoint "$XO_OAUTH_URL/authorize" \
+        --token-endpoint "$XO_OAUTH_URL/token" "$@" \
+        >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
+}
 xo_require_helper() {
     [ -x "$XO_HELPER" ] || xo_skip "helper not built: $XO_HELPER missing"
     export XOAUTH2_HELPER=$XO_HELPER

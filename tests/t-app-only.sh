@@ -24,9 +24,7 @@ export XDG_DATA_HOME=$XO_TMP/data
 CID=0f8fad5b-d9cb-469f-a165-70867728950e
 MBX=relay@example.com
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_message carol@example.com "$MBX" "for the relay" | xo_dovecot_save "$MBX"
 
 D=$XO_TMP/creds

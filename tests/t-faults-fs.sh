@@ -25,8 +25,7 @@ export XDG_DATA_HOME=$XO_TMP/data
 USER=alice@example.com
 H=$XO_HELPER
 
-xo_start_oauth
-xo_start_dovecot
+xo_start_mail_servers --no-sink
 
 # --- helpers ----------------------------------------------------------------
 # mount_tmpfs DIR SIZE: a private tmpfs at DIR (0700), unmounted at exit.

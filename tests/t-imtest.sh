@@ -8,8 +8,7 @@ set -eu
 IMTEST=$XO_CYRUS_BIN/imtest
 xo_require_mail_stack "$IMTEST"
 
-xo_start_oauth
-xo_start_dovecot
+xo_start_mail_servers --no-sink
 
 USER=alice@example.com
 

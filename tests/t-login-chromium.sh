@@ -87,12 +87,8 @@ login() {
     local name=$1 n; shift
     : >"$XO_TMP/browser.log"
     : >"$XO_TMP/browser.dom"
-    xo_run_timeout 90 "$XO_HELPER" login "$name" --provider custom \
-        --client-id xoauth2-test --login-hint "$USER" \
-        --auth-endpoint "$XO_OAUTH_URL/authorize" \
-        --token-endpoint "$XO_OAUTH_URL/token" \
-        --scope "https://outlook.office.com/IMAP.AccessAsUser.All offline_access" \
-        --wait 60 "$@" >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
+    xo_login_mock 90 "$name" --login-hint "$USER" --scope "$XO_IMAP_SCOPE" \
+        --wait 60 "$@"
     for ((n = 0; n < 1400; n++)); do
         xo_grep '^done ' "$XO_TMP/browser.log" && break
         sleep 0.1

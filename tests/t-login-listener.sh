@@ -98,12 +98,7 @@ export BROWSER=$XO_TMP/browser
 login() {
     local name=$1 n; shift
     : >"$XO_TMP/browser.log"
-    xo_run_timeout 40 "$XO_HELPER" login "$name" --provider custom \
-        --client-id xoauth2-test --login-hint "$USER" \
-        --auth-endpoint "$XO_OAUTH_URL/authorize" \
-        --token-endpoint "$XO_OAUTH_URL/token" \
-        --scope "https://outlook.office.com/IMAP.AccessAsUser.All offline_access" \
-        "$@" >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
+    xo_login_mock 40 "$name" --login-hint "$USER" --scope "$XO_IMAP_SCOPE" "$@"
     if xo_grep 'a browser should open' "$XO_TMP/$name.err"; then
         for ((n = 0; n < 300; n++)); do
             xo_grep '^done$' "$XO_TMP/browser.log" && break

@@ -13,8 +13,7 @@ set -eu
 xo_require_mail_stack mbsync
 xo_require_helper
 
-xo_start_oauth
-xo_start_dovecot
+xo_start_mail_servers --no-sink
 
 USER=grace@example.com
 SUBJECT="xo-mbsync-passcmd waiting in INBOX $RANDOM"

@@ -9,8 +9,7 @@ set -eu
 
 xo_require_mail_stack mbsync
 
-xo_start_oauth
-xo_start_dovecot
+xo_start_mail_servers --no-sink
 
 USER=erin@example.com
 SUBJECT="xo-mbsync waiting in INBOX $RANDOM"

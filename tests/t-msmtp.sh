@@ -16,9 +16,7 @@ xo_require_root
 xo_require_helper
 USER=alice@example.com RCPT=bob@example.org
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 msmtp --version | grep -q 'oauthbearer and xoauth2' \
     || xo_skip "this msmtp has no built-in xoauth2/oauthbearer"
 

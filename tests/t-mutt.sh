@@ -22,9 +22,7 @@ USER=alice@example.com RCPT=bob@example.org
 export HOME=$XO_TMP/home          # no ~/.muttrc, no ~/Mail of the caller
 mkdir -p "$HOME"
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_start_tls_relay "$XO_IMAP_PORT"; IMAPS=$XO_TLS_PORT
 xo_start_tls_relay "$XO_SUBMISSION_PORT"; SMTPS=$XO_TLS_PORT
 cat "$XO_TLS_CERT" "$XO_TLS_CA" >"$XO_TMP/certificates"

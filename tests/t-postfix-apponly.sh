@@ -37,9 +37,7 @@ MBX=relay@example.com
 CID=6f9619ff-8b86-d011-b42d-00c04fc964ff
 RCPT=$XO_PF_RCPT
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_pf_init
 
 # --- the app's credentials: postfix's own, 0600 -------------------------------

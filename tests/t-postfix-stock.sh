@@ -36,9 +36,7 @@ xo_require_relay_stack
 USER=relay@example.com
 UNIT=$XO_TOP_SRCDIR/contrib/systemd/xoauth2-token-postfix.service
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_oauth -q device-config --interval 1 --expires-in 60
 xo_pf_init
 RELAY="[127.0.0.1]:$XO_SUBMISSION_PORT"

@@ -33,9 +33,7 @@ xo_require_relay_stack
 USER=alice@example.com
 RCPT=$XO_PF_RCPT
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_pf_init
 
 TOKDIR=$XO_TMP/postfix-tokens       # postfix's, the helper rewrites in it

@@ -10,9 +10,7 @@ set -eu
 SMTPTEST=$XO_CYRUS_BIN/smtptest
 xo_require_mail_stack "$SMTPTEST"
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 
 USER=carol@example.com
 RCPT=dave@example.net

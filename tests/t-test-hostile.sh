@@ -23,9 +23,7 @@ mkdir -p "$XDG_DATA_HOME/xoauth2"
 chmod 700 "$XDG_DATA_HOME/xoauth2"
 F=$XDG_DATA_HOME/xoauth2/mail.json
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_tls_pki
 xo_tokfile "$F" "$USER" 3600
 
