@@ -970,6 +970,12 @@ PY
 # XO_HELPER: the built helper; the plugin runs it when $XOAUTH2_HELPER says so.
 XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
 
+# xo_helper_built: fail (not skip) unless the helper is built, for the
+# tests of the helper itself, where a missing helper is a broken build.
+xo_helper_built() {
+    [ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+}
+
 # xo_require_helper: skip unless the helper is built; export XOAUTH2_HELPER
 # (the plugin's test override) pointing at it.
 # xo_login_mock SECS NAME [ARGS...]: `xoauth2-token login NAME ARGS...`

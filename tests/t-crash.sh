@@ -23,13 +23,9 @@
 # such a round would lose the grant whatever the client did.)
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 export XDG_DATA_HOME=$XO_TMP/data
 ROUNDS=${XO_CRASH_ROUNDS:-200}
-
-# mk_tokfile FILE USER EXPIRES_IN
-mk_tokfile() { xo_tokfile "$1" "$2" "$3"; }
 
 # server_view FILE USER [EXPECTED]: compare FILE's refresh token with the
 # server's tokens for USER; prints "current" (FILE's is USER's only unused
@@ -69,7 +65,7 @@ seeds=0
 seed() {
     seeds=$((seeds + 1))
     USER_NOW=crash-$seeds@example.com
-    mk_tokfile "$F" "$USER_NOW" -10
+    xo_tokfile "$F" "$USER_NOW" -10
 }
 seed
 if [ -f "$STATE" ]; then

@@ -4,8 +4,7 @@
 # on stdout, no secret anywhere, and the token file byte-for-byte as it was.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 export XDG_DATA_HOME=$XO_TMP/data
 
 # mk_tokfile FILE USER EXPIRES_IN [ENDPOINT]: with a client secret, which

@@ -6,13 +6,9 @@
 # and print the token the first one stored.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 export XDG_DATA_HOME=$XO_TMP/data
 N=${XO_HERD:-50}
-
-# mk_tokfile FILE USER EXPIRES_IN
-mk_tokfile() { xo_tokfile "$1" "$2" "$3"; }
 
 refreshes() {
     xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])'
@@ -50,7 +46,7 @@ xo_start_oauth
 F=$XO_TMP/herd.json
 
 xo_step "$N concurrent 'token' on one expired token"
-mk_tokfile "$F" alice@example.com -60
+xo_tokfile "$F" alice@example.com -60
 cp "$F" "$XO_TMP/before"
 before=$(refreshes)
 herd "$XO_HELPER" token "$F"

@@ -9,8 +9,7 @@
 # "localhost" from a throwaway CA) sits in front of it.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 xo_require_cmd openssl tinyproxy
 export XDG_DATA_HOME=$XO_TMP/data
 

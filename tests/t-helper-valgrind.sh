@@ -10,8 +10,7 @@ if [ -n "${XO_SANITIZERS:-}" ]; then
     echo "SKIP: sanitizer build (ASan and valgrind do not mix)"; exit 77
 fi
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 xo_require_cmd valgrind
 export XDG_DATA_HOME=$XO_TMP/data
 

@@ -8,8 +8,7 @@
 #   - `show` prints no secret, and neither does anything else.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 export XDG_DATA_HOME=$XO_TMP/data
 
 # mk_tokfile FILE USER EXPIRES_IN: a token file with an unknown member,

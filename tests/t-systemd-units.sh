@@ -12,8 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 UNITS=$XO_TOP_SRCDIR/contrib/systemd
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 xo_require_cmd systemd-analyze
 
 SYS_SERVICE=$UNITS/xoauth2-token-refresh@.service
