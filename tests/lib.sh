@@ -1101,6 +1101,14 @@ xo_oauth_refreshes() {
 xo_assert_refreshes() {
     [ "$(xo_oauth_refreshes)" = "$1" ] || xo_fail "$2"
 }
+# xo_assert_token_renewed FILE OLD WHAT [N]: FILE's access token is no
+# longer OLD, else fail saying WHAT (and show FILE); with N, the mock
+# server has seen exactly N refreshes in all.
+xo_assert_token_renewed() {
+    [ -z "${4:-}" ] ||
+        xo_assert_refreshes "$4" "expected $4 refresh(es), server saw $(xo_oauth_refreshes)"
+    [ "$(xo_token_field "$1" access_token)" != "$2" ] || xo_fail "$3" "$1"
+}
 xo_oauth_stat() {
     xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }

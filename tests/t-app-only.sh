@@ -111,7 +111,7 @@ helper test-renew test relay --imap "127.0.0.1:$XO_IMAP_PORT" --plain
 xo_assert_rc 0 "$XO_TMP/test-renew.out"
 xo_assert_contains "$XO_TMP/test-renew.out" "^PASS: IMAP login"
 [ $(( $(app_grants) - before )) = 1 ] || xo_fail "$(( $(app_grants) - before )) token requests, want 1"
-[ "$(xo_token_field "$F" access_token)" != "$old" ] || xo_fail "the access token was not renewed"
+xo_assert_token_renewed "$F" "$old" "the access token was not renewed"
 [ "$(xo_token_field "$F" expires_at)" -gt "$(( $(date +%s) + 3000 ))" ] || xo_fail "expires_at not renewed"
 no_secrets "$F"
 echo "   ok: one new app-only token, stored; still no refresh token"

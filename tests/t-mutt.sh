@@ -125,8 +125,7 @@ xo_token_expire_file "$F" -60
 send xoauth2 mutt-refreshed
 xo_assert_rc 0 "$XO_TMP/mutt-refreshed.out"
 at_sink mutt-refreshed || xo_fail "not at the sink" "$XO_TMP/mutt-refreshed.out"
-[ "$(xo_oauth_refreshes)" = 1 ] || xo_fail "expected 1 refresh, server saw $(xo_oauth_refreshes)"
-[ "$(xo_token_field "$F" access_token)" != "$old" ] || xo_fail "the access token did not change"
+xo_assert_token_renewed "$F" "$old" "the access token did not change" 1
 echo "   ok: 1 refresh at the server (not one per login), message sent"
 
 xo_step "revoked token: nothing is sent"

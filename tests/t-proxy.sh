@@ -207,7 +207,7 @@ xo_pf_send "$subject"
 xo_pf_wait_sink "$subject" 40
 [ "$(via)" = $((v0 + 1)) ] && [ "$(direct)" = "$d0" ] \
     || xo_fail "postfix, app-only: $(( $(direct) - d0 )) direct, $(( $(via) - v0 )) proxied" "$XO_PF_LOG"
-[ "$(xo_token_field "$P" access_token)" != "$old" ] || xo_fail "the app-only token was not renewed" "$P"
+xo_assert_token_renewed "$P" "$old" "the app-only token was not renewed"
 [ -z "$(xo_token_field "$P" refresh_token)" ] || xo_fail "an app-only file grew a refresh token" "$P"
 echo "   ok: the plugin's app-only renewal went through the proxy; the mail went out"
 
