@@ -605,12 +605,7 @@ auth_allow_cleartext = yes
 mail_driver = maildir
 mail_path = ~/Maildir
 oauth2 {
-  introspection_mode = post
-  introspection_url = $XO_OAUTH_URL/introspect
-  username_attribute = username
-  active_attribute = active
-  active_value = true
-  force_introspection = yes
+$(xo__oauth2_introspection)
   http_client_request_absolute_timeout = 5s
 }
 passdb oauth2 {
@@ -624,6 +619,19 @@ userdb static {
   }
 }
 userdb_static_allow_all_users = yes
+EOF
+}
+
+# The oauth2 passdb asks the mock server's introspection endpoint: the
+# same settings in 2.3's oauth2.conf.ext and 2.4's oauth2 { } block.
+xo__oauth2_introspection() {
+    cat <<EOF
+introspection_mode = post
+introspection_url = $XO_OAUTH_URL/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
 EOF
 }
 
@@ -643,15 +651,7 @@ xo_start_dovecot() {
 
     xo_dovecot_syntax
     if [ "$XO_DOVECOT_SYNTAX" = 2.3 ]; then
-        cat >"$d/oauth2.conf.ext" <<EOF
-introspection_mode = post
-introspection_url = $XO_OAUTH_URL/introspect
-username_attribute = username
-active_attribute = active
-active_value = true
-force_introspection = yes
-timeout_msecs = 5000
-EOF
+        { xo__oauth2_introspection; echo "timeout_msecs = 5000"; } >"$d/oauth2.conf.ext"
     fi
     protocols="imap pop3"
     [ -n "${XO_SINK_PORT:-}" ] && protocols="$protocols submission"

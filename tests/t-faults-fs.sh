@@ -224,25 +224,25 @@ exec sleep 600
 EOF
 chmod 755 "$XO_TMP/hang-helper"
 export XOAUTH2_HELPER=$XO_TMP/hang-helper
+# kill_hang_helper: in the background (pid in killer), SIGKILL the hanging
+# helper 3 s after it has started, as the OOM killer or an admin would.
+kill_hang_helper() {
+    rm -f "$XO_TMP/hang-helper.pid"
+    ( for ((i = 0; i < 100; i++)); do
+          [ -s "$XO_TMP/hang-helper.pid" ] && break; sleep 0.1
+      done
+      sleep 3; kill -KILL "$(cat "$XO_TMP/hang-helper.pid")" ) &
+    killer=$!
+}
 xo_step "helper hangs and is killed from outside (OOM killer, admin): imtest fails in bounded time"
-rm -f "$XO_TMP/hang-helper.pid"
-( for ((i = 0; i < 100; i++)); do
-      [ -s "$XO_TMP/hang-helper.pid" ] && break; sleep 0.1
-  done
-  sleep 3; kill -KILL "$(cat "$XO_TMP/hang-helper.pid")" ) &
-killer=$!
+kill_hang_helper
 imtest_login "$F" "$XO_TMP/imtest-hang.out"
 wait "$killer" || true
 xo_assert_faster_than 10 "$XO_TMP/imtest-hang.out"
 [ "$XO_ELAPSED_MS" -ge 2900 ] || xo_fail "did not wait for the helper"
 xo_assert_contains "$XO_TMP/imtest-hang.out" '^Authentication failed\. generic failure' "imtest: generic failure"
 xo_assert_not_contains "$XO_TMP/imtest-hang.out" '^C: A01 AUTHENTICATE' "no (expired) token sent"
-rm -f "$XO_TMP/hang-helper.pid"
-( for ((i = 0; i < 100; i++)); do
-      [ -s "$XO_TMP/hang-helper.pid" ] && break; sleep 0.1
-  done
-  sleep 3; kill -KILL "$(cat "$XO_TMP/hang-helper.pid")" ) &
-killer=$!
+kill_hang_helper
 run "... the same through xoauth2-token test: the plugin's message" 10 "${MAILTEST[@]}" "$F"
 wait "$killer" || true
 xo_assert_rc 77 "$XO_TMP/out"
