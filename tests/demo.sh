@@ -31,20 +31,12 @@ say "  servers: OAuth $XO_OAUTH_URL, Dovecot IMAP :$XO_IMAP_PORT POP3 :$XO_POP3_
 
 # 1. login, device flow; the code is approved as soon as it is handed out.
 say "\$ xoauth2-token login work --provider custom --flow device ..."
-"$XO_HELPER" login work --provider custom --client-id xoauth2-demo \
+xo_device_login "$USER" 15 "$XO_HELPER" login work --provider custom \
+    --client-id xoauth2-demo \
     --flow device --device-endpoint "$XO_OAUTH_URL/devicecode" \
     --token-endpoint "$XO_OAUTH_URL/token" \
     --scope "https://outlook.office.com/IMAP.AccessAsUser.All offline_access openid" \
-    >"$XO_TMP/login.out" 2>"$XO_TMP/login.err" &
-login=$!
-xo_on_exit "kill $login 2>/dev/null || true"
-for _ in $(seq 100); do
-    xo_oauth -q device approve --user "$USER" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-XO_RC=0
-for _ in $(seq 150); do kill -0 "$login" 2>/dev/null || break; sleep 0.1; done
-wait "$login" || XO_RC=$?
+    >"$XO_TMP/login.out" 2>"$XO_TMP/login.err"
 [ "$XO_RC" = 0 ] || xo_fail "login failed (exit $XO_RC)" "$XO_TMP/login.err"
 code=$(sed -n 's/.*enter the code \([A-Z-]*\).*/\1/p' "$XO_TMP/login.err" | head -1)
 say "  showed code $code to enter at $XO_OAUTH_URL/device; the demo approved it as $USER"

@@ -488,6 +488,27 @@ xo_grant() {
 }
 
 # xo_revoke TOKEN
+# xo_device_login USER SECS CMD...: CMD, a device-flow login, in the
+# background (redirect the call to keep its output); the mock server
+# approves the code for USER as soon as one is handed out; waits up to SECS
+# for CMD to end.  XO_RC is its exit status.
+xo_device_login() {
+    local user=$1 secs=$2 pid n
+    shift 2
+    "$@" &
+    pid=$!
+    xo_on_exit "kill $pid 2>/dev/null || true"
+    for ((n = 0; n < 100; n++)); do
+        xo_oauth -q device approve --user "$user" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    XO_RC=0
+    for ((n = 0; n < secs * 10; n++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$pid" || XO_RC=$?
+}
 xo_revoke() {
     xo_oauth -q revoke "$1"
 }

@@ -187,20 +187,12 @@ xo_step "6. chroot off: login --for postfix --apply, one step; the plugin refres
 rm -rf "$XO_PF_DIR" "$XO_PF_QUEUE" "$XO_PF_DATA"
 xo_pf_init
 xo_pf_configure "$USER" - n
-"$XO_HELPER" login relay --for postfix --postfix-config "$XO_PF_DIR" --relay "$RELAY" --apply \
+xo_device_login "$USER" 30 \
+    "$XO_HELPER" login relay --for postfix --postfix-config "$XO_PF_DIR" --relay "$RELAY" --apply \
     --provider custom --client-id xoauth2-test --flow device \
     --device-endpoint "$XO_OAUTH_URL/devicecode" --token-endpoint "$XO_OAUTH_URL/token" \
     --scope "https://outlook.office.com/SMTP.Send offline_access" --user "$USER" \
-    >"$XO_TMP/login.out" 2>&1 &
-login=$!
-xo_on_exit "kill $login 2>/dev/null || true"
-for _ in $(seq 100); do
-    xo_oauth -q device approve --user "$USER" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-XO_RC=0
-for _ in $(seq 300); do kill -0 "$login" 2>/dev/null || break; sleep 0.1; done
-wait "$login" || XO_RC=$?
+    >"$XO_TMP/login.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/login.out"
 sed 's/^/   | /' "$XO_TMP/login.out"
 [ "$(stat -c '%a %U' "$F")" = "600 postfix" ] || xo_fail "$F is $(stat -c '%a %U' "$F"), want 600 postfix"
