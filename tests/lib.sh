@@ -542,6 +542,16 @@ xo_sink_count() {
 }
 
 # xo_sink_grep ERE: print the sink files matching ERE.
+# xo_sink_wait SUBJECT [SECS]: 0 once a message with SUBJECT is at the
+# sink (within SECS, default 5), else 1.
+xo_sink_wait() {
+    local n
+    for ((n = 0; n < ${2:-5} * 10; n++)); do
+        [ -n "$(xo_sink_grep "^Subject: $1\$")" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
 xo_sink_grep() {
     local f
     for f in "$XO_SINK_DIR"/new/*; do
@@ -1452,6 +1462,23 @@ xo_pf_wait_log() {
 xo_pf_delivered() {
     xo_pf_wait_sink "$1" "${3:-20}"
     xo_pf_wait_log "$2: to=<$XO_PF_RCPT>, .* status=sent"
+}
+# xo_pf_send_valid SUBJECT LOGIN_RE: with a valid token, SUBJECT goes
+# through postfix and Dovecot submission: postfix logs it sent through the
+# submission port, Dovecot logs one more login matching LOGIN_RE, and the
+# mock server sees no refresh.  Sets XO_PF_QID.
+xo_pf_send_valid() {
+    local before l0
+    before=$(xo_oauth_refreshes)
+    l0=$(xo_count "$XO_DOVECOT_LOG" "$2")
+    xo_pf_send "$1"
+    xo_pf_wait_sink "$1"
+    xo_pf_queue_id
+    xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
+    echo "   ok: postfix logged status=sent for $XO_PF_QID"
+    xo_dovecot_wait_count "$2" $((l0 + 1)) "Dovecot logged an XOAUTH2 submission login"
+    xo_assert_refreshes "$before" "a valid token was refreshed"
+    echo "   ok: no refresh"
 }
 # xo_pf_send_unrefreshed SUBJECT WHAT: SUBJECT goes through postfix to the
 # sink without a refresh at the mock server (else fail saying WHAT).

@@ -68,15 +68,6 @@ logins() {
     xo_count "$XO_DOVECOT_LOG" "$(login_re "$1" "$2")"
 }
 
-# at_sink SUBJECT: wait up to 5 s for it at the sink.
-at_sink() {
-    local n
-    for ((n = 0; n < 50; n++)); do
-        [ -n "$(xo_sink_grep "^Subject: $1\$")" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # read_inbox MECH: mutt on a pty (24x80) opens the INBOX; the screen in MECH.screen.
 read_inbox() {
@@ -103,7 +94,7 @@ for mech in xoauth2 oauthbearer; do
     imap0=$(logins "$mech" imap) smtp0=$(logins "$mech" submission)
     send "$mech" "mutt-$mech"
     xo_assert_rc 0 "$XO_TMP/mutt-$mech.out"
-    at_sink "mutt-$mech" || xo_fail "not at the sink" "$XO_TMP/mutt-$mech.out"
+    xo_sink_wait "mutt-$mech" || xo_fail "not at the sink" "$XO_TMP/mutt-$mech.out"
     echo "   ok: at the sink"
     xo_dovecot_wait_count "$(login_re "$mech" submission)" $((smtp0 + 1)) "an SMTP $mech login in Dovecot's log"
     xo_dovecot_wait_count "$(login_re "$mech" imap)" $((imap0 + 1)) "an IMAP $mech login in Dovecot's log"
@@ -124,7 +115,7 @@ old=$(xo_token_field "$F" access_token)
 xo_token_expire_file "$F" -60
 send xoauth2 mutt-refreshed
 xo_assert_rc 0 "$XO_TMP/mutt-refreshed.out"
-at_sink mutt-refreshed || xo_fail "not at the sink" "$XO_TMP/mutt-refreshed.out"
+xo_sink_wait mutt-refreshed || xo_fail "not at the sink" "$XO_TMP/mutt-refreshed.out"
 xo_assert_token_renewed "$F" "$old" "the access token did not change" 1
 echo "   ok: 1 refresh at the server (not one per login), message sent"
 
