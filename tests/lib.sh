@@ -1001,14 +1001,17 @@ PY
 # XO_HELPER: the built helper; the plugin runs it when $XOAUTH2_HELPER says so.
 XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
 
-# xo_helper_built: fail (not skip) unless the helper is built, for the
-# tests of the helper itself, where a missing helper is a broken build.
+# xo_helper_built [--private-store]: fail (not skip) unless the helper is
+# built, for the tests of the helper itself, where a missing helper is a
+# broken build; --private-store: xo_private_store too.
 xo_helper_built() {
     [ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+    [ "${1:-}" != --private-store ] || xo_private_store
 }
 
-# xo_require_helper: skip unless the helper is built; export XOAUTH2_HELPER
-# (the plugin's test override) pointing at it.
+# xo_require_helper [--private-store]: skip unless the helper is built;
+# export XOAUTH2_HELPER (the plugin's test override) pointing at it;
+# --private-store: xo_private_store too.
 # xo_login_mock SECS NAME [ARGS...]: `xoauth2-token login NAME ARGS...`
 # against the mock OAuth server's endpoints (custom provider, client
 # xoauth2-test) within SECS; its stdout and stderr in $XO_TMP/NAME.out and
@@ -1026,6 +1029,12 @@ xo_login_mock() {
 xo_require_helper() {
     [ -x "$XO_HELPER" ] || xo_skip "helper not built: $XO_HELPER missing"
     export XOAUTH2_HELPER=$XO_HELPER
+    [ "${1:-}" != --private-store ] || xo_private_store
+}
+# xo_private_store: the helper's store ($XDG_DATA_HOME/xoauth2) is the
+# test's own, under $XO_TMP/data.
+xo_private_store() {
+    export XDG_DATA_HOME=$XO_TMP/data
 }
 
 # xo__runs_as USER CMD...: run CMD as USER (this user if it is us), quiet.

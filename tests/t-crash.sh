@@ -23,8 +23,7 @@
 # such a round would lose the grant whatever the client did.)
 . "$(dirname "$0")/lib.sh"
 
-xo_helper_built
-export XDG_DATA_HOME=$XO_TMP/data
+xo_helper_built --private-store
 ROUNDS=${XO_CRASH_ROUNDS:-200}
 
 # server_view FILE USER [EXPECTED]: compare FILE's refresh token with the

@@ -20,8 +20,7 @@ IMTEST=$XO_CYRUS_BIN/imtest
 xo_require_root
 xo_require_cmd "$IMTEST" dovecot flock setpriv mount umount "$XO_PYTHON"
 xo_require_plugin
-xo_require_helper
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_helper --private-store
 USER=alice@example.com
 H=$XO_HELPER
 

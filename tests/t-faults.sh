@@ -4,8 +4,7 @@
 # on stdout, no secret anywhere, and the token file byte-for-byte as it was.
 . "$(dirname "$0")/lib.sh"
 
-xo_helper_built
-export XDG_DATA_HOME=$XO_TMP/data
+xo_helper_built --private-store
 
 # mk_tokfile FILE USER EXPIRES_IN [ENDPOINT]: with a client secret, which
 # no message may show.

@@ -6,8 +6,7 @@
 # and print the token the first one stored.
 . "$(dirname "$0")/lib.sh"
 
-xo_helper_built
-export XDG_DATA_HOME=$XO_TMP/data
+xo_helper_built --private-store
 N=${XO_HERD:-50}
 
 refreshes() {

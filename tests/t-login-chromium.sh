@@ -15,8 +15,7 @@ set -eu
 command -v chromium >/dev/null ||
     xo_skip "chromium not installed (Debian package chromium; tools/build.sh installs it)"
 xo_require_cmd ss timeout "$XO_PYTHON"
-xo_require_helper
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_helper --private-store
 STORE=$XDG_DATA_HOME/xoauth2
 USER=alice@example.com
 

@@ -13,8 +13,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 xo_require_cmd "$XO_PYTHON"
-xo_require_helper
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_helper --private-store
 STORE=$XDG_DATA_HOME/xoauth2
 unset BROWSER DISPLAY WAYLAND_DISPLAY
 

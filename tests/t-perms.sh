@@ -5,8 +5,7 @@
 # at the temporary or lock path, and root keeps the file's owner.
 . "$(dirname "$0")/lib.sh"
 
-xo_helper_built
-export XDG_DATA_HOME=$XO_TMP/data
+xo_helper_built --private-store
 
 # refused NAME RC REGEX FILE CMD...: CMD must exit RC quickly with REGEX
 # on stderr, nothing on stdout, and leave FILE as it was.

@@ -8,8 +8,7 @@
 #   - `show` prints no secret, and neither does anything else.
 . "$(dirname "$0")/lib.sh"
 
-xo_helper_built
-export XDG_DATA_HOME=$XO_TMP/data
+xo_helper_built --private-store
 
 # mk_tokfile FILE USER EXPIRES_IN: a token file with an unknown member,
 # which every rewrite must keep.

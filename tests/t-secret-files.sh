@@ -17,8 +17,7 @@ set -eu
 
 xo_require_root
 xo_require_cmd tinyproxy curl "$XO_PYTHON"
-xo_require_helper
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_helper --private-store
 USER=alice@example.com
 H=$XO_HELPER
 PUSER=xo-proxy-user

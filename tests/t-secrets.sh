@@ -39,8 +39,7 @@ IMTEST=$XO_CYRUS_BIN/imtest
 xo_require_root
 xo_require_cmd "$IMTEST" dovecot cc "$XO_PYTHON"
 xo_require_plugin
-xo_require_helper
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_helper --private-store
 USER=alice@example.com
 H=$XO_HELPER
 LOGS=$XO_TMP/logs               # every capture to search

@@ -17,8 +17,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 xo_require_mail_stack openssl
-xo_require_helper
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_helper --private-store
 USER=alice@example.com
 
 xo_start_mail_servers

@@ -16,8 +16,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 xo_require_mail_stack openssl
-xo_require_helper
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_helper --private-store
 USER=alice@example.com
 mkdir -p "$XDG_DATA_HOME/xoauth2"
 chmod 700 "$XDG_DATA_HOME/xoauth2"
