@@ -1141,6 +1141,12 @@ xo_oauth_refreshes() {
 xo_assert_refreshes() {
     [ "$(xo_oauth_refreshes)" = "$1" ] || xo_fail "$2"
 }
+# xo_expire USER FILE: USER's access token has expired, at the mock server
+# and in the token file FILE (a minute ago).
+xo_expire() {
+    xo_oauth -q expire --user "$1" || xo_fail "expire at the server failed"
+    xo_token_expire_file "$2" -60
+}
 # xo_assert_token_renewed FILE OLD WHAT [N]: FILE's access token is no
 # longer OLD, else fail saying WHAT (and show FILE); with N, the mock
 # server has seen exactly N refreshes in all.
@@ -1471,6 +1477,12 @@ xo_pf_wait_log() {
 xo_pf_delivered() {
     xo_pf_wait_sink "$1" "${3:-20}"
     xo_pf_wait_log "$2: to=<$XO_PF_RCPT>, .* status=sent"
+}
+# xo_start_relay_servers: xo_start_mail_servers, then a private postfix
+# directory (xo_pf_init) that the test configures and starts.
+xo_start_relay_servers() {
+    xo_start_mail_servers
+    xo_pf_init
 }
 # xo_pf_send_valid SUBJECT LOGIN_RE: with a valid token, SUBJECT goes
 # through postfix and Dovecot submission: postfix logs it sent through the

@@ -103,8 +103,7 @@ for proto in imap pop smtp; do
 done
 
 xo_step "expired: the plugin's refresh asks for a new app-only token"
-xo_oauth -q expire --user "$MBX"
-xo_token_expire_file "$F" -60
+xo_expire "$MBX" "$F"
 old=$(xo_token_field "$F" access_token)
 before=$(app_grants)
 helper test-renew test relay --imap "127.0.0.1:$XO_IMAP_PORT" --plain

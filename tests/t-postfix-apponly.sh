@@ -37,8 +37,7 @@ MBX=relay@example.com
 CID=6f9619ff-8b86-d011-b42d-00c04fc964ff
 RCPT=$XO_PF_RCPT
 
-xo_start_mail_servers
-xo_pf_init
+xo_start_relay_servers
 
 # --- the app's credentials: postfix's own, 0600 -------------------------------
 xo_pf_app_cert "$CID" "$MBX"
@@ -112,8 +111,7 @@ xo_dovecot_wait_count "$LOGIN_RE" $((l0 + 1)) "Dovecot logged an XOAUTH2 login f
 file_ok
 
 xo_step "2. expired in the file and at the server: the plugin renews it first"
-xo_oauth -q expire --user "$MBX"
-xo_token_expire_file "$F" -60
+xo_expire "$MBX" "$F"
 old=$(xo_token_field "$F" access_token)
 before=$(app_grants)
 subject="xo-apponly expired $RANDOM"
@@ -156,8 +154,7 @@ sent "$subject"
 [ "$(app_grants)" = "$before" ] || xo_fail "a valid token was renewed"
 
 xo_step "4. expired: deferred (the helper cannot run in the chroot), nothing sent"
-xo_oauth -q expire --user "$MBX"
-xo_token_expire_file "$F" -60
+xo_expire "$MBX" "$F"
 old=$(xo_token_field "$F" access_token)
 l0=$(logins)
 subject="xo-apponly chroot expired $RANDOM"
@@ -212,8 +209,7 @@ sent "$subject"
 [ "$(app_grants)" = "$before" ] || xo_fail "a valid token was renewed"
 
 xo_step "5. expired: deferred; the packaged timer's command (as postfix, the store as --all) renews it"
-xo_oauth -q expire --user "$MBX"
-xo_token_expire_file "$F" -60
+xo_expire "$MBX" "$F"
 old=$(xo_token_field "$F" access_token)
 subject="xo-apponly stock expired $RANDOM"
 xo_pf_send "$subject"

@@ -41,8 +41,7 @@ xo_require_relay_stack
 USER=alice@example.com
 RCPT=$XO_PF_RCPT
 
-xo_start_mail_servers
-xo_pf_init
+xo_start_relay_servers
 
 # --- the token file, inside the chroot (the queue directory) ----------------
 TOKDIR=$XO_PF_QUEUE/xoauth2      # from outside
@@ -183,8 +182,7 @@ echo "   ok: no refresh"
 
 # --- 2. the access token expired --------------------------------------------------
 xo_step "2. the access token expired: deferred; the log says the helper cannot run in a chroot"
-xo_oauth -q expire --user "$USER" || xo_fail "expire at the server failed"
-xo_token_expire_file "$F" -60
+xo_expire "$USER" "$F"
 cp -p "$F" "$XO_TMP/before-2.json"
 old_rt=$(xo_token_field "$F" refresh_token)
 before=$(xo_oauth_refreshes)

@@ -33,8 +33,7 @@ xo_require_relay_stack
 USER=alice@example.com
 RCPT=$XO_PF_RCPT
 
-xo_start_mail_servers
-xo_pf_init
+xo_start_relay_servers
 
 TOKDIR=$XO_TMP/postfix-tokens       # postfix's, the helper rewrites in it
 F=$TOKDIR/alice.json
@@ -81,8 +80,7 @@ xo_pf_send_valid "$subject" "$LOGIN_RE"
 
 # --- a. expired at the server and in the file -------------------------------
 xo_step "a. expired at the server and in the file: the plugin refreshes before logging in"
-xo_oauth -q expire --user "$USER" || xo_fail "expire at the server failed"
-xo_token_expire_file "$F" -60
+xo_expire "$USER" "$F"
 old_rt=$(xo_token_field "$F" refresh_token)
 before=$(xo_oauth_refreshes)
 subject="xo-postfix after expiry, file says expired $RANDOM"
@@ -144,8 +142,7 @@ xo_pf_send_unrefreshed "$subject" "the fresh token was refreshed again"
 
 # --- c. the refresh is rejected ----------------------------------------------
 xo_step "c. refresh rejected (invalid_grant): deferred, not bounced; the log names the fix"
-xo_oauth -q expire --user "$USER" || xo_fail "expire at the server failed"
-xo_token_expire_file "$F" -60
+xo_expire "$USER" "$F"
 cp -p "$F" "$XO_TMP/before-c.json"
 old_rt=$(xo_token_field "$F" refresh_token)
 xo_oauth -q fault invalid_grant || xo_fail "cannot set the fault"

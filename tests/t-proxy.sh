@@ -92,8 +92,7 @@ rm -f "$F"          # one holder of the grant
 xo_start_postfix "$USER" "$P" n
 tr '\0' '\n' <"/proc/$XO_PF_MASTER/environ" >"$XO_TMP/master.env"
 xo_assert_not_contains "$XO_TMP/master.env" '(^|_)[Pp][Rr][Oo][Xx][Yy]=' "postfix's environment has no proxy variable"
-xo_oauth -q expire --user "$USER"
-xo_token_expire_file "$P" -60
+xo_expire "$USER" "$P"
 v0=$(via)
 subject="xo-proxy through postfix $RANDOM"
 xo_pf_send "$subject"
@@ -106,8 +105,7 @@ xo_step "3b. the same without the stored proxy: refused, the mail waits"
 xo_run_timeout 10 "$H" set "$P" --proxy '' >"$XO_TMP/set.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/set.out"
 [ -z "$(xo_token_field "$P" proxy)" ] || xo_fail "--proxy '' did not remove it" "$P"
-xo_oauth -q expire --user "$USER"
-xo_token_expire_file "$P" -60
+xo_expire "$USER" "$P"
 d0=$(direct)
 subject="xo-proxy without proxy $RANDOM"
 xo_pf_send "$subject"
@@ -198,8 +196,7 @@ xo_step "6b. postfix renews the expired app-only file through the stored proxy o
 cp "$FA" "$P"
 chown postfix:postfix "$P" "$SECRET"        # postfix's renewals read it
 chmod 600 "$P"
-xo_oauth -q expire --user "$USER"
-xo_token_expire_file "$P" -60
+xo_expire "$USER" "$P"
 old=$(xo_token_field "$P" access_token)
 v0=$(via) d0=$(direct)
 subject="xo-proxy app-only through postfix $RANDOM"
