@@ -102,6 +102,6 @@ xo_token_expire_file "$XDG_DATA_HOME/xoauth2/relay.json" -60
 xo_oauth -q expire --user "$RELAY"
 name=relay-again relay_test --smtp "127.0.0.1:$XO_SUBMISSION_PORT" --plain
 [ "$XO_RC" = 0 ] || xo_fail "app-only renewal: exit $XO_RC" "$XO_TMP/relay-again.out"
-grants=$(xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])')
+grants=$(xo_oauth_stat app_grants)
 say "  the token expired; the plugin had xoauth2-token ask for a new one with the certificate ($grants client credentials requests, no refresh token), then $(verdict relay-again | sed 's/ (no TLS)//')"
 say "demo OK ($(xo__elapsed_total)): every login went through libsasl2 and libxoauth2.so; cleaning up"

@@ -1131,7 +1131,7 @@ PY
 
 # xo_oauth_refreshes: the mock server's count of successful refreshes.
 xo_oauth_refreshes() {
-    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])'
+    xo_oauth_stat refreshes
 }
 
 # xo_oauth_stat FIELD: one counter of the mock server's stats (e.g.
@@ -1484,6 +1484,14 @@ xo_start_relay_servers() {
     xo_start_mail_servers
     xo_pf_init
 }
+# xo_pf_relayed SUBJECT: the message sent last (xo_pf_queue_id -> XO_PF_QID)
+# reached the sink, and postfix logged it sent through Dovecot submission.
+xo_pf_relayed() {
+    xo_pf_wait_sink "$1"
+    xo_pf_queue_id
+    xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
+    echo "   ok: postfix logged status=sent for $XO_PF_QID"
+}
 # xo_pf_send_valid SUBJECT LOGIN_RE: with a valid token, SUBJECT goes
 # through postfix and Dovecot submission: postfix logs it sent through the
 # submission port, Dovecot logs one more login matching LOGIN_RE, and the
@@ -1493,10 +1501,7 @@ xo_pf_send_valid() {
     before=$(xo_oauth_refreshes)
     l0=$(xo_count "$XO_DOVECOT_LOG" "$2")
     xo_pf_send "$1"
-    xo_pf_wait_sink "$1"
-    xo_pf_queue_id
-    xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
-    echo "   ok: postfix logged status=sent for $XO_PF_QID"
+    xo_pf_relayed "$1"
     xo_dovecot_wait_count "$2" $((l0 + 1)) "Dovecot logged an XOAUTH2 submission login"
     xo_assert_refreshes "$before" "a valid token was refreshed"
     echo "   ok: no refresh"

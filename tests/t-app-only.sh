@@ -39,7 +39,7 @@ TP=$(openssl x509 -in "$D/app.crt" -outform DER | openssl dgst -sha256 -binary |
     openssl base64 -A | tr '+/' '-_' | tr -d '=')
 
 app_grants() {
-    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])'
+    xo_oauth_stat app_grants
 }
 
 # helper NAME ARGS...: run xoauth2-token ARGS; NAME.out, NAME.err.

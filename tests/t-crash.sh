@@ -93,7 +93,7 @@ span_us=$((run_us * 12 / 10))
 echo "   one refresh: $((run_us / 1000)) ms; kills land in 0..$((span_us / 1000)) ms"
 
 grace_uses() {
-    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["grace_uses"])'
+    xo_oauth_stat grace_uses
 }
 graces=$(grace_uses)
 

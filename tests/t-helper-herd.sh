@@ -10,7 +10,7 @@ xo_helper_built --private-store
 N=${XO_HERD:-50}
 
 refreshes() {
-    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])'
+    xo_oauth_stat refreshes
 }
 
 # herd CMD...: run N copies of CMD at once, outputs in $XO_TMP/herd/;
@@ -122,7 +122,7 @@ if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null; then
     xo_assert_rc 0 "$XO_TMP/err"
     expire_file "$A"
     app_grants() {
-        xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])'
+        xo_oauth_stat app_grants
     }
     before=$(app_grants)
     herd "$XO_HELPER" token "$A"

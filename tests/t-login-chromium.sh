@@ -124,7 +124,7 @@ xo_assert_contains "$XO_TMP/browser.log" '^stray page: chromium 0; listener stil
 xo_assert_contains "$XO_TMP/stray.dom" '(<img [^>]*alt="answered"[^>]*>.*){3}' \
     "Chromium finished loading each of the three (onerror: none is an image)"
 signed_in chromium 127\.0\.0\.1
-codes=$(xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["authorize_requests"])' 2>/dev/null || echo "?")
+codes=$(xo_oauth_stat authorize_requests 2>/dev/null || echo "?")
 echo "   (authorization requests at the server so far: $codes)"
 
 xo_step "Chromium signs in through --redirect-host localhost (127.0.0.1 and [::1])"

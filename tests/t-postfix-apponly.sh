@@ -57,7 +57,7 @@ xo_assert_rc 0 "$XO_TMP/login.out"
 xo_assert_contains "$XO_TMP/login.out" "app-only access to $MBX"
 
 app_grants() {
-    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])'
+    xo_oauth_stat app_grants
 }
 LOGIN_RE=$(xo_dovecot_login_re submission "$MBX" XOAUTH2)
 logins() {
@@ -83,17 +83,9 @@ one_grant() {
     local got=$(( $(app_grants) - $1 ))
     [ "$got" = 1 ] || xo_fail "the server issued $got app-only tokens, want exactly 1" "$XO_PF_LOG"
     [ "$(xo_token_field "$F" access_token)" != "$2" ] || xo_fail "the access token was not renewed"
-    [ "$(xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])')" = 0 ] \
+    [ "$(xo_oauth_stat refreshes)" = 0 ] \
         || xo_fail "a refresh_token grant happened"
     echo "   ok: exactly 1 client credentials request, its token stored; no refresh_token grant"
-}
-
-# sent SUBJECT: the message reached the sink and postfix logged status=sent.
-sent() {
-    xo_pf_wait_sink "$1"
-    xo_pf_queue_id
-    xo_pf_wait_log "$XO_PF_QID: to=<$RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
-    echo "   ok: $XO_PF_QID relayed (status=sent)"
 }
 
 # --- unchrooted ---------------------------------------------------------------
@@ -105,7 +97,7 @@ before=$(app_grants)
 l0=$(logins)
 subject="xo-apponly valid $RANDOM"
 xo_pf_send "$subject"
-sent "$subject"
+xo_pf_relayed "$subject"
 xo_dovecot_wait_count "$LOGIN_RE" $((l0 + 1)) "Dovecot logged an XOAUTH2 login for $MBX"
 [ "$(app_grants)" = "$before" ] || xo_fail "a valid token was renewed"
 file_ok
@@ -116,7 +108,7 @@ old=$(xo_token_field "$F" access_token)
 before=$(app_grants)
 subject="xo-apponly expired $RANDOM"
 xo_pf_send "$subject"
-sent "$subject"
+xo_pf_relayed "$subject"
 xo_assert_not_contains "$XO_PF_LOG" "$XO_PF_QID: .*status=deferred" "no deferral"
 one_grant "$before" "$old"
 file_ok
@@ -150,7 +142,7 @@ xo_start_postfix "$MBX" /xoauth2/relay.json y
 before=$(app_grants)
 subject="xo-apponly chroot valid $RANDOM"
 xo_pf_send "$subject"
-sent "$subject"
+xo_pf_relayed "$subject"
 [ "$(app_grants)" = "$before" ] || xo_fail "a valid token was renewed"
 
 xo_step "4. expired: deferred (the helper cannot run in the chroot), nothing sent"
@@ -205,7 +197,7 @@ xo_pf_start
 before=$(app_grants)
 subject="xo-apponly stock valid $RANDOM"
 xo_pf_send "$subject"
-sent "$subject"
+xo_pf_relayed "$subject"
 [ "$(app_grants)" = "$before" ] || xo_fail "a valid token was renewed"
 
 xo_step "5. expired: deferred; the packaged timer's command (as postfix, the store as --all) renews it"

@@ -21,7 +21,7 @@ field() {
 
 # refreshes: the server's count of successful refreshes.
 refreshes() {
-    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])'
+    xo_oauth_stat refreshes
 }
 
 # server_accepts RT_FILE: try the refresh token stored in RT_FILE at the
