@@ -1492,6 +1492,14 @@ xo_pf_relayed() {
     xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
     echo "   ok: postfix logged status=sent for $XO_PF_QID"
 }
+# xo_pf_send_deferred SUBJECT: SUBJECT goes into postfix, which defers it
+# (never bounces it).  Sets XO_PF_QID.
+xo_pf_send_deferred() {
+    xo_pf_send "$1"
+    xo_pf_queue_id
+    xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, .* status=deferred"
+    xo_assert_not_contains "$XO_PF_LOG" "$XO_PF_QID: .*status=bounced" "not bounced"
+}
 # xo_pf_send_valid SUBJECT LOGIN_RE: with a valid token, SUBJECT goes
 # through postfix and Dovecot submission: postfix logs it sent through the
 # submission port, Dovecot logs one more login matching LOGIN_RE, and the

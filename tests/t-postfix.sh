@@ -148,10 +148,8 @@ old_rt=$(xo_token_field "$F" refresh_token)
 xo_oauth -q fault invalid_grant || xo_fail "cannot set the fault"
 before=$(xo_oauth_refreshes)
 subject="xo-postfix refresh rejected $RANDOM"
-xo_pf_send "$subject"
-xo_pf_queue_id; idc=$XO_PF_QID
-xo_pf_wait_log "$idc: to=<$RCPT>, .* status=deferred"
-xo_assert_not_contains "$XO_PF_LOG" "$idc: .*status=bounced" "not bounced"
+xo_pf_send_deferred "$subject"
+idc=$XO_PF_QID
 xo_assert_contains "$XO_PF_LOG" \
     "refreshing it failed: .*invalid_grant.*run: xoauth2-token login $F" \
     "postfix's log has the plugin's message naming xoauth2-token login"
