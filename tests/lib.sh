@@ -1016,6 +1016,19 @@ xo_helper_built() {
 # against the mock OAuth server's endpoints (custom provider, client
 # xoauth2-test) within SECS; its stdout and stderr in $XO_TMP/NAME.out and
 # NAME.err, XO_RC as xo_run_timeout.
+# xo_browser [ARG] <<'EOF' ... EOF: BROWSER is a stand-in that runs the
+# python program on stdin (kept as $XO_TMP/browser.py) with the URL and ARG
+# (default: the log it should write, $XO_TMP/browser.log).
+xo_browser() {
+    cat >"$XO_TMP/browser.py"
+    cat >"$XO_TMP/browser" <<EOF
+#!/bin/sh
+exec "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" "${1:-$XO_TMP/browser.log}"
+EOF
+    chmod +x "$XO_TMP/browser"
+    export BROWSER=$XO_TMP/browser
+}
+
 # The scope the mock logins ask for (Microsoft's IMAP scope).
 XO_IMAP_SCOPE="https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
 xo_login_mock() {

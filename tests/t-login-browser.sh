@@ -25,7 +25,7 @@ xo_start_oauth
 # The "browser": records the URL, checks the listener named in its
 # redirect_uri (bound address with ss, a connection to 127.0.0.2), then
 # fetches the URL, following the redirect to the listener.
-cat >"$XO_TMP/browser.py" <<'EOF'
+xo_browser <<'EOF'
 import socket, subprocess, sys, urllib.error, urllib.parse, urllib.request
 url, out = sys.argv[1], sys.argv[2]
 log = open(out, "a", buffering=1)       # line by line: the test reads it
@@ -50,12 +50,6 @@ except OSError as e:
     log.write("error %s\n" % e)
 log.write("done\n")
 EOF
-cat >"$XO_TMP/browser" <<EOF
-#!/bin/sh
-exec "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" "$XO_TMP/browser.log"
-EOF
-chmod +x "$XO_TMP/browser"
-export BROWSER=$XO_TMP/browser
 
 # wait_browser: the helper does not wait for the browser it started, which
 # may still be writing what the listener answered: wait for its "done".

@@ -27,7 +27,7 @@ xo_start_oauth
 # from a server of its own on 127.0.0.1) with images on the listener, and
 # logs whether the listener still listens once that page has loaded.
 mkdir -p "$XO_TMP/chromium"
-cat >"$XO_TMP/browser.py" <<'EOF'
+xo_browser "$XO_TMP" <<'EOF'
 import http.server, os, subprocess, sys, threading, urllib.parse
 url, tmp = sys.argv[1], sys.argv[2]
 log = open(os.path.join(tmp, "browser.log"), "a", buffering=1)
@@ -71,12 +71,6 @@ if os.environ.get("XO_STRAY_PAGE") == "1":
               (rc, "still listening" if ss else "gone"))
 log.write("done %d\n" % chromium(url, os.path.join(tmp, "browser.dom")))
 EOF
-cat >"$XO_TMP/browser" <<EOF
-#!/bin/sh
-exec "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" "$XO_TMP"
-EOF
-chmod +x "$XO_TMP/browser"
-export BROWSER=$XO_TMP/browser
 # Chromium's processes all carry our profile directory: stop any left.
 xo_on_exit 'for p in $(pgrep -f -- "--user-data-dir=$XO_TMP/chromium/" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done'
 

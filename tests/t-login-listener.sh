@@ -30,7 +30,7 @@ xo_start_oauth
 #   idle       three connections that send nothing and one that sends
 #              half a request line, all left open
 #   v6         the listening addresses (ss), then GET / on [::1]:PORT
-cat >"$XO_TMP/browser.py" <<'EOF'
+xo_browser <<'EOF'
 import os, socket, subprocess, sys, time, urllib.error, urllib.parse, urllib.request
 url, out, do = sys.argv[1], sys.argv[2], os.environ.get("XO_BROWSER_DO", "")
 log = open(out, "a", buffering=1)
@@ -83,12 +83,6 @@ for s in held:
     s.close()
 log.write("done\n")
 EOF
-cat >"$XO_TMP/browser" <<EOF
-#!/bin/sh
-exec "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" "$XO_TMP/browser.log"
-EOF
-chmod +x "$XO_TMP/browser"
-export BROWSER=$XO_TMP/browser
 
 # login NAME ARGS...: xoauth2-token login with the mock server's endpoints;
 # its stderr, then the browser's log, in NAME.err.  The helper exits once it
