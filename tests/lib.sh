@@ -1568,6 +1568,27 @@ xo_pf_queue_id() {
     xo_fail "postfix did not log the message-id <$mid>" "$XO_PF_LOG"
 }
 
+# xo_start_py_server NAME SCRIPT ARGS...: the python SCRIPT ARGS... PORTFILE
+# in the background, stopped at exit, with tests/ on PYTHONPATH (xo_listen.py:
+# the listener that writes PORTFILE); waits for the port -> XO_SERVER_PORT.
+# Its output in $XO_TMP/NAME.err.
+xo_start_py_server() {
+    local name=$1 pid n
+    shift
+    rm -f "$XO_TMP/$name.port"
+    PYTHONPATH=$XO_TESTS_DIR setsid "$XO_PYTHON" "$@" "$XO_TMP/$name.port" \
+        </dev/null >"$XO_TMP/$name.err" 2>&1 &
+    pid=$!
+    XO__PIDS+=("$pid")
+    for ((n = 0; n < 100; n++)); do
+        [ -s "$XO_TMP/$name.port" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -s "$XO_TMP/$name.port" ] || xo_fail "$name did not start" "$XO_TMP/$name.err"
+    XO_SERVER_PORT=$(cat "$XO_TMP/$name.port")
+}
+
 # --- TLS in front of a plain port (t-mutt, t-helper-tls) ---------------------
 # xo_tls_pki [SAN]: a throwaway CA and a server certificate signed by it (CN
 # localhost; subjectAltName SAN, default DNS:localhost,IP:127.0.0.1), made
@@ -1598,21 +1619,15 @@ xo_tls_pki() {
 # once per upstream port; SAN, as for xo_tls_pki, counts on the first).  Sets XO_TLS_PORT, XO_TLS_CA (the CA) and XO_TLS_CERT (the
 # server's certificate).
 xo_start_tls_relay() {
-    local p=$XO_TMP/pki pid n
+    local p=$XO_TMP/pki
     xo_tls_pki "${2:-}"
-    rm -f "$p/port-$1"
-    setsid "$XO_PYTHON" - "$p/srv.pem" "$p/srv.key" "$1" "$p/port-$1" \
-        </dev/null >"$p/relay.log" 2>&1 <<'PY' &
-import os, socket, ssl, sys, threading
+    cat >"$p/relay.py" <<'PY'
+import socket, ssl, sys, threading
+from xo_listen import listen
 cert, key, upstream, portfile = sys.argv[1:]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen(16)
-with open(portfile + ".tmp", "w") as f:
-    f.write("%d\n" % ls.getsockname()[1])
-os.replace(portfile + ".tmp", portfile)
+ls = listen(portfile)
 
 def pump(src, dst):
     try:
@@ -1643,15 +1658,8 @@ while True:
     c, _ = ls.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
-    pid=$!
-    XO__PIDS+=("$pid")
-    for ((n = 0; n < 50; n++)); do
-        [ -s "$p/port-$1" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -s "$p/port-$1" ] || xo_fail "TLS relay did not start" "$p/relay.log"
-    XO_TLS_PORT=$(cat "$p/port-$1")
+    xo_start_py_server "tls-relay-$1" "$p/relay.py" "$p/srv.pem" "$p/srv.key" "$1"
+    XO_TLS_PORT=$XO_SERVER_PORT
     echo "   TLS relay on 127.0.0.1:$XO_TLS_PORT -> $1"
 }
 
