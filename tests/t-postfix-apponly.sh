@@ -35,7 +35,6 @@ xo_require_crypto
 
 MBX=relay@example.com
 CID=6f9619ff-8b86-d011-b42d-00c04fc964ff
-RCPT=$XO_PF_RCPT
 
 xo_start_relay_servers
 
@@ -46,12 +45,14 @@ TOKDIR=$XO_TMP/postfix-tokens
 install -d -o postfix -g postfix -m 700 "$TOKDIR"
 F=$TOKDIR/relay.json
 
+# The app-only login of the README's recipe, less where the file goes.
+APP_LOGIN=(--provider custom --app-only --client-id "$CID" --user "$MBX"
+    --token-endpoint "$XO_OAUTH_URL/token"
+    --scope https://outlook.office365.com/.default
+    --certificate "$CRED/relay.crt" --private-key "$CRED/relay.key")
+
 xo_step "login --app-only as postfix (the README's recipe)"
-xo_run_timeout 30 runuser -u postfix -- "$XO_HELPER" login "$F" \
-    --provider custom --app-only --client-id "$CID" --user "$MBX" \
-    --token-endpoint "$XO_OAUTH_URL/token" \
-    --scope https://outlook.office365.com/.default \
-    --certificate "$CRED/relay.crt" --private-key "$CRED/relay.key" \
+xo_run_timeout 30 runuser -u postfix -- "$XO_HELPER" login "$F" "${APP_LOGIN[@]}" \
     >"$XO_TMP/login.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/login.out"
 xo_assert_contains "$XO_TMP/login.out" "app-only access to $MBX"
@@ -126,7 +127,7 @@ before=$(app_grants)
 subject="xo-apponly rejected $RANDOM"
 xo_pf_send "$subject"
 xo_pf_queue_id; id3=$XO_PF_QID
-xo_pf_wait_log "$id3: to=<$RCPT>, .*status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535"
+xo_pf_wait_log "$id3: to=<$XO_PF_RCPT>, .*status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535"
 [ "$(xo_token_field "$F" expires_at)" -le "$(date +%s)" ] || xo_fail "the file was not marked stale"
 [ "$(app_grants)" = "$before" ] || xo_fail "renewed before the retry"
 echo "   ok: deferred with the server's 535; the file is marked stale"
@@ -182,11 +183,7 @@ rm -rf "$XO_PF_DIR" "$XO_PF_QUEUE" "$XO_PF_DATA"
 xo_pf_init
 xo_pf_configure "$MBX" - packaged
 xo_run_timeout 60 "$XO_HELPER" login relay --for postfix --postfix-config "$XO_PF_DIR" \
-    --relay "[127.0.0.1]:$XO_SUBMISSION_PORT" --apply \
-    --provider custom --app-only --client-id "$CID" --user "$MBX" \
-    --token-endpoint "$XO_OAUTH_URL/token" \
-    --scope https://outlook.office365.com/.default \
-    --certificate "$CRED/relay.crt" --private-key "$CRED/relay.key" \
+    --relay "[127.0.0.1]:$XO_SUBMISSION_PORT" --apply "${APP_LOGIN[@]}" \
     >"$XO_TMP/login-for.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/login-for.out"
 sed 's/^/   | /' "$XO_TMP/login-for.out"

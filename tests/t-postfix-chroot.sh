@@ -39,7 +39,6 @@ set -eu
 xo_require_relay_stack
 
 USER=alice@example.com
-RCPT=$XO_PF_RCPT
 
 xo_start_relay_servers
 
@@ -173,7 +172,7 @@ subject="xo-chroot within the margin $RANDOM"
 xo_pf_send "$subject"
 xo_pf_wait_sink "$subject"
 xo_pf_queue_id
-xo_pf_wait_log "$XO_PF_QID: to=<$RCPT>, .* status=sent"
+xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, .* status=sent"
 xo_assert_contains "$XO_PF_LOG" \
     "postfix/smtp\[[0-9]+\]: warning: SASL authentication problem: XOAUTH2: refreshing ${F_IN//./\\.} failed \(cannot run ${XO_HELPER//./\\.}: [^)]*\); its access token is still valid, using it" \
     "postfix logged the plugin's warning that it could not refresh"
@@ -198,7 +197,7 @@ xo_assert_contains "$XO_PF_LOG" \
     "if this process is chrooted \(postfix: chroot=y for smtp in master\.cf\), refresh the file from outside on a timer: xoauth2-token refresh --margin 1800 CHROOT${F_IN//./\\.} \(CHROOT: postconf -h queue_directory\), or set chroot=n" \
     "the message names both fixes: a timer from outside, or chroot=n"
 xo_assert_contains "$XO_PF_LOG" \
-    "$id2: to=<$RCPT>, .*status=deferred \(SASL authentication failed; cannot authenticate to server 127\.0\.0\.1\[127\.0\.0\.1\]" \
+    "$id2: to=<$XO_PF_RCPT>, .*status=deferred \(SASL authentication failed; cannot authenticate to server 127\.0\.0\.1\[127\.0\.0\.1\]" \
     "deferred as a SASL failure on our side"
 tr -d '\r' <"$XO_PF_LOG" | grep -E "helper cannot run here|$id2: to=<" | xo_mask | sed 's/^/   | /'
 xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -p >"$XO_TMP/postqueue.out" 2>&1
@@ -242,9 +241,9 @@ before=$(xo_oauth_refreshes)
 subject="xo-chroot rejected by the server $RANDOM"
 xo_pf_send "$subject"
 xo_pf_queue_id; id4=$XO_PF_QID
-xo_pf_wait_log "$id4: to=<$RCPT>, .* status=deferred"
+xo_pf_wait_log "$id4: to=<$XO_PF_RCPT>, .* status=deferred"
 xo_assert_contains "$XO_PF_LOG" \
-    "$id4: to=<$RCPT>, .*status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535" \
+    "$id4: to=<$XO_PF_RCPT>, .*status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535" \
     "deferred with the server's 535"
 [ "$(xo_token_field "$F" access_token)" = "$old_at" ] \
     || xo_fail "the access token changed without a refresh"

@@ -31,7 +31,6 @@ set -eu
 xo_require_relay_stack
 
 USER=alice@example.com
-RCPT=$XO_PF_RCPT
 
 xo_start_relay_servers
 
@@ -87,7 +86,7 @@ subject="xo-postfix after expiry, file says expired $RANDOM"
 xo_pf_send "$subject"
 xo_pf_wait_sink "$subject"
 xo_pf_queue_id; ida=$XO_PF_QID
-xo_pf_wait_log "$ida: to=<$RCPT>, .* status=sent"
+xo_pf_wait_log "$ida: to=<$XO_PF_RCPT>, .* status=sent"
 xo_assert_not_contains "$XO_PF_LOG" "$ida: .*status=deferred" "no deferral on the way"
 one_refresh "$before" "$old_rt"
 file_ok
@@ -108,9 +107,9 @@ before=$(xo_oauth_refreshes)
 subject="xo-postfix rejected by the server $RANDOM"
 xo_pf_send "$subject"
 xo_pf_queue_id; idb=$XO_PF_QID
-xo_pf_wait_log "$idb: to=<$RCPT>, .* status=deferred"
+xo_pf_wait_log "$idb: to=<$XO_PF_RCPT>, .* status=deferred"
 xo_assert_contains "$XO_PF_LOG" \
-    "$idb: to=<$RCPT>, .*status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535" \
+    "$idb: to=<$XO_PF_RCPT>, .*status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535" \
     "deferred with the server's 535 in postfix's log"
 xo_assert_contains "$XO_PF_LOG" \
     "postfix/smtp\[[0-9]+\]: warning: SASL authentication failure: XOAUTH2: the server rejected the access token for $USER \(status 401" \
