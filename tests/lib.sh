@@ -1513,6 +1513,21 @@ xo_pf_send_deferred() {
     xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, .* status=deferred"
     xo_assert_not_contains "$XO_PF_LOG" "$XO_PF_QID: .*status=bounced" "not bounced"
 }
+# xo_pf_send_refused SUBJECT: SUBJECT goes into postfix, which defers it
+# with the server's 535 (the server refused the token).  Sets XO_PF_QID.
+xo_pf_send_refused() {
+    xo_pf_send "$1"
+    xo_pf_queue_id
+    xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, .*status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535"
+    echo "   ok: $XO_PF_QID deferred with the server's 535"
+}
+# xo_pf_send_undeferred SUBJECT: SUBJECT is relayed at the first attempt
+# (xo_pf_relayed, and no deferral logged for it).  Sets XO_PF_QID.
+xo_pf_send_undeferred() {
+    xo_pf_send "$1"
+    xo_pf_relayed "$1"
+    xo_assert_not_contains "$XO_PF_LOG" "$XO_PF_QID: .*status=deferred" "no deferral on the way"
+}
 # xo_pf_send_valid SUBJECT LOGIN_RE: with a valid token, SUBJECT goes
 # through postfix and Dovecot submission: postfix logs it sent through the
 # submission port, Dovecot logs one more login matching LOGIN_RE, and the
