@@ -1044,10 +1044,11 @@ xo_require_helper() {
     export XOAUTH2_HELPER=$XO_HELPER
     [ "${1:-}" != --private-store ] || xo_private_store
 }
-# xo_private_store: the helper's store ($XDG_DATA_HOME/xoauth2) is the
-# test's own, under $XO_TMP/data.
+# xo_private_store: the helper's store is the test's own: XDG_DATA_HOME is
+# $XO_TMP/data, XO_STORE the store in it ($XDG_DATA_HOME/xoauth2).
 xo_private_store() {
     export XDG_DATA_HOME=$XO_TMP/data
+    XO_STORE=$XDG_DATA_HOME/xoauth2
 }
 
 # xo__runs_as USER CMD...: run CMD as USER (this user if it is us), quiet.

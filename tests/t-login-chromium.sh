@@ -16,7 +16,6 @@ command -v chromium >/dev/null ||
     xo_skip "chromium not installed (Debian package chromium; tools/build.sh installs it)"
 xo_require_cmd ss timeout "$XO_PYTHON"
 xo_require_helper --private-store
-STORE=$XDG_DATA_HOME/xoauth2
 USER=alice@example.com
 
 xo_start_oauth
@@ -97,15 +96,15 @@ login() {
 signed_in() {
     local name=$1 host=$2 port
     xo_assert_rc 0 "$XO_TMP/$name.err"
-    xo_assert_contains "$XO_TMP/$name.err" "signed in as $USER; token file $STORE/$name\.json written"
+    xo_assert_contains "$XO_TMP/$name.err" "signed in as $USER; token file $XO_STORE/$name\.json written"
     xo_assert_contains "$XO_TMP/browser.log" '^done 0$' "Chromium exited 0"
     xo_assert_contains "$XO_TMP/$name.dom" '<h1>Signed in</h1>' "Chromium shows the success page"
     port=$(sed -n "s/.*redirect_uri=http%3A%2F%2F$host%3A\([0-9]*\)%2F.*/\1/p" "$XO_TMP/browser.log")
     [ -n "$port" ] || xo_fail "no $host redirect_uri in the URL" "$XO_TMP/browser.log"
     [ -z "$(ss -Hltn "sport = :$port")" ] || xo_fail "something still listens on $port"
     echo "   ok: listener on port $port gone"
-    [ "$(stat -c %a "$STORE/$name.json")" = 600 ] || xo_fail "token file mode"
-    [ "$(xo_token_field "$STORE/$name.json" user)" = "$USER" ] || xo_fail "user not recorded"
+    [ "$(stat -c %a "$XO_STORE/$name.json")" = 600 ] || xo_fail "token file mode"
+    [ "$(xo_token_field "$XO_STORE/$name.json" user)" = "$USER" ] || xo_fail "user not recorded"
     xo_run_timeout 20 "$XO_HELPER" refresh -v --force "$name" >"$XO_TMP/out" 2>"$XO_TMP/err"
     xo_assert_rc 0 "$XO_TMP/err"
     xo_assert_contains "$XO_TMP/err" "^xoauth2-token: $name: refreshed"
@@ -126,7 +125,7 @@ login local --redirect-host localhost
 signed_in local localhost
 
 xo_step "no code or token in the output"
-for f in "$STORE"/*.json; do
+for f in "$XO_STORE"/*.json; do
     xo_token_field "$f" access_token; xo_token_field "$f" refresh_token
 done >"$XO_TMP/secrets"
 cat "$XO_TMP"/*.err "$XO_TMP"/*.out >"$XO_TMP/all"

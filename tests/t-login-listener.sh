@@ -17,7 +17,6 @@ set -eu
 
 xo_require_cmd ss "$XO_PYTHON"
 xo_require_helper --private-store
-STORE=$XDG_DATA_HOME/xoauth2
 USER=alice@example.com
 
 xo_start_oauth
@@ -108,7 +107,7 @@ login() {
 signed_in() {
     local name=$1
     xo_assert_rc 0 "$XO_TMP/$name.err"
-    xo_assert_contains "$XO_TMP/$name.err" "signed in as $USER; token file $STORE/$name\.json written"
+    xo_assert_contains "$XO_TMP/$name.err" "signed in as $USER; token file $XO_STORE/$name\.json written"
     xo_assert_contains "$XO_TMP/$name.err" '^status 200$' "the real redirect was answered 200"
     xo_assert_contains "$XO_TMP/$name.err" '^page .*Signed in' "with the success page"
     xo_run_timeout 20 "$XO_HELPER" refresh --force "$name" >"$XO_TMP/out" 2>"$XO_TMP/err"
@@ -138,7 +137,7 @@ login wrongstate --wait 3
 xo_assert_rc 76 "$XO_TMP/wrongstate.err"
 xo_assert_contains "$XO_TMP/wrongstate.err" 'refused an answer on http://127\.0\.0\.1:[0-9]+/ with a wrong or missing state'
 xo_assert_contains "$XO_TMP/wrongstate.err" '^status 400$' "the browser was told 400"
-[ ! -e "$STORE/wrongstate.json" ] || xo_fail "a token file was written"
+[ ! -e "$XO_STORE/wrongstate.json" ] || xo_fail "a token file was written"
 xo_oauth -q authorize-mode approve
 
 if ! "$XO_PYTHON" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
@@ -174,6 +173,6 @@ done
 login squat --redirect-host localhost --port "$port"
 xo_assert_rc 69 "$XO_TMP/squat.err"
 xo_assert_contains "$XO_TMP/squat.err" "cannot listen on 127\.0\.0\.1 and \[::1\]:$port for the browser's answer: Address already in use; choose another --port"
-[ ! -e "$STORE/squat.json" ] || xo_fail "a token file was written"
+[ ! -e "$XO_STORE/squat.json" ] || xo_fail "a token file was written"
 
 xo_pass
