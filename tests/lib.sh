@@ -1018,12 +1018,14 @@ xo_helper_built() {
 # NAME.err, XO_RC as xo_run_timeout.
 # xo_browser [ARG] <<'EOF' ... EOF: BROWSER is a stand-in that runs the
 # python program on stdin (kept as $XO_TMP/browser.py) with the URL and ARG
-# (default: the log it should write, $XO_TMP/browser.log).
+# (default: the log it should write, $XO_TMP/browser.log), tests/ on its
+# PYTHONPATH (xo_browser.py: redirect_port(URL), fetch(URL, LOG)).
 xo_browser() {
     cat >"$XO_TMP/browser.py"
     cat >"$XO_TMP/browser" <<EOF
 #!/bin/sh
-exec "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" "${1:-$XO_TMP/browser.log}"
+exec env PYTHONPATH="$XO_TESTS_DIR" "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" \\
+    "${1:-$XO_TMP/browser.log}"
 EOF
     chmod +x "$XO_TMP/browser"
     export BROWSER=$XO_TMP/browser

@@ -25,12 +25,12 @@ xo_start_oauth
 # redirect_uri (bound address with ss, a connection to 127.0.0.2), then
 # fetches the URL, following the redirect to the listener.
 xo_browser <<'EOF'
-import socket, subprocess, sys, urllib.error, urllib.parse, urllib.request
+import socket, subprocess, sys
+from xo_browser import fetch, redirect_port
 url, out = sys.argv[1], sys.argv[2]
 log = open(out, "a", buffering=1)       # line by line: the test reads it
 log.write("url %s\n" % url)
-q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-port = urllib.parse.urlsplit(q.get("redirect_uri", "http://x:0/")).port or 0
+port = redirect_port(url)
 ss = subprocess.run(["ss", "-Hltn", "sport = :%d" % port],
                     capture_output=True, text=True).stdout.split()
 log.write("listening %s\n" % " ".join(w for w in ss if ":%d" % port in w))
@@ -39,14 +39,7 @@ try:
     log.write("other-address connected\n")
 except OSError as e:
     log.write("other-address refused (%s)\n" % e.__class__.__name__)
-try:
-    with urllib.request.urlopen(url, timeout=10) as r:
-        log.write("status %d\n" % r.status)
-        log.write("page %s\n" % r.read().decode().replace("\n", " "))
-except urllib.error.HTTPError as e:
-    log.write("status %d\n" % e.code)
-except OSError as e:
-    log.write("error %s\n" % e)
+fetch(url, log)
 log.write("done\n")
 EOF
 

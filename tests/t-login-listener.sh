@@ -30,11 +30,11 @@ xo_start_oauth
 #              half a request line, all left open
 #   v6         the listening addresses (ss), then GET / on [::1]:PORT
 xo_browser <<'EOF'
-import os, socket, subprocess, sys, time, urllib.error, urllib.parse, urllib.request
+import os, socket, subprocess, sys, time
+from xo_browser import fetch, redirect_port
 url, out, do = sys.argv[1], sys.argv[2], os.environ.get("XO_BROWSER_DO", "")
 log = open(out, "a", buffering=1)
-q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-port = urllib.parse.urlsplit(q["redirect_uri"]).port
+port = redirect_port(url)
 
 def raw(req, host="127.0.0.1"):
     s = socket.create_connection((host, port), timeout=10)
@@ -68,14 +68,7 @@ elif do == "v6":
     log.write("listening %s\n" % " ".join(sorted(w for w in ss if w.endswith(":%d" % port))))
     log.write("v6: %s\n" % raw(b"GET / HTTP/1.1\r\n\r\n", "::1"))
 t0 = time.monotonic()
-try:
-    with urllib.request.urlopen(url, timeout=10) as r:
-        log.write("status %d\n" % r.status)
-        log.write("page %s\n" % r.read().decode().replace("\n", " "))
-except urllib.error.HTTPError as e:
-    log.write("status %d\n" % e.code)
-except OSError as e:
-    log.write("error %s\n" % e)
+fetch(url, log)
 log.write("fetched in %.1f s\n" % (time.monotonic() - t0))
 # The held connections are still open now: the answer did not wait for them.
 for s in held:
