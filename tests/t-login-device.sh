@@ -141,21 +141,13 @@ xo_step "on a terminal: a countdown (and a QR code with libqrencode)"
 
 xo_oauth -q device-config --expires-in 90
 name=tty
-"$XO_PYTHON" - "$XO_TMP/tty.typescript" "$XO_HELPER" login tty --provider custom \
+# The helper's stdout and stderr are a pseudo-terminal (xo_pty.py).
+"$XO_PYTHON" "$XO_TESTS_DIR/xo_pty.py" "$XO_TMP/tty.typescript" \
+    "$XO_HELPER" login tty --provider custom \
     --client-id xoauth2-test --user dave@example.com \
     --device-endpoint "$XO_OAUTH_URL/devicecode" \
     --token-endpoint "$XO_OAUTH_URL/token" --scope "imap offline_access" \
-    >"$XO_TMP/tty.err" 2>&1 <<'EOF' &
-# A pseudo-terminal for the helper's stdout and stderr.
-import os, pty, sys
-out = open(sys.argv[1], "wb")
-def read(fd):
-    data = os.read(fd, 4096)
-    out.write(data)
-    out.flush()
-    return data
-sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[2:], read)))
-EOF
+    </dev/null >"$XO_TMP/tty.err" 2>&1 &
 LOGIN_PID=$! LOGIN_T0=$EPOCHREALTIME
 xo_on_exit "kill $LOGIN_PID 2>/dev/null || true"
 wait_answers 3

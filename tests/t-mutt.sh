@@ -71,21 +71,9 @@ logins() {
 
 # read_inbox MECH: mutt on a pty (24x80) opens the INBOX; the screen in MECH.screen.
 read_inbox() {
-    xo_run_timeout 30 "$XO_PYTHON" - "$XO_TMP/$1.screen" mutt -n \
-        -F "$XO_TMP/muttrc-$1" -e 'push <quit>' <<'EOF' >"$XO_TMP/$1.read.out" 2>&1
-import os, pty, sys
-os.environ["TERM"] = "vt100"
-out = open(sys.argv[1], "wb")
-def read(fd):
-    data = os.read(fd, 4096)
-    out.write(data)
-    out.flush()
-    return data
-# A terminal with a size: Debian 13's mutt refuses a 0x0 one ("Error
-# opening terminal"), which is what a new pty is.
-cmd = ["sh", "-c", 'stty rows 24 cols 80 && exec "$@"', "sh"] + sys.argv[2:]
-sys.exit(os.waitstatus_to_exitcode(pty.spawn(cmd, read)))
-EOF
+    xo_run_timeout 30 "$XO_PYTHON" "$XO_TESTS_DIR/xo_pty.py" "$XO_TMP/$1.screen" \
+        --term vt100 24 80 mutt -n -F "$XO_TMP/muttrc-$1" -e 'push <quit>' \
+        </dev/null >"$XO_TMP/$1.read.out" 2>&1
 }
 
 for mech in xoauth2 oauthbearer; do
