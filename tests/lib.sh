@@ -487,7 +487,6 @@ xo_grant() {
     xo_oauth grant "$@"
 }
 
-# xo_revoke TOKEN
 # xo_device_login USER SECS CMD...: CMD, a device-flow login, in the
 # background (redirect the call to keep its output); the mock server
 # approves the code for USER as soon as one is handed out; waits up to SECS
@@ -509,6 +508,8 @@ xo_device_login() {
     done
     wait "$pid" || XO_RC=$?
 }
+
+# xo_revoke TOKEN
 xo_revoke() {
     xo_oauth -q revoke "$1"
 }
@@ -541,7 +542,6 @@ xo_sink_count() {
     find "$XO_SINK_DIR/new" -type f 2>/dev/null | wc -l
 }
 
-# xo_sink_grep ERE: print the sink files matching ERE.
 # xo_sink_wait SUBJECT [SECS]: 0 once a message with SUBJECT is at the
 # sink (within SECS, default 5), else 1.
 xo_sink_wait() {
@@ -552,6 +552,8 @@ xo_sink_wait() {
     done
     return 1
 }
+
+# xo_sink_grep ERE: print the sink files matching ERE.
 xo_sink_grep() {
     local f
     for f in "$XO_SINK_DIR"/new/*; do
@@ -773,9 +775,6 @@ EOF
     xo_fail "Dovecot did not start" "$d/master.out" "$XO_DOVECOT_LOG"
 }
 
-# xo_stop_dovecot: stop the instance (the one started last) now and wait
-# until every process of it has gone, so its log is complete (its log
-# process writes asynchronously).
 # xo_start_mail_servers [--no-sink]: the mock OAuth server, the SMTP sink
 # (not with --no-sink) and Dovecot (with submission when there is a sink):
 # what a test of a mail client against real servers starts first.
@@ -784,6 +783,10 @@ xo_start_mail_servers() {
     [ "${1:-}" = --no-sink ] || xo_start_smtp_sink
     xo_start_dovecot
 }
+
+# xo_stop_dovecot: stop the instance (the one started last) now and wait
+# until every process of it has gone, so its log is complete (its log
+# process writes asynchronously).
 xo_stop_dovecot() {
     local i
     [ -n "${XO_DOVECOT_PID:-}" ] || return 0
@@ -1012,10 +1015,33 @@ xo_helper_built() {
 # xo_require_helper [--private-store]: skip unless the helper is built;
 # export XOAUTH2_HELPER (the plugin's test override) pointing at it;
 # --private-store: xo_private_store too.
+xo_require_helper() {
+    [ -x "$XO_HELPER" ] || xo_skip "helper not built: $XO_HELPER missing"
+    export XOAUTH2_HELPER=$XO_HELPER
+    [ "${1:-}" != --private-store ] || xo_private_store
+}
+# xo_private_store: the helper's store is the test's own: XDG_DATA_HOME is
+# $XO_TMP/data, XO_STORE the store in it ($XDG_DATA_HOME/xoauth2).
+xo_private_store() {
+    export XDG_DATA_HOME=$XO_TMP/data
+    XO_STORE=$XDG_DATA_HOME/xoauth2
+}
+
+# The scope the mock logins ask for (Microsoft's IMAP scope).
+XO_IMAP_SCOPE="https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
 # xo_login_mock SECS NAME [ARGS...]: `xoauth2-token login NAME ARGS...`
 # against the mock OAuth server's endpoints (custom provider, client
 # xoauth2-test) within SECS; its stdout and stderr in $XO_TMP/NAME.out and
 # NAME.err, XO_RC as xo_run_timeout.
+xo_login_mock() {
+    local secs=$1 name=$2
+    shift 2
+    xo_run_timeout "$secs" "$XO_HELPER" login "$name" --provider custom \
+        --client-id xoauth2-test --auth-endpoint "$XO_OAUTH_URL/authorize" \
+        --token-endpoint "$XO_OAUTH_URL/token" "$@" \
+        >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
+}
+
 # xo_browser [ARG] <<'EOF' ... EOF: BROWSER is a stand-in that runs the
 # python program on stdin (kept as $XO_TMP/browser.py) with the URL and ARG
 # (default: the log it should write, $XO_TMP/browser.log), tests/ on its
@@ -1029,28 +1055,6 @@ exec env PYTHONPATH="$XO_TESTS_DIR" "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" \\
 EOF
     chmod +x "$XO_TMP/browser"
     export BROWSER=$XO_TMP/browser
-}
-
-# The scope the mock logins ask for (Microsoft's IMAP scope).
-XO_IMAP_SCOPE="https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
-xo_login_mock() {
-    local secs=$1 name=$2
-    shift 2
-    xo_run_timeout "$secs" "$XO_HELPER" login "$name" --provider custom \
-        --client-id xoauth2-test --auth-endpoint "$XO_OAUTH_URL/authorize" \
-        --token-endpoint "$XO_OAUTH_URL/token" "$@" \
-        >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
-}
-xo_require_helper() {
-    [ -x "$XO_HELPER" ] || xo_skip "helper not built: $XO_HELPER missing"
-    export XOAUTH2_HELPER=$XO_HELPER
-    [ "${1:-}" != --private-store ] || xo_private_store
-}
-# xo_private_store: the helper's store is the test's own: XDG_DATA_HOME is
-# $XO_TMP/data, XO_STORE the store in it ($XDG_DATA_HOME/xoauth2).
-xo_private_store() {
-    export XDG_DATA_HOME=$XO_TMP/data
-    XO_STORE=$XDG_DATA_HOME/xoauth2
 }
 
 # xo__runs_as USER CMD...: run CMD as USER (this user if it is us), quiet.
@@ -1150,8 +1154,6 @@ xo_oauth_refreshes() {
     xo_oauth_stat refreshes
 }
 
-# xo_oauth_stat FIELD: one counter of the mock server's stats (e.g.
-# token_requests, token_via_proxy, token_direct).
 # xo_assert_refreshes N WHAT: the mock server has seen N refreshes in all
 # (N: an earlier xo_oauth_refreshes), else fail saying WHAT happened.
 xo_assert_refreshes() {
@@ -1171,6 +1173,9 @@ xo_assert_token_renewed() {
         xo_assert_refreshes "$4" "expected $4 refresh(es), server saw $(xo_oauth_refreshes)"
     [ "$(xo_token_field "$1" access_token)" != "$2" ] || xo_fail "$3" "$1"
 }
+
+# xo_oauth_stat FIELD: one counter of the mock server's stats (e.g.
+# token_requests, token_via_proxy, token_direct).
 xo_oauth_stat() {
     xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
@@ -1259,6 +1264,7 @@ xo_require_crypto() {
     "$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
         || xo_skip "python3-cryptography is not installed${1:+ ($1)}"
 }
+
 xo_require_postfix() {
     xo_require_root
     xo_require_cmd postfix postconf sendmail postqueue runuser
@@ -1485,9 +1491,6 @@ xo_pf_wait_log() {
     xo_fail "postfix's log did not show /$1/ within ${2:-20} s" "$XO_PF_LOG"
 }
 
-# xo_pf_queue_id: set XO_PF_QID to the queue id of the last message
-# xo_pf_send sent (cleanup logs its Message-ID); waits up to 10 s for it.
-# (Not printed: xo_fail in a $(...) would lose its message.)
 # xo_pf_delivered SUBJECT QID [SECS]: the message reached the sink and
 # postfix logged queue id QID as sent to XO_PF_RCPT.
 xo_pf_delivered() {
@@ -1573,6 +1576,10 @@ xo_pf_assert_clean_log() {
     [ "$t" = "$n" ] || xo_fail "the sink has $t messages, want $n"
     echo "   ok: the sink holds the $n messages"
 }
+
+# xo_pf_queue_id: set XO_PF_QID to the queue id of the last message
+# xo_pf_send sent (cleanup logs its Message-ID); waits up to 10 s for it.
+# (Not printed: xo_fail in a $(...) would lose its message.)
 xo_pf_queue_id() {
     local mid n
     XO_PF_QID=
