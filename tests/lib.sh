@@ -11,13 +11,20 @@
 #
 # Exit codes follow automake: 0 pass, 1 fail, 77 skip (99 is not used).
 #
-# Servers:    xo_start_oauth, xo_start_smtp_sink, xo_start_dovecot,
-#             xo_start_exchange (a Microsoft-like IMAP/POP/SMTP + token endpoint)
+# Needs, in one line: xo_require_mail_stack, xo_require_relay_stack,
+#             xo_require_crypto, xo_require_helper [--private-store]
+# Servers:    xo_start_mail_servers [--no-sink] (the three below),
+#             xo_start_relay_servers (and xo_pf_init),
+#             xo_start_oauth, xo_start_smtp_sink, xo_start_dovecot,
+#             xo_start_exchange (a Microsoft-like IMAP/POP/SMTP + token endpoint),
+#             xo_start_py_server (a test's own python server, xo_listen.py)
+# Logins:     xo_login_mock, xo_device_login, xo_browser (xo_browser.py)
 # Tokens:     xo_grant USER, xo_revoke TOKEN, xo_oauth CTL-ARGS...
 # Mail:       xo_dovecot_save USER < message, xo_sink_count
 # mbsync:     xo_mbsync_config DIR USER MECH PASSLINE, xo_run_mbsync DIR,
 #             xo_assert_synced DIR SUBJECT, xo_assert_not_synced DIR SUBJECT
-# Postfix:    xo_require_postfix, xo_pf_init, xo_start_postfix, xo_pf_send, ...
+# Postfix:    xo_require_postfix, xo_pf_init, xo_start_postfix, xo_pf_send,
+#             xo_pf_send_valid / _undeferred / _deferred / _refused, ...
 #             (see "private postfix instance" below)
 # Running:    xo_run_timeout SECS CMD... (sets XO_RC, XO_ELAPSED, XO_ELAPSED_MS)
 # Checks:     xo_step, xo_assert_contains, xo_assert_not_contains,
