@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,4 +351,31 @@ xo_fmt_ms(char *buf, size_t size, int64_t ms)
 	if (len > 0 && buf[len - 1] == '.')
 		buf[--len] = '\0';
 	snprintf(buf + len, size - (size_t)len, " s");
+}
+
+void
+xo_fmt_time(char *buf, size_t size, int64_t when)
+{
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+		snprintf(buf, size, "@%" PRId64, when);
+}
+
+/* Coarse, as people say it. */
+void
+xo_fmt_span(char *buf, size_t size, int64_t secs)
+{
+	if (secs < 0)
+		secs = -secs;
+	if (secs < 120)
+		snprintf(buf, size, "%" PRId64 " s", secs);
+	else if (secs < 120 * 60)
+		snprintf(buf, size, "%" PRId64 " min", secs / 60);
+	else if (secs < 48 * 3600)
+		snprintf(buf, size, "%" PRId64 " h", secs / 3600);
+	else
+		snprintf(buf, size, "%" PRId64 " days", secs / 86400);
 }

@@ -94,4 +94,10 @@ int64_t xo_now_ms(void);
 /* MS milliseconds in words, for messages: "55 s", "4.5 s", "0.75 s". */
 void xo_fmt_ms(char *buf, size_t size, int64_t ms);
 
+/* WHEN (seconds since the epoch) in local time, "2026-11-28 15:20:43
+ * UTC" ("@WHEN" if it cannot be), and SECS (its sign ignored) coarsely,
+ * as people say it: "43 s", "43 min", "2 h", "3 days". */
+void xo_fmt_time(char *buf, size_t size, int64_t when);
+void xo_fmt_span(char *buf, size_t size, int64_t secs);
+
 #endif

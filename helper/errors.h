@@ -14,7 +14,8 @@
  * else in helper/ names an exit number.
  *
  * Adding a failure class: a define here (next free number), a row in
- * cmd_common.c's table that maps it to its sysexits code, and a line in
+ * cmd_common.c's table that maps it to its sysexits code (with its words
+ * for --help, if the status is new), and a line in
  * xoauth2-token(1)'s EXIT STATUS if that code is new there.
  *
  * Module codes: each module has a range of its own, below errno's

@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd/cmd.h"
 #include "errors.h"
 #include "health.h"
 #include "msg.h"
@@ -248,7 +247,7 @@ health_notify_shown(const struct tokfile *tok, int64_t now, char *text,
 
 	if (tok->notify_skipped == NULL)
 		return;
-	cmd_fmt_span(ago, sizeof(ago), now - tok->notify_skipped_at);
+	xo_fmt_span(ago, sizeof(ago), now - tok->notify_skipped_at);
 	append(text, size, " (notify command skipped %s ago: %s)", ago,
 	    tok->notify_skipped);
 }
@@ -277,8 +276,8 @@ health_verdict(const struct tokfile *tok, int64_t now, char *text,
 	const char *reason = tok->failure != NULL ? tok->failure : "no reason recorded";
 	char ago[32], left[32];
 
-	cmd_fmt_span(ago, sizeof(ago), now - tok->failed_at);
-	cmd_fmt_span(left, sizeof(left), tok->expires_at - now);
+	xo_fmt_span(ago, sizeof(ago), now - tok->failed_at);
+	xo_fmt_span(left, sizeof(left), tok->expires_at - now);
 	switch (c) {
 	case HEALTH_LOGIN:
 		snprintf(text, size, "needs login (refresh refused %s ago: %s)",

@@ -7,41 +7,10 @@
 #ifndef XO_LOGIN_H
 #define XO_LOGIN_H
 
+#include "login_options.h"
 #include "oauth.h"
 
 #define LOGIN_DEFAULT_WAIT_S	300	/* browser flow: wait for the redirect */
-
-/* What the command line asked for; every string belongs to the caller.
- * NULL means "not given". */
-struct login_options {
-	const char	*provider;	/* microsoft, google, custom */
-	const char	*client_id;
-	const char	*client_secret_file;	/* "-": stdin */
-	const char	*tenant;	/* microsoft: common by default */
-	const char	*cloud;		/* microsoft: global, usgov, china */
-	const char	*flow;		/* browser, device; NULL: guess */
-	const char	*scope;		/* replaces the provider's */
-	const char	*login_hint;
-	const char	*user;		/* the mail login name */
-	const char	*auth_endpoint;
-	const char	*token_endpoint;
-	const char	*device_endpoint;
-	const char	*redirect_host;	/* 127.0.0.1 (default) or localhost */
-	int		 port;		/* loopback port; 0: any */
-	int		 no_browser;	/* only print the URL */
-	int		 no_qr;
-	long		 wait_s;	/* browser flow: wait for the redirect */
-	/* Stored in the token file; "" clears.  proxy NULL: the
-	 * environment's (https_proxy...), else the previous file's. */
-	const char	*proxy;
-	const char	*no_proxy;
-	const char	*notify;	/* NULL: the previous file's */
-	/* App-only (helper/apponly.h): no person, no refresh token. */
-	int		 app_only;
-	const char	*certificate;
-	const char	*private_key;
-	const char	*service_account;	/* google; implies app_only */
-};
 
 /* Logs in as LO says and writes the token file FILE (PATH in messages;
  * FILE is PATH, or its name in the directory a become.h child works

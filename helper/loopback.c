@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "loopback.h"
 #include "xo_util.h"
 
@@ -627,6 +628,26 @@ serve(struct loopback *lb, struct conn *conns, long deadline,
 	}
 }
 
+/* The errors.h class of an OUTCOME other than LOOPBACK_CODE. */
+static int
+outcome_code(enum loopback_outcome outcome)
+{
+	switch (outcome) {
+	case LOOPBACK_CODE:
+		return 0;
+	case LOOPBACK_DENIED:
+		return XO_E_REFUSED;
+	case LOOPBACK_BAD_STATE:
+	case LOOPBACK_NO_CODE:
+		return XO_E_PROTOCOL;
+	case LOOPBACK_TIMEOUT:
+		return XO_E_TEMPFAIL;
+	case LOOPBACK_IO:
+		break;
+	}
+	return XO_E_OSERR;
+}
+
 int
 loopback_wait(struct loopback *lb, long timeout_ms, const char *state,
     struct loopback_result *res)
@@ -652,5 +673,5 @@ loopback_wait(struct loopback *lb, long timeout_ms, const char *state,
 	/* One answer only: nothing more reaches us. */
 	stop_listening(lb);
 	conns_free(conns, heads);
-	return res->outcome == LOOPBACK_CODE ? 0 : -1;
+	return outcome_code(res->outcome);
 }

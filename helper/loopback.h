@@ -45,7 +45,9 @@ int loopback_open(int port, int ipv6_too, struct loopback **lbp, int *portp);
  * what happened, and nothing more is accepted.  Fills RES (at the
  * deadline: LOOPBACK_BAD_STATE if answers without STATE were refused,
  * else LOOPBACK_TIMEOUT); returns 0 if RES->outcome is LOOPBACK_CODE,
- * else -1. */
+ * else the errors.h class of the outcome (XO_E_REFUSED: denied;
+ * XO_E_PROTOCOL: bad state, no code; XO_E_TEMPFAIL: timeout;
+ * XO_E_OSERR: I/O), which RES says in detail for the caller's words. */
 int loopback_wait(struct loopback *lb, long timeout_ms, const char *state,
     struct loopback_result *res);
 

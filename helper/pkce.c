@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "base64url.h"
+#include "errors.h"
 #include "pkce.h"
 #include "xo_util.h"
 
@@ -17,7 +18,7 @@ int
 pkce_random(char *out, size_t outsize, size_t nbytes)
 {
 	unsigned char raw[96];
-	int r = -1;
+	int r = XO_E_SOFTWARE;
 
 	if (nbytes > sizeof(raw) || RAND_bytes(raw, (int)nbytes) != 1)
 		goto out;
@@ -34,7 +35,7 @@ pkce_s256(char challenge[PKCE_CHALLENGE_LEN + 1], const char *verifier)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	int r = -1;
+	int r = XO_E_SOFTWARE;
 
 	if (EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(),
 	    NULL) != 1 || mdlen != 32)

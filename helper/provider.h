@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "login.h"
+#include "login_options.h"
 
 /* Quirks of a provider (struct provider_row.quirks). */
 #define PROVIDER_TENANT		0x01	/* endpoints hold {tenant}: --tenant */

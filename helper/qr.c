@@ -1,11 +1,14 @@
+/* qr: the device flow's URL as a QR code, or nothing (qr.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 #ifdef HAVE_QRENCODE
 #include <qrencode.h>
 #endif
 
+#include "errors.h"
 #include "qr.h"
 
 #ifdef HAVE_QRENCODE
@@ -29,8 +32,9 @@ qr_print(FILE *f, const char *text)
 	QRcode *q;
 	int x, y, size, top, bottom;
 
+	errno = 0;
 	if ((q = QRcode_encodeString(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1)) == NULL)
-		return -1;
+		return errno != 0 ? -errno : -ENOMEM;
 	size = q->width + 2 * QR_QUIET;
 	/* Two rows of modules per line: the upper half block is the top row. */
 	for (y = 0; y < size; y += 2) {
@@ -45,7 +49,7 @@ qr_print(FILE *f, const char *text)
 		fputs("\033[0m\n", f);
 	}
 	QRcode_free(q);
-	return fflush(f) == 0 ? 0 : -1;
+	return fflush(f) == 0 && !ferror(f) ? 0 : XO_E_IO;
 }
 #else
 int
@@ -53,6 +57,6 @@ qr_print(FILE *f, const char *text)
 {
 	(void)f;
 	(void)text;
-	return -1;
+	return -ENOTSUP;
 }
 #endif

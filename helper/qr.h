@@ -9,8 +9,10 @@
 #include <stdio.h>
 
 /* Prints TEXT as a QR code to F with half-block characters, black on
- * white whatever the terminal's colours.  Returns 0, or -1 if it cannot
- * (built without libqrencode, text too long, out of memory). */
+ * white whatever the terminal's colours.  Returns 0, or if it cannot:
+ * -ENOTSUP (built without libqrencode), -errno from libqrencode (-ERANGE:
+ * text too long, -ENOMEM), XO_E_IO (F cannot be written).  Nothing to
+ * say to the user: the URL is printed anyway. */
 int qr_print(FILE *f, const char *text);
 
 #endif

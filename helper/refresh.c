@@ -3,8 +3,11 @@
  * token file's lock it checks the file again (someone may have
  * refreshed it while we waited), reserves room for the new file, asks
  * the token endpoint, and stores what it answers -- never spending a
- * refresh token that could not be stored.  Part of the command layer:
- * it reports failures itself and returns the code to exit with.
+ * refresh token that could not be stored.  The command layer
+ * (helper/cmd/cmd_refresh.c) resolves the target and says why a token
+ * file could not be read or locked; the rest this module says itself,
+ * in the order it happens (a failure, then what the notify command
+ * said).
  */
 #include "config.h"
 
@@ -19,19 +22,19 @@
 #include <time.h>
 
 #include "apponly.h"
-#include "cmd/cmd.h"
 #include "diag.h"
 #include "errors.h"
 #include "health.h"
 #include "msg.h"
 #include "oauth.h"
+#include "refresh.h"
 #include "stop.h"
 #include "tokfile.h"
 #include "xo_util.h"
 
 static void
-report_refresh_error(const struct target *t, const struct oauth_error *err,
-    const struct diag_vars *v)
+report_refresh_error(const struct refresh_file *t,
+    const struct oauth_error *err, const struct diag_vars *v)
 {
 	char why[1024], word[XO_SHELL_WORD_MAX];
 
@@ -96,7 +99,7 @@ curl_done(void)
 }
 
 struct refresh {
-	const struct cmd_args *opt;
+	const struct refresh_options *opt;
 	const char	*arg;		/* as given: for messages */
 	const char	*path;		/* the token file, for messages */
 	const char	*file;		/* .. where its file work goes */
@@ -199,7 +202,7 @@ health_keep(struct refresh *rf, struct tokfile *tok)
 
 /* Runs the file's notify command for what RF decided under the lock. */
 static void
-health_tell(const struct refresh *rf, const struct target *t)
+health_tell(const struct refresh *rf, const struct refresh_file *t)
 {
 	struct health_notice n;
 
@@ -248,7 +251,7 @@ reserve_error(struct refresh *rf, int r)
 static int
 request_budget(struct refresh *rf, struct oauth_options *net)
 {
-	const struct cmd_args *opt = rf->opt;
+	const struct refresh_options *opt = rf->opt;
 	int64_t reserve, left;
 	char limit[32], spent[32];
 	int sig;
@@ -312,7 +315,7 @@ failed_meanwhile(struct refresh *rf, const struct tokfile *tok)
 }
 
 /* Sets up libcurl on the first refresh of this process.  Returns 0 or
- * -1. */
+ * XO_E_SOFTWARE. */
 static int
 curl_start(void)
 {
@@ -320,7 +323,7 @@ curl_start(void)
 		curl_ready = 1;
 		atexit(curl_done);
 	}
-	return curl_ready ? 0 : -1;
+	return curl_ready ? 0 : XO_E_SOFTWARE;
 }
 
 /* Asks the token endpoint (through NET) for TOK's new tokens, under the
@@ -430,7 +433,7 @@ refresh_locked(struct tokfile *tok, void *arg)
  * up within its own --timeout; and we within our --time-limit, which
  * *LIMITEDp says if it is the shorter. */
 static int
-lock_wait_ms(const struct cmd_args *opt, int *limitedp)
+lock_wait_ms(const struct refresh_options *opt, int *limitedp)
 {
 	int64_t wait_ms = opt->net.timeout_ms + 5000;
 
@@ -445,10 +448,11 @@ lock_wait_ms(const struct cmd_args *opt, int *limitedp)
 
 /* Reports what came of the locked update (tokfile_update_stoppable's R;
  * LIMITED: its wait was cut to --time-limit) for T, and runs the notify
- * command if one is due.  Returns 0 or the code to exit with. */
+ * command if one is due.  Returns 0 or the code to exit with; a failure
+ * to read or lock the file is left to the caller to word (RES). */
 static int
-refresh_outcome(const struct refresh *rf, const struct target *t, int r,
-    int limited)
+refresh_outcome(const struct refresh *rf, const struct refresh_file *t,
+    int r, int limited, struct refresh_result *res)
 {
 	struct diag_vars v;
 	char limit[32], word[XO_SHELL_WORD_MAX];
@@ -491,9 +495,11 @@ refresh_outcome(const struct refresh *rf, const struct target *t, int r,
 		report_refresh_error(t, &rf->err, &v);
 		return rf->status;
 	}
-	if (r != 0)
-		return rf->called ? cmd_report_file_error(t, r) :
-		    cmd_report_update_error(t, r);
+	if (r != 0) {
+		res->file_error = 1;
+		res->locked = rf->called;
+		return r;
+	}
 	if (rf->failed) {
 		report_refresh_error(t, &rf->err, &v);
 		health_tell(rf, t);
@@ -508,48 +514,47 @@ refresh_outcome(const struct refresh *rf, const struct target *t, int r,
 }
 
 int
-cmd_refresh_target(const struct cmd_args *opt, const struct target *t,
-    int force, char **accessp)
+refresh_run(const struct refresh_options *opt, const struct refresh_file *t,
+    struct refresh_result *res)
 {
 	struct refresh rf;
 	struct tokfile *before = NULL;
 	int r, status, limited;
 
+	memset(res, 0, sizeof(*res));
 	memset(&rf, 0, sizeof(rf));
 	rf.opt = opt;
 	rf.arg = t->arg;
 	rf.path = t->path;
 	rf.file = t->file;
-	rf.force = force;
+	rf.force = opt->force;
 	if (tokfile_read(t->file, &before) == 0) {
 		rf.seen = 1;
 		rf.seen_failures = before->failures;
 		rf.seen_failed_at = before->failed_at;
 	}
 	tokfile_free(before);
-	if (accessp != NULL)
-		*accessp = NULL;
 	r = tokfile_update_stoppable(t->file, lock_wait_ms(opt, &limited),
 	    stop_flag(), refresh_locked, &rf);
-	if ((status = refresh_outcome(&rf, t, r, limited)) != 0)
+	if ((status = refresh_outcome(&rf, t, r, limited, res)) != 0)
 		goto out;
-	if (opt->verbose) {
-		char when[64], span[32];
-
-		cmd_fmt_time(when, sizeof(when), rf.expires_at);
-		cmd_fmt_span(span, sizeof(span), rf.expires_at - xo_now_s());
-		msg(t->arg, "%s; access token valid until %s (in %s)",
-		    rf.refreshed ? "refreshed" : "still valid, not refreshed",
-		    when, span);
-	}
-	if (accessp != NULL) {
-		*accessp = rf.access_token;
-		rf.access_token = NULL;
-	}
+	res->refreshed = rf.refreshed;
+	res->expires_at = rf.expires_at;
+	res->access_token = rf.access_token;
+	rf.access_token = NULL;
 	status = 0;
  out:
 	xo_free_secret(rf.access_token);
 	free(rf.notify);
 	free(rf.user);
 	return status;
+}
+
+void
+refresh_result_clear(struct refresh_result *res)
+{
+	if (res == NULL)
+		return;
+	xo_free_secret(res->access_token);
+	memset(res, 0, sizeof(*res));
 }

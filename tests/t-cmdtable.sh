@@ -6,7 +6,9 @@
 #   - --help names every command's synopsis and every option, and no
 #     option the table lacks;
 #   - xoauth2-token(1)'s SYNOPSIS names every command, and the page
-#     documents every option and provider.
+#     documents every option and provider; its EXIT STATUS lists the
+#     statuses of cmd_exit()'s table (cmd_common.c), no more, no less
+#     (--help's paragraph is made from that table).
 # The tables come from the program itself ("xoauth2-token help --table").
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -86,6 +88,13 @@ done
 for p in $(awk '$1 == "provider" { print $2 }' "$XO_TMP/table" | sort -u); do
     grep -qw -- "$p" <<<"$synopsis" || differ "man SYNOPSIS providers" "$p" "xoauth2-token.1" "(missing)"
 done
+
+want=$(awk '$1 == "exit" { print $2 }' "$XO_TMP/table" | sort -n | tr '\n' ' ')
+[ -n "$want" ] || differ "exit statuses" "(none)" "help --table" "(none)"
+got=$(sed -n '/^\.SH EXIT STATUS/,/^\.SH [A-Z]/p' "$MAN" |
+    awk 'tp && /^\.B [0-9]/ { for (i = 2; i <= NF; i++) print $i } { tp = /^\.TP/ }' |
+    sort -n | tr '\n' ' ')
+[ "$got" = "$want" ] || differ "man EXIT STATUS" "$want" "xoauth2-token.1" "$got"
 
 [ "$fails" = 0 ] || xo_fail "$fails place(s) disagree with the command or provider table"
 echo "   ok: completion, --help and the man page agree with the tables"

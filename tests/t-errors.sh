@@ -7,7 +7,14 @@
 #    (DIAG_E_NOTJWT once shared -2001 with STORE_E_NAME);
 #  - no sysexits number (64..78) as an exit status, no EX_* name and no
 #    <sysexits.h> outside the command layer (helper/cmd/),
-#    which alone maps codes to exit statuses.
+#    which alone maps codes to exit statuses;
+#  - no exported (not static) function in helper/ or common/ returns a
+#    bare -1 or -2 (issue 18): a code from errors.h, -errno or a
+#    module's *_E_*;
+#  - no exported prototype in helper/ or common/ carries a message in a
+#    char buffer (char *err, sized by convention, or a char *why, size_t
+#    whysize pair): messages cross module boundaries as struct xo_err
+#    (common/xo_err.h) or struct oauth_error, which begins with one.
 # Each check is first tried on a sample this script writes.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -66,6 +73,87 @@ check_sysexits() {
         grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*|//)' || true
 }
 
+# check_bare_returns FILE...: "FILE:LINE: NAME: TEXT" for each return
+# of a bare -1 or -2 (also as one side of ?:, or set into the variable
+# the house returns: r, rc, ret, status, result) in a function that is
+# not static.  Functions are found as t-funclen.sh's brace scan finds them
+# (the name at column 0 followed by '(', the body from a line "{" to the
+# next line "}"); static is on the line before the name.
+check_bare_returns() {
+    awk '
+        FNR == 1 { state = 0; prev = "" }
+        state == 0 && /^[A-Za-z_][A-Za-z0-9_]*\(/ {
+            name = $0; sub(/\(.*/, "", name); state = 1
+            exported = prev !~ /^static([ \t]|$)/
+        }
+        state == 1 && /^\{$/ { state = 2 }
+        state == 1 && /;[ \t]*$/ { state = 0 }
+        state == 2 && /^\}$/ { state = 0 }
+        state == 2 && exported &&
+            (/(^|[^A-Za-z0-9_])return([ \t]*\(?|[ \t].*[?:][ \t]*\(?)-[12]\)?[ \t]*;/ ||
+            /(^|[^A-Za-z0-9_])(r|rc|ret|status|result)[ \t]*=[ \t]*\(?-[12]\)?[ \t]*;/) {
+            line = $0; sub(/^[ \t]+/, "", line)
+            print FILENAME ":" FNR ": " name ": " line
+        }
+        { prev = $0 }
+    ' "$@"
+}
+
+# check_char_messages HEADER...: "FILE:LINE: NAME" for each prototype
+# (comments removed, joined up to its ';') with a parameter "char *err"
+# or "char *why" (and the like: errbuf, whybuf), not const: a message in
+# a buffer the caller sized.
+check_char_messages() {
+    awk '
+        FNR == 1 { text = ""; incomment = 0 }
+        {
+            line = $0
+            if (incomment) {
+                if (sub(/.*\*\//, "", line)) incomment = 0
+                else next
+            }
+            gsub(/\/\*([^*]|\*+[^*\/])*\*+\//, "", line)
+            if (sub(/\/\*.*/, "", line)) incomment = 1
+            if (line ~ /^[ \t]*#/ || line !~ /[^ \t]/) next
+            if (text == "") first = FNR
+            text = text " " line
+            if (line !~ /[;{}][ \t]*$/) next
+            if (text ~ /\(/ && text ~ /[(,][ \t]*char[ \t]*\*[ \t]*(err|why)[a-z]*[ \t]*[,)]/) {
+                name = text; sub(/[ \t]*\(.*/, "", name); sub(/.*[ \t*]/, "", name)
+                print FILENAME ":" first ": " name
+            }
+            text = ""
+        }
+    ' "$@"
+}
+
+# TEMPORARY: files other helpers of issue 18 convert on their own
+# branches (i18b/i18c/i18d convert this; the lead removes the line at
+# merge).  Their findings are printed, but do not fail the test.
+converting() {
+    cat <<'EOF'
+helper/postfix.h	i18b converts this; the lead removes the line at merge
+helper/health.c	i18b converts this; the lead removes the line at merge
+helper/health.h	i18b converts this; the lead removes the line at merge
+helper/provider.h	i18b converts this; the lead removes the line at merge
+helper/mailtest.c	i18c converts this; the lead removes the line at merge
+helper/oauth.c	i18d converts this; the lead removes the line at merge
+EOF
+}
+
+# not_converting FINDINGS: FINDINGS less the lines of files converting()
+# names (those are printed on stderr, marked as allowed for now).
+not_converting() {
+    converting | cut -f1 >"$XO_TMP/allowed"
+    while IFS= read -r line; do
+        if grep -qxF "${line%%:*}" "$XO_TMP/allowed"; then
+            echo "   allowed for now (converted on another branch): $line" >&2
+        else
+            echo "$line"
+        fi
+    done <"$1"
+}
+
 xo_step "the checks themselves, on a sample"
 mkdir "$XO_TMP/sample"
 cat >"$XO_TMP/sample/errors.h" <<'EOF'
@@ -109,7 +197,61 @@ EOF
 (cd "$XO_TMP/sample" && check_sysexits x.c) | cut -d: -f2 | tr '\n' ' ' >"$XO_TMP/sx.out"
 [ "$(cat "$XO_TMP/sx.out")" = "1 2 3 4 5 " ] ||
     xo_fail "the sysexits check misjudges the sample: lines $(cat "$XO_TMP/sx.out"), want 1 2 3 4 5"
-echo "   ok: both checks find what the sample hides, and only that"
+cat >"$XO_TMP/sample/r.c" <<'EOF'
+static int
+hidden(int a)
+{
+	return -1;
+}
+
+int
+shown(int a)
+{
+	if (a)
+		return -1;
+	if (a > 1)
+		return (-1);
+	x = a ? 0 : -1;
+	return a == 2 ? 0 : -2;
+}
+
+int
+later(int a)
+{
+	int r = -1;
+	int fd = -1;
+
+	return r;
+}
+
+int
+fine(int a)
+{
+	return -ENOMEM;
+	return -10;
+	return XO_E_IO;
+}
+EOF
+(cd "$XO_TMP/sample" && check_bare_returns r.c) >"$XO_TMP/bare.out"
+printf '%s\n' "r.c:11: shown: return -1;" "r.c:13: shown: return (-1);" \
+    "r.c:15: shown: return a == 2 ? 0 : -2;" "r.c:21: later: int r = -1;" \
+    >"$XO_TMP/bare.want"
+cmp -s "$XO_TMP/bare.out" "$XO_TMP/bare.want" ||
+    xo_fail "the bare-return check misjudges the sample" "$XO_TMP/bare.out" "$XO_TMP/bare.want"
+cat >"$XO_TMP/sample/m.h" <<'EOF'
+/* int in_comment(char *err); */
+int bad_err(const struct x *x,
+    char *err);
+int bad_why(int a, char *why, size_t whysize);
+int fine_buf(char *buf, size_t size);	/* char *why in a comment */
+int fine_in(const char *why);
+int fine_carrier(struct xo_err *err);
+EOF
+(cd "$XO_TMP/sample" && check_char_messages m.h) >"$XO_TMP/msgs.out"
+printf '%s\n' "m.h:2: bad_err" "m.h:4: bad_why" >"$XO_TMP/msgs.want"
+cmp -s "$XO_TMP/msgs.out" "$XO_TMP/msgs.want" ||
+    xo_fail "the message-buffer check misjudges the sample" "$XO_TMP/msgs.out" "$XO_TMP/msgs.want"
+echo "   ok: all four checks find what the sample hides, and only that"
 
 cd "$XO_TOP_SRCDIR"
 
@@ -128,4 +270,20 @@ check_sysexits "${outside[@]}" >"$XO_TMP/sysexits"
     xo_fail "exit statuses outside the command layer: return an errors.h code and let cmd_exit() map it" \
         "$XO_TMP/sysexits"
 echo "   ok: ${#outside[@]} files outside the command layer name no exit status"
+
+xo_step "no exported function returns a bare -1 or -2"
+check_bare_returns helper/*.c helper/cmd/*.c common/*.c >"$XO_TMP/bare.all"
+not_converting "$XO_TMP/bare.all" >"$XO_TMP/bare"
+[ ! -s "$XO_TMP/bare" ] ||
+    xo_fail "exported functions return a bare -1/-2: return an errors.h code (helper/errors.h), and fill a struct xo_err where the caller needs words" \
+        "$XO_TMP/bare"
+echo "   ok: none outside the allowed files ($(wc -l <"$XO_TMP/bare.all") there)"
+
+xo_step "messages cross module boundaries as struct xo_err, not in char buffers"
+check_char_messages helper/*.h helper/cmd/*.h common/*.h >"$XO_TMP/msgs.all"
+not_converting "$XO_TMP/msgs.all" >"$XO_TMP/msgs"
+[ ! -s "$XO_TMP/msgs" ] ||
+    xo_fail "exported prototypes carry a message in a char buffer: take a struct xo_err * (common/xo_err.h) instead" \
+        "$XO_TMP/msgs"
+echo "   ok: none outside the allowed files ($(wc -l <"$XO_TMP/msgs.all") there)"
 xo_pass

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base64url.h"
+#include "errors.h"
 #include "pkce.h"
 #include "unit.h"
 
@@ -141,7 +142,7 @@ test_pkce(void)
 	expect_int("verifier alphabet", (long)strspn(a, "ABCDEFGHIJKLMNOPQRSTUV"
 	    "WXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), PKCE_VERIFIER_LEN);
 	expect_int("two verifiers differ", strcmp(a, b) != 0, 1);
-	expect_int("no room", pkce_random(a, 10, 32), -1);
+	expect_int("no room", pkce_random(a, 10, 32), XO_E_SOFTWARE);
 }
 
 int

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "login.h"
+#include "login_options.h"
 #include "mailtest.h"
 #include "oauth.h"
 #include "postfix.h"
@@ -157,6 +157,12 @@ int cmd_run_full(void);
  * R is already a status and is returned as is. */
 int cmd_exit(int r);
 
+/* --help's "exit status: 0 ok, 64 usage, ..." paragraph, and for
+ * `help --table' an "exit STATUS" line per status, both from the table
+ * cmd_exit() maps with (cmd_common.c). */
+void cmd_exit_help(FILE *f);
+void cmd_exit_table(FILE *f);
+
 /* One command-line argument resolved to a token file. */
 struct target {
 	const char	*arg;		/* as given: used in messages */
@@ -197,15 +203,11 @@ int cmd_report_update_error(const struct target *t, int r);
 int cmd_parse_seconds(const char *opt, const char *s, double min,
     double max, double *out);
 
-/* "2026-11-28 15:20:43 UTC", and "43 min", "2 h", "3 days". */
-void cmd_fmt_time(char *buf, size_t size, int64_t when);
-void cmd_fmt_span(char *buf, size_t size, int64_t secs);
-
 /* Flushes stdout; returns 0, or XO_E_IO after a message. */
 int cmd_flush_stdout(void);
 
 /* Brings T's token up to date (refreshing it if it expires within the
- * margin, or FORCE) under its lock (refresh.c).  Returns 0 and, if
+ * margin, or FORCE) under its lock (cmd_refresh.c, through refresh.h).  Returns 0 and, if
  * ACCESSp is not NULL, a copy of the valid access token in *ACCESSp (a
  * secret: xo_free_secret); else a code after a message. */
 int cmd_refresh_target(const struct cmd_args *a, const struct target *t,

@@ -29,36 +29,42 @@
 
 /* --- exit statuses -------------------------------------------------------- */
 
+/* Each code's status.  A failure class's row (the first of its status)
+ * says in a few words what the status means: --help's "exit status"
+ * line is made of them (cmd_exit_help), in this order; neighbours with
+ * the same words share them ("70/71 internal"). */
 static const struct {
-	int	code;
-	int	status;
+	int		 code;
+	int		 status;
+	const char	*help;
 } exit_map[] = {
-	{ XO_E_USAGE, EX_USAGE },
-	{ XO_E_DATA, EX_DATAERR },
-	{ XO_E_NOINPUT, EX_NOINPUT },
-	{ XO_E_NOHOST, EX_NOHOST },
-	{ XO_E_UNAVAILABLE, EX_UNAVAILABLE },
-	{ XO_E_SOFTWARE, EX_SOFTWARE },
-	{ XO_E_OSERR, EX_OSERR },
-	{ XO_E_CANTCREAT, EX_CANTCREAT },
-	{ XO_E_IO, EX_IOERR },
-	{ XO_E_TEMPFAIL, EX_TEMPFAIL },
-	{ XO_E_PROTOCOL, EX_PROTOCOL },
-	{ XO_E_REFUSED, EX_NOPERM },
-	{ XO_E_CONFIG, EX_CONFIG },
-	{ -ENOMEM, EX_OSERR },
-	{ -ENOENT, EX_NOINPUT },
-	{ -EACCES, EX_NOPERM },
-	{ -EPERM, EX_NOPERM },
-	{ TOKFILE_E_PERMS, EX_NOPERM },
-	{ TOKFILE_E_NOTREG, EX_NOPERM },
-	{ TOKFILE_E_LOCKED, EX_TEMPFAIL },
-	{ TOKFILE_E_TOOBIG, EX_DATAERR },
-	{ TOKFILE_E_JSON, EX_DATAERR },
-	{ TOKFILE_E_VERSION, EX_DATAERR },
-	{ STORE_E_NAME, EX_USAGE },
-	{ STORE_E_JSONEXT, EX_USAGE },
-	{ STORE_E_NOHOME, EX_CONFIG },
+	{ XO_E_USAGE, EX_USAGE, "usage" },
+	{ XO_E_DATA, EX_DATAERR, "bad token file" },
+	{ XO_E_NOINPUT, EX_NOINPUT, "no token file" },
+	{ XO_E_NOHOST, EX_NOHOST, "unknown mail host" },
+	{ XO_E_UNAVAILABLE, EX_UNAVAILABLE, "server unreachable or misbehaving" },
+	{ XO_E_SOFTWARE, EX_SOFTWARE, "internal" },
+	{ XO_E_OSERR, EX_OSERR, "internal" },
+	{ XO_E_CANTCREAT, EX_CANTCREAT, "cannot write/read" },
+	{ XO_E_IO, EX_IOERR, "cannot write/read" },
+	{ XO_E_TEMPFAIL, EX_TEMPFAIL, "temporary failure (try again)" },
+	{ XO_E_PROTOCOL, EX_PROTOCOL, "protocol error" },
+	{ XO_E_REFUSED, EX_NOPERM, "refused: unsafe file, sign-in declined, "
+	  "grant or token rejected (log in again)" },
+	{ XO_E_CONFIG, EX_CONFIG, "configuration" },
+	{ -ENOMEM, EX_OSERR, NULL },
+	{ -ENOENT, EX_NOINPUT, NULL },
+	{ -EACCES, EX_NOPERM, NULL },
+	{ -EPERM, EX_NOPERM, NULL },
+	{ TOKFILE_E_PERMS, EX_NOPERM, NULL },
+	{ TOKFILE_E_NOTREG, EX_NOPERM, NULL },
+	{ TOKFILE_E_LOCKED, EX_TEMPFAIL, NULL },
+	{ TOKFILE_E_TOOBIG, EX_DATAERR, NULL },
+	{ TOKFILE_E_JSON, EX_DATAERR, NULL },
+	{ TOKFILE_E_VERSION, EX_DATAERR, NULL },
+	{ STORE_E_NAME, EX_USAGE, NULL },
+	{ STORE_E_JSONEXT, EX_USAGE, NULL },
+	{ STORE_E_NOHOME, EX_CONFIG, NULL },
 };
 
 int
@@ -74,6 +80,71 @@ cmd_exit(int r)
 		if (exit_map[i].code == r)
 			return exit_map[i].status;
 	return EX_IOERR;	/* any other errno: the system said no */
+}
+
+#define EXIT_HELP_WIDTH	70
+
+/* Prints WORD (LEN bytes; '\001' stands for a space that does not
+ * break: a status and its first word stay on one line) to F after *COLp
+ * columns of the current line, first a space, or a new line if it would
+ * not fit in EXIT_HELP_WIDTH. */
+static void
+put_word(FILE *f, const char *word, size_t len, size_t *colp)
+{
+	size_t i;
+
+	if (*colp > 0 && *colp + 1 + len > EXIT_HELP_WIDTH) {
+		fputc('\n', f);
+		*colp = 0;
+	} else if (*colp > 0) {
+		fputc(' ', f);
+		(*colp)++;
+	}
+	for (i = 0; i < len; i++)
+		fputc(word[i] == '\001' ? ' ' : word[i], f);
+	*colp += len;
+}
+
+void
+cmd_exit_help(FILE *f)
+{
+	const size_t n = sizeof(exit_map) / sizeof(exit_map[0]);
+	char text[1024], *w, *end;
+	size_t i, j, k, off, col = 0;
+
+	off = (size_t)snprintf(text, sizeof(text), "exit status: 0\001ok");
+	for (i = 0; i < n; i = j + 1) {
+		j = i;
+		if (exit_map[i].help == NULL)
+			continue;
+		/* The rows right after it with the same words share them. */
+		while (j + 1 < n && exit_map[j + 1].help != NULL &&
+		    strcmp(exit_map[j + 1].help, exit_map[i].help) == 0)
+			j++;
+		for (k = i; k <= j && off < sizeof(text); k++)
+			off += (size_t)snprintf(text + off, sizeof(text) - off,
+			    "%s%d", k == i ? ", " : "/", exit_map[k].status);
+		if (off < sizeof(text))
+			off += (size_t)snprintf(text + off, sizeof(text) - off,
+			    "\001%s", exit_map[i].help);
+	}
+	for (w = text; *w != '\0'; w = *end == ' ' ? end + 1 : end) {
+		if ((end = strchr(w, ' ')) == NULL)
+			end = w + strlen(w);
+		put_word(f, w, (size_t)(end - w), &col);
+	}
+	fputs(".\n", f);
+}
+
+void
+cmd_exit_table(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "exit 0\n");
+	for (i = 0; i < sizeof(exit_map) / sizeof(exit_map[0]); i++)
+		if (exit_map[i].help != NULL)
+			fprintf(f, "exit %d\n", exit_map[i].status);
 }
 
 /* --- arguments ------------------------------------------------------------ */
@@ -174,33 +245,6 @@ cmd_parse_seconds(const char *opt, const char *s, double min, double max,
 	}
 	*out = v;
 	return 0;
-}
-
-void
-cmd_fmt_time(char *buf, size_t size, int64_t when)
-{
-	time_t t = (time_t)when;
-	struct tm tm;
-
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
-		snprintf(buf, size, "@%" PRId64, when);
-}
-
-/* Coarse, as people say it. */
-void
-cmd_fmt_span(char *buf, size_t size, int64_t secs)
-{
-	if (secs < 0)
-		secs = -secs;
-	if (secs < 120)
-		snprintf(buf, size, "%" PRId64 " s", secs);
-	else if (secs < 120 * 60)
-		snprintf(buf, size, "%" PRId64 " min", secs / 60);
-	else if (secs < 48 * 3600)
-		snprintf(buf, size, "%" PRId64 " h", secs / 3600);
-	else
-		snprintf(buf, size, "%" PRId64 " days", secs / 86400);
 }
 
 int

@@ -57,7 +57,7 @@ cmd_list(const struct cmd_args *opt, int argc, char **argv)
 			target_clear(&t);
 			continue;
 		}
-		cmd_fmt_span(span, sizeof(span), tok->expires_at - now);
+		xo_fmt_span(span, sizeof(span), tok->expires_at - now);
 		snprintf(expiry, sizeof(expiry), tok->expires_at > now ?
 		    "valid, %s left" : "expired %s ago", span);
 		level = health_verdict(tok, now, health, sizeof(health));

@@ -1,18 +1,62 @@
 /*
  * cmd_refresh: `xoauth2-token refresh [--force] ACCOUNT|FILE...|--all`,
- * what the systemd timers run.
+ * what the systemd timers run, and the refresh of one target that
+ * `token' shares (refresh.h does the work).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "errors.h"
 #include "msg.h"
+#include "refresh.h"
 #include "stop.h"
 #include "store.h"
+#include "xo_util.h"
+
+int
+cmd_refresh_target(const struct cmd_args *a, const struct target *t,
+    int force, char **accessp)
+{
+	struct refresh_options ro;
+	struct refresh_file f = { t->arg, t->path, t->file };
+	struct refresh_result res;
+	char when[64], span[32];
+	int r;
+
+	if (accessp != NULL)
+		*accessp = NULL;
+	memset(&ro, 0, sizeof(ro));
+	ro.margin_s = a->margin_s;
+	ro.force = force;
+	ro.deadline_ms = a->deadline_ms;
+	ro.limit_ms = a->limit_ms;
+	ro.net = a->net;
+	if ((r = refresh_run(&ro, &f, &res)) != 0) {
+		if (res.file_error)
+			r = res.locked ? cmd_report_file_error(t, r) :
+			    cmd_report_update_error(t, r);
+		goto out;
+	}
+	if (a->verbose) {
+		xo_fmt_time(when, sizeof(when), res.expires_at);
+		xo_fmt_span(span, sizeof(span), res.expires_at - xo_now_s());
+		msg(t->arg, "%s; access token valid until %s (in %s)",
+		    res.refreshed ? "refreshed" : "still valid, not refreshed",
+		    when, span);
+	}
+	if (accessp != NULL) {
+		*accessp = res.access_token;
+		res.access_token = NULL;
+	}
+ out:
+	refresh_result_clear(&res);
+	return r;
+}
 
 /* One file, with its owner's rights (cmd_as_owner). */
 static int

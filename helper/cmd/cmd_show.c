@@ -73,8 +73,8 @@ show_times(const struct tokfile *tok, int64_t now)
 {
 	char when[64], span[32];
 
-	cmd_fmt_time(when, sizeof(when), tok->expires_at);
-	cmd_fmt_span(span, sizeof(span), tok->expires_at - now);
+	xo_fmt_time(when, sizeof(when), tok->expires_at);
+	xo_fmt_span(span, sizeof(span), tok->expires_at - now);
 	if (tok->expires_at > now)
 		msg_line("access token:   expires %s (in %s)", when, span);
 	else
@@ -84,14 +84,14 @@ show_times(const struct tokfile *tok, int64_t now)
 		    "(set)" : "(none: log in again when the access token "
 		    "expires)");
 	if (tok->refreshed_at > 0) {
-		cmd_fmt_time(when, sizeof(when), tok->refreshed_at);
-		cmd_fmt_span(span, sizeof(span), now - tok->refreshed_at);
+		xo_fmt_time(when, sizeof(when), tok->refreshed_at);
+		xo_fmt_span(span, sizeof(span), now - tok->refreshed_at);
 		msg_line("last refresh:   %s (%s ago)", when, span);
 	} else
 		msg_line("last refresh:   never");
 	if (tok->failed_at > 0) {
-		cmd_fmt_time(when, sizeof(when), tok->failed_at);
-		cmd_fmt_span(span, sizeof(span), now - tok->failed_at);
+		xo_fmt_time(when, sizeof(when), tok->failed_at);
+		xo_fmt_span(span, sizeof(span), now - tok->failed_at);
 		msg_line("last failure:   %s (%s ago), %s: %s", when, span,
 		    tok->failure_class != NULL ? tok->failure_class : "?",
 		    tok->failure != NULL ? tok->failure : "no reason recorded");
@@ -134,7 +134,7 @@ show_health(const struct tokfile *tok, const struct target *t, int64_t now)
 	else
 		msg_line("notify:         (none)");
 	if (tok->notify_skipped != NULL) {
-		cmd_fmt_span(shown, sizeof(shown), now - tok->notify_skipped_at);
+		xo_fmt_span(shown, sizeof(shown), now - tok->notify_skipped_at);
 		msg_line("notify skipped: %s ago: %s", shown,
 		    tok->notify_skipped);
 	}

@@ -102,8 +102,8 @@ show_claims(const struct tokfile *tok, const struct mailtest_options *mo,
 		if (c.appid[0] != '\0')
 			printf("   appid: %s\n", c.appid);
 		if (c.exp != 0) {
-			cmd_fmt_time(when, sizeof(when), c.exp);
-			cmd_fmt_span(span, sizeof(span), c.exp - xo_now_s());
+			xo_fmt_time(when, sizeof(when), c.exp);
+			xo_fmt_span(span, sizeof(span), c.exp - xo_now_s());
 			printf("   exp:   %s (%s %s%s)\n", when,
 			    c.exp > xo_now_s() ? "in" : "", span,
 			    c.exp > xo_now_s() ? "" : " ago");
@@ -165,8 +165,8 @@ cmd_test(const struct cmd_args *opt, int argc, char **argv)
 		self[n] = '\0';
 		setenv("XOAUTH2_HELPER", self, 0);
 	}
-	cmd_fmt_time(when, sizeof(when), tok->expires_at);
-	cmd_fmt_span(span, sizeof(span), tok->expires_at - xo_now_s());
+	xo_fmt_time(when, sizeof(when), tok->expires_at);
+	xo_fmt_span(span, sizeof(span), tok->expires_at - xo_now_s());
 	if (tok->expires_at > xo_now_s())
 		printf("   access token valid until %s (in %s)\n", when, span);
 	else if (tok->expires_at == 0)	/* the plugin's mark */

@@ -168,20 +168,17 @@ cmd_usage(FILE *f)
 	    "  --timeout SECS          give up on the whole request after SECS (default %ld)\n"
 	    "  --cafile FILE           trust the CA certificates in FILE\n"
 	    "  --help, -h              this text;   --version, -V  the version\n"
-	    "\n"
-	    "exit status: 0 ok, 64 usage, 65 bad token file, 66 no token\n"
-	    "file, 68 unknown mail host, 69 server unreachable or misbehaving,\n"
-	    "70/71 internal, 73/74 cannot write/read, 75 temporary failure (try\n"
-	    "again), 76 protocol error, 77 refused: unsafe file, sign-in declined,\n"
-	    "grant or token rejected (log in again), 78 configuration.\n",
+	    "\n",
 	    CMD_DEFAULT_MARGIN_S, providers, CMD_DEFAULT_CONNECT_MS / 1000,
 	    CMD_DEFAULT_TIMEOUT_MS / 1000);
+	cmd_exit_help(f);
 }
 
 /* For tests/t-cmdtable.sh: the tables as lines of words --
  *   command NAME MIN MAX
  *   option NAME --LONG [-SHORT] [METAVAR]
  *   provider NAME CLOUD|-
+ *   exit STATUS
  * ("xoauth2-token help --table"; not documented). */
 void
 cmd_print_table(FILE *f)
@@ -208,4 +205,5 @@ cmd_print_table(FILE *f)
 	for (i = 0; i < n; i++)
 		fprintf(f, "provider %s %s\n", prov[i].name,
 		    prov[i].cloud != NULL ? prov[i].cloud : "-");
+	cmd_exit_table(f);
 }
