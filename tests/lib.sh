@@ -36,6 +36,7 @@ XO_PYTHON=${XO_PYTHON:-/usr/bin/python3}   # system python (aiosmtpd lives there
 XO_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 XO_TEST_NAME=$(basename "$0" .sh)
 XO_CYRUS_BIN=${XO_CYRUS_BIN:-/usr/lib/cyrus/bin}
+XO_IMTEST=$XO_CYRUS_BIN/imtest
 
 # --- environment contract -------------------------------------------------
 # The automake harness exports these; by hand they default to the source
@@ -780,6 +781,19 @@ EOF
             || break
     done
     xo_fail "Dovecot did not start" "$d/master.out" "$XO_DOVECOT_LOG"
+}
+
+# xo_imtest SECS USER MECH SECRET OUT [IMTEST-ARGS...]: one Cyrus imtest
+# session through our plugin on the private Dovecot's IMAP port
+# (authentication name USER, SECRET as the password: a token or a token
+# file's path), LOGOUT after authentication; the transcript in OUT, XO_RC
+# as xo_run_timeout.  imtest exits 0 even when authentication fails:
+# judge by the transcript.
+xo_imtest() {
+    local secs=$1 user=$2 mech=$3 secret=$4 out=$5
+    shift 5
+    xo_run_timeout "$secs" "$XO_IMTEST" -m "$mech" -a "$user" -w "$secret" "$@" \
+        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$out" 2>&1
 }
 
 # xo_start_mail_servers [--no-sink]: the mock OAuth server, the SMTP sink

@@ -16,9 +16,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-IMTEST=$XO_CYRUS_BIN/imtest
 xo_require_root
-xo_require_cmd "$IMTEST" dovecot flock setpriv mount umount "$XO_PYTHON"
+xo_require_cmd "$XO_IMTEST" dovecot flock setpriv mount umount "$XO_PYTHON"
 xo_require_plugin
 xo_require_helper --private-store
 USER=alice@example.com
@@ -65,11 +64,7 @@ run() {
 refreshes() { xo_oauth_refreshes; }
 
 # imtest_login FILE OUT: one imtest session with FILE as the password.
-# imtest exits 0 whatever happened; judge by the transcript.
-imtest_login() {
-    xo_run_timeout 40 "$IMTEST" -m XOAUTH2 -a "$USER" -w "$1" \
-        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$2" 2>&1
-}
+imtest_login() { xo_imtest 40 "$USER" XOAUTH2 "$1" "$2"; }
 
 # "${MAILTEST[@]}" FILE: xoauth2-token test, a libsasl2 client that prints
 # the plugin's error detail (imtest only says "generic failure").

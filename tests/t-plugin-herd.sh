@@ -9,8 +9,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-IMTEST=$XO_CYRUS_BIN/imtest
-xo_require_mail_stack "$IMTEST"
+xo_require_mail_stack "$XO_IMTEST"
 xo_require_helper
 
 N=${XO_PLUGIN_HERD:-20}
@@ -36,8 +35,7 @@ herd() {
     mkdir "$dir"
     t0=$EPOCHREALTIME
     for ((i = 0; i < count; i++)); do
-        ( xo_run_timeout 40 "$IMTEST" -m "$mech" -a "$USER" -w "$F" \
-              -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$dir/out.$i" 2>&1
+        ( xo_imtest 40 "$USER" "$mech" "$F" "$dir/out.$i"
           echo "$XO_RC $XO_ELAPSED" >"$dir/rc.$i" ) &
         pids+=($!)
     done
