@@ -788,11 +788,12 @@ EOF
 # (authentication name USER, SECRET as the password: a token or a token
 # file's path), LOGOUT after authentication; the transcript in OUT, XO_RC
 # as xo_run_timeout.  imtest exits 0 even when authentication fails:
-# judge by the transcript.
+# judge by the transcript.  Its argv is "imtest IMTEST-ARGS... -m MECH -a
+# USER -w SECRET -p PORT 127.0.0.1" (t-secrets looks for it).
 xo_imtest() {
     local secs=$1 user=$2 mech=$3 secret=$4 out=$5
     shift 5
-    xo_run_timeout "$secs" "$XO_IMTEST" -m "$mech" -a "$user" -w "$secret" "$@" \
+    xo_run_timeout "$secs" "$XO_IMTEST" "$@" -m "$mech" -a "$user" -w "$secret" \
         -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$out" 2>&1
 }
 
