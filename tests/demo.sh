@@ -14,11 +14,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd dovecot "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset BROWSER DISPLAY WAYLAND_DISPLAY
 export XDG_DATA_HOME=$XO_TMP/data
 USER=alice@example.com
@@ -28,28 +25,18 @@ exec 3>&1 >"$XO_TMP/demo.log" 2>&1
 xo_on_exit '[ $? = 0 ] || { say "demo FAILED; details:"; tail -40 "$XO_TMP/demo.log" | xo_mask >&3; }'
 
 say "xoauth2 demo: OAuth server, Dovecot and the clients all on 127.0.0.1"
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_oauth -q device-config --interval 1 --expires-in 60
 say "  servers: OAuth $XO_OAUTH_URL, Dovecot IMAP :$XO_IMAP_PORT POP3 :$XO_POP3_PORT SMTP :$XO_SUBMISSION_PORT"
 
 # 1. login, device flow; the code is approved as soon as it is handed out.
 say "\$ xoauth2-token login work --provider custom --flow device ..."
-"$XO_HELPER" login work --provider custom --client-id xoauth2-demo \
+xo_device_login "$USER" 15 "$XO_HELPER" login work --provider custom \
+    --client-id xoauth2-demo \
     --flow device --device-endpoint "$XO_OAUTH_URL/devicecode" \
     --token-endpoint "$XO_OAUTH_URL/token" \
     --scope "https://outlook.office.com/IMAP.AccessAsUser.All offline_access openid" \
-    >"$XO_TMP/login.out" 2>"$XO_TMP/login.err" &
-login=$!
-xo_on_exit "kill $login 2>/dev/null || true"
-for _ in $(seq 100); do
-    xo_oauth -q device approve --user "$USER" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-XO_RC=0
-for _ in $(seq 150); do kill -0 "$login" 2>/dev/null || break; sleep 0.1; done
-wait "$login" || XO_RC=$?
+    >"$XO_TMP/login.out" 2>"$XO_TMP/login.err"
 [ "$XO_RC" = 0 ] || xo_fail "login failed (exit $XO_RC)" "$XO_TMP/login.err"
 code=$(sed -n 's/.*enter the code \([A-Z-]*\).*/\1/p' "$XO_TMP/login.err" | head -1)
 say "  showed code $code to enter at $XO_OAUTH_URL/device; the demo approved it as $USER"
@@ -115,6 +102,6 @@ xo_token_expire_file "$XDG_DATA_HOME/xoauth2/relay.json" -60
 xo_oauth -q expire --user "$RELAY"
 name=relay-again relay_test --smtp "127.0.0.1:$XO_SUBMISSION_PORT" --plain
 [ "$XO_RC" = 0 ] || xo_fail "app-only renewal: exit $XO_RC" "$XO_TMP/relay-again.out"
-grants=$(xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])')
+grants=$(xo_oauth_stat app_grants)
 say "  the token expired; the plugin had xoauth2-token ask for a new one with the certificate ($grants client credentials requests, no refresh token), then $(verdict relay-again | sed 's/ (no TLS)//')"
 say "demo OK ($(xo__elapsed_total)): every login went through libsasl2 and libxoauth2.so; cleaning up"

@@ -11,13 +11,20 @@
 #
 # Exit codes follow automake: 0 pass, 1 fail, 77 skip (99 is not used).
 #
-# Servers:    xo_start_oauth, xo_start_smtp_sink, xo_start_dovecot,
-#             xo_start_exchange (a Microsoft-like IMAP/POP/SMTP + token endpoint)
+# Needs, in one line: xo_require_mail_stack, xo_require_relay_stack,
+#             xo_require_crypto, xo_require_helper [--private-store]
+# Servers:    xo_start_mail_servers [--no-sink] (the three below),
+#             xo_start_relay_servers (and xo_pf_init),
+#             xo_start_oauth, xo_start_smtp_sink, xo_start_dovecot,
+#             xo_start_exchange (a Microsoft-like IMAP/POP/SMTP + token endpoint),
+#             xo_start_py_server (a test's own python server, xo_listen.py)
+# Logins:     xo_login_mock, xo_device_login, xo_browser (xo_browser.py)
 # Tokens:     xo_grant USER, xo_revoke TOKEN, xo_oauth CTL-ARGS...
 # Mail:       xo_dovecot_save USER < message, xo_sink_count
 # mbsync:     xo_mbsync_config DIR USER MECH PASSLINE, xo_run_mbsync DIR,
 #             xo_assert_synced DIR SUBJECT, xo_assert_not_synced DIR SUBJECT
-# Postfix:    xo_require_postfix, xo_pf_init, xo_start_postfix, xo_pf_send, ...
+# Postfix:    xo_require_postfix, xo_pf_init, xo_start_postfix, xo_pf_send,
+#             xo_pf_send_valid / _undeferred / _deferred / _refused, ...
 #             (see "private postfix instance" below)
 # Running:    xo_run_timeout SECS CMD... (sets XO_RC, XO_ELAPSED, XO_ELAPSED_MS)
 # Checks:     xo_step, xo_assert_contains, xo_assert_not_contains,
@@ -29,6 +36,7 @@ XO_PYTHON=${XO_PYTHON:-/usr/bin/python3}   # system python (aiosmtpd lives there
 XO_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 XO_TEST_NAME=$(basename "$0" .sh)
 XO_CYRUS_BIN=${XO_CYRUS_BIN:-/usr/lib/cyrus/bin}
+XO_IMTEST=$XO_CYRUS_BIN/imtest
 
 # --- environment contract -------------------------------------------------
 # The automake harness exports these; by hand they default to the source
@@ -44,6 +52,11 @@ export XO_TOP_SRCDIR XO_TOP_BUILDDIR XO_PLUGIN_DIR
 # XOAUTH2 plugin in the system dir; which one would win is undefined).
 export SASL_PATH="$XO_PLUGIN_DIR"
 export LC_ALL=C
+# No test inherits the caller's proxy: the helper (curl) and the mock
+# server's ctl client (urllib) would send loopback requests through it.  A
+# test that wants a proxy sets one after sourcing this file (t-proxy.sh).
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy \
+    no_proxy NO_PROXY
 
 # The tarball check in CI (distcheck) sets this: the integration tests
 # already ran on the same machine, so they need not run twice.
@@ -482,6 +495,28 @@ xo_grant() {
     xo_oauth grant "$@"
 }
 
+# xo_device_login USER SECS CMD...: CMD, a device-flow login, in the
+# background (redirect the call to keep its output); the mock server
+# approves the code for USER as soon as one is handed out; waits up to SECS
+# for CMD to end.  XO_RC is its exit status.
+xo_device_login() {
+    local user=$1 secs=$2 pid n
+    shift 2
+    "$@" &
+    pid=$!
+    xo_on_exit "kill $pid 2>/dev/null || true"
+    for ((n = 0; n < 100; n++)); do
+        xo_oauth -q device approve --user "$user" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    XO_RC=0
+    for ((n = 0; n < secs * 10; n++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$pid" || XO_RC=$?
+}
+
 # xo_revoke TOKEN
 xo_revoke() {
     xo_oauth -q revoke "$1"
@@ -513,6 +548,17 @@ xo_start_smtp_sink() {
 # xo_sink_count: number of messages the sink has received.
 xo_sink_count() {
     find "$XO_SINK_DIR/new" -type f 2>/dev/null | wc -l
+}
+
+# xo_sink_wait SUBJECT [SECS]: 0 once a message with SUBJECT is at the
+# sink (within SECS, default 5), else 1.
+xo_sink_wait() {
+    local n
+    for ((n = 0; n < ${2:-5} * 10; n++)); do
+        [ -n "$(xo_sink_grep "^Subject: $1\$")" ] && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # xo_sink_grep ERE: print the sink files matching ERE.
@@ -600,12 +646,7 @@ auth_allow_cleartext = yes
 mail_driver = maildir
 mail_path = ~/Maildir
 oauth2 {
-  introspection_mode = post
-  introspection_url = $XO_OAUTH_URL/introspect
-  username_attribute = username
-  active_attribute = active
-  active_value = true
-  force_introspection = yes
+$(xo__oauth2_introspection)
   http_client_request_absolute_timeout = 5s
 }
 passdb oauth2 {
@@ -619,6 +660,19 @@ userdb static {
   }
 }
 userdb_static_allow_all_users = yes
+EOF
+}
+
+# The oauth2 passdb asks the mock server's introspection endpoint: the
+# same settings in 2.3's oauth2.conf.ext and 2.4's oauth2 { } block.
+xo__oauth2_introspection() {
+    cat <<EOF
+introspection_mode = post
+introspection_url = $XO_OAUTH_URL/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
 EOF
 }
 
@@ -638,15 +692,7 @@ xo_start_dovecot() {
 
     xo_dovecot_syntax
     if [ "$XO_DOVECOT_SYNTAX" = 2.3 ]; then
-        cat >"$d/oauth2.conf.ext" <<EOF
-introspection_mode = post
-introspection_url = $XO_OAUTH_URL/introspect
-username_attribute = username
-active_attribute = active
-active_value = true
-force_introspection = yes
-timeout_msecs = 5000
-EOF
+        { xo__oauth2_introspection; echo "timeout_msecs = 5000"; } >"$d/oauth2.conf.ext"
     fi
     protocols="imap pop3"
     [ -n "${XO_SINK_PORT:-}" ] && protocols="$protocols submission"
@@ -735,6 +781,29 @@ EOF
             || break
     done
     xo_fail "Dovecot did not start" "$d/master.out" "$XO_DOVECOT_LOG"
+}
+
+# xo_imtest SECS USER MECH SECRET OUT [IMTEST-ARGS...]: one Cyrus imtest
+# session through our plugin on the private Dovecot's IMAP port
+# (authentication name USER, SECRET as the password: a token or a token
+# file's path), LOGOUT after authentication; the transcript in OUT, XO_RC
+# as xo_run_timeout.  imtest exits 0 even when authentication fails:
+# judge by the transcript.  Its argv is "imtest IMTEST-ARGS... -m MECH -a
+# USER -w SECRET -p PORT 127.0.0.1" (t-secrets looks for it).
+xo_imtest() {
+    local secs=$1 user=$2 mech=$3 secret=$4 out=$5
+    shift 5
+    xo_run_timeout "$secs" "$XO_IMTEST" "$@" -m "$mech" -a "$user" -w "$secret" \
+        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$out" 2>&1
+}
+
+# xo_start_mail_servers [--no-sink]: the mock OAuth server, the SMTP sink
+# (not with --no-sink) and Dovecot (with submission when there is a sink):
+# what a test of a mail client against real servers starts first.
+xo_start_mail_servers() {
+    xo_start_oauth
+    [ "${1:-}" = --no-sink ] || xo_start_smtp_sink
+    xo_start_dovecot
 }
 
 # xo_stop_dovecot: stop the instance (the one started last) now and wait
@@ -957,11 +1026,57 @@ PY
 # XO_HELPER: the built helper; the plugin runs it when $XOAUTH2_HELPER says so.
 XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
 
-# xo_require_helper: skip unless the helper is built; export XOAUTH2_HELPER
-# (the plugin's test override) pointing at it.
+# xo_helper_built [--private-store]: fail (not skip) unless the helper is
+# built, for the tests of the helper itself, where a missing helper is a
+# broken build; --private-store: xo_private_store too.
+xo_helper_built() {
+    [ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+    [ "${1:-}" != --private-store ] || xo_private_store
+}
+
+# xo_require_helper [--private-store]: skip unless the helper is built;
+# export XOAUTH2_HELPER (the plugin's test override) pointing at it;
+# --private-store: xo_private_store too.
 xo_require_helper() {
     [ -x "$XO_HELPER" ] || xo_skip "helper not built: $XO_HELPER missing"
     export XOAUTH2_HELPER=$XO_HELPER
+    [ "${1:-}" != --private-store ] || xo_private_store
+}
+# xo_private_store: the helper's store is the test's own: XDG_DATA_HOME is
+# $XO_TMP/data, XO_STORE the store in it ($XDG_DATA_HOME/xoauth2).
+xo_private_store() {
+    export XDG_DATA_HOME=$XO_TMP/data
+    XO_STORE=$XDG_DATA_HOME/xoauth2
+}
+
+# The scope the mock logins ask for (Microsoft's IMAP scope).
+XO_IMAP_SCOPE="https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
+# xo_login_mock SECS NAME [ARGS...]: `xoauth2-token login NAME ARGS...`
+# against the mock OAuth server's endpoints (custom provider, client
+# xoauth2-test) within SECS; its stdout and stderr in $XO_TMP/NAME.out and
+# NAME.err, XO_RC as xo_run_timeout.
+xo_login_mock() {
+    local secs=$1 name=$2
+    shift 2
+    xo_run_timeout "$secs" "$XO_HELPER" login "$name" --provider custom \
+        --client-id xoauth2-test --auth-endpoint "$XO_OAUTH_URL/authorize" \
+        --token-endpoint "$XO_OAUTH_URL/token" "$@" \
+        >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
+}
+
+# xo_browser [ARG] <<'EOF' ... EOF: BROWSER is a stand-in that runs the
+# python program on stdin (kept as $XO_TMP/browser.py) with the URL and ARG
+# (default: the log it should write, $XO_TMP/browser.log), tests/ on its
+# PYTHONPATH (xo_browser.py: redirect_port(URL), fetch(URL, LOG)).
+xo_browser() {
+    cat >"$XO_TMP/browser.py"
+    cat >"$XO_TMP/browser" <<EOF
+#!/bin/sh
+exec env PYTHONPATH="$XO_TESTS_DIR" "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" \\
+    "${1:-$XO_TMP/browser.log}"
+EOF
+    chmod +x "$XO_TMP/browser"
+    export BROWSER=$XO_TMP/browser
 }
 
 # xo__runs_as USER CMD...: run CMD as USER (this user if it is us), quiet.
@@ -1058,7 +1173,27 @@ PY
 
 # xo_oauth_refreshes: the mock server's count of successful refreshes.
 xo_oauth_refreshes() {
-    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])'
+    xo_oauth_stat refreshes
+}
+
+# xo_assert_refreshes N WHAT: the mock server has seen N refreshes in all
+# (N: an earlier xo_oauth_refreshes), else fail saying WHAT happened.
+xo_assert_refreshes() {
+    [ "$(xo_oauth_refreshes)" = "$1" ] || xo_fail "$2"
+}
+# xo_expire USER FILE: USER's access token has expired, at the mock server
+# and in the token file FILE (a minute ago).
+xo_expire() {
+    xo_oauth -q expire --user "$1" || xo_fail "expire at the server failed"
+    xo_token_expire_file "$2" -60
+}
+# xo_assert_token_renewed FILE OLD WHAT [N]: FILE's access token is no
+# longer OLD, else fail saying WHAT (and show FILE); with N, the mock
+# server has seen exactly N refreshes in all.
+xo_assert_token_renewed() {
+    [ -z "${4:-}" ] ||
+        xo_assert_refreshes "$4" "expected $4 refresh(es), server saw $(xo_oauth_refreshes)"
+    [ "$(xo_token_field "$1" access_token)" != "$2" ] || xo_fail "$3" "$1"
 }
 
 # xo_oauth_stat FIELD: one counter of the mock server's stats (e.g.
@@ -1129,6 +1264,28 @@ EOC
 #   xo_pf_at_sink SUBJECT, xo_pf_wait_sink SUBJECT [SECS],
 #   xo_pf_wait_log ERE [SECS], xo_pf_pids, xo_pf_stop
 XO_PF_RCPT=${XO_PF_RCPT:-bob@example.net}
+
+# xo_require_mail_stack [CMD...]: what a test against the private Dovecot
+# and the mock OAuth server needs: dovecot, the system python, CMD..., root
+# and the built plugin (skips, naming what is missing).
+xo_require_mail_stack() {
+    xo_require_cmd dovecot "$XO_PYTHON" "$@"
+    xo_require_root
+    xo_require_plugin
+}
+# xo_require_relay_stack [CMD...]: the same for a private postfix relaying
+# to that Dovecot through the plugin, with the helper (its token files).
+xo_require_relay_stack() {
+    xo_require_postfix
+    xo_require_mail_stack "$@"
+    xo_require_helper
+}
+# xo_require_crypto [WHY]: python3-cryptography, with which the mock server
+# verifies the app-only grants' assertions.
+xo_require_crypto() {
+    "$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
+        || xo_skip "python3-cryptography is not installed${1:+ ($1)}"
+}
 
 xo_require_postfix() {
     xo_require_root
@@ -1356,6 +1513,92 @@ xo_pf_wait_log() {
     xo_fail "postfix's log did not show /$1/ within ${2:-20} s" "$XO_PF_LOG"
 }
 
+# xo_pf_delivered SUBJECT QID [SECS]: the message reached the sink and
+# postfix logged queue id QID as sent to XO_PF_RCPT.
+xo_pf_delivered() {
+    xo_pf_wait_sink "$1" "${3:-20}"
+    xo_pf_wait_log "$2: to=<$XO_PF_RCPT>, .* status=sent"
+}
+# xo_start_relay_servers: xo_start_mail_servers, then a private postfix
+# directory (xo_pf_init) that the test configures and starts.
+xo_start_relay_servers() {
+    xo_start_mail_servers
+    xo_pf_init
+}
+# xo_pf_relayed SUBJECT: the message sent last (xo_pf_queue_id -> XO_PF_QID)
+# reached the sink, and postfix logged it sent through Dovecot submission.
+xo_pf_relayed() {
+    xo_pf_wait_sink "$1"
+    xo_pf_queue_id
+    xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
+    echo "   ok: postfix logged status=sent for $XO_PF_QID"
+}
+# xo_pf_send_deferred SUBJECT: SUBJECT goes into postfix, which defers it
+# (never bounces it).  Sets XO_PF_QID.
+xo_pf_send_deferred() {
+    xo_pf_send "$1"
+    xo_pf_queue_id
+    xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, .* status=deferred"
+    xo_assert_not_contains "$XO_PF_LOG" "$XO_PF_QID: .*status=bounced" "not bounced"
+}
+# xo_pf_send_refused SUBJECT: SUBJECT goes into postfix, which defers it
+# with the server's 535 (the server refused the token).  Sets XO_PF_QID.
+xo_pf_send_refused() {
+    xo_pf_send "$1"
+    xo_pf_queue_id
+    xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, .*status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535"
+    echo "   ok: $XO_PF_QID deferred with the server's 535"
+}
+# xo_pf_send_undeferred SUBJECT: SUBJECT is relayed at the first attempt
+# (xo_pf_relayed, and no deferral logged for it).  Sets XO_PF_QID.
+xo_pf_send_undeferred() {
+    xo_pf_send "$1"
+    xo_pf_relayed "$1"
+    xo_assert_not_contains "$XO_PF_LOG" "$XO_PF_QID: .*status=deferred" "no deferral on the way"
+}
+# xo_pf_send_valid SUBJECT LOGIN_RE: with a valid token, SUBJECT goes
+# through postfix and Dovecot submission: postfix logs it sent through the
+# submission port, Dovecot logs one more login matching LOGIN_RE, and the
+# mock server sees no refresh.  Sets XO_PF_QID.
+xo_pf_send_valid() {
+    local before l0
+    before=$(xo_oauth_refreshes)
+    l0=$(xo_count "$XO_DOVECOT_LOG" "$2")
+    xo_pf_send "$1"
+    xo_pf_relayed "$1"
+    xo_dovecot_wait_count "$2" $((l0 + 1)) "Dovecot logged an XOAUTH2 submission login"
+    xo_assert_refreshes "$before" "a valid token was refreshed"
+    echo "   ok: no refresh"
+}
+# xo_pf_send_unrefreshed SUBJECT WHAT: SUBJECT goes through postfix to the
+# sink without a refresh at the mock server (else fail saying WHAT).
+xo_pf_send_unrefreshed() {
+    local before
+    before=$(xo_oauth_refreshes)
+    xo_pf_send "$1"
+    xo_pf_wait_sink "$1"
+    xo_assert_refreshes "$before" "$2"
+    echo "   ok: no refresh"
+}
+# xo_pf_assert_clean_log N [TOKEN...]: postfix's maillog holds none of
+# TOKEN... (empty ones skipped) and no token-shaped string, nothing bounced,
+# no fatal error; the sink holds N messages.
+xo_pf_assert_clean_log() {
+    local n=$1 t
+    shift
+    for t in "$@"; do
+        [ -n "$t" ] || continue
+        ! grep -qF "$t" "$XO_PF_LOG" || xo_fail "a token appears in postfix's maillog"
+    done
+    xo_assert_not_contains "$XO_PF_LOG" 'xoat\.|xort\.|auth=Bearer' "no token-shaped string"
+    echo "   ok: none of the $# tokens of this run is in the maillog"
+    xo_assert_not_contains "$XO_PF_LOG" 'status=bounced' "nothing bounced"
+    xo_assert_not_contains "$XO_PF_LOG" '(fatal|panic):' "no fatal errors"
+    t=$(xo_sink_count)
+    [ "$t" = "$n" ] || xo_fail "the sink has $t messages, want $n"
+    echo "   ok: the sink holds the $n messages"
+}
+
 # xo_pf_queue_id: set XO_PF_QID to the queue id of the last message
 # xo_pf_send sent (cleanup logs its Message-ID); waits up to 10 s for it.
 # (Not printed: xo_fail in a $(...) would lose its message.)
@@ -1372,12 +1615,34 @@ xo_pf_queue_id() {
     xo_fail "postfix did not log the message-id <$mid>" "$XO_PF_LOG"
 }
 
-# --- TLS in front of a plain port (t-mutt) ----------------------------------
-# xo_tls_pki: a throwaway CA and a server certificate signed by it (CN and
-# SAN DNS localhost, SAN IP 127.0.0.1), made once per script.  Sets XO_TLS_CA,
+# xo_start_py_server NAME SCRIPT ARGS...: the python SCRIPT ARGS... PORTFILE
+# in the background, stopped at exit, with tests/ on PYTHONPATH (xo_listen.py:
+# the listener that writes PORTFILE); waits for the port -> XO_SERVER_PORT.
+# Its output in $XO_TMP/NAME.err.
+xo_start_py_server() {
+    local name=$1 pid n
+    shift
+    rm -f "$XO_TMP/$name.port"
+    PYTHONPATH=$XO_TESTS_DIR setsid "$XO_PYTHON" "$@" "$XO_TMP/$name.port" \
+        </dev/null >"$XO_TMP/$name.err" 2>&1 &
+    pid=$!
+    XO__PIDS+=("$pid")
+    for ((n = 0; n < 100; n++)); do
+        [ -s "$XO_TMP/$name.port" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -s "$XO_TMP/$name.port" ] || xo_fail "$name did not start" "$XO_TMP/$name.err"
+    XO_SERVER_PORT=$(cat "$XO_TMP/$name.port")
+}
+
+# --- TLS in front of a plain port (t-mutt, t-helper-tls) ---------------------
+# xo_tls_pki [SAN]: a throwaway CA and a server certificate signed by it (CN
+# localhost; subjectAltName SAN, default DNS:localhost,IP:127.0.0.1), made
+# once per script (SAN counts on the first call).  Sets XO_TLS_CA,
 # XO_TLS_CERT and XO_TLS_KEY (the server's key, unencrypted).
 xo_tls_pki() {
-    local p=$XO_TMP/pki
+    local p=$XO_TMP/pki san=${1:-DNS:localhost,IP:127.0.0.1}
     xo_require_cmd openssl
     mkdir -p "$p"
     [ -s "$p/srv.pem" ] || {
@@ -1386,36 +1651,30 @@ xo_tls_pki() {
             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign &&
         openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
             -keyout "$p/srv.key" -out "$p/srv.csr" -subj /CN=localhost &&
-        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$p/ext" &&
+        printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$p/ext" &&
         openssl x509 -req -in "$p/srv.csr" -CA "$p/ca.pem" -CAkey "$p/ca.key" \
             -CAcreateserial -out "$p/srv.pem" -days 2 -extfile "$p/ext"
     } >"$p/log" 2>&1 || xo_fail "openssl failed" "$p/log"
     XO_TLS_CA=$p/ca.pem XO_TLS_CERT=$p/srv.pem XO_TLS_KEY=$p/srv.key
 }
 
-# xo_start_tls_relay UPSTREAM_PORT: implicit TLS on a free loopback port,
+# xo_start_tls_relay UPSTREAM_PORT [SAN]: implicit TLS on a free loopback port,
 # relaying to 127.0.0.1:UPSTREAM_PORT (e.g. Dovecot's plain IMAP port, for
 # clients that send a bearer token only over TLS).  The certificate
 # (CN=localhost, SAN DNS:localhost and IP:127.0.0.1) is signed by a
 # throwaway CA (made once, shared by every relay of the script: call it
-# once per upstream port).  Sets XO_TLS_PORT, XO_TLS_CA (the CA) and XO_TLS_CERT (the
+# once per upstream port; SAN, as for xo_tls_pki, counts on the first).  Sets XO_TLS_PORT, XO_TLS_CA (the CA) and XO_TLS_CERT (the
 # server's certificate).
 xo_start_tls_relay() {
-    local p=$XO_TMP/pki pid n
-    xo_tls_pki
-    rm -f "$p/port-$1"
-    setsid "$XO_PYTHON" - "$p/srv.pem" "$p/srv.key" "$1" "$p/port-$1" \
-        </dev/null >"$p/relay.log" 2>&1 <<'PY' &
-import os, socket, ssl, sys, threading
+    local p=$XO_TMP/pki
+    xo_tls_pki "${2:-}"
+    cat >"$p/relay.py" <<'PY'
+import socket, ssl, sys, threading
+from xo_listen import listen
 cert, key, upstream, portfile = sys.argv[1:]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen(16)
-with open(portfile + ".tmp", "w") as f:
-    f.write("%d\n" % ls.getsockname()[1])
-os.replace(portfile + ".tmp", portfile)
+ls = listen(portfile)
 
 def pump(src, dst):
     try:
@@ -1446,15 +1705,8 @@ while True:
     c, _ = ls.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
-    pid=$!
-    XO__PIDS+=("$pid")
-    for ((n = 0; n < 50; n++)); do
-        [ -s "$p/port-$1" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -s "$p/port-$1" ] || xo_fail "TLS relay did not start" "$p/relay.log"
-    XO_TLS_PORT=$(cat "$p/port-$1")
+    xo_start_py_server "tls-relay-$1" "$p/relay.py" "$p/srv.pem" "$p/srv.key" "$1"
+    XO_TLS_PORT=$XO_SERVER_PORT
     echo "   TLS relay on 127.0.0.1:$XO_TLS_PORT -> $1"
 }
 

@@ -300,6 +300,33 @@ start(const char *name, struct app *a, sasl_callback_t *cbs,
 	return conn;
 }
 
+/*
+ * Starts MECH, which must be refused: no initial message, an error detail
+ * containing DETAIL (every detail contains ""), and, when MAXSECS > 0,
+ * the refusal within MAXSECS seconds.
+ */
+static void
+start_refused(const char *name, struct app *a, sasl_callback_t *cbs,
+    const char *mech, const char *detail, long maxsecs)
+{
+	sasl_conn_t *conn;
+	const char *out = NULL, *chosen = NULL;
+	unsigned outlen = 0;
+	time_t t0 = time(NULL);
+	int r;
+
+	if ((conn = conn_new(a, cbs)) == NULL)
+		return;
+	r = sasl_client_start(conn, mech, NULL, &out, &outlen, &chosen);
+	if (r == SASL_OK || r == SASL_CONTINUE || r == SASL_INTERACT)
+		fail(name, "%s went ahead (%d, %u bytes)", mech, r, outlen);
+	else
+		expect_detail(name, conn, detail);
+	if (maxsecs > 0 && time(NULL) - t0 > maxsecs)
+		fail(name, "took %ld s", (long)(time(NULL) - t0));
+	sasl_dispose(&conn);
+}
+
 #define S(lit)	lit, sizeof(lit) - 1
 
 static void
@@ -458,11 +485,7 @@ test_rejections(void)
 	static const char *mechs[] = { "XOAUTH2", "OAUTHBEARER" };
 	struct app a;
 	sasl_callback_t cbs[10];
-	sasl_conn_t *conn;
-	const char *out, *chosen;
-	unsigned outlen;
 	size_t i, m;
-	int r;
 
 	for (m = 0; m < 2; m++)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -470,16 +493,8 @@ test_rejections(void)
 		a.authname = rows[i].authname;
 		a.authzid = rows[i].authzid;
 		a.secret = rows[i].secret;
-		if ((conn = conn_new(&a, cbs)) == NULL)
-			continue;
-		out = NULL;
-		r = sasl_client_start(conn, mechs[m], NULL, &out, &outlen,
-		    &chosen);
-		if (r == SASL_OK || r == SASL_CONTINUE || r == SASL_INTERACT)
-			fail(rows[i].name, "%s accepted it (%d)", mechs[m], r);
-		else
-			expect_detail(rows[i].name, conn, rows[i].detail);
-		sasl_dispose(&conn);
+		start_refused(rows[i].name, &a, cbs, mechs[m], rows[i].detail,
+		    0);
 		free(a.sec);
 	}
 
@@ -488,15 +503,7 @@ test_rejections(void)
 	a.authname = USER;
 	a.secret = TOKEN;
 	a.min_ssf = 56;
-	if ((conn = conn_new(&a, cbs)) != NULL) {
-		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
-		    &chosen);
-		if (r == SASL_OK || r == SASL_CONTINUE)
-			fail("min_ssf 56", "accepted");
-		else
-			printf("  min_ssf 56: %s\n", sasl_errdetail(conn));
-		sasl_dispose(&conn);
-	}
+	start_refused("min_ssf 56", &a, cbs, "XOAUTH2", "", 0);
 	free(a.sec);
 }
 
@@ -865,29 +872,17 @@ test_server_name(void)
 	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
 	sasl_callback_t cbs[10];
 	sasl_conn_t *conn;
-	const char *out, *chosen;
-	unsigned outlen;
 	char longname[300];
 	size_t i;
-	int r;
 
 	memset(longname, 'h', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	for (i = 0; i <= sizeof(bad) / sizeof(bad[0]); i++) {
 		a.server = i < sizeof(bad) / sizeof(bad[0]) ? bad[i] : longname;
-		if ((conn = conn_new(&a, cbs)) == NULL)
-			continue;
-		out = NULL;
-		r = sasl_client_start(conn, "OAUTHBEARER", NULL, &out, &outlen,
-		    &chosen);
-		if (r == SASL_CONTINUE || r == SASL_OK)
-			fail("bad server name", "row %zu: sent %u bytes", i,
-			    outlen);
-		else
-			expect_detail("bad server name", conn, a.server == longname ?
-			    "host name the application gave is too long (299 bytes" :
-			    "host name the application gave contains a control");
-		sasl_dispose(&conn);
+		start_refused("bad server name", &a, cbs, "OAUTHBEARER",
+		    a.server == longname ?
+		    "host name the application gave is too long (299 bytes" :
+		    "host name the application gave contains a control", 0);
 	}
 	/* XOAUTH2 does not send it. */
 	a.server = bad[0];
@@ -907,7 +902,7 @@ test_token_file(void)
 	struct app a = { .authname = USER, .authzid = "" };
 	sasl_callback_t cbs[10];
 	sasl_conn_t *conn;
-	const char *out, *chosen;
+	const char *out;
 	unsigned outlen;
 	long now = (long)time(NULL);
 	int r;
@@ -972,17 +967,8 @@ test_token_file(void)
 
 	/* Expired, and the helper cannot run: say so, and what to do. */
 	write_tokfile(path, "OLD", now - 10);
-	if ((conn = conn_new(&a, cbs)) != NULL) {
-		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
-		    &chosen);
-		if (r == SASL_CONTINUE)
-			fail("token file, no helper", "used a token that expires "
-			    "within the margin");
-		else
-			expect_detail("token file, no helper", conn,
-			    "from outside on a timer: xoauth2-token refresh");
-		sasl_dispose(&conn);
-	}
+	start_refused("token file, no helper", &a, cbs, "XOAUTH2",
+	    "from outside on a timer: xoauth2-token refresh", 0);
 
 	/* Expiring: the helper is run with "refresh --margin N --time-limit
 	 * L FILE" (L: the default xoauth2_helper_timeout of 60 s less two
@@ -1020,36 +1006,16 @@ test_token_file(void)
 	write_file(helper, "#!/bin/sh\necho 'xoauth2-token: work: refresh "
 	    "rejected (invalid_grant); run: xoauth2-token login work' >&2\n"
 	    "exit 77\n", 0700);
-	if ((conn = conn_new(&a, cbs)) != NULL) {
-		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
-		    &chosen);
-		if (r == SASL_CONTINUE)
-			fail("token file, helper fails", "went ahead");
-		else
-			expect_detail("token file, helper fails", conn,
-			    "run: xoauth2-token login work");
-		sasl_dispose(&conn);
-	}
+	start_refused("token file, helper fails", &a, cbs, "XOAUTH2",
+	    "run: xoauth2-token login work", 0);
 
 	/* The helper hangs: SIGTERM a quarter of xoauth2_helper_timeout
 	 * before it ends (0.75 s of 1 s); sleep dies of it. */
 	write_file(helper, "#!/bin/sh\nexec sleep 30\n", 0700);
 	opt_helper_timeout = "1";
-	if ((conn = conn_new(&a, cbs)) != NULL) {
-		time_t t0 = time(NULL);
-		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
-		    &chosen);
-		if (r == SASL_CONTINUE)
-			fail("token file, helper hangs", "went ahead");
-		else
-			expect_detail("token file, helper hangs", conn,
-			    "did not finish within 0.75 s and was stopped with "
-			    "SIGTERM (xoauth2_helper_timeout=1)");
-		if (time(NULL) - t0 > 5)
-			fail("token file, helper hangs", "took %ld s",
-			    (long)(time(NULL) - t0));
-		sasl_dispose(&conn);
-	}
+	start_refused("token file, helper hangs", &a, cbs, "XOAUTH2",
+	    "did not finish within 0.75 s and was stopped with "
+	    "SIGTERM (xoauth2_helper_timeout=1)", 5);
 
 	/* SIGTERM lets the helper finish what it must (store a rotated
 	 * token) and say so: its words reach the application.  This one
@@ -1062,55 +1028,24 @@ test_token_file(void)
 	    "sleep 30 & wait $!\n");
 	write_file(helper, script, 0700);
 	opt_helper_timeout = "2";
-	if ((conn = conn_new(&a, cbs)) != NULL) {
-		time_t t0 = time(NULL);
-		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
-		    &chosen);
-		if (r == SASL_CONTINUE)
-			fail("token file, helper stops on SIGTERM", "went ahead");
-		else
-			expect_detail("token file, helper stops on SIGTERM", conn,
-			    "did not finish within 1.5 s and was stopped with "
-			    "SIGTERM (xoauth2_helper_timeout=2); it said: "
-			    "xoauth2-token: work: stopped by SIGTERM, file stored");
-		if (time(NULL) - t0 > 3)
-			fail("token file, helper stops on SIGTERM", "took %ld s",
-			    (long)(time(NULL) - t0));
-		sasl_dispose(&conn);
-	}
+	start_refused("token file, helper stops on SIGTERM", &a, cbs, "XOAUTH2",
+	    "did not finish within 1.5 s and was stopped with "
+	    "SIGTERM (xoauth2_helper_timeout=2); it said: "
+	    "xoauth2-token: work: stopped by SIGTERM, file stored", 3);
 
 	/* One that ignores SIGTERM is killed at xoauth2_helper_timeout. */
 	write_file(helper, "#!/bin/sh\ntrap '' TERM\nexec sleep 30\n", 0700);
-	if ((conn = conn_new(&a, cbs)) != NULL) {
-		time_t t0 = time(NULL);
-		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
-		    &chosen);
-		if (r == SASL_CONTINUE)
-			fail("token file, helper ignores SIGTERM", "went ahead");
-		else
-			expect_detail("token file, helper ignores SIGTERM", conn,
-			    "did not finish within 1.5 s, ignored SIGTERM for "
-			    "0.5 s and was killed with SIGKILL "
-			    "(xoauth2_helper_timeout=2)");
-		if (time(NULL) - t0 > 4)
-			fail("token file, helper ignores SIGTERM", "took %ld s",
-			    (long)(time(NULL) - t0));
-		sasl_dispose(&conn);
-	}
+	start_refused("token file, helper ignores SIGTERM", &a, cbs, "XOAUTH2",
+	    "did not finish within 1.5 s, ignored SIGTERM for "
+	    "0.5 s and was killed with SIGKILL "
+	    "(xoauth2_helper_timeout=2)", 4);
 	opt_helper_timeout = NULL;
 
 	/* Loose permissions are refused with the fix. */
 	write_tokfile(path, "FRESH1", now + 3600);
 	chmod(path, 0644);
-	if ((conn = conn_new(&a, cbs)) != NULL) {
-		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
-		    &chosen);
-		if (r == SASL_CONTINUE)
-			fail("token file, mode 0644", "accepted");
-		else
-			expect_detail("token file, mode 0644", conn, "chmod 600");
-		sasl_dispose(&conn);
-	}
+	start_refused("token file, mode 0644", &a, cbs, "XOAUTH2", "chmod 600",
+	    0);
 
 	/* A path too long to show is reported by its length. */
 	{
@@ -1120,31 +1055,15 @@ test_token_file(void)
 		longpath[0] = '/';
 		memcpy(longpath + sizeof(longpath) - 6, ".json", 6);
 		a.secret = longpath;
-		if ((conn = conn_new(&a, cbs)) != NULL) {
-			r = sasl_client_start(conn, "XOAUTH2", NULL, &out,
-			    &outlen, &chosen);
-			if (r == SASL_CONTINUE)
-				fail("token file, 5011-byte path", "accepted");
-			else
-				expect_detail("token file, 5011-byte path", conn,
-				    "cannot read token file (5011 bytes, too "
-				    "long to show): File name too long");
-			sasl_dispose(&conn);
-		}
+		start_refused("token file, 5011-byte path", &a, cbs, "XOAUTH2",
+		    "cannot read token file (5011 bytes, too "
+		    "long to show): File name too long", 0);
 	}
 
 	/* A path that does not exist. */
 	a.secret = "/nonexistent/xoauth2/work.json";
-	if ((conn = conn_new(&a, cbs)) != NULL) {
-		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
-		    &chosen);
-		if (r == SASL_CONTINUE)
-			fail("token file, missing", "accepted");
-		else
-			expect_detail("token file, missing", conn,
-			    "No such file");
-		sasl_dispose(&conn);
-	}
+	start_refused("token file, missing", &a, cbs, "XOAUTH2", "No such file",
+	    0);
 	free(a.sec);
 	unlink(path);
 	unlink(helper);

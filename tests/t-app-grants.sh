@@ -14,9 +14,7 @@
 SIGN=$XO_TOP_BUILDDIR/tests/jwt-sign
 [ -x "$SIGN" ] || xo_fail "not built: $SIGN"
 xo_require_cmd curl openssl
-"$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
-    || xo_skip "python3-cryptography is not installed"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+xo_require_crypto
 
 xo_start_oauth
 D=$XO_TMP/creds

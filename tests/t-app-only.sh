@@ -16,21 +16,15 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd dovecot openssl "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack openssl
 xo_require_helper
-"$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
-    || xo_skip "python3-cryptography is not installed"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+xo_require_crypto
 export XDG_DATA_HOME=$XO_TMP/data
 
 CID=0f8fad5b-d9cb-469f-a165-70867728950e
 MBX=relay@example.com
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_message carol@example.com "$MBX" "for the relay" | xo_dovecot_save "$MBX"
 
 D=$XO_TMP/creds
@@ -45,7 +39,7 @@ TP=$(openssl x509 -in "$D/app.crt" -outform DER | openssl dgst -sha256 -binary |
     openssl base64 -A | tr '+/' '-_' | tr -d '=')
 
 app_grants() {
-    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])'
+    xo_oauth_stat app_grants
 }
 
 # helper NAME ARGS...: run xoauth2-token ARGS; NAME.out, NAME.err.
@@ -109,15 +103,14 @@ for proto in imap pop smtp; do
 done
 
 xo_step "expired: the plugin's refresh asks for a new app-only token"
-xo_oauth -q expire --user "$MBX"
-xo_token_expire_file "$F" -60
+xo_expire "$MBX" "$F"
 old=$(xo_token_field "$F" access_token)
 before=$(app_grants)
 helper test-renew test relay --imap "127.0.0.1:$XO_IMAP_PORT" --plain
 xo_assert_rc 0 "$XO_TMP/test-renew.out"
 xo_assert_contains "$XO_TMP/test-renew.out" "^PASS: IMAP login"
 [ $(( $(app_grants) - before )) = 1 ] || xo_fail "$(( $(app_grants) - before )) token requests, want 1"
-[ "$(xo_token_field "$F" access_token)" != "$old" ] || xo_fail "the access token was not renewed"
+xo_assert_token_renewed "$F" "$old" "the access token was not renewed"
 [ "$(xo_token_field "$F" expires_at)" -gt "$(( $(date +%s) + 3000 ))" ] || xo_fail "expires_at not renewed"
 no_secrets "$F"
 echo "   ok: one new app-only token, stored; still no refresh token"

@@ -23,14 +23,8 @@
 # such a round would lose the grant whatever the client did.)
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
+xo_helper_built --private-store
 ROUNDS=${XO_CRASH_ROUNDS:-200}
-
-# mk_tokfile FILE USER EXPIRES_IN
-mk_tokfile() { xo_tokfile "$1" "$2" "$3"; }
 
 # server_view FILE USER [EXPECTED]: compare FILE's refresh token with the
 # server's tokens for USER; prints "current" (FILE's is USER's only unused
@@ -70,7 +64,7 @@ seeds=0
 seed() {
     seeds=$((seeds + 1))
     USER_NOW=crash-$seeds@example.com
-    mk_tokfile "$F" "$USER_NOW" -10
+    xo_tokfile "$F" "$USER_NOW" -10
 }
 seed
 if [ -f "$STATE" ]; then
@@ -99,7 +93,7 @@ span_us=$((run_us * 12 / 10))
 echo "   one refresh: $((run_us / 1000)) ms; kills land in 0..$((span_us / 1000)) ms"
 
 grace_uses() {
-    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["grace_uses"])'
+    xo_oauth_stat grace_uses
 }
 graces=$(grace_uses)
 

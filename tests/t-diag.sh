@@ -19,7 +19,6 @@ set -eu
 xo_require_cmd "$XO_PYTHON" openssl
 xo_require_plugin
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 xo_start_exchange tls --tls
 TLS_SMTP_PORT=$XO_EX_SMTP_PORT TLS_DIR=$XO_EX_DIR

@@ -16,18 +16,14 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-IMTEST=$XO_CYRUS_BIN/imtest
 xo_require_root
-xo_require_cmd "$IMTEST" dovecot flock setpriv mount umount "$XO_PYTHON"
+xo_require_cmd "$XO_IMTEST" dovecot flock setpriv mount umount "$XO_PYTHON"
 xo_require_plugin
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_helper --private-store
 USER=alice@example.com
 H=$XO_HELPER
 
-xo_start_oauth
-xo_start_dovecot
+xo_start_mail_servers --no-sink
 
 # --- helpers ----------------------------------------------------------------
 # mount_tmpfs DIR SIZE: a private tmpfs at DIR (0700), unmounted at exit.
@@ -68,11 +64,7 @@ run() {
 refreshes() { xo_oauth_refreshes; }
 
 # imtest_login FILE OUT: one imtest session with FILE as the password.
-# imtest exits 0 whatever happened; judge by the transcript.
-imtest_login() {
-    xo_run_timeout 40 "$IMTEST" -m XOAUTH2 -a "$USER" -w "$1" \
-        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$2" 2>&1
-}
+imtest_login() { xo_imtest 40 "$USER" XOAUTH2 "$1" "$2"; }
 
 # "${MAILTEST[@]}" FILE: xoauth2-token test, a libsasl2 client that prints
 # the plugin's error detail (imtest only says "generic failure").
@@ -226,25 +218,25 @@ exec sleep 600
 EOF
 chmod 755 "$XO_TMP/hang-helper"
 export XOAUTH2_HELPER=$XO_TMP/hang-helper
+# kill_hang_helper: in the background (pid in killer), SIGKILL the hanging
+# helper 3 s after it has started, as the OOM killer or an admin would.
+kill_hang_helper() {
+    rm -f "$XO_TMP/hang-helper.pid"
+    ( for ((i = 0; i < 100; i++)); do
+          [ -s "$XO_TMP/hang-helper.pid" ] && break; sleep 0.1
+      done
+      sleep 3; kill -KILL "$(cat "$XO_TMP/hang-helper.pid")" ) &
+    killer=$!
+}
 xo_step "helper hangs and is killed from outside (OOM killer, admin): imtest fails in bounded time"
-rm -f "$XO_TMP/hang-helper.pid"
-( for ((i = 0; i < 100; i++)); do
-      [ -s "$XO_TMP/hang-helper.pid" ] && break; sleep 0.1
-  done
-  sleep 3; kill -KILL "$(cat "$XO_TMP/hang-helper.pid")" ) &
-killer=$!
+kill_hang_helper
 imtest_login "$F" "$XO_TMP/imtest-hang.out"
 wait "$killer" || true
 xo_assert_faster_than 10 "$XO_TMP/imtest-hang.out"
 [ "$XO_ELAPSED_MS" -ge 2900 ] || xo_fail "did not wait for the helper"
 xo_assert_contains "$XO_TMP/imtest-hang.out" '^Authentication failed\. generic failure' "imtest: generic failure"
 xo_assert_not_contains "$XO_TMP/imtest-hang.out" '^C: A01 AUTHENTICATE' "no (expired) token sent"
-rm -f "$XO_TMP/hang-helper.pid"
-( for ((i = 0; i < 100; i++)); do
-      [ -s "$XO_TMP/hang-helper.pid" ] && break; sleep 0.1
-  done
-  sleep 3; kill -KILL "$(cat "$XO_TMP/hang-helper.pid")" ) &
-killer=$!
+kill_hang_helper
 run "... the same through xoauth2-token test: the plugin's message" 10 "${MAILTEST[@]}" "$F"
 wait "$killer" || true
 xo_assert_rc 77 "$XO_TMP/out"

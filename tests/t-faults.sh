@@ -4,10 +4,7 @@
 # on stdout, no secret anywhere, and the token file byte-for-byte as it was.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
+xo_helper_built --private-store
 
 # mk_tokfile FILE USER EXPIRES_IN [ENDPOINT]: with a client secret, which
 # no message may show.

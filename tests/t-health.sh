@@ -29,16 +29,14 @@ set -eu
 
 xo_require_helper
 xo_require_cmd "$XO_PYTHON"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 N=${XO_HEALTH_HERD:-50}
 USER=alice@example.com
 H=$XO_HELPER
-export XDG_DATA_HOME=$XO_TMP/data
-STORE=$XDG_DATA_HOME/xoauth2
-mkdir -p "$STORE"
-chmod 700 "$STORE"
-F=$STORE/work.json
+xo_private_store
+mkdir -p "$XO_STORE"
+chmod 700 "$XO_STORE"
+F=$XO_STORE/work.json
 MAIL=$XO_TMP/mail.log
 
 xo_start_oauth
@@ -214,7 +212,7 @@ if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null; then
     APP=(--provider custom --app-only --client-id "$CID" --user "$MBX"
          --token-endpoint "$XO_OAUTH_URL/token"
          --scope https://outlook.office365.com/.default)
-    FA=$STORE/relay.json
+    FA=$XO_STORE/relay.json
     rm -f "$MAIL" "$XO_TMP/notify-env"
     xo_oauth -q fault none
     xo_run_timeout 30 "$H" login relay "${APP[@]}" --client-secret-file "$D/secret" \

@@ -9,81 +9,19 @@
 # "localhost" from a throwaway CA) sits in front of it.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 xo_require_cmd openssl tinyproxy
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export XDG_DATA_HOME=$XO_TMP/data
 
 # mk_tokfile FILE USER EXPIRES_IN ENDPOINT
 mk_tokfile() { xo_tokfile "$1" "$2" "$3" "token_endpoint=$4"; }
 
-xo_step "a throwaway CA and a certificate for localhost"
-P=$XO_TMP/pki
-mkdir "$P"
-{
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout "$P/ca.key" -out "$P/ca.pem" -days 2 -subj /CN=xoauth2-test-ca \
-        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign &&
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout "$P/srv.key" -out "$P/srv.csr" -subj /CN=localhost &&
-    printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$P/ext" &&
-    openssl x509 -req -in "$P/srv.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" \
-        -CAcreateserial -out "$P/srv.pem" -days 2 -extfile "$P/ext"
-} >"$P/log" 2>&1 || xo_fail "openssl failed" "$P/log"
-
 xo_start_oauth
 
-xo_step "TLS relay in front of the mock server"
-"$XO_PYTHON" - "$P/srv.pem" "$P/srv.key" "$XO_OAUTH_PORT" "$XO_TMP/tls.port" \
-    </dev/null >"$XO_TMP/tls.log" 2>&1 <<'EOF' &
-import os, socket, ssl, sys, threading
-cert, key, upstream, portfile = sys.argv[1:]
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen(16)
-with open(portfile + ".tmp", "w") as f:
-    f.write("%d\n" % ls.getsockname()[1])
-os.replace(portfile + ".tmp", portfile)
-
-def pump(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    try:
-        dst.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-
-def handle(conn):
-    try:
-        tls = ctx.wrap_socket(conn, server_side=True)
-    except (OSError, ssl.SSLError):      # the client refused our certificate
-        conn.close()
-        return
-    up = socket.create_connection(("127.0.0.1", int(upstream)))
-    t = threading.Thread(target=pump, args=(up, tls), daemon=True)
-    t.start()
-    pump(tls, up)
-    t.join(10)
-    tls.close()
-    up.close()
-
-while True:
-    c, _ = ls.accept()
-    threading.Thread(target=handle, args=(c,), daemon=True).start()
-EOF
-pid=$!
-XO__PIDS+=("$pid")          # lib.sh stops it with the other servers
-xo_wait_file "$XO_TMP/tls.port" "$pid" "TLS relay" "$XO_TMP/tls.log"
-TLS_PORT=$(cat "$XO_TMP/tls.port")
+# The certificate names localhost only: 127.0.0.1 is "another name".
+xo_step "TLS relay in front of the mock server (a throwaway CA, a certificate for localhost)"
+xo_start_tls_relay "$XO_OAUTH_PORT" DNS:localhost
+TLS_PORT=$XO_TLS_PORT
 echo "   relay on https://localhost:$TLS_PORT"
 
 F=$XO_TMP/tls.json
@@ -110,14 +48,14 @@ refused "--cafile that does not exist" 78 "^xoauth2-token: $F: cannot load the C
     "$XO_HELPER" token --cafile "$XO_TMP/nope.pem" "$F"
 
 xo_step "--cafile with our CA: trusted"
-xo_run_timeout 20 "$XO_HELPER" token --cafile "$P/ca.pem" "$F" >"$XO_TMP/out" 2>"$XO_TMP/err"
+xo_run_timeout 20 "$XO_HELPER" token --cafile "$XO_TLS_CA" "$F" >"$XO_TMP/out" 2>"$XO_TMP/err"
 xo_assert_rc 0 "$XO_TMP/err"
 grep -Eqx 'xoat\.[A-Za-z0-9_-]+' "$XO_TMP/out" || xo_fail "no token printed" "$XO_TMP/out"
 
 mk_tokfile "$F" alice@example.com -10 "https://127.0.0.1:$TLS_PORT/token"
 refused "a certificate for another name: refused even with --cafile" 69 \
     "^xoauth2-token: $F: TLS with token endpoint 127\.0\.0\.1 failed: .*(subject name|host ?name).*; check token_endpoint in $F, and if" \
-    "$XO_HELPER" token --cafile "$P/ca.pem" "$F"
+    "$XO_HELPER" token --cafile "$XO_TLS_CA" "$F"
 
 # Through an HTTP proxy, an https:// endpoint is reached with CONNECT (a
 # tunnel; t-proxy's plain-http endpoint takes the other path, a GET with
@@ -135,7 +73,7 @@ refused "through the proxy, unknown CA: refused, and the message names the proxy
 
 xo_step "through the proxy (CONNECT), with our CA: trusted and refreshed"
 n0=$(connects localhost)
-xo_run_timeout 20 "$XO_HELPER" token --cafile "$P/ca.pem" "$F" >"$XO_TMP/out" 2>"$XO_TMP/err"
+xo_run_timeout 20 "$XO_HELPER" token --cafile "$XO_TLS_CA" "$F" >"$XO_TMP/out" 2>"$XO_TMP/err"
 xo_assert_rc 0 "$XO_TMP/err"
 grep -Eqx 'xoat\.[A-Za-z0-9_-]+' "$XO_TMP/out" || xo_fail "no token printed" "$XO_TMP/out"
 [ "$(connects localhost)" = $((n0 + 1)) ] \
@@ -145,7 +83,7 @@ echo "   ok: one CONNECT tunnel, TLS verified inside it"
 mk_proxied 127.0.0.1
 refused "through the proxy, a certificate for another name: refused even with --cafile" 69 \
     "^xoauth2-token: $F: TLS with token endpoint 127\.0\.0\.1 through the proxy http://127\.0\.0\.1:$XO_PROXY_PORT failed: .*(subject name|host ?name).*; check token_endpoint in $F, and if" \
-    "$XO_HELPER" token --cafile "$P/ca.pem" "$F"
+    "$XO_HELPER" token --cafile "$XO_TLS_CA" "$F"
 [ "$(connects 127.0.0.1)" -ge 1 ] || xo_fail "the refused request did not go through the proxy" "$XO_PROXY_LOG"
 
 xo_pass

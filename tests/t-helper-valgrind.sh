@@ -10,10 +10,8 @@ if [ -n "${XO_SANITIZERS:-}" ]; then
     echo "SKIP: sanitizer build (ASan and valgrind do not mix)"; exit 77
 fi
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 xo_require_cmd valgrind
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export XDG_DATA_HOME=$XO_TMP/data
 
 # mk_tokfile FILE USER EXPIRES_IN [ENDPOINT]: every member set, and an

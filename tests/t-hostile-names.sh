@@ -15,7 +15,6 @@
 
 xo_require_root
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 U=54331
 
 xo_start_oauth

@@ -5,24 +5,14 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-IMTEST=$XO_CYRUS_BIN/imtest
-xo_require_cmd "$IMTEST" dovecot "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack "$XO_IMTEST"
 
-xo_start_oauth
-xo_start_dovecot
+xo_start_mail_servers --no-sink
 
 USER=alice@example.com
 
-# imtest MECH TOKEN OUT [IMTEST-ARGS...]: one imtest session (authentication
-# name $USER, the token as password), LOGOUT after authentication.
-# imtest exits 0 even when authentication fails: judge by its transcript.
-imtest() {
-    local mech=$1 token=$2 out=$3; shift 3
-    xo_run_timeout 20 "$IMTEST" -m "$mech" -a "$USER" -w "$token" "$@" \
-        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$out" 2>&1
-}
+# imtest MECH TOKEN OUT [IMTEST-ARGS...]: one imtest session as $USER.
+imtest() { xo_imtest 20 "$USER" "$@"; }
 
 for mech in XOAUTH2 OAUTHBEARER; do
     xo_step "$mech: a valid token logs in"

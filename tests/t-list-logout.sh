@@ -11,10 +11,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
-STORE=$XDG_DATA_HOME/xoauth2
+xo_require_helper --private-store
 
 xo_start_oauth
 
@@ -26,19 +23,19 @@ run() {
 xo_step "list: an empty store"
 run list
 xo_assert_rc 0 "$XO_TMP/both"
-xo_assert_contains "$XO_TMP/err" "^xoauth2-token: no accounts in $STORE; add one with: xoauth2-token login ACCOUNT"
+xo_assert_contains "$XO_TMP/err" "^xoauth2-token: no accounts in $XO_STORE; add one with: xoauth2-token login ACCOUNT"
 [ ! -s "$XO_TMP/out" ] || xo_fail "stdout not empty" "$XO_TMP/out"
 
 xo_step "list: one row per account, with its health"
-mkdir -p "$STORE"
-chmod 700 "$STORE"
-xo_tokfile "$STORE/work.json" alice@example.com 3000 provider=microsoft
-xo_tokfile "$STORE/home.json" bob@example.com -100 provider=google
-xo_tokfile "$STORE/once.json" carol@example.com -100 refresh_token=
-xo_tokfile "$STORE/open.json" dave@example.com 3000
-chmod 644 "$STORE/open.json"
-printf '{"version": 1, "user": ' >"$STORE/broken.json"
-chmod 600 "$STORE/broken.json"
+mkdir -p "$XO_STORE"
+chmod 700 "$XO_STORE"
+xo_tokfile "$XO_STORE/work.json" alice@example.com 3000 provider=microsoft
+xo_tokfile "$XO_STORE/home.json" bob@example.com -100 provider=google
+xo_tokfile "$XO_STORE/once.json" carol@example.com -100 refresh_token=
+xo_tokfile "$XO_STORE/open.json" dave@example.com 3000
+chmod 644 "$XO_STORE/open.json"
+printf '{"version": 1, "user": ' >"$XO_STORE/broken.json"
+chmod 600 "$XO_STORE/broken.json"
 run list
 xo_assert_rc 0 "$XO_TMP/both"
 sed 's/^/   | /' "$XO_TMP/out"
@@ -49,7 +46,7 @@ xo_assert_contains "$XO_TMP/out" '^once +carol@example\.com +mock +expired [0-9]
 xo_assert_contains "$XO_TMP/out" '^open +- +- +- +unusable: readable by others \(chmod 600\)$'
 xo_assert_contains "$XO_TMP/out" '^broken +- +- +- +unusable: '
 [ "$(grep -c . "$XO_TMP/out")" = 6 ] || xo_fail "want a header and 5 rows" "$XO_TMP/out"
-for f in "$STORE"/*.json; do
+for f in "$XO_STORE"/*.json; do
     xo_token_field "$f" access_token 2>/dev/null || true
     xo_token_field "$f" refresh_token 2>/dev/null || true
 done | grep . >"$XO_TMP/secrets"
@@ -61,37 +58,37 @@ echo "   ok: no token in the listing"
 xo_step "logout: the file and its .tmp go, its .lock stays; the provider's revocation page is named"
 run refresh --force work           # leaves work.json.lock behind
 xo_assert_rc 0 "$XO_TMP/both"
-: >"$STORE/work.json.tmp"
-chmod 600 "$STORE/work.json.tmp"
-ls "$STORE"/work.json* | sed 's/^/   | /'
-lock_inode=$(stat -c %i "$STORE/work.json.lock")
+: >"$XO_STORE/work.json.tmp"
+chmod 600 "$XO_STORE/work.json.tmp"
+ls "$XO_STORE"/work.json* | sed 's/^/   | /'
+lock_inode=$(stat -c %i "$XO_STORE/work.json.lock")
 run logout work
 xo_assert_rc 0 "$XO_TMP/both"
-xo_assert_contains "$XO_TMP/err" "^xoauth2-token: work: removed $STORE/work\.json$"
+xo_assert_contains "$XO_TMP/err" "^xoauth2-token: work: removed $XO_STORE/work\.json$"
 xo_assert_contains "$XO_TMP/err" '^xoauth2-token: work: the grant stays valid at Microsoft until revoked: personal accounts at https://account\.live\.com/consent/Manage'
-for f in "$STORE/work.json" "$STORE/work.json.tmp"; do
+for f in "$XO_STORE/work.json" "$XO_STORE/work.json.tmp"; do
     [ ! -e "$f" ] || xo_fail "$f is still there"
 done
-[ -f "$STORE/work.json.lock" ] && [ "$(stat -c %i "$STORE/work.json.lock")" = "$lock_inode" ] \
+[ -f "$XO_STORE/work.json.lock" ] && [ "$(stat -c %i "$XO_STORE/work.json.lock")" = "$lock_inode" ] \
     || xo_fail "logout removed or replaced work.json.lock (tokfile.h: never removed)"
 echo "   ok: work.json and .tmp are gone, the same work.json.lock stays"
-[ -f "$STORE/home.json" ] || xo_fail "another account was touched"
+[ -f "$XO_STORE/home.json" ] || xo_fail "another account was touched"
 run logout home
 xo_assert_rc 0 "$XO_TMP/both"
 xo_assert_contains "$XO_TMP/err" 'revoked at https://myaccount\.google\.com/permissions$'
-run logout "$STORE/once.json"
+run logout "$XO_STORE/once.json"
 xo_assert_rc 0 "$XO_TMP/both"
 xo_assert_contains "$XO_TMP/err" 'the grant may stay valid at the provider until you revoke it there'
 
 xo_step "logout: a file it cannot parse is removed all the same"
 run logout broken
 xo_assert_rc 0 "$XO_TMP/both"
-[ ! -e "$STORE/broken.json" ] || xo_fail "broken.json is still there"
+[ ! -e "$XO_STORE/broken.json" ] || xo_fail "broken.json is still there"
 
 xo_step "logout: an unknown account; then token says to log in"
 run logout work
 xo_assert_rc 66 "$XO_TMP/both"
-xo_assert_contains "$XO_TMP/err" "^xoauth2-token: work: no token file $STORE/work\.json; run: xoauth2-token login work$"
+xo_assert_contains "$XO_TMP/err" "^xoauth2-token: work: no token file $XO_STORE/work\.json; run: xoauth2-token login work$"
 run token work
 xo_assert_rc 66 "$XO_TMP/both"
 

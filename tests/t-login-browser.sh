@@ -16,10 +16,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 xo_require_cmd ss "$XO_PYTHON"
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
-STORE=$XDG_DATA_HOME/xoauth2
+xo_require_helper --private-store
 USER=alice@example.com
 
 xo_start_oauth
@@ -27,13 +24,13 @@ xo_start_oauth
 # The "browser": records the URL, checks the listener named in its
 # redirect_uri (bound address with ss, a connection to 127.0.0.2), then
 # fetches the URL, following the redirect to the listener.
-cat >"$XO_TMP/browser.py" <<'EOF'
-import socket, subprocess, sys, urllib.error, urllib.parse, urllib.request
+xo_browser <<'EOF'
+import socket, subprocess, sys
+from xo_browser import fetch, redirect_port
 url, out = sys.argv[1], sys.argv[2]
 log = open(out, "a", buffering=1)       # line by line: the test reads it
 log.write("url %s\n" % url)
-q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-port = urllib.parse.urlsplit(q.get("redirect_uri", "http://x:0/")).port or 0
+port = redirect_port(url)
 ss = subprocess.run(["ss", "-Hltn", "sport = :%d" % port],
                     capture_output=True, text=True).stdout.split()
 log.write("listening %s\n" % " ".join(w for w in ss if ":%d" % port in w))
@@ -42,22 +39,9 @@ try:
     log.write("other-address connected\n")
 except OSError as e:
     log.write("other-address refused (%s)\n" % e.__class__.__name__)
-try:
-    with urllib.request.urlopen(url, timeout=10) as r:
-        log.write("status %d\n" % r.status)
-        log.write("page %s\n" % r.read().decode().replace("\n", " "))
-except urllib.error.HTTPError as e:
-    log.write("status %d\n" % e.code)
-except OSError as e:
-    log.write("error %s\n" % e)
+fetch(url, log)
 log.write("done\n")
 EOF
-cat >"$XO_TMP/browser" <<EOF
-#!/bin/sh
-exec "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" "$XO_TMP/browser.log"
-EOF
-chmod +x "$XO_TMP/browser"
-export BROWSER=$XO_TMP/browser
 
 # wait_browser: the helper does not wait for the browser it started, which
 # may still be writing what the listener answered: wait for its "done".
@@ -75,11 +59,7 @@ wait_browser() {
 login() {
     local name=$1; shift
     : >"$XO_TMP/browser.log"
-    xo_run_timeout 30 "$XO_HELPER" login "$name" --provider custom \
-        --client-id xoauth2-test \
-        --auth-endpoint "$XO_OAUTH_URL/authorize" \
-        --token-endpoint "$XO_OAUTH_URL/token" "$@" \
-        >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
+    xo_login_mock 30 "$name" "$@"
     wait_browser
 }
 
@@ -87,7 +67,7 @@ xo_step "browser flow end to end"
 login work --login-hint "$USER" \
     --scope "https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
 xo_assert_rc 0 "$XO_TMP/work.err"
-F=$STORE/work.json
+F=$XO_STORE/work.json
 xo_assert_contains "$XO_TMP/work.err" \
     "^xoauth2-token: work: signed in as $USER; token file $F written \(access token valid until [0-9:]+, refreshed automatically\)$"
 xo_assert_contains "$XO_TMP/work.err" "^    $XO_OAUTH_URL/authorize\?response_type=code&client_id=xoauth2-test&redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A[0-9]+%2F&" \
@@ -99,7 +79,7 @@ xo_assert_contains "$XO_TMP/browser.log" '^status 200$' "the listener answered 2
 xo_assert_contains "$XO_TMP/browser.log" '^page .*Signed in' "with the success page"
 [ ! -s "$XO_TMP/work.out" ] || xo_fail "login wrote to stdout" "$XO_TMP/work.out"
 [ "$(stat -c %a "$F")" = 600 ] || xo_fail "token file mode $(stat -c %a "$F")"
-[ "$(stat -c %a "$STORE")" = 700 ] || xo_fail "store mode $(stat -c %a "$STORE")"
+[ "$(stat -c %a "$XO_STORE")" = 700 ] || xo_fail "store mode $(stat -c %a "$XO_STORE")"
 for m in user provider token_endpoint client_id scope account; do
     echo "   $m: $(xo_token_field "$F" "$m")"
 done
@@ -134,33 +114,33 @@ login wrongstate --login-hint "$USER" --wait 3
 xo_assert_rc 76 "$XO_TMP/wrongstate.err"
 xo_assert_contains "$XO_TMP/wrongstate.err" 'refused an answer on http://127\.0\.0\.1:[0-9]+/ with a wrong or missing state'
 xo_assert_contains "$XO_TMP/browser.log" '^status 400$' "the browser was told 400"
-[ ! -e "$STORE/wrongstate.json" ] || xo_fail "a token file was written"
+[ ! -e "$XO_STORE/wrongstate.json" ] || xo_fail "a token file was written"
 xo_oauth -q authorize-mode no-state
 login nostate --login-hint "$USER" --wait 3
 xo_assert_rc 76 "$XO_TMP/nostate.err"
-[ ! -e "$STORE/nostate.json" ] || xo_fail "a token file was written"
+[ ! -e "$XO_STORE/nostate.json" ] || xo_fail "a token file was written"
 
 xo_step "a denial is reported"
 xo_oauth -q authorize-mode deny
 login denied --login-hint "$USER"
 xo_assert_rc 77 "$XO_TMP/denied.err"
 xo_assert_contains "$XO_TMP/denied.err" 'sign-in refused by the provider \(access_denied: the user declined\)'
-[ ! -e "$STORE/denied.json" ] || xo_fail "a token file was written"
+[ ! -e "$XO_STORE/denied.json" ] || xo_fail "a token file was written"
 xo_oauth -q authorize-mode approve
 
 xo_step "no answer: a timeout"
 BROWSER=/bin/true login slow --login-hint "$USER" --wait 1
 xo_assert_rc 75 "$XO_TMP/slow.err"
 xo_assert_contains "$XO_TMP/slow.err" 'no answer from the browser within 1 s'
-[ ! -e "$STORE/slow.json" ] || xo_fail "a token file was written"
+[ ! -e "$XO_STORE/slow.json" ] || xo_fail "a token file was written"
 
 xo_step "a fixed --port; the user from the ID token (openid)"
 port=$(xo_free_ports 1)
 login fixed --port "$port" --scope "imap offline_access openid"
 xo_assert_rc 0 "$XO_TMP/fixed.err"
 xo_assert_contains "$XO_TMP/browser.log" "redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A$port%2F"
-[ "$(xo_token_field "$STORE/fixed.json" user)" = user@example.com ] \
-    || xo_fail "user not taken from the ID token: $(xo_token_field "$STORE/fixed.json" user)"
+[ "$(xo_token_field "$XO_STORE/fixed.json" user)" = user@example.com ] \
+    || xo_fail "user not taken from the ID token: $(xo_token_field "$XO_STORE/fixed.json" user)"
 echo "   ok: user@example.com from the ID token"
 
 xo_step "who signs in must be known"
@@ -174,7 +154,7 @@ printf 'S3cr3t-Value\n' >"$XO_TMP/secret"
 chmod 600 "$XO_TMP/secret"
 login conf --login-hint "$USER" --client-id xoauth2-conf --client-secret-file "$XO_TMP/secret"
 xo_assert_rc 0 "$XO_TMP/conf.err"
-[ "$(xo_token_field "$STORE/conf.json" client_secret)" = S3cr3t-Value ] \
+[ "$(xo_token_field "$XO_STORE/conf.json" client_secret)" = S3cr3t-Value ] \
     || xo_fail "client secret not stored"
 login conf2 --login-hint "$USER" --client-id xoauth2-conf --client-secret-file - <"$XO_TMP/secret"
 xo_assert_rc 0 "$XO_TMP/conf2.err"
@@ -229,7 +209,7 @@ xo_assert_rc 78 "$XO_TMP/http.err"
 xo_assert_contains "$XO_TMP/http.err" 'must use https://'
 
 xo_step "no code, token or secret in any output"
-for f in "$STORE"/*.json; do
+for f in "$XO_STORE"/*.json; do
     xo_token_field "$f" access_token; xo_token_field "$f" refresh_token
 done >"$XO_TMP/secrets"
 echo S3cr3t-Value >>"$XO_TMP/secrets"

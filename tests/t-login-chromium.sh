@@ -15,10 +15,7 @@ set -eu
 command -v chromium >/dev/null ||
     xo_skip "chromium not installed (Debian package chromium; tools/build.sh installs it)"
 xo_require_cmd ss timeout "$XO_PYTHON"
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy no_proxy NO_PROXY
-export XDG_DATA_HOME=$XO_TMP/data
-STORE=$XDG_DATA_HOME/xoauth2
+xo_require_helper --private-store
 USER=alice@example.com
 
 xo_start_oauth
@@ -29,7 +26,7 @@ xo_start_oauth
 # from a server of its own on 127.0.0.1) with images on the listener, and
 # logs whether the listener still listens once that page has loaded.
 mkdir -p "$XO_TMP/chromium"
-cat >"$XO_TMP/browser.py" <<'EOF'
+xo_browser "$XO_TMP" <<'EOF'
 import http.server, os, subprocess, sys, threading, urllib.parse
 url, tmp = sys.argv[1], sys.argv[2]
 log = open(os.path.join(tmp, "browser.log"), "a", buffering=1)
@@ -73,12 +70,6 @@ if os.environ.get("XO_STRAY_PAGE") == "1":
               (rc, "still listening" if ss else "gone"))
 log.write("done %d\n" % chromium(url, os.path.join(tmp, "browser.dom")))
 EOF
-cat >"$XO_TMP/browser" <<EOF
-#!/bin/sh
-exec "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" "$XO_TMP"
-EOF
-chmod +x "$XO_TMP/browser"
-export BROWSER=$XO_TMP/browser
 # Chromium's processes all carry our profile directory: stop any left.
 xo_on_exit 'for p in $(pgrep -f -- "--user-data-dir=$XO_TMP/chromium/" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done'
 
@@ -88,12 +79,8 @@ login() {
     local name=$1 n; shift
     : >"$XO_TMP/browser.log"
     : >"$XO_TMP/browser.dom"
-    xo_run_timeout 90 "$XO_HELPER" login "$name" --provider custom \
-        --client-id xoauth2-test --login-hint "$USER" \
-        --auth-endpoint "$XO_OAUTH_URL/authorize" \
-        --token-endpoint "$XO_OAUTH_URL/token" \
-        --scope "https://outlook.office.com/IMAP.AccessAsUser.All offline_access" \
-        --wait 60 "$@" >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
+    xo_login_mock 90 "$name" --login-hint "$USER" --scope "$XO_IMAP_SCOPE" \
+        --wait 60 "$@"
     for ((n = 0; n < 1400; n++)); do
         xo_grep '^done ' "$XO_TMP/browser.log" && break
         sleep 0.1
@@ -109,15 +96,15 @@ login() {
 signed_in() {
     local name=$1 host=$2 port
     xo_assert_rc 0 "$XO_TMP/$name.err"
-    xo_assert_contains "$XO_TMP/$name.err" "signed in as $USER; token file $STORE/$name\.json written"
+    xo_assert_contains "$XO_TMP/$name.err" "signed in as $USER; token file $XO_STORE/$name\.json written"
     xo_assert_contains "$XO_TMP/browser.log" '^done 0$' "Chromium exited 0"
     xo_assert_contains "$XO_TMP/$name.dom" '<h1>Signed in</h1>' "Chromium shows the success page"
     port=$(sed -n "s/.*redirect_uri=http%3A%2F%2F$host%3A\([0-9]*\)%2F.*/\1/p" "$XO_TMP/browser.log")
     [ -n "$port" ] || xo_fail "no $host redirect_uri in the URL" "$XO_TMP/browser.log"
     [ -z "$(ss -Hltn "sport = :$port")" ] || xo_fail "something still listens on $port"
     echo "   ok: listener on port $port gone"
-    [ "$(stat -c %a "$STORE/$name.json")" = 600 ] || xo_fail "token file mode"
-    [ "$(xo_token_field "$STORE/$name.json" user)" = "$USER" ] || xo_fail "user not recorded"
+    [ "$(stat -c %a "$XO_STORE/$name.json")" = 600 ] || xo_fail "token file mode"
+    [ "$(xo_token_field "$XO_STORE/$name.json" user)" = "$USER" ] || xo_fail "user not recorded"
     xo_run_timeout 20 "$XO_HELPER" refresh -v --force "$name" >"$XO_TMP/out" 2>"$XO_TMP/err"
     xo_assert_rc 0 "$XO_TMP/err"
     xo_assert_contains "$XO_TMP/err" "^xoauth2-token: $name: refreshed"
@@ -130,7 +117,7 @@ xo_assert_contains "$XO_TMP/browser.log" '^stray page: chromium 0; listener stil
 xo_assert_contains "$XO_TMP/stray.dom" '(<img [^>]*alt="answered"[^>]*>.*){3}' \
     "Chromium finished loading each of the three (onerror: none is an image)"
 signed_in chromium 127\.0\.0\.1
-codes=$(xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["authorize_requests"])' 2>/dev/null || echo "?")
+codes=$(xo_oauth_stat authorize_requests 2>/dev/null || echo "?")
 echo "   (authorization requests at the server so far: $codes)"
 
 xo_step "Chromium signs in through --redirect-host localhost (127.0.0.1 and [::1])"
@@ -138,7 +125,7 @@ login local --redirect-host localhost
 signed_in local localhost
 
 xo_step "no code or token in the output"
-for f in "$STORE"/*.json; do
+for f in "$XO_STORE"/*.json; do
     xo_token_field "$f" access_token; xo_token_field "$f" refresh_token
 done >"$XO_TMP/secrets"
 cat "$XO_TMP"/*.err "$XO_TMP"/*.out >"$XO_TMP/all"

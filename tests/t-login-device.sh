@@ -13,10 +13,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 xo_require_cmd "$XO_PYTHON"
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
-STORE=$XDG_DATA_HOME/xoauth2
+xo_require_helper --private-store
 unset BROWSER DISPLAY WAYLAND_DISPLAY
 
 xo_start_oauth
@@ -102,10 +99,10 @@ echo "   ok: every 1 s, then every 6 s after slow_down"
 xo_assert_contains "$XO_TMP/dev.err" '^xoauth2-token: dev: to sign in, open http://127\.0\.0\.1:[0-9]+/device in a browser \(on any device\) and enter the code [B-Z]{4}-[B-Z]{4} \(valid 1 min\)$'
 xo_assert_contains "$XO_TMP/dev.err" '^xoauth2-token: dev: or open http://127\.0\.0\.1:[0-9]+/device\?user_code='
 xo_assert_contains "$XO_TMP/dev.err" '^xoauth2-token: dev: the server asked to poll more slowly; now every 6 s$'
-xo_assert_contains "$XO_TMP/dev.err" "^xoauth2-token: dev: signed in as bob@example\.com; token file $STORE/dev\.json written"
+xo_assert_contains "$XO_TMP/dev.err" "^xoauth2-token: dev: signed in as bob@example\.com; token file $XO_STORE/dev\.json written"
 [ ! -s "$XO_TMP/dev.out" ] || xo_fail "stdout is not a terminal, yet something was printed" "$XO_TMP/dev.out"
-[ "$(xo_token_field "$STORE/dev.json" user)" = bob@example.com ] || xo_fail "user not from the ID token"
-[ "$(stat -c %a "$STORE/dev.json")" = 600 ] || xo_fail "mode $(stat -c %a "$STORE/dev.json")"
+[ "$(xo_token_field "$XO_STORE/dev.json" user)" = bob@example.com ] || xo_fail "user not from the ID token"
+[ "$(stat -c %a "$XO_STORE/dev.json")" = 600 ] || xo_fail "mode $(stat -c %a "$XO_STORE/dev.json")"
 xo_run_timeout 20 "$XO_HELPER" refresh -v --force dev >"$XO_TMP/out" 2>"$XO_TMP/err"
 xo_assert_rc 0 "$XO_TMP/err"
 xo_assert_contains "$XO_TMP/err" '^xoauth2-token: dev: refreshed'
@@ -121,7 +118,7 @@ stopped() {
     login_wait
     xo_assert_rc "$3" "$XO_TMP/$1.err"
     xo_assert_contains "$XO_TMP/$1.err" "$4"
-    [ ! -e "$STORE/$1.json" ] || xo_fail "a token file was written"
+    [ ! -e "$XO_STORE/$1.json" ] || xo_fail "a token file was written"
 }
 stopped denied deny 77 '^xoauth2-token: denied: the sign-in was declined \(access_denied\); log in again to retry$'
 stopped declined decline 77 'the sign-in was declined \(authorization_declined\)'
@@ -138,27 +135,19 @@ xo_oauth -q device approve
 login_wait
 xo_assert_rc 0 "$XO_TMP/alias.err"
 xo_assert_contains "$XO_TMP/alias.err" 'to sign in, open http://127\.0\.0\.1:[0-9]+/device in a browser'
-[ "$(xo_token_field "$STORE/alias.json" user)" = carol@example.com ] || xo_fail "--user not recorded"
+[ "$(xo_token_field "$XO_STORE/alias.json" user)" = carol@example.com ] || xo_fail "--user not recorded"
 
 xo_step "on a terminal: a countdown (and a QR code with libqrencode)"
 
 xo_oauth -q device-config --expires-in 90
 name=tty
-"$XO_PYTHON" - "$XO_TMP/tty.typescript" "$XO_HELPER" login tty --provider custom \
+# The helper's stdout and stderr are a pseudo-terminal (xo_pty.py).
+"$XO_PYTHON" "$XO_TESTS_DIR/xo_pty.py" "$XO_TMP/tty.typescript" \
+    "$XO_HELPER" login tty --provider custom \
     --client-id xoauth2-test --user dave@example.com \
     --device-endpoint "$XO_OAUTH_URL/devicecode" \
     --token-endpoint "$XO_OAUTH_URL/token" --scope "imap offline_access" \
-    >"$XO_TMP/tty.err" 2>&1 <<'EOF' &
-# A pseudo-terminal for the helper's stdout and stderr.
-import os, pty, sys
-out = open(sys.argv[1], "wb")
-def read(fd):
-    data = os.read(fd, 4096)
-    out.write(data)
-    out.flush()
-    return data
-sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[2:], read)))
-EOF
+    </dev/null >"$XO_TMP/tty.err" 2>&1 &
 LOGIN_PID=$! LOGIN_T0=$EPOCHREALTIME
 xo_on_exit "kill $LOGIN_PID 2>/dev/null || true"
 wait_answers 3

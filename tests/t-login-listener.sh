@@ -16,10 +16,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 xo_require_cmd ss "$XO_PYTHON"
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
-STORE=$XDG_DATA_HOME/xoauth2
+xo_require_helper --private-store
 USER=alice@example.com
 
 xo_start_oauth
@@ -32,12 +29,12 @@ xo_start_oauth
 #   idle       three connections that send nothing and one that sends
 #              half a request line, all left open
 #   v6         the listening addresses (ss), then GET / on [::1]:PORT
-cat >"$XO_TMP/browser.py" <<'EOF'
-import os, socket, subprocess, sys, time, urllib.error, urllib.parse, urllib.request
+xo_browser <<'EOF'
+import os, socket, subprocess, sys, time
+from xo_browser import fetch, redirect_port
 url, out, do = sys.argv[1], sys.argv[2], os.environ.get("XO_BROWSER_DO", "")
 log = open(out, "a", buffering=1)
-q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-port = urllib.parse.urlsplit(q["redirect_uri"]).port
+port = redirect_port(url)
 
 def raw(req, host="127.0.0.1"):
     s = socket.create_connection((host, port), timeout=10)
@@ -71,26 +68,13 @@ elif do == "v6":
     log.write("listening %s\n" % " ".join(sorted(w for w in ss if w.endswith(":%d" % port))))
     log.write("v6: %s\n" % raw(b"GET / HTTP/1.1\r\n\r\n", "::1"))
 t0 = time.monotonic()
-try:
-    with urllib.request.urlopen(url, timeout=10) as r:
-        log.write("status %d\n" % r.status)
-        log.write("page %s\n" % r.read().decode().replace("\n", " "))
-except urllib.error.HTTPError as e:
-    log.write("status %d\n" % e.code)
-except OSError as e:
-    log.write("error %s\n" % e)
+fetch(url, log)
 log.write("fetched in %.1f s\n" % (time.monotonic() - t0))
 # The held connections are still open now: the answer did not wait for them.
 for s in held:
     s.close()
 log.write("done\n")
 EOF
-cat >"$XO_TMP/browser" <<EOF
-#!/bin/sh
-exec "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" "$XO_TMP/browser.log"
-EOF
-chmod +x "$XO_TMP/browser"
-export BROWSER=$XO_TMP/browser
 
 # login NAME ARGS...: xoauth2-token login with the mock server's endpoints;
 # its stderr, then the browser's log, in NAME.err.  The helper exits once it
@@ -99,12 +83,7 @@ export BROWSER=$XO_TMP/browser
 login() {
     local name=$1 n; shift
     : >"$XO_TMP/browser.log"
-    xo_run_timeout 40 "$XO_HELPER" login "$name" --provider custom \
-        --client-id xoauth2-test --login-hint "$USER" \
-        --auth-endpoint "$XO_OAUTH_URL/authorize" \
-        --token-endpoint "$XO_OAUTH_URL/token" \
-        --scope "https://outlook.office.com/IMAP.AccessAsUser.All offline_access" \
-        "$@" >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
+    xo_login_mock 40 "$name" --login-hint "$USER" --scope "$XO_IMAP_SCOPE" "$@"
     if xo_grep 'a browser should open' "$XO_TMP/$name.err"; then
         for ((n = 0; n < 300; n++)); do
             xo_grep '^done$' "$XO_TMP/browser.log" && break
@@ -121,7 +100,7 @@ login() {
 signed_in() {
     local name=$1
     xo_assert_rc 0 "$XO_TMP/$name.err"
-    xo_assert_contains "$XO_TMP/$name.err" "signed in as $USER; token file $STORE/$name\.json written"
+    xo_assert_contains "$XO_TMP/$name.err" "signed in as $USER; token file $XO_STORE/$name\.json written"
     xo_assert_contains "$XO_TMP/$name.err" '^status 200$' "the real redirect was answered 200"
     xo_assert_contains "$XO_TMP/$name.err" '^page .*Signed in' "with the success page"
     xo_run_timeout 20 "$XO_HELPER" refresh --force "$name" >"$XO_TMP/out" 2>"$XO_TMP/err"
@@ -151,7 +130,7 @@ login wrongstate --wait 3
 xo_assert_rc 76 "$XO_TMP/wrongstate.err"
 xo_assert_contains "$XO_TMP/wrongstate.err" 'refused an answer on http://127\.0\.0\.1:[0-9]+/ with a wrong or missing state'
 xo_assert_contains "$XO_TMP/wrongstate.err" '^status 400$' "the browser was told 400"
-[ ! -e "$STORE/wrongstate.json" ] || xo_fail "a token file was written"
+[ ! -e "$XO_STORE/wrongstate.json" ] || xo_fail "a token file was written"
 xo_oauth -q authorize-mode approve
 
 if ! "$XO_PYTHON" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
@@ -187,6 +166,6 @@ done
 login squat --redirect-host localhost --port "$port"
 xo_assert_rc 69 "$XO_TMP/squat.err"
 xo_assert_contains "$XO_TMP/squat.err" "cannot listen on 127\.0\.0\.1 and \[::1\]:$port for the browser's answer: Address already in use; choose another --port"
-[ ! -e "$STORE/squat.json" ] || xo_fail "a token file was written"
+[ ! -e "$XO_STORE/squat.json" ] || xo_fail "a token file was written"
 
 xo_pass

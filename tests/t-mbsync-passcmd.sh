@@ -10,14 +10,10 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd mbsync dovecot "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack mbsync
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
-xo_start_oauth
-xo_start_dovecot
+xo_start_mail_servers --no-sink
 
 USER=grace@example.com
 SUBJECT="xo-mbsync-passcmd waiting in INBOX $RANDOM"
@@ -80,7 +76,7 @@ xo_mbsync_config "$dir" "$USER" XOAUTH2 "Pass $F"
 xo_run_mbsync "$dir"
 xo_assert_rc 0 "$dir.out"
 xo_assert_synced "$dir" "$SUBJECT"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a valid token was refreshed"
+xo_assert_refreshes "$before" "a valid token was refreshed"
 echo "   ok: synced without a refresh"
 
 xo_step "Pass FILE after the server revoked the grant: mbsync fails, names the fix, within 10 s"

@@ -7,12 +7,9 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd mbsync dovecot "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack mbsync
 
-xo_start_oauth
-xo_start_dovecot
+xo_start_mail_servers --no-sink
 
 USER=erin@example.com
 SUBJECT="xo-mbsync waiting in INBOX $RANDOM"

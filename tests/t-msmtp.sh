@@ -14,12 +14,9 @@ set -eu
 xo_require_cmd msmtp dovecot "$XO_PYTHON"
 xo_require_root
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 USER=alice@example.com RCPT=bob@example.org
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 msmtp --version | grep -q 'oauthbearer and xoauth2' \
     || xo_skip "this msmtp has no built-in xoauth2/oauthbearer"
 
@@ -51,15 +48,6 @@ send() {
         <"$XO_TMP/$2.msg" >"$XO_TMP/$2.out" 2>&1
 }
 
-# at_sink SUBJECT: wait up to 5 s for it at the sink.
-at_sink() {
-    local n
-    for ((n = 0; n < 50; n++)); do
-        [ -n "$(xo_sink_grep "^Subject: $1\$")" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 xo_tokfile "$F" "$USER" 3600
 for mech in xoauth2 oauthbearer; do
@@ -67,7 +55,7 @@ for mech in xoauth2 oauthbearer; do
     xo_step "auth $mech, passwordeval xoauth2-token token: the message is sent"
     send "$mech" "msmtp-$mech"
     xo_assert_rc 0 "$XO_TMP/msmtp-$mech.out"
-    at_sink "msmtp-$mech" || xo_fail "not at the sink" "$XO_TMP/msmtp-$mech.out" "$XO_TMP/msmtp.log"
+    xo_sink_wait "msmtp-$mech" || xo_fail "not at the sink" "$XO_TMP/msmtp-$mech.out" "$XO_TMP/msmtp.log"
     echo "   ok: at the sink"
     xo_dovecot_wait_log "$(xo_dovecot_login_re submission "$USER" "${mech^^}")" \
         "Dovecot logged the $mech login"
@@ -78,9 +66,8 @@ old=$(xo_token_field "$F" access_token)
 xo_token_expire_file "$F" -60
 send xoauth2 msmtp-refreshed
 xo_assert_rc 0 "$XO_TMP/msmtp-refreshed.out"
-at_sink msmtp-refreshed || xo_fail "not at the sink" "$XO_TMP/msmtp-refreshed.out" "$XO_TMP/msmtp.log"
-[ "$(xo_oauth_refreshes)" = 1 ] || xo_fail "expected 1 refresh, server saw $(xo_oauth_refreshes)"
-[ "$(xo_token_field "$F" access_token)" != "$old" ] || xo_fail "the access token did not change"
+xo_sink_wait msmtp-refreshed || xo_fail "not at the sink" "$XO_TMP/msmtp-refreshed.out" "$XO_TMP/msmtp.log"
+xo_assert_token_renewed "$F" "$old" "the access token did not change" 1
 echo "   ok: 1 refresh at the server, new access token in the file, message sent"
 
 xo_step "revoked token: msmtp fails, nothing sent"

@@ -18,14 +18,11 @@ set -eu
 xo_require_cmd mutt dovecot openssl "$XO_PYTHON"
 xo_require_root
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 USER=alice@example.com RCPT=bob@example.org
 export HOME=$XO_TMP/home          # no ~/.muttrc, no ~/Mail of the caller
 mkdir -p "$HOME"
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_start_tls_relay "$XO_IMAP_PORT"; IMAPS=$XO_TLS_PORT
 xo_start_tls_relay "$XO_SUBMISSION_PORT"; SMTPS=$XO_TLS_PORT
 cat "$XO_TLS_CERT" "$XO_TLS_CA" >"$XO_TMP/certificates"
@@ -71,33 +68,12 @@ logins() {
     xo_count "$XO_DOVECOT_LOG" "$(login_re "$1" "$2")"
 }
 
-# at_sink SUBJECT: wait up to 5 s for it at the sink.
-at_sink() {
-    local n
-    for ((n = 0; n < 50; n++)); do
-        [ -n "$(xo_sink_grep "^Subject: $1\$")" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # read_inbox MECH: mutt on a pty (24x80) opens the INBOX; the screen in MECH.screen.
 read_inbox() {
-    xo_run_timeout 30 "$XO_PYTHON" - "$XO_TMP/$1.screen" mutt -n \
-        -F "$XO_TMP/muttrc-$1" -e 'push <quit>' <<'EOF' >"$XO_TMP/$1.read.out" 2>&1
-import os, pty, sys
-os.environ["TERM"] = "vt100"
-out = open(sys.argv[1], "wb")
-def read(fd):
-    data = os.read(fd, 4096)
-    out.write(data)
-    out.flush()
-    return data
-# A terminal with a size: Debian 13's mutt refuses a 0x0 one ("Error
-# opening terminal"), which is what a new pty is.
-cmd = ["sh", "-c", 'stty rows 24 cols 80 && exec "$@"', "sh"] + sys.argv[2:]
-sys.exit(os.waitstatus_to_exitcode(pty.spawn(cmd, read)))
-EOF
+    xo_run_timeout 30 "$XO_PYTHON" "$XO_TESTS_DIR/xo_pty.py" "$XO_TMP/$1.screen" \
+        --term vt100 24 80 mutt -n -F "$XO_TMP/muttrc-$1" -e 'push <quit>' \
+        </dev/null >"$XO_TMP/$1.read.out" 2>&1
 }
 
 for mech in xoauth2 oauthbearer; do
@@ -106,7 +82,7 @@ for mech in xoauth2 oauthbearer; do
     imap0=$(logins "$mech" imap) smtp0=$(logins "$mech" submission)
     send "$mech" "mutt-$mech"
     xo_assert_rc 0 "$XO_TMP/mutt-$mech.out"
-    at_sink "mutt-$mech" || xo_fail "not at the sink" "$XO_TMP/mutt-$mech.out"
+    xo_sink_wait "mutt-$mech" || xo_fail "not at the sink" "$XO_TMP/mutt-$mech.out"
     echo "   ok: at the sink"
     xo_dovecot_wait_count "$(login_re "$mech" submission)" $((smtp0 + 1)) "an SMTP $mech login in Dovecot's log"
     xo_dovecot_wait_count "$(login_re "$mech" imap)" $((imap0 + 1)) "an IMAP $mech login in Dovecot's log"
@@ -127,9 +103,8 @@ old=$(xo_token_field "$F" access_token)
 xo_token_expire_file "$F" -60
 send xoauth2 mutt-refreshed
 xo_assert_rc 0 "$XO_TMP/mutt-refreshed.out"
-at_sink mutt-refreshed || xo_fail "not at the sink" "$XO_TMP/mutt-refreshed.out"
-[ "$(xo_oauth_refreshes)" = 1 ] || xo_fail "expected 1 refresh, server saw $(xo_oauth_refreshes)"
-[ "$(xo_token_field "$F" access_token)" != "$old" ] || xo_fail "the access token did not change"
+xo_sink_wait mutt-refreshed || xo_fail "not at the sink" "$XO_TMP/mutt-refreshed.out"
+xo_assert_token_renewed "$F" "$old" "the access token did not change" 1
 echo "   ok: 1 refresh at the server (not one per login), message sent"
 
 xo_step "revoked token: nothing is sent"

@@ -5,13 +5,7 @@
 # at the temporary or lock path, and root keeps the file's owner.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
-
-# mk_tokfile FILE USER EXPIRES_IN
-mk_tokfile() { xo_tokfile "$1" "$2" "$3"; }
+xo_helper_built --private-store
 
 # refused NAME RC REGEX FILE CMD...: CMD must exit RC quickly with REGEX
 # on stderr, nothing on stdout, and leave FILE as it was.
@@ -32,7 +26,7 @@ refused() {
 
 xo_start_oauth
 F=$XO_TMP/perm.json
-mk_tokfile "$F" alice@example.com -10
+xo_tokfile "$F" alice@example.com -10
 
 for mode in 644 640 604 660 620 602 610 601; do
     chmod "$mode" "$F"

@@ -26,7 +26,6 @@ set -eu
 xo_require_cmd "$XO_PYTHON" flock curl
 xo_require_plugin
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 START=$XO_TOP_BUILDDIR/tests/plugin-start
 [ -x "$START" ] || xo_skip "tests/plugin-start not built (make check builds it)"
 USER=alice@example.com
@@ -94,7 +93,7 @@ case $(field failure) in
 *) xo_fail "the recorded failure does not name --time-limit" "$F" ;;
 esac
 echo "   ok: tokens untouched; the failure recorded for the back-off: $(field failure)"
-[ "$(xo_oauth_refreshes)" = "$n0" ] || xo_fail "a refresh happened at the server"
+xo_assert_refreshes "$n0" "a refresh happened at the server"
 
 # =============================================================================
 xo_step "(b) SIGTERM while the answer is on its way (refresh token rotated, half the answer sent): the helper stores it first"

@@ -9,12 +9,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-IMTEST=$XO_CYRUS_BIN/imtest
-xo_require_cmd "$IMTEST" dovecot "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack "$XO_IMTEST"
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 N=${XO_PLUGIN_HERD:-20}
 N_OB=${XO_PLUGIN_HERD_OAUTHBEARER:-5}
@@ -39,8 +35,7 @@ herd() {
     mkdir "$dir"
     t0=$EPOCHREALTIME
     for ((i = 0; i < count; i++)); do
-        ( xo_run_timeout 40 "$IMTEST" -m "$mech" -a "$USER" -w "$F" \
-              -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$dir/out.$i" 2>&1
+        ( xo_imtest 40 "$USER" "$mech" "$F" "$dir/out.$i"
           echo "$XO_RC $XO_ELAPSED" >"$dir/rc.$i" ) &
         pids+=($!)
     done

@@ -7,12 +7,9 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 POP3TEST=$XO_CYRUS_BIN/pop3test
-xo_require_cmd "$POP3TEST" dovecot "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack "$POP3TEST"
 
-xo_start_oauth
-xo_start_dovecot
+xo_start_mail_servers --no-sink
 
 USER=bob@example.com
 xo_message carol@example.com "$USER" "waiting in the maildrop" \

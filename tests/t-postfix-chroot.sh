@@ -36,19 +36,11 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_postfix
-xo_require_cmd dovecot runuser "$XO_PYTHON"
-xo_require_plugin
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+xo_require_relay_stack
 
 USER=alice@example.com
-RCPT=$XO_PF_RCPT
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
-xo_pf_init
+xo_start_relay_servers
 
 # --- the token file, inside the chroot (the queue directory) ----------------
 TOKDIR=$XO_PF_QUEUE/xoauth2      # from outside
@@ -150,17 +142,8 @@ postqueue_f() {
 
 # --- 1. a valid token -------------------------------------------------------------
 xo_step "1. valid token: the chrooted smtp relays through Dovecot submission"
-before=$(xo_oauth_refreshes)
-l0=$(logins)
 subject="xo-chroot valid $RANDOM"
-xo_pf_send "$subject"
-xo_pf_wait_sink "$subject"
-xo_pf_queue_id; id1=$XO_PF_QID
-xo_pf_wait_log "$id1: to=<$RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
-echo "   ok: postfix logged status=sent for $id1"
-xo_dovecot_wait_count "$LOGIN_RE" $((l0 + 1)) "Dovecot logged an XOAUTH2 submission login for $USER"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a valid token was refreshed"
-echo "   ok: no refresh"
+xo_pf_send_valid "$subject" "$LOGIN_RE"
 
 xo_step "1. the smtp process is chrooted to the queue directory; the plugin was loaded before"
 smtp_pids=()
@@ -189,27 +172,24 @@ subject="xo-chroot within the margin $RANDOM"
 xo_pf_send "$subject"
 xo_pf_wait_sink "$subject"
 xo_pf_queue_id
-xo_pf_wait_log "$XO_PF_QID: to=<$RCPT>, .* status=sent"
+xo_pf_wait_log "$XO_PF_QID: to=<$XO_PF_RCPT>, .* status=sent"
 xo_assert_contains "$XO_PF_LOG" \
     "postfix/smtp\[[0-9]+\]: warning: SASL authentication problem: XOAUTH2: refreshing ${F_IN//./\\.} failed \(cannot run ${XO_HELPER//./\\.}: [^)]*\); its access token is still valid, using it" \
     "postfix logged the plugin's warning that it could not refresh"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a refresh happened from inside the chroot"
+xo_assert_refreshes "$before" "a refresh happened from inside the chroot"
 echo "   ok: no refresh"
 
 # --- 2. the access token expired --------------------------------------------------
 xo_step "2. the access token expired: deferred; the log says the helper cannot run in a chroot"
-xo_oauth -q expire --user "$USER" || xo_fail "expire at the server failed"
-xo_token_expire_file "$F" -60
+xo_expire "$USER" "$F"
 cp -p "$F" "$XO_TMP/before-2.json"
 old_rt=$(xo_token_field "$F" refresh_token)
 before=$(xo_oauth_refreshes)
 l0=$(logins)
 subject="xo-chroot expired $RANDOM"
 subject2=$subject
-xo_pf_send "$subject"
-xo_pf_queue_id; id2=$XO_PF_QID
-xo_pf_wait_log "$id2: to=<$RCPT>, .* status=deferred"
-xo_assert_not_contains "$XO_PF_LOG" "$id2: .*status=bounced" "not bounced"
+xo_pf_send_deferred "$subject"
+id2=$XO_PF_QID
 xo_assert_contains "$XO_PF_LOG" \
     "postfix/smtp\[[0-9]+\]: warning: SASL authentication failure: XOAUTH2: the access token in ${F_IN//./\\.} has expired and the helper cannot run here \(cannot run ${XO_HELPER//./\\.}: " \
     "postfix logged the plugin's message: the helper cannot run here"
@@ -217,7 +197,7 @@ xo_assert_contains "$XO_PF_LOG" \
     "if this process is chrooted \(postfix: chroot=y for smtp in master\.cf\), refresh the file from outside on a timer: xoauth2-token refresh --margin 1800 CHROOT${F_IN//./\\.} \(CHROOT: postconf -h queue_directory\), or set chroot=n" \
     "the message names both fixes: a timer from outside, or chroot=n"
 xo_assert_contains "$XO_PF_LOG" \
-    "$id2: to=<$RCPT>, .*status=deferred \(SASL authentication failed; cannot authenticate to server 127\.0\.0\.1\[127\.0\.0\.1\]" \
+    "$id2: to=<$XO_PF_RCPT>, .*status=deferred \(SASL authentication failed; cannot authenticate to server 127\.0\.0\.1\[127\.0\.0\.1\]" \
     "deferred as a SASL failure on our side"
 tr -d '\r' <"$XO_PF_LOG" | grep -E "helper cannot run here|$id2: to=<" | xo_mask | sed 's/^/   | /'
 xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -p >"$XO_TMP/postqueue.out" 2>&1
@@ -225,7 +205,7 @@ xo_assert_contains "$XO_TMP/postqueue.out" "^${id2}[ *!]" "the message waits in 
 [ "$(logins)" = "$l0" ] || xo_fail "Dovecot saw a login with the expired token" "$XO_DOVECOT_LOG"
 echo "   ok: nothing was sent to the server (no new Dovecot login)"
 xo_pf_at_sink "$subject" && xo_fail "the message reached the sink"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a refresh happened from inside the chroot"
+xo_assert_refreshes "$before" "a refresh happened from inside the chroot"
 echo "   ok: no refresh"
 cmp -s "$F" "$XO_TMP/before-2.json" || xo_fail "the token file changed"
 echo "   ok: the token file is byte for byte unchanged"
@@ -241,15 +221,14 @@ xo_step "3. the timer again: nothing due, no refresh"
 before=$(xo_oauth_refreshes)
 cp -p "$F" "$XO_TMP/before-3.json"
 timer root
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "the timer refreshed a fresh token"
+xo_assert_refreshes "$before" "the timer refreshed a fresh token"
 cmp -s "$F" "$XO_TMP/before-3.json" || xo_fail "the timer rewrote a fresh token file"
 echo "   ok: no refresh, the file is unchanged"
 
 xo_step "3. postqueue -f: the deferred message goes through, without a refresh"
 postqueue_f
-xo_pf_wait_sink "$subject2"
-xo_pf_wait_log "$id2: to=<$RCPT>, .* status=sent"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "the plugin refreshed"
+xo_pf_delivered "$subject2" "$id2"
+xo_assert_refreshes "$before" "the plugin refreshed"
 echo "   ok: no refresh"
 file_ok
 
@@ -260,19 +239,15 @@ old_at=$(xo_token_field "$F" access_token)
 old_rt=$(xo_token_field "$F" refresh_token)
 before=$(xo_oauth_refreshes)
 subject="xo-chroot rejected by the server $RANDOM"
-xo_pf_send "$subject"
-xo_pf_queue_id; id4=$XO_PF_QID
-xo_pf_wait_log "$id4: to=<$RCPT>, .* status=deferred"
-xo_assert_contains "$XO_PF_LOG" \
-    "$id4: to=<$RCPT>, .*status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535" \
-    "deferred with the server's 535"
+xo_pf_send_refused "$subject"
+id4=$XO_PF_QID
 [ "$(xo_token_field "$F" access_token)" = "$old_at" ] \
     || xo_fail "the access token changed without a refresh"
 [ "$(xo_token_field "$F" expires_at)" -le "$(date +%s)" ] \
     || xo_fail "the plugin did not mark the token stale (expires_at $(xo_token_field "$F" expires_at))" "$XO_PF_LOG"
 echo "   ok: the plugin, chrooted, marked the token in the file stale"
 file_ok
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a refresh happened before the timer ran"
+xo_assert_refreshes "$before" "a refresh happened before the timer ran"
 
 xo_step "4. the timer's command as postfix, then postqueue -f: delivered"
 timer postfix
@@ -281,24 +256,13 @@ file_ok
 remember_tokens
 before=$(xo_oauth_refreshes)
 postqueue_f
-xo_pf_wait_sink "$subject"
-xo_pf_wait_log "$id4: to=<$RCPT>, .* status=sent"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "the plugin refreshed"
+xo_pf_delivered "$subject" "$id4"
+xo_assert_refreshes "$before" "the plugin refreshed"
 echo "   ok: no refresh by the plugin"
 
 # --- 5. the log ---------------------------------------------------------------------
 xo_step "5. postfix's maillog holds no token"
-for t in "${TOKENS_SEEN[@]}"; do
-    [ -n "$t" ] || continue
-    ! grep -qF "$t" "$XO_PF_LOG" || xo_fail "a token appears in postfix's maillog"
-done
-xo_assert_not_contains "$XO_PF_LOG" 'xoat\.|xort\.|auth=Bearer' "no token-shaped string either"
-echo "   ok: none of the ${#TOKENS_SEEN[@]} access/refresh tokens of this run is in the maillog"
-xo_assert_not_contains "$XO_PF_LOG" 'status=bounced' "nothing bounced"
-xo_assert_not_contains "$XO_PF_LOG" '(fatal|panic):' "no fatal errors"
-total=$(xo_sink_count)
-[ "$total" = 4 ] || xo_fail "the sink has $total messages, want 4"
-echo "   ok: the sink holds the 4 messages"
+xo_pf_assert_clean_log 4 "${TOKENS_SEEN[@]}"
 
 xo_step "stop postfix"
 xo_pf_stop

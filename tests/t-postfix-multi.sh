@@ -21,11 +21,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_postfix
-xo_require_cmd dovecot runuser "$XO_PYTHON"
-xo_require_plugin
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+xo_require_relay_stack
 
 MS_USER=alice@contoso.example
 GM_USER=bob@gmail.example

@@ -11,12 +11,10 @@
 # notify command runs again.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 [ "$(id -u)" = 0 ] || xo_skip "needs root (runs as postfix)"
 id postfix >/dev/null 2>&1 || xo_skip "no postfix user"
 xo_require_cmd setpriv
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 PF=$(id -u postfix)
 UNIT=$XO_TOP_SRCDIR/contrib/systemd/xoauth2-token-postfix.service
 [ -f "$UNIT" ] || UNIT=$(dirname "$0")/../contrib/systemd/xoauth2-token-postfix.service

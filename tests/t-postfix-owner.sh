@@ -24,7 +24,6 @@
 
 xo_require_postfix
 xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 owner() { stat -c %U:%G:%a "$1"; }
 

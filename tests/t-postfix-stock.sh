@@ -31,18 +31,12 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_postfix
-xo_require_cmd dovecot runuser "$XO_PYTHON"
-xo_require_plugin
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+xo_require_relay_stack
 
 USER=relay@example.com
 UNIT=$XO_TOP_SRCDIR/contrib/systemd/xoauth2-token-postfix.service
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_oauth -q device-config --interval 1 --expires-in 60
 xo_pf_init
 RELAY="[127.0.0.1]:$XO_SUBMISSION_PORT"
@@ -193,20 +187,12 @@ xo_step "6. chroot off: login --for postfix --apply, one step; the plugin refres
 rm -rf "$XO_PF_DIR" "$XO_PF_QUEUE" "$XO_PF_DATA"
 xo_pf_init
 xo_pf_configure "$USER" - n
-"$XO_HELPER" login relay --for postfix --postfix-config "$XO_PF_DIR" --relay "$RELAY" --apply \
+xo_device_login "$USER" 30 \
+    "$XO_HELPER" login relay --for postfix --postfix-config "$XO_PF_DIR" --relay "$RELAY" --apply \
     --provider custom --client-id xoauth2-test --flow device \
     --device-endpoint "$XO_OAUTH_URL/devicecode" --token-endpoint "$XO_OAUTH_URL/token" \
     --scope "https://outlook.office.com/SMTP.Send offline_access" --user "$USER" \
-    >"$XO_TMP/login.out" 2>&1 &
-login=$!
-xo_on_exit "kill $login 2>/dev/null || true"
-for _ in $(seq 100); do
-    xo_oauth -q device approve --user "$USER" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-XO_RC=0
-for _ in $(seq 300); do kill -0 "$login" 2>/dev/null || break; sleep 0.1; done
-wait "$login" || XO_RC=$?
+    >"$XO_TMP/login.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/login.out"
 sed 's/^/   | /' "$XO_TMP/login.out"
 [ "$(stat -c '%a %U' "$F")" = "600 postfix" ] || xo_fail "$F is $(stat -c '%a %U' "$F"), want 600 postfix"

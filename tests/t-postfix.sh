@@ -28,19 +28,11 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_postfix
-xo_require_cmd dovecot "$XO_PYTHON"
-xo_require_plugin
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+xo_require_relay_stack
 
 USER=alice@example.com
-RCPT=$XO_PF_RCPT
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
-xo_pf_init
+xo_start_relay_servers
 
 TOKDIR=$XO_TMP/postfix-tokens       # postfix's, the helper rewrites in it
 F=$TOKDIR/alice.json
@@ -59,10 +51,6 @@ xo_step "start a private postfix (postfix -c DIR)"
 xo_start_postfix "$USER" "$F" n
 
 LOGIN_RE=$(xo_dovecot_login_re submission "$USER" XOAUTH2)
-logins() {
-    xo_count "$XO_DOVECOT_LOG" "$LOGIN_RE"
-}
-
 remember_tokens() {
     TOKENS_SEEN+=("$(xo_token_field "$F" access_token)" "$(xo_token_field "$F" refresh_token)")
 }
@@ -86,41 +74,23 @@ one_refresh() {
 
 # --- 0. a valid token ---------------------------------------------------------
 xo_step "0. valid token: postfix relays through Dovecot submission"
-before=$(xo_oauth_refreshes)
-l0=$(logins)
 subject="xo-postfix valid $RANDOM"
-xo_pf_send "$subject"
-xo_pf_wait_sink "$subject"
-xo_pf_queue_id; id0=$XO_PF_QID
-xo_pf_wait_log "$id0: to=<$RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
-echo "   ok: postfix logged status=sent for $id0"
-xo_dovecot_wait_count "$LOGIN_RE" $((l0 + 1)) "Dovecot logged an XOAUTH2 submission login for $USER"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a valid token was refreshed"
-echo "   ok: no refresh"
+xo_pf_send_valid "$subject" "$LOGIN_RE"
 
 # --- a. expired at the server and in the file -------------------------------
 xo_step "a. expired at the server and in the file: the plugin refreshes before logging in"
-xo_oauth -q expire --user "$USER" || xo_fail "expire at the server failed"
-xo_token_expire_file "$F" -60
+xo_expire "$USER" "$F"
 old_rt=$(xo_token_field "$F" refresh_token)
 before=$(xo_oauth_refreshes)
 subject="xo-postfix after expiry, file says expired $RANDOM"
-xo_pf_send "$subject"
-xo_pf_wait_sink "$subject"
-xo_pf_queue_id; ida=$XO_PF_QID
-xo_pf_wait_log "$ida: to=<$RCPT>, .* status=sent"
-xo_assert_not_contains "$XO_PF_LOG" "$ida: .*status=deferred" "no deferral on the way"
+xo_pf_send_undeferred "$subject"
 one_refresh "$before" "$old_rt"
 file_ok
 remember_tokens
 
 xo_step "a. a second message after the refresh: no further refresh"
-before=$(xo_oauth_refreshes)
 subject="xo-postfix after refresh $RANDOM"
-xo_pf_send "$subject"
-xo_pf_wait_sink "$subject"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "the fresh token was refreshed again"
-echo "   ok: no refresh"
+xo_pf_send_unrefreshed "$subject" "the fresh token was refreshed again"
 
 # --- b. rejected by the server while the file says valid --------------------
 xo_step "b. expired at the server only: first attempt deferred, file marked stale"
@@ -131,12 +101,8 @@ old_rt=$(xo_token_field "$F" refresh_token)
     || xo_fail "the file should still say its token is valid"
 before=$(xo_oauth_refreshes)
 subject="xo-postfix rejected by the server $RANDOM"
-xo_pf_send "$subject"
-xo_pf_queue_id; idb=$XO_PF_QID
-xo_pf_wait_log "$idb: to=<$RCPT>, .* status=deferred"
-xo_assert_contains "$XO_PF_LOG" \
-    "$idb: to=<$RCPT>, .*status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535" \
-    "deferred with the server's 535 in postfix's log"
+xo_pf_send_refused "$subject"
+idb=$XO_PF_QID
 xo_assert_contains "$XO_PF_LOG" \
     "postfix/smtp\[[0-9]+\]: warning: SASL authentication failure: XOAUTH2: the server rejected the access token for $USER \(status 401" \
     "postfix logged the plugin's reading of the server's 401 challenge"
@@ -150,39 +116,31 @@ xo_pf_at_sink "$subject" && xo_fail "the rejected message reached the sink"
 [ "$(xo_token_field "$F" expires_at)" -le "$(date +%s)" ] \
     || xo_fail "the plugin did not mark the token stale (expires_at $(xo_token_field "$F" expires_at))"
 echo "   ok: the plugin marked the token in the file stale"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a refresh happened before the retry"
+xo_assert_refreshes "$before" "a refresh happened before the retry"
 file_ok
 
 xo_step "b. postqueue -f: the plugin refreshes, the message goes through"
 xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/postqueue.out"
-xo_pf_wait_sink "$subject"
-xo_pf_wait_log "$idb: to=<$RCPT>, .* status=sent"
+xo_pf_delivered "$subject" "$idb"
 one_refresh "$before" "$old_rt"
 file_ok
 remember_tokens
 
 xo_step "b. a second message: no further refresh"
-before=$(xo_oauth_refreshes)
 subject="xo-postfix after the stale refresh $RANDOM"
-xo_pf_send "$subject"
-xo_pf_wait_sink "$subject"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "the fresh token was refreshed again"
-echo "   ok: no refresh"
+xo_pf_send_unrefreshed "$subject" "the fresh token was refreshed again"
 
 # --- c. the refresh is rejected ----------------------------------------------
 xo_step "c. refresh rejected (invalid_grant): deferred, not bounced; the log names the fix"
-xo_oauth -q expire --user "$USER" || xo_fail "expire at the server failed"
-xo_token_expire_file "$F" -60
+xo_expire "$USER" "$F"
 cp -p "$F" "$XO_TMP/before-c.json"
 old_rt=$(xo_token_field "$F" refresh_token)
 xo_oauth -q fault invalid_grant || xo_fail "cannot set the fault"
 before=$(xo_oauth_refreshes)
 subject="xo-postfix refresh rejected $RANDOM"
-xo_pf_send "$subject"
-xo_pf_queue_id; idc=$XO_PF_QID
-xo_pf_wait_log "$idc: to=<$RCPT>, .* status=deferred"
-xo_assert_not_contains "$XO_PF_LOG" "$idc: .*status=bounced" "not bounced"
+xo_pf_send_deferred "$subject"
+idc=$XO_PF_QID
 xo_assert_contains "$XO_PF_LOG" \
     "refreshing it failed: .*invalid_grant.*run: xoauth2-token login $F" \
     "postfix's log has the plugin's message naming xoauth2-token login"
@@ -199,32 +157,21 @@ sys.exit(0 if {k: v for k, v in a.items() if k not in health} ==
          else 1)
 PY
 echo "   ok: the token file holds the same tokens; only its health record changed (needs login)"
-[ "$(xo_oauth_refreshes)" = "$before" ] || xo_fail "a refresh succeeded despite the fault"
+xo_assert_refreshes "$before" "a refresh succeeded despite the fault"
 xo_pf_at_sink "$subject" && xo_fail "the message reached the sink without a login"
 
 xo_step "c. the server accepts refreshes again: postqueue -f delivers the deferred message"
 xo_oauth -q fault none || xo_fail "cannot clear the fault"
 xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/postqueue.out"
-xo_pf_wait_sink "$subject"
-xo_pf_wait_log "$idc: to=<$RCPT>, .* status=sent"
+xo_pf_delivered "$subject" "$idc"
 one_refresh "$before" "$old_rt"
 file_ok
 remember_tokens
 
 # --- the log ----------------------------------------------------------------------
 xo_step "postfix's maillog holds no token"
-for t in "${TOKENS_SEEN[@]}"; do
-    [ -n "$t" ] || continue
-    ! grep -qF "$t" "$XO_PF_LOG" || xo_fail "a token appears in postfix's maillog"
-done
-xo_assert_not_contains "$XO_PF_LOG" 'xoat\.|xort\.|auth=Bearer' "no token-shaped string either"
-echo "   ok: none of the ${#TOKENS_SEEN[@]} access/refresh tokens of this run is in the maillog"
-xo_assert_not_contains "$XO_PF_LOG" 'status=bounced' "nothing bounced"
-xo_assert_not_contains "$XO_PF_LOG" '(fatal|panic):' "no fatal errors"
-total=$(xo_sink_count)
-[ "$total" = 6 ] || xo_fail "the sink has $total messages, want 6"
-echo "   ok: the sink holds the 6 messages"
+xo_pf_assert_clean_log 6 "${TOKENS_SEEN[@]}"
 
 xo_step "stop postfix"
 xo_pf_stop

@@ -23,13 +23,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_postfix
-xo_require_cmd dovecot "$XO_PYTHON" tinyproxy
-xo_require_plugin
-xo_require_helper
-"$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
-    || xo_skip "python3-cryptography is not installed (the mock server's app grants)"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy no_proxy NO_PROXY
+xo_require_relay_stack tinyproxy
+xo_require_crypto "the mock server's app grants"
 
 USER=alice@example.com
 H=$XO_HELPER
@@ -97,8 +92,7 @@ rm -f "$F"          # one holder of the grant
 xo_start_postfix "$USER" "$P" n
 tr '\0' '\n' <"/proc/$XO_PF_MASTER/environ" >"$XO_TMP/master.env"
 xo_assert_not_contains "$XO_TMP/master.env" '(^|_)[Pp][Rr][Oo][Xx][Yy]=' "postfix's environment has no proxy variable"
-xo_oauth -q expire --user "$USER"
-xo_token_expire_file "$P" -60
+xo_expire "$USER" "$P"
 v0=$(via)
 subject="xo-proxy through postfix $RANDOM"
 xo_pf_send "$subject"
@@ -111,8 +105,7 @@ xo_step "3b. the same without the stored proxy: refused, the mail waits"
 xo_run_timeout 10 "$H" set "$P" --proxy '' >"$XO_TMP/set.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/set.out"
 [ -z "$(xo_token_field "$P" proxy)" ] || xo_fail "--proxy '' did not remove it" "$P"
-xo_oauth -q expire --user "$USER"
-xo_token_expire_file "$P" -60
+xo_expire "$USER" "$P"
 d0=$(direct)
 subject="xo-proxy without proxy $RANDOM"
 xo_pf_send "$subject"
@@ -203,8 +196,7 @@ xo_step "6b. postfix renews the expired app-only file through the stored proxy o
 cp "$FA" "$P"
 chown postfix:postfix "$P" "$SECRET"        # postfix's renewals read it
 chmod 600 "$P"
-xo_oauth -q expire --user "$USER"
-xo_token_expire_file "$P" -60
+xo_expire "$USER" "$P"
 old=$(xo_token_field "$P" access_token)
 v0=$(via) d0=$(direct)
 subject="xo-proxy app-only through postfix $RANDOM"
@@ -212,7 +204,7 @@ xo_pf_send "$subject"
 xo_pf_wait_sink "$subject" 40
 [ "$(via)" = $((v0 + 1)) ] && [ "$(direct)" = "$d0" ] \
     || xo_fail "postfix, app-only: $(( $(direct) - d0 )) direct, $(( $(via) - v0 )) proxied" "$XO_PF_LOG"
-[ "$(xo_token_field "$P" access_token)" != "$old" ] || xo_fail "the app-only token was not renewed" "$P"
+xo_assert_token_renewed "$P" "$old" "the app-only token was not renewed"
 [ -z "$(xo_token_field "$P" refresh_token)" ] || xo_fail "an app-only file grew a refresh token" "$P"
 echo "   ok: the plugin's app-only renewal went through the proxy; the mail went out"
 

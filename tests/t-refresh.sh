@@ -8,10 +8,7 @@
 #   - `show` prints no secret, and neither does anything else.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
+xo_helper_built --private-store
 
 # mk_tokfile FILE USER EXPIRES_IN: a token file with an unknown member,
 # which every rewrite must keep.
@@ -24,7 +21,7 @@ field() {
 
 # refreshes: the server's count of successful refreshes.
 refreshes() {
-    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])'
+    xo_oauth_stat refreshes
 }
 
 # server_accepts RT_FILE: try the refresh token stored in RT_FILE at the

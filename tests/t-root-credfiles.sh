@@ -13,10 +13,8 @@
 #   - root's own file naming a user's secret is refused, with the chown.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 [ "$(id -u)" = 0 ] || xo_skip "needs root (refreshes as root for another user)"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 U=54321
 CID=3f2504e0-4f89-11d3-9a0c-0305e82c3301
 MBX=relay@example.com

@@ -13,12 +13,10 @@
 #     which setuid does not change, and its possessor could read it.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 [ "$(id -u)" = 0 ] || xo_skip "needs root (refreshes as root for another user)"
 xo_require_cmd setpriv
 xo_require_cmd pgrep
-unset http_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 U=54321
 V=54322
 

@@ -14,11 +14,9 @@
 #     notify command read it with cat <&7).
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 [ "$(id -u)" = 0 ] || xo_skip "needs root (refreshes as root for another user)"
 xo_require_cmd setpriv
-unset http_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 U=54321
 
 xo_start_oauth

@@ -15,10 +15,8 @@
 # anything): the file system state is the one the attack leaves.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 [ "$(id -u)" = 0 ] || xo_skip "needs root (refreshes as root in another user's directory)"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export XDG_DATA_HOME=$XO_TMP/data
 U=54321 V=54322
 

@@ -22,9 +22,7 @@
 xo_require_postfix
 xo_require_cmd setpriv openssl "$XO_PYTHON"
 xo_require_helper
-"$XO_PYTHON" -c 'import cryptography' 2>/dev/null \
-    || xo_skip "python3-cryptography is not installed"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+xo_require_crypto
 unset BROWSER DISPLAY WAYLAND_DISPLAY
 U=54321
 PF=$(id -u postfix)
@@ -127,15 +125,21 @@ xo_record_requests "$BODIES"
     --flow device >"$XO_TMP/o3" 2>&1 &
 LOGIN_PID=$!
 xo_on_exit "kill $LOGIN_PID 2>/dev/null || true"
+# login_done FLOW OUT FILE: the background login (LOGIN_PID) exited 0 and
+# wrote FILE 0600, owned by postfix.
+login_done() {
+    local rc=0
+    wait "$LOGIN_PID" || rc=$?
+    [ $rc = 0 ] || xo_fail "$1 login --for postfix: exit $rc" "$2"
+    [ "$(stat -c '%a %U' "$3")" = "600 postfix" ] ||
+        xo_fail "${3##*/} is $(stat -c '%a %U' "$3")"
+}
 device_asked() {
     xo_oauth device-status | "$XO_PYTHON" -c 'import json, sys; sys.exit(not json.load(sys.stdin)["devices"])'
 }
 xo_poll 20 device_asked || xo_fail "no device code asked" "$XO_TMP/o3"
 xo_oauth -q device approve --user bob@example.com
-rc=0
-wait "$LOGIN_PID" || rc=$?
-[ $rc = 0 ] || xo_fail "device login --for postfix: exit $rc" "$XO_TMP/o3"
-[ "$(stat -c '%a %U' "$Q/dev.json")" = "600 postfix" ] || xo_fail "dev.json is $(stat -c '%a %U' "$Q/dev.json")"
+login_done device "$XO_TMP/o3" "$Q/dev.json"
 checks "login --for postfix (device)"
 
 xo_step "3b. login --for postfix, browser flow: no browser runs as postfix"
@@ -161,10 +165,7 @@ url=$(grep -oE "$XO_OAUTH_URL/authorize\?[^ ]+" "$XO_TMP/o3b" | head -1)
 [ -n "$url" ] || xo_fail "no URL printed" "$XO_TMP/o3b"
 "$XO_PYTHON" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10).read()' "$url" \
     || xo_fail "the admin's own browser could not sign in" "$XO_TMP/o3b"
-rc=0
-wait "$LOGIN_PID" || rc=$?
-[ $rc = 0 ] || xo_fail "browser login --for postfix: exit $rc" "$XO_TMP/o3b"
-[ "$(stat -c '%a %U' "$Q/web.json")" = "600 postfix" ] || xo_fail "web.json is $(stat -c '%a %U' "$Q/web.json")"
+login_done browser "$XO_TMP/o3b" "$Q/web.json"
 echo "   ok: the URL was printed for the admin's own browser; none ran as postfix"
 checks "login --for postfix (browser)"
 

@@ -17,9 +17,7 @@ set -eu
 
 xo_require_root
 xo_require_cmd tinyproxy curl "$XO_PYTHON"
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy no_proxy NO_PROXY
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_helper --private-store
 USER=alice@example.com
 H=$XO_HELPER
 PUSER=xo-proxy-user

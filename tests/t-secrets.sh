@@ -35,13 +35,10 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-IMTEST=$XO_CYRUS_BIN/imtest
 xo_require_root
-xo_require_cmd "$IMTEST" dovecot cc "$XO_PYTHON"
+xo_require_cmd "$XO_IMTEST" dovecot cc "$XO_PYTHON"
 xo_require_plugin
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_helper --private-store
 USER=alice@example.com
 H=$XO_HELPER
 LOGS=$XO_TMP/logs               # every capture to search
@@ -185,8 +182,7 @@ cap() {
 # imtest_file NAME MECH FILE: imtest with the token file's path as password.
 imtest_file() {
     N=$((N + 1))
-    xo_run_timeout 40 "$IMTEST" -v -m "$2" -a "$USER" -w "$3" \
-        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$LOGS/$N-$1.imtest" 2>&1
+    xo_imtest 40 "$USER" "$2" "$3" "$LOGS/$N-$1.imtest" -v
 }
 
 # tokfile FILE EXPIRES_IN: a token file of a confidential client.
@@ -351,12 +347,10 @@ xo_step "plugin: direct token (not a file) through imtest (not sampled: the toke
 for mech in XOAUTH2 OAUTHBEARER; do
     t=$(xo_grant "$USER")
     N=$((N + 1))
-    xo_run_timeout 20 "$IMTEST" -v -m "$mech" -a "$USER" -w "$t" \
-        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$LOGS/$N-direct-$mech.imtest" 2>&1
+    xo_imtest 20 "$USER" "$mech" "$t" "$LOGS/$N-direct-$mech.imtest" -v
     xo_revoke "$t"
     N=$((N + 1))
-    xo_run_timeout 20 "$IMTEST" -v -m "$mech" -a "$USER" -w "$t" \
-        -p "$XO_IMAP_PORT" 127.0.0.1 <<<"A02 LOGOUT" >"$LOGS/$N-direct-revoked-$mech.imtest" 2>&1
+    xo_imtest 20 "$USER" "$mech" "$t" "$LOGS/$N-direct-revoked-$mech.imtest" -v
 done
 
 if [ "${XO_SECRETS_SELFTEST_LEAK:-0}" = 1 ]; then

@@ -8,13 +8,9 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 SMTPTEST=$XO_CYRUS_BIN/smtptest
-xo_require_cmd "$SMTPTEST" dovecot "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
+xo_require_mail_stack "$SMTPTEST"
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 
 USER=carol@example.com
 RCPT=dave@example.net

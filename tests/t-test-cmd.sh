@@ -16,17 +16,11 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd dovecot openssl "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_mail_stack openssl
+xo_require_helper --private-store
 USER=alice@example.com
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_message carol@example.com "$USER" "waiting" | xo_dovecot_save "$USER"
 
 xo_step "login (browser flow, custom provider) writes the token file"
@@ -36,15 +30,10 @@ cat >"$XO_TMP/browser" <<EOF
 exec "$XO_PYTHON" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10).read()' "\$1" >>"$XO_TMP/browser.log" 2>&1
 EOF
 chmod +x "$XO_TMP/browser"
-BROWSER=$XO_TMP/browser xo_run_timeout 30 "$XO_HELPER" login mail \
-    --provider custom --client-id xoauth2-test --login-hint "$USER" \
-    --auth-endpoint "$XO_OAUTH_URL/authorize" \
-    --token-endpoint "$XO_OAUTH_URL/token" \
-    --scope "https://outlook.office.com/IMAP.AccessAsUser.All offline_access" \
-    >"$XO_TMP/login.out" 2>"$XO_TMP/login.err"
-xo_assert_rc 0 "$XO_TMP/login.err"
+BROWSER=$XO_TMP/browser xo_login_mock 30 mail --login-hint "$USER" --scope "$XO_IMAP_SCOPE"
+xo_assert_rc 0 "$XO_TMP/mail.err"
 F=$XDG_DATA_HOME/xoauth2/mail.json
-xo_assert_contains "$XO_TMP/login.err" "signed in as $USER; token file $F written"
+xo_assert_contains "$XO_TMP/mail.err" "signed in as $USER; token file $F written"
 
 # run_test NAME ARGS...: xoauth2-token test mail ARGS, output in NAME.out
 # (stdout: the dialogue and the verdict) and NAME.err.
@@ -124,7 +113,7 @@ for proto in imap pop smtp; do
 done
 
 xo_step "no token in any output"
-cat "$XO_TMP"/*.out "$XO_TMP/login.err" "$XO_TMP/login.out" >"$XO_TMP/all-output"
+cat "$XO_TMP"/*.out "$XO_TMP/mail.err" >"$XO_TMP/all-output"
 if grep -F -f "$XO_TMP/secrets" "$XO_TMP/all-output" >/dev/null; then
     xo_fail "a token appears in the output" "$XO_TMP/all-output"
 fi

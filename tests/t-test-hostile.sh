@@ -15,20 +15,14 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd dovecot openssl "$XO_PYTHON"
-xo_require_root
-xo_require_plugin
-xo_require_helper
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
+xo_require_mail_stack openssl
+xo_require_helper --private-store
 USER=alice@example.com
 mkdir -p "$XDG_DATA_HOME/xoauth2"
 chmod 700 "$XDG_DATA_HOME/xoauth2"
 F=$XDG_DATA_HOME/xoauth2/mail.json
 
-xo_start_oauth
-xo_start_smtp_sink
-xo_start_dovecot
+xo_start_mail_servers
 xo_tls_pki
 xo_tokfile "$F" "$USER" 3600
 
@@ -39,6 +33,7 @@ xo_tokfile "$F" "$USER" 3600
 # and relays the rest to Dovecot.  Logs what happened per connection.
 cat >"$XO_TMP/front.py" <<'EOF'
 import os, select, socket, ssl, sys
+from xo_listen import listen
 proto, upstream, cert, key, inject_file, log, portfile = sys.argv[1:]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
@@ -99,12 +94,7 @@ def serve(c):
             except OSError:
                 pass
 
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen(8)
-with open(portfile + ".tmp", "w") as f:
-    f.write("%d\n" % ls.getsockname()[1])
-os.replace(portfile + ".tmp", portfile)
+ls = listen(portfile, 8)
 while True:
     c, _ = ls.accept()
     if os.fork() == 0:
@@ -119,31 +109,13 @@ while True:
         pass
 EOF
 
-# start_server NAME SCRIPT ARGS...: runs the Python SCRIPT ARGS... PORTFILE
-# (it writes the port it bound there), stopped at exit; SERVER_PORT is
-# the port.
-start_server() {
-    local name=$1 n; shift
-    rm -f "$XO_TMP/$name.port"
-    setsid "$XO_PYTHON" "$@" "$XO_TMP/$name.port" </dev/null \
-        >"$XO_TMP/$name.err" 2>&1 &
-    XO__PIDS+=("$!")
-    for ((n = 0; n < 100; n++)); do
-        [ -s "$XO_TMP/$name.port" ] && break
-        kill -0 "$!" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -s "$XO_TMP/$name.port" ] || xo_fail "$name did not start" "$XO_TMP/$name.err"
-    SERVER_PORT=$(cat "$XO_TMP/$name.port")
-}
-
 declare -A UPSTREAM=([imap]=$XO_IMAP_PORT [pop]=$XO_POP3_PORT [smtp]=$XO_SUBMISSION_PORT)
 declare -A FRONT
 : >"$XO_TMP/inject"
 for proto in imap pop smtp; do
-    start_server "front-$proto" "$XO_TMP/front.py" "$proto" "${UPSTREAM[$proto]}" \
+    xo_start_py_server "front-$proto" "$XO_TMP/front.py" "$proto" "${UPSTREAM[$proto]}" \
         "$XO_TLS_CERT" "$XO_TLS_KEY" "$XO_TMP/inject" "$XO_TMP/front-$proto.log"
-    FRONT[$proto]=$SERVER_PORT
+    FRONT[$proto]=$XO_SERVER_PORT
 done
 
 # run_test NAME PROTO: xoauth2-token test over STARTTLS through the front;
@@ -210,14 +182,10 @@ done
 # controls in its greeting.  Each answer is written when the command
 # arrives.
 cat >"$XO_TMP/short.py" <<'EOF'
-import os, socket, sys
+import sys
+from xo_listen import listen
 portfile = sys.argv[1]
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen(4)
-with open(portfile + ".tmp", "w") as f:
-    f.write("%d\n" % ls.getsockname()[1])
-os.replace(portfile + ".tmp", portfile)
+ls = listen(portfile, 4)
 while True:
     c, _ = ls.accept()
     c.sendall(b"220-\xc2\x9b31mred\xc2\x9b0m \xc2\x9d0;title\x07 \x1b[2J\r\n220\n")
@@ -240,8 +208,8 @@ while True:
             c.sendall(b"535\n")
     c.close()
 EOF
-start_server short "$XO_TMP/short.py"
-SHORT=$SERVER_PORT
+xo_start_py_server short "$XO_TMP/short.py"
+SHORT=$XO_SERVER_PORT
 
 xo_step "smtp: bare 3-character replies (250, 334) are read within the line"
 xo_tokfile "$F" "$USER" 3600

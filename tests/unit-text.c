@@ -104,15 +104,38 @@ test_filters(void)
 	}
 }
 
+/* Rows of a function that writes IN into a buffer of SIZE bytes. */
+struct sized_row {
+	const char *in;
+	size_t size;
+	const char *want;
+};
+
+static void
+check_sized(const char *what, const char *(*fn)(char *, size_t, const char *),
+    const struct sized_row *t, size_t n)
+{
+	char buf[64], label[64];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		rows++;
+		snprintf(label, sizeof(label), "%s row %zu", what, i);
+		expect_str(label, fn(buf, t[i].size, t[i].in), t[i].want);
+	}
+}
+
+static const char *
+printable_cut(char *buf, size_t size, const char *in)
+{
+	return xo_printable(buf, size, in, strlen(in));
+}
+
 /* What does not fit is cut at a character boundary and marked "...". */
 static void
 test_printable_cut(void)
 {
-	static const struct {
-		const char *in;
-		size_t size;
-		const char *want;
-	} t[] = {
+	static const struct sized_row t[] = {
 		{ "abcdef", 7, "abcdef" },
 		{ "abcdefg", 7, "abc..." },
 		{ "ab\xc3\xa9\xc3\xa9xyz", 8, "ab\xc3\xa9..." },
@@ -120,26 +143,15 @@ test_printable_cut(void)
 		{ "\xc2\x9b\xc2\x9b\xc2\x9b\xc2\x9b", 7, "????" },	/* shrinks: fits */
 		{ "abc", 3, "ab" },
 	};
-	char buf[64], label[64];
-	size_t i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		snprintf(label, sizeof(label), "printable cut row %zu", i);
-		xo_printable(buf, t[i].size, t[i].in, strlen(t[i].in));
-		expect_str(label, buf, t[i].want);
-	}
+	check_sized("printable cut", printable_cut, t, sizeof(t) / sizeof(t[0]));
 }
 
 /* xo_shell_word: what sh reads back is the input, and nothing runs. */
 static void
 test_shell_word(void)
 {
-	static const struct {
-		const char *in;
-		size_t size;
-		const char *want;
-	} t[] = {
+	static const struct sized_row t[] = {
 		{ "work", 64, "work" },
 		{ "alice@example.com", 64, "alice@example.com" },
 		{ "/var/spool/postfix/xoauth2/relay.json", 64,
@@ -153,15 +165,8 @@ test_shell_word(void)
 		{ "abcdefghijkl", 12, "'abcdef...'" },
 		{ "a''''''''", 12, "'a'\\''...'" },
 	};
-	char buf[64], label[64];
-	size_t i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		snprintf(label, sizeof(label), "shell word row %zu", i);
-		expect_str(label, xo_shell_word(buf, t[i].size, t[i].in),
-		    t[i].want);
-	}
+	check_sized("shell word", xo_shell_word, t, sizeof(t) / sizeof(t[0]));
 }
 
 /* xo_secret_first_line: the first line stays, every later byte is 0. */

@@ -12,10 +12,8 @@
 . "$(dirname "$0")/lib.sh"
 
 UNITS=$XO_TOP_SRCDIR/contrib/systemd
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
+xo_helper_built
 xo_require_cmd systemd-analyze
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 SYS_SERVICE=$UNITS/xoauth2-token-refresh@.service
 SYS_TIMER=$UNITS/xoauth2-token-refresh@.timer
@@ -154,7 +152,7 @@ xo_assert_rc 0 "$XO_TMP/err"
 for a in expired soon within fresh; do
     cmp -s "$H/.local/share/xoauth2/$a.json" "$XO_TMP/$a.before" || xo_fail "$a: rewritten"
 done
-[ "$(xo_oauth_refreshes)" = "$r0" ] || xo_fail "the second run refreshed"
+xo_assert_refreshes "$r0" "the second run refreshed"
 echo "   ok: no refresh, no file rewritten"
 
 xo_step "the user service's command: XDG_DATA_HOME honoured"

@@ -6,17 +6,11 @@
 # and print the token the first one stored.
 . "$(dirname "$0")/lib.sh"
 
-XO_HELPER=${XO_HELPER:-$XO_TOP_BUILDDIR/helper/xoauth2-token}
-[ -x "$XO_HELPER" ] || xo_fail "helper not built: $XO_HELPER"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-export XDG_DATA_HOME=$XO_TMP/data
+xo_helper_built --private-store
 N=${XO_HERD:-50}
 
-# mk_tokfile FILE USER EXPIRES_IN
-mk_tokfile() { xo_tokfile "$1" "$2" "$3"; }
-
 refreshes() {
-    xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["refreshes"])'
+    xo_oauth_stat refreshes
 }
 
 # herd CMD...: run N copies of CMD at once, outputs in $XO_TMP/herd/;
@@ -51,7 +45,7 @@ xo_start_oauth
 F=$XO_TMP/herd.json
 
 xo_step "$N concurrent 'token' on one expired token"
-mk_tokfile "$F" alice@example.com -60
+xo_tokfile "$F" alice@example.com -60
 cp "$F" "$XO_TMP/before"
 before=$(refreshes)
 herd "$XO_HELPER" token "$F"
@@ -128,7 +122,7 @@ if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null; then
     xo_assert_rc 0 "$XO_TMP/err"
     expire_file "$A"
     app_grants() {
-        xo_oauth stats | "$XO_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["app_grants"])'
+        xo_oauth_stat app_grants
     }
     before=$(app_grants)
     herd "$XO_HELPER" token "$A"
