@@ -19,7 +19,6 @@ xo_require_plugin
 xo_require_helper
 [ -x "$START" ] || xo_skip "tests/plugin-start not built (make check builds it)"
 xo_require_cmd "$XO_PYTHON"
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 xo_start_oauth
 mkdir -m 700 "$XO_TMP/tokens"
