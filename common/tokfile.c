@@ -347,6 +347,13 @@ tokfile_backoff(const struct tokfile *tok, int64_t now)
 	return until > now ? until - now : 0;
 }
 
+int
+tokfile_stale_usable(const struct tokfile *tok, int64_t now)
+{
+	return tok->access_token != NULL && tok->access_token[0] != '\0' &&
+	    tok->expires_at - now >= TOKFILE_STALE_MIN;
+}
+
 const char *
 tokfile_strerror(int r)
 {

@@ -237,6 +237,22 @@ int tokfile_set(char **fieldp, const char *value);
  * is worth a try every time. */
 int64_t tokfile_backoff(const struct tokfile *tok, int64_t now);
 
+/* The one rule, for the plugin and for `xoauth2-token token` alike, on
+ * whether TOK's access token, due for a refresh that is backing off
+ * (tokfile_backoff) or has just failed, may still be handed out at NOW
+ * instead of a fresh one: only if it stays valid at least
+ * TOKFILE_STALE_MIN seconds more.  A token that expires within seconds
+ * is not worth handing over: the program that gets it may take longer
+ * than that to connect and send it (mbsync runs `token` before it even
+ * resolves the server), the server then checks it against its own clock
+ * (introspection, a few seconds of skew), and a token that dies on the
+ * way is refused as if revoked, which reads far worse at 3 a.m. than "the
+ * token endpoint is down".  A minute covers all of that; any token
+ * endpoint we know hands out tokens for an hour or more, so only the last
+ * minute of a token's life is given up. */
+#define TOKFILE_STALE_MIN	60
+int tokfile_stale_usable(const struct tokfile *tok, int64_t now);
+
 /* Returns a static description of R (0, -errno or TOKFILE_E_*). */
 const char *tokfile_strerror(int r);
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_mailtest_lines: how `xoauth2-token test` reads an IMAP, POP3 or
- * SMTP server (helper/mailtest.c), without the socket: the cutting of
+ * SMTP server (helper/mailtest_net.c, mailtest_proto.c), without the socket: the cutting of
  * the received bytes into lines, each protocol's line parser, and the
  * filter that makes server text printable.  Anyone on the path before
  * TLS can send these bytes.
@@ -20,15 +20,17 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "fuzz.h"
-#include "mailtest.h"
+#include "mailtest_lines.h"
 #include "xo_util.h"
 
-#define BUF_MAX	(64 * 1024)	/* LINE_MAX_ in mailtest.c */
+#define BUF_MAX	(64 * 1024)	/* MAILTEST_LINE_MAX (mailtest_int.h) */
 
 /* Valid UTF-8 without C0, DEL or C1 controls. */
 static void
@@ -125,7 +127,7 @@ check_line(int proto, int context, const char *line,
 		break;
 	default:
 		r = mailtest_smtp_line(line, context, caps, &l);
-		FUZZ_CHECK(r == 0 || r == -1, "SMTP returned %d", r);
+		FUZZ_CHECK(r == 0 || r == XO_E_PROTOCOL, "SMTP returned %d", r);
 		FUZZ_CHECK(l.kind == MAILTEST_LINE_REPLY, "SMTP kind %d", l.kind);
 		if (r == 0) {
 			FUZZ_CHECK(len >= 3 && l.code >= 200 && l.code <= 599 &&
@@ -181,12 +183,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		before = len;
 		nl = memchr(buf, '\n', len);
 		r = mailtest_take_line(buf, &len, &line);
-		FUZZ_CHECK(r >= -2 && r <= 1, "take_line returned %d", r);
+		FUZZ_CHECK(r == 0 || r == 1 || r == XO_E_PROTOCOL ||
+		    r == -ENOMEM, "take_line returned %d", r);
 		if (r != 1) {
 			FUZZ_CHECK(line == NULL, "no line, but *linep set");
 			FUZZ_CHECK(len == before, "no line, but the buffer moved");
 			FUZZ_CHECK(r != 0 || nl == NULL, "an LF, but no line");
-			if (r == -1)
+			if (r == XO_E_PROTOCOL)
 				FUZZ_CHECK(memchr(buf, '\0',
 				    (size_t)(nl - buf)) != NULL, "NUL refused "
 				    "without one");

@@ -13,6 +13,9 @@
  * (exactly that many bytes, so ASan sees one byte too many) returns the
  * full length and leaves a terminated prefix; and the saslname escaping
  * has no ',' left, only "=3D"/"=2C" escapes, and un-escapes to its input.
+ * The parser (xo_payload_parse), on the whole input as it comes and on
+ * every message built: spans inside the message, and for values without
+ * \x01 the user (escaped) and token it was built from.
  */
 #include "config.h"
 
@@ -161,6 +164,52 @@ check_builder(enum builder b, const struct args *a, const struct str *want,
 	free(buf);
 }
 
+/* Parses the LEN bytes at MSG (in a buffer of that size: a read past it
+ * is ASan's); WANT_USER and WANT_TOKEN, if not NULL, are what the spans
+ * must hold. */
+static void
+check_parse(const char *msg, size_t len, const char *want_user,
+    const char *want_token)
+{
+	struct xo_payload_span sp;
+	char *copy = malloc(len + 1);
+	int r;
+
+	FUZZ_CHECK(copy != NULL, "out of memory");
+	memcpy(copy, msg, len);
+	r = xo_payload_parse(copy, len, &sp);
+	FUZZ_CHECK(r == 0 || r == -1, "xo_payload_parse returned %d", r);
+	if (r != 0) {
+		FUZZ_CHECK((sp.user | sp.userlen | sp.token | sp.toklen) == 0,
+		    "a refused message left spans");
+		FUZZ_CHECK(want_token == NULL, "a built message was refused");
+		free(copy);
+		return;
+	}
+	FUZZ_CHECK(sp.user + sp.userlen <= len && sp.token + sp.toklen <= len,
+	    "span past the message");
+	FUZZ_CHECK(sp.user + sp.userlen <= sp.token, "user after the token");
+	FUZZ_CHECK(memchr(copy + sp.token, '\001', sp.toklen) == NULL,
+	    "\\x01 in the token");
+	if (want_user != NULL)
+		FUZZ_CHECK(sp.userlen == strlen(want_user) &&
+		    memcmp(copy + sp.user, want_user, sp.userlen) == 0,
+		    "user does not round-trip");
+	if (want_token != NULL)
+		FUZZ_CHECK(sp.toklen == strlen(want_token) &&
+		    memcmp(copy + sp.token, want_token, sp.toklen) == 0,
+		    "token does not round-trip");
+	free(copy);
+}
+
+/* Whether S is free of \x01, so that a message built from it parses back
+ * into it. */
+static int
+no_soh(const char *s)
+{
+	return s == NULL || strchr(s, '\001') == NULL;
+}
+
 static void
 check_port(const char *ipport, size_t outsize)
 {
@@ -197,11 +246,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct args a;
 	struct str want = { NULL, 0 };
 	uint8_t ctl;
+	int round_trip;
 	size_t i, n;
 	char port[8], *p, *dec;
 
 	if (size < 1)
 		return 0;
+	check_parse((const char *)data, size, NULL, NULL);
 	ctl = data[0];
 	/* The rest as C strings: an extra NUL ends the last one. */
 	if ((copy = malloc(size)) == NULL)
@@ -232,6 +283,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	str_add(&want, a.token);
 	str_add(&want, "\001\001");
 	check_builder(B_XOAUTH2, &a, &want, ctl >> 3);
+	round_trip = no_soh(a.user) && no_soh(a.token);
+	check_parse(want.p, want.len, round_trip ? a.user : NULL,
+	    round_trip ? a.token : NULL);
 	/* OAUTHBEARER (RFC 7628 3.1). */
 	str_reset(&want);
 	str_add(&want, "n,");
@@ -254,6 +308,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	str_add(&want, a.token);
 	str_add(&want, "\001\001");
 	check_builder(B_OAUTHBEARER, &a, &want, ctl >> 3);
+	/* The user comes back escaped: compared where escaping is a no-op. */
+	if (round_trip && no_soh(a.host))
+		check_parse(want.p, want.len, strpbrk(a.user, "=,") == NULL ?
+		    a.user : NULL, a.token);
 	/* The escaping alone, and back. */
 	str_reset(&want);
 	str_add_saslname(&want, a.user);

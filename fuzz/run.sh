@@ -77,7 +77,9 @@ build_target() {
 		srcs="$src/helper/diag.c $src/helper/base64url.c $common"
 		libs=$jsonc ;;
 	fuzz_mailtest_lines)
-		srcs="$src/helper/mailtest.c $oauth $src/helper/msg.c
+		srcs="$src/helper/mailtest.c $src/helper/mailtest_net.c
+		    $src/helper/mailtest_proto.c $src/helper/mailtest_sasl.c
+		    $src/plugin/payload.c $oauth $src/helper/msg.c
 		    $src/helper/diag.c $src/helper/base64url.c $common"; libs="$sasl $ssl $curl $jsonc" ;;
 	fuzz_sasl)
 		# The real libsasl2 loads the plugin, built here with the

@@ -103,6 +103,94 @@ xo_payload_oauthbearer(char *out, size_t outsize, const char *authzid,
 	return finish(&w);
 }
 
+size_t
+xo_payload_build_xoauth2(char *out, size_t outsize,
+    const struct xo_payload_args *a)
+{
+	return xo_payload_xoauth2(out, outsize, a->user, a->token);
+}
+
+size_t
+xo_payload_build_oauthbearer(char *out, size_t outsize,
+    const struct xo_payload_args *a)
+{
+	return xo_payload_oauthbearer(out, outsize, a->user, a->host, a->port,
+	    a->token);
+}
+
+/* Whether the LEN bytes at P begin with PREFIX. */
+static int
+starts(const char *p, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return len >= n && memcmp(p, prefix, n) == 0;
+}
+
+/* The fields of a message from P on: "KEY=VALUE\x01" each, the first
+ * "auth=Bearer " one holding the token, up to the empty field that ends
+ * the message at END.  Returns 0, or -1. */
+static int
+parse_fields(const char *msg, const char *p, const char *end,
+    struct xo_payload_span *sp)
+{
+	static const char bearer[] = "auth=Bearer ";
+	const char *q;
+	int found = 0;
+
+	while (p < end - 1) {
+		/* Found: the message ends in \x01\x01 (checked). */
+		q = memchr(p, '\001', (size_t)(end - p));
+		if (q == p)
+			return -1;	/* an empty field before the end */
+		if (!found && starts(p, (size_t)(q - p), bearer)) {
+			sp->token = (size_t)(p - msg) + sizeof(bearer) - 1;
+			sp->toklen = (size_t)(q - p) - (sizeof(bearer) - 1);
+			found = 1;
+		}
+		p = q + 1;
+	}
+	return found && p == end - 1 ? 0 : -1;
+}
+
+int
+xo_payload_parse(const char *msg, size_t len, struct xo_payload_span *sp)
+{
+	const char *end = msg + len, *p, *q;
+
+	memset(sp, 0, sizeof(*sp));
+	if (msg == NULL || len < 2 || memcmp(end - 2, "\001\001", 2) != 0)
+		return -1;
+	if (starts(msg, len, "user=")) {
+		/* XOAUTH2: "user=" USER "\x01" fields */
+		p = msg + 5;
+		q = memchr(p, '\001', (size_t)(end - p));
+		sp->user = (size_t)(p - msg);
+		sp->userlen = (size_t)(q - p);
+		p = q + 1;
+	} else if (starts(msg, len, "n,")) {
+		/* OAUTHBEARER: "n," ["a=" SASLNAME] ",\x01" fields */
+		p = msg + 2;
+		if (starts(p, (size_t)(end - p), "a=")) {
+			p += 2;
+			if ((q = memchr(p, ',', (size_t)(end - p))) == NULL)
+				goto bad;
+			sp->user = (size_t)(p - msg);
+			sp->userlen = (size_t)(q - p);
+			p = q;
+		}
+		if (!starts(p, (size_t)(end - p), ",\001"))
+			goto bad;
+		p += 2;
+	} else
+		goto bad;
+	if (parse_fields(msg, p, end, sp) == 0)
+		return 0;
+ bad:
+	memset(sp, 0, sizeof(*sp));
+	return -1;
+}
+
 int
 xo_port_from_ipport(const char *ipport, char *out, size_t outsize)
 {

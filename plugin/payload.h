@@ -1,6 +1,8 @@
-/* Wire formats of the XOAUTH2 and OAUTHBEARER client messages, and the
- * parser of the server's error challenge.  Pure functions with no libsasl2
- * dependency, so they can be unit-tested and fuzzed on their own.
+/* Wire formats of the XOAUTH2 and OAUTHBEARER client messages -- built
+ * and parsed here, nowhere else -- and the parser of the server's error
+ * challenge.  Pure functions with no libsasl2 dependency, so they can be
+ * unit-tested and fuzzed on their own; the plugin builds with them and
+ * the helper's `test` (helper/mailtest_sasl.c) masks with them.
  *
  * The builders work like snprintf: they write at most OUTSIZE bytes to OUT
  * (OUT may be NULL when OUTSIZE is 0), always NUL-terminate when OUTSIZE > 0,
@@ -20,6 +22,38 @@ size_t xo_payload_xoauth2(char *out, size_t outsize, const char *user,
  * PORT may be NULL or empty to leave their field out. */
 size_t xo_payload_oauthbearer(char *out, size_t outsize, const char *authzid,
     const char *host, const char *port, const char *token);
+
+/* What a mechanism's client message is made of.  Strings belong to the
+ * caller; HOST and PORT may be NULL or empty. */
+struct xo_payload_args {
+	const char	*user;	/* who we log in as: XOAUTH2 user=, OAUTHBEARER a= */
+	const char	*host;	/* the server's host name */
+	const char	*port;	/* the server's port, digits */
+	const char	*token;	/* the bearer token */
+};
+
+/* A mechanism's builder (the plugin's mechanism table holds one per
+ * mechanism), in the snprintf style above: each takes from A what its
+ * mechanism sends. */
+typedef size_t xo_payload_builder(char *out, size_t outsize,
+    const struct xo_payload_args *a);
+xo_payload_builder xo_payload_build_xoauth2;	/* xo_payload_xoauth2 */
+xo_payload_builder xo_payload_build_oauthbearer; /* xo_payload_oauthbearer */
+
+/* Where the parts of a client message lie: offsets into it, not copies. */
+struct xo_payload_span {
+	size_t	user, userlen;	/* user= or a= value, as sent (escaped for
+				 * OAUTHBEARER); userlen 0 if there is none */
+	size_t	token, toklen;	/* the bearer token */
+};
+
+/* Parses the LEN bytes at MSG as a client message of either mechanism,
+ * in the shape the builders above give it, and fills SP.  Returns 0, or
+ * -1 if MSG is not such a message (SP is then all zero).  The inverse of
+ * the builders: for a message they built from values without \x01 (the
+ * plugin refuses control characters), the spans give back the user (the
+ * authzid escaped) and the token. */
+int xo_payload_parse(const char *msg, size_t len, struct xo_payload_span *sp);
 
 /* RFC 5801 saslname escaping: "=" becomes "=3D" and "," becomes "=2C". */
 size_t xo_gs2_escape(char *out, size_t outsize, const char *in);

@@ -432,16 +432,94 @@ read_hint(int r)
 	return "";
 }
 
+/* The token endpoint failed a moment ago (the helper recorded it) and
+ * TOK's token may still be used (tokfile_stale_usable): every login
+ * waiting on the endpoint again helps nobody.  Logs that it is used;
+ * returns whether it is. */
+static int
+backing_off(const sasl_utils_t *utils, const char *mech, const char *file,
+    const struct tokfile *tok, time_t now, long margin)
+{
+	char why[XO_MSG_VALUE_MAX];
+	int64_t backoff;
+
+	if (!tokfile_stale_usable(tok, (int64_t)now) ||
+	    (backoff = tokfile_backoff(tok, (int64_t)now)) <= 0)
+		return 0;
+	xo_msg_value(why, sizeof(why), tok->failure != NULL ?
+	    tok->failure : "no reason recorded");
+	xo_msg_log(utils, SASL_LOG_NOTE, "%s: access token in %s "
+	    "expires within %ld s, but refreshing it failed %lld s ago "
+	    "(%s); using it, next try in %lld s", mech, file, margin,
+	    (long long)(now - tok->failed_at > 0 ? now - tok->failed_at : 0),
+	    why, (long long)backoff);
+	return 1;
+}
+
+/* Runs the helper to refresh the token file at PATH (*TOKp: what it
+ * held, replaced by what it holds after), and judges the result: a
+ * fresh token, or after a failure one still fit to use
+ * (tokfile_stale_usable).  Returns SASL_OK, or SASL_FAIL after an error
+ * message that says what to do. */
+static int
+refresh_file(const sasl_utils_t *utils, const char *mech, const char *path,
+    const char *file, long margin, struct tokfile **tokp)
+{
+	char msg[XO_HELPER_MSG_MAX], prog[XO_MSG_VALUE_MAX], state[64];
+	const char *helper = helper_path(utils);
+	long timeout = get_number_option(utils, "xoauth2_helper_timeout",
+	    XO_HELPER_TIMEOUT, 1, 600);
+	time_t now;
+	int r;
+
+	xo_msg_value(prog, sizeof(prog), helper);
+	xo_msg_log(utils, SASL_LOG_NOTE, "%s: access token in %s "
+	    "expires within %ld s; running %s refresh", mech, file, margin,
+	    prog);
+	r = run_helper(utils, helper, path, margin, timeout, msg, sizeof(msg));
+	tokfile_free(*tokp);
+	*tokp = NULL;
+	if (tokfile_read(path, tokp) != 0) {
+		xo_msg_error(utils, 0, "%s: token file %s cannot be read after "
+		    "refreshing: %s", mech, file, r != 0 ? msg : "unknown reason");
+		return SASL_FAIL;
+	}
+	now = time(NULL);
+	if (r == 0 ? usable(*tokp, now, 0) :
+	    tokfile_stale_usable(*tokp, (int64_t)now)) {
+		if (r != 0)
+			xo_msg_log(utils, SASL_LOG_WARN, "%s: refreshing "
+			    "%s failed (%s); its access token is still valid, "
+			    "using it", mech, file, msg);
+		return SASL_OK;
+	}
+	if (usable(*tokp, now, 0))
+		snprintf(state, sizeof(state), "expires in %lld s, too soon to "
+		    "use,", (long long)((*tokp)->expires_at - (int64_t)now));
+	else
+		snprintf(state, sizeof(state), "has expired");
+	if (r != 0 && access(helper, X_OK) != 0)
+		xo_msg_error(utils, 0, "%s: the access token in %s %s and the "
+		    "helper cannot run here (%s); if this process is chrooted "
+		    "(postfix: chroot=y for smtp in master.cf), refresh the "
+		    "file from outside on a timer: xoauth2-token refresh "
+		    "--margin 1800 CHROOT%s (CHROOT: postconf -h "
+		    "queue_directory), or set chroot=n", mech, file, state,
+		    msg, file);
+	else
+		xo_msg_error(utils, 0, "%s: the access token in %s %s and "
+		    "refreshing it failed: %s", mech, file, state,
+		    r != 0 ? msg : "the helper left it expired");
+	return SASL_FAIL;
+}
+
 int
 xo_token_from_file(const sasl_utils_t *utils, const char *mech,
     const char *path, char **tokenp)
 {
 	struct tokfile *tok = NULL;
-	char msg[XO_HELPER_MSG_MAX];
-	char file[XO_MSG_VALUE_MAX], prog[XO_MSG_VALUE_MAX];
-	const char *helper;
-	long margin, timeout;
-	int64_t backoff;
+	char file[XO_MSG_VALUE_MAX];
+	long margin;
 	time_t now;
 	int r, ret = SASL_FAIL;
 
@@ -449,9 +527,6 @@ xo_token_from_file(const sasl_utils_t *utils, const char *mech,
 	xo_msg_value(file, sizeof(file), path);
 	margin = get_number_option(utils, "xoauth2_refresh_margin",
 	    XO_MARGIN_DEFAULT, 0, 86400);
-	timeout = get_number_option(utils, "xoauth2_helper_timeout",
-	    XO_HELPER_TIMEOUT, 1, 600);
-
 	if ((r = tokfile_read(path, &tok)) != 0) {
 		xo_msg_error(utils, 0, "%s: cannot read token file "
 		    "%s: %s%s%s", mech, file, tokfile_strerror(r),
@@ -460,57 +535,11 @@ xo_token_from_file(const sasl_utils_t *utils, const char *mech,
 		goto out;
 	}
 	now = time(NULL);
-	if (!usable(tok, now, margin) && usable(tok, now, 0) &&
-	    (backoff = tokfile_backoff(tok, (int64_t)now)) > 0) {
-		/* The token endpoint failed a moment ago (the helper recorded
-		 * it): every login waiting on it again helps nobody while the
-		 * token still works.  Expired tokens are always retried. */
-		xo_msg_value(msg, sizeof(msg), tok->failure != NULL ?
-		    tok->failure : "no reason recorded");
-		xo_msg_log(utils, SASL_LOG_NOTE, "%s: access token in %s "
-		    "expires within %ld s, but refreshing it failed %lld s ago "
-		    "(%s); using it, next try in %lld s", mech, file, margin,
-		    (long long)(now - tok->failed_at > 0 ? now - tok->failed_at : 0),
-		    msg, (long long)backoff);
-	} else if (!usable(tok, now, margin)) {
-		helper = helper_path(utils);
-		xo_msg_value(prog, sizeof(prog), helper);
-		xo_msg_log(utils, SASL_LOG_NOTE, "%s: access token in %s "
-		    "expires within %ld s; running %s refresh", mech, file,
-		    margin, prog);
-		r = run_helper(utils, helper, path, margin, timeout, msg,
-		    sizeof(msg));
-		tokfile_free(tok);
-		tok = NULL;
-		if (tokfile_read(path, &tok) != 0) {
-			xo_msg_error(utils, 0, "%s: token file %s "
-			    "cannot be read after refreshing: %s", mech, file,
-			    r != 0 ? msg : "unknown reason");
-			goto out;
-		}
-		if (!usable(tok, time(NULL), 0)) {
-			if (r != 0 && access(helper, X_OK) != 0)
-				xo_msg_error(utils, 0, "%s: the access "
-				    "token in %s has expired and the helper "
-				    "cannot run here (%s); if this process is "
-				    "chrooted (postfix: chroot=y for smtp in "
-				    "master.cf), refresh the file from outside on "
-				    "a timer: xoauth2-token refresh --margin 1800 "
-				    "CHROOT%s (CHROOT: postconf -h "
-				    "queue_directory), or set chroot=n", mech,
-				    file, msg, file);
-			else
-				xo_msg_error(utils, 0, "%s: the access "
-				    "token in %s has expired and refreshing it "
-				    "failed: %s", mech, file,
-				    r != 0 ? msg : "the helper left it expired");
-			goto out;
-		}
-		if (r != 0)
-			xo_msg_log(utils, SASL_LOG_WARN, "%s: refreshing "
-			    "%s failed (%s); its access token is still valid, "
-			    "using it", mech, file, msg);
-	}
+	if (!usable(tok, now, margin) &&
+	    !backing_off(utils, mech, file, tok, now, margin) &&
+	    (ret = refresh_file(utils, mech, path, file, margin, &tok)) !=
+	    SASL_OK)
+		goto out;
 	if ((*tokenp = dup_str(utils, tok->access_token)) == NULL) {
 		xo_msg_error(utils, 0, "%s: out of memory", mech);
 		ret = SASL_NOMEM;

@@ -41,16 +41,43 @@
 #define XO_TOKEN_MAX	(64 * 1024)
 #define XO_HOST_MAX	255	/* RFC 1035: a host name is at most 255 bytes */
 
-enum xo_kind { XO_XOAUTH2, XO_OAUTHBEARER };
+/*
+ * The mechanisms, one row each: what differs between them.  Adding a
+ * mechanism is a row here, its builder in payload.c and its line in
+ * xo_plugins below (which takes the name and glob_context from the row).
+ */
+struct xo_mech {
+	char		 name[16];	/* SASL name, and our messages' prefix */
+	xo_payload_builder *build;	/* the client's message (payload.h) */
+	int		 sends_host;	/* it carries host=: check the name */
+	const char	*abort;		/* the answer to an error challenge */
+	unsigned	 abortlen;
+};
+
+static const struct xo_mech xo_mechs[] = {
+	{
+		.name = "XOAUTH2",
+		.build = xo_payload_build_xoauth2,
+		.sends_host = 0,
+		.abort = "",		/* Google: an empty response */
+		.abortlen = 0,
+	},
+	{
+		.name = "OAUTHBEARER",
+		.build = xo_payload_build_oauthbearer,
+		.sends_host = 1,
+		.abort = "\001",	/* RFC 7628 3.2.3: a dummy \x01 */
+		.abortlen = 1,
+	},
+};
+
 enum xo_state { XO_START, XO_SENT, XO_FAILED, XO_DONE };
 
 struct xo_ctx {
-	enum xo_kind	 kind;
+	const struct xo_mech *mech;
 	enum xo_state	 state;
 	char		*out;		/* our last message; holds the token */
 	size_t		 outlen;
-	size_t		 toklen;	/* the token's length: it ends out,
-					 * before the closing "\x01\x01" */
 	char		 who[128];	/* printable user name, for messages */
 	char		*tokpath;	/* token file the token came from, or NULL */
 	char		*token;		/* the token read from it (secret) */
@@ -67,12 +94,6 @@ struct xo_creds {
 	const char	*secret;
 	size_t		 secretlen;
 };
-
-static const char *
-mech_name(enum xo_kind kind)
-{
-	return kind == XO_OAUTHBEARER ? "OAUTHBEARER" : "XOAUTH2";
-}
 
 /* Words for a libsasl2 result code.  (The plugin does not link libsasl2,
  * so sasl_errstring is not ours to call.) */
@@ -97,14 +118,14 @@ out_free(struct xo_ctx *ctx, const sasl_utils_t *utils)
 		utils->free(ctx->out);
 	}
 	ctx->out = NULL;
-	ctx->outlen = ctx->toklen = 0;
+	ctx->outlen = 0;
 }
 
 static int
 xo_new(void *glob_context, sasl_client_params_t *params, void **conn_context)
 {
 	const sasl_utils_t *utils = params->utils;
-	enum xo_kind kind = (enum xo_kind)(uintptr_t)glob_context;
+	const struct xo_mech *mech = glob_context;
 	struct xo_ctx *ctx;
 
 	*conn_context = NULL;
@@ -113,33 +134,46 @@ xo_new(void *glob_context, sasl_client_params_t *params, void **conn_context)
 		xo_msg_error(utils, 0, "%s: the application requires "
 		    "a security layer of strength %u, which OAuth bearer "
 		    "mechanisms do not provide (connection strength %u); use "
-		    "TLS or lower the required SSF", mech_name(kind),
+		    "TLS or lower the required SSF", mech->name,
 		    params->props.min_ssf, params->external_ssf);
 		return SASL_TOOWEAK;
 	}
 	if ((ctx = utils->malloc(sizeof(*ctx))) == NULL) {
-		xo_msg_error(utils, 0, "%s: out of memory",
-		    mech_name(kind));
+		xo_msg_error(utils, 0, "%s: out of memory", mech->name);
 		return SASL_NOMEM;
 	}
 	memset(ctx, 0, sizeof(*ctx));
-	ctx->kind = kind;
+	ctx->mech = mech;
 	ctx->state = XO_START;
 	*conn_context = ctx;
 	return SASL_OK;
 }
 
-/* Returns the prompt for ID in PROMPTS that the application filled in,
- * or NULL. */
-static const sasl_interact_t *
-prompt_result(const sasl_interact_t *prompts, unsigned long id)
+/* Where the value ID comes from: the prompt the application filled in
+ * (returns SASL_OK with *RESp and *LENp set from it), else its callback
+ * (returns SASL_CONTINUE with *PROCp and *CONTEXTp, for the caller to
+ * call), else nowhere (SASL_INTERACT: ask for it); or an error. */
+static int
+find_value(const sasl_utils_t *utils, const sasl_interact_t *prompts,
+    unsigned long id, const char **res, size_t *len, sasl_callback_ft *procp,
+    void **contextp)
 {
-	if (prompts == NULL)
-		return NULL;
-	for (; prompts->id != SASL_CB_LIST_END; prompts++)
-		if (prompts->id == id && prompts->result != NULL)
-			return prompts;
-	return NULL;
+	int r;
+
+	*res = NULL;
+	*len = 0;
+	*procp = NULL;
+	*contextp = NULL;
+	for (; prompts != NULL && prompts->id != SASL_CB_LIST_END; prompts++)
+		if (prompts->id == id && prompts->result != NULL) {
+			*res = prompts->result;
+			*len = prompts->len;
+			return SASL_OK;
+		}
+	r = utils->getcallback(utils->conn, id, procp, contextp);
+	if (r != SASL_OK)
+		return r;
+	return *procp == NULL ? SASL_INTERACT : SASL_CONTINUE;
 }
 
 /* Gets the simple value ID (user or authentication name): prompt result
@@ -149,23 +183,15 @@ static int
 get_simple(const sasl_utils_t *utils, const sasl_interact_t *prompts,
     unsigned long id, const char **res, unsigned *len)
 {
-	const sasl_interact_t *p;
-	sasl_callback_ft proc = NULL;
-	void *context = NULL;
+	sasl_callback_ft proc;
+	void *context;
+	size_t n;
 	int r;
 
-	*res = NULL;
-	*len = 0;
-	if ((p = prompt_result(prompts, id)) != NULL) {
-		*res = p->result;
-		*len = p->len;
-		return SASL_OK;
-	}
-	r = utils->getcallback(utils->conn, id, &proc, &context);
-	if (r != SASL_OK)
+	r = find_value(utils, prompts, id, res, &n, &proc, &context);
+	*len = (unsigned)n;
+	if (r != SASL_CONTINUE)
 		return r;
-	if (proc == NULL)
-		return SASL_INTERACT;
 	r = ((sasl_getsimple_t *)(void *)proc)(context, (int)id, res, len);
 	if (r == SASL_OK && *res == NULL)
 		*len = 0;
@@ -180,24 +206,14 @@ static int
 get_secret(const sasl_utils_t *utils, const sasl_interact_t *prompts,
     const char **res, size_t *len)
 {
-	const sasl_interact_t *p;
-	sasl_callback_ft proc = NULL;
-	void *context = NULL;
+	sasl_callback_ft proc;
 	sasl_secret_t *secret = NULL;
+	void *context;
 	int r;
 
-	*res = NULL;
-	*len = 0;
-	if ((p = prompt_result(prompts, SASL_CB_PASS)) != NULL) {
-		*res = p->result;
-		*len = p->len;
-		return SASL_OK;
-	}
-	r = utils->getcallback(utils->conn, SASL_CB_PASS, &proc, &context);
-	if (r != SASL_OK)
+	r = find_value(utils, prompts, SASL_CB_PASS, res, len, &proc, &context);
+	if (r != SASL_CONTINUE)
 		return r;
-	if (proc == NULL)
-		return SASL_INTERACT;
 	r = ((sasl_getsecret_t *)(void *)proc)(utils->conn, context,
 	    SASL_CB_PASS, &secret);
 	if (r != SASL_OK)
@@ -213,7 +229,7 @@ get_secret(const sasl_utils_t *utils, const sasl_interact_t *prompts,
 /* Builds the prompts for what is missing, in the order the application
  * will show them.  Returns SASL_INTERACT, or SASL_NOMEM. */
 static int
-make_prompts(const sasl_utils_t *utils, enum xo_kind kind,
+make_prompts(const sasl_utils_t *utils, const char *mech,
     sasl_interact_t **prompt_need, int need_authname, int need_authzid,
     int need_secret)
 {
@@ -222,8 +238,7 @@ make_prompts(const sasl_utils_t *utils, enum xo_kind kind,
 	    (need_secret != 0);
 
 	if ((prompts = utils->malloc(n * sizeof(*prompts))) == NULL) {
-		xo_msg_error(utils, 0, "%s: out of memory",
-		    mech_name(kind));
+		xo_msg_error(utils, 0, "%s: out of memory", mech);
 		return SASL_NOMEM;
 	}
 	memset(prompts, 0, n * sizeof(*prompts));
@@ -255,23 +270,22 @@ make_prompts(const sasl_utils_t *utils, enum xo_kind kind,
  * characters, not absurdly long.  Sets an error and returns SASL_BADPARAM
  * if it fails. */
 static int
-check_value(const sasl_utils_t *utils, enum xo_kind kind, const char *what,
+check_value(const sasl_utils_t *utils, const char *mech, const char *what,
     const char *s, size_t len, size_t max, int required)
 {
 	if (required && len == 0) {
-		xo_msg_error(utils, 0, "%s: the %s is empty",
-		    mech_name(kind), what);
+		xo_msg_error(utils, 0, "%s: the %s is empty", mech, what);
 		return SASL_BADPARAM;
 	}
 	if (len > max) {
 		xo_msg_error(utils, 0, "%s: the %s is too long "
-		    "(%zu bytes, at most %zu)", mech_name(kind), what, len, max);
+		    "(%zu bytes, at most %zu)", mech, what, len, max);
 		return SASL_BADPARAM;
 	}
 	if (xo_has_ctl(s, len)) {	/* NUL included */
 		xo_msg_error(utils, 0, "%s: the %s contains a control "
 		    "character (a stray newline from a password command?); "
-		    "remove it", mech_name(kind), what);
+		    "remove it", mech, what);
 		return SASL_BADPARAM;
 	}
 	return SASL_OK;
@@ -280,7 +294,7 @@ check_value(const sasl_utils_t *utils, enum xo_kind kind, const char *what,
 /* Checks the server's host name, which OAUTHBEARER sends as host=: a
  * control character would end the field (\x01) or forge another. */
 static int
-check_host(const sasl_utils_t *utils, enum xo_kind kind, const char *host)
+check_host(const sasl_utils_t *utils, const char *mech, const char *host)
 {
 	size_t n;
 
@@ -290,14 +304,13 @@ check_host(const sasl_utils_t *utils, enum xo_kind kind, const char *host)
 	if (n > XO_HOST_MAX) {
 		xo_msg_error(utils, 0, "%s: the server host name the application "
 		    "gave is too long (%zu bytes, at most %d); check the server "
-		    "name in its configuration", mech_name(kind), n,
-		    XO_HOST_MAX);
+		    "name in its configuration", mech, n, XO_HOST_MAX);
 		return SASL_BADPARAM;
 	}
 	if (xo_has_ctl(host, n)) {
 		xo_msg_error(utils, 0, "%s: the server host name the application "
 		    "gave contains a control character; check the server name "
-		    "in its configuration", mech_name(kind));
+		    "in its configuration", mech);
 		return SASL_BADPARAM;
 	}
 	return SASL_OK;
@@ -327,15 +340,43 @@ secret_free(const sasl_utils_t *utils, char *s)
 	utils->free(s);
 }
 
-/* Builds our initial message into ctx->out. */
+/* Takes the token from the token file that the secret TOKEN names (an
+ * absolute path ending in ".json"), keeping the path in ctx->tokpath and
+ * the token in ctx->token; a secret that names none is the token, and
+ * stays where it is.  Returns SASL_OK, or an error after its message. */
+static int
+take_token(struct xo_ctx *ctx, const sasl_utils_t *utils, char **tokenp)
+{
+	char *token = NULL;
+	int r;
+
+	/* tokfile_parse has refused empty values and control characters. */
+	if (!xo_is_token_file(utils, *tokenp))
+		return SASL_OK;
+	if (ctx->tokpath != NULL)
+		utils->free(ctx->tokpath);
+	ctx->tokpath = *tokenp;
+	*tokenp = NULL;
+	if ((r = xo_token_from_file(utils, ctx->mech->name, ctx->tokpath,
+	    &token)) != SASL_OK)
+		return r;
+	/* Kept: if the server rejects it, the file is marked stale only if
+	 * it still holds this token. */
+	secret_free(utils, ctx->token);
+	ctx->token = token;
+	return SASL_OK;
+}
+
+/* Builds our initial message into ctx->out, with the mechanism's
+ * builder. */
 static int
 build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
     const struct xo_creds *c)
 {
 	const sasl_utils_t *utils = params->utils;
 	char *authname = NULL, *authzid = NULL, *token = NULL;
+	struct xo_payload_args a;
 	char port[8];
-	const char *user = NULL, *bearer;
 	size_t n;
 	int r;
 
@@ -343,60 +384,27 @@ build_message(struct xo_ctx *ctx, sasl_client_params_t *params,
 	    (authzid = dup_len(utils, c->authzid, c->authzidlen)) == NULL ||
 	    (token = dup_len(utils, c->secret, c->secretlen)) == NULL)
 		goto nomem;
-	/* An absolute path ending in ".json" names a token file, from which
-	 * we take (and if need be refresh) the token; anything else is the
-	 * token, and is never repeated in a message.  tokfile_parse has
-	 * refused empty values and control characters. */
-	if (xo_is_token_file(utils, token)) {
-		if (ctx->tokpath != NULL)
-			utils->free(ctx->tokpath);
-		ctx->tokpath = token;
-		token = NULL;
-		if ((r = xo_token_from_file(utils, mech_name(ctx->kind),
-		    ctx->tokpath, &token)) != SASL_OK)
-			goto out;
-		/* Kept: if the server rejects it, the file is marked stale
-		 * only if it still holds this token. */
-		secret_free(utils, ctx->token);
-		ctx->token = token;
-		token = NULL;
-	}
-	bearer = ctx->token != NULL ? ctx->token : token;
-
-	if (ctx->kind == XO_XOAUTH2) {
-		/* A shared mailbox is reached with the delegate's token and
-		 * the mailbox's address in user=, so the authzid wins. */
-		user = *authzid != '\0' ? authzid : authname;
-		n = xo_payload_xoauth2(NULL, 0, user, bearer);
-	} else {
-		/* The gs2 authzid is who we log in as: the authzid if given,
-		 * else ourselves.  Servers need it (Dovecot refuses "n,,"
-		 * with "Missing username"; Gmail documents a=USER). */
-		if (*authzid == '\0') {
-			secret_free(utils, authzid);
-			authzid = authname;
-			authname = NULL;
-		}
-		if (xo_port_from_ipport(params->ipremoteport, port,
-		    sizeof(port)) != 0)
-			port[0] = '\0';
-		n = xo_payload_oauthbearer(NULL, 0, authzid,
-		    params->serverFQDN, port, bearer);
-	}
+	if ((r = take_token(ctx, utils, &token)) != SASL_OK)
+		goto out;
+	/* Who we log in as: the authzid if given (a shared mailbox is
+	 * reached with the delegate's token and the mailbox's address in
+	 * XOAUTH2's user=), else ourselves (OAUTHBEARER's gs2 a=: Dovecot
+	 * refuses "n,," with "Missing username"; Gmail documents a=USER). */
+	a.user = *authzid != '\0' ? authzid : authname;
+	a.host = params->serverFQDN;
+	if (xo_port_from_ipport(params->ipremoteport, port, sizeof(port)) != 0)
+		port[0] = '\0';
+	a.port = port;
+	a.token = ctx->token != NULL ? ctx->token : token;
+	n = ctx->mech->build(NULL, 0, &a);
 	if ((ctx->out = utils->malloc(n + 1)) == NULL)
 		goto nomem;
 	ctx->outlen = n;
-	ctx->toklen = strlen(bearer);
-	if (ctx->kind == XO_XOAUTH2)
-		xo_payload_xoauth2(ctx->out, n + 1, user, bearer);
-	else
-		xo_payload_oauthbearer(ctx->out, n + 1, authzid,
-		    params->serverFQDN, port, bearer);
+	ctx->mech->build(ctx->out, n + 1, &a);
 	r = SASL_OK;
 	goto out;
  nomem:
-	xo_msg_error(utils, 0, "%s: out of memory",
-	    mech_name(ctx->kind));
+	xo_msg_error(utils, 0, "%s: out of memory", ctx->mech->name);
 	r = SASL_NOMEM;
  out:
 	secret_free(utils, authname);
@@ -431,7 +439,7 @@ set_identity(struct xo_ctx *ctx, sasl_client_params_t *params,
 	if (r != SASL_OK)
 		xo_msg_error(utils, 0, "%s: the %s was not accepted by libsasl2 "
 		    "(%s); check that it is not blank or malformed",
-		    mech_name(ctx->kind), which, r == SASL_FAIL ?
+		    ctx->mech->name, which, r == SASL_FAIL ?
 		    "refused" : sasl_reason(r));
 	return r;
 }
@@ -457,6 +465,102 @@ test_command(const struct xo_ctx *ctx, const sasl_client_params_t *params,
 	return buf;
 }
 
+/* Frees the prompts of the previous round, whose results are in use
+ * only until this step is done with them. */
+static void
+prompts_free(const sasl_utils_t *utils, sasl_interact_t **prompt_need)
+{
+	if (prompt_need != NULL && *prompt_need != NULL) {
+		utils->free(*prompt_need);
+		*prompt_need = NULL;
+	}
+}
+
+/* Gathers the user name, authorization id and token into C: prompt
+ * results first, then the application's callbacks.  Returns SASL_OK, or
+ * SASL_INTERACT with new prompts in *PROMPT_NEED for what is missing, or
+ * an error after its message. */
+static int
+get_creds(struct xo_ctx *ctx, const sasl_utils_t *utils,
+    sasl_interact_t **prompt_need, struct xo_creds *c)
+{
+	const sasl_interact_t *prompts = prompt_need ? *prompt_need : NULL;
+	const char *mech = ctx->mech->name;
+	int r_authname, r_authzid, r_secret;
+
+	memset(c, 0, sizeof(*c));
+	r_authname = get_simple(utils, prompts, SASL_CB_AUTHNAME,
+	    &c->authname, &c->authnamelen);
+	r_authzid = get_simple(utils, prompts, SASL_CB_USER,
+	    &c->authzid, &c->authzidlen);
+	r_secret = get_secret(utils, prompts, &c->secret, &c->secretlen);
+	if (r_authname != SASL_OK && r_authname != SASL_INTERACT) {
+		xo_msg_error(utils, 0, "%s: cannot get the user name "
+		    "from the application (%s)", mech, sasl_reason(r_authname));
+		return r_authname;
+	}
+	if (r_secret != SASL_OK && r_secret != SASL_INTERACT) {
+		xo_msg_error(utils, 0, "%s: cannot get the access "
+		    "token from the application (%s)", mech,
+		    sasl_reason(r_secret));
+		return r_secret;
+	}
+	/* The authorization id is optional: an application that cannot
+	 * supply one simply has none. */
+	if (r_authzid != SASL_OK && r_authzid != SASL_INTERACT) {
+		c->authzid = NULL;
+		r_authzid = SASL_OK;
+	}
+	if (c->authzid == NULL)
+		c->authzidlen = 0;
+	if (r_authname != SASL_INTERACT && r_authzid != SASL_INTERACT &&
+	    r_secret != SASL_INTERACT)
+		return SASL_OK;
+	prompts_free(utils, prompt_need);
+	if (prompt_need == NULL) {
+		xo_msg_error(utils, 0, "%s: the application gave no %s and "
+		    "cannot be asked for it", mech, r_secret == SASL_INTERACT ?
+		    "access token" : "user name");
+		return SASL_BADPARAM;
+	}
+	return make_prompts(utils, mech, prompt_need,
+	    r_authname == SASL_INTERACT, r_authzid == SASL_INTERACT,
+	    r_secret == SASL_INTERACT);
+}
+
+/* Checks what C holds for the wire (and the server's name, if the
+ * mechanism sends it), then tells libsasl2 who we are and keeps a
+ * printable name for messages.  Returns SASL_OK, or an error after its
+ * message. */
+static int
+use_creds(struct xo_ctx *ctx, sasl_client_params_t *params,
+    const struct xo_creds *c, sasl_out_params_t *oparams)
+{
+	const sasl_utils_t *utils = params->utils;
+	const char *mech = ctx->mech->name;
+	int r;
+
+	if ((r = check_value(utils, mech, "user name", c->authname,
+	    c->authnamelen, XO_USER_MAX, 1)) != SASL_OK ||
+	    (r = check_value(utils, mech, "authorization id (mailbox)",
+	    c->authzid, c->authzidlen, XO_USER_MAX, 0)) != SASL_OK ||
+	    (r = check_value(utils, mech, "access token", c->secret,
+	    c->secretlen, XO_TOKEN_MAX, 1)) != SASL_OK)
+		return r;
+	if (ctx->mech->sends_host &&
+	    (r = check_host(utils, mech, params->serverFQDN)) != SASL_OK)
+		return r;
+	if ((r = set_identity(ctx, params, c, oparams)) != SASL_OK)
+		return r;
+	if (c->authzidlen > 0)
+		xo_printable(ctx->who, sizeof(ctx->who), c->authzid,
+		    c->authzidlen);
+	else
+		xo_printable(ctx->who, sizeof(ctx->who), c->authname,
+		    c->authnamelen);
+	return SASL_OK;
+}
+
 static int
 step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
     unsigned serverinlen, sasl_interact_t **prompt_need,
@@ -464,87 +568,22 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
     sasl_out_params_t *oparams)
 {
 	const sasl_utils_t *utils = params->utils;
-	const sasl_interact_t *prompts = prompt_need ? *prompt_need : NULL;
 	struct xo_creds c;
 	char service[XO_MSG_VALUE_MAX], cmd[3 * XO_MSG_VALUE_MAX];
-	int r_authname, r_authzid, r_secret, r;
+	int r;
 
-	memset(&c, 0, sizeof(c));
 	if (serverinlen > 0) {
 		xo_msg_error(utils, 0, "%s: the server sent data "
 		    "before the client's first message (protocol error)",
-		    mech_name(ctx->kind));
+		    ctx->mech->name);
 		r = SASL_BADPROT;
 		goto out;
 	}
-
-	r_authname = get_simple(utils, prompts, SASL_CB_AUTHNAME,
-	    &c.authname, &c.authnamelen);
-	r_authzid = get_simple(utils, prompts, SASL_CB_USER,
-	    &c.authzid, &c.authzidlen);
-	r_secret = get_secret(utils, prompts, &c.secret, &c.secretlen);
-	if (r_authname != SASL_OK && r_authname != SASL_INTERACT) {
-		xo_msg_error(utils, 0, "%s: cannot get the user name "
-		    "from the application (%s)", mech_name(ctx->kind),
-		    sasl_reason(r_authname));
-		r = r_authname;
-		goto out;
-	}
-	if (r_secret != SASL_OK && r_secret != SASL_INTERACT) {
-		xo_msg_error(utils, 0, "%s: cannot get the access "
-		    "token from the application (%s)", mech_name(ctx->kind),
-		    sasl_reason(r_secret));
-		r = r_secret;
-		goto out;
-	}
-	/* The authorization id is optional: an application that cannot
-	 * supply one simply has none. */
-	if (r_authzid != SASL_OK && r_authzid != SASL_INTERACT) {
-		c.authzid = NULL;
-		c.authzidlen = 0;
-		r_authzid = SASL_OK;
-	}
-	if (r_authname == SASL_INTERACT || r_authzid == SASL_INTERACT ||
-	    r_secret == SASL_INTERACT) {
-		/* Results of the previous round are in use above: free that
-		 * round only now. */
-		if (prompt_need != NULL && *prompt_need != NULL) {
-			utils->free(*prompt_need);
-			*prompt_need = NULL;
-		}
-		if (prompt_need == NULL) {
-			xo_msg_error(utils, 0, "%s: the application "
-			    "gave no %s and cannot be asked for it",
-			    mech_name(ctx->kind), r_secret == SASL_INTERACT ?
-			    "access token" : "user name");
-			return SASL_BADPARAM;
-		}
-		return make_prompts(utils, ctx->kind, prompt_need,
-		    r_authname == SASL_INTERACT, r_authzid == SASL_INTERACT,
-		    r_secret == SASL_INTERACT);
-	}
-	if (c.authzid == NULL)
-		c.authzidlen = 0;
-
-	if ((r = check_value(utils, ctx->kind, "user name", c.authname,
-	    c.authnamelen, XO_USER_MAX, 1)) != SASL_OK ||
-	    (r = check_value(utils, ctx->kind, "authorization id (mailbox)",
-	    c.authzid, c.authzidlen, XO_USER_MAX, 0)) != SASL_OK ||
-	    (r = check_value(utils, ctx->kind, "access token", c.secret,
-	    c.secretlen, XO_TOKEN_MAX, 1)) != SASL_OK)
-		goto out;
-	if (ctx->kind == XO_OAUTHBEARER &&
-	    (r = check_host(utils, ctx->kind, params->serverFQDN)) != SASL_OK)
-		goto out;
-	if ((r = set_identity(ctx, params, &c, oparams)) != SASL_OK)
-		goto out;
-	if (c.authzidlen > 0)
-		xo_printable(ctx->who, sizeof(ctx->who), c.authzid,
-		    c.authzidlen);
-	else
-		xo_printable(ctx->who, sizeof(ctx->who), c.authname,
-		    c.authnamelen);
-	if ((r = build_message(ctx, params, &c)) != SASL_OK)
+	if ((r = get_creds(ctx, utils, prompt_need, &c)) == SASL_INTERACT)
+		return r;	/* with the new prompts */
+	if (r != SASL_OK ||
+	    (r = use_creds(ctx, params, &c, oparams)) != SASL_OK ||
+	    (r = build_message(ctx, params, &c)) != SASL_OK)
 		goto out;
 
 	oparams->doneflag = 0;
@@ -564,17 +603,14 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	 * where sasl_errdetail() finds it; a success never shows it. */
 	xo_msg_error(utils, SASL_NOLOG, "%s: if the server said no "
 	    "at once, the token for %s is expired, revoked or not valid for "
-	    "%s; to see why: %s", mech_name(ctx->kind), ctx->who,
+	    "%s; to see why: %s", ctx->mech->name, ctx->who,
 	    params->service ? xo_msg_value(service, sizeof(service),
 	    params->service) : "this service", test_command(ctx, params, cmd,
 	    sizeof(cmd)));
 	r = SASL_CONTINUE;
  out:
 	/* The prompt results have been copied or are no longer needed. */
-	if (prompt_need != NULL && *prompt_need != NULL) {
-		utils->free(*prompt_need);
-		*prompt_need = NULL;
-	}
+	prompts_free(utils, prompt_need);
 	return r;
 }
 
@@ -585,16 +621,17 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 static int
 holds_token(const struct xo_ctx *ctx, const char *s, size_t len)
 {
+	struct xo_payload_span sp;
 	const char *tok;
 	size_t n;
 
-	if (ctx->out == NULL || ctx->toklen == 0 ||
-	    ctx->outlen < ctx->toklen + 2)
+	if (ctx->out == NULL ||
+	    xo_payload_parse(ctx->out, ctx->outlen, &sp) != 0 || sp.toklen == 0)
 		return 0;
-	tok = ctx->out + ctx->outlen - 2 - ctx->toklen;
-	n = ctx->toklen < 16 ? ctx->toklen : 16;
+	tok = ctx->out + sp.token;
+	n = sp.toklen < 16 ? sp.toklen : 16;
 	return memmem(s, len, tok, n) != NULL ||
-	    memmem(s, len, tok + ctx->toklen - n, n) != NULL;
+	    memmem(s, len, tok + sp.toklen - n, n) != NULL;
 }
 
 /* The server's answer to our message: empty is success, anything else is
@@ -619,7 +656,7 @@ step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
 	ctx->state = XO_FAILED;
 	/* The server knows better than the expiry time in the file. */
 	if (ctx->tokpath != NULL && ctx->token != NULL)
-		xo_token_mark_stale(utils, mech_name(ctx->kind), ctx->tokpath,
+		xo_token_mark_stale(utils, ctx->mech->name, ctx->tokpath,
 		    ctx->token);
 	parsed = xo_challenge_parse(serverin, serverinlen, &ch) == 0;
 	echoed = holds_token(ctx, serverin, serverinlen) ||
@@ -630,13 +667,13 @@ step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
 		xo_msg_error(utils, 0, "%s: the server refused the "
 		    "login for %s with a challenge that holds the access token "
 		    "we sent (a server or proxy echoing our message back); it "
-		    "is not shown here; to see why: %s", mech_name(ctx->kind),
+		    "is not shown here; to see why: %s", ctx->mech->name,
 		    ctx->who, test_command(ctx, params, cmd, sizeof(cmd)));
 	} else if (parsed) {
 		xo_msg_error(utils, 0, "%s: the server rejected the "
 		    "access token for %s (status %s%s%s%s%s): it has expired or "
 		    "been revoked, or does not carry the scope the server "
-		    "wants; to see why: %s", mech_name(ctx->kind), ctx->who,
+		    "wants; to see why: %s", ctx->mech->name, ctx->who,
 		    ch.status[0] ? ch.status : "not given",
 		    ch.scope[0] ? ", scope \"" : "", ch.scope,
 		    ch.scope[0] ? "\"" : "",
@@ -647,17 +684,11 @@ step_reply(struct xo_ctx *ctx, sasl_client_params_t *params,
 		xo_printable(raw, sizeof(raw), serverin, serverinlen);
 		xo_msg_error(utils, 0, "%s: the server refused the "
 		    "login for %s with a challenge that is not the JSON error "
-		    "we expect: \"%s\"", mech_name(ctx->kind), ctx->who, raw);
+		    "we expect: \"%s\"", ctx->mech->name, ctx->who, raw);
 	}
 	xo_wipe(&ch, sizeof(ch));
-	/* RFC 7628 3.2.3: a dummy \x01; XOAUTH2 (Google): an empty line. */
-	if (ctx->kind == XO_OAUTHBEARER) {
-		*clientout = "\001";
-		*clientoutlen = 1;
-	} else {
-		*clientout = "";
-		*clientoutlen = 0;
-	}
+	*clientout = ctx->mech->abort;
+	*clientoutlen = ctx->mech->abortlen;
 	return SASL_CONTINUE;
 }
 
@@ -687,14 +718,14 @@ xo_step(void *conn_context, sasl_client_params_t *params,
 	case XO_FAILED:
 		xo_msg_error(utils, 0, "%s: the server went on after "
 		    "its error challenge instead of ending the exchange "
-		    "(protocol error)", mech_name(ctx->kind));
+		    "(protocol error)", ctx->mech->name);
 		return SASL_BADPROT;
 	case XO_DONE:
 	default:
 		break;
 	}
 	xo_msg_error(utils, 0, "%s: the server went on after the "
-	    "exchange succeeded (protocol error)", mech_name(ctx->kind));
+	    "exchange succeeded (protocol error)", ctx->mech->name);
 	return SASL_BADPROT;
 }
 
@@ -717,21 +748,34 @@ static const unsigned long xo_required_prompts[] = {
 	SASL_CB_AUTHNAME, SASL_CB_PASS, SASL_CB_LIST_END
 };
 
+/* The client plug of mechanism M (a row of xo_mechs): all alike but for
+ * the name and the row, which xo_new finds in glob_context. */
+#define XO_PLUG(M) {							\
+	.mech_name = (M).name,		/* SASL name, from the row */	\
+	.max_ssf = 0,			/* no security layer */		\
+	.security_flags = SASL_SEC_NOANONYMOUS |			\
+	    SASL_SEC_PASS_CREDENTIALS,	/* the token is a credential */	\
+	.features = SASL_FEAT_WANT_CLIENT_FIRST |			\
+	    SASL_FEAT_ALLOWS_PROXY,	/* initial response; authzid */	\
+	.required_prompts = xo_required_prompts, /* user, token */	\
+	.glob_context = (void *)(uintptr_t)&(M), /* the row */		\
+	.mech_new = xo_new,		/* a context per exchange */	\
+	.mech_step = xo_step,		/* START, SENT, FAILED/DONE */	\
+	.mech_dispose = xo_dispose,	/* wipes and frees it */	\
+	.mech_free = NULL,		/* no global state to free */	\
+	.idle = NULL,			/* nothing to do when idle */	\
+	.spare_fptr1 = NULL,		/* spare */			\
+	.spare_fptr2 = NULL,		/* spare */			\
+}
+
 /* Read-only: libsasl2 only reads the table it is handed. */
 static const sasl_client_plug_t xo_plugins[] = {
-	{
-		"XOAUTH2", 0, SASL_SEC_NOANONYMOUS | SASL_SEC_PASS_CREDENTIALS,
-		SASL_FEAT_WANT_CLIENT_FIRST | SASL_FEAT_ALLOWS_PROXY,
-		xo_required_prompts, (void *)(uintptr_t)XO_XOAUTH2,
-		xo_new, xo_step, xo_dispose, NULL, NULL, NULL, NULL
-	},
-	{
-		"OAUTHBEARER", 0, SASL_SEC_NOANONYMOUS | SASL_SEC_PASS_CREDENTIALS,
-		SASL_FEAT_WANT_CLIENT_FIRST | SASL_FEAT_ALLOWS_PROXY,
-		xo_required_prompts, (void *)(uintptr_t)XO_OAUTHBEARER,
-		xo_new, xo_step, xo_dispose, NULL, NULL, NULL, NULL
-	},
+	XO_PLUG(xo_mechs[0]),		/* XOAUTH2 */
+	XO_PLUG(xo_mechs[1]),		/* OAUTHBEARER */
 };
+
+_Static_assert(sizeof(xo_plugins) / sizeof(xo_plugins[0]) ==
+    sizeof(xo_mechs) / sizeof(xo_mechs[0]), "a plug for each mechanism");
 
 XO_EXPORT int sasl_client_plug_init(const sasl_utils_t *, int, int *,
     sasl_client_plug_t **, int *);

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1197,6 +1198,40 @@ test_backoff(void)
 	printf("ok: %zu back-off cases\n", i);
 }
 
+/* tokfile_stale_usable, the one rule of plugin and `token' for a due
+ * token while refreshing fails: rows of {token, seconds left, want}. */
+static void
+test_stale_usable(void)
+{
+	static const struct {
+		const char *name, *token;
+		int64_t left;
+		int want;
+	} rows[] = {
+		{ "an hour left", "at", 3600, 1 },
+		{ "just the minute", "at", TOKFILE_STALE_MIN, 1 },
+		{ "a second short", "at", TOKFILE_STALE_MIN - 1, 0 },
+		{ "seconds left", "at", 5, 0 },
+		{ "expires now", "at", 0, 0 },
+		{ "expired", "at", -60, 0 },
+		{ "marked stale by the plugin", "at", -1000, 0 },
+		{ "no token", NULL, 3600, 0 },
+		{ "empty token", "", 3600, 0 },
+	};
+	struct tokfile tok;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		where = rows[i].name;
+		memset(&tok, 0, sizeof(tok));
+		tok.access_token = (char *)(uintptr_t)rows[i].token;
+		tok.expires_at = 1000 + rows[i].left;
+		expect_int("stale usable", tokfile_stale_usable(&tok, 1000),
+		    rows[i].want);
+	}
+	printf("ok: %zu stale-token cases\n", i);
+}
+
 static void
 test_strerror(void)
 {
@@ -1235,6 +1270,7 @@ main(void)
 	test_roll_forward();
 	test_reserve();
 	test_backoff();
+	test_stale_usable();
 	test_strerror();
 	cleanup();
 	printf("PASS: unit-tokfile\n");

@@ -20,6 +20,7 @@
 #include "msg.h"
 #include "provider.h"
 #include "tokfile.h"
+#include "xo_err.h"
 #include "xo_util.h"
 
 static int
@@ -130,6 +131,7 @@ cmd_test(const struct cmd_args *opt, int argc, char **argv)
 	struct target t = { NULL, NULL, 0, NULL };
 	struct tokfile *tok = NULL;
 	struct diag_vars vars;
+	struct xo_err err;
 	char *abs = NULL, self[PATH_MAX], when[64], span[32], tenant[128];
 	ssize_t n;
 	int r, status;
@@ -192,7 +194,8 @@ cmd_test(const struct cmd_args *opt, int argc, char **argv)
 	mo.cafile = opt->net.cafile;
 	mo.connect_timeout_ms = opt->net.connect_timeout_ms;
 	mo.timeout_ms = opt->net.timeout_ms;
-	status = mailtest_run(&mo, t.arg, abs, tok->user);
+	if ((status = mailtest_run(&mo, t.arg, abs, tok->user, &err)) != 0)
+		msg(t.arg, "%s", err.msg);
  out:
 	free(abs);
 	tokfile_free(tok);

@@ -22,10 +22,6 @@
 #include "tokfile.h"
 #include "xo_util.h"
 
-/* A refresh that fails still prints the old access token (with a
- * warning) if it stays valid at least this long. */
-#define STILL_USABLE_S		60
-
 static int
 print_token(const struct target *t, const char *token)
 {
@@ -74,9 +70,9 @@ token_one(const struct target *t, void *arg)
 		goto out;
 	}
 	/* The last refresh failed a moment ago and the token still works
-	 * for a while: do not make the program wait on the endpoint again
-	 * (the plugin backs off the same way). */
-	if (tok->expires_at - xo_now_s() >= STILL_USABLE_S &&
+	 * for a while (tokfile_stale_usable, the plugin's rule too): do not
+	 * make the program wait on the endpoint again. */
+	if (tokfile_stale_usable(tok, xo_now_s()) &&
 	    (backoff = tokfile_backoff(tok, xo_now_s())) > 0) {
 		msg(t->arg, "refreshing failed %" PRId64 " s ago (%s); using the "
 		    "current access token, valid for %" PRId64 " more min; next "
@@ -89,7 +85,7 @@ token_one(const struct target *t, void *arg)
 	if ((status = cmd_refresh_target(opt, t, 0, &access)) != 0) {
 		/* Still good for a while: better late than never (unless
 		 * told to stop: stop.h). */
-		if (tok->expires_at - xo_now_s() >= STILL_USABLE_S &&
+		if (tokfile_stale_usable(tok, xo_now_s()) &&
 		    !stop_requested()) {
 			msg(t->arg, "using the current access token, valid for "
 			    "%" PRId64 " more min", (tok->expires_at - xo_now_s()) / 60);
