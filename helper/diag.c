@@ -242,19 +242,16 @@ const struct diag diag_table[] = {
 	{ "aad-no-service-principal", DIAG_TOKEN,
 	  "*AADSTS7000229:*", DIAG_CLASS_CONFIG,
 	  "the app {client_id} has no service principal (enterprise "
-	  "application) in the tenant {tenant}: since March 2026 Microsoft "
-	  "refuses a multitenant app without one",
-	  "a tenant admin creates it: az ad sp create --id {client_id} (or "
-	  "New-MgServicePrincipal -AppId {client_id}), and for mail access "
-	  "registers it in Exchange Online PowerShell: New-ServicePrincipal "
-	  "-AppId {client_id} -ObjectId <the enterprise application's object "
-	  "id>; then: xoauth2-token login {account}",
+	  "application) in this tenant: since March 2026 Microsoft refuses a "
+	  "multitenant app without one",
+	  "a tenant admin runs: az ad sp create --id {client_id} (or "
+	  "New-MgServicePrincipal -AppId {client_id}); then: xoauth2-token "
+	  "login {account}",
 	  NULL,
-	  "a tenant admin creates it: az ad sp create --id {client_id} (or "
-	  "New-MgServicePrincipal -AppId {client_id}), then registers it in "
-	  "Exchange Online PowerShell: New-ServicePrincipal -AppId {client_id} "
-	  "-ObjectId <the enterprise application's object id>; renewals "
-	  "work again once that is done" },
+	  "a tenant admin runs: az ad sp create --id {client_id} (or "
+	  "New-MgServicePrincipal -AppId {client_id}), then in Exchange Online "
+	  "PowerShell: New-ServicePrincipal -AppId {client_id} -ObjectId <the "
+	  "enterprise application's object id>" },
 	{ "aad-secret-invalid", DIAG_TOKEN,
 	  "*AADSTS7000215:*", DIAG_CLASS_CONFIG,
 	  "the client secret is wrong (often the secret's ID was given "

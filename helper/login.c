@@ -111,10 +111,27 @@ scope_granted(const char *granted, const char *scope)
 	return 0;
 }
 
-/* The first mail scope that the provider's row asks for (its scope,
- * but offline_access), that this login asked for (P's scope), and that
- * the server did not grant (T's scope; absent: all as asked, RFC 6749
- * 5.1), copied into BUF; 0 if none is missing. */
+/* 1 if SCOPE is a mail scope: a word of some provider row's scope
+ * (provider.h's table) but offline_access, which any OAuth server
+ * understands and no consent screen shows. */
+static int
+mail_scope(const char *scope)
+{
+	const struct provider_row *rows;
+	size_t i, n;
+
+	if (strcmp(scope, "offline_access") == 0)
+		return 0;
+	rows = provider_table(&n);
+	for (i = 0; i < n; i++)
+		if (rows[i].scope != NULL && has_word(rows[i].scope, scope))
+			return 1;
+	return 0;
+}
+
+/* The first mail scope this login asked for (P's scope) that the server
+ * did not grant (T's scope; absent: all as asked, RFC 6749 5.1), copied
+ * into BUF; 0 if none is missing. */
 static int
 scope_missing(const struct provider *p, const struct oauth_tokens *t,
     char *buf, size_t size)
@@ -122,15 +139,15 @@ scope_missing(const struct provider *p, const struct oauth_tokens *t,
 	const char *w;
 	size_t n;
 
-	if (t->scope == NULL || p->row == NULL || p->row->scope == NULL ||
-	    p->scope == NULL)
+	if (t->scope == NULL || p->scope == NULL)
 		return 0;
-	for (w = p->row->scope + strspn(p->row->scope, " "); *w != '\0';
+	for (w = p->scope + strspn(p->scope, " "); *w != '\0';
 	    w += n, w += strspn(w, " ")) {
 		n = strcspn(w, " ");
+		if (n >= size)
+			continue;
 		snprintf(buf, size, "%.*s", (int)n, w);
-		if (strcmp(buf, "offline_access") != 0 &&
-		    has_word(p->scope, buf) && !scope_granted(t->scope, buf))
+		if (mail_scope(buf) && !scope_granted(t->scope, buf))
 			return 1;
 	}
 	return 0;
