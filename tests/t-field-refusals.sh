@@ -159,6 +159,7 @@ echo "   ok: still $login_at"
 # google FILE DAYS: the token file FILE, a Google grant logged in DAYS
 # days ago (provider google, the mock's endpoint).
 google() {
+    mkdir -p -m 700 "$XO_STORE"
     xo_tokfile "$XO_STORE/$1.json" "$USER" 3600 provider=google \
         "scope=$GMAIL" "login_at=$(( $(date +%s) - $2 * 86400 - 1800 ))"
 }
