@@ -34,6 +34,8 @@ Loopback only, standard library only.  Two modes:
                                  unticked (a login's answer grants only
                                  openid/email/profile/offline_access: the
                                  mail scope left unticked at consent)
+                                 scope_absent (a login's answer names no
+                                 scope: as asked, RFC 6749 5.1)
         release                  send the rest of every held answer
 
         grace on|off             refresh-token reuse grace (see h_token)
@@ -191,7 +193,9 @@ IDENTITY_SCOPES = ("openid", "email", "profile", "offline_access")
 # Faults that change a grant's answer rather than refuse it: "unticked"
 # (the user left the mail scope unticked: the answer's scope keeps only
 # IDENTITY_SCOPES; authorization_code and device_code grants).
-FAULT_MODES += tuple(FAULT_ANSWERS) + ("unticked",)
+# "scope_absent": the answer has no scope member (RFC 6749 5.1: the scope
+# is then as asked).
+FAULT_MODES += tuple(FAULT_ANSWERS) + ("unticked", "scope_absent")
 
 # Set on shutdown; "hang" requests wait on it so they never outlive the server.
 SHUTDOWN = threading.Event()
@@ -1052,6 +1056,8 @@ def consent(grant):
     only IDENTITY_SCOPES are left in the answer (and on the tokens)."""
     def handler(state, req):
         status, body = grant(state, req)
+        if req.get("fault") == "scope_absent" and status == 200:
+            return status, {k: v for k, v in body.items() if k != "scope"}
         if req.get("fault") != "unticked" or status != 200:
             return status, body
         kept = " ".join(w for w in body.get("scope", "").split()

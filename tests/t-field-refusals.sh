@@ -137,6 +137,12 @@ xo_device_login "$USER" 30 "$XO_HELPER" login msdev --provider custom \
 xo_assert_rc 77 "$XO_TMP/msdev.err"
 xo_assert_contains "$XO_TMP/msdev.err" "^xoauth2-token: msdev: the server granted \"offline_access\" but not https://outlook\.office\.com/IMAP\.AccessAsUser\.All, without which the token opens no mail: it was refused on the consent screen \(a box left unticked\) or by an administrator's policy; nothing was written"
 [ ! -e "$XO_STORE/msdev.json" ] || xo_fail "a token file was written"
+
+xo_step "an answer without a scope member (RFC 6749 5.1: as asked) is accepted"
+xo_oauth -q fault scope_absent
+xo_login_mock 30 noscope --login-hint "$USER" --scope "$GMAIL openid email"
+xo_assert_rc 0 "$XO_TMP/noscope.err"
+xo_assert_contains "$XO_TMP/noscope.err" "signed in as $USER; token file $XO_STORE/noscope\.json written"
 xo_oauth -q fault none
 
 xo_step "the mail scope granted: the login is written, with login_at"
