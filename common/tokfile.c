@@ -55,6 +55,7 @@ static const struct member members[] = {
 	M(expires_at, M_INT64, 1),
 	M(refresh_token, M_STRING, 0),
 	M(refreshed_at, M_INT64, 0),
+	M(login_at, M_INT64, 0),
 	M(grant, M_STRING, 0),
 	M(client_secret_file, M_STRING, 0),
 	M(private_key_file, M_STRING, 0),

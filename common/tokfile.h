@@ -20,7 +20,9 @@
  * Times are Unix seconds.  Required: version (1), user, token_endpoint,
  * client_id, access_token, expires_at.  Optional (absent or null): account,
  * provider, client_secret, scope, refresh_token, refreshed_at (the last
- * successful refresh), the app-only members below, proxy and no_proxy
+ * successful refresh), login_at (when a person logged in for this grant:
+ * Google ends a Testing client's grants 7 days later), the app-only
+ * members below, proxy and no_proxy
  * (how the helper reaches the token endpoint, whatever its environment
  * says), notify (a command the helper runs when the file starts to need a
  * login, and when it recovers), and the health of the last refresh
@@ -112,6 +114,9 @@ struct tokfile {
 	char		*refresh_token;	/* secret; NULL if absent */
 	int64_t		 expires_at;	/* of access_token, Unix seconds */
 	int64_t		 refreshed_at;	/* 0 if absent */
+	int64_t		 login_at;	/* the person's login that got the
+					 * grant (login sets it, refresh and
+					 * set keep it); 0 if absent */
 	/* App-only (see above); NULL if absent. */
 	char		*grant;		/* NULL: refresh_token */
 	char		*client_secret_file;

@@ -109,6 +109,42 @@ const struct diag diag_table[] = {
 	  "refresh earlier: the SASL option xoauth2_refresh_margin=900 (the "
 	  "default is 600), and xoauth2-token refresh --margin 900 {account} "
 	  "where a timer refreshes the file", NULL, NULL },
+	/* High Volume Email (smtp-hve.office365.com): app-only tokens from
+	 * an app on the HVE account's Allowed Apps list, internal
+	 * recipients only. */
+	{ "smtp-hve-external-recipient", DIAG_SMTP,
+	  "550 5.5.105 *", DIAG_CLASS_CONFIG,
+	  "the High Volume Email endpoint (smtp-hve.office365.com) delivers "
+	  "only to recipients inside the organization, and one was outside it",
+	  "send mail for outside recipients through smtp.office365.com (a "
+	  "normal mailbox) instead; HVE is for internal mail only", NULL, NULL },
+	{ "smtp-hve-refused", DIAG_SMTP,
+	  "501 5.5.124 *", DIAG_CLASS_CONFIG,
+	  "the High Volume Email endpoint (smtp-hve.office365.com) refused "
+	  "the login: it takes only app-only tokens, from an app on the HVE "
+	  "account's Allowed Apps list",
+	  "log in app-only: xoauth2-token login {account} --app-only --tenant "
+	  "{tenant} --client-id {client_id} --user {user} --client-secret-file "
+	  "FILE, and an Exchange admin runs: Add-HVEAppAccess -Identity {user} "
+	  "-AppIds {client_id} (up to 5 minutes to apply)",
+	  "the High Volume Email endpoint (smtp-hve.office365.com) refused "
+	  "the app-only token: the app {client_id} is not on the Allowed Apps "
+	  "list of the HVE account {user} (or was added less than 5 minutes "
+	  "ago)",
+	  "an Exchange admin runs: Add-HVEAppAccess -Identity {user} -AppIds "
+	  "{client_id}; wait 5 minutes, then test again" },
+	{ "smtp-sendas-denied", DIAG_SMTP,
+	  "550 5.7.60 *", DIAG_CLASS_CONFIG,
+	  "the login worked, but {user} may not send as the sender address: "
+	  "sending as a shared mailbox over SMTP needs SendAs on it (FullAccess, "
+	  "which IMAP needs, is not enough)",
+	  "an Exchange admin runs: Add-RecipientPermission -Identity "
+	  "SHARED_MAILBOX -Trustee {user} -AccessRights SendAs (or send with "
+	  "{user}'s own address)",
+	  "the app-only login for {user} worked, but the app may not send as "
+	  "the sender address: that needs SendAs on it",
+	  "an Exchange admin runs: Add-RecipientPermission -Identity {user} "
+	  "-Trustee <the app's service principal> -AccessRights SendAs" },
 	{ "imap-refused", DIAG_IMAP,
 	  "* NO AUTHENTICATE failed*", DIAG_CLASS_CONFIG,
 	  "Exchange refused the login and says no more over IMAP: " TOKEN_REFUSED
@@ -203,6 +239,19 @@ const struct diag diag_table[] = {
 	  "an admin finds the policy in Entra admin center > Sign-in logs "
 	  "(filter on the app {client_id}) and allows this client; then "
 	  "run: xoauth2-token login {account}", NULL, NULL },
+	{ "aad-no-service-principal", DIAG_TOKEN,
+	  "*AADSTS7000229:*", DIAG_CLASS_CONFIG,
+	  "the app {client_id} has no service principal (enterprise "
+	  "application) in this tenant: since March 2026 Microsoft refuses a "
+	  "multitenant app without one",
+	  "a tenant admin runs: az ad sp create --id {client_id} (or "
+	  "New-MgServicePrincipal -AppId {client_id}); then: xoauth2-token "
+	  "login {account}",
+	  NULL,
+	  "a tenant admin runs: az ad sp create --id {client_id} (or "
+	  "New-MgServicePrincipal -AppId {client_id}), then in Exchange Online "
+	  "PowerShell: New-ServicePrincipal -AppId {client_id} -ObjectId <the "
+	  "enterprise application's object id>" },
 	{ "aad-secret-invalid", DIAG_TOKEN,
 	  "*AADSTS7000215:*", DIAG_CLASS_CONFIG,
 	  "the client secret is wrong (often the secret's ID was given "
@@ -234,6 +283,15 @@ const struct diag diag_table[] = {
 	  "run: xoauth2-token login {account}; if it recurs every week, publish the "
 	  "app (Google Cloud console > OAuth consent screen > Publish app)",
 	  NULL, NULL },
+	{ "google-testing-7-days", DIAG_GOOGLE_WEEK,
+	  "invalid_grant*", DIAG_CLASS_LOGIN,
+	  "Google ended the grant 7 days after the login: an OAuth client "
+	  "in \"Testing\" publishing status gets refresh tokens that expire "
+	  "after 7 days",
+	  "publish the app (Google Cloud console > APIs & Services > OAuth "
+	  "consent screen > Publish app; an Internal app in a Workspace "
+	  "organization has no such limit), then: xoauth2-token login "
+	  "{account}", NULL, NULL },
 	{ "google-no-delegation", DIAG_TOKEN,
 	  "unauthorized_client: Client is unauthorized to retrieve access "
 	  "tokens*", DIAG_CLASS_CONFIG,
@@ -282,6 +340,23 @@ diag_match_token(const char *error, const char *desc)
 	snprintf(text, sizeof(text), "%s%s%s", error,
 	    desc != NULL && *desc != '\0' ? ": " : "", desc != NULL ? desc : "");
 	return diag_match(DIAG_TOKEN, text);
+}
+
+const struct diag *
+diag_grant_end(const struct diag *d, const char *error, const char *desc,
+    const char *provider, int64_t login_at, int64_t now)
+{
+	const struct diag *week;
+	char text[1024];
+
+	if (error == NULL || strcmp(error, "invalid_grant") != 0 ||
+	    provider == NULL || strcmp(provider, "google") != 0 ||
+	    login_at <= 0 || now - login_at < DIAG_WEEK_MIN ||
+	    now - login_at > DIAG_WEEK_MAX)
+		return d;
+	snprintf(text, sizeof(text), "%s: %s", error, desc != NULL ? desc : "");
+	week = diag_match(DIAG_GOOGLE_WEEK, text);
+	return week != NULL ? week : d;
 }
 
 const char *

@@ -43,6 +43,10 @@ enum diag_class {
 #define DIAG_SMTP	0x04u
 #define DIAG_MAIL	(DIAG_IMAP | DIAG_POP | DIAG_SMTP)
 #define DIAG_TOKEN	0x08u	/* a token endpoint's error answer */
+/* A Google refresh refused (invalid_grant) about 7 days after the login:
+ * the 7-day life of refresh tokens of an OAuth client in "Testing".
+ * Only diag_grant_end asks for these rows. */
+#define DIAG_GOOGLE_WEEK 0x10u
 
 struct diag {
 	const char	*name;		/* stable short id, e.g. "smtp-auth-disabled" */
@@ -66,6 +70,20 @@ const struct diag *diag_match(unsigned where, const char *text);
 /* The row for a token endpoint's error answer: matches "ERROR: DESC"
  * (DESC may be NULL or empty: then "ERROR").  NULL if none. */
 const struct diag *diag_match_token(const char *error, const char *desc);
+
+/* How long after a login a refused Google refresh counts as the 7-day
+ * limit of a client in Testing: the timer's hourly refresh meets it
+ * within the hour after day 7; a machine that was off, a little later. */
+#define DIAG_WEEK_MIN	(7 * 86400 - 3600)
+#define DIAG_WEEK_MAX	(8 * 86400)
+
+/* The row that explains a refused refresh: D (what diag_match_token
+ * found, or NULL), unless ERROR is invalid_grant for PROVIDER "google"
+ * and NOW is DIAG_WEEK_MIN to DIAG_WEEK_MAX seconds after LOGIN_AT (the
+ * token file's login_at; 0: unknown, or an app-only file): then the
+ * DIAG_GOOGLE_WEEK row.  DESC may be NULL. */
+const struct diag *diag_grant_end(const struct diag *d, const char *error,
+    const char *desc, const char *provider, int64_t login_at, int64_t now);
 
 /* "temporary", "needs login", "configuration" or "unclassified". */
 const char *diag_class_name(enum diag_class cls);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +62,129 @@ has_word(const char *list, const char *word)
 		p += n;
 	}
 	return 0;
+}
+
+/* --- what the user granted --------------------------------------------- */
+
+/* The words a provider's consent screen shows for a mail scope, where a
+ * user may untick it (granular consent). */
+static const struct {
+	const char	*scope;
+	const char	*words;
+} consent_words[] = {
+	{ "https://mail.google.com/", "Read, compose, send, and permanently "
+	  "delete all your email from Gmail" },
+};
+
+/* The last path segment of the scope S (N bytes): "SMTP.Send" of
+ * "https://outlook.office.com/SMTP.Send"; S itself if it has no '/';
+ * "" if it ends in '/'.  *LENp gets its length. */
+static const char *
+scope_leaf(const char *s, size_t n, size_t *lenp)
+{
+	size_t i = n;
+
+	while (i > 0 && s[i - 1] != '/')
+		i--;
+	*lenp = n - i;
+	return s + i;
+}
+
+/* 1 if the space-separated list GRANTED holds SCOPE: the same word, or
+ * (Microsoft may name a resource's scope either way) the same last
+ * segment of a URI. */
+static int
+scope_granted(const char *granted, const char *scope)
+{
+	size_t sn = strlen(scope), gn, sl, gl;
+	const char *p = granted, *sleaf, *gleaf;
+
+	sleaf = scope_leaf(scope, sn, &sl);
+	for (p += strspn(p, " "); *p != '\0'; p += strspn(p, " ")) {
+		gn = strcspn(p, " ");
+		gleaf = scope_leaf(p, gn, &gl);
+		if ((gn == sn && strncasecmp(p, scope, sn) == 0) ||
+		    (sl > 0 && gl == sl && strncasecmp(gleaf, sleaf, sl) == 0))
+			return 1;
+		p += gn;
+	}
+	return 0;
+}
+
+/* 1 if SCOPE is a mail scope: a word of some provider row's scope
+ * (provider.h's table) but offline_access, which any OAuth server
+ * understands and no consent screen shows. */
+static int
+mail_scope(const char *scope)
+{
+	const struct provider_row *rows;
+	size_t i, n;
+
+	if (strcmp(scope, "offline_access") == 0)
+		return 0;
+	rows = provider_table(&n);
+	for (i = 0; i < n; i++)
+		if (rows[i].scope != NULL && has_word(rows[i].scope, scope))
+			return 1;
+	return 0;
+}
+
+/* The first mail scope this login asked for (P's scope) that the server
+ * did not grant (T's scope; absent: all as asked, RFC 6749 5.1), copied
+ * into BUF; 0 if none is missing. */
+static int
+scope_missing(const struct provider *p, const struct oauth_tokens *t,
+    char *buf, size_t size)
+{
+	const char *w;
+	size_t n;
+
+	if (t->scope == NULL || p->scope == NULL)
+		return 0;
+	for (w = p->scope + strspn(p->scope, " "); *w != '\0';
+	    w += n, w += strspn(w, " ")) {
+		n = strcspn(w, " ");
+		if (n >= size)
+			continue;
+		snprintf(buf, size, "%.*s", (int)n, w);
+		if (mail_scope(buf) && !scope_granted(t->scope, buf))
+			return 1;
+	}
+	return 0;
+}
+
+/* Refuses a login whose token lacks a mail scope (a box left unticked
+ * on the consent screen): such a token opens no mailbox.  Returns 0,
+ * or XO_E_REFUSED after a message; nothing is written then. */
+static int
+login_scope_check(const char *who, const char *again,
+    const struct provider *p, const struct oauth_tokens *t)
+{
+	char scope[256], granted[256], word[XO_SHELL_WORD_MAX];
+	const char *words = NULL;
+	size_t i;
+
+	if (!scope_missing(p, t, scope, sizeof(scope)))
+		return 0;
+	for (i = 0; i < sizeof(consent_words) / sizeof(consent_words[0]); i++)
+		if (strcmp(consent_words[i].scope, scope) == 0)
+			words = consent_words[i].words;
+	snprintf(granted, sizeof(granted), "%s", t->scope);
+	xo_printable_utf8(granted);
+	if (words != NULL)
+		msg(who, "%s granted \"%s\" but not %s, without which the "
+		    "token opens no mail: the box \"%s\" was left unticked on "
+		    "the consent screen; nothing was written: log in again and "
+		    "tick it: " PROG " login %s", p->row->title, granted, scope,
+		    words, xo_shell_word(word, sizeof(word), again));
+	else
+		msg(who, "%s granted \"%s\" but not %s, without which the "
+		    "token opens no mail: it was refused on the consent screen "
+		    "(a box left unticked) or by an administrator's policy; "
+		    "nothing was written: log in again and grant it: " PROG
+		    " login %s", p->row->title, granted, scope,
+		    xo_shell_word(word, sizeof(word), again));
+	return XO_E_REFUSED;
 }
 
 /* Reads the client secret from FILE ("-": stdin): its first line.
@@ -376,6 +500,7 @@ save(const char *path, const char *file, const char *account, const char *who,
 	tok->version = TOKFILE_VERSION;
 	tok->expires_at = asked_at + t->expires_in;
 	tok->refreshed_at = xo_now_s();
+	tok->login_at = tok->refreshed_at;
 	if (tokfile_set(&tok->account, account) != 0 ||
 	    tokfile_set(&tok->user, user) != 0 ||
 	    tokfile_set(&tok->provider, p->name) != 0 ||
@@ -744,6 +869,32 @@ wait_tick(int64_t secs, int64_t deadline, int tty)
 	}
 }
 
+/* The loopback port the hint below suggests: any free one will do. */
+#define HINT_PORT	8400
+
+/* A device code sign-in refused by a Conditional Access policy (ERR):
+ * since 2025 Microsoft-managed policies block the device code flow in
+ * many tenants, where the browser flow still works, from a headless host
+ * too, through an ssh port forward to its loopback listener.  Returns 1
+ * after saying so, 0 if ERR is another refusal. */
+static int
+device_blocked(const char *who, const struct oauth_error *err)
+{
+	if (err->diag == NULL ||
+	    strcmp(err->diag->name, "aad-conditional-access") != 0)
+		return 0;
+	msg(who, "%s: a Conditional Access policy blocks the device code "
+	    "flow for this sign-in (Microsoft-managed policies do so since "
+	    "2025); the browser flow still works: run the same login with "
+	    "--flow browser --port %d; on a machine without a browser, "
+	    "connect to it first with ssh -L %d:localhost:%d HOST and open "
+	    "the URL it prints in the browser on your side (or an admin "
+	    "exempts this app from the policy: Entra admin center > Sign-in "
+	    "logs shows which one)", err->base.msg, HINT_PORT, HINT_PORT,
+	    HINT_PORT);
+	return 1;
+}
+
 /* Starts a device authorization and tells the user where to go.
  * Returns 0 with *DEV filled, or a code after a message. */
 static int
@@ -772,7 +923,8 @@ device_start(const struct login_options *lo, const struct oauth_options *net,
 	}
 	if ((r = oauth_device_authorize(p->device_endpoint, fields,
 	    sizeof(fields) / sizeof(fields[0]), net, dev, &err)) != 0) {
-		msg(who, "%s", err.base.msg);
+		if (!device_blocked(who, &err))
+			msg(who, "%s", err.base.msg);
 		return r;
 	}
 	msg(who, "to sign in, open %s in a browser (on any device) and "
@@ -817,7 +969,8 @@ device_poll_failed(const char *who, const struct oauth_device *dev, int r,
 		msg(who, "%s; trying again", err->base.msg);
 		return 1;
 	}
-	report_grant_error(who, NULL, err);
+	if (!device_blocked(who, err))
+		report_grant_error(who, NULL, err);
 	return r;
 }
 
@@ -1121,7 +1274,9 @@ login_person(const struct login_job *j, const char *file)
 		status = flow_device(lo, &via, who, &p, j->client_secret, &t,
 		    &asked_at);
 	oauth_cleanup();
-	if (status != 0 || (status = login_user(lo, who, &t, &user)) != 0)
+	if (status != 0 || (status = login_scope_check(who, j->account !=
+	    NULL ? j->account : j->path, &p, &t)) != 0 ||
+	    (status = login_user(lo, who, &t, &user)) != 0)
 		goto out;
 	status = save(j->path, file, j->account, who, &p, lo->client_id,
 	    j->client_secret, user, &t, asked_at, &set);

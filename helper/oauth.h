@@ -90,6 +90,8 @@ struct oauth_tokens {
 	char		*refresh_token;	/* NULL if the server sent none */
 	int64_t		 expires_in;	/* seconds */
 	char		*id_token;	/* OpenID Connect, or NULL */
+	char		*scope;		/* what was granted (RFC 6749 5.1), or
+					 * NULL: absent, i.e. as asked */
 };
 
 /* One field of an application/x-www-form-urlencoded request body. */

@@ -53,7 +53,8 @@ oauth_tokens_clear(struct oauth_tokens *t)
 	xo_free_secret(t->access_token);
 	xo_free_secret(t->refresh_token);
 	xo_free_secret(t->id_token);
-	t->access_token = t->refresh_token = t->id_token = NULL;
+	free(t->scope);
+	t->access_token = t->refresh_token = t->id_token = t->scope = NULL;
 	t->expires_in = 0;
 }
 
@@ -288,6 +289,14 @@ answer_tokens(struct json_object *root, const char *label, const char *host,
 	}
 	/* Only read for the user's name (login); a bad one is ignored. */
 	if (token_member(root, "id_token", &out->id_token) == -ENOMEM) {
+		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+		    "out of memory");
+	}
+	/* What the user granted (granular consent may untick a scope):
+	 * login compares it with what it asked for.  A malformed one is
+	 * taken as absent, which RFC 6749 5.1 reads as "as asked". */
+	if (string_member(root, "scope", 4096, MEMBER_EMPTY_ABSENT,
+	    &out->scope) == -ENOMEM) {
 		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
 		    "out of memory");
 	}

@@ -336,7 +336,7 @@ static int
 refresh_ask(struct refresh *rf, struct tokfile *tok,
     const struct oauth_options *net)
 {
-	struct oauth_tokens fresh = { NULL, NULL, 0, NULL };
+	struct oauth_tokens fresh = { NULL, NULL, 0, NULL, NULL };
 	int64_t asked_at;
 	int r;
 
@@ -359,6 +359,9 @@ refresh_ask(struct refresh *rf, struct tokfile *tok,
 	}
 	if (r != 0) {
 		/* Nothing changes but the record of it. */
+		rf->err.diag = diag_grant_end(rf->err.diag, rf->err.code,
+		    rf->err.desc, tok->provider, apponly_is(tok) ? 0 :
+		    tok->login_at, xo_now_s());
 		rf->status = r;
 		rf->failed = 1;
 		if (health_record_failure(tok, classify(&rf->err, r),

@@ -77,6 +77,18 @@ REPLIES = {
     "smtp-basic-auth": ("smtp", "550 5.7.30 Basic authentication is not "
         "supported for Client Submission. " + TAG),
     "smtp-token-expires-soon": ("smtp", "501 5.5.127 Token will expire soon"),
+    # High Volume Email (smtp-hve.office365.com): the codes are the ones
+    # users report there; the words after them are stand-ins (no text of
+    # Microsoft's was found), and the diag rows key on the codes only.
+    # Exchange says 5.5.105 to RCPT TO and 5.7.60 (its documented words)
+    # to MAIL FROM; here, as for 5.7.57, to AUTH: a login test sends no
+    # mail.
+    "smtp-hve-refused": ("smtp", "501 5.5.124 Authentication unsuccessful "
+        "for the HVE account " + TAG),
+    "smtp-hve-external-recipient": ("smtp", "550 5.5.105 External recipients "
+        "are not allowed for HVE accounts " + TAG),
+    "smtp-sendas-denied": ("smtp", "550 5.7.60 SMTP; Client does not have "
+        "permissions to send as this sender " + TAG),
     "imap-refused": ("imap", "NO AUTHENTICATE failed."),
     "pop-refused": ("pop", "-ERR Authentication failure: unknown user name "
         "or bad password."),
@@ -141,6 +153,10 @@ TOKEN_ERRORS = {
         "value for scope https://outlook.office365.com/IMAP.AccessAsApp is not "
         "valid. Client credential flows must have a scope value with /.default "
         "suffixed to the resource identifier."),
+    "aad-no-service-principal": aad(401, "invalid_client", 7000229, "The "
+        "client application %s is missing service principal in the tenant "
+        "72f988bf-86f1-41af-91ab-2d7cd011db47. See instructions here: "
+        "https://go.microsoft.com/fwlink/?linkid=2225119" % APP),
     "google-grant-revoked": (400, {"error": "invalid_grant",
         "error_description": "Token has been expired or revoked."}),
     "google-no-delegation": (401, {"error": "unauthorized_client",

@@ -28,6 +28,14 @@ Loopback only, standard library only.  Two modes:
                                  token rotated -- and its answer sent up to
                                  half its body, the rest held until
                                  "release": an answer in flight)
+                                 ca_blocked, no_service_principal
+                                 (Microsoft's AADSTS53003 and 7000229, as
+                                 it words them: FAULT_ANSWERS)
+                                 unticked (a login's answer grants only
+                                 openid/email/profile/offline_access: the
+                                 mail scope left unticked at consent)
+                                 scope_absent (a login's answer names no
+                                 scope: as asked, RFC 6749 5.1)
         release                  send the rest of every held answer
 
         grace on|off             refresh-token reuse grace (see h_token)
@@ -148,6 +156,46 @@ DEFAULT_EXPIRES_IN = 3600
 FAULT_MODES = ("none", "500", "hang", "badjson", "invalid_grant",
                "google_revoked", "invalid_client",
                "norotate", "replay", "hold")
+
+
+def aadsts(status, error, code, text):
+    """An error answer worded as the Microsoft identity platform words it:
+    the AADSTS code and text, then trace and correlation ids on their own
+    lines, and error_codes."""
+    return (status, {
+        "error": error,
+        "error_description": "AADSTS%d: %s\r\nTrace ID: 0b3f0c4e-1a2b-4c5d-"
+        "8e9f-0a1b2c3d4e5f\r\nCorrelation ID: 7d1c2b3a-4e5f-6071-8293-"
+        "a4b5c6d7e8f9\r\nTimestamp: 2026-11-28 15:04:05Z" % (code, text),
+        "error_codes": [code], "timestamp": "2026-11-28 15:04:05Z",
+        "trace_id": "0b3f0c4e-1a2b-4c5d-8e9f-0a1b2c3d4e5f",
+        "correlation_id": "7d1c2b3a-4e5f-6071-8293-a4b5c6d7e8f9",
+        "error_uri": "https://login.microsoftonline.com/error?code=%d" % code})
+
+
+# Faults that answer any /token request with a provider's refusal, as it
+# words it: (HTTP status, JSON body).
+FAULT_ANSWERS = {
+    # A Conditional Access policy, e.g. one blocking the device code flow
+    # (Microsoft-managed policies since 2025): the poll after sign-in.
+    "ca_blocked": aadsts(400, "invalid_grant", 53003, "Access has been "
+                         "blocked by Conditional Access policies. The access "
+                         "policy does not allow token issuance."),
+    # A multitenant app without a service principal in the tenant.
+    "no_service_principal": aadsts(
+        401, "invalid_client", 7000229, "The client application "
+        "9e5f94bc-e8a4-4e73-b8be-63364c29d753 is missing service principal "
+        "in the tenant 72f988bf-86f1-41af-91ab-2d7cd011db47. See "
+        "instructions here: https://go.microsoft.com/fwlink/?linkid=2225119"),
+}
+# Granted whatever the user unticks on a granular consent screen.
+IDENTITY_SCOPES = ("openid", "email", "profile", "offline_access")
+# Faults that change a grant's answer rather than refuse it: "unticked"
+# (the user left the mail scope unticked: the answer's scope keeps only
+# IDENTITY_SCOPES; authorization_code and device_code grants).
+# "scope_absent": the answer has no scope member (RFC 6749 5.1: the scope
+# is then as asked).
+FAULT_MODES += tuple(FAULT_ANSWERS) + ("unticked", "scope_absent")
 
 # Set on shutdown; "hang" requests wait on it so they never outlive the server.
 SHUTDOWN = threading.Event()
@@ -335,6 +383,8 @@ def h_token(state, req):
                           "Token has been expired or revoked.")
     if fault == "invalid_client":
         raise oauth_error(401, "invalid_client", "injected fault")
+    if fault in FAULT_ANSWERS:
+        raise HttpError(*FAULT_ANSWERS[fault])
 
     req["fault"] = fault
     grant_type = form.get("grant_type", "")
@@ -1001,8 +1051,30 @@ def h_ctl_clock(state, req):
         return 200, {"offset": state.clock_offset}
 
 
+def consent(grant):
+    """GRANT's handler, with the "unticked" fault: of the scopes granted,
+    only IDENTITY_SCOPES are left in the answer (and on the tokens)."""
+    def handler(state, req):
+        status, body = grant(state, req)
+        if req.get("fault") == "scope_absent" and status == 200:
+            return status, {k: v for k, v in body.items() if k != "scope"}
+        if req.get("fault") != "unticked" or status != 200:
+            return status, body
+        kept = " ".join(w for w in body.get("scope", "").split()
+                        if w in IDENTITY_SCOPES)
+        with state.lock:
+            for t in (body.get("access_token"), body.get("refresh_token")):
+                info = state.access.get(t) or state.refresh.get(t)
+                if info is not None:
+                    info["scope"] = kept
+            state.save()
+        return status, dict(body, scope=kept)
+    return handler
+
+
 # grant_type -> handler, consulted by h_token before the refresh grant.
-EXTRA_GRANTS = {"authorization_code": h_token_code, DEVICE_GRANT: h_token_device,
+EXTRA_GRANTS = {"authorization_code": consent(h_token_code),
+                DEVICE_GRANT: consent(h_token_device),
                 "client_credentials": h_token_client_credentials,
                 JWT_BEARER_GRANT: h_token_jwt_bearer}
 

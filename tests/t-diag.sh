@@ -4,6 +4,8 @@
 # the way Exchange Online does -- a bare NO / -ERR / 535, no challenge --
 # and a token endpoint answering with AADSTS and Google errors).
 #   - every mail-server row of the diagnostics table (helper/diag.c),
+#     High Volume Email's (501 5.5.124, 550 5.5.105) and SendAs denied
+#     (550 5.7.60) included, with their app-only fixes,
 #     driven through the real `test` (libsasl2 and our plugin): the reply
 #     maps to its cause and the exact admin step, on stdout and stderr;
 #   - Exchange's own decision (mode "exchange"): a Microsoft Graph token, a
@@ -102,6 +104,9 @@ smtp-basic-auth|smtp|77|a password was sent \(basic authentication\), not an OAu
 smtp-token-expires-soon|smtp|75|expires too soon for this server|xoauth2_refresh_margin=900 .*xoauth2-token refresh --margin 900 work
 imap-refused|imap|77|Exchange refused the login and says no more over IMAP|https://outlook\.office\.com/IMAP\.AccessAsUser\.All: xoauth2-token login work; if IMAP is off, an Exchange admin runs: Set-CASMailbox -Identity alice@contoso\.com -ImapEnabled \$true
 pop-refused|pop|77|Exchange refused the login and says no more over POP|Set-CASMailbox -Identity alice@contoso\.com -PopEnabled \$true
+smtp-hve-refused|smtp|77|the High Volume Email endpoint \(smtp-hve\.office365\.com\) refused the login: it takes only app-only tokens, from an app on the HVE account's Allowed Apps list|log in app-only: xoauth2-token login work --app-only --tenant [^ ]+ --client-id 9e5f94bc-e8a4-4e73-b8be-63364c29d753 --user alice@contoso\.com --client-secret-file FILE, and an Exchange admin runs: Add-HVEAppAccess -Identity alice@contoso\.com -AppIds 9e5f94bc-e8a4-4e73-b8be-63364c29d753 \(up to 5 minutes to apply\)
+smtp-hve-external-recipient|smtp|77|the High Volume Email endpoint \(smtp-hve\.office365\.com\) delivers only to recipients inside the organization|send mail for outside recipients through smtp\.office365\.com
+smtp-sendas-denied|smtp|77|the login worked, but alice@contoso\.com may not send as the sender address: sending as a shared mailbox over SMTP needs SendAs on it \(FullAccess, which IMAP needs, is not enough\)|an Exchange admin runs: Add-RecipientPermission -Identity SHARED_MAILBOX -Trustee alice@contoso\.com -AccessRights SendAs
 EOF
 )
 n=0
@@ -120,7 +125,7 @@ while IFS='|' read -r mode proto rc cause fix; do
     xo_assert_faster_than 10 "$out"
     n=$((n + 1))
 done <<<"$ROWS"
-[ "$n" = 9 ] || xo_fail "$n mail rows run, want 9"
+[ "$n" = 12 ] || xo_fail "$n mail rows run, want 12"
 echo "exchange" >"$XO_EX_DIR/mode"
 
 # --- Exchange's own decision, and what -v shows ---------------------------------
@@ -165,6 +170,24 @@ xo_assert_contains "$out" "^   cause: Exchange refused the app-only token: the a
 xo_assert_contains "$out" "^   fix:   New-ServicePrincipal -AppId $APPID -ObjectId <the enterprise application's object id>; then Add-MailboxPermission -Identity $MBX -User <that service principal> -AccessRights FullAccess, and to send as it: Add-RecipientPermission -Identity $MBX -Trustee <that service principal> -AccessRights SendAs" \
     "the app-only fix"
 
+for mode in smtp-hve-refused smtp-sendas-denied; do
+    xo_step "$mode with an app-only token: the fix is the app's (HVE's Allowed Apps; SendAs for its service principal)"
+    echo "$mode" >"$XO_EX_DIR/mode"
+    mkfile "$MBX" "$(jwt --roles 'SMTP.SendAsApp')" 3600
+    run "app-$mode" test work --smtp "127.0.0.1:$XO_EX_SMTP_PORT" --plain
+    out=$XO_TMP/app-$mode.out
+    xo_assert_rc 77 "$out"
+    case $mode in
+    smtp-hve-refused)
+        xo_assert_contains "$out" "^   cause: the High Volume Email endpoint \(smtp-hve\.office365\.com\) refused the app-only token: the app $APPID is not on the Allowed Apps list of the HVE account $MBX"
+        xo_assert_contains "$out" "^   fix:   an Exchange admin runs: Add-HVEAppAccess -Identity $MBX -AppIds $APPID; wait 5 minutes, then test again\$" ;;
+    smtp-sendas-denied)
+        xo_assert_contains "$out" "^   cause: the app-only login for $MBX worked, but the app may not send as the sender address"
+        xo_assert_contains "$out" "^   fix:   an Exchange admin runs: Add-RecipientPermission -Identity $MBX -Trustee <the app's service principal> -AccessRights SendAs\$" ;;
+    esac
+done
+echo "exchange" >"$XO_EX_DIR/mode"
+
 xo_step "... once the mailbox permission is there, the same token logs in"
 echo "$MBX" >"$XO_EX_DIR/app-mailboxes"
 mkfile "$MBX" "$(jwt --roles 'SMTP.SendAsApp IMAP.AccessAsApp')" 3600
@@ -189,6 +212,7 @@ aad-secret-invalid|78|client secret is wrong|add a client secret and give its Va
 aad-secret-expired|78|client secret has expired|Certificates & secrets: add a client secret
 aad-assertion-invalid|78|certificate assertion was refused|Certificates & secrets > Certificates
 aad-scope-default|78|scope ending in /\.default|https://outlook\.office365\.com/\.default
+aad-no-service-principal|78|the app 9e5f94bc-e8a4-4e73-b8be-63364c29d753 has no service principal \(enterprise application\) in this tenant: since March 2026|a tenant admin runs: az ad sp create --id 9e5f94bc-e8a4-4e73-b8be-63364c29d753 \(or New-MgServicePrincipal -AppId 9e5f94bc-e8a4-4e73-b8be-63364c29d753\); then: xoauth2-token login work
 google-grant-revoked|77|Google ended the grant|run: xoauth2-token login work; if it recurs every week, publish the app
 google-no-delegation|78|domain-wide delegation is not granted|Manage Domain Wide Delegation
 google-user-unknown|77|not a user of the Workspace domain|--user MAILBOX
@@ -212,7 +236,7 @@ while IFS='|' read -r mode rc cause fix; do
     done
     n=$((n + 1))
 done <<<"$TOKEN_ROWS"
-[ "$n" = 19 ] || xo_fail "$n token rows run, want 19"
+[ "$n" = 20 ] || xo_fail "$n token rows run, want 20"
 echo ok >"$XO_EX_DIR/token-mode"
 
 # --- the refresh margin -----------------------------------------------------------

@@ -85,6 +85,15 @@ static const struct reply_case replies[] = {
 	  "Client Submission.", "smtp-basic-auth", C },
 	{ DIAG_SMTP, "501 5.5.127 Token will expire soon",
 	  "smtp-token-expires-soon", T },
+	/* High Volume Email, and sending as another address */
+	{ DIAG_SMTP, "550 5.5.105 Sending to external recipients is not "
+	  "supported for HVE accounts.", "smtp-hve-external-recipient", C },
+	{ DIAG_SMTP, "501 5.5.124 Authentication unsuccessful",
+	  "smtp-hve-refused", C },
+	{ DIAG_SMTP, "550 5.7.60 SMTP; Client does not have permissions to "
+	  "send as this sender [AM0PR02CA0001.eurprd02.prod.outlook.com]",
+	  "smtp-sendas-denied", C },
+	{ DIAG_SMTP, "550 5.7.600 a longer code", NULL, N },
 	/* not these rows: a lookalike code, another server's words */
 	{ DIAG_SMTP, "535 5.7.39 Something else", NULL, N },
 	{ DIAG_SMTP, "535 5.7.8 Error: authentication failed: "
@@ -155,6 +164,11 @@ static const struct reply_case replies[] = {
 	  "scope https://outlook.office365.com/IMAP.AccessAsApp is not valid. "
 	  "Client credential flows must have a scope value with /.default "
 	  "suffixed to the resource identifier." TRACE, "aad-scope-default", C },
+	{ DIAG_TOKEN, "invalid_client\tAADSTS7000229: The client application "
+	  "9e5f94bc-e8a4-4e73-b8be-63364c29d753 is missing service principal "
+	  "in the tenant 72f988bf-86f1-41af-91ab-2d7cd011db47. See "
+	  "instructions here: https://go.microsoft.com/fwlink/?linkid=2225119"
+	  TRACE, "aad-no-service-principal", C },
 	/* a code is a whole code: 7000218 is not 700021..., 50076 not 5007 */
 	{ DIAG_TOKEN, "invalid_grant\tAADSTS7000820: a future code", NULL, N },
 	{ DIAG_TOKEN, "invalid_grant\tAADSTS5007: a shorter code", NULL, N },
@@ -172,6 +186,10 @@ static const struct reply_case replies[] = {
 	  "google-user-unknown", C },
 	{ DIAG_TOKEN, "deleted_client\tThe OAuth client was deleted.",
 	  "google-client-deleted", C },
+	/* a Testing client's 7 days: only asked through diag_grant_end */
+	{ DIAG_GOOGLE_WEEK, "invalid_grant: Token has been expired or revoked.",
+	  "google-testing-7-days", L },
+	{ DIAG_GOOGLE_WEEK, "invalid_client: Unauthorized", NULL, N },
 	{ DIAG_TOKEN, "invalid_grant\tBad Request", NULL, N },
 	{ DIAG_TOKEN, "invalid_client\tUnauthorized", NULL, N },
 };
@@ -519,6 +537,52 @@ test_claims(void)
 	where_ = "";
 }
 
+/* --- a Google refresh refused 7 days after the login ----------------------- */
+
+static void
+test_grant_end(void)
+{
+	static const struct {
+		const char	*provider, *error, *desc;
+		int64_t		 age;		/* now - login_at; -1: login_at 0 */
+		const char	*want;
+	} rows[] = {
+		{ "google", "invalid_grant", "Token has been expired or revoked.",
+		  7 * 86400 + 1800, "google-testing-7-days" },
+		{ "google", "invalid_grant", "Token has been expired or revoked.",
+		  DIAG_WEEK_MIN, "google-testing-7-days" },
+		{ "google", "invalid_grant", NULL, DIAG_WEEK_MAX,
+		  "google-testing-7-days" },
+		/* too early, too late, unknown login time: the usual row */
+		{ "google", "invalid_grant", "Token has been expired or revoked.",
+		  DIAG_WEEK_MIN - 1, "google-grant-revoked" },
+		{ "google", "invalid_grant", "Token has been expired or revoked.",
+		  DIAG_WEEK_MAX + 1, "google-grant-revoked" },
+		{ "google", "invalid_grant", "Token has been expired or revoked.",
+		  -1, "google-grant-revoked" },
+		/* another provider, another error */
+		{ "microsoft", "invalid_grant", "Token has been expired or "
+		  "revoked.", 7 * 86400, "google-grant-revoked" },
+		{ "google", "invalid_client", "Unauthorized", 7 * 86400, NULL },
+		{ NULL, "invalid_grant", "Token has been expired or revoked.",
+		  7 * 86400, "google-grant-revoked" },
+	};
+	const int64_t now = 1796000000;
+	const struct diag *d;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		where_ = rows[i].want != NULL ? rows[i].want : "(none)";
+		d = diag_match_token(rows[i].error, rows[i].desc);
+		d = diag_grant_end(d, rows[i].error, rows[i].desc,
+		    rows[i].provider, rows[i].age < 0 ? 0 : now - rows[i].age,
+		    now);
+		expect_at("diag_grant_end", d != NULL ? d->name : NULL,
+		    rows[i].want);
+	}
+	where_ = "";
+}
+
 /* --- the manual ----------------------------------------------------------- */
 
 /* Every row is in xoauth2-token(1)'s DIAGNOSTICS: its pattern's literal
@@ -578,6 +642,7 @@ main(void)
 	test_replies();
 	test_expand();
 	test_claims();
+	test_grant_end();
 	test_manual();
 	if (unit_failures > 0)
 		return unit_done("unit-diag", (int)(sizeof(replies) /
