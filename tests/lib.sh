@@ -1099,7 +1099,8 @@ xo_login_mock() {
 # xo_browser [ARG] <<'EOF' ... EOF: BROWSER is a stand-in that runs the
 # python program on stdin (kept as $XO_TMP/browser.py) with the URL and ARG
 # (default: the log it should write, $XO_TMP/browser.log), tests/ on its
-# PYTHONPATH (xo_browser.py: redirect_port(URL), fetch(URL, LOG)).
+# PYTHONPATH (xo_browser.py: start(argv), redirect_port(URL),
+# listening(PORT), fetch(URL, LOG)).
 xo_browser() {
     cat >"$XO_TMP/browser.py"
     cat >"$XO_TMP/browser" <<EOF
