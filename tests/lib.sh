@@ -1546,6 +1546,13 @@ xo_pf_wait_log() {
     xo_fail "postfix's log did not show /$1/ within ${2:-20} s" "$XO_PF_LOG"
 }
 
+# xo_pf_flush: postqueue -f, as an admin retries the deferred mail now;
+# postqueue itself must succeed (its output in $XO_TMP/postqueue.out).
+xo_pf_flush() {
+    xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
+    xo_assert_rc 0 "$XO_TMP/postqueue.out"
+}
+
 # xo_pf_delivered SUBJECT QID [SECS]: the message reached the sink and
 # postfix logged queue id QID as sent to XO_PF_RCPT.
 xo_pf_delivered() {
