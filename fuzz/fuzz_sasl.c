@@ -1386,35 +1386,40 @@ play_exchange(struct round *r)
 	sasl_dispose(&conn);
 }
 
+/* The round's named buffers, for round_init and round_free to walk: a
+ * buffer added to struct round is added here, once. */
+#define ROUND_NBUFS	9
+static void
+round_bufs(struct round *r, struct buf *b[ROUND_NBUFS])
+{
+	struct buf *all[ROUND_NBUFS] = { &r->authname.val, &r->authzid.val,
+	    &r->secret.val, &r->service, &r->server, &r->challenge,
+	    &r->expect, &r->log, &r->sent };
+
+	memcpy(b, all, sizeof(all));
+}
+
 static void
 round_init(struct round *r)
 {
+	struct buf *b[ROUND_NBUFS];
+	int i;
+
 	memset(r, 0, sizeof(*r));
-	buf_reset(&r->authname.val);
-	buf_reset(&r->authzid.val);
-	buf_reset(&r->secret.val);
-	buf_reset(&r->service);
-	buf_reset(&r->server);
-	buf_reset(&r->challenge);
-	buf_reset(&r->expect);
-	buf_reset(&r->log);
-	buf_reset(&r->sent);
+	round_bufs(r, b);
+	for (i = 0; i < ROUND_NBUFS; i++)
+		buf_reset(b[i]);
 }
 
 static void
 round_free(struct round *r)
 {
+	struct buf *b[ROUND_NBUFS];
 	int i;
 
-	buf_free(&r->authname.val);
-	buf_free(&r->authzid.val);
-	buf_free(&r->secret.val);
-	buf_free(&r->service);
-	buf_free(&r->server);
-	buf_free(&r->challenge);
-	buf_free(&r->expect);
-	buf_free(&r->log);
-	buf_free(&r->sent);
+	round_bufs(r, b);
+	for (i = 0; i < ROUND_NBUFS; i++)
+		buf_free(b[i]);
 	for (i = 0; i < O_N; i++)
 		buf_free(&r->optbuf[i]);
 	free(r->sec);

@@ -341,14 +341,9 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
 	case CURLE_COULDNT_CONNECT:
 		/* curl says "Couldn't connect to server"; errno says why. */
 		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
-		if (os_errno != 0)
-			oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK,
-			    "cannot connect to %s %s: %s", label, host,
-			    strerror((int)os_errno));
-		else
-			oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK,
-			    "cannot connect to %s %s: %s", label, host, why);
-		return XO_E_UNAVAILABLE;
+		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK,
+		    "cannot connect to %s %s: %s", label, host,
+		    os_errno != 0 ? strerror((int)os_errno) : why);
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NETWORK,
@@ -357,16 +352,17 @@ transfer_error(CURL *c, CURLcode cc, const char *errbuf, const char *label,
 		return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_NONE,
 		    "cannot load the CA certificates: %s", why);
 	case CURLE_PEER_FAILED_VERIFICATION:
-		/* Unknown CA or wrong name: curl's words say which (the
-		 * verify result's meaning depends on curl's TLS library). */
-		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_PEER,
-		    "TLS with %s %s failed: %s", label, host, why);
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CRL_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
-		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_CAFILE,
-		    "TLS with %s %s failed: %s", label, host, why);
+		/* A refused certificate is an unknown CA or a wrong name:
+		 * curl's words say which (the verify result's meaning depends
+		 * on curl's TLS library).  The rest is our trust set-up. */
+		return oauth_seterr(err, XO_E_UNAVAILABLE,
+		    cc == CURLE_PEER_FAILED_VERIFICATION ? OAUTH_HINT_PEER :
+		    OAUTH_HINT_CAFILE, "TLS with %s %s failed: %s", label, host,
+		    why);
 	case CURLE_WRITE_ERROR:
 		if (b->overflow) {
 			return oauth_seterr(err, XO_E_UNAVAILABLE,

@@ -324,6 +324,23 @@ xo_error_reply_re() {
     esac
 }
 
+# xo_assert_refused_cleanly OUT MECH CHALLENGE_RE REFUSED_RE ABORT_RE: OUT
+# is the transcript of a Cyrus test client (imtest, pop3test, smtptest) that
+# sent a revoked token: the server sent its error challenge (CHALLENGE_RE),
+# the client answered it as MECH requires rather than aborting (no
+# ABORT_RE), the server refused (REFUSED_RE), and all within 10 s.
+xo_assert_refused_cleanly() {
+    local out=$1 mech=$2
+    xo_assert_contains "$out" "$3" "server sent its error challenge"
+    xo_assert_contains "$out" "$(xo_error_reply_re "$mech")" \
+        "client answered it as $mech requires"
+    xo_assert_contains "$out" "$4" "server refused"
+    xo_assert_not_contains "$out" '^Authenticated\.' "not authenticated"
+    xo_assert_not_contains "$out" "$5" \
+        "client answered the error challenge (no abort)"
+    xo_assert_faster_than 10 "$out"
+}
+
 # xo_assert_rc EXPECTED [FILE]: the last xo_run_timeout's exit status.
 # EXPECTED may be "nonzero".
 xo_assert_rc() {
@@ -520,6 +537,15 @@ xo_device_login() {
 # xo_revoke TOKEN
 xo_revoke() {
     xo_oauth -q revoke "$1"
+}
+
+# xo_revoked_grant USER: mint a grant and revoke it at once; print its
+# access token (what a client holding a revoked token sends).
+xo_revoked_grant() {
+    local token
+    token=$(xo_grant "$1") || return
+    xo_revoke "$token"
+    echo "$token"
 }
 
 # --- SMTP sink (aiosmtpd) -------------------------------------------------
@@ -830,6 +856,12 @@ xo_dovecot_wait_log() {
         || xo_fail "${2:+$2: }Dovecot's log did not show /$1/ within ${3:-20} s"
     echo "   ok: ${2:-Dovecot logged /$1/}"
 }
+# xo_dovecot_wait_login SERVICE USER MECH: Dovecot logged USER's MECH login
+# through SERVICE (imap, pop3, submission) within 20 s.
+xo_dovecot_wait_login() {
+    xo_dovecot_wait_log "$(xo_dovecot_login_re "$1" "$2" "$3")" \
+        "Dovecot logged the $3 login"
+}
 xo_dovecot_wait_count() {
     xo_poll "${4:-20}" xo__count_ge "$XO_DOVECOT_LOG" "$1" "$2" \
         || xo_fail "${3:+$3: }Dovecot's log has $(xo_count "$XO_DOVECOT_LOG" "$1") lines matching /$1/, not $2, after ${4:-20} s"
@@ -1067,7 +1099,8 @@ xo_login_mock() {
 # xo_browser [ARG] <<'EOF' ... EOF: BROWSER is a stand-in that runs the
 # python program on stdin (kept as $XO_TMP/browser.py) with the URL and ARG
 # (default: the log it should write, $XO_TMP/browser.log), tests/ on its
-# PYTHONPATH (xo_browser.py: redirect_port(URL), fetch(URL, LOG)).
+# PYTHONPATH (xo_browser.py: start(argv), redirect_port(URL),
+# listening(PORT), fetch(URL, LOG)).
 xo_browser() {
     cat >"$XO_TMP/browser.py"
     cat >"$XO_TMP/browser" <<EOF
@@ -1511,6 +1544,13 @@ xo_pf_wait_log() {
         sleep 0.1
     done
     xo_fail "postfix's log did not show /$1/ within ${2:-20} s" "$XO_PF_LOG"
+}
+
+# xo_pf_flush: postqueue -f, as an admin retries the deferred mail now;
+# postqueue itself must succeed (its output in $XO_TMP/postqueue.out).
+xo_pf_flush() {
+    xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
+    xo_assert_rc 0 "$XO_TMP/postqueue.out"
 }
 
 # xo_pf_delivered SUBJECT QID [SECS]: the message reached the sink and

@@ -1,23 +1,27 @@
 /*
- * plugin-start: one XOAUTH2 start through libsasl2 and our plugin, as an
- * application with SASL options in its configuration makes it, for the
- * shell tests (t-plugin-budget.sh).
+ * plugin-start: one start (XOAUTH2 unless -m says otherwise) through
+ * libsasl2 and our plugin, as an application with SASL options in its
+ * configuration makes it, for the shell tests (t-plugin-budget.sh,
+ * t-secrets.sh).
  *
- *   plugin-start USER PASSWORD [OPTION=VALUE]...
+ *   plugin-start [-m MECH] [-c CHALLENGE] USER PASSWORD [OPTION=VALUE]...
  *
  * PASSWORD is what the application would pass, e.g. a token file's path;
  * OPTION=VALUE are the SASL options its getopt callback answers (such as
- * xoauth2_helper_timeout=6).  Prints every message the plugin logs
- * ("log: ..."), then "result: CODE" and either "detail: ..." (what
+ * xoauth2_helper_timeout=6 or log_level=7).  Prints every message the
+ * plugin logs ("log: ..."), then "result: CODE"; with CHALLENGE (a
+ * server's error JSON), "sent: N bytes" for the start, the answer to
+ * CHALLENGE and "step: CODE"; last either "detail: ..." (what
  * sasl_errdetail says) or "sent: N bytes" (never the token).  Exits 0
- * if the start went ahead, 1 if it failed, 2 on bad usage.  SASL_PATH
- * must name the plugin's directory.
+ * if the exchange went ahead, 1 if it failed, 2 on bad usage.
+ * SASL_PATH must name the plugin's directory.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sasl/sasl.h>
 
@@ -96,19 +100,28 @@ main(int argc, char **argv)
 		{ SASL_CB_LIST_END, NULL, NULL },
 	};
 	sasl_conn_t *conn = NULL;
-	const char *out = NULL, *chosen = NULL;
+	const char *out = NULL, *chosen = NULL, *mech = "XOAUTH2";
+	const char *challenge = NULL;
 	unsigned outlen = 0;
-	int r, status;
+	int c, r, status;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: plugin-start USER PASSWORD "
-		    "[OPTION=VALUE]...\n");
+	while ((c = getopt(argc, argv, "+m:c:")) != -1) {
+		if (c == 'm')
+			mech = optarg;
+		else if (c == 'c')
+			challenge = optarg;
+		else
+			argc = 0;
+	}
+	if (argc - optind < 2) {
+		fprintf(stderr, "usage: plugin-start [-m MECH] [-c CHALLENGE] "
+		    "USER PASSWORD [OPTION=VALUE]...\n");
 		return 2;
 	}
-	user = argv[1];
-	password = argv[2];
-	options = argv + 3;
-	noptions = argc - 3;
+	user = argv[optind];
+	password = argv[optind + 1];
+	options = argv + optind + 2;
+	noptions = argc - optind - 2;
 	if ((r = sasl_client_init(cbs)) != SASL_OK ||
 	    (r = sasl_client_new("imap", "imap.example.com", NULL, NULL, NULL,
 	    0, &conn)) != SASL_OK) {
@@ -116,8 +129,14 @@ main(int argc, char **argv)
 		    sasl_errstring(r, NULL, NULL));
 		return 1;
 	}
-	r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen, &chosen);
+	r = sasl_client_start(conn, mech, NULL, &out, &outlen, &chosen);
 	printf("result: %d\n", r);
+	if ((r == SASL_OK || r == SASL_CONTINUE) && challenge != NULL) {
+		printf("sent: %u bytes\n", outlen);
+		r = sasl_client_step(conn, challenge, (unsigned)strlen(challenge),
+		    NULL, &out, &outlen);
+		printf("step: %d\n", r);
+	}
 	if (r == SASL_OK || r == SASL_CONTINUE) {
 		printf("sent: %u bytes\n", outlen);
 		status = 0;

@@ -16,6 +16,8 @@
 
 #include <sasl/sasl.h>
 
+#include "unit.h"
+
 #define TOKEN	"EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"
 #define USER	"test@contoso.onmicrosoft.com"
 /* Pieces of TOKEN, for servers that echo part of it. */
@@ -25,7 +27,6 @@
 /* An opaque base64 token may begin with '/' (1 in 64 do). */
 #define SLASH_TOKEN	"/9j+Ab3dEf/GhIjK0lMnOpQ=="
 
-static int failures;
 static long live_allocs;	/* allocations not yet freed */
 static char logbuf[16384];	/* the latest of what the plugin logged */
 static int token_logged;	/* the token appeared in a log message */
@@ -195,19 +196,6 @@ cb_log(void *context, int level, const char *message)
 	return SASL_OK;
 }
 
-static void
-fail(const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	failures++;
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
 /* Creates a connection with callbacks for what A provides. */
 static sasl_conn_t *
 conn_new(struct app *a, sasl_callback_t *cbs)
@@ -241,7 +229,8 @@ conn_new(struct app *a, sasl_callback_t *cbs)
 	r = sasl_client_new("imap", a->server ? a->server : "imap.example.com",
 	    NULL, a->remote, cbs, 0, &conn);
 	if (r != SASL_OK) {
-		fail("sasl_client_new", "%s", sasl_errstring(r, NULL, NULL));
+		unit_fail("sasl_client_new",
+		    "%s", sasl_errstring(r, NULL, NULL));
 		return NULL;
 	}
 	memset(&props, 0, sizeof(props));
@@ -257,7 +246,7 @@ expect_out(const char *name, const char *out, unsigned outlen,
     const char *want, size_t wantlen)
 {
 	if (outlen != wantlen || (wantlen > 0 && memcmp(out, want, wantlen)))
-		fail(name, "client message differs (%u bytes, want %zu)",
+		unit_fail(name, "client message differs (%u bytes, want %zu)",
 		    outlen, wantlen);
 }
 
@@ -267,13 +256,14 @@ expect_detail(const char *name, sasl_conn_t *conn, const char *needle)
 	const char *d = sasl_errdetail(conn);
 
 	if (d == NULL || strstr(d, needle) == NULL)
-		fail(name, "error detail \"%s\" lacks \"%s\"", d ? d : "(null)",
+		unit_fail(name,
+		    "error detail \"%s\" lacks \"%s\"", d ? d : "(null)",
 		    needle);
 	else
 		printf("  %s: %s\n", name, d);
 	if (d != NULL && (strstr(d, TOKEN) != NULL ||
 	    strstr(d, SLASH_TOKEN) != NULL))
-		fail(name, "the token appears in the error message");
+		unit_fail(name, "the token appears in the error message");
 }
 
 /* Starts MECH with the application A and checks the initial message. */
@@ -290,12 +280,13 @@ start(const char *name, struct app *a, sasl_callback_t *cbs,
 		return NULL;
 	r = sasl_client_start(conn, mech, NULL, &out, &outlen, &chosen);
 	if (r != SASL_CONTINUE) {
-		fail(name, "sasl_client_start: %s", sasl_errdetail(conn));
+		unit_fail(name, "sasl_client_start: %s", sasl_errdetail(conn));
 		sasl_dispose(&conn);
 		return NULL;
 	}
 	if (chosen == NULL || strcmp(chosen, mech) != 0)
-		fail(name, "chose %s, not %s", chosen ? chosen : "nothing", mech);
+		unit_fail(name,
+		    "chose %s, not %s", chosen ? chosen : "nothing", mech);
 	expect_out(name, out, outlen, want, wantlen);
 	return conn;
 }
@@ -319,11 +310,12 @@ start_refused(const char *name, struct app *a, sasl_callback_t *cbs,
 		return;
 	r = sasl_client_start(conn, mech, NULL, &out, &outlen, &chosen);
 	if (r == SASL_OK || r == SASL_CONTINUE || r == SASL_INTERACT)
-		fail(name, "%s went ahead (%d, %u bytes)", mech, r, outlen);
+		unit_fail(name,
+		    "%s went ahead (%d, %u bytes)", mech, r, outlen);
 	else
 		expect_detail(name, conn, detail);
 	if (maxsecs > 0 && time(NULL) - t0 > maxsecs)
-		fail(name, "took %ld s", (long)(time(NULL) - t0));
+		unit_fail(name, "took %ld s", (long)(time(NULL) - t0));
 	sasl_dispose(&conn);
 }
 
@@ -349,10 +341,10 @@ test_callbacks(void)
 	    "; to see why: xoauth2-token test ACCOUNT --imap imap.example.com");
 	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
 	if (r != SASL_OK)
-		fail("xoauth2 success", "empty challenge gave %d", r);
+		unit_fail("xoauth2 success", "empty challenge gave %d", r);
 	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
 	if (r == SASL_OK || r == SASL_CONTINUE)
-		fail("step after success", "gave %d", r);
+		unit_fail("step after success", "gave %d", r);
 	sasl_dispose(&conn);
 
 	a.server = "imap.example.com";
@@ -364,7 +356,7 @@ test_callbacks(void)
 		goto out;
 	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
 	if (r != SASL_OK)
-		fail("oauthbearer success", "empty challenge gave %d", r);
+		unit_fail("oauthbearer success", "empty challenge gave %d", r);
 	sasl_dispose(&conn);
 
 	/* No remote address: the port is left out. */
@@ -401,10 +393,10 @@ test_authzid(void)
 		sasl_getprop(conn, SASL_USERNAME, (const void **)&user);
 		sasl_getprop(conn, SASL_AUTHUSER, (const void **)&authid);
 		if (user == NULL || strcmp(user, "shared=box,1@contoso.com"))
-			fail("xoauth2 authzid", "SASL_USERNAME is %s",
+			unit_fail("xoauth2 authzid", "SASL_USERNAME is %s",
 			    user ? user : "(null)");
 		if (authid == NULL || strcmp(authid, "delegate@contoso.com"))
-			fail("xoauth2 authzid", "SASL_AUTHUSER is %s",
+			unit_fail("xoauth2 authzid", "SASL_AUTHUSER is %s",
 			    authid ? authid : "(null)");
 	}
 	sasl_dispose(&conn);
@@ -435,7 +427,8 @@ test_prompts(void)
 	    &outlen, &chosen)) == SASL_INTERACT && rounds++ < 3) {
 		for (p = prompts; p->id != SASL_CB_LIST_END; p++) {
 			if (p->prompt == NULL)
-				fail("prompts", "prompt %lu has no text", p->id);
+				unit_fail("prompts",
+				    "prompt %lu has no text", p->id);
 			switch (p->id) {
 			case SASL_CB_AUTHNAME:
 				p->result = USER;
@@ -450,20 +443,22 @@ test_prompts(void)
 				seen |= 4;
 				break;
 			default:
-				fail("prompts", "unexpected prompt %lu", p->id);
+				unit_fail("prompts",
+				    "unexpected prompt %lu", p->id);
 				p->result = "";
 			}
 			p->len = (unsigned)strlen(p->result);
 		}
 	}
 	if (r != SASL_CONTINUE)
-		fail("prompts", "start ended with %d: %s", r,
+		unit_fail("prompts", "start ended with %d: %s", r,
 		    sasl_errdetail(conn));
 	else
 		expect_out("prompts", out, outlen,
 		    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
 	if ((seen & 5) != 5)
-		fail("prompts", "not asked for user name and token (%d)", seen);
+		unit_fail("prompts",
+		    "not asked for user name and token (%d)", seen);
 	sasl_dispose(&conn);
 }
 
@@ -529,7 +524,8 @@ test_challenges(void)
 		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
 		    &out, &outlen);
 		if (r != SASL_CONTINUE || out == NULL || outlen != 0)
-			fail("xoauth2 challenge", "answer: r=%d len=%u", r, outlen);
+			unit_fail("xoauth2 challenge",
+			    "answer: r=%d len=%u", r, outlen);
 		expect_detail("xoauth2 challenge status", conn, "status 401");
 		expect_detail("xoauth2 challenge scope", conn,
 		    "scope \"https://mail.google.com/\"");
@@ -538,11 +534,13 @@ test_challenges(void)
 		    "; to see why: xoauth2-token test ACCOUNT --imap "
 		    "imap.example.com");
 		if (strstr(logbuf, "status 401") == NULL)
-			fail("xoauth2 challenge", "not logged for the admin");
+			unit_fail("xoauth2 challenge",
+			    "not logged for the admin");
 		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
 		    &out, &outlen);
 		if (r != SASL_BADPROT)
-			fail("second challenge", "gave %d, not SASL_BADPROT", r);
+			unit_fail("second challenge",
+			    "gave %d, not SASL_BADPROT", r);
 		expect_detail("second challenge", conn, "protocol error");
 	}
 	sasl_dispose(&conn);
@@ -553,7 +551,8 @@ test_challenges(void)
 		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
 		    &out, &outlen);
 		if (r != SASL_CONTINUE || outlen != 1 || out[0] != '\001')
-			fail("oauthbearer challenge", "answer is not \\x01");
+			unit_fail("oauthbearer challenge",
+			    "answer is not \\x01");
 		expect_detail("oauthbearer challenge", conn, "status 401");
 	}
 	sasl_dispose(&conn);
@@ -563,7 +562,8 @@ test_challenges(void)
 	if (conn != NULL) {
 		r = sasl_client_step(conn, "go away\001", 8, NULL, &out, &outlen);
 		if (r != SASL_CONTINUE || outlen != 0)
-			fail("non-json challenge", "r=%d len=%u", r, outlen);
+			unit_fail("non-json challenge",
+			    "r=%d len=%u", r, outlen);
 		expect_detail("non-json challenge", conn, "\"go away?\"");
 	}
 	sasl_dispose(&conn);
@@ -615,16 +615,16 @@ test_echoes(struct app *a, sasl_callback_t *cbs)
 		r = sasl_client_step(conn, rows[i].challenge,
 		    (unsigned)strlen(rows[i].challenge), NULL, &out, &outlen);
 		if (r != SASL_CONTINUE || out == NULL)
-			fail(rows[i].name, "r=%d", r);
+			unit_fail(rows[i].name, "r=%d", r);
 		expect_detail(rows[i].name, conn,
 		    "holds the access token we sent");
 		if (strstr(sasl_errdetail(conn), TOKEN_HEAD16) != NULL ||
 		    strstr(sasl_errdetail(conn), TOKEN_LAST16) != NULL ||
 		    strstr(logbuf, TOKEN_HEAD16) != NULL ||
 		    strstr(logbuf, TOKEN_LAST16) != NULL)
-			fail(rows[i].name, "part of the token is shown");
+			unit_fail(rows[i].name, "part of the token is shown");
 		if (strstr(logbuf, "holds the access token") == NULL)
-			fail(rows[i].name, "not logged for the admin");
+			unit_fail(rows[i].name, "not logged for the admin");
 		sasl_dispose(&conn);
 	}
 }
@@ -650,7 +650,7 @@ test_long_values(void)
 	longuser = malloc(USER_LONG + 1);
 	longtoken = malloc(TOKEN_LONG + 1);
 	if (longuser == NULL || longtoken == NULL) {
-		fail("long values", "out of memory");
+		unit_fail("long values", "out of memory");
 		goto out;
 	}
 	memset(longuser, 'u', USER_LONG);
@@ -696,7 +696,8 @@ test_long_values(void)
 				}
 			}
 			if (r == SASL_OK || r == SASL_CONTINUE)
-				fail(rows[i].name, "%s accepted it", mechs[m]);
+				unit_fail(rows[i].name,
+				    "%s accepted it", mechs[m]);
 			else
 				expect_detail(rows[i].name, conn, rows[i].detail);
 			sasl_dispose(&conn);
@@ -760,16 +761,17 @@ test_error_buffer_sizes(void)
 			user[ulen < 120 ? ulen : 120] = '\0';
 			if (r != SASL_CONTINUE || d == NULL ||
 			    strstr(d, user) == NULL)
-				fail("error buffer sizes", "user %zu, "
+				unit_fail("error buffer sizes", "user %zu, "
 				    "challenge %zu: r=%d detail %s", ulen,
 				    clen, r, d ? d : "(null)");
 		} else
-			fail("error buffer sizes", "start: %d", r);
+			unit_fail("error buffer sizes", "start: %d", r);
 		sasl_dispose(&conn);
 		free(a.sec);
 	}
 	if (canary_hits != before)
-		fail("error buffer sizes", "a byte was written past %d heap "
+		unit_fail("error buffer sizes",
+		    "a byte was written past %d heap "
 		    "block(s) while formatting errors", canary_hits - before);
 	else
 		printf("  error messages of every length: no byte written "
@@ -787,7 +789,7 @@ write_file(const char *path, const char *text, mode_t mode)
 	unlink(path);
 	if ((f = fopen(path, "w")) == NULL || fputs(text, f) == EOF ||
 	    fclose(f) != 0 || chmod(path, mode) != 0) {
-		fail("write_file", "%s", path);
+		unit_fail("write_file", "%s", path);
 		return;
 	}
 }
@@ -854,7 +856,8 @@ test_slash_token(void)
 		if (conn != NULL) {
 			expect_detail(rows[i].name, conn, "expired");
 			if (strstr(sasl_errdetail(conn), rows[i].secret) != NULL)
-				fail(rows[i].name, "the token is repeated in "
+				unit_fail(rows[i].name,
+				    "the token is repeated in "
 				    "the error message");
 		}
 		sasl_dispose(&conn);
@@ -908,7 +911,7 @@ test_token_file(void)
 	int r;
 
 	if (mkdtemp(tmpdir) == NULL) {
-		fail("token file", "mkdtemp");
+		unit_fail("token file", "mkdtemp");
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/work.json", tmpdir);
@@ -951,7 +954,8 @@ test_token_file(void)
 			if (strcmp(opts[i].value, "nope") == 0 &&
 			    strstr(logbuf, "xoauth2_token_files=nope is neither "
 			    "yes nor no") == NULL)
-				fail("xoauth2_token_files=nope", "no warning");
+				unit_fail("xoauth2_token_files=nope",
+				    "no warning");
 		}
 		opt_token_files = NULL;
 	}
@@ -963,7 +967,8 @@ test_token_file(void)
 	    S("user=" USER "\001auth=Bearer STILL\001\001"));
 	sasl_dispose(&conn);
 	if (strstr(logbuf, "still valid") == NULL)
-		fail("token file, expiring, no helper", "no warning logged");
+		unit_fail("token file, expiring, no helper",
+		    "no warning logged");
 
 	/* Expired, and the helper cannot run: say so, and what to do. */
 	write_tokfile(path, "OLD", now - 10);
@@ -995,9 +1000,9 @@ test_token_file(void)
 		r = sasl_client_step(conn, "{\"status\":\"401\"}", 16, NULL,
 		    &out, &outlen);
 		if (r != SASL_CONTINUE)
-			fail("token file, rejected", "step gave %d", r);
+			unit_fail("token file, rejected", "step gave %d", r);
 		if (file_expiry(path) != 0)
-			fail("token file, rejected", "not marked stale "
+			unit_fail("token file, rejected", "not marked stale "
 			    "(expires_at %ld)", file_expiry(path));
 	}
 	sasl_dispose(&conn);
@@ -1072,7 +1077,7 @@ test_token_file(void)
 	snprintf(script, sizeof(script), "%s.tmp", path);
 	unlink(script);
 	if (rmdir(tmpdir) != 0)
-		fail("token file", "%s not empty after the test", tmpdir);
+		unit_fail("token file", "%s not empty after the test", tmpdir);
 }
 
 /* Lines in FILE (the fake helper's spawn count); 0 if it is missing. */
@@ -1132,7 +1137,7 @@ test_backoff(void)
 	int i, r, runs;
 
 	if (mkdtemp(tmpdir2) == NULL) {
-		fail("back-off", "mkdtemp");
+		unit_fail("back-off", "mkdtemp");
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/work.json", tmpdir2);
@@ -1150,11 +1155,13 @@ test_backoff(void)
 		    S("user=" USER "\001auth=Bearer VALID\001\001"));
 		sasl_dispose(&conn);
 		if (i > 0 && strstr(logbuf, "next try in") == NULL)
-			fail("back-off, valid token", "login %d: no back-off "
+			unit_fail("back-off, valid token",
+			    "login %d: no back-off "
 			    "note logged: %s", i + 1, logbuf);
 	}
 	if ((runs = count_lines(count)) != 1)
-		fail("back-off, valid token", "the helper ran %d times for 5 "
+		unit_fail("back-off, valid token",
+		    "the helper ran %d times for 5 "
 		    "logins, want 1", runs);
 	else
 		printf("  back-off: 5 logins inside the margin, 1 helper run\n");
@@ -1170,7 +1177,8 @@ test_backoff(void)
 	    S("user=" USER "\001auth=Bearer VALID\001\001"));
 	sasl_dispose(&conn);
 	if ((runs = count_lines(count)) != 2)
-		fail("back-off over", "the helper ran %d times, want 2", runs);
+		unit_fail("back-off over",
+		    "the helper ran %d times, want 2", runs);
 
 	/* Expired: no back-off, every login tries (and fails). */
 	write_failing_helper(helper, count, "EXPIRED", now - 10, 1);
@@ -1186,11 +1194,13 @@ test_backoff(void)
 		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
 		    &chosen);
 		if (r == SASL_CONTINUE)
-			fail("back-off, expired token", "sent an expired token");
+			unit_fail("back-off, expired token",
+			    "sent an expired token");
 		sasl_dispose(&conn);
 	}
 	if ((runs = count_lines(count)) != 5)
-		fail("back-off, expired token", "the helper ran %d times in "
+		unit_fail("back-off, expired token",
+		    "the helper ran %d times in "
 		    "all, want 5 (every login with an expired token tries)", runs);
 	else
 		printf("  back-off: 3 logins with an expired token, 3 helper runs\n");
@@ -1204,7 +1214,7 @@ test_backoff(void)
 	snprintf(text, sizeof(text), "%s.tmp", path);
 	unlink(text);
 	if (rmdir(tmpdir2) != 0)
-		fail("back-off", "%s not empty after the test", tmpdir2);
+		unit_fail("back-off", "%s not empty after the test", tmpdir2);
 }
 
 int
@@ -1237,20 +1247,16 @@ main(void)
 	test_backoff();
 
 	if (live_allocs != baseline)
-		fail("leaks", "%ld allocation(s) not freed after dispose",
+		unit_fail("leaks", "%ld allocation(s) not freed after dispose",
 		    live_allocs - baseline);
 	else
 		printf("  no allocation outstanding after the exchanges\n");
 	if (canary_hits > 0)
-		fail("heap canaries", "%d block(s) were written past their end",
+		unit_fail("heap canaries",
+		    "%d block(s) were written past their end",
 		    canary_hits);
 	if (token_logged)
-		fail("log hygiene", "the token appears in the SASL log");
+		unit_fail("log hygiene", "the token appears in the SASL log");
 	sasl_client_done();
-	if (failures > 0) {
-		printf("%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("all client API checks passed\n");
-	return 0;
+	return unit_status("client API");
 }

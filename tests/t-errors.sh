@@ -150,6 +150,14 @@ not_converting() {
     done <"$1"
 }
 
+# none_but_converting FINDINGS WHAT: no line of FINDINGS but in files
+# converting() names; otherwise fail with WHAT (what is wrong, what to do).
+none_but_converting() {
+    not_converting "$1" >"$1.left"
+    [ ! -s "$1.left" ] || xo_fail "$2" "$1.left"
+    echo "   ok: none outside the allowed files ($(wc -l <"$1") there)"
+}
+
 xo_step "the checks themselves, on a sample"
 mkdir "$XO_TMP/sample"
 cat >"$XO_TMP/sample/errors.h" <<'EOF'
@@ -269,17 +277,11 @@ echo "   ok: ${#outside[@]} files outside the command layer name no exit status"
 
 xo_step "no exported function returns a bare -1 or -2"
 check_bare_returns helper/*.c helper/cmd/*.c common/*.c >"$XO_TMP/bare.all"
-not_converting "$XO_TMP/bare.all" >"$XO_TMP/bare"
-[ ! -s "$XO_TMP/bare" ] ||
-    xo_fail "exported functions return a bare -1/-2: return an errors.h code (helper/errors.h), and fill a struct xo_err where the caller needs words" \
-        "$XO_TMP/bare"
-echo "   ok: none outside the allowed files ($(wc -l <"$XO_TMP/bare.all") there)"
+none_but_converting "$XO_TMP/bare.all" \
+    "exported functions return a bare -1/-2: return an errors.h code (helper/errors.h), and fill a struct xo_err where the caller needs words"
 
 xo_step "messages cross module boundaries as struct xo_err, not in char buffers"
 check_char_messages helper/*.h helper/cmd/*.h common/*.h >"$XO_TMP/msgs.all"
-not_converting "$XO_TMP/msgs.all" >"$XO_TMP/msgs"
-[ ! -s "$XO_TMP/msgs" ] ||
-    xo_fail "exported prototypes carry a message in a char buffer: take a struct xo_err * (common/xo_err.h) instead" \
-        "$XO_TMP/msgs"
-echo "   ok: none outside the allowed files ($(wc -l <"$XO_TMP/msgs.all") there)"
+none_but_converting "$XO_TMP/msgs.all" \
+    "exported prototypes carry a message in a char buffer: take a struct xo_err * (common/xo_err.h) instead"
 xo_pass

@@ -25,15 +25,12 @@ xo_start_oauth
 # redirect_uri (bound address with ss, a connection to 127.0.0.2), then
 # fetches the URL, following the redirect to the listener.
 xo_browser <<'EOF'
-import socket, subprocess, sys
-from xo_browser import fetch, redirect_port
-url, out = sys.argv[1], sys.argv[2]
-log = open(out, "a", buffering=1)       # line by line: the test reads it
+import socket, sys
+from xo_browser import fetch, listening, redirect_port, start
+url, log = start(sys.argv)
 log.write("url %s\n" % url)
 port = redirect_port(url)
-ss = subprocess.run(["ss", "-Hltn", "sport = :%d" % port],
-                    capture_output=True, text=True).stdout.split()
-log.write("listening %s\n" % " ".join(w for w in ss if ":%d" % port in w))
+log.write("listening %s\n" % listening(port))
 try:
     socket.create_connection(("127.0.0.2", port), timeout=2).close()
     log.write("other-address connected\n")
@@ -46,13 +43,8 @@ EOF
 # wait_browser: the helper does not wait for the browser it started, which
 # may still be writing what the listener answered: wait for its "done".
 wait_browser() {
-    local n
     grep -q '^url ' "$XO_TMP/browser.log" || return 0
-    for ((n = 0; n < 200; n++)); do
-        grep -q '^done$' "$XO_TMP/browser.log" && return 0
-        sleep 0.05
-    done
-    xo_fail "the browser did not finish within 10 s" "$XO_TMP/browser.log"
+    xo_wait_line "$XO_TMP/browser.log" '^done$' 10 "the browser did not finish"
 }
 
 # login NAME ARGS...: xoauth2-token login with the mock server's endpoints.

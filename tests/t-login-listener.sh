@@ -30,10 +30,10 @@ xo_start_oauth
 #              half a request line, all left open
 #   v6         the listening addresses (ss), then GET / on [::1]:PORT
 xo_browser <<'EOF'
-import os, socket, subprocess, sys, time
-from xo_browser import fetch, redirect_port
-url, out, do = sys.argv[1], sys.argv[2], os.environ.get("XO_BROWSER_DO", "")
-log = open(out, "a", buffering=1)
+import os, socket, sys, time
+from xo_browser import fetch, listening, redirect_port, start
+url, log = start(sys.argv)
+do = os.environ.get("XO_BROWSER_DO", "")
 port = redirect_port(url)
 
 def raw(req, host="127.0.0.1"):
@@ -63,9 +63,7 @@ elif do == "idle":
     held.append(s)
     log.write("holding %d connections\n" % len(held))
 elif do == "v6":
-    ss = subprocess.run(["ss", "-Hltn", "sport = :%d" % port],
-                        capture_output=True, text=True).stdout.split()
-    log.write("listening %s\n" % " ".join(sorted(w for w in ss if w.endswith(":%d" % port))))
+    log.write("listening %s\n" % listening(port))
     log.write("v6: %s\n" % raw(b"GET / HTTP/1.1\r\n\r\n", "::1"))
 t0 = time.monotonic()
 fetch(url, log)
@@ -81,15 +79,11 @@ EOF
 # has answered the redirect, often before the browser has read the answer:
 # when the browser was started, wait for its last line.
 login() {
-    local name=$1 n; shift
+    local name=$1; shift
     : >"$XO_TMP/browser.log"
     xo_login_mock 40 "$name" --login-hint "$USER" --scope "$XO_IMAP_SCOPE" "$@"
     if xo_grep 'a browser should open' "$XO_TMP/$name.err"; then
-        for ((n = 0; n < 300; n++)); do
-            xo_grep '^done$' "$XO_TMP/browser.log" && break
-            sleep 0.1
-        done
-        xo_grep '^done$' "$XO_TMP/browser.log" \
+        xo_poll 30 xo_grep '^done$' "$XO_TMP/browser.log" \
             || xo_fail "the browser did not finish within 30 s (login $name exited $XO_RC)" \
                 "$XO_TMP/$name.err" "$XO_TMP/browser.log"
     fi

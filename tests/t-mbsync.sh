@@ -29,9 +29,7 @@ for mech in XOAUTH2 OAUTHBEARER; do
     xo_assert_not_contains "$out" 'deprecated|not recognized' \
         "isync $XO_MBSYNC_VERSION takes the configuration as written (TLSType/SSLType)"
     xo_assert_synced "$dir" "$SUBJECT"
-    xo_dovecot_wait_log \
-        "$(xo_dovecot_login_re imap "$USER" "$mech")" \
-        "Dovecot logged the $mech login"
+    xo_dovecot_wait_login imap "$USER" "$mech"
 
     xo_step "$mech: mbsync with a revoked token fails within 10 s"
     dir=$XO_TMP/mbsync-$mech-revoked

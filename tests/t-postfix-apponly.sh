@@ -128,8 +128,7 @@ id3=$XO_PF_QID
 [ "$(xo_token_field "$F" expires_at)" -le "$(date +%s)" ] || xo_fail "the file was not marked stale"
 [ "$(app_grants)" = "$before" ] || xo_fail "renewed before the retry"
 echo "   ok: deferred with the server's 535; the file is marked stale"
-xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
-xo_assert_rc 0 "$XO_TMP/postqueue.out"
+xo_pf_flush
 xo_pf_delivered "$subject" "$id3"
 one_grant "$before" "$old"
 file_ok
@@ -163,8 +162,7 @@ xo_assert_rc 0 "$XO_TMP/timer.out"
 one_grant "$before" "$old"
 file_ok
 remember
-xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
-xo_assert_rc 0 "$XO_TMP/postqueue.out"
+xo_pf_flush
 xo_pf_delivered "$subject" "$id4"
 echo "   ok: the deferred message went through"
 
@@ -209,7 +207,7 @@ xo_assert_rc 0 "$XO_TMP/timer.out"
 one_grant "$before" "$old"
 file_ok
 remember
-xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
+xo_pf_flush
 xo_pf_delivered "$subject" "$id5" 30
 echo "   ok: the deferred message went through"
 xo_pf_assert_clean_log 7 "${TOKENS_SEEN[@]}"

@@ -135,11 +135,6 @@ timer() {
     xo_assert_rc 0 "$XO_TMP/timer.out"
 }
 
-postqueue_f() {
-    xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
-    xo_assert_rc 0 "$XO_TMP/postqueue.out"
-}
-
 # --- 1. a valid token -------------------------------------------------------------
 xo_step "1. valid token: the chrooted smtp relays through Dovecot submission"
 subject="xo-chroot valid $RANDOM"
@@ -226,7 +221,7 @@ cmp -s "$F" "$XO_TMP/before-3.json" || xo_fail "the timer rewrote a fresh token 
 echo "   ok: no refresh, the file is unchanged"
 
 xo_step "3. postqueue -f: the deferred message goes through, without a refresh"
-postqueue_f
+xo_pf_flush
 xo_pf_delivered "$subject2" "$id2"
 xo_assert_refreshes "$before" "the plugin refreshed"
 echo "   ok: no refresh"
@@ -255,7 +250,7 @@ one_refresh "$before" "$old_rt"
 file_ok
 remember_tokens
 before=$(xo_oauth_refreshes)
-postqueue_f
+xo_pf_flush
 xo_pf_delivered "$subject" "$id4"
 xo_assert_refreshes "$before" "the plugin refreshed"
 echo "   ok: no refresh by the plugin"

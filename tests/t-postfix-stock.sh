@@ -165,7 +165,7 @@ xo_assert_rc 0 "$XO_TMP/timer.out"
 [ "$(xo_token_field "$F" refresh_token)" != "$old_rt" ] || xo_fail "the rotated refresh token was not stored"
 [ "$(stat -c '%a %U' "$F")" = "600 postfix" ] || xo_fail "the refresh changed $F to $(stat -c '%a %U' "$F")"
 echo "   ok: one refresh, rotated refresh token stored, file still 600 postfix"
-xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
+xo_pf_flush
 xo_pf_wait_sink "$subject" 30
 xo_pf_wait_log "$id: to=<$XO_PF_RCPT>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$XO_SUBMISSION_PORT.* status=sent"
 

@@ -120,8 +120,7 @@ xo_assert_refreshes "$before" "a refresh happened before the retry"
 file_ok
 
 xo_step "b. postqueue -f: the plugin refreshes, the message goes through"
-xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
-xo_assert_rc 0 "$XO_TMP/postqueue.out"
+xo_pf_flush
 xo_pf_delivered "$subject" "$idb"
 one_refresh "$before" "$old_rt"
 file_ok
@@ -162,8 +161,7 @@ xo_pf_at_sink "$subject" && xo_fail "the message reached the sink without a logi
 
 xo_step "c. the server accepts refreshes again: postqueue -f delivers the deferred message"
 xo_oauth -q fault none || xo_fail "cannot clear the fault"
-xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
-xo_assert_rc 0 "$XO_TMP/postqueue.out"
+xo_pf_flush
 xo_pf_delivered "$subject" "$idc"
 one_refresh "$before" "$old_rt"
 file_ok

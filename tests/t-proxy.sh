@@ -118,7 +118,7 @@ xo_run_timeout 10 "$H" set "$P" --proxy "$XO_PROXY_URL" >"$XO_TMP/set.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/set.out"
 xo_assert_contains "$XO_TMP/set.out" "refreshes go through the proxy http://127\.0\.0\.1:$XO_PROXY_PORT"
 chown postfix:postfix "$P"
-xo_run_timeout 20 postqueue -c "$XO_PF_DIR" -f >"$XO_TMP/postqueue.out" 2>&1
+xo_pf_flush
 xo_pf_wait_sink "$subject" 40
 echo "   ok: proxy set again without a login; the deferred mail went out"
 

@@ -62,112 +62,17 @@ xo_start_dovecot
 xo_oauth -q client xoauth2-test "$CLIENT_SECRET"
 
 # --- a libsasl2 client that logs everything the plugin says --------------------
-cat >"$XO_TMP/saslog.c" <<'EOF'
-/* saslog FILE USER MECH [CHALLENGE]: start MECH with FILE as the secret,
- * log every plugin message at every level (log_level 7, SASL_LOG_PASS)
- * to stderr; with CHALLENGE, answer it (the server's error JSON). */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sasl/sasl.h>
-
-static const char *file, *user;
-static sasl_secret_t *sec;
-
-static int
-cb_log(void *c, int level, const char *m)
-{
-	(void)c;
-	fprintf(stderr, "sasl log [%d]: %s\n", level, m ? m : "(null)");
-	return SASL_OK;
-}
-
-static int
-cb_getopt(void *c, const char *plugin, const char *opt, const char **res,
-    unsigned *len)
-{
-	(void)c; (void)plugin;
-	if (strcmp(opt, "log_level") == 0)
-		*res = "7";
-	else if (strcmp(opt, "xoauth2_helper_timeout") == 0)
-		*res = "20";
-	else
-		return SASL_FAIL;
-	if (len)
-		*len = strlen(*res);
-	return SASL_OK;
-}
-
-static int
-cb_user(void *c, int id, const char **res, unsigned *len)
-{
-	(void)c; (void)id;
-	*res = user;
-	if (len)
-		*len = strlen(user);
-	return SASL_OK;
-}
-
-static int
-cb_pass(sasl_conn_t *conn, void *c, int id, sasl_secret_t **p)
-{
-	size_t n = strlen(file);
-
-	(void)conn; (void)c; (void)id;
-	if (sec == NULL && (sec = malloc(sizeof(*sec) + n)) == NULL)
-		return SASL_NOMEM;
-	sec->len = n;
-	memcpy(sec->data, file, n + 1);
-	*p = sec;
-	return SASL_OK;
-}
-
-int
-main(int argc, char **argv)
-{
-	sasl_callback_t cbs[] = {
-		{ SASL_CB_LOG, (int (*)(void))(void *)cb_log, NULL },
-		{ SASL_CB_GETOPT, (int (*)(void))(void *)cb_getopt, NULL },
-		{ SASL_CB_AUTHNAME, (int (*)(void))(void *)cb_user, NULL },
-		{ SASL_CB_USER, (int (*)(void))(void *)cb_user, NULL },
-		{ SASL_CB_PASS, (int (*)(void))(void *)cb_pass, NULL },
-		{ SASL_CB_LIST_END, NULL, NULL } };
-	sasl_conn_t *conn = NULL;
-	const char *out = NULL, *mech = NULL;
-	unsigned outlen = 0;
-	int r;
-
-	if (argc < 4)
-		return 64;
-	file = argv[1];
-	user = argv[2];
-	if ((r = sasl_client_init(cbs)) != SASL_OK ||
-	    (r = sasl_client_new("imap", "localhost", NULL, NULL, cbs, 0,
-	    &conn)) != SASL_OK) {
-		fprintf(stderr, "init: %s\n", sasl_errstring(r, NULL, NULL));
-		return 70;
-	}
-	r = sasl_client_start(conn, argv[3], NULL, &out, &outlen, &mech);
-	fprintf(stderr, "start: %d %s\n", r, r < 0 ? sasl_errdetail(conn) : "");
-	if (r == SASL_CONTINUE || r == SASL_OK) {
-		if (argc > 4) {
-			r = sasl_client_step(conn, argv[4], strlen(argv[4]),
-			    NULL, &out, &outlen);
-			fprintf(stderr, "step: %d %s\n", r,
-			    r < 0 ? sasl_errdetail(conn) : "");
-		}
-	}
-	sasl_dispose(&conn);
-	sasl_client_done();
-	return r == SASL_OK || r == SASL_CONTINUE ? 0 : 1;
-}
-EOF
-cc -o "$XO_TMP/saslog" "$XO_TMP/saslog.c" -lsasl2 >"$LOGS/cc.out" 2>&1 \
-    || xo_fail "cannot build the logging client" "$LOGS/cc.out"
-# In a sanitizer build the plugin needs the ASan runtime preloaded (lib.sh).
-SASLOG=("$XO_TMP/saslog")
+# tests/plugin-start, built here as a plain program (the ASan runtime is
+# preloaded below), with log_level 7 (SASL_LOG_PASS): every plugin message
+# at every level, as "log: [LEVEL] ..." on stdout.
+cc -I"$XO_TOP_BUILDDIR" -o "$XO_TMP/plugin-start" "$XO_TESTS_DIR/plugin-start.c" \
+    -lsasl2 >"$LOGS/cc.out" 2>&1 \
+    || xo_fail "cannot build the logging client (tests/plugin-start.c)" "$LOGS/cc.out"
+# Its SASL options: every message (SASL_LOG_PASS), the helper's time.
+LOG7=(log_level=7 xoauth2_helper_timeout=20)
+SASLOG=("$XO_TMP/plugin-start")
 # shellcheck disable=SC2206
-[ -z "$XO_ASAN_ENV" ] || SASLOG=(env $XO_ASAN_ENV "$XO_TMP/saslog")
+[ -z "$XO_ASAN_ENV" ] || SASLOG=(env $XO_ASAN_ENV "$XO_TMP/plugin-start")
 
 # --- running things, every output kept -------------------------------------------
 # cap NAME CMD...: run CMD, stdout and stderr into $LOGS/NAME.{out,err}.
@@ -258,19 +163,20 @@ done
 xo_step "plugin with log_level 7 (SASL_LOG_PASS): refresh, valid, 401 challenge, helper failures"
 for mech in XOAUTH2 OAUTHBEARER; do
     tokfile "$F" -10
-    cap "saslog-refresh-$mech" "${SASLOG[@]}" "$F" "$USER" "$mech"
-    cap "saslog-401-$mech" "${SASLOG[@]}" "$F" "$USER" "$mech" \
-        '{"status":"401","schemes":"bearer","scope":"https://outlook.office.com/IMAP.AccessAsUser.All"}'
-    cap "saslog-after-401-$mech" "${SASLOG[@]}" "$F" "$USER" "$mech"
+    cap "saslog-refresh-$mech" "${SASLOG[@]}" -m "$mech" "$USER" "$F" "${LOG7[@]}"
+    cap "saslog-401-$mech" "${SASLOG[@]}" -m "$mech" -c \
+        '{"status":"401","schemes":"bearer","scope":"https://outlook.office.com/IMAP.AccessAsUser.All"}' \
+        "$USER" "$F" "${LOG7[@]}"
+    cap "saslog-after-401-$mech" "${SASLOG[@]}" -m "$mech" "$USER" "$F" "${LOG7[@]}"
 done
 tokfile "$F" -10
 xo_oauth -q fault invalid_client --count 1
-cap saslog-helper-fails "${SASLOG[@]}" "$F" "$USER" XOAUTH2
+cap saslog-helper-fails "${SASLOG[@]}" -m XOAUTH2 "$USER" "$F" "${LOG7[@]}"
 tokfile "$F" 200              # within the margin: the helper fails, token still used
 xo_oauth -q fault 500 --count 1
-cap saslog-helper-fails-valid "${SASLOG[@]}" "$F" "$USER" XOAUTH2
-xo_grep 'sasl log \[' "$LOGS/$N-saslog-helper-fails-valid.err" \
-    || xo_fail "the logging client logged nothing" "$LOGS/$N-saslog-helper-fails-valid.err"
+cap saslog-helper-fails-valid "${SASLOG[@]}" -m XOAUTH2 "$USER" "$F" "${LOG7[@]}"
+xo_grep '^log: \[' "$LOGS/$N-saslog-helper-fails-valid.out" \
+    || xo_fail "the logging client logged nothing" "$LOGS/$N-saslog-helper-fails-valid.out"
 
 xo_step "helper: xoauth2-token test (a libsasl2 client of its own), ok and refused"
 tokfile "$F" -10
@@ -457,7 +363,7 @@ samples=$(cat "$LOGS/ps.sweeps" 2>/dev/null || echo 0)
 [ "$samples" -ge 50 ] || xo_fail "only $samples process sweeps taken"
 for re in "argv: $H refresh --margin [0-9]+ --time-limit [0-9.]+ $F \$" \
     "argv: $H refresh --timeout 3 --margin [0-9]+ --time-limit [0-9.]+ $F \$" "argv: $H refresh -v --force --timeout 3 $F \$" \
-    "argv: [^ ]*/imtest -v -m XOAUTH2 -a $USER -w $F " "argv: $XO_TMP/saslog $F " \
+    "argv: [^ ]*/imtest -v -m XOAUTH2 -a $USER -w $F " "argv: $XO_TMP/plugin-start -m XOAUTH2 $USER $F " \
     ${A:+"argv: $H refresh -v --force --timeout 3 $A \$"} \
     ${A:+"argv: $H refresh --timeout 3 --margin [0-9]+ --time-limit [0-9.]+ $A \$"}; do
     grep -aEq -- "$re" "$LOGS/ps.samples" \

@@ -87,9 +87,7 @@ for proto in imap pop smtp; do
         xo_assert_contains "$out" "^C: (A2 AUTHENTICATE $mech )?\[base64 of [0-9]+ bytes, masked: user $USER, auth=Bearer \*\*\*\]$" \
             "the plugin's message, masked"
         xo_assert_contains "$out" "${AFTER[$proto]}" "a harmless command after login"
-        xo_dovecot_wait_log \
-            "$(xo_dovecot_login_re "${SERVICE[$proto]}" "$USER" "$mech")" \
-            "Dovecot logged the $mech login"
+        xo_dovecot_wait_login "${SERVICE[$proto]}" "$USER" "$mech"
         # Every run but the first follows a revocation: the plugin
         # marked the token stale, and this run refreshed it.
         [ "$(xo_oauth_refreshes)" = "$refreshes" ] \

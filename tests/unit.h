@@ -6,12 +6,29 @@
 #ifndef XO_UNIT_H
 #define XO_UNIT_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #define UNIT_FN	static __attribute__((unused))
 
 static int unit_failures;
+
+/* Counts a failed check NAME and says why (printf FMT). */
+UNIT_FN void unit_fail(const char *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+UNIT_FN void
+unit_fail(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	unit_failures++;
+	printf("FAIL %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
 
 /* Prints BUF with bytes outside printable ASCII as \xNN. */
 UNIT_FN void
@@ -52,8 +69,7 @@ expect_str(const char *name, const char *got, const char *want)
 	if (want == NULL && got == NULL)
 		return;
 	if (want == NULL) {
-		unit_failures++;
-		printf("FAIL %s: got \"%s\", want NULL\n", name, got);
+		unit_fail(name, "got \"%s\", want NULL", got);
 		return;
 	}
 	expect_bytes(name, got, got != NULL ? strlen(got) : 0, want,
@@ -65,8 +81,7 @@ expect_int(const char *name, long got, long want)
 {
 	if (got == want)
 		return;
-	unit_failures++;
-	printf("FAIL %s: got %ld, want %ld\n", name, got, want);
+	unit_fail(name, "got %ld, want %ld", got, want);
 }
 
 /* HAYSTACK contains NEEDLE (NULL or "": anything goes). */
@@ -76,8 +91,7 @@ expect_contains(const char *name, const char *haystack, const char *needle)
 	if (needle == NULL || *needle == '\0' ||
 	    (haystack != NULL && strstr(haystack, needle) != NULL))
 		return;
-	unit_failures++;
-	printf("FAIL %s: \"%s\" lacks \"%s\"\n", name,
+	unit_fail(name, "\"%s\" lacks \"%s\"",
 	    haystack != NULL ? haystack : "(null)", needle);
 }
 
@@ -89,6 +103,19 @@ unit_done(const char *prog, int rows)
 		return 1;
 	}
 	printf("%s: %d rows, all passed\n", prog, rows);
+	return 0;
+}
+
+/* The end of a program that counts checks, not rows (sasl-client): a
+ * summary line, then its exit status. */
+UNIT_FN int
+unit_status(const char *what)
+{
+	if (unit_failures > 0) {
+		printf("%d check(s) failed\n", unit_failures);
+		return 1;
+	}
+	printf("all %s checks passed\n", what);
 	return 0;
 }
 

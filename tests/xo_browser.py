@@ -1,9 +1,24 @@
 """What the tests' browser stand-ins share (lib.sh's xo_browser runs them
-with tests/ on PYTHONPATH): the listener a login URL sends the browser
-back to, and following the URL as a browser does, logging the answer."""
+with tests/ on PYTHONPATH): their arguments, the listener a login URL
+sends the browser back to and what listens there, and following the URL
+as a browser does, logging the answer."""
+import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+
+
+def start(argv):
+    """The URL and the log a stand-in is called with (argv[1], argv[2]);
+    the log is written line by line: the test reads it as it goes."""
+    return argv[1], open(argv[2], "a", buffering=1)
+
+
+def listening(port):
+    """The addresses ss shows listening on PORT, sorted, space-separated."""
+    ss = subprocess.run(["ss", "-Hltn", "sport = :%d" % port],
+                        capture_output=True, text=True).stdout.split()
+    return " ".join(sorted(w for w in ss if w.endswith(":%d" % port)))
 
 
 def redirect_port(url):

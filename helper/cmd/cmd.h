@@ -186,6 +186,12 @@ void target_clear(struct target *t);
 int cmd_as_owner(const struct target *t,
     int (*fn)(const struct target *, void *), void *arg);
 
+/* A command on one account's token file: target_init(T, NAME), then
+ * cmd_as_owner(T, FN, ARG), then target_clear(T).  Returns an exit
+ * status. */
+int cmd_on_target(const char *name,
+    int (*fn)(const struct target *, void *), void *arg);
+
 /* target_init, then reads T's token file into *TOKp (tokfile_free), as
  * is: without the lock, since writers rename whole files into place.
  * Returns 0, or the code to exit with after a message; either way the

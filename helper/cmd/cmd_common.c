@@ -217,6 +217,19 @@ cmd_as_owner(const struct target *t,
 }
 
 int
+cmd_on_target(const char *name,
+    int (*fn)(const struct target *, void *), void *arg)
+{
+	struct target t = { NULL, NULL, 0, NULL };
+	int status;
+
+	if ((status = target_init(&t, name)) == 0)
+		status = cmd_as_owner(&t, fn, arg);
+	target_clear(&t);
+	return status;
+}
+
+int
 target_read(struct target *t, const char *arg, struct tokfile **tokp)
 {
 	int r;

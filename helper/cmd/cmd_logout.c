@@ -83,13 +83,7 @@ logout_one(const struct target *t, void *arg)
 int
 cmd_logout(const struct cmd_args *opt, int argc, char **argv)
 {
-	struct target t = { NULL, NULL, 0, NULL };
-	int status;
-
 	(void)opt;
 	(void)argc;
-	if ((status = target_init(&t, argv[0])) == 0)
-		status = cmd_as_owner(&t, logout_one, NULL);
-	target_clear(&t);
-	return status;
+	return cmd_on_target(argv[0], logout_one, NULL);
 }
