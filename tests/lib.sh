@@ -1019,6 +1019,20 @@ xo_app_cert() {
     chmod 600 "$1/$2.key"
 }
 
+# xo_app_secret FILE CID MAILBOX: a fresh client secret in FILE (0600; its
+# directory must exist), registered with the test server as app CID for
+# MAILBOX.  XO_APP_OPTS gets that app-only account's login options, all
+# but the secret's, which the caller adds where it wants it.
+xo_app_secret() {
+    printf 'app-secret-%s\n' "$RANDOM$RANDOM" >"$1"
+    chmod 600 "$1"
+    xo_oauth -q app "$2" --mailbox "$3" --secret-file "$1" \
+        || xo_fail "cannot register the app"
+    XO_APP_OPTS=(--provider custom --app-only --client-id "$2" --user "$3"
+        --token-endpoint "$XO_OAUTH_URL/token"
+        --scope https://outlook.office365.com/.default)
+}
+
 # xo_pf_app_cert CID MAILBOX: postfix's own app credentials, as the README
 # says to keep them: CRED=$XO_TMP/postfix-creds (postfix's, 0700) holding
 # relay.key (0600) and relay.crt, both postfix's; the certificate is

@@ -37,15 +37,21 @@ helper() {
     xo_run_timeout 30 "$XO_HELPER" "$@" >"$XO_TMP/$name.out" 2>&1
 }
 
+# device_login ACCOUNT: a device-flow login of $USER at the test server,
+# approved there; stdout and stderr in $XO_TMP/ACCOUNT.out and .err.
+device_login() {
+    XO_ELAPSED="?"     # xo_device_login does not time it
+    xo_device_login "$USER" 30 "$XO_HELPER" login "$1" --provider custom \
+        --client-id xoauth2-test --flow device --user "$USER" \
+        --device-endpoint "$XO_OAUTH_URL/devicecode" \
+        --token-endpoint "$XO_OAUTH_URL/token" --scope "$XO_IMAP_SCOPE" \
+        >"$XO_TMP/$1.out" 2>"$XO_TMP/$1.err"
+}
+
 # --- Microsoft: the device code flow blocked by a policy ------------------------
 xo_step "device flow refused by Conditional Access (AADSTS53003): the browser flow, --port and ssh -L are named"
 xo_oauth -q fault ca_blocked --count 1
-XO_ELAPSED="?"     # xo_device_login does not time it
-xo_device_login "$USER" 30 "$XO_HELPER" login dev --provider custom \
-    --client-id xoauth2-test --flow device --user "$USER" \
-    --device-endpoint "$XO_OAUTH_URL/devicecode" \
-    --token-endpoint "$XO_OAUTH_URL/token" --scope "$XO_IMAP_SCOPE" \
-    >"$XO_TMP/dev.out" 2>"$XO_TMP/dev.err"
+device_login dev
 out=$XO_TMP/dev.err
 xo_assert_rc 77 "$out"
 xo_assert_contains "$out" "^xoauth2-token: dev: device code rejected \(invalid_grant: AADSTS53003: Access has been blocked by Conditional Access policies\. The access policy does not allow token issuance\.\): a Conditional Access policy blocks the device code flow" \
@@ -76,14 +82,8 @@ CID=9e5f94bc-e8a4-4e73-b8be-63364c29d753
 MBX=relay@example.com
 D=$XO_TMP/creds
 mkdir -m 700 "$D"
-printf 'app-secret-%s\n' "$RANDOM$RANDOM" >"$D/secret"
-chmod 600 "$D/secret"
-xo_oauth -q app "$CID" --mailbox "$MBX" --secret-file "$D/secret" \
-    || xo_fail "cannot register the app"
-APP=(--provider custom --app-only --client-id "$CID" --user "$MBX"
-     --token-endpoint "$XO_OAUTH_URL/token"
-     --scope https://outlook.office365.com/.default
-     --client-secret-file "$D/secret")
+xo_app_secret "$D/secret" "$CID" "$MBX"
+APP=("${XO_APP_OPTS[@]}" --client-secret-file "$D/secret")
 SP_FIX="a tenant admin runs: az ad sp create --id $CID \(or New-MgServicePrincipal -AppId $CID\), then in Exchange Online PowerShell: New-ServicePrincipal -AppId $CID -ObjectId <the enterprise application's object id>"
 
 xo_step "app-only login refused for a missing service principal (AADSTS7000229): New-ServicePrincipal"
@@ -128,12 +128,7 @@ xo_assert_not_contains "$out" "token file .* written"
 echo "   ok: nothing written"
 
 xo_step "device login, Microsoft's mail scope unticked: refused the same way"
-XO_ELAPSED="?"     # xo_device_login does not time it
-xo_device_login "$USER" 30 "$XO_HELPER" login msdev --provider custom \
-    --client-id xoauth2-test --flow device --user "$USER" \
-    --device-endpoint "$XO_OAUTH_URL/devicecode" \
-    --token-endpoint "$XO_OAUTH_URL/token" --scope "$XO_IMAP_SCOPE" \
-    >"$XO_TMP/msdev.out" 2>"$XO_TMP/msdev.err"
+device_login msdev
 xo_assert_rc 77 "$XO_TMP/msdev.err"
 xo_assert_contains "$XO_TMP/msdev.err" "^xoauth2-token: msdev: the server granted \"offline_access\" but not https://outlook\.office\.com/IMAP\.AccessAsUser\.All, without which the token opens no mail: it was refused on the consent screen \(a box left unticked\) or by an administrator's policy; nothing was written"
 [ ! -e "$XO_STORE/msdev.json" ] || xo_fail "a token file was written"

@@ -204,14 +204,9 @@ if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null; then
     MBX=relay@example.com
     D=$XO_TMP/creds
     mkdir -m 700 "$D"
-    printf 'app-secret-%s\n' "$RANDOM$RANDOM" >"$D/secret"
-    chmod 600 "$D/secret"
-    xo_oauth -q app "$CID" --mailbox "$MBX" --secret-file "$D/secret" \
-        || xo_fail "cannot register the app"
+    xo_app_secret "$D/secret" "$CID" "$MBX"
     SECRETS=("$(head -1 "$D/secret")")
-    APP=(--provider custom --app-only --client-id "$CID" --user "$MBX"
-         --token-endpoint "$XO_OAUTH_URL/token"
-         --scope https://outlook.office365.com/.default)
+    APP=("${XO_APP_OPTS[@]}")
     FA=$XO_STORE/relay.json
     rm -f "$MAIL" "$XO_TMP/notify-env"
     xo_oauth -q fault none
@@ -272,9 +267,8 @@ if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null; then
     [ "$(mails)" = 1 ] || xo_fail "$(mails) mails: the blip started a second episode" "$MAIL"
 
     xo_step "app-only: a new secret in the file: the next refresh works, one 'works again' mail"
-    printf 'app-secret-%s\n' "$RANDOM$RANDOM" >"$D/secret"
+    xo_app_secret "$D/secret" "$CID" "$MBX"
     SECRETS+=("$(head -1 "$D/secret")")
-    xo_oauth -q app "$CID" --mailbox "$MBX" --secret-file "$D/secret"
     xo_run_timeout 30 "$H" refresh relay >"$XO_TMP/app-ok.out" 2>&1
     xo_assert_rc 0 "$XO_TMP/app-ok.out"
     [ "$(mails)" = 2 ] || xo_fail "$(mails) mails, want 2" "$MAIL"
@@ -283,10 +277,8 @@ if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null; then
     xo_assert_rc 0 "$XO_TMP/status.out"
 
     xo_step "app-only: the secret refused again (7000215); a new login --app-only ends the episode"
-    printf 'app-secret-%s\n' "$RANDOM$RANDOM" >"$D/secret2"
-    chmod 600 "$D/secret2"
+    xo_app_secret "$D/secret2" "$CID" "$MBX"
     SECRETS+=("$(head -1 "$D/secret2")")
-    xo_oauth -q app "$CID" --mailbox "$MBX" --secret-file "$D/secret2"
     xo_run_timeout 30 "$H" refresh --force relay >"$XO_TMP/app-bad.out" 2>&1
     xo_assert_rc 78 "$XO_TMP/app-bad.out"
     xo_assert_contains "$XO_TMP/app-bad.out" 'AADSTS7000215'

@@ -171,13 +171,8 @@ CID=5b3b4f58-4f2c-4d7e-9f0e-0a1b2c3d4e5f
 # A token file's credential files are its owner's (SECURITY.md): root's
 # login reads root's secret; postfix's copy below gets it as its own.
 SECRET=$TOKDIR/app-secret
-printf 'app-secret-%s\n' "$RANDOM$RANDOM" >"$SECRET"
-chmod 600 "$SECRET"
-xo_oauth -q app "$CID" --mailbox "$USER" --secret-file "$SECRET" \
-    || xo_fail "cannot register the app"
-APP=(--provider custom --app-only --client-id "$CID" --user "$USER"
-     --token-endpoint "$XO_OAUTH_URL/token"
-     --scope https://outlook.office365.com/.default --client-secret-file "$SECRET")
+xo_app_secret "$SECRET" "$CID" "$USER"
+APP=("${XO_APP_OPTS[@]}" --client-secret-file "$SECRET")
 FA=$XDG_DATA_HOME/xoauth2/relay.json
 v0=$(via) d0=$(direct)
 ( export all_proxy=$XO_PROXY_URL
