@@ -1110,13 +1110,25 @@ xo_login_mock() {
         >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
 }
 
+# xo_login_setup [CMD...]: what a login test needs: python and CMDs, the
+# helper with a private store (XO_STORE), the test OAuth server started.
+xo_login_setup() {
+    xo_require_cmd "$XO_PYTHON" "$@"
+    xo_require_helper --private-store
+    xo_start_oauth
+}
+
 # xo_browser [ARG] <<'EOF' ... EOF: BROWSER is a stand-in that runs the
 # python program on stdin (kept as $XO_TMP/browser.py) with the URL and ARG
 # (default: the log it should write, $XO_TMP/browser.log), tests/ on its
-# PYTHONPATH (xo_browser.py: start(argv), redirect_port(URL),
-# listening(PORT), fetch(URL, LOG)).
+# PYTHONPATH.  The program starts with sys, `url` and `log` (the URL, and
+# ARG opened for appending, line-buffered) and xo_browser.py's
+# redirect_port(URL), listening(PORT) and fetch(URL, LOG) at hand.
 xo_browser() {
-    cat >"$XO_TMP/browser.py"
+    { printf '%s\n' 'import sys' \
+        'from xo_browser import fetch, listening, redirect_port, start' \
+        'url, log = start(sys.argv)'
+      cat; } >"$XO_TMP/browser.py"
     cat >"$XO_TMP/browser" <<EOF
 #!/bin/sh
 exec env PYTHONPATH="$XO_TESTS_DIR" "$XO_PYTHON" "$XO_TMP/browser.py" "\$1" \\

@@ -20,12 +20,9 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd "$XO_PYTHON"
-xo_require_helper --private-store
 xo_require_crypto
 unset BROWSER DISPLAY WAYLAND_DISPLAY
-
-xo_start_oauth
+xo_login_setup
 xo_oauth -q device-config --interval 1 --expires-in 60
 USER=alice@example.com
 GMAIL="https://mail.google.com/"
@@ -65,9 +62,7 @@ echo "   ok: nothing written"
 xo_step "... and the browser flow it names works, with that --port"
 PORT=$(xo_free_ports 1)
 xo_browser <<'EOF'
-import sys
-from xo_browser import fetch
-fetch(sys.argv[1], open(sys.argv[2], "a", buffering=1))
+fetch(url, log)
 EOF
 : >"$XO_TMP/browser.log"
 xo_login_mock 30 dev --flow browser --port "$PORT" --login-hint "$USER" \
@@ -111,9 +106,7 @@ xo_assert_contains "$out" "^xoauth2-token: relay: .*AADSTS7000229: .*: the app $
 
 # --- Google: the mail scope unticked at consent --------------------------------
 xo_browser <<'EOF'
-import sys
-from xo_browser import fetch
-fetch(sys.argv[1], open(sys.argv[2], "a", buffering=1))
+fetch(url, log)
 EOF
 
 xo_step "browser login, mail scope unticked: refused, nothing written, Google's box named"

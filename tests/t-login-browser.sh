@@ -15,19 +15,14 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd ss "$XO_PYTHON"
-xo_require_helper --private-store
+xo_login_setup ss
 USER=alice@example.com
-
-xo_start_oauth
 
 # The "browser": records the URL, checks the listener named in its
 # redirect_uri (bound address with ss, a connection to 127.0.0.2), then
 # fetches the URL, following the redirect to the listener.
 xo_browser <<'EOF'
-import socket, sys
-from xo_browser import fetch, listening, redirect_port, start
-url, log = start(sys.argv)
+import socket
 log.write("url %s\n" % url)
 port = redirect_port(url)
 log.write("listening %s\n" % listening(port))

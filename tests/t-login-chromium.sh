@@ -14,11 +14,8 @@ set -eu
 
 command -v chromium >/dev/null ||
     xo_skip "chromium not installed (Debian package chromium; tools/build.sh installs it)"
-xo_require_cmd ss timeout "$XO_PYTHON"
-xo_require_helper --private-store
+xo_login_setup ss timeout
 USER=alice@example.com
-
-xo_start_oauth
 
 # The browser: Chromium, headless, with a profile of its own, printing the
 # DOM of the page it ends on (the listener's) to browser.dom; its last log
@@ -26,13 +23,11 @@ xo_start_oauth
 # from a server of its own on 127.0.0.1) with images on the listener, and
 # logs whether the listener still listens once that page has loaded.
 mkdir -p "$XO_TMP/chromium"
-xo_browser "$XO_TMP" <<'EOF'
-import http.server, os, subprocess, sys, threading, urllib.parse
-url, tmp = sys.argv[1], sys.argv[2]
-log = open(os.path.join(tmp, "browser.log"), "a", buffering=1)
+xo_browser <<'EOF'
+import http.server, os, subprocess, threading
+tmp = os.path.dirname(sys.argv[2])
 log.write("url %s\n" % url)
-q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-port = urllib.parse.urlsplit(q["redirect_uri"]).port
+port = redirect_port(url)
 
 def chromium(target, dom):
     with open(dom, "w") as out, open(os.path.join(tmp, "chromium.err"), "a") as err:

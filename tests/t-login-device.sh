@@ -12,11 +12,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd "$XO_PYTHON"
-xo_require_helper --private-store
 unset BROWSER DISPLAY WAYLAND_DISPLAY
-
-xo_start_oauth
+xo_login_setup
 xo_oauth -q device-config --interval 1 --expires-in 60
 
 LOGIN_PID= LOGIN_T0=

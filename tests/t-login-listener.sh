@@ -15,11 +15,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-xo_require_cmd ss "$XO_PYTHON"
-xo_require_helper --private-store
+xo_login_setup ss
 USER=alice@example.com
-
-xo_start_oauth
 
 # The "browser": before following the URL, it does what $XO_BROWSER_DO
 # says to the listener named in the URL's redirect_uri, logging each
@@ -30,9 +27,7 @@ xo_start_oauth
 #              half a request line, all left open
 #   v6         the listening addresses (ss), then GET / on [::1]:PORT
 xo_browser <<'EOF'
-import os, socket, sys, time
-from xo_browser import fetch, listening, redirect_port, start
-url, log = start(sys.argv)
+import os, socket, time
 do = os.environ.get("XO_BROWSER_DO", "")
 port = redirect_port(url)
 
