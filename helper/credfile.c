@@ -61,6 +61,7 @@ struct check {
 	char		 user[64], group[64];	/* the renewer's names */
 	char		 owner[140];		/* "user:group", for chown */
 	int		 bad;
+	int		 root;		/* the caller is root */
 };
 
 /* Reports one file's verdict: LINE ("WHAT PATH: ok", or the problem
@@ -301,9 +302,10 @@ check_here(const struct become *b, void *arg)
 	check_programs(c);
 	if (c->bad > 0 && c->how == CREDFILE_QUIET)
 		msg(c->who, "refusing: the renewal runs as %s, who could not "
-		    "use %s above; nothing was written: run %s as root, then "
-		    "this command again", c->user, c->bad == 1 ? "the file" :
-		    "the files", c->bad == 1 ? "the fix" : "the fixes");
+		    "use %s above; nothing was written: run %s%s, then this "
+		    "command again", c->user, c->bad == 1 ? "the file" :
+		    "the files", c->bad == 1 ? "the fix" : "the fixes",
+		    c->root ? " as root" : "");
 	return c->bad > 0 ? 1 : 0;
 }
 
@@ -328,6 +330,7 @@ credfile_check(const char *path, const struct credfile_set *set,
 		place = dir;
 	}
 	c.place = place;
+	c.root = geteuid() == 0;
 	if ((r = become_open(path, &b)) != 0) {
 		msg(who, "cannot check what renewing %s needs: %s", path,
 		    tokfile_strerror(r));

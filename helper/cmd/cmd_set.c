@@ -7,11 +7,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "credfile.h"
 #include "errors.h"
 #include "health.h"
 #include "jwt.h"
@@ -107,6 +109,34 @@ set_locked(struct tokfile *tok, void *arg)
 	return 0;
 }
 
+/* Before `set' changes how T's file is renewed: checks, as its owner
+ * (we are: cmd_as_owner), that the renewal can use the credential files
+ * it names and the helper programs (credfile.h).  Returns 0 or a code
+ * after a message. */
+static int
+set_check(const struct target *t)
+{
+	struct credfile_set set;
+	struct tokfile *tok = NULL;
+	const char *slash = strrchr(t->path, '/');
+	char place[PATH_MAX];
+	int r;
+
+	/* A copy the owner can read goes beside the token file. */
+	snprintf(place, sizeof(place), "%.*s", slash == NULL ? 1 :
+	    slash == t->path ? 1 : (int)(slash - t->path),
+	    slash == NULL ? "." : t->path);
+	if ((r = tokfile_read(t->file, &tok)) != 0)
+		return cmd_report_file_error(t, r);
+	set.client_secret_file = tok->client_secret_file;
+	set.private_key_file = tok->private_key_file;
+	set.certificate_file = tok->certificate_file;
+	set.service_account_file = tok->service_account_file;
+	r = credfile_check(t->file, &set, place, t->arg, CREDFILE_QUIET);
+	tokfile_free(tok);
+	return r;
+}
+
 /* `set' for T, with its owner's rights (cmd_as_owner). */
 static int
 set_one(const struct target *t, void *arg)
@@ -115,6 +145,8 @@ set_one(const struct target *t, void *arg)
 	char shown[256];
 	int r;
 
+	if ((r = set_check(t)) != 0)
+		return r;
 	if ((r = tokfile_update_wait(t->file, 10000, set_locked, arg)) != 0)
 		return cmd_report_update_error(t, r);
 	if (c->proxy != NULL && *c->proxy == '\0')
