@@ -84,6 +84,10 @@ closed_dir(const char *path, char *dir)
 {
 	size_t i, n = strlen(path);
 
+	if (access("/", X_OK) != 0) {
+		snprintf(dir, PATH_MAX, "/");
+		return 0;
+	}
 	for (i = 1; i < n && i < PATH_MAX; i++) {
 		if (path[i] != '/')
 			continue;
@@ -91,10 +95,6 @@ closed_dir(const char *path, char *dir)
 		dir[i] = '\0';
 		if (access(dir, X_OK) != 0)
 			return 0;
-	}
-	if (access("/", X_OK) != 0) {
-		snprintf(dir, PATH_MAX, "/");
-		return 0;
 	}
 	return -1;
 }
