@@ -16,7 +16,9 @@
 #   3. `postfix --apply` on a store file whose secret postfix can no
 #      longer read: refused, postfix's configuration untouched; fixed;
 #   4. `set` on a user's app-only file whose secret the user cannot read:
-#      refused, the file unchanged; fixed; set works;
+#      refused, the file unchanged; fixed; set works; `set
+#      --client-secret-file` naming a root-only secret: refused with the
+#      install of a copy, which set then stores and a renewal uses;
 #   5. `status -v` says, per file the renewal needs, ok or the problem and
 #      its fix;
 #   6. the helper itself: run from a directory others may write, setup
@@ -160,17 +162,33 @@ xo_assert_rc 0 "$XO_TMP/out"
 [ "$(xo_token_field "$D/app.json" no_proxy)" = example.org ] || xo_fail "set did not set" "$D/app.json"
 echo "   ok: refused with the file unchanged, then set after the printed fix"
 
+xo_step "4. set --client-secret-file: a root-only secret refused with the install; the copy taken"
+install -m 600 "$R/secret" "$R/new.secret"
+sum=$(sha256sum <"$D/app.json")
+xo_run_timeout 30 "$XO_HELPER" set "$D/app.json" --client-secret-file "$R/new.secret" >"$XO_TMP/out" 2>&1
+refused "$XO_TMP/out"
+xo_assert_contains "$XO_TMP/out" \
+    "client secret file $R/new.secret: $U cannot read it: the renewal runs as $U, and $R is closed to them; run: install -d -o $U -g $U -m 700 $D && install -o $U -g $U -m 600 $R/new.secret $D/new.secret, and name $D/new.secret instead"
+[ "$(sha256sum <"$D/app.json")" = "$sum" ] || xo_fail "the token file changed"
+run_fix "$XO_TMP/out"
+xo_run_timeout 30 "$XO_HELPER" set "$D/app.json" --client-secret-file "$D/new.secret" >"$XO_TMP/out" 2>&1
+xo_assert_rc 0 "$XO_TMP/out"
+[ "$(xo_token_field "$D/app.json" client_secret_file)" = "$D/new.secret" ] || xo_fail "not stored" "$D/app.json"
+xo_run_timeout 30 "$XO_HELPER" refresh --force "$D/app.json" >"$XO_TMP/renew.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/renew.out"
+echo "   ok: refused, then the copy stored, and the renewal (as $U) uses it"
+
 xo_step "5. status -v: one line per file the renewal needs"
 xo_run_timeout 30 "$XO_HELPER" status -v "$D/app.json" "$STORE/relay2.json" >"$XO_TMP/out" 2>&1 || true
-xo_assert_contains "$XO_TMP/out" "client secret file $D/secret: ok \\($U's, mode 0600\\)"
+xo_assert_contains "$XO_TMP/out" "client secret file $D/new.secret: ok \\($U's, mode 0600\\)"
 xo_assert_contains "$XO_TMP/out" "private key $K/relay2.key: ok \\(postfix's, mode 0600\\)"
 xo_assert_contains "$XO_TMP/out" "certificate $K/relay2.crt: ok"
 xo_assert_contains "$XO_TMP/out" "helper .*xoauth2-token-full: ok"
-chmod 640 "$D/secret"
+chmod 640 "$D/new.secret"
 xo_run_timeout 30 "$XO_HELPER" status -v "$D/app.json" >"$XO_TMP/out" 2>&1 || true
 xo_assert_contains "$XO_TMP/out" \
-    "client secret file $D/secret: group or others have access to it; run: chmod 600 $D/secret"
-chmod 600 "$D/secret"
+    "client secret file $D/new.secret: group or others have access to it; run: chmod 600 $D/new.secret"
+chmod 600 "$D/new.secret"
 echo "   ok: status -v says ok, or the problem and its fix"
 
 xo_step "6. the helper in a directory its group may write: refused, chmod printed"
