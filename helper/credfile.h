@@ -53,8 +53,10 @@ struct credfile_set {
  * helper programs.  PLACE: a directory to suggest for a copy that user
  * can read (NULL: PATH's directory).  WHO names the account in
  * messages.  Returns 0 if the renewal can read everything, XO_E_REFUSED
- * after saying what and the fix, or a code after a message if the check
- * could not run (PATH's directory refused: a tokfile.h code). */
+ * after saying what and the fix, or XO_E_OSERR if the check could not
+ * run (after a message).  A PATH whose place become_open refuses is not
+ * checked (0): whatever the caller does next with PATH refuses it, in
+ * its own words. */
 int credfile_check(const char *path, const struct credfile_set *set,
     const char *place, const char *who, int how);
 
