@@ -238,8 +238,8 @@ check_program(struct check *c, const char *prog)
 			return;
 		}
 	}
-	snprintf(line, sizeof(line), "the helper %s: ok (%s can run it, only "
-	    "root can change it)", prog, c->user);
+	snprintf(line, sizeof(line), "the helper %s: ok (%s can run it, and "
+	    "nobody else can change it)", prog, c->user);
 	report(c, 1, line);
 }
 
