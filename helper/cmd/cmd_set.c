@@ -2,7 +2,10 @@
  * cmd_set: `xoauth2-token set ACCOUNT|FILE --proxy URL --no-proxy HOSTS
  * --notify CMD`, how a token file is refreshed and who is told, changed
  * without a new login ('' clears one).  The same options of `login'
- * (cmd_opts_conf) store them at sign-in.
+ * (cmd_opts_conf) store them at sign-in.  For an app-only file, also
+ * --client-secret-file, --certificate/--private-key, --service-account
+ * (cmd_opts_set).  Nothing is changed unless the file's owner can use
+ * what the renewal will read (credfile.h).
  */
 #include "config.h"
 
@@ -183,8 +186,7 @@ set_locked(struct tokfile *tok, void *arg)
 /* Before `set' changes how T's file is renewed: checks, as its owner
  * (we are: cmd_as_owner), that the renewal can use the credential files
  * it will name (C's new ones, else its own) and the helper programs
- * (credfile.h).  Returns 0 or a code
- * after a message. */
+ * (credfile.h).  Returns 0 or a code after a message. */
 static int
 set_check(const struct target *t, const struct login_options *c)
 {
