@@ -31,6 +31,7 @@
  *	-2101 -2199	PROVIDER_E_	helper/provider.h
  *	-2201 -2299	JWT_E_		helper/jwt.h
  *	-2301 -2399	DIAG_E_		helper/diag.h
+ *	-2401 -2499	CREDFILE_E_	helper/credfile.h
  *	-3001 -3099	XO_E_		helper/errors.h
  */
 #ifndef XO_ERRORS_H

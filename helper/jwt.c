@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 
 #include "base64url.h"
+#include "credfile.h"
 #include "jwt.h"
 #include "xo_json.h"
 #include "xo_util.h"
@@ -53,8 +54,8 @@ jwt_key_free(struct jwt_key *key)
  * bytes; the caller wipes and frees it).  A credential file named by a
  * token file is read by the file's owner (become.h) and must be theirs:
  * a regular file (no symlink, no FIFO or device: refused before it is
- * even opened, xo_open_regular), owned by us (JWT_E_OWNER), that nobody
- * else may write; if SECRET, with no group or other bit at all. */
+ * even opened), owned by us (JWT_E_OWNER), that nobody else may write;
+ * if SECRET, with no group or other bit at all (credfile_open). */
 static int
 read_file(const char *path, int secret, char **textp, size_t *lenp)
 {
@@ -63,24 +64,15 @@ read_file(const char *path, int secret, char **textp, size_t *lenp)
 
 	*textp = NULL;
 	*lenp = 0;
-	/* Not even opened unless regular: a device's open routine would
-	 * run (a tape rewinds), a FIFO would block, a symlink could lead
-	 * anywhere. */
-	if ((r = xo_open_regular(AT_FDCWD, path, &fd, &st)) != 0)
-		return r;
-	if (fd == -1)
-		return JWT_E_NOTREG;
-	if (st.st_uid != geteuid()) {
-		r = JWT_E_OWNER;
-		goto out;
-	}
-	if ((st.st_mode & (secret ? 077 : 022)) != 0) {
-		r = JWT_E_PERMS;
-		goto out;
-	}
+	/* credfile.h's rule, the one setup checks with: not even opened
+	 * unless regular (a device's open routine would run, a tape
+	 * rewinds; a FIFO would block; a symlink could lead anywhere). */
+	if ((r = credfile_open(path, secret, &fd, &st)) != 0)
+		return r == CREDFILE_E_NOTREG ? JWT_E_NOTREG :
+		    r == CREDFILE_E_OWNER ? JWT_E_OWNER :
+		    r == CREDFILE_E_PERMS ? JWT_E_PERMS : r;
 	if ((r = xo_read_max(fd, &st, JWT_KEYFILE_MAX, textp, lenp)) != 0)
 		r = r == -EFBIG ? JWT_E_TOOBIG : r;
- out:
 	close(fd);
 	return r;
 }

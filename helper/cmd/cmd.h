@@ -106,6 +106,7 @@ extern const struct cmd_option cmd_opts_test[];
 extern const struct cmd_option cmd_opts_postfix[];
 extern const struct cmd_option cmd_opts_login_postfix[];	/* --for ... */
 extern const struct cmd_option cmd_opts_conf[];	/* --proxy --notify (login, set) */
+extern const struct cmd_option cmd_opts_set[];	/* set's credential files */
 extern const struct cmd_option cmd_opts_status[];	/* -v */
 
 /* Generic setters: a const char * at OFFSET, an int set to 1. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "credfile.h"
 #include "errors.h"
 #include "health.h"
 #include "login.h"
@@ -125,6 +126,50 @@ login_paths(struct login_call *c)
 	return 0;
 }
 
+/* login --for postfix: before anything is written, checks as postfix
+ * (who renews the file PATH from the timer) that it can use every
+ * credential file LO names and the helper programs (credfile.h), so
+ * that a secret only root can read is refused now, with its fix, not
+ * an hour later by the first renewal.  Returns 0 or a code after a
+ * message. */
+static int
+login_check_renewer(const struct cmd_args *opt, const struct login_options *lo,
+    const char *path, const char *who)
+{
+	struct credfile_set set = { NULL, NULL, NULL, NULL };
+	struct login_call c;
+	char *place = NULL;
+	size_t i;
+	int status;
+
+	memset(&c, 0, sizeof(c));
+	c.lo = *lo;
+	if (login_paths(&c) != 0 || asprintf(&place, "%s/xoauth2",
+	    opt->postfix.config_dir != NULL ? opt->postfix.config_dir :
+	    "/etc/postfix") == -1) {
+		place = NULL;
+		msg(who, "out of memory");
+		status = -ENOMEM;
+		goto out;
+	}
+	/* A person's login keeps no file to read: the app-only ones do. */
+	if (lo->app_only || lo->service_account != NULL) {
+		/* ("-": apponly.c says a file is needed.) */
+		set.client_secret_file = c.lo.client_secret_file != NULL &&
+		    strcmp(c.lo.client_secret_file, "-") != 0 ?
+		    c.lo.client_secret_file : NULL;
+		set.private_key_file = c.lo.private_key;
+		set.certificate_file = c.lo.certificate;
+		set.service_account_file = c.lo.service_account;
+	}
+	status = credfile_check(path, &set, place, who, CREDFILE_QUIET);
+ out:
+	free(place);
+	for (i = 0; i < sizeof(c.abs) / sizeof(c.abs[0]); i++)
+		free(c.abs[i]);
+	return status;
+}
+
 /* Logs in for T (ACCOUNT: T is that account's file): reads what the
  * caller named on the command line with the caller's rights, creates
  * the caller's store, then does the rest as the file's owner. */
@@ -184,6 +229,9 @@ cmd_login(const struct cmd_args *opt, int argc, char **argv)
 		}
 		if ((status = postfix_for_login(argv[0], &opt->postfix, argv[0],
 		    &path)) != 0)
+			goto out;
+		if ((status = login_check_renewer(opt, &lo, path,
+		    argv[0])) != 0)
 			goto out;
 		/* postfix's store: the login as postfix, the setup as root. */
 		t.arg = argv[0];

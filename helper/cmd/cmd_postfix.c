@@ -25,6 +25,7 @@
 
 #include "become.h"
 #include "cmd.h"
+#include "credfile.h"
 #include "errors.h"
 #include "msg.h"
 #include "postfix.h"
@@ -386,6 +387,39 @@ const struct cmd_option cmd_opts_login_postfix[] = {
 	CMD_OPT_END
 };
 
+/* Before the file FROM goes to postfix as PATH and postfix is set up
+ * for it: checks, as postfix (who renews it), that it can use the
+ * credential files FROM names and the helper programs (credfile.h).
+ * Returns 0 or a code after a message. */
+static int
+check_renewer(const char *who, const struct postfix *pf, const char *from,
+    const char *path)
+{
+	struct credfile_set set;
+	struct tokfile *tok = NULL;
+	char *place = NULL;
+	int r;
+
+	if ((r = tokfile_read(from, &tok)) != 0) {
+		msg(who, "cannot read %s: %s", from, tokfile_strerror(r));
+		return r;
+	}
+	if (asprintf(&place, "%s/xoauth2", pf->main_cf_dir != NULL ?
+	    pf->main_cf_dir : "/etc/postfix") == -1) {
+		tokfile_free(tok);
+		msg(who, "out of memory");
+		return -ENOMEM;
+	}
+	set.client_secret_file = tok->client_secret_file;
+	set.private_key_file = tok->private_key_file;
+	set.certificate_file = tok->certificate_file;
+	set.service_account_file = tok->service_account_file;
+	r = credfile_check(path, &set, place, who, CREDFILE_QUIET);
+	free(place);
+	tokfile_free(tok);
+	return r;
+}
+
 static int
 postfix_command(const char *account, const struct postfix_options *po)
 {
@@ -420,9 +454,11 @@ postfix_command(const char *account, const struct postfix_options *po)
 			status = XO_E_NOINPUT;
 			goto out;
 		}
-		if ((status = postfix_move(account, src, path)) != 0)
+		if ((status = check_renewer(account, pf, src, path)) != 0 ||
+		    (status = postfix_move(account, src, path)) != 0)
 			goto out;
-	}
+	} else if ((status = check_renewer(account, pf, path, path)) != 0)
+		goto out;
 	status = setup(account, pf, po, path);
  out:
 	free(src);

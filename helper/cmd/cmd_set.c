@@ -2,16 +2,23 @@
  * cmd_set: `xoauth2-token set ACCOUNT|FILE --proxy URL --no-proxy HOSTS
  * --notify CMD`, how a token file is refreshed and who is told, changed
  * without a new login ('' clears one).  The same options of `login'
- * (cmd_opts_conf) store them at sign-in.
+ * (cmd_opts_conf) store them at sign-in.  For an app-only file, also
+ * --client-secret-file, --certificate/--private-key, --service-account
+ * (cmd_opts_set).  Nothing is changed unless the file's owner can use
+ * what the renewal will read (credfile.h).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "apponly.h"
 #include "cmd.h"
+#include "credfile.h"
 #include "errors.h"
 #include "health.h"
 #include "jwt.h"
@@ -28,6 +35,16 @@ const struct cmd_option cmd_opts_conf[] = {
 	{ "proxy-file", 0, "FILE", cmd_set_string, CMD_AT(proxy_file) },
 	S("no-proxy", "HOSTS", no_proxy),
 	S("notify", "CMD", notify),
+	CMD_OPT_END
+};
+
+/* set's own: new credential files for an app-only token file (a secret
+ * rotated, a certificate renewed). */
+const struct cmd_option cmd_opts_set[] = {
+	S("client-secret-file", "FILE", client_secret_file),
+	S("certificate", "CERT", certificate),
+	S("private-key", "KEY", private_key),
+	S("service-account", "KEY.json", service_account),
 	CMD_OPT_END
 };
 
@@ -87,12 +104,71 @@ cmd_conf_proxy_file(const struct cmd_args *a, const char *who,
 	return 0;
 }
 
+/* Whether C names new credential files. */
+static int
+set_has_creds(const struct login_options *c)
+{
+	return c->client_secret_file != NULL || c->certificate != NULL ||
+	    c->private_key != NULL || c->service_account != NULL;
+}
+
+/* Puts C's credential files (absolute paths) into TOK, an app-only file
+ * of the grant they are for: a secret replaces a certificate and key,
+ * and the other way round.  Returns 0, -ENOMEM, or XO_E_USAGE after a
+ * message naming WHO. */
+static int
+set_creds(struct tokfile *tok, const struct login_options *c, const char *who)
+{
+	int cc = tok->grant != NULL &&
+	    strcmp(tok->grant, APPONLY_CLIENT_CREDENTIALS) == 0;
+	int jb = tok->grant != NULL && strcmp(tok->grant, APPONLY_JWT_BEARER) == 0;
+
+	if (!set_has_creds(c))
+		return 0;
+	if ((c->service_account != NULL && !jb) ||
+	    (c->service_account == NULL && !cc)) {
+		msg(who, "--client-secret-file, --certificate, --private-key "
+		    "and --service-account change an app-only file's own "
+		    "credentials (--service-account: a service account's file, "
+		    "the others: a client credentials file); for this one, "
+		    "log in again");
+		return XO_E_USAGE;
+	}
+	if (c->service_account != NULL)
+		return tokfile_set(&tok->service_account_file,
+		    c->service_account) == 0 ? 0 : -ENOMEM;
+	if (c->client_secret_file != NULL)
+		return tokfile_set(&tok->client_secret_file,
+		    c->client_secret_file) != 0 ||
+		    tokfile_set(&tok->private_key_file, NULL) != 0 ||
+		    tokfile_set(&tok->certificate_file, NULL) != 0 ||
+		    tokfile_set(&tok->certificate_thumbprint, NULL) != 0 ?
+		    -ENOMEM : 0;
+	if ((c->private_key == NULL && tok->private_key_file == NULL) ||
+	    (c->certificate == NULL && tok->certificate_file == NULL)) {
+		msg(who, "the file has no certificate and key yet: give both "
+		    "--certificate and --private-key");
+		return XO_E_USAGE;
+	}
+	/* (The thumbprint follows the certificate at the next renewal.) */
+	if ((c->certificate != NULL &&
+	    tokfile_set(&tok->certificate_file, c->certificate) != 0) ||
+	    (c->private_key != NULL &&
+	    tokfile_set(&tok->private_key_file, c->private_key) != 0) ||
+	    tokfile_set(&tok->client_secret_file, NULL) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* Applies the settings to the token file, under its lock. */
 static int
 set_locked(struct tokfile *tok, void *arg)
 {
 	const struct login_options *c = arg;
+	int r;
 
+	if ((r = set_creds(tok, c, NULL)) != 0)
+		return r;
 	if ((c->proxy != NULL &&
 	    tokfile_set(&tok->proxy, *c->proxy ? c->proxy : NULL) != 0) ||
 	    (c->no_proxy != NULL &&
@@ -107,14 +183,49 @@ set_locked(struct tokfile *tok, void *arg)
 	return 0;
 }
 
+/* Before `set' changes how T's file is renewed: checks, as its owner
+ * (we are: cmd_as_owner), that the renewal can use the credential files
+ * it will name (C's new ones, else its own) and the helper programs
+ * (credfile.h).  Returns 0 or a code after a message. */
+static int
+set_check(const struct target *t, const struct login_options *c)
+{
+	struct credfile_set set;
+	struct tokfile *tok = NULL;
+	const char *slash = strrchr(t->path, '/');
+	char place[PATH_MAX];
+	int r;
+
+	/* A copy the owner can read goes beside the token file. */
+	snprintf(place, sizeof(place), "%.*s", slash == NULL ? 1 :
+	    slash == t->path ? 1 : (int)(slash - t->path),
+	    slash == NULL ? "." : t->path);
+	if ((r = tokfile_read(t->file, &tok)) != 0)
+		return cmd_report_file_error(t, r);
+	/* What the file will name: the new files are checked too. */
+	if ((r = set_creds(tok, c, t->arg)) != 0) {
+		tokfile_free(tok);
+		return r;
+	}
+	set.client_secret_file = tok->client_secret_file;
+	set.private_key_file = tok->private_key_file;
+	set.certificate_file = tok->certificate_file;
+	set.service_account_file = tok->service_account_file;
+	r = credfile_check(t->file, &set, place, t->arg, CREDFILE_QUIET);
+	tokfile_free(tok);
+	return r;
+}
+
 /* `set' for T, with its owner's rights (cmd_as_owner). */
 static int
 set_one(const struct target *t, void *arg)
 {
 	const struct login_options *c = arg;
-	char shown[256];
+	char shown[256], word[XO_SHELL_WORD_MAX];
 	int r;
 
+	if ((r = set_check(t, c)) != 0)
+		return r;
 	if ((r = tokfile_update_wait(t->file, 10000, set_locked, arg)) != 0)
 		return cmd_report_update_error(t, r);
 	if (c->proxy != NULL && *c->proxy == '\0')
@@ -131,6 +242,52 @@ set_one(const struct target *t, void *arg)
 		msg(t->arg, "%s", *c->notify ? "notify command stored; it runs "
 		    "when the file needs a new login, and when it recovers" :
 		    "notify command removed");
+	if (set_has_creds(c))
+		msg(t->arg, "new credential files stored; the next renewal "
+		    "uses them (now: " PROG " refresh --force %s)",
+		    xo_shell_word(word, sizeof(word), t->arg));
+	return 0;
+}
+
+/* LO's credential paths made absolute here, where the caller named them
+ * (the work runs in the token file's directory: become.h), into ABS[4]
+ * (the caller frees them).  A secret and a certificate do not go
+ * together.  Returns 0, or -ENOMEM / XO_E_USAGE after a message. */
+static int
+set_cred_paths(struct login_options *lo, const char *who, char **abs)
+{
+	const char **paths[] = { &lo->client_secret_file, &lo->certificate,
+	    &lo->private_key, &lo->service_account };
+	char cwd[PATH_MAX];
+	size_t i, n = 0;
+
+	for (i = 0; i < 4; i++)
+		n += *paths[i] != NULL && **paths[i] != '\0';
+	if ((lo->client_secret_file != NULL && n > 1) ||
+	    (lo->service_account != NULL && n > 1)) {
+		msg(who, "give one credential: --client-secret-file, or "
+		    "--certificate and --private-key, or --service-account");
+		return XO_E_USAGE;
+	}
+	for (i = 0; i < 4; i++) {
+		if (*paths[i] == NULL)
+			continue;
+		if (**paths[i] == '\0' || strcmp(*paths[i], "-") == 0) {
+			msg(who, "name the credential file (a path, read at "
+			    "each renewal)");
+			return XO_E_USAGE;
+		}
+		if ((*paths[i])[0] == '/')
+			continue;
+		if (getcwd(cwd, sizeof(cwd)) == NULL ||
+		    asprintf(&abs[i], "%s/%s", cwd, *paths[i]) == -1) {
+			abs[i] = NULL;
+			msg(who, "cannot make %s an absolute path: %s",
+			    *paths[i], strerror(errno));
+			return XO_E_USAGE;
+		}
+		*paths[i] = abs[i];
+	}
 	return 0;
 }
 
@@ -140,17 +297,24 @@ cmd_set(const struct cmd_args *opt, int argc, char **argv)
 	struct login_options lo;
 	const struct login_options *c = &lo;
 	struct target t = { NULL, NULL, 0, NULL };
-	char *proxy = NULL;
+	char *proxy = NULL, *abs[4] = { NULL, NULL, NULL, NULL };
+	size_t i;
 	int status;
 
 	(void)argc;
 	if ((status = cmd_conf_proxy_file(opt, argv[0], &lo, &proxy)) != 0)
 		return status;
-	if (c->proxy == NULL && c->no_proxy == NULL && c->notify == NULL) {
+	if (c->proxy == NULL && c->no_proxy == NULL && c->notify == NULL &&
+	    !set_has_creds(c)) {
 		msg(NULL, "set: what? add --proxy URL (or --proxy-file FILE), "
-		    "--no-proxy HOSTS or --notify CMD ('' removes one)");
-		return XO_E_USAGE;
+		    "--no-proxy HOSTS or --notify CMD ('' removes one), or an "
+		    "app-only file's --client-secret-file FILE, --certificate "
+		    "CERT --private-key KEY, --service-account KEY.json");
+		status = XO_E_USAGE;
+		goto out;
 	}
+	if ((status = set_cred_paths(&lo, argv[0], abs)) != 0)
+		goto out;
 	if ((status = target_init(&t, argv[0])) != 0)
 		goto out;
 	if ((status = cmd_conf_check(c, t.arg)) != 0)
@@ -158,6 +322,8 @@ cmd_set(const struct cmd_args *opt, int argc, char **argv)
 	status = cmd_as_owner(&t, set_one, (void *)(uintptr_t)c);
  out:
 	xo_free_secret(proxy);
+	for (i = 0; i < 4; i++)
+		free(abs[i]);
 	target_clear(&t);
 	return status;
 }

@@ -4,7 +4,8 @@
  * writes it ("XOAUTH2 LEVEL - text"), exiting 0 ok, 1 warning (refresh
  * failing for now, or a token expiring with no way to refresh it), 2
  * critical (someone must log in again or fix the configuration), 3
- * unknown (no accounts).  With -v, one more line per account.
+ * unknown (no accounts).  With -v, one more line per account, and one
+ * per file its renewal needs: ok, or the problem and its fix.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "credfile.h"
 #include "errors.h"
 #include "health.h"
 #include "msg.h"
@@ -68,6 +70,29 @@ status_one(const char *arg, char *text, size_t size)
 	return level;
 }
 
+/* -v: for ARG's file, one line per file its renewal needs (credfile.h):
+ * ok, or the problem and its fix, checked as the user who renews it. */
+static void
+status_files(const char *arg)
+{
+	struct credfile_set set;
+	struct tokfile *tok = NULL;
+	char *path = NULL;
+	int is_account;
+
+	if (store_path(arg, &path, &is_account) != 0 ||
+	    tokfile_read(path, &tok) != 0)
+		goto out;	/* the line above said why */
+	set.client_secret_file = tok->client_secret_file;
+	set.private_key_file = tok->private_key_file;
+	set.certificate_file = tok->certificate_file;
+	set.service_account_file = tok->service_account_file;
+	(void)credfile_check(path, &set, NULL, arg, CREDFILE_LIST);
+ out:
+	tokfile_free(tok);
+	free(path);
+}
+
 int
 cmd_status(const struct cmd_args *opt, int argc, char **argv)
 {
@@ -118,8 +143,10 @@ cmd_status(const struct cmd_args *opt, int argc, char **argv)
 		printf("; %zu of %d ok", (size_t)argc - bad, argc);
 	printf("\n");
 	if (opt->verbose)
-		for (i = 0; i < (size_t)argc; i++)
+		for (i = 0; i < (size_t)argc; i++) {
 			printf("%s\n", lines[i]);
+			status_files(argv[i]);
+		}
 	status = (int)worst;
  out:
 	if (cmd_flush_stdout() != 0)

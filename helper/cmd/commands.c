@@ -94,11 +94,15 @@ const struct command cmd_table[] = {
 	  "the health of token files in one line, for monitoring (every "
 	  "account in the store if none is named); exit 0 ok, 1 warning, "
 	  "2 critical, 3 unknown" },
-	{ "set", FULL(cmd_set), { FULL(cmd_opts_conf) }, 1, 1, CMD_NET,
+	{ "set", FULL(cmd_set), { FULL(cmd_opts_conf), FULL(cmd_opts_set) },
+	  1, 1, CMD_NET,
 	  "set ACCOUNT|FILE [--proxy URL|''|--proxy-file FILE] "
-	  "[--no-proxy HOSTS|''] [--notify CMD|'']",
-	  "change how a token file is refreshed (proxy) and who is told when "
-	  "it needs a new login (notify), without a new login" },
+	  "[--no-proxy HOSTS|''] [--notify CMD|''] [--client-secret-file "
+	  "FILE|--certificate CERT --private-key KEY|--service-account "
+	  "KEY.json]",
+	  "change how a token file is refreshed (proxy, an app-only file's "
+	  "credential files) and who is told when it needs a new login "
+	  "(notify), without a new login" },
 	{ "logout", cmd_logout, { NULL }, 1, 1, 0,
 	  "logout ACCOUNT|FILE",
 	  "delete the token file (the grant stays valid at the provider until "
