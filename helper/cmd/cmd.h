@@ -63,6 +63,12 @@ struct cmd_option {
 };
 #define CMD_OPT_END	{ NULL, 0, NULL, NULL, 0 }
 #define CMD_AT(member)	offsetof(struct cmd_args, member)
+/* The two common rows: an option with a value kept as a string at MEMBER
+ * of struct cmd_args (e.g. login.user), and a flag set to 1 there. */
+#define CMD_STR(name, meta, member) \
+	{ name, 0, meta, cmd_set_string, CMD_AT(member) }
+#define CMD_FLAG(name, member) \
+	{ name, 0, NULL, cmd_set_flag, CMD_AT(member) }
 
 /* Flags of a command. */
 #define CMD_NET		0x01	/* may need libcurl, OpenSSL or libsasl2 */

@@ -320,7 +320,7 @@ const struct cmd_option cmd_opts_net[] = {
 	{ "connect-timeout", 0, "SECS", set_timeout,
 	  CMD_AT(net.connect_timeout_ms) },
 	{ "timeout", 0, "SECS", set_timeout, CMD_AT(net.timeout_ms) },
-	{ "cafile", 0, "FILE", cmd_set_string, CMD_AT(net.cafile) },
+	CMD_STR("cafile", "FILE", net.cafile),
 	CMD_OPT_END
 };
 

@@ -50,10 +50,8 @@ set_wait(struct cmd_args *a, const struct cmd_option *o, const char *arg)
 	return 0;
 }
 
-#define S(name, meta, member) \
-	{ name, 0, meta, cmd_set_string, CMD_AT(login.member) }
-#define F(name, member) \
-	{ name, 0, NULL, cmd_set_flag, CMD_AT(login.member) }
+#define S(name, meta, member)	CMD_STR(name, meta, login.member)
+#define F(name, member)		CMD_FLAG(name, login.member)
 
 const struct cmd_option cmd_opts_login[] = {
 	S("provider", "P", provider),

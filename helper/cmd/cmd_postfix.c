@@ -363,10 +363,8 @@ set_for(struct cmd_args *a, const struct cmd_option *o, const char *arg)
 	return 0;
 }
 
-#define S(name, meta, member) \
-	{ name, 0, meta, cmd_set_string, CMD_AT(postfix.member) }
-#define F(name, member) \
-	{ name, 0, NULL, cmd_set_flag, CMD_AT(postfix.member) }
+#define S(name, meta, member)	CMD_STR(name, meta, postfix.member)
+#define F(name, member)		CMD_FLAG(name, postfix.member)
 
 const struct cmd_option cmd_opts_postfix[] = {
 	S("relay", "[HOST]:PORT", relay),

@@ -27,8 +27,7 @@
 #include "tokfile.h"
 #include "xo_util.h"
 
-#define S(name, meta, member) \
-	{ name, 0, meta, cmd_set_string, CMD_AT(login.member) }
+#define S(name, meta, member)	CMD_STR(name, meta, login.member)
 
 const struct cmd_option cmd_opts_conf[] = {
 	S("proxy", "URL", proxy),

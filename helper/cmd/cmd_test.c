@@ -57,9 +57,9 @@ const struct cmd_option cmd_opts_test[] = {
 	{ "tls", 0, NULL, set_security, 0 },
 	{ "starttls", 0, NULL, set_security, 0 },
 	{ "plain", 0, NULL, set_security, 0 },
-	{ "mech", 0, "MECH", cmd_set_string, CMD_AT(test.mech) },
-	{ "as", 0, "MAILBOX", cmd_set_string, CMD_AT(test.authzid) },
-	{ "plugin-dir", 0, "DIR", cmd_set_string, CMD_AT(test.plugin_dir) },
+	CMD_STR("mech", "MECH", test.mech),
+	CMD_STR("as", "MAILBOX", test.authzid),
+	CMD_STR("plugin-dir", "DIR", test.plugin_dir),
 	{ "verbose", 'v', NULL, cmd_set_flag, CMD_AT(verbose) },
 	CMD_OPT_END
 };
