@@ -1246,6 +1246,17 @@ xo_expire() {
     xo_oauth -q expire --user "$1" || xo_fail "expire at the server failed"
     xo_token_expire_file "$2" -60
 }
+# xo_assert_renewed_once WHAT BEFORE NOW FILE FIELD OLD: the server counted
+# exactly one WHAT (a refresh, an app-only token) since BEFORE (NOW is its
+# count now), and FILE's FIELD is no longer OLD: renewed once, and stored.
+xo_assert_renewed_once() {
+    local got=$(( $3 - $2 ))
+    [ "$got" = 1 ] ||
+        xo_fail "the server saw $got times $1, want exactly 1" ${XO_PF_LOG:+"$XO_PF_LOG"}
+    [ "$(xo_token_field "$4" "$5")" != "$6" ] ||
+        xo_fail "the new $5 was not stored in the file" "$4"
+    echo "   ok: the server saw exactly 1 $1; the new $5 was stored"
+}
 # xo_assert_token_renewed FILE OLD WHAT [N]: FILE's access token is no
 # longer OLD, else fail saying WHAT (and show FILE); with N, the mock
 # server has seen exactly N refreshes in all.

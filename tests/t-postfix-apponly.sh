@@ -78,15 +78,20 @@ file_ok() {
     echo "   ok: the token file is 0600, postfix's, app-only, with no key and no refresh token"
 }
 
-# one_grant BEFORE OLD_AT: exactly one app-only token request since BEFORE,
-# and the file holds its token.
-one_grant() {
-    local got=$(( $(app_grants) - $1 ))
-    [ "$got" = 1 ] || xo_fail "the server issued $got app-only tokens, want exactly 1" "$XO_PF_LOG"
-    [ "$(xo_token_field "$F" access_token)" != "$2" ] || xo_fail "the access token was not renewed"
-    [ "$(xo_oauth_stat refreshes)" = 0 ] \
-        || xo_fail "a refresh_token grant happened"
-    echo "   ok: exactly 1 client credentials request, its token stored; no refresh_token grant"
+# noted: old is the file's access token, before the grants so far.
+noted() {
+    old=$(xo_token_field "$F" access_token)
+    before=$(app_grants)
+}
+
+# renewed BEFORE OLD_AT: exactly one app-only token request since BEFORE,
+# its token stored, no refresh_token grant; file_ok; the token remembered.
+renewed() {
+    xo_assert_renewed_once "app-only token request" "$1" "$(app_grants)" \
+        "$F" access_token "$2"
+    [ "$(xo_oauth_stat refreshes)" = 0 ] || xo_fail "a refresh_token grant happened"
+    file_ok
+    remember
 }
 
 # relayed_unrenewed SUBJECT: SUBJECT is relayed with the token in the file,
@@ -110,18 +115,14 @@ file_ok
 
 xo_step "2. expired in the file and at the server: the plugin renews it first"
 xo_expire "$MBX" "$F"
-old=$(xo_token_field "$F" access_token)
-before=$(app_grants)
+noted
 subject="xo-apponly expired $RANDOM"
 xo_pf_send_undeferred "$subject"
-one_grant "$before" "$old"
-file_ok
-remember
+renewed "$before" "$old"
 
 xo_step "3. rejected by the server while the file says valid: deferred, marked stale"
 xo_oauth -q expire --user "$MBX"
-old=$(xo_token_field "$F" access_token)
-before=$(app_grants)
+noted
 subject="xo-apponly rejected $RANDOM"
 xo_pf_send_refused "$subject"
 id3=$XO_PF_QID
@@ -130,9 +131,7 @@ id3=$XO_PF_QID
 echo "   ok: deferred with the server's 535; the file is marked stale"
 xo_pf_flush
 xo_pf_delivered "$subject" "$id3"
-one_grant "$before" "$old"
-file_ok
-remember
+renewed "$before" "$old"
 
 # --- chrooted -----------------------------------------------------------------
 xo_step "4. chrooted smtp: the file moves into the queue directory"
@@ -159,9 +158,7 @@ xo_step "4. the README's timer command, as postfix from outside: renewed; postqu
 xo_run_timeout 40 runuser -u postfix -- "$XO_HELPER" refresh --margin 1800 "$F" \
     >"$XO_TMP/timer.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/timer.out"
-one_grant "$before" "$old"
-file_ok
-remember
+renewed "$before" "$old"
 xo_pf_flush
 xo_pf_delivered "$subject" "$id4"
 echo "   ok: the deferred message went through"
@@ -204,9 +201,7 @@ unit_exec[0]=$XO_HELPER
 xo_run_timeout 60 runuser -u postfix -- env -i PATH=/usr/bin:/bin $unit_env "${unit_exec[@]}" \
     >"$XO_TMP/timer.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/timer.out"
-one_grant "$before" "$old"
-file_ok
-remember
+renewed "$before" "$old"
 xo_pf_flush
 xo_pf_delivered "$subject" "$id5" 30
 echo "   ok: the deferred message went through"

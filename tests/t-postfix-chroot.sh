@@ -109,13 +109,9 @@ file_ok() {
 # one_refresh BEFORE OLD_RT: exactly one refresh at the server since BEFORE,
 # and the file holds the rotated refresh token.
 one_refresh() {
-    local got=$(( $(xo_oauth_refreshes) - $1 ))
-    [ "$got" = 1 ] || xo_fail "the server saw $got refreshes, want exactly 1" "$XO_PF_LOG"
-    [ "$(xo_token_field "$F" refresh_token)" != "$2" ] \
-        || xo_fail "the rotated refresh token was not stored in the file"
+    xo_assert_renewed_once refresh "$1" "$(xo_oauth_refreshes)" "$F" refresh_token "$2"
     [ "$(xo_token_field "$F" expires_at)" -gt "$(( $(date +%s) + 1800 ))" ] \
         || xo_fail "the refreshed token expires within the timer's margin"
-    echo "   ok: the server saw exactly 1 refresh; the rotated refresh token was stored"
 }
 
 remember_tokens() {

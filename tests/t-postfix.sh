@@ -62,14 +62,19 @@ file_ok() {
     echo "   ok: the token file is 0600 and owned by postfix"
 }
 
-# one_refresh BEFORE OLD_RT: the server saw exactly one refresh since
-# BEFORE, and the file holds a new (rotated) refresh token.
-one_refresh() {
-    local got=$(( $(xo_oauth_refreshes) - $1 ))
-    [ "$got" = 1 ] || xo_fail "the server saw $got refreshes, want exactly 1" "$XO_PF_LOG"
-    [ "$(xo_token_field "$F" refresh_token)" != "$2" ] \
-        || xo_fail "the rotated refresh token was not stored in the file"
-    echo "   ok: the server saw exactly 1 refresh; the rotated refresh token was stored"
+# noted: old_rt is the file's refresh token, before the refreshes so far.
+noted() {
+    old_rt=$(xo_token_field "$F" refresh_token)
+    before=$(xo_oauth_refreshes)
+}
+
+# renewed BEFORE OLD_RT: exactly one refresh since BEFORE, its rotated
+# refresh token stored, the file still postfix's 0600, and its tokens
+# remembered (none may reach the log).
+renewed() {
+    xo_assert_renewed_once refresh "$1" "$(xo_oauth_refreshes)" "$F" refresh_token "$2"
+    file_ok
+    remember_tokens
 }
 
 # --- 0. a valid token ---------------------------------------------------------
@@ -80,13 +85,10 @@ xo_pf_send_valid "$subject" "$LOGIN_RE"
 # --- a. expired at the server and in the file -------------------------------
 xo_step "a. expired at the server and in the file: the plugin refreshes before logging in"
 xo_expire "$USER" "$F"
-old_rt=$(xo_token_field "$F" refresh_token)
-before=$(xo_oauth_refreshes)
+noted
 subject="xo-postfix after expiry, file says expired $RANDOM"
 xo_pf_send_undeferred "$subject"
-one_refresh "$before" "$old_rt"
-file_ok
-remember_tokens
+renewed "$before" "$old_rt"
 
 xo_step "a. a second message after the refresh: no further refresh"
 subject="xo-postfix after refresh $RANDOM"
@@ -122,9 +124,7 @@ file_ok
 xo_step "b. postqueue -f: the plugin refreshes, the message goes through"
 xo_pf_flush
 xo_pf_delivered "$subject" "$idb"
-one_refresh "$before" "$old_rt"
-file_ok
-remember_tokens
+renewed "$before" "$old_rt"
 
 xo_step "b. a second message: no further refresh"
 subject="xo-postfix after the stale refresh $RANDOM"
@@ -163,9 +163,7 @@ xo_step "c. the server accepts refreshes again: postqueue -f delivers the deferr
 xo_oauth -q fault none || xo_fail "cannot clear the fault"
 xo_pf_flush
 xo_pf_delivered "$subject" "$idc"
-one_refresh "$before" "$old_rt"
-file_ok
-remember_tokens
+renewed "$before" "$old_rt"
 
 # --- the log ----------------------------------------------------------------------
 xo_step "postfix's maillog holds no token"
