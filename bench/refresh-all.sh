@@ -133,15 +133,18 @@ field() {
 	python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
 
-# timed FILE CMD...: runs CMD, its stderr to FILE; prints the seconds.
+# timed FILE CMD...: runs CMD, its stderr to FILE; prints the seconds,
+# and leaves in FILE.cpu the CPU seconds it and its children used.
 timed() {
 	local out=$1 t0 t1 rc=0
 	shift
 	t0=$EPOCHREALTIME
-	"$@" >/dev/null 2>"$out" || rc=$?
+	TIMEFORMAT='%U %S'
+	{ time "$@" >/dev/null 2>"$out" || rc=$?; } 2>"$out.time"
 	t1=$EPOCHREALTIME
 	[ "$rc" = 0 ] || echo "   (exit $rc; see $out)" >&2
 	python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$t0" "$t1"
+	awk '{ printf "%.2f\n", $1 + $2 }' "$out.time" >"$out.cpu"
 }
 
 echo "== refresh --all: $accounts due accounts, $latency ms per request," \
@@ -162,7 +165,8 @@ print(s["token_in_flight_max"], s["connections_max"], s["refreshes"], once)
 PY
 )
 EOF
-echo "   wall time:                 $wall s (--jobs ${jobs:-default})"
+echo "   wall time:                 $wall s (--jobs ${jobs:-default});" \
+    "the helper's CPU: $(cat "$tmp/all.err.cpu") s"
 echo "   requests in flight, most:  $inflight"
 echo "   connections open, most:    $conns"
 echo "   renewals:                  $refreshes for $accounts accounts;" \
@@ -186,7 +190,7 @@ python3 "$server" ctl --port-file "$tmp/port" -q latency 0 >/dev/null
 tokfiles due
 own=$(timed "$tmp/own.err" "$helper" refresh --all "${jobs_args[@]}")
 echo "   the same with no latency:  $own s (the helper's and the server's" \
-    "own share)"
+    "own share; the helper's CPU: $(cat "$tmp/own.err.cpu") s)"
 
 ok=1
 python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)' \

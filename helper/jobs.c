@@ -140,12 +140,20 @@ advance(struct jobs *js)
 	}
 }
 
-/* In the child: stdout and stderr are the pipes W; runs the work. */
+/* In the child: stdout and stderr are the pipes OUT and ERR; the other
+ * jobs' output is not its business (as root, its child becomes a
+ * file's owner: become.h); runs the work. */
 static void
-child(size_t i, jobs_fn *fn, void *arg, int out[2], int err[2])
+child(const struct jobs *js, jobs_fn *fn, void *arg, int out[2],
+    int err[2])
 {
-	int r;
+	size_t j;
+	int r, k;
 
+	for (j = js->head; j < js->next; j++)
+		for (k = 0; k < 2; k++)
+			if (js->job[j].fd[k] != -1)
+				close(js->job[j].fd[k]);
 	if (dup2(out[1], STDOUT_FILENO) == -1 ||
 	    dup2(err[1], STDERR_FILENO) == -1)
 		_exit(127);
@@ -153,7 +161,7 @@ child(size_t i, jobs_fn *fn, void *arg, int out[2], int err[2])
 	close(out[1]);
 	close(err[0]);
 	close(err[1]);
-	r = fn(i, arg);
+	r = fn(js->next, arg);
 	fflush(NULL);
 	_exit(r & 0xff);
 }
@@ -172,7 +180,7 @@ start_job(struct jobs *js, jobs_fn *fn, void *arg, char *const *who)
 	if (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0) {
 		fflush(NULL);		/* nothing buffered is written twice */
 		if ((pid = fork()) == 0)
-			child(i, fn, arg, out, err);
+			child(js, fn, arg, out, err);
 	}
 	e = errno;
 	if (out[1] != -1)
