@@ -27,7 +27,7 @@
 #define CMD_DEFAULT_CONNECT_MS	10000L
 #define CMD_DEFAULT_TIMEOUT_MS	30000L
 /* refresh --jobs: token requests in flight at once.  8 renews 1,000
- * accounts at 200 ms a request in about 25 s, well inside the timers'
+ * accounts at 200 ms a request in about 26 s, well inside the timers'
  * 15 minutes for a few thousand, while a provider sees no more than a
  * mail client that opens a few folders at once. */
 #define CMD_DEFAULT_JOBS	8
