@@ -4,8 +4,14 @@
 Loopback only, standard library only.  Two modes:
 
   oauth_server.py [serve] [--port N] [--port-file F] [--state-dir DIR] [--log F]
+                   [--latency-ms MS]
       Run the server.  It binds 127.0.0.1 (port 0 = any free port by default)
-      and, once listening, writes the actual port to F.
+      and, once listening, writes the actual port to F.  --latency-ms: each
+      /token request is answered MS ms late (as a distant provider would),
+      without holding up the others; stats count the /token requests in
+      flight (token_in_flight, token_in_flight_max), the connections open
+      (connections_open, connections_max) and the refreshes per user
+      (refreshes_by_user: a grant's refresh tokens rotate, its user stays).
 
   oauth_server.py ctl (--port-file F | --port N) COMMAND [ARGS]
       Talk to a running server's control API, for shell tests:
@@ -43,6 +49,7 @@ Loopback only, standard library only.  Two modes:
                                  through an HTTP proxy (no Via header);
                                  stats count both kinds either way
         stats                    prints {"refreshes":..,"introspections":..,..}
+        latency MS               answer /token MS ms late from now on
         reset
       For login (authorization code with PKCE, device authorization grant):
         authorize-mode MODE [--user U]   how /authorize answers: approve
@@ -129,6 +136,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -217,6 +225,10 @@ class State:
 
     def __init__(self, state_dir=None):
         self.lock = threading.Lock()
+        self.latency_ms = 0          # --latency-ms, ctl latency
+        self.connections = set()     # live, so kept by reset
+        self.connections_open = 0
+        self.token_in_flight = 0
         self.state_file = (os.path.join(state_dir, "state.json")
                            if state_dir else None)
         self.reset()
@@ -236,6 +248,11 @@ class State:
         self.refresh_grace = False
         self.grace_uses = 0
         self.refreshes_by_client = {}
+        self.refreshes_by_user = {}
+        # The most /token requests read and not yet answered, and the
+        # most connections open, at once (since the last reset).
+        self.token_in_flight_max = getattr(self, "token_in_flight", 0)
+        self.connections_max = getattr(self, "connections_open", 0)
         self.introspections = 0
         self.token_requests = 0
         self.token_via_proxy = 0     # /token requests with a Via header
@@ -359,6 +376,7 @@ def h_token(state, req):
     via = req["headers"].get("Via")
     with state.lock:
         state.token_requests += 1
+        latency = state.latency_ms
         if via:
             state.token_via_proxy += 1
         else:
@@ -367,6 +385,8 @@ def h_token(state, req):
             raise oauth_error(403, "access_denied",
                               "direct request refused: only through the proxy")
         fault = state.take_fault()
+    if latency:
+        time.sleep(latency / 1000.0)
     if fault == "hang":
         req["log"]("%s %s (hanging: injected fault)", "POST", req["path"])
         SHUTDOWN.wait()          # until the server stops (client gives up first)
@@ -433,6 +453,8 @@ def h_token(state, req):
             info["user"], scope, client_id, DEFAULT_EXPIRES_IN)
         state.refreshes_by_client[client_id] = \
             state.refreshes_by_client.get(client_id, 0) + 1
+        state.refreshes_by_user[info["user"]] = \
+            state.refreshes_by_user.get(info["user"], 0) + 1
         if fault == "norotate":
             # A provider that does not rotate: the old refresh token
             # stays the one to use, and no new one is sent.
@@ -542,6 +564,12 @@ def h_stats(state, req):
         return 200, {"refreshes": sum(state.refreshes_by_client.values()),
                      "grace_uses": state.grace_uses,
                      "refreshes_by_client": dict(state.refreshes_by_client),
+                     "refreshes_by_user": dict(state.refreshes_by_user),
+                     "token_in_flight": state.token_in_flight,
+                     "token_in_flight_max": state.token_in_flight_max,
+                     "connections_open": state.connections_open,
+                     "connections_max": state.connections_max,
+                     "latency_ms": state.latency_ms,
                      "introspections": state.introspections,
                      "token_requests": state.token_requests,
                      "token_via_proxy": state.token_via_proxy,
@@ -553,6 +581,15 @@ def h_stats(state, req):
                      "assertions_refused": state.assertions_refused,
                      "held": state.held, "held_now": state.held_now,
                      "fault": state.fault_mode}
+
+
+def h_latency(state, req):
+    ms = (req["json"] or {}).get("ms")
+    if not isinstance(ms, int) or ms < 0:
+        raise HttpError(400, {"error": "ms must be a whole number >= 0"})
+    with state.lock:
+        state.latency_ms = ms
+    return 200, {"latency_ms": ms}
 
 
 def h_reset(state, req):
@@ -1092,6 +1129,7 @@ ROUTES = {
     ("POST", "/control/grace"): h_grace,
     ("POST", "/control/proxy-only"): h_proxy_only,
     ("GET", "/control/stats"): h_stats,
+    ("POST", "/control/latency"): h_latency,
     ("POST", "/control/reset"): h_reset,
     ("GET", "/authorize"): h_authorize,
     ("POST", "/devicecode"): h_devicecode,
@@ -1135,7 +1173,7 @@ class Handler(BaseHTTPRequestHandler):
                 known = {p for (_, p) in ROUTES}
                 raise HttpError(405 if url.path in known else 404,
                                 {"error": "no such endpoint"})
-            status, body, *more = handler(self.server.state, req)
+            status, body, *more = self._timed(handler, req)
             extra = more[0] if more else {}     # e.g. Location
         except HttpError as e:
             status, body = e.status, e.body
@@ -1157,6 +1195,52 @@ class Handler(BaseHTTPRequestHandler):
             self._send_held(data)
             return
         self.wfile.write(data)
+
+    def _timed(self, handler, req):
+        """HANDLER(state, req), counting a /token request in flight until
+        its answer is ready (not sent: the client cannot be done before
+        the count drops)."""
+        state = self.server.state
+        if req["path"] != "/token":
+            return handler(state, req)
+        with state.lock:
+            state.token_in_flight += 1
+            state.token_in_flight_max = max(state.token_in_flight_max,
+                                            state.token_in_flight)
+        try:
+            return handler(state, req)
+        finally:
+            with state.lock:
+                state.token_in_flight -= 1
+
+    def setup(self):
+        """Counts the connection open.  One whose client has closed it
+        (end of file waiting) counts as closed already: its thread may
+        not have run yet to see that, and the client's count is the one
+        that matters."""
+        super().setup()
+        state = self.server.state
+        with state.lock:
+            for conn in list(state.connections):
+                try:
+                    if conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT):
+                        continue
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    pass
+                state.connections.discard(conn)
+            state.connections.add(self.connection)
+            state.connections_open = len(state.connections)
+            state.connections_max = max(state.connections_max,
+                                        state.connections_open)
+
+    def finish(self):
+        state = self.server.state
+        with state.lock:
+            state.connections.discard(self.connection)
+            state.connections_open = len(state.connections)
+        super().finish()
 
     def _send_held(self, data):
         """Fault hold: half the answer now, the rest on release."""
@@ -1206,6 +1290,7 @@ def serve(args):
     if args.state_dir:
         os.makedirs(args.state_dir, exist_ok=True)
     server.state = State(args.state_dir)
+    server.state.latency_ms = args.latency_ms
     server.log = open(args.log, "a") if args.log else sys.stderr
     port = server.server_address[1]
 
@@ -1289,6 +1374,8 @@ def ctl(args):
     elif args.cmd == "proxy-only":
         out = ctl_call(base, "POST", "/control/proxy-only",
                        {"on": args.state == "on"})
+    elif args.cmd == "latency":
+        out = ctl_call(base, "POST", "/control/latency", {"ms": args.ms})
     elif args.cmd == "stats":
         out = ctl_call(base, "GET", "/control/stats")
     elif args.cmd == "release":
@@ -1406,6 +1493,7 @@ def main(argv):
         cmd("grace").add_argument("state", choices=("on", "off"))
         cmd("proxy-only").add_argument("state", choices=("on", "off"))
         cmd("stats")
+        cmd("latency").add_argument("ms", type=int)
         cmd("release")
         cmd("reset")
         s = cmd("authorize-mode")
@@ -1447,6 +1535,8 @@ def main(argv):
     p.add_argument("--port-file")
     p.add_argument("--state-dir")
     p.add_argument("--log", help="log file (default: stderr)")
+    p.add_argument("--latency-ms", type=int, default=0,
+                   help="answer /token requests this late")
     return serve(p.parse_args(argv))
 
 

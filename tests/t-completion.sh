@@ -67,7 +67,7 @@ check 'xoauth2-token re' 'refresh'
 check 'xoauth2-token lo' 'login logout'
 
 xo_step "options per command"
-check 'xoauth2-token refresh --' '--all --cafile --connect-timeout --force --help --margin --time-limit --timeout --verbose'
+check 'xoauth2-token refresh --' '--all --cafile --connect-timeout --force --help --jobs --margin --time-limit --timeout --verbose'
 check 'xoauth2-token token --' '--cafile --connect-timeout --help --margin --time-limit --timeout'
 check 'xoauth2-token show --' '--help'
 check_has 'xoauth2-token login --' --provider --client-id --flow --no-browser --client-secret-file
@@ -81,6 +81,7 @@ check 'xoauth2-token login work --provider ' 'custom google microsoft'
 check 'xoauth2-token login work --flow d' 'device'
 check 'xoauth2-token test work --mech ' 'OAUTHBEARER XOAUTH2'
 check 'xoauth2-token refresh --margin ' ''
+check 'xoauth2-token refresh --jobs ' ''
 
 xo_step "account names from the store"
 check 'xoauth2-token token ' 'gmail work'

@@ -46,8 +46,10 @@ as_u() {
 
 xo_step "the owner SIGSTOPs root's child while its endpoint is asked"
 plant
+# --jobs 1: one file after the other, so that the hook's first request is
+# $FU's (several at once: t-refresh-jobs.sh).
 xo_record_requests "$XO_TMP/bodies" "$(as_u STOP)"
-VAULT_TOKEN=s.root-vault-token xo_run_timeout 30 "$XO_HELPER" refresh "$FU" "$FV" >"$XO_TMP/o" 2>"$XO_TMP/e"
+VAULT_TOKEN=s.root-vault-token xo_run_timeout 30 "$XO_HELPER" refresh --jobs 1 "$FU" "$FV" >"$XO_TMP/o" 2>"$XO_TMP/e"
 [ -s "$XO_TMP/out/pid" ] || xo_fail "the hook found no process of $U's" "$XO_TMP/e"
 xo_assert_rc 75 "$XO_TMP/e"
 xo_assert_contains "$XO_TMP/e" "the process working on $FU as uid $U was stopped from outside .*, by that user or root; killed it: $FU is not done, try again\$"
@@ -64,7 +66,7 @@ xo_step "SIGTSTP (job control) does not stop the child"
 plant
 rm -f "$XO_TMP/out/pid"
 xo_record_requests "$XO_TMP/bodies" "$(as_u TSTP)"
-xo_run_timeout 30 "$XO_HELPER" refresh "$FU" "$FV" >"$XO_TMP/o" 2>"$XO_TMP/e"
+xo_run_timeout 30 "$XO_HELPER" refresh --jobs 1 "$FU" "$FV" >"$XO_TMP/o" 2>"$XO_TMP/e"
 [ -s "$XO_TMP/out/pid" ] || xo_fail "the hook found no process of $U's" "$XO_TMP/e"
 xo_assert_rc 0 "$XO_TMP/e"
 [ "$(xo_token_field "$FU" expires_at)" -gt "$(date +%s)" ] || xo_fail "$FU was not refreshed" "$XO_TMP/e"

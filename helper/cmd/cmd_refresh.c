@@ -1,17 +1,25 @@
 /*
- * cmd_refresh: `xoauth2-token refresh [--force] ACCOUNT|FILE...|--all`,
- * what the systemd timers run, and the refresh of one target that
- * `token' shares (refresh.h does the work).
+ * cmd_refresh: `xoauth2-token refresh [--force] [--jobs N]
+ * ACCOUNT|FILE...|--all`, what the systemd timers run, and the refresh
+ * of one target that `token' shares (refresh.h does the work).
+ *
+ * Several targets are refreshed --jobs at a time, each in a child of its
+ * own (jobs.h says why processes, not threads), each under its own lock;
+ * their messages come out in the targets' order, as one after another
+ * would print them, and the first failure in that order decides the exit
+ * status, as it did when they ran one after another.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "errors.h"
+#include "jobs.h"
 #include "msg.h"
 #include "refresh.h"
 #include "stop.h"
@@ -67,13 +75,91 @@ refresh_one(const struct target *t, void *arg)
 	return cmd_refresh_target(opt, t, opt->force, NULL);
 }
 
+/* --jobs N: how many targets at once. */
+static int
+set_jobs(struct cmd_args *a, const struct cmd_option *o, const char *arg)
+{
+	char *end;
+	long v;
+
+	(void)o;
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < 1 ||
+	    v > CMD_MAX_JOBS) {
+		msg(NULL, "--jobs: '%s' is not a number of accounts to refresh "
+		    "at once between 1 and %d", arg, CMD_MAX_JOBS);
+		return XO_E_USAGE;
+	}
+	a->jobs = (int)v;
+	return 0;
+}
+
+const struct cmd_option cmd_opts_jobs[] = {
+	{ "jobs", 'j', "N", set_jobs, 0 },
+	CMD_OPT_END
+};
+
+/* Target ARG, with its owner's rights: an exit status. */
+static int
+refresh_arg(const struct cmd_args *opt, const char *arg)
+{
+	struct target t;
+	int one;
+
+	if ((one = target_init(&t, arg)) != 0)
+		return cmd_exit(one);
+	/* root: one child per file, that is its owner. */
+	one = cmd_as_owner(&t, refresh_one, (void *)(uintptr_t)opt);
+	target_clear(&t);
+	return one;
+}
+
+struct refresh_many {
+	const struct cmd_args *opt;
+	char	**argv;
+};
+
+/* jobs_fn: target I, in a child of its own. */
+static int
+refresh_job(size_t i, void *arg)
+{
+	const struct refresh_many *m = arg;
+
+	return refresh_arg(m->opt, m->argv[i]);
+}
+
+/* ARGV's N targets, OPT->jobs at once (jobs.h).  Returns the first
+ * failure's status in ARGV's order, or 0. */
+static int
+refresh_parallel(const struct cmd_args *opt, size_t n, char **argv)
+{
+	struct refresh_many m = { opt, argv };
+	size_t i;
+	int *st, status = 0, r;
+
+	if ((st = calloc(n, sizeof(*st))) == NULL)
+		return cmd_exit(-ENOMEM);
+	if ((r = jobs_run(n, (size_t)opt->jobs, refresh_job, &m, argv,
+	    st)) != 0) {
+		msg(NULL, "cannot refresh: %s", strerror(-r));
+		free(st);
+		return cmd_exit(r);
+	}
+	for (i = 0; i < n && status == 0; i++)
+		if (st[i] > 0 || st[i] < -1)	/* -1: not started */
+			status = cmd_exit(st[i]);
+	free(st);
+	return status;
+}
+
 int
 cmd_refresh(const struct cmd_args *opt, int argc, char **argv)
 {
-	struct target t;
+	struct cmd_args o = *opt;
 	char **names = NULL;
 	size_t i, n = 0;
-	int r, status = 0, one;
+	int r, status = 0;
 
 	if (opt->all && argc > 0) {
 		msg(NULL, "refresh: give accounts or --all, not both");
@@ -95,18 +181,19 @@ cmd_refresh(const struct cmd_args *opt, int argc, char **argv)
 		argv = names;
 		argc = (int)n;
 	}
+	if (o.jobs == 0)
+		o.jobs = CMD_DEFAULT_JOBS;
 	/* Each one, whatever happened to the others (until told to stop:
-	 * stop.h); the first failure decides the exit status. */
-	for (i = 0; i < (size_t)argc && !stop_requested(); i++) {
-		if ((one = target_init(&t, argv[i])) == 0) {
-			/* root: one child per file, that is its owner. */
-			one = cmd_as_owner(&t, refresh_one,
-			    (void *)(uintptr_t)opt);
-			target_clear(&t);
+	 * stop.h); the first failure decides the exit status.  One at a
+	 * time (--jobs 1, or one target) needs no child of its own. */
+	if (o.jobs > 1 && argc > 1)
+		status = refresh_parallel(&o, (size_t)argc, argv);
+	else
+		for (i = 0; i < (size_t)argc && !stop_requested(); i++) {
+			r = refresh_arg(&o, argv[i]);
+			if (status == 0)
+				status = r;
 		}
-		if (status == 0)
-			status = cmd_exit(one);
-	}
 	store_names_free(names);
 	return status;
 }

@@ -77,12 +77,15 @@ const struct command cmd_table[] = {
 	  "token [--margin SECS] [--time-limit SECS] [NET OPTIONS] ACCOUNT|FILE",
 	  "print a valid access token (refreshing it first if it expires "
 	  "within the margin)" },
-	{ "refresh", FULL(cmd_refresh), { cmd_opts_refresh, cmd_opts_margin,
-	  cmd_opts_limit, cmd_opts_net }, 0, -1, CMD_NET | CMD_STOP,
+	{ "refresh", FULL(cmd_refresh), { cmd_opts_refresh,
+	  FULL(cmd_opts_jobs), cmd_opts_margin, cmd_opts_limit, cmd_opts_net },
+	  0, -1, CMD_NET | CMD_STOP,
 	  "refresh [--force] [--margin SECS] [--time-limit SECS] [-v]\n"
-	  "        [NET OPTIONS] ACCOUNT|FILE...|--all",
+	  "        [--jobs N] [NET OPTIONS] ACCOUNT|FILE...|--all",
 	  "refresh tokens that expire within the margin (all of them with "
-	  "--force; every account in the store with --all)" },
+	  "--force; every account in the store with --all), up to N (--jobs, "
+	  "default 8) at once, each in a process of its own, reported in "
+	  "order" },
 	{ "show", cmd_show, { NULL }, 1, 1, 0,
 	  "show ACCOUNT|FILE",
 	  "describe a token file, without its secrets" },
