@@ -13,6 +13,32 @@
 #define UNIT_FN	static __attribute__((unused))
 
 static int unit_failures;
+/* Rows run, for unit_done: unit_table counts its own, a test that checks
+ * outside a table adds its rows by hand. */
+static int unit_rows;
+
+/* A table's rows name the fields they need; the rest are 0 on purpose. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+/*
+ * The common row of a table: an input (IN, LEN bytes where LEN matters),
+ * what should come out (WANT) and the code the call should return (CODE).
+ * A table uses the fields its call needs and leaves the others 0.
+ */
+struct unit_row {
+	const char	*in;
+	const char	*want;
+	size_t		 len;
+	long		 code;
+};
+
+/* Checks one ROW of a table; LABEL names it ("WHAT row I") for messages. */
+typedef void unit_check_fn(const char *label, const void *row);
+
+#define UNIT_NROWS(t)	(sizeof(t) / sizeof((t)[0]))
+/* Runs CHECK on every row of the array T, labelled "WHAT row I". */
+#define UNIT_TABLE(what, t, check) \
+	unit_table((what), (t), sizeof((t)[0]), UNIT_NROWS(t), (check))
 
 /* Counts a failed check NAME and says why (printf FMT). */
 UNIT_FN void unit_fail(const char *, const char *, ...)
@@ -93,6 +119,21 @@ expect_contains(const char *name, const char *haystack, const char *needle)
 		return;
 	unit_fail(name, "\"%s\" lacks \"%s\"",
 	    haystack != NULL ? haystack : "(null)", needle);
+}
+
+/* The one loop of every table: N rows of ROWSIZE bytes from T. */
+UNIT_FN void
+unit_table(const char *what, const void *t, size_t rowsize, size_t n,
+    unit_check_fn *check)
+{
+	char label[128];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unit_rows++;
+		snprintf(label, sizeof(label), "%s row %zu", what, i);
+		check(label, (const char *)t + i * rowsize);
+	}
 }
 
 UNIT_FN int
