@@ -830,39 +830,41 @@ file_expiry(const char *path)
 /* Only an absolute path ending in ".json" names a token file: a token
  * that begins with '/' is sent as it is, and never repeated in a message. */
 static void
+check_slash_token(const char *label, const void *row)
+{
+	const struct unit_named *t = row;
+	struct app a = { .authname = USER, .authzid = "", .secret = t->in };
+	sasl_callback_t cbs[10];
+	sasl_conn_t *conn;
+	char want[256];
+	int n;
+
+	(void)label;	/* the row's name names it */
+	n = snprintf(want, sizeof(want), "user=" USER "\001auth=Bearer "
+	    "%s\001\001", t->in);
+	conn = start(t->name, &a, cbs, "XOAUTH2", want, (size_t)n);
+	if (conn != NULL) {
+		expect_detail(t->name, conn, "expired");
+		if (strstr(sasl_errdetail(conn), t->in) != NULL)
+			unit_fail(t->name,
+			    "the token is repeated in the error message");
+	}
+	sasl_dispose(&conn);
+	free(a.sec);
+}
+
+static void
 test_slash_token(void)
 {
-	static const struct {
-		const char *name, *secret;
-	} rows[] = {
+	static const struct unit_named rows[] = {
 		{ "token beginning with /", SLASH_TOKEN },
 		{ "token /", "/" },
 		{ "token /.json", "/.json" },
 		{ "relative .json name", "work.json" },
 		{ "path not ending .json", "/nonexistent/xoauth2/work.json.bak" },
 	};
-	struct app a = { .authname = USER, .authzid = "" };
-	sasl_callback_t cbs[10];
-	sasl_conn_t *conn;
-	char want[256];
-	size_t i;
-	int n;
 
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		a.secret = rows[i].secret;
-		n = snprintf(want, sizeof(want), "user=" USER "\001auth=Bearer "
-		    "%s\001\001", rows[i].secret);
-		conn = start(rows[i].name, &a, cbs, "XOAUTH2", want, (size_t)n);
-		if (conn != NULL) {
-			expect_detail(rows[i].name, conn, "expired");
-			if (strstr(sasl_errdetail(conn), rows[i].secret) != NULL)
-				unit_fail(rows[i].name,
-				    "the token is repeated in "
-				    "the error message");
-		}
-		sasl_dispose(&conn);
-	}
-	free(a.sec);
+	UNIT_TABLE("slash token", rows, check_slash_token);
 }
 
 /* serverFQDN goes into OAUTHBEARER's host=: a control character in it

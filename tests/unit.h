@@ -32,6 +32,14 @@ struct unit_row {
 	long		 code;
 };
 
+/* A row that carries its own NAME for messages: an input, and what
+ * should come out of it (NULL: nothing). */
+struct unit_named {
+	const char	*name;
+	const char	*in;
+	const char	*want;
+};
+
 /* Checks one ROW of a table; LABEL names it ("WHAT row I") for messages. */
 typedef void unit_check_fn(const char *label, const void *row);
 
@@ -119,6 +127,49 @@ expect_contains(const char *name, const char *haystack, const char *needle)
 		return;
 	unit_fail(name, "\"%s\" lacks \"%s\"",
 	    haystack != NULL ? haystack : "(null)", needle);
+}
+
+/* expect_int, expect_str and expect_contains with a printf label: the
+ * label's snprintf and the check in one line. */
+#define UNIT_LABEL(label, fmt) do {				\
+	va_list ap_;						\
+	va_start(ap_, fmt);					\
+	vsnprintf((label), sizeof(label), (fmt), ap_);		\
+	va_end(ap_);						\
+} while (0)
+
+UNIT_FN void expect_intf(long, long, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+UNIT_FN void
+expect_intf(long got, long want, const char *fmt, ...)
+{
+	char label[256];
+
+	UNIT_LABEL(label, fmt);
+	expect_int(label, got, want);
+}
+
+UNIT_FN void expect_strf(const char *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+UNIT_FN void
+expect_strf(const char *got, const char *want, const char *fmt, ...)
+{
+	char label[256];
+
+	UNIT_LABEL(label, fmt);
+	expect_str(label, got, want);
+}
+
+UNIT_FN void expect_containsf(const char *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+UNIT_FN void
+expect_containsf(const char *haystack, const char *needle, const char *fmt,
+    ...)
+{
+	char label[256];
+
+	UNIT_LABEL(label, fmt);
+	expect_contains(label, haystack, needle);
 }
 
 /* The one loop of every table: N rows of ROWSIZE bytes from T. */
