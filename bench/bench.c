@@ -53,6 +53,8 @@
 
 #include <sasl/sasl.h>
 
+#include "sasl-setup.h"
+
 #define EX_USAGE	64
 #define EX_UNAVAILABLE	69
 #define EX_SOFTWARE	70
@@ -162,20 +164,20 @@ token_make(void)
 static int
 cb_getsimple(void *context, int id, const char **result, unsigned *len)
 {
+	const char *v;
+
 	(void)context;
 	switch (id) {
 	case SASL_CB_AUTHNAME:
-		*result = BENCH_USER;
+		v = BENCH_USER;
 		break;
 	case SASL_CB_USER:
-		*result = "";	/* no authzid: log in as ourselves */
+		v = "";		/* no authzid: log in as ourselves */
 		break;
 	default:
 		return SASL_BADPARAM;
 	}
-	if (len != NULL)
-		*len = (unsigned)strlen(*result);
-	return SASL_OK;
+	return sasl_setup_give(result, len, v, strlen(v));
 }
 
 static int

@@ -16,6 +16,7 @@
 
 #include <sasl/sasl.h>
 
+#include "sasl-setup.h"
 #include "unit.h"
 
 #define TOKEN	"EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"
@@ -124,11 +125,9 @@ static int
 cb_simple(void *context, int id, const char **result, unsigned *len)
 {
 	struct app *a = context;
+	const char *v = id == SASL_CB_USER ? a->authzid : a->authname;
 
-	*result = id == SASL_CB_USER ? a->authzid : a->authname;
-	if (len != NULL)
-		*len = *result ? (unsigned)strlen(*result) : 0;
-	return SASL_OK;
+	return sasl_setup_give(result, len, v, v != NULL ? strlen(v) : 0);
 }
 
 static int
@@ -139,16 +138,7 @@ cb_secret(sasl_conn_t *conn, void *context, int id, sasl_secret_t **psecret)
 
 	(void)conn;
 	(void)id;
-	/* Like postfix: the application owns the secret and keeps it.  One
-	 * spare byte that is not NUL checks the plugin honours ->len. */
-	free(a->sec);
-	if ((a->sec = malloc(sizeof(*a->sec) + n + 1)) == NULL)
-		return SASL_NOMEM;
-	a->sec->len = n;
-	memcpy(a->sec->data, a->secret, n);
-	a->sec->data[n] = 'Z';
-	*psecret = a->sec;
-	return SASL_OK;
+	return sasl_setup_secret(&a->sec, a->secret, n, psecret);
 }
 
 /* SASL options, as an application's config file would give them. */
@@ -200,7 +190,6 @@ cb_log(void *context, int level, const char *message)
 static sasl_conn_t *
 conn_new(struct app *a, sasl_callback_t *cbs)
 {
-	sasl_security_properties_t props;
 	sasl_conn_t *conn = NULL;
 	int n = 0, r;
 
@@ -233,11 +222,7 @@ conn_new(struct app *a, sasl_callback_t *cbs)
 		    "%s", sasl_errstring(r, NULL, NULL));
 		return NULL;
 	}
-	memset(&props, 0, sizeof(props));
-	props.min_ssf = a->min_ssf;
-	props.max_ssf = 256;
-	props.maxbufsize = 4096;
-	sasl_setprop(conn, SASL_SEC_PROPS, &props);
+	sasl_setup_props(conn, a->min_ssf);
 	return conn;
 }
 
