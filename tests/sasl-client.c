@@ -306,59 +306,84 @@ start_refused(const char *name, struct app *a, sasl_callback_t *cbs,
 
 #define S(lit)	lit, sizeof(lit) - 1
 
+/* The application most tests are: USER with TOKEN, no authzid, and the
+ * first messages it sends without a server name and port. */
+#define TOKEN_APP	{ .authname = USER, .authzid = "", .secret = TOKEN }
+#define MSG_XOAUTH2	S("user=" USER "\001auth=Bearer " TOKEN "\001\001")
+#define MSG_OAUTHBEARER	\
+	S("n,a=" USER ",\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001")
+
+/* One application, its callbacks and its connection, with the client's
+ * last message. */
+struct client {
+	struct app	 a;
+	sasl_callback_t	 cbs[10];
+	sasl_conn_t	*conn;
+	const char	*out;
+	unsigned	 outlen;
+};
+
+/* start() for C; 0 if it did not. */
+static int
+client_start(struct client *c, const char *name, const char *mech,
+    const char *want, size_t wantlen)
+{
+	c->conn = start(name, &c->a, c->cbs, mech, want, wantlen);
+	return c->conn != NULL;
+}
+
+/* One step of C's exchange: the server says CHALLENGE (LEN bytes). */
+static int
+client_step(struct client *c, const char *challenge, unsigned len)
+{
+	c->out = NULL;
+	return sasl_client_step(c->conn, challenge, len, NULL, &c->out,
+	    &c->outlen);
+}
+
 static void
 test_callbacks(void)
 {
-	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
-	sasl_callback_t cbs[10];
-	sasl_conn_t *conn;
-	const char *out;
-	unsigned outlen;
+	struct client c = { .a = TOKEN_APP };
 	int r;
 
-	conn = start("xoauth2 callbacks", &a, cbs, "XOAUTH2",
-	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
-	if (conn == NULL)
+	if (!client_start(&c, "xoauth2 callbacks", "XOAUTH2", MSG_XOAUTH2))
 		goto out;
 	/* The immediate refusal (Microsoft) leaves a useful detail. */
-	expect_detail("refused without challenge", conn, "expired");
-	expect_detail("refused without challenge: what to run", conn,
+	expect_detail("refused without challenge", c.conn, "expired");
+	expect_detail("refused without challenge: what to run", c.conn,
 	    "; to see why: xoauth2-token test ACCOUNT --imap imap.example.com");
-	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
-	if (r != SASL_OK)
+	if ((r = client_step(&c, "", 0)) != SASL_OK)
 		unit_fail("xoauth2 success", "empty challenge gave %d", r);
-	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
+	r = client_step(&c, "", 0);
 	if (r == SASL_OK || r == SASL_CONTINUE)
 		unit_fail("step after success", "gave %d", r);
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
-	a.server = "imap.example.com";
-	a.remote = "127.0.0.1;993";
-	conn = start("oauthbearer callbacks", &a, cbs, "OAUTHBEARER",
+	c.a.server = "imap.example.com";
+	c.a.remote = "127.0.0.1;993";
+	if (!client_start(&c, "oauthbearer callbacks", "OAUTHBEARER",
 	    S("n,a=" USER ",\001host=imap.example.com\001port=993\001auth=Bearer "
-	    TOKEN "\001\001"));
-	if (conn == NULL)
+	    TOKEN "\001\001")))
 		goto out;
-	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
-	if (r != SASL_OK)
+	if ((r = client_step(&c, "", 0)) != SASL_OK)
 		unit_fail("oauthbearer success", "empty challenge gave %d", r);
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
 	/* No remote address: the port is left out. */
-	a.remote = NULL;
-	conn = start("oauthbearer no port", &a, cbs, "OAUTHBEARER",
-	    S("n,a=" USER ",\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001"));
-	sasl_dispose(&conn);
+	c.a.remote = NULL;
+	client_start(&c, "oauthbearer no port", "OAUTHBEARER", MSG_OAUTHBEARER);
+	sasl_dispose(&c.conn);
 
 	/* The secret is read by length; a secret callback's extra bytes and
 	 * a missing NUL do not leak into the message. */
-	a.secret = "abcdef";
-	a.secretlen = 3;
-	conn = start("secret by length", &a, cbs, "XOAUTH2",
+	c.a.secret = "abcdef";
+	c.a.secretlen = 3;
+	client_start(&c, "secret by length", "XOAUTH2",
 	    S("user=" USER "\001auth=Bearer abc\001\001"));
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
  out:
-	free(a.sec);
+	free(c.a.sec);
 }
 
 static void
@@ -439,8 +464,7 @@ test_prompts(void)
 		unit_fail("prompts", "start ended with %d: %s", r,
 		    sasl_errdetail(conn));
 	else
-		expect_out("prompts", out, outlen,
-		    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
+		expect_out("prompts", out, outlen, MSG_XOAUTH2);
 	if ((seen & 5) != 5)
 		unit_fail("prompts",
 		    "not asked for user name and token (%d)", seen);
@@ -495,65 +519,52 @@ test_challenges(void)
 {
 	static const char google[] = "{\"status\":\"401\",\"schemes\":\"Bearer\","
 	    "\"scope\":\"https://mail.google.com/\"}";
-	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
-	sasl_callback_t cbs[10];
-	sasl_conn_t *conn;
-	const char *out;
-	unsigned outlen;
+	struct client c = { .a = TOKEN_APP };
 	int r;
 
-	conn = start("xoauth2 challenge", &a, cbs, "XOAUTH2",
-	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
-	if (conn != NULL) {
-		out = NULL;
-		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
-		    &out, &outlen);
-		if (r != SASL_CONTINUE || out == NULL || outlen != 0)
+	if (client_start(&c, "xoauth2 challenge", "XOAUTH2", MSG_XOAUTH2)) {
+		r = client_step(&c, google, sizeof(google) - 1);
+		if (r != SASL_CONTINUE || c.out == NULL || c.outlen != 0)
 			unit_fail("xoauth2 challenge",
-			    "answer: r=%d len=%u", r, outlen);
-		expect_detail("xoauth2 challenge status", conn, "status 401");
-		expect_detail("xoauth2 challenge scope", conn,
+			    "answer: r=%d len=%u", r, c.outlen);
+		expect_detail("xoauth2 challenge status", c.conn, "status 401");
+		expect_detail("xoauth2 challenge scope", c.conn,
 		    "scope \"https://mail.google.com/\"");
-		expect_detail("xoauth2 challenge user", conn, USER);
-		expect_detail("xoauth2 challenge: what to run", conn,
+		expect_detail("xoauth2 challenge user", c.conn, USER);
+		expect_detail("xoauth2 challenge: what to run", c.conn,
 		    "; to see why: xoauth2-token test ACCOUNT --imap "
 		    "imap.example.com");
 		if (strstr(logbuf, "status 401") == NULL)
 			unit_fail("xoauth2 challenge",
 			    "not logged for the admin");
-		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
-		    &out, &outlen);
+		r = client_step(&c, google, sizeof(google) - 1);
 		if (r != SASL_BADPROT)
 			unit_fail("second challenge",
 			    "gave %d, not SASL_BADPROT", r);
-		expect_detail("second challenge", conn, "protocol error");
+		expect_detail("second challenge", c.conn, "protocol error");
 	}
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
-	conn = start("oauthbearer challenge", &a, cbs, "OAUTHBEARER",
-	    S("n,a=" USER ",\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001"));
-	if (conn != NULL) {
-		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
-		    &out, &outlen);
-		if (r != SASL_CONTINUE || outlen != 1 || out[0] != '\001')
+	if (client_start(&c, "oauthbearer challenge", "OAUTHBEARER",
+	    MSG_OAUTHBEARER)) {
+		r = client_step(&c, google, sizeof(google) - 1);
+		if (r != SASL_CONTINUE || c.outlen != 1 || c.out[0] != '\001')
 			unit_fail("oauthbearer challenge",
 			    "answer is not \\x01");
-		expect_detail("oauthbearer challenge", conn, "status 401");
+		expect_detail("oauthbearer challenge", c.conn, "status 401");
 	}
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
-	conn = start("non-json challenge", &a, cbs, "XOAUTH2",
-	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
-	if (conn != NULL) {
-		r = sasl_client_step(conn, "go away\001", 8, NULL, &out, &outlen);
-		if (r != SASL_CONTINUE || outlen != 0)
+	if (client_start(&c, "non-json challenge", "XOAUTH2", MSG_XOAUTH2)) {
+		r = client_step(&c, "go away\001", 8);
+		if (r != SASL_CONTINUE || c.outlen != 0)
 			unit_fail("non-json challenge",
-			    "r=%d len=%u", r, outlen);
-		expect_detail("non-json challenge", conn, "\"go away?\"");
+			    "r=%d len=%u", r, c.outlen);
+		expect_detail("non-json challenge", c.conn, "\"go away?\"");
 	}
-	sasl_dispose(&conn);
-	test_echoes(&a, cbs);
-	free(a.sec);
+	sasl_dispose(&c.conn);
+	test_echoes(&c.a, c.cbs);
+	free(c.a.sec);
 }
 
 /* A server or proxy that echoes our message (or part of it) back in its
@@ -859,7 +870,7 @@ test_server_name(void)
 {
 	static const char *bad[] = { "imap.example.com\001auth=Bearer x",
 	    "imap.example.com\n", "imap\177.example.com" };
-	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
+	struct app a = TOKEN_APP;
 	sasl_callback_t cbs[10];
 	sasl_conn_t *conn;
 	char longname[300];
@@ -877,7 +888,7 @@ test_server_name(void)
 	/* XOAUTH2 does not send it. */
 	a.server = bad[0];
 	conn = start("bad server name, XOAUTH2", &a, cbs, "XOAUTH2",
-	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
+	    MSG_XOAUTH2);
 	sasl_dispose(&conn);
 	free(a.sec);
 }
