@@ -790,6 +790,25 @@ write_file(const char *path, const char *text, mode_t mode)
 	}
 }
 
+/* Removes what a token-file test leaves in DIR: the token file PATH with
+ * its lock and temporary file, and the fake HELPER; DIR must then be
+ * empty (WHAT names the test). */
+static void
+remove_tokdir(const char *what, const char *dir, const char *path,
+    const char *helper)
+{
+	char name[300];	/* PATH is at most 255 bytes */
+
+	unlink(path);
+	unlink(helper);
+	snprintf(name, sizeof(name), "%s.lock", path);
+	unlink(name);
+	snprintf(name, sizeof(name), "%s.tmp", path);
+	unlink(name);
+	if (rmdir(dir) != 0)
+		unit_fail(what, "%s not empty after the test", dir);
+}
+
 static void
 write_tokfile(const char *path, const char *token, long expires_at)
 {
@@ -1068,14 +1087,7 @@ test_token_file(void)
 	start_refused("token file, missing", &a, cbs, "XOAUTH2", "No such file",
 	    0);
 	free(a.sec);
-	unlink(path);
-	unlink(helper);
-	snprintf(script, sizeof(script), "%s.lock", path);
-	unlink(script);
-	snprintf(script, sizeof(script), "%s.tmp", path);
-	unlink(script);
-	if (rmdir(tmpdir) != 0)
-		unit_fail("token file", "%s not empty after the test", tmpdir);
+	remove_tokdir("token file", tmpdir, path, helper);
 }
 
 /* Lines in FILE (the fake helper's spawn count); 0 if it is missing. */
@@ -1204,15 +1216,8 @@ test_backoff(void)
 		printf("  back-off: 3 logins with an expired token, 3 helper runs\n");
 
 	free(a.sec);
-	unlink(path);
-	unlink(helper);
 	unlink(count);
-	snprintf(text, sizeof(text), "%s.lock", path);
-	unlink(text);
-	snprintf(text, sizeof(text), "%s.tmp", path);
-	unlink(text);
-	if (rmdir(tmpdir2) != 0)
-		unit_fail("back-off", "%s not empty after the test", tmpdir2);
+	remove_tokdir("back-off", tmpdir2, path, helper);
 }
 
 int
