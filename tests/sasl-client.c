@@ -1130,6 +1130,38 @@ write_failing_helper(const char *helper, const char *count,
 	write_file(helper, script, 0700);
 }
 
+/* A token file for TOKEN, valid until EXPIRES_AT, whose refresh failed
+ * (temporarily, once) at FAILED_AT. */
+static void
+write_failed_tokfile(const char *path, const char *token, long expires_at,
+    long failed_at)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "{\"version\":1,\"user\":\"" USER "\","
+	    "\"token_endpoint\":\"http://127.0.0.1:9/token\",\"client_id\":\"c\","
+	    "\"access_token\":\"%s\",\"expires_at\":%ld,"
+	    "\"refresh_token\":\"R1\",\"failed_at\":%ld,\"failures\":1,"
+	    "\"failure_class\":\"temporary\"}\n", token, expires_at, failed_at);
+	write_file(path, text, 0600);
+}
+
+/* The fake helper ran WANT times in all (the lines in COUNT): else NAME
+ * fails with "the helper ran N times WHERE, want WANT WHY"; OK, if not
+ * NULL, is said when it did. */
+static void
+expect_runs(const char *name, const char *count, int want, const char *where,
+    const char *why, const char *ok)
+{
+	int runs = count_lines(count);
+
+	if (runs != want)
+		unit_fail(name, "the helper ran %d times%s, want %d%s", runs,
+		    where, want, why);
+	else if (ok != NULL)
+		printf("  back-off: %s\n", ok);
+}
+
 /* Issue 10 item 8: while the access token is still valid but inside the
  * margin and refreshing fails, the plugin does not run the helper again
  * (and wait for it) on every login: the helper recorded the failure in
@@ -1137,14 +1169,14 @@ write_failing_helper(const char *helper, const char *count,
 static void
 test_backoff(void)
 {
-	char path[256], helper[256], count[256], text[1024];
+	char path[256], helper[256], count[256];
 	struct app a = { .authname = USER, .authzid = "" };
 	sasl_callback_t cbs[10];
 	sasl_conn_t *conn;
 	const char *out, *chosen;
 	unsigned outlen;
 	long now = (long)time(NULL);
-	int i, r, runs;
+	int i, r;
 
 	if (mkdtemp(tmpdir2) == NULL) {
 		unit_fail("back-off", "mkdtemp");
@@ -1169,35 +1201,19 @@ test_backoff(void)
 			    "login %d: no back-off "
 			    "note logged: %s", i + 1, logbuf);
 	}
-	if ((runs = count_lines(count)) != 1)
-		unit_fail("back-off, valid token",
-		    "the helper ran %d times for 5 "
-		    "logins, want 1", runs);
-	else
-		printf("  back-off: 5 logins inside the margin, 1 helper run\n");
+	expect_runs("back-off, valid token", count, 1, " for 5 logins", "",
+	    "5 logins inside the margin, 1 helper run");
 
 	/* The back-off is over (the failure was 40 s ago): try again. */
-	snprintf(text, sizeof(text), "{\"version\":1,\"user\":\"" USER "\","
-	    "\"token_endpoint\":\"http://127.0.0.1:9/token\",\"client_id\":\"c\","
-	    "\"access_token\":\"VALID\",\"expires_at\":%ld,"
-	    "\"refresh_token\":\"R1\",\"failed_at\":%ld,\"failures\":1,"
-	    "\"failure_class\":\"temporary\"}\n", now + 120, now - 40);
-	write_file(path, text, 0600);
+	write_failed_tokfile(path, "VALID", now + 120, now - 40);
 	conn = start("back-off over", &a, cbs, "XOAUTH2",
 	    S("user=" USER "\001auth=Bearer VALID\001\001"));
 	sasl_dispose(&conn);
-	if ((runs = count_lines(count)) != 2)
-		unit_fail("back-off over",
-		    "the helper ran %d times, want 2", runs);
+	expect_runs("back-off over", count, 2, "", "", NULL);
 
 	/* Expired: no back-off, every login tries (and fails). */
 	write_failing_helper(helper, count, "EXPIRED", now - 10, 1);
-	snprintf(text, sizeof(text), "{\"version\":1,\"user\":\"" USER "\","
-	    "\"token_endpoint\":\"http://127.0.0.1:9/token\",\"client_id\":\"c\","
-	    "\"access_token\":\"EXPIRED\",\"expires_at\":%ld,"
-	    "\"refresh_token\":\"R1\",\"failed_at\":%ld,\"failures\":1,"
-	    "\"failure_class\":\"temporary\"}\n", now - 10, now);
-	write_file(path, text, 0600);
+	write_failed_tokfile(path, "EXPIRED", now - 10, now);
 	for (i = 0; i < 3; i++) {
 		if ((conn = conn_new(&a, cbs)) == NULL)
 			break;
@@ -1208,12 +1224,9 @@ test_backoff(void)
 			    "sent an expired token");
 		sasl_dispose(&conn);
 	}
-	if ((runs = count_lines(count)) != 5)
-		unit_fail("back-off, expired token",
-		    "the helper ran %d times in "
-		    "all, want 5 (every login with an expired token tries)", runs);
-	else
-		printf("  back-off: 3 logins with an expired token, 3 helper runs\n");
+	expect_runs("back-off, expired token", count, 5, " in all",
+	    " (every login with an expired token tries)",
+	    "3 logins with an expired token, 3 helper runs");
 
 	free(a.sec);
 	unlink(count);
