@@ -912,6 +912,25 @@ test_server_name(void)
 	free(a.sec);
 }
 
+/* Makes DIR (a mkdtemp template) for a token-file test WHAT: PATH
+ * (256 bytes) names the token file in it, HELPER (256 bytes) the fake
+ * helper, and C is an application whose secret is PATH.  -1: no
+ * directory. */
+static int
+open_tokdir(const char *what, char *dir, char *path, char *helper,
+    struct client *c)
+{
+	if (mkdtemp(dir) == NULL) {
+		unit_fail(what, "mkdtemp");
+		return -1;
+	}
+	snprintf(path, 256, "%s/work.json", dir);
+	snprintf(helper, 256, "%s/helper", dir);
+	memset(c, 0, sizeof(*c));
+	c->a = (struct app){ .authname = USER, .authzid = "", .secret = path };
+	return 0;
+}
+
 /* A secret that begins with '/' names a token file; an expiring token is
  * refreshed through the helper ($XOAUTH2_HELPER here: a script standing in
  * for xoauth2-token), and a token the server rejects is marked stale. */
@@ -919,28 +938,19 @@ static void
 test_token_file(void)
 {
 	char path[256], helper[256], script[1024];
-	struct app a = { .authname = USER, .authzid = "" };
-	sasl_callback_t cbs[10];
-	sasl_conn_t *conn;
-	const char *out;
-	unsigned outlen;
+	struct client c;
 	long now = (long)time(NULL);
 	int r;
 
-	if (mkdtemp(tmpdir) == NULL) {
-		unit_fail("token file", "mkdtemp");
+	if (open_tokdir("token file", tmpdir, path, helper, &c) != 0)
 		return;
-	}
-	snprintf(path, sizeof(path), "%s/work.json", tmpdir);
-	snprintf(helper, sizeof(helper), "%s/helper", tmpdir);
-	a.secret = path;
 
 	/* Valid for an hour: used as it is, no helper run. */
 	setenv("XOAUTH2_HELPER", "/nonexistent/xoauth2-token", 1);
 	write_tokfile(path, "FRESH1", now + 3600);
-	conn = start("token file, valid", &a, cbs, "XOAUTH2",
+	c.conn = start("token file, valid", &c.a, c.cbs, "XOAUTH2",
 	    S("user=" USER "\001auth=Bearer FRESH1\001\001"));
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
 	/* xoauth2_token_files: no (a service passing user-chosen passwords):
 	 * the path is the password, sent as it is; the file is not read.  A
@@ -965,9 +975,9 @@ test_token_file(void)
 			else
 				n = snprintf(want, sizeof(want), "user=" USER
 				    "\001auth=Bearer %s\001\001", path);
-			conn = start(opts[i].value, &a, cbs, "XOAUTH2", want,
-			    (size_t)n);
-			sasl_dispose(&conn);
+			c.conn = start(opts[i].value, &c.a, c.cbs, "XOAUTH2",
+			    want, (size_t)n);
+			sasl_dispose(&c.conn);
 			if (strcmp(opts[i].value, "nope") == 0 &&
 			    strstr(logbuf, "xoauth2_token_files=nope is neither "
 			    "yes nor no") == NULL)
@@ -980,16 +990,16 @@ test_token_file(void)
 	/* Expiring but still valid, and the helper cannot run: use it (and
 	 * log why it was not refreshed). */
 	write_tokfile(path, "STILL", now + 60);
-	conn = start("token file, expiring, no helper", &a, cbs, "XOAUTH2",
-	    S("user=" USER "\001auth=Bearer STILL\001\001"));
-	sasl_dispose(&conn);
+	c.conn = start("token file, expiring, no helper", &c.a, c.cbs,
+	    "XOAUTH2", S("user=" USER "\001auth=Bearer STILL\001\001"));
+	sasl_dispose(&c.conn);
 	if (strstr(logbuf, "still valid") == NULL)
 		unit_fail("token file, expiring, no helper",
 		    "no warning logged");
 
 	/* Expired, and the helper cannot run: say so, and what to do. */
 	write_tokfile(path, "OLD", now - 10);
-	start_refused("token file, no helper", &a, cbs, "XOAUTH2",
+	start_refused("token file, no helper", &c.a, c.cbs, "XOAUTH2",
 	    "from outside on a timer: xoauth2-token refresh", 0);
 
 	/* Expiring: the helper is run with "refresh --margin N --time-limit
@@ -1006,36 +1016,36 @@ test_token_file(void)
 	    now + 3600);
 	write_file(helper, script, 0700);
 	setenv("XOAUTH2_HELPER", helper, 1);
-	conn = start("token file, refreshed", &a, cbs, "OAUTHBEARER",
+	c.conn = start("token file, refreshed", &c.a, c.cbs, "OAUTHBEARER",
 	    S("n,a=" USER ",\001host=imap.example.com\001auth=Bearer NEW2\001\001"));
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
 	/* The server rejects it: the file is marked stale for next time. */
-	conn = start("token file, rejected", &a, cbs, "XOAUTH2",
+	c.conn = start("token file, rejected", &c.a, c.cbs, "XOAUTH2",
 	    S("user=" USER "\001auth=Bearer NEW2\001\001"));
-	if (conn != NULL) {
-		r = sasl_client_step(conn, "{\"status\":\"401\"}", 16, NULL,
-		    &out, &outlen);
+	if (c.conn != NULL) {
+		r = sasl_client_step(c.conn, "{\"status\":\"401\"}", 16, NULL,
+		    &c.out, &c.outlen);
 		if (r != SASL_CONTINUE)
 			unit_fail("token file, rejected", "step gave %d", r);
 		if (file_expiry(path) != 0)
 			unit_fail("token file, rejected", "not marked stale "
 			    "(expires_at %ld)", file_expiry(path));
 	}
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
 	/* The helper fails: its own message reaches the application. */
 	write_file(helper, "#!/bin/sh\necho 'xoauth2-token: work: refresh "
 	    "rejected (invalid_grant); run: xoauth2-token login work' >&2\n"
 	    "exit 77\n", 0700);
-	start_refused("token file, helper fails", &a, cbs, "XOAUTH2",
+	start_refused("token file, helper fails", &c.a, c.cbs, "XOAUTH2",
 	    "run: xoauth2-token login work", 0);
 
 	/* The helper hangs: SIGTERM a quarter of xoauth2_helper_timeout
 	 * before it ends (0.75 s of 1 s); sleep dies of it. */
 	write_file(helper, "#!/bin/sh\nexec sleep 30\n", 0700);
 	opt_helper_timeout = "1";
-	start_refused("token file, helper hangs", &a, cbs, "XOAUTH2",
+	start_refused("token file, helper hangs", &c.a, c.cbs, "XOAUTH2",
 	    "did not finish within 0.75 s and was stopped with "
 	    "SIGTERM (xoauth2_helper_timeout=1)", 5);
 
@@ -1050,15 +1060,15 @@ test_token_file(void)
 	    "sleep 30 & wait $!\n");
 	write_file(helper, script, 0700);
 	opt_helper_timeout = "2";
-	start_refused("token file, helper stops on SIGTERM", &a, cbs, "XOAUTH2",
-	    "did not finish within 1.5 s and was stopped with "
+	start_refused("token file, helper stops on SIGTERM", &c.a, c.cbs,
+	    "XOAUTH2", "did not finish within 1.5 s and was stopped with "
 	    "SIGTERM (xoauth2_helper_timeout=2); it said: "
 	    "xoauth2-token: work: stopped by SIGTERM, file stored", 3);
 
 	/* One that ignores SIGTERM is killed at xoauth2_helper_timeout. */
 	write_file(helper, "#!/bin/sh\ntrap '' TERM\nexec sleep 30\n", 0700);
-	start_refused("token file, helper ignores SIGTERM", &a, cbs, "XOAUTH2",
-	    "did not finish within 1.5 s, ignored SIGTERM for "
+	start_refused("token file, helper ignores SIGTERM", &c.a, c.cbs,
+	    "XOAUTH2", "did not finish within 1.5 s, ignored SIGTERM for "
 	    "0.5 s and was killed with SIGKILL "
 	    "(xoauth2_helper_timeout=2)", 4);
 	opt_helper_timeout = NULL;
@@ -1066,8 +1076,8 @@ test_token_file(void)
 	/* Loose permissions are refused with the fix. */
 	write_tokfile(path, "FRESH1", now + 3600);
 	chmod(path, 0644);
-	start_refused("token file, mode 0644", &a, cbs, "XOAUTH2", "chmod 600",
-	    0);
+	start_refused("token file, mode 0644", &c.a, c.cbs, "XOAUTH2",
+	    "chmod 600", 0);
 
 	/* A path too long to show is reported by its length. */
 	{
@@ -1076,17 +1086,17 @@ test_token_file(void)
 		memset(longpath, 'a', sizeof(longpath) - 1);
 		longpath[0] = '/';
 		memcpy(longpath + sizeof(longpath) - 6, ".json", 6);
-		a.secret = longpath;
-		start_refused("token file, 5011-byte path", &a, cbs, "XOAUTH2",
-		    "cannot read token file (5011 bytes, too "
+		c.a.secret = longpath;
+		start_refused("token file, 5011-byte path", &c.a, c.cbs,
+		    "XOAUTH2", "cannot read token file (5011 bytes, too "
 		    "long to show): File name too long", 0);
 	}
 
 	/* A path that does not exist. */
-	a.secret = "/nonexistent/xoauth2/work.json";
-	start_refused("token file, missing", &a, cbs, "XOAUTH2", "No such file",
-	    0);
-	free(a.sec);
+	c.a.secret = "/nonexistent/xoauth2/work.json";
+	start_refused("token file, missing", &c.a, c.cbs, "XOAUTH2",
+	    "No such file", 0);
+	free(c.a.sec);
 	remove_tokdir("token file", tmpdir, path, helper);
 }
 
@@ -1170,22 +1180,14 @@ static void
 test_backoff(void)
 {
 	char path[256], helper[256], count[256];
-	struct app a = { .authname = USER, .authzid = "" };
-	sasl_callback_t cbs[10];
-	sasl_conn_t *conn;
-	const char *out, *chosen;
-	unsigned outlen;
+	struct client c;
+	const char *chosen;
 	long now = (long)time(NULL);
 	int i, r;
 
-	if (mkdtemp(tmpdir2) == NULL) {
-		unit_fail("back-off", "mkdtemp");
+	if (open_tokdir("back-off", tmpdir2, path, helper, &c) != 0)
 		return;
-	}
-	snprintf(path, sizeof(path), "%s/work.json", tmpdir2);
-	snprintf(helper, sizeof(helper), "%s/helper", tmpdir2);
 	snprintf(count, sizeof(count), "%s/runs", tmpdir2);
-	a.secret = path;
 	setenv("XOAUTH2_HELPER", helper, 1);
 
 	/* Valid for 2 more minutes, inside the 5-minute margin. */
@@ -1193,9 +1195,9 @@ test_backoff(void)
 	write_failing_helper(helper, count, "VALID", now + 120, 1);
 	for (i = 0; i < 5; i++) {
 		logbuf[0] = '\0';
-		conn = start("back-off, valid token", &a, cbs, "XOAUTH2",
+		c.conn = start("back-off, valid token", &c.a, c.cbs, "XOAUTH2",
 		    S("user=" USER "\001auth=Bearer VALID\001\001"));
-		sasl_dispose(&conn);
+		sasl_dispose(&c.conn);
 		if (i > 0 && strstr(logbuf, "next try in") == NULL)
 			unit_fail("back-off, valid token",
 			    "login %d: no back-off "
@@ -1206,29 +1208,29 @@ test_backoff(void)
 
 	/* The back-off is over (the failure was 40 s ago): try again. */
 	write_failed_tokfile(path, "VALID", now + 120, now - 40);
-	conn = start("back-off over", &a, cbs, "XOAUTH2",
+	c.conn = start("back-off over", &c.a, c.cbs, "XOAUTH2",
 	    S("user=" USER "\001auth=Bearer VALID\001\001"));
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 	expect_runs("back-off over", count, 2, "", "", NULL);
 
 	/* Expired: no back-off, every login tries (and fails). */
 	write_failing_helper(helper, count, "EXPIRED", now - 10, 1);
 	write_failed_tokfile(path, "EXPIRED", now - 10, now);
 	for (i = 0; i < 3; i++) {
-		if ((conn = conn_new(&a, cbs)) == NULL)
+		if ((c.conn = conn_new(&c.a, c.cbs)) == NULL)
 			break;
-		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
-		    &chosen);
+		r = sasl_client_start(c.conn, "XOAUTH2", NULL, &c.out,
+		    &c.outlen, &chosen);
 		if (r == SASL_CONTINUE)
 			unit_fail("back-off, expired token",
 			    "sent an expired token");
-		sasl_dispose(&conn);
+		sasl_dispose(&c.conn);
 	}
 	expect_runs("back-off, expired token", count, 5, " in all",
 	    " (every login with an expired token tries)",
 	    "3 logins with an expired token, 3 helper runs");
 
-	free(a.sec);
+	free(c.a.sec);
 	unlink(count);
 	remove_tokdir("back-off", tmpdir2, path, helper);
 }
