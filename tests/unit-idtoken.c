@@ -40,8 +40,9 @@ check_claims(const char *label, const void *row)
 		expect_int(t->name, -1, 0);
 		return;
 	}
-	expect_intf(idtoken_user(tok, &user), 0, "%s: code", t->name);
-	expect_strf(user, t->want, "%s: user", t->name);
+	expect_int(unit_labelf("%s: code", t->name), idtoken_user(tok, &user),
+	    0);
+	expect_str(unit_labelf("%s: user", t->name), user, t->want);
 	free(user);
 	free(tok);
 }

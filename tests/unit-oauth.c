@@ -136,10 +136,11 @@ static int
 check_answer(const char *kind, const char *name, int r, int want,
     const struct oauth_error *err, const char *what)
 {
-	expect_intf(r, want, "%s %s: code", kind, name);
+	expect_int(unit_labelf("%s %s: code", kind, name), r, want);
 	if (want == 0)
 		return 1;
-	expect_containsf(err->base.msg, what, "%s %s: what", kind, name);
+	expect_contains(unit_labelf("%s %s: what", kind, name), err->base.msg,
+	    what);
 	check_message(name, err, r);
 	return 0;
 }
@@ -156,18 +157,19 @@ check_token(const char *label, const void *row)
 	r = oauth_parse_answer(t->http, t->body, strlen(t->body), "t.example",
 	    &out, &err);
 	if (check_answer("token", t->name, r, t->want, &err, t->what)) {
-		expect_strf(out.access_token, t->access, "token %s: access",
-		    t->name);
-		expect_strf(out.refresh_token, t->refresh, "token %s: refresh",
-		    t->name);
-		expect_intf((long)out.expires_in, t->expires_in,
-		    "token %s: expires_in", t->name);
+		expect_str(unit_labelf("token %s: access", t->name),
+		    out.access_token, t->access);
+		expect_str(unit_labelf("token %s: refresh", t->name),
+		    out.refresh_token, t->refresh);
+		expect_int(unit_labelf("token %s: expires_in", t->name),
+		    (long)out.expires_in, t->expires_in);
 	} else {
-		expect_intf((long)err.hint, (long)t->hint, "token %s: hint",
-		    t->name);
-		expect_strf(err.code, t->code, "token %s: OAuth code", t->name);
-		expect_intf(out.access_token == NULL && out.refresh_token == NULL,
-		    1, "token %s: no tokens left", t->name);
+		expect_int(unit_labelf("token %s: hint", t->name),
+		    (long)err.hint, (long)t->hint);
+		expect_str(unit_labelf("token %s: OAuth code", t->name),
+		    err.code, t->code);
+		expect_int(unit_labelf("token %s: no tokens left", t->name),
+		    out.access_token == NULL && out.refresh_token == NULL, 1);
 	}
 	oauth_tokens_clear(&out);
 }
@@ -245,20 +247,20 @@ check_device(const char *label, const void *row)
 	r = oauth_parse_device_answer(t->http, t->body, strlen(t->body),
 	    "d.example", &out, &err);
 	if (check_answer("device", t->name, r, t->want, &err, t->what)) {
-		expect_strf(out.user_code, t->user_code, "device %s: user_code",
-		    t->name);
-		expect_strf(out.verification_uri, t->uri, "device %s: uri",
-		    t->name);
-		expect_strf(out.verification_uri_complete, t->uri_complete,
-		    "device %s: uri_complete", t->name);
-		expect_intf((long)out.expires_in, t->expires_in,
-		    "device %s: expires_in", t->name);
-		expect_intf((long)out.interval, t->interval,
-		    "device %s: interval", t->name);
+		expect_str(unit_labelf("device %s: user_code", t->name),
+		    out.user_code, t->user_code);
+		expect_str(unit_labelf("device %s: uri", t->name),
+		    out.verification_uri, t->uri);
+		expect_str(unit_labelf("device %s: uri_complete", t->name),
+		    out.verification_uri_complete, t->uri_complete);
+		expect_int(unit_labelf("device %s: expires_in", t->name),
+		    (long)out.expires_in, t->expires_in);
+		expect_int(unit_labelf("device %s: interval", t->name),
+		    (long)out.interval, t->interval);
 	} else
-		expect_intf(out.device_code == NULL && out.user_code == NULL &&
-		    out.verification_uri == NULL, 1, "device %s: nothing left",
-		    t->name);
+		expect_int(unit_labelf("device %s: nothing left", t->name),
+		    out.device_code == NULL && out.user_code == NULL &&
+		    out.verification_uri == NULL, 1);
 	oauth_device_clear(&out);
 }
 
@@ -286,7 +288,8 @@ static void
 test_url_check(void)
 {
 	static const struct unit_row t[] = {
-		{ .in = "https://login.microsoftonline.com/common/oauth2/v2.0/token" },
+		{ .in = "https://login.microsoftonline.com/common/oauth2/v2.0/"
+		  "token" },
 		{ .in = "https://oauth2.googleapis.com/token" },
 		{ .in = "http://127.0.0.1:8080/token" },
 		{ .in = "http://127.9.9.9/token" },

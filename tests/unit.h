@@ -129,47 +129,20 @@ expect_contains(const char *name, const char *haystack, const char *needle)
 	    haystack != NULL ? haystack : "(null)", needle);
 }
 
-/* expect_int, expect_str and expect_contains with a printf label: the
- * label's snprintf and the check in one line. */
-#define UNIT_LABEL(label, fmt) do {				\
-	va_list ap_;						\
-	va_start(ap_, fmt);					\
-	vsnprintf((label), sizeof(label), (fmt), ap_);		\
-	va_end(ap_);						\
-} while (0)
-
-UNIT_FN void expect_intf(long, long, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-UNIT_FN void
-expect_intf(long got, long want, const char *fmt, ...)
+/* A label made with printf FMT, for the expect_* call it is passed to
+ * (one buffer: the next call reuses it). */
+UNIT_FN const char *unit_labelf(const char *, ...)
+    __attribute__((format(printf, 1, 2)));
+UNIT_FN const char *
+unit_labelf(const char *fmt, ...)
 {
-	char label[256];
+	static char label[256];
+	va_list ap;
 
-	UNIT_LABEL(label, fmt);
-	expect_int(label, got, want);
-}
-
-UNIT_FN void expect_strf(const char *, const char *, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-UNIT_FN void
-expect_strf(const char *got, const char *want, const char *fmt, ...)
-{
-	char label[256];
-
-	UNIT_LABEL(label, fmt);
-	expect_str(label, got, want);
-}
-
-UNIT_FN void expect_containsf(const char *, const char *, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-UNIT_FN void
-expect_containsf(const char *haystack, const char *needle, const char *fmt,
-    ...)
-{
-	char label[256];
-
-	UNIT_LABEL(label, fmt);
-	expect_contains(label, haystack, needle);
+	va_start(ap, fmt);
+	vsnprintf(label, sizeof(label), fmt, ap);
+	va_end(ap);
+	return label;
 }
 
 /* The one loop of every table: N rows of ROWSIZE bytes from T. */
