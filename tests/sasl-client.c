@@ -854,14 +854,13 @@ check_slash_token(const char *label, const void *row)
 	char want[256];
 	int n;
 
-	(void)label;	/* the row's name names it */
 	n = snprintf(want, sizeof(want), "user=" USER "\001auth=Bearer "
 	    "%s\001\001", t->in);
-	conn = start(t->name, &a, cbs, "XOAUTH2", want, (size_t)n);
+	conn = start(label, &a, cbs, "XOAUTH2", want, (size_t)n);
 	if (conn != NULL) {
-		expect_detail(t->name, conn, "expired");
+		expect_detail(label, conn, "expired");
 		if (strstr(sasl_errdetail(conn), t->in) != NULL)
-			unit_fail(t->name,
+			unit_fail(label,
 			    "the token is repeated in the error message");
 	}
 	sasl_dispose(&conn);
@@ -879,7 +878,7 @@ test_slash_token(void)
 		{ "path not ending .json", "/nonexistent/xoauth2/work.json.bak" },
 	};
 
-	UNIT_TABLE("slash token", rows, check_slash_token);
+	UNIT_TABLE_NAMED(rows, check_slash_token);
 }
 
 /* serverFQDN goes into OAUTHBEARER's host=: a control character in it

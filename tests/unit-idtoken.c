@@ -35,14 +35,12 @@ check_claims(const char *label, const void *row)
 	const struct unit_named *t = row;
 	char *tok, *user;
 
-	(void)label;	/* the row's name names it */
 	if ((tok = make_token(t->in)) == NULL) {
-		expect_int(t->name, -1, 0);
+		expect_int(label, -1, 0);
 		return;
 	}
-	expect_int(unit_labelf("%s: code", t->name), idtoken_user(tok, &user),
-	    0);
-	expect_str(unit_labelf("%s: user", t->name), user, t->want);
+	expect_int(unit_labelf("%s: code", label), idtoken_user(tok, &user), 0);
+	expect_str(unit_labelf("%s: user", label), user, t->want);
 	free(user);
 	free(tok);
 }
@@ -72,7 +70,7 @@ test_claims(void)
 		{ "not JSON", "a@x", NULL },
 	};
 
-	UNIT_TABLE("claims", t, check_claims);
+	UNIT_TABLE_NAMED(t, check_claims);
 }
 
 /* IN is no ID token: no user, and no error either. */
@@ -82,9 +80,8 @@ check_shape(const char *label, const void *row)
 	const struct unit_named *t = row;
 	char *user;
 
-	(void)label;	/* the row's name names it */
-	expect_int(t->name, idtoken_user(t->in, &user), 0);
-	expect_str(t->name, user, NULL);
+	expect_int(label, idtoken_user(t->in, &user), 0);
+	expect_str(label, user, NULL);
 }
 
 static void
@@ -99,7 +96,7 @@ test_shapes(void)
 	};
 	char *user;
 
-	UNIT_TABLE("shapes", t, check_shape);
+	UNIT_TABLE_NAMED(t, check_shape);
 	/* A long name: IDTOKEN_USER_MAX is the limit. */
 	{
 		char json[IDTOKEN_USER_MAX + 64], *tok;

@@ -153,22 +153,21 @@ check_token(const char *label, const void *row)
 	struct oauth_error err;
 	int r;
 
-	(void)label;	/* the row's name names it */
 	r = oauth_parse_answer(t->http, t->body, strlen(t->body), "t.example",
 	    &out, &err);
-	if (check_answer("token", t->name, r, t->want, &err, t->what)) {
-		expect_str(unit_labelf("token %s: access", t->name),
+	if (check_answer("token", label, r, t->want, &err, t->what)) {
+		expect_str(unit_labelf("token %s: access", label),
 		    out.access_token, t->access);
-		expect_str(unit_labelf("token %s: refresh", t->name),
+		expect_str(unit_labelf("token %s: refresh", label),
 		    out.refresh_token, t->refresh);
-		expect_int(unit_labelf("token %s: expires_in", t->name),
+		expect_int(unit_labelf("token %s: expires_in", label),
 		    (long)out.expires_in, t->expires_in);
 	} else {
-		expect_int(unit_labelf("token %s: hint", t->name),
+		expect_int(unit_labelf("token %s: hint", label),
 		    (long)err.hint, (long)t->hint);
-		expect_str(unit_labelf("token %s: OAuth code", t->name),
+		expect_str(unit_labelf("token %s: OAuth code", label),
 		    err.code, t->code);
-		expect_int(unit_labelf("token %s: no tokens left", t->name),
+		expect_int(unit_labelf("token %s: no tokens left", label),
 		    out.access_token == NULL && out.refresh_token == NULL, 1);
 	}
 	oauth_tokens_clear(&out);
@@ -243,22 +242,21 @@ check_device(const char *label, const void *row)
 	struct oauth_error err;
 	int r;
 
-	(void)label;	/* the row's name names it */
 	r = oauth_parse_device_answer(t->http, t->body, strlen(t->body),
 	    "d.example", &out, &err);
-	if (check_answer("device", t->name, r, t->want, &err, t->what)) {
-		expect_str(unit_labelf("device %s: user_code", t->name),
+	if (check_answer("device", label, r, t->want, &err, t->what)) {
+		expect_str(unit_labelf("device %s: user_code", label),
 		    out.user_code, t->user_code);
-		expect_str(unit_labelf("device %s: uri", t->name),
+		expect_str(unit_labelf("device %s: uri", label),
 		    out.verification_uri, t->uri);
-		expect_str(unit_labelf("device %s: uri_complete", t->name),
+		expect_str(unit_labelf("device %s: uri_complete", label),
 		    out.verification_uri_complete, t->uri_complete);
-		expect_int(unit_labelf("device %s: expires_in", t->name),
+		expect_int(unit_labelf("device %s: expires_in", label),
 		    (long)out.expires_in, t->expires_in);
-		expect_int(unit_labelf("device %s: interval", t->name),
+		expect_int(unit_labelf("device %s: interval", label),
 		    (long)out.interval, t->interval);
 	} else
-		expect_int(unit_labelf("device %s: nothing left", t->name),
+		expect_int(unit_labelf("device %s: nothing left", label),
 		    out.device_code == NULL && out.user_code == NULL &&
 		    out.verification_uri == NULL, 1);
 	oauth_device_clear(&out);
@@ -268,14 +266,13 @@ check_device(const char *label, const void *row)
 
 /* IN is a URL fit for --token-endpoint exactly when CODE is 0. */
 static void
-check_url(const char *row_label, const void *row)
+check_url(const char *url, const void *row)
 {
 	const struct unit_row *t = row;
 	struct oauth_error err;
 	char label[160];
 
-	(void)row_label;	/* the URL names the row */
-	snprintf(label, sizeof(label), "url_check %s", t->in);
+	snprintf(label, sizeof(label), "url_check %s", url);
 	expect_int(label, oauth_url_check(t->in, "--token-endpoint", &err),
 	    t->code);
 	if (t->code != 0) {
@@ -303,7 +300,7 @@ test_url_check(void)
 		{ .in = "", .code = XO_E_CONFIG },
 	};
 
-	UNIT_TABLE("url_check", t, check_url);
+	UNIT_TABLE_NAMED(t, check_url);
 }
 
 static void
@@ -391,8 +388,8 @@ main(void)
 		printf("unit-oauth: cannot initialise libcurl\n");
 		return 1;
 	}
-	UNIT_TABLE("token", token_rows, check_token);
-	UNIT_TABLE("device", device_rows, check_device);
+	UNIT_TABLE_NAMED(token_rows, check_token);
+	UNIT_TABLE_NAMED(device_rows, check_device);
 	test_url_check();
 	test_authorize_url();
 	test_seterr();

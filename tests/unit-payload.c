@@ -90,9 +90,8 @@ check_gs2_escape(const char *label, const void *row)
 	char buf[64];
 	size_t n;
 
-	(void)label;	/* the input names the row */
 	n = xo_gs2_escape(buf, sizeof(buf), t->in);
-	expect_bytes(t->in, buf, n, t->want, strlen(t->want));
+	expect_bytes(label, buf, n, t->want, strlen(t->want));
 }
 
 static void
@@ -108,7 +107,7 @@ test_gs2_escape(void)
 		{ "=3D", "=3D3D" },
 	};
 
-	UNIT_TABLE("gs2 escape", t, check_gs2_escape);
+	UNIT_TABLE_NAMED(t, check_gs2_escape);
 }
 
 /* The builders behave like snprintf: size first, then fill; never write
@@ -144,12 +143,11 @@ check_port(const char *label, const void *row)
 	char buf[8];
 	int r;
 
-	(void)label;	/* the input names the row */
 	buf[0] = '\0';
 	r = xo_port_from_ipport(t->in, buf, sizeof(buf));
-	expect_int(t->in ? t->in : "(null)", r, t->code);
+	expect_int(label, r, t->code);
 	if (r == 0)
-		expect_str(t->in, buf, t->want);
+		expect_str(label, buf, t->want);
 }
 
 static void
@@ -172,7 +170,7 @@ test_port(void)
 		{ NULL, "", 0, -1 },
 	};
 
-	UNIT_TABLE("port", t, check_port);
+	UNIT_TABLE_NAMED(t, check_port);
 }
 
 static void
@@ -235,8 +233,7 @@ check_has_ctl(const char *label, const void *row)
 {
 	const struct unit_row *t = row;
 
-	(void)label;	/* the input names the row */
-	expect_int(t->in, xo_has_ctl(t->in, t->len), t->code);
+	expect_int(label, xo_has_ctl(t->in, t->len), t->code);
 }
 
 static void
@@ -258,7 +255,7 @@ test_has_ctl(void)
 	size_t pos;
 	int c;
 
-	UNIT_TABLE("has ctl", t, check_has_ctl);
+	UNIT_TABLE_NAMED(t, check_has_ctl);
 
 	/* The word-at-a-time scan: every byte value at every position of
 	 * a 37-byte token (words and tail), against the obvious rule. */

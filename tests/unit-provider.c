@@ -20,8 +20,7 @@ check_tenant(const char *label, const void *row)
 {
 	const struct unit_row *t = row;
 
-	(void)label;	/* the tenant names the row */
-	expect_int(t->in, provider_tenant_ok(t->in), t->code);
+	expect_int(label, provider_tenant_ok(t->in), t->code);
 }
 
 static void
@@ -42,7 +41,7 @@ test_tenants(void)
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
 	};
 
-	UNIT_TABLE("tenant", t, check_tenant);
+	UNIT_TABLE_NAMED(t, check_tenant);
 }
 
 #define MS_GLOBAL_SCOPE "https://outlook.office.com/IMAP.AccessAsUser.All " \

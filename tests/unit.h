@@ -47,6 +47,10 @@ typedef void unit_check_fn(const char *label, const void *row);
 /* Runs CHECK on every row of the array T, labelled "WHAT row I". */
 #define UNIT_TABLE(what, t, check) \
 	unit_table((what), (t), sizeof((t)[0]), UNIT_NROWS(t), (check))
+/* The same for rows that name themselves: each is labelled by its first
+ * member, a string (its name, or its input where that says enough). */
+#define UNIT_TABLE_NAMED(t, check) \
+	unit_table(NULL, (t), sizeof((t)[0]), UNIT_NROWS(t), (check))
 
 /* Counts a failed check NAME and says why (printf FMT). */
 UNIT_FN void unit_fail(const char *, const char *, ...)
@@ -145,18 +149,27 @@ unit_labelf(const char *fmt, ...)
 	return label;
 }
 
-/* The one loop of every table: N rows of ROWSIZE bytes from T. */
+/* The one loop of every table: N rows of ROWSIZE bytes from T, labelled
+ * "WHAT row I", or (WHAT NULL) by the string that begins each row. */
 UNIT_FN void
 unit_table(const char *what, const void *t, size_t rowsize, size_t n,
     unit_check_fn *check)
 {
-	char label[128];
+	const char *row, *name;
+	char label[256];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		unit_rows++;
-		snprintf(label, sizeof(label), "%s row %zu", what, i);
-		check(label, (const char *)t + i * rowsize);
+		row = (const char *)t + i * rowsize;
+		if (what != NULL)
+			snprintf(label, sizeof(label), "%s row %zu", what, i);
+		else {
+			memcpy(&name, row, sizeof(name));
+			snprintf(label, sizeof(label), "%s",
+			    name != NULL ? name : "(null)");
+		}
+		check(label, row);
 	}
 }
 
