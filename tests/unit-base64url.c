@@ -19,7 +19,7 @@ static void
 check_vector(const char *row_label, const void *row)
 {
 	const struct unit_row *t = row;
-	char out[64], *dec, label[160];
+	char out[64], *dec, label[320];
 	size_t n, declen;
 
 	snprintf(label, sizeof(label), "%s: encode \"%s\"", row_label, t->want);
@@ -90,7 +90,7 @@ static void
 check_decode(const char *row_label, const void *row)
 {
 	const struct unit_row *t = row;
-	char *dec, label[128];
+	char *dec, label[320];
 	size_t declen;
 	int r;
 

@@ -227,15 +227,6 @@ test_challenge(void)
 	expect_int("length honoured", r, 0);
 }
 
-/* IN (LEN bytes) holds a control character exactly when CODE is 1. */
-static void
-check_has_ctl(const char *label, const void *row)
-{
-	const struct unit_row *t = row;
-
-	expect_int(label, xo_has_ctl(t->in, t->len), t->code);
-}
-
 static void
 test_has_ctl(void)
 {
@@ -255,7 +246,8 @@ test_has_ctl(void)
 	size_t pos;
 	int c;
 
-	UNIT_TABLE_NAMED(t, check_has_ctl);
+	/* IN (LEN bytes) holds a control character exactly when CODE is 1. */
+	UNIT_PRED_TABLE(NULL, t, xo_has_ctl);
 
 	/* The word-at-a-time scan: every byte value at every position of
 	 * a 37-byte token (words and tail), against the obvious rule. */

@@ -26,15 +26,6 @@
 #include "unit.h"
 #include "xo_util.h"
 
-/* IN (LEN bytes) is unsafe text exactly when CODE is 1. */
-static void
-check_unsafe(const char *label, const void *row)
-{
-	const struct unit_row *t = row;
-
-	expect_int(label, xo_unsafe_text(t->in, t->len), t->code);
-}
-
 static void
 test_unsafe(void)
 {
@@ -59,7 +50,8 @@ test_unsafe(void)
 	char label[64];
 	int c;
 
-	UNIT_TABLE("unsafe", t, check_unsafe);
+	/* IN (LEN bytes) is unsafe text exactly when CODE is 1. */
+	UNIT_PRED_TABLE("unsafe", t, xo_unsafe_text);
 	/* Every single byte, alone among letters. */
 	for (c = 0; c < 256; c++) {
 		char buf[3] = { 'a', (char)c, 'b' };

@@ -173,6 +173,25 @@ unit_table(const char *what, const void *t, size_t rowsize, size_t n,
 	}
 }
 
+/* Tables of a yes/no question about bytes, FN(IN, LEN): each row's CODE
+ * is the answer it must give. */
+static int (*unit_pred)(const char *, size_t);
+
+UNIT_FN void
+unit_check_pred(const char *label, const void *row)
+{
+	const struct unit_row *t = row;
+
+	expect_int(label, unit_pred(t->in, t->len), t->code);
+}
+
+/* UNIT_TABLE (WHAT NULL: UNIT_TABLE_NAMED) of a yes/no question FN. */
+#define UNIT_PRED_TABLE(what, t, fn) do {				\
+	unit_pred = (fn);						\
+	unit_table((what), (t), sizeof((t)[0]), UNIT_NROWS(t),		\
+	    unit_check_pred);						\
+} while (0)
+
 UNIT_FN int
 unit_done(const char *prog, int rows)
 {
