@@ -53,6 +53,8 @@
 
 #include <sasl/sasl.h>
 
+#include "sasl-setup.h"
+
 #define EX_USAGE	64
 #define EX_UNAVAILABLE	69
 #define EX_SOFTWARE	70
@@ -162,20 +164,20 @@ token_make(void)
 static int
 cb_getsimple(void *context, int id, const char **result, unsigned *len)
 {
+	const char *v;
+
 	(void)context;
 	switch (id) {
 	case SASL_CB_AUTHNAME:
-		*result = BENCH_USER;
+		v = BENCH_USER;
 		break;
 	case SASL_CB_USER:
-		*result = "";	/* no authzid: log in as ourselves */
+		v = "";		/* no authzid: log in as ourselves */
 		break;
 	default:
 		return SASL_BADPARAM;
 	}
-	if (len != NULL)
-		*len = (unsigned)strlen(*result);
-	return SASL_OK;
+	return sasl_setup_give(result, len, v, strlen(v));
 }
 
 static int
@@ -1218,6 +1220,37 @@ num_arg(const char *s, long min, long max)
 	return v;
 }
 
+/* The options: each takes one value, a string or a number from 1 to MAX. */
+struct string_opt {
+	const char	*name;
+	const char	**to;
+};
+struct number_opt {
+	const char	*name;
+	long		*to;
+	long		 max;
+};
+
+/* Sets option NAME to V from the tables; -1: no such option. */
+static int
+set_option(const char *name, const char *v, const struct string_opt *so,
+    size_t nso, const struct number_opt *no, size_t nno)
+{
+	size_t k;
+
+	for (k = 0; k < nso; k++)
+		if (strcmp(name, so[k].name) == 0) {
+			*so[k].to = v;
+			return 0;
+		}
+	for (k = 0; k < nno; k++)
+		if (strcmp(name, no[k].name) == 0) {
+			*no[k].to = num_arg(v, 1, no[k].max);
+			return 0;
+		}
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1229,6 +1262,19 @@ main(int argc, char **argv)
 	long helper_runs = 100;
 	int want_sasl, want_exchange, want_dlopen, want_helper;
 	unsigned long lc, ld;
+	const struct string_opt string_opts[] = {
+		{ "--xoauth2-so", &xo_so }, { "--plain-so", &plain_so },
+		{ "--part", &part }, { "--dlopen", &dl_path },
+		{ "--preload", &preload }, { "--case", &case_name },
+		{ "--helper", &helper },
+	};
+	const struct number_opt number_opts[] = {
+		{ "--rounds", &rounds, MAX_ROUNDS },
+		{ "--batch-ms", &batch_ms, 10000 },
+		{ "--dlopen-runs", &dl_runs, 100000 },
+		{ "--iterations", &iterations, 100000000 },
+		{ "--helper-runs", &helper_runs, 100000 },
+	};
 	size_t c;
 	int i, r = 0;
 
@@ -1239,37 +1285,12 @@ main(int argc, char **argv)
 			    cases[c].baseline ? "baseline" : "-");
 		return 0;
 	}
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+	for (i = 1; i < argc; i += 2) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (v == NULL)
-			usage();
-		i++;
-		if (strcmp(a, "--xoauth2-so") == 0)
-			xo_so = v;
-		else if (strcmp(a, "--plain-so") == 0)
-			plain_so = v;
-		else if (strcmp(a, "--part") == 0)
-			part = v;
-		else if (strcmp(a, "--rounds") == 0)
-			rounds = num_arg(v, 1, MAX_ROUNDS);
-		else if (strcmp(a, "--batch-ms") == 0)
-			batch_ms = num_arg(v, 1, 10000);
-		else if (strcmp(a, "--dlopen-runs") == 0)
-			dl_runs = num_arg(v, 1, 100000);
-		else if (strcmp(a, "--dlopen") == 0)
-			dl_path = v;
-		else if (strcmp(a, "--preload") == 0)
-			preload = v;
-		else if (strcmp(a, "--case") == 0)
-			case_name = v;
-		else if (strcmp(a, "--iterations") == 0)
-			iterations = num_arg(v, 1, 100000000);
-		else if (strcmp(a, "--helper") == 0)
-			helper = v;
-		else if (strcmp(a, "--helper-runs") == 0)
-			helper_runs = num_arg(v, 1, 100000);
-		else
+		if (v == NULL || set_option(argv[i], v, string_opts,
+		    sizeof(string_opts) / sizeof(string_opts[0]), number_opts,
+		    sizeof(number_opts) / sizeof(number_opts[0])) != 0)
 			usage();
 	}
 	if (dl_path != NULL)

@@ -78,7 +78,8 @@ bench=$XO_TOP_BUILDDIR/bench/bench
 # shellcheck disable=SC2086  # the flag lists are meant to split
 ${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -Wshadow -Wformat=2 \
     -Wstrict-prototypes -Wmissing-prototypes -o "$bench" \
-    "$XO_TOP_SRCDIR/bench/bench.c" $SASL_CFLAGS $SASL_LIBS -ldl
+    -I"$XO_TOP_SRCDIR/tests" "$XO_TOP_SRCDIR/bench/bench.c" $SASL_CFLAGS \
+    $SASL_LIBS -ldl
 if readelf -d "$bench" | grep -q 'NEEDED.*json-c'; then
 	echo "bench: $bench links json-c, which hides its load cost" >&2
 	exit 70

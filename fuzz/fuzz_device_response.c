@@ -25,13 +25,10 @@ read_device(long http, const char *body, size_t len)
 {
 	struct oauth_device out;
 	struct oauth_error err;
-	int r;
 
 	memset(&out, 0x5a, sizeof(out));	/* must be reset */
-	r = oauth_parse_device_answer(http, body, len, "device.example", &out,
-	    &err);
-	if (r == 0) {
-		FUZZ_CHECK(http == 200, "answer accepted with HTTP %ld", http);
+	if (fuzz_oauth_check_result(oauth_parse_device_answer(http, body, len,
+	    "device.example", &out, &err), http, &err, "answer")) {
 		FUZZ_CHECK(out.device_code != NULL, "no device_code");
 		fuzz_oauth_check_string("device_code", out.device_code,
 		    16 * 1024, 1);
@@ -47,13 +44,11 @@ read_device(long http, const char *body, size_t len)
 		    "expires_in %lld", (long long)out.expires_in);
 		FUZZ_CHECK(out.interval > 0 && out.interval <= 3600,
 		    "interval %lld", (long long)out.interval);
-	} else {
-		fuzz_oauth_check_failure(r, &err);
+	} else
 		FUZZ_CHECK(out.device_code == NULL && out.user_code == NULL &&
 		    out.verification_uri == NULL &&
 		    out.verification_uri_complete == NULL,
 		    "strings left after a failure");
-	}
 	oauth_device_clear(&out);
 }
 

@@ -74,4 +74,19 @@ fuzz_oauth_check_failure(int r, const struct oauth_error *err)
 	    "err.code not terminated");
 }
 
+/* R, what reading an answer with status HTTP gave: a success only with
+ * HTTP 200 (WHAT names what was accepted), a failure as
+ * fuzz_oauth_check_failure wants it.  1: a success to look into. */
+static inline int
+fuzz_oauth_check_result(int r, long http, const struct oauth_error *err,
+    const char *what)
+{
+	if (r != 0) {
+		fuzz_oauth_check_failure(r, err);
+		return 0;
+	}
+	FUZZ_CHECK(http == 200, "%s accepted with HTTP %ld", what, http);
+	return 1;
+}
+
 #endif

@@ -56,6 +56,8 @@
 
 #include <sasl/sasl.h>
 
+#include "sasl-setup.h"
+
 /* --- choices ------------------------------------------------------------ */
 
 /* Where the choices come from: libFuzzer's input, or a PRNG. */
@@ -720,10 +722,9 @@ cb_simple(void *context, int id, const char **result, unsigned *len)
 		fail("simple callback for id %d", id);
 	if (c->give == G_CB_FAIL)
 		return SASL_FAIL;
-	*result = c->give == G_CB_NULL ? NULL : c->val.p;
-	if (len != NULL)
-		*len = c->give == G_CB_NULL ? 0 : (unsigned)c->val.len;
-	return SASL_OK;
+	if (c->give == G_CB_NULL)
+		return sasl_setup_give(result, len, NULL, 0);
+	return sasl_setup_give(result, len, c->val.p, c->val.len);
 }
 
 static int
@@ -741,16 +742,7 @@ cb_secret(sasl_conn_t *conn, void *context, int id, sasl_secret_t **psecret)
 		*psecret = NULL;
 		return SASL_OK;
 	}
-	/* The application owns it; one byte past ->len that is not NUL
-	 * checks that the plugin reads by length. */
-	free(r->sec);
-	if ((r->sec = malloc(sizeof(*r->sec) + v->len + 1)) == NULL)
-		return SASL_NOMEM;
-	r->sec->len = v->len;
-	memcpy(r->sec->data, v->p, v->len);
-	r->sec->data[v->len] = 'Z';
-	*psecret = r->sec;
-	return SASL_OK;
+	return sasl_setup_secret(&r->sec, v->p, v->len, psecret);
 }
 
 /* --- one round ----------------------------------------------------------------- */
@@ -1142,7 +1134,6 @@ new_conn(struct round *r, sasl_callback_t *cbs, int plain)
 	static const char *const remotes[] = { NULL, "127.0.0.1;993",
 	    "127.0.0.1;65535", "::1;143", "10.0.0.1;0", "127.0.0.1;99999" };
 	struct dice *d = &r->d;
-	sasl_security_properties_t props;
 	sasl_conn_t *conn = NULL;
 	int n = 0, res;
 	const struct { unsigned long id; struct cred *c; int secret; } slots[] = {
@@ -1184,11 +1175,7 @@ new_conn(struct round *r, sasl_callback_t *cbs, int plain)
 		count_refused_new++;
 		return NULL;
 	}
-	memset(&props, 0, sizeof(props));
-	props.min_ssf = r->min_ssf;
-	props.max_ssf = 256;
-	props.maxbufsize = 4096;
-	sasl_setprop(conn, SASL_SEC_PROPS, &props);
+	sasl_setup_props(conn, r->min_ssf);
 	return conn;
 }
 

@@ -20,12 +20,10 @@ read_tokens(long http, const char *body, size_t len)
 {
 	struct oauth_tokens out;
 	struct oauth_error err;
-	int r;
 
 	memset(&out, 0x5a, sizeof(out));	/* must be reset */
-	r = oauth_parse_answer(http, body, len, "token.example", &out, &err);
-	if (r == 0) {
-		FUZZ_CHECK(http == 200, "tokens accepted with HTTP %ld", http);
+	if (fuzz_oauth_check_result(oauth_parse_answer(http, body, len,
+	    "token.example", &out, &err), http, &err, "tokens")) {
 		FUZZ_CHECK(out.access_token != NULL, "no access token");
 		fuzz_oauth_check_string("access_token", out.access_token,
 		    16 * 1024, 1);
@@ -34,11 +32,9 @@ read_tokens(long http, const char *body, size_t len)
 			    out.refresh_token, 16 * 1024, 1);
 		FUZZ_CHECK(out.expires_in > 0, "expires_in %lld",
 		    (long long)out.expires_in);
-	} else {
-		fuzz_oauth_check_failure(r, &err);
+	} else
 		FUZZ_CHECK(out.access_token == NULL && out.refresh_token == NULL,
 		    "tokens left after a failure");
-	}
 	oauth_tokens_clear(&out);
 }
 

@@ -51,7 +51,7 @@ CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -Wall -Wextra -Wshadow -Wformat=2
 	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wwrite-strings
 	-Wundef -Wvla -Wnull-dereference -Wimplicit-fallthrough"
-CPPFLAGS="-I$build -I$fuzz -I$src/plugin -I$src/common -I$src/helper"
+CPPFLAGS="-I$build -I$fuzz -I$src/plugin -I$src/common -I$src/helper -I$src/tests"
 jsonc=$($PKG_CONFIG --cflags --libs json-c) || exit 2
 curl=$($PKG_CONFIG --cflags --libs libcurl) || exit 2
 sasl=$($PKG_CONFIG --cflags --libs libsasl2) || exit 2

@@ -23,41 +23,50 @@
 #include "jwt.h"
 #include "xo_util.h"
 
+/* The options that are a value only: the rest have a case below. */
+#define OPT_VALUE	256	/* getopt_long's value for values[0] */
+
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ "service-account", required_argument, NULL, 'S' },
+	static const struct option others[] = {
 		{ "alg", required_argument, NULL, 'a' },
-		{ "iss", required_argument, NULL, 'i' },
-		{ "sub", required_argument, NULL, 's' },
-		{ "aud", required_argument, NULL, 'u' },
-		{ "scope", required_argument, NULL, 'o' },
-		{ "jti", required_argument, NULL, 'j' },
 		{ "random-jti", no_argument, NULL, 'r' },
 		{ "start", required_argument, NULL, 't' },
 		{ "lifetime", required_argument, NULL, 'l' },
 		{ "no-nbf", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
 	};
 	struct jwt_service_account sa;
 	struct jwt_claims c;
 	struct jwt_key *key = NULL;
 	const char *key_path = NULL, *cert_path = NULL, *sa_path = NULL;
+	const struct {
+		const char	*name;
+		const char	**to;
+	} values[] = {
+		{ "key", &key_path }, { "cert", &cert_path },
+		{ "service-account", &sa_path }, { "iss", &c.iss },
+		{ "sub", &c.sub }, { "aud", &c.aud }, { "scope", &c.scope },
+		{ "jti", &c.jti },
+	};
+	enum { NVALUES = sizeof(values) / sizeof(values[0]),
+	    NOTHERS = sizeof(others) / sizeof(others[0]) };
+	struct option longopts[NVALUES + NOTHERS + 1];
 	enum jwt_alg alg = JWT_RS256;
 	char jti[JWT_JTI_LEN + 1], *jwt = NULL;
 	long start = 0, lifetime = 300;
 	int ch, no_nbf = 0, r;
+	size_t i;
 
 	memset(&c, 0, sizeof(c));
 	memset(&sa, 0, sizeof(sa));
+	memset(longopts, 0, sizeof(longopts));
+	for (i = 0; i < NVALUES; i++)
+		longopts[i] = (struct option){ values[i].name,
+		    required_argument, NULL, OPT_VALUE + (int)i };
+	memcpy(longopts + NVALUES, others, sizeof(others));
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'k': key_path = optarg; break;
-		case 'c': cert_path = optarg; break;
-		case 'S': sa_path = optarg; break;
 		case 'a':
 			if (strcmp(optarg, "PS256") == 0)
 				alg = JWT_PS256;
@@ -66,11 +75,6 @@ main(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case 'i': c.iss = optarg; break;
-		case 's': c.sub = optarg; break;
-		case 'u': c.aud = optarg; break;
-		case 'o': c.scope = optarg; break;
-		case 'j': c.jti = optarg; break;
 		case 'r':
 			if (jwt_random_jti(jti) != 0)
 				return 1;
@@ -80,7 +84,10 @@ main(int argc, char **argv)
 		case 'l': lifetime = strtol(optarg, NULL, 10); break;
 		case 'n': no_nbf = 1; break;
 		default:
-			return 1;
+			if (ch < OPT_VALUE || ch >= OPT_VALUE + NVALUES)
+				return 1;
+			*values[ch - OPT_VALUE].to = optarg;
+			break;
 		}
 	}
 	if ((key_path == NULL) == (sa_path == NULL)) {

@@ -16,6 +16,7 @@
 
 #include <sasl/sasl.h>
 
+#include "sasl-setup.h"
 #include "unit.h"
 
 #define TOKEN	"EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"
@@ -124,11 +125,9 @@ static int
 cb_simple(void *context, int id, const char **result, unsigned *len)
 {
 	struct app *a = context;
+	const char *v = id == SASL_CB_USER ? a->authzid : a->authname;
 
-	*result = id == SASL_CB_USER ? a->authzid : a->authname;
-	if (len != NULL)
-		*len = *result ? (unsigned)strlen(*result) : 0;
-	return SASL_OK;
+	return sasl_setup_give(result, len, v, v != NULL ? strlen(v) : 0);
 }
 
 static int
@@ -139,16 +138,7 @@ cb_secret(sasl_conn_t *conn, void *context, int id, sasl_secret_t **psecret)
 
 	(void)conn;
 	(void)id;
-	/* Like postfix: the application owns the secret and keeps it.  One
-	 * spare byte that is not NUL checks the plugin honours ->len. */
-	free(a->sec);
-	if ((a->sec = malloc(sizeof(*a->sec) + n + 1)) == NULL)
-		return SASL_NOMEM;
-	a->sec->len = n;
-	memcpy(a->sec->data, a->secret, n);
-	a->sec->data[n] = 'Z';
-	*psecret = a->sec;
-	return SASL_OK;
+	return sasl_setup_secret(&a->sec, a->secret, n, psecret);
 }
 
 /* SASL options, as an application's config file would give them. */
@@ -200,7 +190,6 @@ cb_log(void *context, int level, const char *message)
 static sasl_conn_t *
 conn_new(struct app *a, sasl_callback_t *cbs)
 {
-	sasl_security_properties_t props;
 	sasl_conn_t *conn = NULL;
 	int n = 0, r;
 
@@ -233,11 +222,7 @@ conn_new(struct app *a, sasl_callback_t *cbs)
 		    "%s", sasl_errstring(r, NULL, NULL));
 		return NULL;
 	}
-	memset(&props, 0, sizeof(props));
-	props.min_ssf = a->min_ssf;
-	props.max_ssf = 256;
-	props.maxbufsize = 4096;
-	sasl_setprop(conn, SASL_SEC_PROPS, &props);
+	sasl_setup_props(conn, a->min_ssf);
 	return conn;
 }
 
@@ -321,59 +306,84 @@ start_refused(const char *name, struct app *a, sasl_callback_t *cbs,
 
 #define S(lit)	lit, sizeof(lit) - 1
 
+/* The application most tests are: USER with TOKEN, no authzid, and the
+ * first messages it sends without a server name and port. */
+#define TOKEN_APP	{ .authname = USER, .authzid = "", .secret = TOKEN }
+#define MSG_XOAUTH2	S("user=" USER "\001auth=Bearer " TOKEN "\001\001")
+#define MSG_OAUTHBEARER	\
+	S("n,a=" USER ",\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001")
+
+/* One application, its callbacks and its connection, with the client's
+ * last message. */
+struct client {
+	struct app	 a;
+	sasl_callback_t	 cbs[10];
+	sasl_conn_t	*conn;
+	const char	*out;
+	unsigned	 outlen;
+};
+
+/* start() for C; 0 if it did not. */
+static int
+client_start(struct client *c, const char *name, const char *mech,
+    const char *want, size_t wantlen)
+{
+	c->conn = start(name, &c->a, c->cbs, mech, want, wantlen);
+	return c->conn != NULL;
+}
+
+/* One step of C's exchange: the server says CHALLENGE (LEN bytes). */
+static int
+client_step(struct client *c, const char *challenge, unsigned len)
+{
+	c->out = NULL;
+	return sasl_client_step(c->conn, challenge, len, NULL, &c->out,
+	    &c->outlen);
+}
+
 static void
 test_callbacks(void)
 {
-	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
-	sasl_callback_t cbs[10];
-	sasl_conn_t *conn;
-	const char *out;
-	unsigned outlen;
+	struct client c = { .a = TOKEN_APP };
 	int r;
 
-	conn = start("xoauth2 callbacks", &a, cbs, "XOAUTH2",
-	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
-	if (conn == NULL)
+	if (!client_start(&c, "xoauth2 callbacks", "XOAUTH2", MSG_XOAUTH2))
 		goto out;
 	/* The immediate refusal (Microsoft) leaves a useful detail. */
-	expect_detail("refused without challenge", conn, "expired");
-	expect_detail("refused without challenge: what to run", conn,
+	expect_detail("refused without challenge", c.conn, "expired");
+	expect_detail("refused without challenge: what to run", c.conn,
 	    "; to see why: xoauth2-token test ACCOUNT --imap imap.example.com");
-	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
-	if (r != SASL_OK)
+	if ((r = client_step(&c, "", 0)) != SASL_OK)
 		unit_fail("xoauth2 success", "empty challenge gave %d", r);
-	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
+	r = client_step(&c, "", 0);
 	if (r == SASL_OK || r == SASL_CONTINUE)
 		unit_fail("step after success", "gave %d", r);
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
-	a.server = "imap.example.com";
-	a.remote = "127.0.0.1;993";
-	conn = start("oauthbearer callbacks", &a, cbs, "OAUTHBEARER",
+	c.a.server = "imap.example.com";
+	c.a.remote = "127.0.0.1;993";
+	if (!client_start(&c, "oauthbearer callbacks", "OAUTHBEARER",
 	    S("n,a=" USER ",\001host=imap.example.com\001port=993\001auth=Bearer "
-	    TOKEN "\001\001"));
-	if (conn == NULL)
+	    TOKEN "\001\001")))
 		goto out;
-	r = sasl_client_step(conn, "", 0, NULL, &out, &outlen);
-	if (r != SASL_OK)
+	if ((r = client_step(&c, "", 0)) != SASL_OK)
 		unit_fail("oauthbearer success", "empty challenge gave %d", r);
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
 	/* No remote address: the port is left out. */
-	a.remote = NULL;
-	conn = start("oauthbearer no port", &a, cbs, "OAUTHBEARER",
-	    S("n,a=" USER ",\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001"));
-	sasl_dispose(&conn);
+	c.a.remote = NULL;
+	client_start(&c, "oauthbearer no port", "OAUTHBEARER", MSG_OAUTHBEARER);
+	sasl_dispose(&c.conn);
 
 	/* The secret is read by length; a secret callback's extra bytes and
 	 * a missing NUL do not leak into the message. */
-	a.secret = "abcdef";
-	a.secretlen = 3;
-	conn = start("secret by length", &a, cbs, "XOAUTH2",
+	c.a.secret = "abcdef";
+	c.a.secretlen = 3;
+	client_start(&c, "secret by length", "XOAUTH2",
 	    S("user=" USER "\001auth=Bearer abc\001\001"));
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
  out:
-	free(a.sec);
+	free(c.a.sec);
 }
 
 static void
@@ -454,8 +464,7 @@ test_prompts(void)
 		unit_fail("prompts", "start ended with %d: %s", r,
 		    sasl_errdetail(conn));
 	else
-		expect_out("prompts", out, outlen,
-		    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
+		expect_out("prompts", out, outlen, MSG_XOAUTH2);
 	if ((seen & 5) != 5)
 		unit_fail("prompts",
 		    "not asked for user name and token (%d)", seen);
@@ -510,65 +519,52 @@ test_challenges(void)
 {
 	static const char google[] = "{\"status\":\"401\",\"schemes\":\"Bearer\","
 	    "\"scope\":\"https://mail.google.com/\"}";
-	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
-	sasl_callback_t cbs[10];
-	sasl_conn_t *conn;
-	const char *out;
-	unsigned outlen;
+	struct client c = { .a = TOKEN_APP };
 	int r;
 
-	conn = start("xoauth2 challenge", &a, cbs, "XOAUTH2",
-	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
-	if (conn != NULL) {
-		out = NULL;
-		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
-		    &out, &outlen);
-		if (r != SASL_CONTINUE || out == NULL || outlen != 0)
+	if (client_start(&c, "xoauth2 challenge", "XOAUTH2", MSG_XOAUTH2)) {
+		r = client_step(&c, google, sizeof(google) - 1);
+		if (r != SASL_CONTINUE || c.out == NULL || c.outlen != 0)
 			unit_fail("xoauth2 challenge",
-			    "answer: r=%d len=%u", r, outlen);
-		expect_detail("xoauth2 challenge status", conn, "status 401");
-		expect_detail("xoauth2 challenge scope", conn,
+			    "answer: r=%d len=%u", r, c.outlen);
+		expect_detail("xoauth2 challenge status", c.conn, "status 401");
+		expect_detail("xoauth2 challenge scope", c.conn,
 		    "scope \"https://mail.google.com/\"");
-		expect_detail("xoauth2 challenge user", conn, USER);
-		expect_detail("xoauth2 challenge: what to run", conn,
+		expect_detail("xoauth2 challenge user", c.conn, USER);
+		expect_detail("xoauth2 challenge: what to run", c.conn,
 		    "; to see why: xoauth2-token test ACCOUNT --imap "
 		    "imap.example.com");
 		if (strstr(logbuf, "status 401") == NULL)
 			unit_fail("xoauth2 challenge",
 			    "not logged for the admin");
-		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
-		    &out, &outlen);
+		r = client_step(&c, google, sizeof(google) - 1);
 		if (r != SASL_BADPROT)
 			unit_fail("second challenge",
 			    "gave %d, not SASL_BADPROT", r);
-		expect_detail("second challenge", conn, "protocol error");
+		expect_detail("second challenge", c.conn, "protocol error");
 	}
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
-	conn = start("oauthbearer challenge", &a, cbs, "OAUTHBEARER",
-	    S("n,a=" USER ",\001host=imap.example.com\001auth=Bearer " TOKEN "\001\001"));
-	if (conn != NULL) {
-		r = sasl_client_step(conn, google, sizeof(google) - 1, NULL,
-		    &out, &outlen);
-		if (r != SASL_CONTINUE || outlen != 1 || out[0] != '\001')
+	if (client_start(&c, "oauthbearer challenge", "OAUTHBEARER",
+	    MSG_OAUTHBEARER)) {
+		r = client_step(&c, google, sizeof(google) - 1);
+		if (r != SASL_CONTINUE || c.outlen != 1 || c.out[0] != '\001')
 			unit_fail("oauthbearer challenge",
 			    "answer is not \\x01");
-		expect_detail("oauthbearer challenge", conn, "status 401");
+		expect_detail("oauthbearer challenge", c.conn, "status 401");
 	}
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
-	conn = start("non-json challenge", &a, cbs, "XOAUTH2",
-	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
-	if (conn != NULL) {
-		r = sasl_client_step(conn, "go away\001", 8, NULL, &out, &outlen);
-		if (r != SASL_CONTINUE || outlen != 0)
+	if (client_start(&c, "non-json challenge", "XOAUTH2", MSG_XOAUTH2)) {
+		r = client_step(&c, "go away\001", 8);
+		if (r != SASL_CONTINUE || c.outlen != 0)
 			unit_fail("non-json challenge",
-			    "r=%d len=%u", r, outlen);
-		expect_detail("non-json challenge", conn, "\"go away?\"");
+			    "r=%d len=%u", r, c.outlen);
+		expect_detail("non-json challenge", c.conn, "\"go away?\"");
 	}
-	sasl_dispose(&conn);
-	test_echoes(&a, cbs);
-	free(a.sec);
+	sasl_dispose(&c.conn);
+	test_echoes(&c.a, c.cbs);
+	free(c.a.sec);
 }
 
 /* A server or proxy that echoes our message (or part of it) back in its
@@ -794,6 +790,25 @@ write_file(const char *path, const char *text, mode_t mode)
 	}
 }
 
+/* Removes what a token-file test leaves in DIR: the token file PATH with
+ * its lock and temporary file, and the fake HELPER; DIR must then be
+ * empty (WHAT names the test). */
+static void
+remove_tokdir(const char *what, const char *dir, const char *path,
+    const char *helper)
+{
+	char name[300];	/* PATH is at most 255 bytes */
+
+	unlink(path);
+	unlink(helper);
+	snprintf(name, sizeof(name), "%s.lock", path);
+	unlink(name);
+	snprintf(name, sizeof(name), "%s.tmp", path);
+	unlink(name);
+	if (rmdir(dir) != 0)
+		unit_fail(what, "%s not empty after the test", dir);
+}
+
 static void
 write_tokfile(const char *path, const char *token, long expires_at)
 {
@@ -830,39 +845,40 @@ file_expiry(const char *path)
 /* Only an absolute path ending in ".json" names a token file: a token
  * that begins with '/' is sent as it is, and never repeated in a message. */
 static void
+check_slash_token(const char *label, const void *row)
+{
+	const struct unit_named *t = row;
+	struct app a = { .authname = USER, .authzid = "", .secret = t->in };
+	sasl_callback_t cbs[10];
+	sasl_conn_t *conn;
+	char want[256];
+	int n;
+
+	n = snprintf(want, sizeof(want), "user=" USER "\001auth=Bearer "
+	    "%s\001\001", t->in);
+	conn = start(label, &a, cbs, "XOAUTH2", want, (size_t)n);
+	if (conn != NULL) {
+		expect_detail(label, conn, "expired");
+		if (strstr(sasl_errdetail(conn), t->in) != NULL)
+			unit_fail(label,
+			    "the token is repeated in the error message");
+	}
+	sasl_dispose(&conn);
+	free(a.sec);
+}
+
+static void
 test_slash_token(void)
 {
-	static const struct {
-		const char *name, *secret;
-	} rows[] = {
+	static const struct unit_named rows[] = {
 		{ "token beginning with /", SLASH_TOKEN },
 		{ "token /", "/" },
 		{ "token /.json", "/.json" },
 		{ "relative .json name", "work.json" },
 		{ "path not ending .json", "/nonexistent/xoauth2/work.json.bak" },
 	};
-	struct app a = { .authname = USER, .authzid = "" };
-	sasl_callback_t cbs[10];
-	sasl_conn_t *conn;
-	char want[256];
-	size_t i;
-	int n;
 
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		a.secret = rows[i].secret;
-		n = snprintf(want, sizeof(want), "user=" USER "\001auth=Bearer "
-		    "%s\001\001", rows[i].secret);
-		conn = start(rows[i].name, &a, cbs, "XOAUTH2", want, (size_t)n);
-		if (conn != NULL) {
-			expect_detail(rows[i].name, conn, "expired");
-			if (strstr(sasl_errdetail(conn), rows[i].secret) != NULL)
-				unit_fail(rows[i].name,
-				    "the token is repeated in "
-				    "the error message");
-		}
-		sasl_dispose(&conn);
-	}
-	free(a.sec);
+	UNIT_TABLE_NAMED(rows, check_slash_token);
 }
 
 /* serverFQDN goes into OAUTHBEARER's host=: a control character in it
@@ -872,7 +888,7 @@ test_server_name(void)
 {
 	static const char *bad[] = { "imap.example.com\001auth=Bearer x",
 	    "imap.example.com\n", "imap\177.example.com" };
-	struct app a = { .authname = USER, .authzid = "", .secret = TOKEN };
+	struct app a = TOKEN_APP;
 	sasl_callback_t cbs[10];
 	sasl_conn_t *conn;
 	char longname[300];
@@ -890,9 +906,28 @@ test_server_name(void)
 	/* XOAUTH2 does not send it. */
 	a.server = bad[0];
 	conn = start("bad server name, XOAUTH2", &a, cbs, "XOAUTH2",
-	    S("user=" USER "\001auth=Bearer " TOKEN "\001\001"));
+	    MSG_XOAUTH2);
 	sasl_dispose(&conn);
 	free(a.sec);
+}
+
+/* Makes DIR (a mkdtemp template) for a token-file test WHAT: PATH
+ * (256 bytes) names the token file in it, HELPER (256 bytes) the fake
+ * helper, and C is an application whose secret is PATH.  -1: no
+ * directory. */
+static int
+open_tokdir(const char *what, char *dir, char *path, char *helper,
+    struct client *c)
+{
+	if (mkdtemp(dir) == NULL) {
+		unit_fail(what, "mkdtemp");
+		return -1;
+	}
+	snprintf(path, 256, "%s/work.json", dir);
+	snprintf(helper, 256, "%s/helper", dir);
+	memset(c, 0, sizeof(*c));
+	c->a = (struct app){ .authname = USER, .authzid = "", .secret = path };
+	return 0;
 }
 
 /* A secret that begins with '/' names a token file; an expiring token is
@@ -902,28 +937,19 @@ static void
 test_token_file(void)
 {
 	char path[256], helper[256], script[1024];
-	struct app a = { .authname = USER, .authzid = "" };
-	sasl_callback_t cbs[10];
-	sasl_conn_t *conn;
-	const char *out;
-	unsigned outlen;
+	struct client c;
 	long now = (long)time(NULL);
 	int r;
 
-	if (mkdtemp(tmpdir) == NULL) {
-		unit_fail("token file", "mkdtemp");
+	if (open_tokdir("token file", tmpdir, path, helper, &c) != 0)
 		return;
-	}
-	snprintf(path, sizeof(path), "%s/work.json", tmpdir);
-	snprintf(helper, sizeof(helper), "%s/helper", tmpdir);
-	a.secret = path;
 
 	/* Valid for an hour: used as it is, no helper run. */
 	setenv("XOAUTH2_HELPER", "/nonexistent/xoauth2-token", 1);
 	write_tokfile(path, "FRESH1", now + 3600);
-	conn = start("token file, valid", &a, cbs, "XOAUTH2",
+	c.conn = start("token file, valid", &c.a, c.cbs, "XOAUTH2",
 	    S("user=" USER "\001auth=Bearer FRESH1\001\001"));
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
 	/* xoauth2_token_files: no (a service passing user-chosen passwords):
 	 * the path is the password, sent as it is; the file is not read.  A
@@ -948,9 +974,9 @@ test_token_file(void)
 			else
 				n = snprintf(want, sizeof(want), "user=" USER
 				    "\001auth=Bearer %s\001\001", path);
-			conn = start(opts[i].value, &a, cbs, "XOAUTH2", want,
-			    (size_t)n);
-			sasl_dispose(&conn);
+			c.conn = start(opts[i].value, &c.a, c.cbs, "XOAUTH2",
+			    want, (size_t)n);
+			sasl_dispose(&c.conn);
 			if (strcmp(opts[i].value, "nope") == 0 &&
 			    strstr(logbuf, "xoauth2_token_files=nope is neither "
 			    "yes nor no") == NULL)
@@ -963,16 +989,16 @@ test_token_file(void)
 	/* Expiring but still valid, and the helper cannot run: use it (and
 	 * log why it was not refreshed). */
 	write_tokfile(path, "STILL", now + 60);
-	conn = start("token file, expiring, no helper", &a, cbs, "XOAUTH2",
-	    S("user=" USER "\001auth=Bearer STILL\001\001"));
-	sasl_dispose(&conn);
+	c.conn = start("token file, expiring, no helper", &c.a, c.cbs,
+	    "XOAUTH2", S("user=" USER "\001auth=Bearer STILL\001\001"));
+	sasl_dispose(&c.conn);
 	if (strstr(logbuf, "still valid") == NULL)
 		unit_fail("token file, expiring, no helper",
 		    "no warning logged");
 
 	/* Expired, and the helper cannot run: say so, and what to do. */
 	write_tokfile(path, "OLD", now - 10);
-	start_refused("token file, no helper", &a, cbs, "XOAUTH2",
+	start_refused("token file, no helper", &c.a, c.cbs, "XOAUTH2",
 	    "from outside on a timer: xoauth2-token refresh", 0);
 
 	/* Expiring: the helper is run with "refresh --margin N --time-limit
@@ -989,36 +1015,36 @@ test_token_file(void)
 	    now + 3600);
 	write_file(helper, script, 0700);
 	setenv("XOAUTH2_HELPER", helper, 1);
-	conn = start("token file, refreshed", &a, cbs, "OAUTHBEARER",
+	c.conn = start("token file, refreshed", &c.a, c.cbs, "OAUTHBEARER",
 	    S("n,a=" USER ",\001host=imap.example.com\001auth=Bearer NEW2\001\001"));
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
 	/* The server rejects it: the file is marked stale for next time. */
-	conn = start("token file, rejected", &a, cbs, "XOAUTH2",
+	c.conn = start("token file, rejected", &c.a, c.cbs, "XOAUTH2",
 	    S("user=" USER "\001auth=Bearer NEW2\001\001"));
-	if (conn != NULL) {
-		r = sasl_client_step(conn, "{\"status\":\"401\"}", 16, NULL,
-		    &out, &outlen);
+	if (c.conn != NULL) {
+		r = sasl_client_step(c.conn, "{\"status\":\"401\"}", 16, NULL,
+		    &c.out, &c.outlen);
 		if (r != SASL_CONTINUE)
 			unit_fail("token file, rejected", "step gave %d", r);
 		if (file_expiry(path) != 0)
 			unit_fail("token file, rejected", "not marked stale "
 			    "(expires_at %ld)", file_expiry(path));
 	}
-	sasl_dispose(&conn);
+	sasl_dispose(&c.conn);
 
 	/* The helper fails: its own message reaches the application. */
 	write_file(helper, "#!/bin/sh\necho 'xoauth2-token: work: refresh "
 	    "rejected (invalid_grant); run: xoauth2-token login work' >&2\n"
 	    "exit 77\n", 0700);
-	start_refused("token file, helper fails", &a, cbs, "XOAUTH2",
+	start_refused("token file, helper fails", &c.a, c.cbs, "XOAUTH2",
 	    "run: xoauth2-token login work", 0);
 
 	/* The helper hangs: SIGTERM a quarter of xoauth2_helper_timeout
 	 * before it ends (0.75 s of 1 s); sleep dies of it. */
 	write_file(helper, "#!/bin/sh\nexec sleep 30\n", 0700);
 	opt_helper_timeout = "1";
-	start_refused("token file, helper hangs", &a, cbs, "XOAUTH2",
+	start_refused("token file, helper hangs", &c.a, c.cbs, "XOAUTH2",
 	    "did not finish within 0.75 s and was stopped with "
 	    "SIGTERM (xoauth2_helper_timeout=1)", 5);
 
@@ -1033,15 +1059,15 @@ test_token_file(void)
 	    "sleep 30 & wait $!\n");
 	write_file(helper, script, 0700);
 	opt_helper_timeout = "2";
-	start_refused("token file, helper stops on SIGTERM", &a, cbs, "XOAUTH2",
-	    "did not finish within 1.5 s and was stopped with "
+	start_refused("token file, helper stops on SIGTERM", &c.a, c.cbs,
+	    "XOAUTH2", "did not finish within 1.5 s and was stopped with "
 	    "SIGTERM (xoauth2_helper_timeout=2); it said: "
 	    "xoauth2-token: work: stopped by SIGTERM, file stored", 3);
 
 	/* One that ignores SIGTERM is killed at xoauth2_helper_timeout. */
 	write_file(helper, "#!/bin/sh\ntrap '' TERM\nexec sleep 30\n", 0700);
-	start_refused("token file, helper ignores SIGTERM", &a, cbs, "XOAUTH2",
-	    "did not finish within 1.5 s, ignored SIGTERM for "
+	start_refused("token file, helper ignores SIGTERM", &c.a, c.cbs,
+	    "XOAUTH2", "did not finish within 1.5 s, ignored SIGTERM for "
 	    "0.5 s and was killed with SIGKILL "
 	    "(xoauth2_helper_timeout=2)", 4);
 	opt_helper_timeout = NULL;
@@ -1049,8 +1075,8 @@ test_token_file(void)
 	/* Loose permissions are refused with the fix. */
 	write_tokfile(path, "FRESH1", now + 3600);
 	chmod(path, 0644);
-	start_refused("token file, mode 0644", &a, cbs, "XOAUTH2", "chmod 600",
-	    0);
+	start_refused("token file, mode 0644", &c.a, c.cbs, "XOAUTH2",
+	    "chmod 600", 0);
 
 	/* A path too long to show is reported by its length. */
 	{
@@ -1059,25 +1085,18 @@ test_token_file(void)
 		memset(longpath, 'a', sizeof(longpath) - 1);
 		longpath[0] = '/';
 		memcpy(longpath + sizeof(longpath) - 6, ".json", 6);
-		a.secret = longpath;
-		start_refused("token file, 5011-byte path", &a, cbs, "XOAUTH2",
-		    "cannot read token file (5011 bytes, too "
+		c.a.secret = longpath;
+		start_refused("token file, 5011-byte path", &c.a, c.cbs,
+		    "XOAUTH2", "cannot read token file (5011 bytes, too "
 		    "long to show): File name too long", 0);
 	}
 
 	/* A path that does not exist. */
-	a.secret = "/nonexistent/xoauth2/work.json";
-	start_refused("token file, missing", &a, cbs, "XOAUTH2", "No such file",
-	    0);
-	free(a.sec);
-	unlink(path);
-	unlink(helper);
-	snprintf(script, sizeof(script), "%s.lock", path);
-	unlink(script);
-	snprintf(script, sizeof(script), "%s.tmp", path);
-	unlink(script);
-	if (rmdir(tmpdir) != 0)
-		unit_fail("token file", "%s not empty after the test", tmpdir);
+	c.a.secret = "/nonexistent/xoauth2/work.json";
+	start_refused("token file, missing", &c.a, c.cbs, "XOAUTH2",
+	    "No such file", 0);
+	free(c.a.sec);
+	remove_tokdir("token file", tmpdir, path, helper);
 }
 
 /* Lines in FILE (the fake helper's spawn count); 0 if it is missing. */
@@ -1120,6 +1139,38 @@ write_failing_helper(const char *helper, const char *count,
 	write_file(helper, script, 0700);
 }
 
+/* A token file for TOKEN, valid until EXPIRES_AT, whose refresh failed
+ * (temporarily, once) at FAILED_AT. */
+static void
+write_failed_tokfile(const char *path, const char *token, long expires_at,
+    long failed_at)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "{\"version\":1,\"user\":\"" USER "\","
+	    "\"token_endpoint\":\"http://127.0.0.1:9/token\",\"client_id\":\"c\","
+	    "\"access_token\":\"%s\",\"expires_at\":%ld,"
+	    "\"refresh_token\":\"R1\",\"failed_at\":%ld,\"failures\":1,"
+	    "\"failure_class\":\"temporary\"}\n", token, expires_at, failed_at);
+	write_file(path, text, 0600);
+}
+
+/* The fake helper ran WANT times in all (the lines in COUNT): else NAME
+ * fails with "the helper ran N times WHERE, want WANT WHY"; OK, if not
+ * NULL, is said when it did. */
+static void
+expect_runs(const char *name, const char *count, int want, const char *where,
+    const char *why, const char *ok)
+{
+	int runs = count_lines(count);
+
+	if (runs != want)
+		unit_fail(name, "the helper ran %d times%s, want %d%s", runs,
+		    where, want, why);
+	else if (ok != NULL)
+		printf("  back-off: %s\n", ok);
+}
+
 /* Issue 10 item 8: while the access token is still valid but inside the
  * margin and refreshing fails, the plugin does not run the helper again
  * (and wait for it) on every login: the helper recorded the failure in
@@ -1127,23 +1178,15 @@ write_failing_helper(const char *helper, const char *count,
 static void
 test_backoff(void)
 {
-	char path[256], helper[256], count[256], text[1024];
-	struct app a = { .authname = USER, .authzid = "" };
-	sasl_callback_t cbs[10];
-	sasl_conn_t *conn;
-	const char *out, *chosen;
-	unsigned outlen;
+	char path[256], helper[256], count[256];
+	struct client c;
+	const char *chosen;
 	long now = (long)time(NULL);
-	int i, r, runs;
+	int i, r;
 
-	if (mkdtemp(tmpdir2) == NULL) {
-		unit_fail("back-off", "mkdtemp");
+	if (open_tokdir("back-off", tmpdir2, path, helper, &c) != 0)
 		return;
-	}
-	snprintf(path, sizeof(path), "%s/work.json", tmpdir2);
-	snprintf(helper, sizeof(helper), "%s/helper", tmpdir2);
 	snprintf(count, sizeof(count), "%s/runs", tmpdir2);
-	a.secret = path;
 	setenv("XOAUTH2_HELPER", helper, 1);
 
 	/* Valid for 2 more minutes, inside the 5-minute margin. */
@@ -1151,70 +1194,44 @@ test_backoff(void)
 	write_failing_helper(helper, count, "VALID", now + 120, 1);
 	for (i = 0; i < 5; i++) {
 		logbuf[0] = '\0';
-		conn = start("back-off, valid token", &a, cbs, "XOAUTH2",
+		c.conn = start("back-off, valid token", &c.a, c.cbs, "XOAUTH2",
 		    S("user=" USER "\001auth=Bearer VALID\001\001"));
-		sasl_dispose(&conn);
+		sasl_dispose(&c.conn);
 		if (i > 0 && strstr(logbuf, "next try in") == NULL)
 			unit_fail("back-off, valid token",
 			    "login %d: no back-off "
 			    "note logged: %s", i + 1, logbuf);
 	}
-	if ((runs = count_lines(count)) != 1)
-		unit_fail("back-off, valid token",
-		    "the helper ran %d times for 5 "
-		    "logins, want 1", runs);
-	else
-		printf("  back-off: 5 logins inside the margin, 1 helper run\n");
+	expect_runs("back-off, valid token", count, 1, " for 5 logins", "",
+	    "5 logins inside the margin, 1 helper run");
 
 	/* The back-off is over (the failure was 40 s ago): try again. */
-	snprintf(text, sizeof(text), "{\"version\":1,\"user\":\"" USER "\","
-	    "\"token_endpoint\":\"http://127.0.0.1:9/token\",\"client_id\":\"c\","
-	    "\"access_token\":\"VALID\",\"expires_at\":%ld,"
-	    "\"refresh_token\":\"R1\",\"failed_at\":%ld,\"failures\":1,"
-	    "\"failure_class\":\"temporary\"}\n", now + 120, now - 40);
-	write_file(path, text, 0600);
-	conn = start("back-off over", &a, cbs, "XOAUTH2",
+	write_failed_tokfile(path, "VALID", now + 120, now - 40);
+	c.conn = start("back-off over", &c.a, c.cbs, "XOAUTH2",
 	    S("user=" USER "\001auth=Bearer VALID\001\001"));
-	sasl_dispose(&conn);
-	if ((runs = count_lines(count)) != 2)
-		unit_fail("back-off over",
-		    "the helper ran %d times, want 2", runs);
+	sasl_dispose(&c.conn);
+	expect_runs("back-off over", count, 2, "", "", NULL);
 
 	/* Expired: no back-off, every login tries (and fails). */
 	write_failing_helper(helper, count, "EXPIRED", now - 10, 1);
-	snprintf(text, sizeof(text), "{\"version\":1,\"user\":\"" USER "\","
-	    "\"token_endpoint\":\"http://127.0.0.1:9/token\",\"client_id\":\"c\","
-	    "\"access_token\":\"EXPIRED\",\"expires_at\":%ld,"
-	    "\"refresh_token\":\"R1\",\"failed_at\":%ld,\"failures\":1,"
-	    "\"failure_class\":\"temporary\"}\n", now - 10, now);
-	write_file(path, text, 0600);
+	write_failed_tokfile(path, "EXPIRED", now - 10, now);
 	for (i = 0; i < 3; i++) {
-		if ((conn = conn_new(&a, cbs)) == NULL)
+		if ((c.conn = conn_new(&c.a, c.cbs)) == NULL)
 			break;
-		r = sasl_client_start(conn, "XOAUTH2", NULL, &out, &outlen,
-		    &chosen);
+		r = sasl_client_start(c.conn, "XOAUTH2", NULL, &c.out,
+		    &c.outlen, &chosen);
 		if (r == SASL_CONTINUE)
 			unit_fail("back-off, expired token",
 			    "sent an expired token");
-		sasl_dispose(&conn);
+		sasl_dispose(&c.conn);
 	}
-	if ((runs = count_lines(count)) != 5)
-		unit_fail("back-off, expired token",
-		    "the helper ran %d times in "
-		    "all, want 5 (every login with an expired token tries)", runs);
-	else
-		printf("  back-off: 3 logins with an expired token, 3 helper runs\n");
+	expect_runs("back-off, expired token", count, 5, " in all",
+	    " (every login with an expired token tries)",
+	    "3 logins with an expired token, 3 helper runs");
 
-	free(a.sec);
-	unlink(path);
-	unlink(helper);
+	free(c.a.sec);
 	unlink(count);
-	snprintf(text, sizeof(text), "%s.lock", path);
-	unlink(text);
-	snprintf(text, sizeof(text), "%s.tmp", path);
-	unlink(text);
-	if (rmdir(tmpdir2) != 0)
-		unit_fail("back-off", "%s not empty after the test", tmpdir2);
+	remove_tokdir("back-off", tmpdir2, path, helper);
 }
 
 int

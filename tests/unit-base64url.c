@@ -14,45 +14,45 @@
 #include "pkce.h"
 #include "unit.h"
 
-static int rows;
+/* RAW (IN, LEN bytes) encodes to WANT and WANT decodes back to RAW. */
+static void
+check_vector(const char *row_label, const void *row)
+{
+	const struct unit_row *t = row;
+	char out[64], *dec, label[320];
+	size_t n, declen;
+
+	snprintf(label, sizeof(label), "%s: encode \"%s\"", row_label, t->want);
+	n = b64url_encode(out, sizeof(out), (const unsigned char *)t->in,
+	    t->len);
+	expect_int(label, (long)n, (long)strlen(t->want));
+	expect_str(label, out, t->want);
+	snprintf(label, sizeof(label), "%s: decode \"%s\"", row_label, t->want);
+	expect_int(label, b64url_decode(t->want, strlen(t->want), &dec,
+	    &declen), 0);
+	expect_bytes(label, dec, declen, t->in, t->len);
+	free(dec);
+}
 
 static void
 test_vectors(void)
 {
-	static const struct {
-		const char *raw;
-		size_t len;
-		const char *enc;
-	} t[] = {
+	static const struct unit_row t[] = {
 		/* RFC 4648 section 10, without the padding. */
-		{ "", 0, "" },
-		{ "f", 1, "Zg" },
-		{ "fo", 2, "Zm8" },
-		{ "foo", 3, "Zm9v" },
-		{ "foob", 4, "Zm9vYg" },
-		{ "fooba", 5, "Zm9vYmE" },
-		{ "foobar", 6, "Zm9vYmFy" },
+		{ "", "", 0 },
+		{ "f", "Zg", 1 },
+		{ "fo", "Zm8", 2 },
+		{ "foo", "Zm9v", 3 },
+		{ "foob", "Zm9vYg", 4 },
+		{ "fooba", "Zm9vYmE", 5 },
+		{ "foobar", "Zm9vYmFy", 6 },
 		/* The two letters that differ from base64: 62 and 63. */
-		{ "\xfb\xff", 2, "-_8" },
-		{ "\xff\xff\xfe", 3, "___-" },
-		{ "\x00\x00", 2, "AAA" },
+		{ "\xfb\xff", "-_8", 2 },
+		{ "\xff\xff\xfe", "___-", 3 },
+		{ "\x00\x00", "AAA", 2 },
 	};
-	char out[64], *dec, label[96];
-	size_t i, n, declen;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		snprintf(label, sizeof(label), "encode \"%s\"", t[i].enc);
-		n = b64url_encode(out, sizeof(out),
-		    (const unsigned char *)t[i].raw, t[i].len);
-		expect_int(label, (long)n, (long)strlen(t[i].enc));
-		expect_str(label, out, t[i].enc);
-		snprintf(label, sizeof(label), "decode \"%s\"", t[i].enc);
-		expect_int(label, b64url_decode(t[i].enc, strlen(t[i].enc), &dec,
-		    &declen), 0);
-		expect_bytes(label, dec, declen, t[i].raw, t[i].len);
-		free(dec);
-	}
+	UNIT_TABLE("vectors", t, check_vector);
 }
 
 /* Every byte value in every position of a 3-byte group round-trips. */
@@ -82,44 +82,47 @@ test_round_trip(void)
 				expect_bytes(label, dec, declen, (char *)raw, len);
 				free(dec);
 			}
-	rows++;
+	unit_rows++;
+}
+
+/* IN decodes with CODE, and to WANT where WANT is given. */
+static void
+check_decode(const char *row_label, const void *row)
+{
+	const struct unit_row *t = row;
+	char *dec, label[320];
+	size_t declen;
+	int r;
+
+	snprintf(label, sizeof(label), "%s: decode \"%s\"", row_label, t->in);
+	r = b64url_decode(t->in, strlen(t->in), &dec, &declen);
+	expect_int(label, r, t->code);
+	if (r == 0 && t->want != NULL)
+		expect_bytes(label, dec, declen, t->want, strlen(t->want));
+	else if (r != 0)
+		expect_int(label, dec == NULL, 1);
+	free(dec);
 }
 
 static void
 test_decode_errors(void)
 {
-	static const struct {
-		const char *in;
-		int want;
-		const char *out;
-	} t[] = {
-		{ "Zm9v", 0, "foo" },
-		{ "Zm8=", 0, "fo" },		/* padding ends it */
-		{ "+/8", 0, "\xfb\xff" },	/* base64's letters, tolerated */
-		{ "Zm9vY", -EINVAL, NULL },	/* 5 letters: no such length */
-		{ "Z", -EINVAL, NULL },
-		{ "Zm 9v", -EINVAL, NULL },
-		{ "Zm9v!", -EINVAL, NULL },
-		{ "Zm\xc2\x9b", -EINVAL, NULL },
+	static const struct unit_row t[] = {
+		{ "Zm9v", "foo", 0, 0 },
+		{ "Zm8=", "fo", 0, 0 },		/* padding ends it */
+		{ "+/8", "\xfb\xff", 0, 0 },	/* base64's letters, tolerated */
+		{ "Zm9vY", NULL, 0, -EINVAL },	/* 5 letters: no such length */
+		{ "Z", NULL, 0, -EINVAL },
+		{ "Zm 9v", NULL, 0, -EINVAL },
+		{ "Zm9v!", NULL, 0, -EINVAL },
+		{ "Zm\xc2\x9b", NULL, 0, -EINVAL },
 	};
-	char *dec, label[64];
-	size_t i, declen;
-	int r;
+	char out[8];
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		snprintf(label, sizeof(label), "decode \"%s\"", t[i].in);
-		r = b64url_decode(t[i].in, strlen(t[i].in), &dec, &declen);
-		expect_int(label, r, t[i].want);
-		if (r == 0 && t[i].out != NULL)
-			expect_bytes(label, dec, declen, t[i].out, strlen(t[i].out));
-		else if (r != 0)
-			expect_int(label, dec == NULL, 1);
-		free(dec);
-	}
-	rows++;
+	UNIT_TABLE("decode errors", t, check_decode);
+	unit_rows++;
 	expect_int("encode into too small a buffer",
-	    (long)b64url_encode(label, 4, (const unsigned char *)"foo", 3), 0);
+	    (long)b64url_encode(out, 4, (const unsigned char *)"foo", 3), 0);
 }
 
 static void
@@ -129,13 +132,13 @@ test_pkce(void)
 	char b[PKCE_VERIFIER_LEN + 1];
 
 	/* RFC 7636 Appendix B. */
-	rows++;
+	unit_rows++;
 	expect_int("S256 of the RFC 7636 verifier", pkce_s256(challenge,
 	    "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), 0);
 	expect_str("S256 of the RFC 7636 verifier", challenge,
 	    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 	/* A verifier: 43 letters of the alphabet, fresh each time. */
-	rows++;
+	unit_rows++;
 	expect_int("pkce_random", pkce_random(a, sizeof(a), 32), 0);
 	expect_int("pkce_random again", pkce_random(b, sizeof(b), 32), 0);
 	expect_int("verifier length", (long)strlen(a), PKCE_VERIFIER_LEN);
@@ -152,5 +155,5 @@ main(void)
 	test_round_trip();
 	test_decode_errors();
 	test_pkce();
-	return unit_done("unit-base64url", rows);
+	return unit_done("unit-base64url", unit_rows);
 }

@@ -14,8 +14,6 @@
 #include "idtoken.h"
 #include "unit.h"
 
-static int rows;
-
 /* "h.PAYLOAD.s" with PAYLOAD the base64url of JSON. */
 static char *
 make_token(const char *json)
@@ -30,12 +28,27 @@ make_token(const char *json)
 	return tok;
 }
 
+/* IN, a token whose payload is this JSON, names the user WANT. */
+static void
+check_claims(const char *label, const void *row)
+{
+	const struct unit_named *t = row;
+	char *tok, *user;
+
+	if ((tok = make_token(t->in)) == NULL) {
+		expect_int(label, -1, 0);
+		return;
+	}
+	expect_int(unit_labelf("%s: code", label), idtoken_user(tok, &user), 0);
+	expect_str(unit_labelf("%s: user", label), user, t->want);
+	free(user);
+	free(tok);
+}
+
 static void
 test_claims(void)
 {
-	static const struct {
-		const char *name, *json, *want;
-	} t[] = {
+	static const struct unit_named t[] = {
 		{ "email", "{\"email\":\"a@example.com\",\"upn\":\"b@x\"}",
 		  "a@example.com" },
 		{ "preferred_username", "{\"preferred_username\":\"b@example.com\","
@@ -56,30 +69,25 @@ test_claims(void)
 		{ "not an object", "[\"a@x\"]", NULL },
 		{ "not JSON", "a@x", NULL },
 	};
-	char *tok, *user, label[128];
-	size_t i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		if ((tok = make_token(t[i].json)) == NULL) {
-			expect_int(t[i].name, -1, 0);
-			continue;
-		}
-		snprintf(label, sizeof(label), "%s: code", t[i].name);
-		expect_int(label, idtoken_user(tok, &user), 0);
-		snprintf(label, sizeof(label), "%s: user", t[i].name);
-		expect_str(label, user, t[i].want);
-		free(user);
-		free(tok);
-	}
+	UNIT_TABLE_NAMED(t, check_claims);
+}
+
+/* IN is no ID token: no user, and no error either. */
+static void
+check_shape(const char *label, const void *row)
+{
+	const struct unit_named *t = row;
+	char *user;
+
+	expect_int(label, idtoken_user(t->in, &user), 0);
+	expect_str(label, user, NULL);
 }
 
 static void
 test_shapes(void)
 {
-	static const struct {
-		const char *name, *token;
-	} t[] = {
+	static const struct unit_named t[] = {
 		{ "NULL", NULL },
 		{ "no dots", "abc" },
 		{ "one dot", "a.b" },
@@ -87,20 +95,15 @@ test_shapes(void)
 		{ "impossible length", "a.Z.c" },
 	};
 	char *user;
-	size_t i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		expect_int(t[i].name, idtoken_user(t[i].token, &user), 0);
-		expect_str(t[i].name, user, NULL);
-	}
+	UNIT_TABLE_NAMED(t, check_shape);
 	/* A long name: IDTOKEN_USER_MAX is the limit. */
 	{
 		char json[IDTOKEN_USER_MAX + 64], *tok;
 		size_t n;
 
 		for (n = IDTOKEN_USER_MAX; n <= IDTOKEN_USER_MAX + 1; n++) {
-			rows++;
+			unit_rows++;
 			snprintf(json, sizeof(json), "{\"email\":\"%0*d\"}", (int)n, 0);
 			tok = make_token(json);
 			expect_int("long name", idtoken_user(tok, &user), 0);
@@ -117,5 +120,5 @@ main(void)
 {
 	test_claims();
 	test_shapes();
-	return unit_done("unit-idtoken", rows);
+	return unit_done("unit-idtoken", unit_rows);
 }

@@ -15,7 +15,6 @@
 #include "unit.h"
 #include "xo_util.h"
 
-static int rows;
 
 /* --- token endpoint answers ---------------------------------------------- */
 
@@ -129,47 +128,49 @@ check_message(const char *name, const struct oauth_error *err, int r)
 	expect_int(label, what[0] != '\0', 1);
 }
 
-static void
-test_token_answers(void)
+/* What every answer row checks (KIND "token" or "device", the row's
+ * NAME): the code R against WANT and, on failure, the message: a part
+ * WHAT, the code it carries, words fit for a terminal.  1: a success to
+ * look into. */
+static int
+check_answer(const char *kind, const char *name, int r, int want,
+    const struct oauth_error *err, const char *what)
 {
+	expect_int(unit_labelf("%s %s: code", kind, name), r, want);
+	if (want == 0)
+		return 1;
+	expect_contains(unit_labelf("%s %s: what", kind, name), err->base.msg,
+	    what);
+	check_message(name, err, r);
+	return 0;
+}
+
+static void
+check_token(const char *label, const void *row)
+{
+	const struct token_row *t = row;
 	struct oauth_tokens out;
 	struct oauth_error err;
-	char label[160];
-	size_t i;
 	int r;
 
-	for (i = 0; i < sizeof(token_rows) / sizeof(token_rows[0]); i++) {
-		const struct token_row *t = &token_rows[i];
-
-		rows++;
-		r = oauth_parse_answer(t->http, t->body, strlen(t->body),
-		    "t.example", &out, &err);
-		snprintf(label, sizeof(label), "token %s: code", t->name);
-		expect_int(label, r, t->want);
-		if (t->want == 0) {
-			snprintf(label, sizeof(label), "token %s: access", t->name);
-			expect_str(label, out.access_token, t->access);
-			snprintf(label, sizeof(label), "token %s: refresh", t->name);
-			expect_str(label, out.refresh_token, t->refresh);
-			snprintf(label, sizeof(label), "token %s: expires_in",
-			    t->name);
-			expect_int(label, (long)out.expires_in, t->expires_in);
-		} else {
-			snprintf(label, sizeof(label), "token %s: hint", t->name);
-			expect_int(label, (long)err.hint, (long)t->hint);
-			snprintf(label, sizeof(label), "token %s: what", t->name);
-			expect_contains(label, err.base.msg, t->what);
-			snprintf(label, sizeof(label), "token %s: OAuth code",
-			    t->name);
-			expect_str(label, err.code, t->code);
-			check_message(t->name, &err, r);
-			snprintf(label, sizeof(label), "token %s: no tokens left",
-			    t->name);
-			expect_int(label, out.access_token == NULL &&
-			    out.refresh_token == NULL, 1);
-		}
-		oauth_tokens_clear(&out);
+	r = oauth_parse_answer(t->http, t->body, strlen(t->body), "t.example",
+	    &out, &err);
+	if (check_answer("token", label, r, t->want, &err, t->what)) {
+		expect_str(unit_labelf("token %s: access", label),
+		    out.access_token, t->access);
+		expect_str(unit_labelf("token %s: refresh", label),
+		    out.refresh_token, t->refresh);
+		expect_int(unit_labelf("token %s: expires_in", label),
+		    (long)out.expires_in, t->expires_in);
+	} else {
+		expect_int(unit_labelf("token %s: hint", label),
+		    (long)err.hint, (long)t->hint);
+		expect_str(unit_labelf("token %s: OAuth code", label),
+		    err.code, t->code);
+		expect_int(unit_labelf("token %s: no tokens left", label),
+		    out.access_token == NULL && out.refresh_token == NULL, 1);
 	}
+	oauth_tokens_clear(&out);
 }
 
 /* --- device authorization answers ----------------------------------------- */
@@ -234,88 +235,72 @@ static const struct device_row {
 };
 
 static void
-test_device_answers(void)
+check_device(const char *label, const void *row)
 {
+	const struct device_row *t = row;
 	struct oauth_device out;
 	struct oauth_error err;
-	char label[160];
-	size_t i;
 	int r;
 
-	for (i = 0; i < sizeof(device_rows) / sizeof(device_rows[0]); i++) {
-		const struct device_row *t = &device_rows[i];
-
-		rows++;
-		r = oauth_parse_device_answer(t->http, t->body, strlen(t->body),
-		    "d.example", &out, &err);
-		snprintf(label, sizeof(label), "device %s: code", t->name);
-		expect_int(label, r, t->want);
-		if (t->want == 0) {
-			snprintf(label, sizeof(label), "device %s: user_code",
-			    t->name);
-			expect_str(label, out.user_code, t->user_code);
-			snprintf(label, sizeof(label), "device %s: uri", t->name);
-			expect_str(label, out.verification_uri, t->uri);
-			snprintf(label, sizeof(label), "device %s: uri_complete",
-			    t->name);
-			expect_str(label, out.verification_uri_complete,
-			    t->uri_complete);
-			snprintf(label, sizeof(label), "device %s: expires_in",
-			    t->name);
-			expect_int(label, (long)out.expires_in, t->expires_in);
-			snprintf(label, sizeof(label), "device %s: interval",
-			    t->name);
-			expect_int(label, (long)out.interval, t->interval);
-		} else {
-			snprintf(label, sizeof(label), "device %s: what", t->name);
-			expect_contains(label, err.base.msg, t->what);
-			check_message(t->name, &err, r);
-			snprintf(label, sizeof(label), "device %s: nothing left",
-			    t->name);
-			expect_int(label, out.device_code == NULL &&
-			    out.user_code == NULL && out.verification_uri == NULL,
-			    1);
-		}
-		oauth_device_clear(&out);
-	}
+	r = oauth_parse_device_answer(t->http, t->body, strlen(t->body),
+	    "d.example", &out, &err);
+	if (check_answer("device", label, r, t->want, &err, t->what)) {
+		expect_str(unit_labelf("device %s: user_code", label),
+		    out.user_code, t->user_code);
+		expect_str(unit_labelf("device %s: uri", label),
+		    out.verification_uri, t->uri);
+		expect_str(unit_labelf("device %s: uri_complete", label),
+		    out.verification_uri_complete, t->uri_complete);
+		expect_int(unit_labelf("device %s: expires_in", label),
+		    (long)out.expires_in, t->expires_in);
+		expect_int(unit_labelf("device %s: interval", label),
+		    (long)out.interval, t->interval);
+	} else
+		expect_int(unit_labelf("device %s: nothing left", label),
+		    out.device_code == NULL && out.user_code == NULL &&
+		    out.verification_uri == NULL, 1);
+	oauth_device_clear(&out);
 }
 
 /* --- URLs ---------------------------------------------------------------- */
 
+/* IN is a URL fit for --token-endpoint exactly when CODE is 0. */
+static void
+check_url(const char *url, const void *row)
+{
+	const struct unit_row *t = row;
+	struct oauth_error err;
+	char label[160];
+
+	snprintf(label, sizeof(label), "url_check %s", url);
+	expect_int(label, oauth_url_check(t->in, "--token-endpoint", &err),
+	    t->code);
+	if (t->code != 0) {
+		expect_contains(label, err.base.msg, "--token-endpoint");
+		check_message(label, &err, (int)t->code);
+	}
+}
+
 static void
 test_url_check(void)
 {
-	static const struct {
-		const char *url;
-		int want;
-	} t[] = {
-		{ "https://login.microsoftonline.com/common/oauth2/v2.0/token", 0 },
-		{ "https://oauth2.googleapis.com/token", 0 },
-		{ "http://127.0.0.1:8080/token", 0 },
-		{ "http://127.9.9.9/token", 0 },
-		{ "http://localhost/token", 0 },
-		{ "http://[::1]:99/token", 0 },
-		{ "http://example.com/token", XO_E_CONFIG },
-		{ "http://128.0.0.1/token", XO_E_CONFIG },
-		{ "http://[::2]/token", XO_E_CONFIG },
-		{ "ftp://127.0.0.1/token", XO_E_CONFIG },
-		{ "not a url", XO_E_CONFIG },
-		{ "", XO_E_CONFIG },
+	static const struct unit_row t[] = {
+		{ .in = "https://login.microsoftonline.com/common/oauth2/v2.0/"
+		  "token" },
+		{ .in = "https://oauth2.googleapis.com/token" },
+		{ .in = "http://127.0.0.1:8080/token" },
+		{ .in = "http://127.9.9.9/token" },
+		{ .in = "http://localhost/token" },
+		{ .in = "http://[::1]:99/token" },
+		{ .in = "http://example.com/token", .code = XO_E_CONFIG },
+		{ .in = "http://128.0.0.1/token", .code = XO_E_CONFIG },
+		{ .in = "http://[::2]/token", .code = XO_E_CONFIG },
+		{ .in = "ftp://127.0.0.1/token", .code = XO_E_CONFIG },
+		{ .in = "not a url", .code = XO_E_CONFIG },
+		{ .in = "", .code = XO_E_CONFIG },
 	};
-	struct oauth_error err;
-	char label[160];
-	size_t i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		snprintf(label, sizeof(label), "url_check %s", t[i].url);
-		expect_int(label, oauth_url_check(t[i].url, "--token-endpoint",
-		    &err), t[i].want);
-		if (t[i].want != 0) {
-			expect_contains(label, err.base.msg, "--token-endpoint");
-			check_message(label, &err, t[i].want);
-		}
-	}
+	UNIT_TABLE_NAMED(t, check_url);
 }
 
 static void
@@ -364,7 +349,7 @@ test_authorize_url(void)
 	int r;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
+		unit_rows++;
 		r = oauth_authorize_url(t[i].endpoint, t[i].fields, t[i].n,
 		    t[i].extra, &url);
 		expect_int(t[i].name, r, 0);
@@ -382,7 +367,7 @@ test_seterr(void)
 	char long_text[XO_ERR_MSG * 2];
 	size_t n;
 
-	rows++;
+	unit_rows++;
 	memset(&err, 0, sizeof(err));
 	memset(long_text, 'x', sizeof(long_text) - 1);
 	long_text[sizeof(long_text) - 1] = '\0';
@@ -403,11 +388,11 @@ main(void)
 		printf("unit-oauth: cannot initialise libcurl\n");
 		return 1;
 	}
-	test_token_answers();
-	test_device_answers();
+	UNIT_TABLE_NAMED(token_rows, check_token);
+	UNIT_TABLE_NAMED(device_rows, check_device);
 	test_url_check();
 	test_authorize_url();
 	test_seterr();
 	oauth_cleanup();
-	return unit_done("unit-oauth", rows);
+	return unit_done("unit-oauth", unit_rows);
 }

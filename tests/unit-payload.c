@@ -12,9 +12,6 @@
 #include "unit.h"
 #include "xo_util.h"
 
-/* Checks made, for unit_done. */
-static int checks;
-
 /* The seed document's vectors, through the real base64 of libsasl2. */
 static void
 test_xoauth2_vectors(void)
@@ -85,12 +82,22 @@ test_oauthbearer(void)
 	}
 }
 
+/* IN, escaped for a GS2 header, reads WANT. */
+static void
+check_gs2_escape(const char *label, const void *row)
+{
+	const struct unit_row *t = row;
+	char buf[64];
+	size_t n;
+
+	n = xo_gs2_escape(buf, sizeof(buf), t->in);
+	expect_bytes(label, buf, n, t->want, strlen(t->want));
+}
+
 static void
 test_gs2_escape(void)
 {
-	static const struct {
-		const char *in, *want;
-	} rows[] = {
+	static const struct unit_row t[] = {
 		{ "", "" },
 		{ "plain@example.com", "plain@example.com" },
 		{ "=", "=3D" },
@@ -99,14 +106,8 @@ test_gs2_escape(void)
 		{ "==,,", "=3D=3D=2C=2C" },
 		{ "=3D", "=3D3D" },
 	};
-	char buf[64];
-	size_t i, n;
 
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		n = xo_gs2_escape(buf, sizeof(buf), rows[i].in);
-		expect_bytes(rows[i].in, buf, n, rows[i].want,
-		    strlen(rows[i].want));
-	}
+	UNIT_TABLE_NAMED(t, check_gs2_escape);
 }
 
 /* The builders behave like snprintf: size first, then fill; never write
@@ -134,40 +135,42 @@ test_truncation(void)
 	expect_str("oauthbearer truncated", buf, "n,a");
 }
 
+/* IN ("ip;port") gives the port WANT, or fails with CODE. */
+static void
+check_port(const char *label, const void *row)
+{
+	const struct unit_row *t = row;
+	char buf[8];
+	int r;
+
+	buf[0] = '\0';
+	r = xo_port_from_ipport(t->in, buf, sizeof(buf));
+	expect_int(label, r, t->code);
+	if (r == 0)
+		expect_str(label, buf, t->want);
+}
+
 static void
 test_port(void)
 {
-	static const struct {
-		const char *in;
-		int r;
-		const char *want;
-	} rows[] = {
-		{ "127.0.0.1;143", 0, "143" },
-		{ "[::1];993", 0, "993" },
-		{ "::1;25", 0, "25" },
-		{ "192.0.2.1:587", 0, "587" },
-		{ "fe80::1:2", -1, "" },
-		{ "127.0.0.1", -1, "" },
-		{ "127.0.0.1;", -1, "" },
-		{ "127.0.0.1;12x", -1, "" },
-		{ "127.0.0.1;123456", -1, "" },
-		{ "127.0.0.1;65535", 0, "65535" },
-		{ "127.0.0.1;65536", -1, "" },
-		{ "127.0.0.1;99999", -1, "" },
-		{ "", -1, "" },
-		{ NULL, -1, "" },
+	static const struct unit_row t[] = {
+		{ "127.0.0.1;143", "143", 0, 0 },
+		{ "[::1];993", "993", 0, 0 },
+		{ "::1;25", "25", 0, 0 },
+		{ "192.0.2.1:587", "587", 0, 0 },
+		{ "fe80::1:2", "", 0, -1 },
+		{ "127.0.0.1", "", 0, -1 },
+		{ "127.0.0.1;", "", 0, -1 },
+		{ "127.0.0.1;12x", "", 0, -1 },
+		{ "127.0.0.1;123456", "", 0, -1 },
+		{ "127.0.0.1;65535", "65535", 0, 0 },
+		{ "127.0.0.1;65536", "", 0, -1 },
+		{ "127.0.0.1;99999", "", 0, -1 },
+		{ "", "", 0, -1 },
+		{ NULL, "", 0, -1 },
 	};
-	char buf[8];
-	size_t i;
-	int r;
 
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		buf[0] = '\0';
-		r = xo_port_from_ipport(rows[i].in, buf, sizeof(buf));
-		expect_int(rows[i].in ? rows[i].in : "(null)", r, rows[i].r);
-		if (r == 0)
-			expect_str(rows[i].in, buf, rows[i].want);
-	}
+	UNIT_TABLE_NAMED(t, check_port);
 }
 
 static void
@@ -227,29 +230,24 @@ test_challenge(void)
 static void
 test_has_ctl(void)
 {
-	static const struct {
-		const char *in;
-		size_t len;
-		int want;
-	} rows[] = {
-		{ "alice@example.com", 17, 0 },
-		{ "ya29.a0AfH6SM-_~+/=", 19, 0 },
-		{ "a\001b", 3, 1 },
-		{ "token\n", 6, 1 },
-		{ "tok\ren", 6, 1 },
-		{ "tab\there", 8, 1 },
-		{ "del\177", 4, 1 },
-		{ "nul\0x", 5, 1 },
-		{ "caf\xc3\xa9", 5, 0 },
-		{ "", 0, 0 },
+	static const struct unit_row t[] = {
+		{ "alice@example.com", NULL, 17, 0 },
+		{ "ya29.a0AfH6SM-_~+/=", NULL, 19, 0 },
+		{ "a\001b", NULL, 3, 1 },
+		{ "token\n", NULL, 6, 1 },
+		{ "tok\ren", NULL, 6, 1 },
+		{ "tab\there", NULL, 8, 1 },
+		{ "del\177", NULL, 4, 1 },
+		{ "nul\0x", NULL, 5, 1 },
+		{ "caf\xc3\xa9", NULL, 5, 0 },
+		{ "", NULL, 0, 0 },
 	};
 	char buf[64], name[48];
-	size_t i, pos;
+	size_t pos;
 	int c;
 
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		expect_int(rows[i].in, xo_has_ctl(rows[i].in, rows[i].len),
-		    rows[i].want);
+	/* IN (LEN bytes) holds a control character exactly when CODE is 1. */
+	UNIT_PRED_TABLE(NULL, t, xo_has_ctl);
 
 	/* The word-at-a-time scan: every byte value at every position of
 	 * a 37-byte token (words and tail), against the obvious rule. */
@@ -289,7 +287,7 @@ check_parse(const struct parse_row *row, const char *msg, size_t len)
 	int r;
 
 	r = xo_payload_parse(msg, len, &sp);
-	checks++;
+	unit_rows++;
 	expect_int(row->name, r, row->ok);
 	if (r != 0) {
 		expect_int(row->name, (long)(sp.user | sp.userlen | sp.token |
@@ -407,5 +405,5 @@ main(void)
 	test_challenge();
 	test_has_ctl();
 	test_parse();
-	return unit_done("unit-payload", checks);
+	return unit_done("unit-payload", unit_rows);
 }

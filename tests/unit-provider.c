@@ -13,34 +13,35 @@
 #include "provider.h"
 #include "unit.h"
 
-static int rows;
+
+/* IN is a tenant provider_tenant_ok takes exactly when CODE is 1. */
+static void
+check_tenant(const char *label, const void *row)
+{
+	const struct unit_row *t = row;
+
+	expect_int(label, provider_tenant_ok(t->in), t->code);
+}
 
 static void
 test_tenants(void)
 {
-	static const struct {
-		const char *t;
-		int ok;
-	} t[] = {
-		{ "common", 1 }, { "organizations", 1 }, { "consumers", 1 },
-		{ "contoso.onmicrosoft.com", 1 },
-		{ "72f988bf-86f1-41af-91ab-2d7cd011db47", 1 },
-		{ "", 0 }, { ".contoso", 0 }, { "-x", 0 },
-		{ "a/b", 0 }, { "a?b", 0 }, { "a b", 0 }, { "a%2Fb", 0 },
-		{ "x#", 0 }, { "caf\xc3\xa9", 0 }, { "{tenant}", 0 },
-		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	static const struct unit_row t[] = {
+		{ .in = "common", .code = 1 }, { .in = "organizations", .code = 1 },
+		{ .in = "consumers", .code = 1 },
+		{ .in = "contoso.onmicrosoft.com", .code = 1 },
+		{ .in = "72f988bf-86f1-41af-91ab-2d7cd011db47", .code = 1 },
+		{ .in = "" }, { .in = ".contoso" }, { .in = "-x" }, { .in = "a/b" },
+		{ .in = "a?b" }, { .in = "a b" }, { .in = "a%2Fb" }, { .in = "x#" },
+		{ .in = "caf\xc3\xa9" }, { .in = "{tenant}" },
+		{ .in = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		  1 },
-		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		  0 },
+		  .code = 1 },
+		{ .in = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		expect_int(t[i].t, provider_tenant_ok(t[i].t), t[i].ok);
-	}
+	UNIT_TABLE_NAMED(t, check_tenant);
 }
 
 #define MS_GLOBAL_SCOPE "https://outlook.office.com/IMAP.AccessAsUser.All " \
@@ -151,7 +152,7 @@ test_resolve(void)
 	for (i = 0; i < sizeof(resolve_rows) / sizeof(resolve_rows[0]); i++) {
 		const struct resolve_row *t = &resolve_rows[i];
 
-		rows++;
+		unit_rows++;
 		r = provider_resolve(&t->lo, t->know_user, &p, &err);
 		row_int(t->name, "code", r, t->want);
 		if (t->want != 0) {
@@ -186,7 +187,7 @@ test_table(void)
 		const char *eps[3] = { row->authorize, row->token, row->device };
 		size_t e;
 
-		rows++;
+		unit_rows++;
 		snprintf(label, sizeof(label), "row %zu (%s %s): found", i,
 		    row->name, row->cloud != NULL ? row->cloud : "-");
 		expect_int(label, provider_find(row->name, row->cloud) == row, 1);
@@ -206,7 +207,7 @@ test_table(void)
 			expect_int(label, row->token != NULL && row->scope != NULL,
 			    1);
 	}
-	rows++;
+	unit_rows++;
 	expect_contains("revoke hint microsoft", provider_revoke_hint("microsoft"),
 	    "account.live.com");
 	expect_contains("revoke hint google", provider_revoke_hint("google"),
@@ -240,11 +241,11 @@ test_tenant_in_url(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
-		rows++;
+		unit_rows++;
 		expect_str(urls[i][0], provider_tenant(urls[i][0], buf,
 		    sizeof(buf)), urls[i][1]);
 	}
-	rows++;
+	unit_rows++;
 	expect_str("tenant of NULL", provider_tenant(NULL, buf, sizeof(buf)), "");
 	expect_str("tenant too long", provider_tenant(urls[0][0], buf, 5), "");
 }
@@ -278,13 +279,13 @@ test_login_options(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
+		unit_rows++;
 		buf[0] = '\0';
 		provider_login_options(t[i][0], t[i][1], t[i][2], buf,
 		    sizeof(buf));
 		expect_str(t[i][1], buf, t[i][3]);
 	}
-	rows++;
+	unit_rows++;
 	expect_str("relay example", provider_relay_example(),
 	    "[smtp.office365.com]:587");
 }
@@ -296,7 +297,7 @@ test_app_questions(void)
 	const struct provider_row *ms = provider_find("microsoft", "usgov");
 	char buf[128];
 
-	rows++;
+	unit_rows++;
 	expect_int("one tenant: NULL", provider_one_tenant(ms, NULL), 0);
 	expect_int("one tenant: common", provider_one_tenant(ms, "common"), 0);
 	expect_int("one tenant: organizations",
@@ -321,5 +322,5 @@ main(void)
 	test_tenant_in_url();
 	test_login_options();
 	test_app_questions();
-	return unit_done("unit-provider", rows);
+	return unit_done("unit-provider", unit_rows);
 }

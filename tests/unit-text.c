@@ -26,59 +26,64 @@
 #include "unit.h"
 #include "xo_util.h"
 
-static int rows;
-
 static void
 test_unsafe(void)
 {
-	static const struct {
-		const char *in;
-		size_t len;
-		int want;
-	} t[] = {
-		{ "alice@example.com", 17, 0 },
-		{ "caf\xc3\xa9", 5, 0 },
-		{ "\xc2\xa0nbsp", 6, 0 },		/* U+00A0 is printable */
-		{ "\xe2\x80\x9b", 3, 0 },		/* U+201B: 9B continues */
-		{ "\xf0\x9f\x93\xa7 mail", 9, 0 },	/* U+1F4E7 */
-		{ "", 0, 0 },
-		{ "a\nb", 3, 1 },
-		{ "esc\033[2J", 7, 1 },
-		{ "del\177", 4, 1 },
-		{ "a\xc2\x9b" "31mb", 7, 1 },		/* CSI */
-		{ "\xc2\x9d" "0;title\xc2\x9c", 11, 1 },	/* OSC ... ST */
-		{ "\xc2\x80", 2, 1 },
-		{ "\xc2\x9f", 2, 1 },
-		{ "a\x9b" "31m", 5, 1 },		/* lone: 8-bit CSI */
-		{ "\xff\x9b", 2, 1 },			/* after an invalid lead */
-		{ "ya29.long-enough-for-a-word\xc2\x9b", 29, 1 },
+	static const struct unit_row t[] = {
+		{ "alice@example.com", NULL, 17, 0 },
+		{ "caf\xc3\xa9", NULL, 5, 0 },
+		{ "\xc2\xa0nbsp", NULL, 6, 0 },		/* U+00A0 is printable */
+		{ "\xe2\x80\x9b", NULL, 3, 0 },		/* U+201B: 9B continues */
+		{ "\xf0\x9f\x93\xa7 mail", NULL, 9, 0 },	/* U+1F4E7 */
+		{ "", NULL, 0, 0 },
+		{ "a\nb", NULL, 3, 1 },
+		{ "esc\033[2J", NULL, 7, 1 },
+		{ "del\177", NULL, 4, 1 },
+		{ "a\xc2\x9b" "31mb", NULL, 7, 1 },		/* CSI */
+		{ "\xc2\x9d" "0;title\xc2\x9c", NULL, 11, 1 },	/* OSC ... ST */
+		{ "\xc2\x80", NULL, 2, 1 },
+		{ "\xc2\x9f", NULL, 2, 1 },
+		{ "a\x9b" "31m", NULL, 5, 1 },		/* lone: 8-bit CSI */
+		{ "\xff\x9b", NULL, 2, 1 },			/* after an invalid lead */
+		{ "ya29.long-enough-for-a-word\xc2\x9b", NULL, 29, 1 },
 	};
 	char label[64];
-	size_t i;
 	int c;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		snprintf(label, sizeof(label), "unsafe row %zu", i);
-		expect_int(label, xo_unsafe_text(t[i].in, t[i].len), t[i].want);
-	}
+	/* IN (LEN bytes) is unsafe text exactly when CODE is 1. */
+	UNIT_PRED_TABLE("unsafe", t, xo_unsafe_text);
 	/* Every single byte, alone among letters. */
 	for (c = 0; c < 256; c++) {
 		char buf[3] = { 'a', (char)c, 'b' };
 
-		rows++;
+		unit_rows++;
 		snprintf(label, sizeof(label), "unsafe byte 0x%02x", c);
 		expect_int(label, xo_unsafe_text(buf, 3), c < 0x20 || c == 0x7f ||
 		    (c >= 0x80 && c <= 0x9f));
 	}
 }
 
+/* Both filters make IN into WANT, and WANT is safe. */
+static void
+check_filters(const char *row_label, const void *row)
+{
+	const struct unit_row *t = row;
+	char buf[64], label[96];
+
+	snprintf(buf, sizeof(buf), "%s", t->in);
+	xo_printable_utf8(buf);
+	snprintf(label, sizeof(label), "printable_utf8%s", row_label);
+	expect_str(label, buf, t->want);
+	expect_int(label, xo_unsafe_text(buf, strlen(buf)), 0);
+	xo_printable(buf, sizeof(buf), t->in, strlen(t->in));
+	snprintf(label, sizeof(label), "printable%s", row_label);
+	expect_str(label, buf, t->want);
+}
+
 static void
 test_filters(void)
 {
-	static const struct {
-		const char *in, *want;
-	} t[] = {
+	static const struct unit_row t[] = {
 		{ "plain text", "plain text" },
 		{ "x\xc2\x9b" "2J\xc2\x9d" "0;pwned\a\033[m", "x?2J?0;pwned??[m" },
 		{ "caf\xc3\xa9", "caf\xc3\xa9" },
@@ -88,41 +93,22 @@ test_filters(void)
 		{ "\xed\xa0\x80", "???" },		/* a surrogate */
 		{ "a\r\nb\tc", "a??b?c" },
 	};
-	char buf[64], label[64];
-	size_t i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		snprintf(buf, sizeof(buf), "%s", t[i].in);
-		xo_printable_utf8(buf);
-		snprintf(label, sizeof(label), "printable_utf8 row %zu", i);
-		expect_str(label, buf, t[i].want);
-		expect_int(label, xo_unsafe_text(buf, strlen(buf)), 0);
-		xo_printable(buf, sizeof(buf), t[i].in, strlen(t[i].in));
-		snprintf(label, sizeof(label), "printable row %zu", i);
-		expect_str(label, buf, t[i].want);
-	}
+	UNIT_TABLE("", t, check_filters);
 }
 
-/* Rows of a function that writes IN into a buffer of SIZE bytes. */
-struct sized_row {
-	const char *in;
-	size_t size;
-	const char *want;
-};
+/* The function of the sized rows below: it writes IN into a buffer of
+ * LEN bytes and returns it. */
+static const char *(*sized_fn)(char *, size_t, const char *);
 
+/* IN, written by sized_fn into LEN bytes, reads WANT. */
 static void
-check_sized(const char *what, const char *(*fn)(char *, size_t, const char *),
-    const struct sized_row *t, size_t n)
+check_sized(const char *label, const void *row)
 {
-	char buf[64], label[64];
-	size_t i;
+	const struct unit_row *t = row;
+	char buf[64];
 
-	for (i = 0; i < n; i++) {
-		rows++;
-		snprintf(label, sizeof(label), "%s row %zu", what, i);
-		expect_str(label, fn(buf, t[i].size, t[i].in), t[i].want);
-	}
+	expect_str(label, sized_fn(buf, t->len, t->in), t->want);
 }
 
 static const char *
@@ -135,91 +121,100 @@ printable_cut(char *buf, size_t size, const char *in)
 static void
 test_printable_cut(void)
 {
-	static const struct sized_row t[] = {
-		{ "abcdef", 7, "abcdef" },
-		{ "abcdefg", 7, "abc..." },
-		{ "ab\xc3\xa9\xc3\xa9xyz", 8, "ab\xc3\xa9..." },
-		{ "a\xc3\xa9\xc3\xa9xyzw", 8, "a\xc3\xa9..." },	/* not half of e-acute */
-		{ "\xc2\x9b\xc2\x9b\xc2\x9b\xc2\x9b", 7, "????" },	/* shrinks: fits */
-		{ "abc", 3, "ab" },
+	static const struct unit_row t[] = {
+		{ "abcdef", "abcdef", 7 },
+		{ "abcdefg", "abc...", 7 },
+		{ "ab\xc3\xa9\xc3\xa9xyz", "ab\xc3\xa9...", 8 },
+		{ "a\xc3\xa9\xc3\xa9xyzw", "a\xc3\xa9...", 8 },	/* not half of e-acute */
+		{ "\xc2\x9b\xc2\x9b\xc2\x9b\xc2\x9b", "????", 7 },	/* shrinks: fits */
+		{ "abc", "ab", 3 },
 	};
 
-	check_sized("printable cut", printable_cut, t, sizeof(t) / sizeof(t[0]));
+	sized_fn = printable_cut;
+	UNIT_TABLE("printable cut", t, check_sized);
 }
 
 /* xo_shell_word: what sh reads back is the input, and nothing runs. */
 static void
 test_shell_word(void)
 {
-	static const struct sized_row t[] = {
-		{ "work", 64, "work" },
-		{ "alice@example.com", 64, "alice@example.com" },
-		{ "/var/spool/postfix/xoauth2/relay.json", 64,
-		  "/var/spool/postfix/xoauth2/relay.json" },
-		{ "", 64, "''" },
-		{ "a$(touch PWNED)", 64, "'a$(touch PWNED)'" },
-		{ "a'b", 64, "'a'\\''b'" },
-		{ "`id`;x", 64, "'`id`;x'" },
-		{ "[smtp.office365.com]:587", 64, "'[smtp.office365.com]:587'" },
-		{ "~root", 64, "'~root'" },
-		{ "abcdefghijkl", 12, "'abcdef...'" },
-		{ "a''''''''", 12, "'a'\\''...'" },
+	static const struct unit_row t[] = {
+		{ "work", "work", 64 },
+		{ "alice@example.com", "alice@example.com", 64 },
+		{ "/var/spool/postfix/xoauth2/relay.json",
+		  "/var/spool/postfix/xoauth2/relay.json", 64 },
+		{ "", "''", 64 },
+		{ "a$(touch PWNED)", "'a$(touch PWNED)'", 64 },
+		{ "a'b", "'a'\\''b'", 64 },
+		{ "`id`;x", "'`id`;x'", 64 },
+		{ "[smtp.office365.com]:587", "'[smtp.office365.com]:587'", 64 },
+		{ "~root", "'~root'", 64 },
+		{ "abcdefghijkl", "'abcdef...'", 12 },
+		{ "a''''''''", "'a'\\''...'", 12 },
 	};
 
-	check_sized("shell word", xo_shell_word, t, sizeof(t) / sizeof(t[0]));
+	sized_fn = xo_shell_word;
+	UNIT_TABLE("shell word", t, check_sized);
 }
 
 /* xo_secret_first_line: the first line stays, every later byte is 0. */
 static void
+check_secret_first_line(const char *label, const void *row)
+{
+	const struct unit_row *t = row;
+	char buf[64];
+	size_t j, len, n;
+	int dirty;
+
+	memset(buf, 'x', sizeof(buf));
+	len = strlen(t->in);
+	memcpy(buf, t->in, len + 1);
+	n = xo_secret_first_line(buf, len);
+	expect_str(label, buf, t->want);
+	expect_int(label, (long)n, (long)strlen(t->want));
+	for (dirty = 0, j = n; j < len; j++)
+		dirty |= buf[j] != '\0';
+	expect_int(label, dirty, 0);
+}
+
+static void
 test_secret_first_line(void)
 {
-	static const struct {
-		const char *in, *want;
-	} t[] = {
+	static const struct unit_row t[] = {
 		{ "s3cret\nsecond line\n", "s3cret" },
 		{ "s3cret\r\nsecond", "s3cret" },
 		{ "s3cret", "s3cret" },
 		{ "\nsecond", "" },
 	};
-	char buf[64], label[64];
-	size_t i, j, len, n;
-	int dirty;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		memset(buf, 'x', sizeof(buf));
-		len = strlen(t[i].in);
-		memcpy(buf, t[i].in, len + 1);
-		n = xo_secret_first_line(buf, len);
-		snprintf(label, sizeof(label), "secret first line row %zu", i);
-		expect_str(label, buf, t[i].want);
-		expect_int(label, (long)n, (long)strlen(t[i].want));
-		for (dirty = 0, j = n; j < len; j++)
-			dirty |= buf[j] != '\0';
-		expect_int(label, dirty, 0);
-	}
+	UNIT_TABLE("secret first line", t, check_secret_first_line);
 }
 
 /* xo_fmt_ms, the durations in the plugin's and the helper's messages. */
+struct fmt_ms_row {
+	long long ms;
+	const char *out;
+};
+
+static void
+check_fmt_ms(const char *label, const void *row)
+{
+	const struct fmt_ms_row *t = row;
+	char buf[32];
+
+	xo_fmt_ms(buf, sizeof(buf), t->ms);
+	expect_str(label, buf, t->out);
+}
+
 static void
 test_fmt_ms(void)
 {
-	static const struct {
-		long long ms;
-		const char *out;
-	} t[] = {
+	static const struct fmt_ms_row t[] = {
 		{ 0, "0 s" }, { 55000, "55 s" }, { 4500, "4.5 s" },
 		{ 750, "0.75 s" }, { 2170, "2.17 s" }, { 1001, "1.001 s" },
 	};
-	char buf[32], label[64];
-	size_t i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		rows++;
-		xo_fmt_ms(buf, sizeof(buf), t[i].ms);
-		snprintf(label, sizeof(label), "fmt_ms row %zu", i);
-		expect_str(label, buf, t[i].out);
-	}
+	UNIT_TABLE("fmt_ms", t, check_fmt_ms);
 }
 
 /* xo_read_full over a SOCK_SEQPACKET pair, where every read returns one
@@ -242,7 +237,7 @@ test_io(void)
 	int sv[2], r;
 	FILE *f;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++, rows++) {
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++, unit_rows++) {
 		snprintf(label, sizeof(label), "read_full row %zu", i);
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == -1) {
 			perror("socketpair");
@@ -276,7 +271,7 @@ test_io(void)
 	expect_int("read_full back", xo_read_full(fileno(f), back, 300001,
 	    &got), 0);
 	expect_bytes("read_full back", back, got, big, 300000);
-	rows += 2;
+	unit_rows += 2;
 	fclose(f);
 	free(big);
 	free(back);
@@ -310,7 +305,7 @@ test_open_regular(void)
 		perror("unit-text: open_regular set-up");
 		exit(1);
 	}
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++, rows++) {
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++, unit_rows++) {
 		snprintf(label, sizeof(label), "open_regular %s",
 		    t[i].name != NULL ? t[i].name : "/dev/null");
 		/* A FIFO opened for reading would block here: it must not. */
@@ -330,7 +325,7 @@ test_open_regular(void)
 	expect_int("open_regular missing", xo_open_regular(dfd, "none", &fd,
 	    &st), -ENOENT);
 	expect_int("open_regular missing: fd", fd, -1);
-	rows++;
+	unit_rows++;
 	unlinkat(dfd, "file", 0);
 	unlinkat(dfd, "fifo", 0);
 	unlinkat(dfd, "link", 0);
@@ -350,5 +345,5 @@ main(void)
 	test_fmt_ms();
 	test_io();
 	test_open_regular();
-	return unit_done("unit-text", rows);
+	return unit_done("unit-text", unit_rows);
 }

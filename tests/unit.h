@@ -13,6 +13,44 @@
 #define UNIT_FN	static __attribute__((unused))
 
 static int unit_failures;
+/* Rows run, for unit_done: unit_table counts its own, a test that checks
+ * outside a table adds its rows by hand. */
+static int unit_rows;
+
+/* A table's rows name the fields they need; the rest are 0 on purpose. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+/*
+ * The common row of a table: an input (IN, LEN bytes where LEN matters),
+ * what should come out (WANT) and the code the call should return (CODE).
+ * A table uses the fields its call needs and leaves the others 0.
+ */
+struct unit_row {
+	const char	*in;
+	const char	*want;
+	size_t		 len;
+	long		 code;
+};
+
+/* A row that carries its own NAME for messages: an input, and what
+ * should come out of it (NULL: nothing). */
+struct unit_named {
+	const char	*name;
+	const char	*in;
+	const char	*want;
+};
+
+/* Checks one ROW of a table; LABEL names it ("WHAT row I") for messages. */
+typedef void unit_check_fn(const char *label, const void *row);
+
+#define UNIT_NROWS(t)	(sizeof(t) / sizeof((t)[0]))
+/* Runs CHECK on every row of the array T, labelled "WHAT row I". */
+#define UNIT_TABLE(what, t, check) \
+	unit_table((what), (t), sizeof((t)[0]), UNIT_NROWS(t), (check))
+/* The same for rows that name themselves: each is labelled by its first
+ * member, a string (its name, or its input where that says enough). */
+#define UNIT_TABLE_NAMED(t, check) \
+	unit_table(NULL, (t), sizeof((t)[0]), UNIT_NROWS(t), (check))
 
 /* Counts a failed check NAME and says why (printf FMT). */
 UNIT_FN void unit_fail(const char *, const char *, ...)
@@ -94,6 +132,65 @@ expect_contains(const char *name, const char *haystack, const char *needle)
 	unit_fail(name, "\"%s\" lacks \"%s\"",
 	    haystack != NULL ? haystack : "(null)", needle);
 }
+
+/* A label made with printf FMT, for the expect_* call it is passed to
+ * (one buffer: the next call reuses it). */
+UNIT_FN const char *unit_labelf(const char *, ...)
+    __attribute__((format(printf, 1, 2)));
+UNIT_FN const char *
+unit_labelf(const char *fmt, ...)
+{
+	static char label[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(label, sizeof(label), fmt, ap);
+	va_end(ap);
+	return label;
+}
+
+/* The one loop of every table: N rows of ROWSIZE bytes from T, labelled
+ * "WHAT row I", or (WHAT NULL) by the string that begins each row. */
+UNIT_FN void
+unit_table(const char *what, const void *t, size_t rowsize, size_t n,
+    unit_check_fn *check)
+{
+	const char *row, *name;
+	char label[256];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unit_rows++;
+		row = (const char *)t + i * rowsize;
+		if (what != NULL)
+			snprintf(label, sizeof(label), "%s row %zu", what, i);
+		else {
+			memcpy(&name, row, sizeof(name));
+			snprintf(label, sizeof(label), "%s",
+			    name != NULL ? name : "(null)");
+		}
+		check(label, row);
+	}
+}
+
+/* Tables of a yes/no question about bytes, FN(IN, LEN): each row's CODE
+ * is the answer it must give. */
+static int (*unit_pred)(const char *, size_t);
+
+UNIT_FN void
+unit_check_pred(const char *label, const void *row)
+{
+	const struct unit_row *t = row;
+
+	expect_int(label, unit_pred(t->in, t->len), t->code);
+}
+
+/* UNIT_TABLE (WHAT NULL: UNIT_TABLE_NAMED) of a yes/no question FN. */
+#define UNIT_PRED_TABLE(what, t, fn) do {				\
+	unit_pred = (fn);						\
+	unit_table((what), (t), sizeof((t)[0]), UNIT_NROWS(t),		\
+	    unit_check_pred);						\
+} while (0)
 
 UNIT_FN int
 unit_done(const char *prog, int rows)
