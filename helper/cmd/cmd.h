@@ -224,6 +224,11 @@ int cmd_report_update_error(const struct target *t, int r);
 int cmd_parse_seconds(const char *opt, const char *s, double min,
     double max, double *out);
 
+/* Parses a whole number between MIN and MAX for option OPT into *OUT.
+ * Returns 0, or XO_E_USAGE after "OPT: 'S' is not WHAT (MIN-MAX)". */
+int cmd_parse_int(const char *opt, const char *s, long min, long max,
+    const char *what, long *out);
+
 /* Flushes stdout; returns 0, or XO_E_IO after a message. */
 int cmd_flush_stdout(void);
 

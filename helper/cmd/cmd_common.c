@@ -261,6 +261,23 @@ cmd_parse_seconds(const char *opt, const char *s, double min, double max,
 }
 
 int
+cmd_parse_int(const char *opt, const char *s, long min, long max,
+    const char *what, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+		msg(NULL, "%s: '%s' is not %s (%ld-%ld)", opt, s, what, min, max);
+		return XO_E_USAGE;
+	}
+	*out = v;
+	return 0;
+}
+
+int
 cmd_flush_stdout(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {

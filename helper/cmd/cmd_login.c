@@ -22,17 +22,13 @@
 static int
 set_port(struct cmd_args *a, const struct cmd_option *o, const char *arg)
 {
-	char *end;
 	long port;
+	int r;
 
 	(void)o;
-	errno = 0;
-	port = strtol(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || port < 1 ||
-	    port > 65535) {
-		msg(NULL, "--port: '%s' is not a port number (1-65535)", arg);
-		return XO_E_USAGE;
-	}
+	if ((r = cmd_parse_int("--port", arg, 1, 65535, "a port number",
+	    &port)) != 0)
+		return r;
 	a->login.port = (int)port;
 	return 0;
 }

@@ -79,18 +79,13 @@ refresh_one(const struct target *t, void *arg)
 static int
 set_jobs(struct cmd_args *a, const struct cmd_option *o, const char *arg)
 {
-	char *end;
 	long v;
+	int r;
 
 	(void)o;
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || v < 1 ||
-	    v > CMD_MAX_JOBS) {
-		msg(NULL, "--jobs: '%s' is not a number of accounts to refresh "
-		    "at once between 1 and %d", arg, CMD_MAX_JOBS);
-		return XO_E_USAGE;
-	}
+	if ((r = cmd_parse_int("--jobs", arg, 1, CMD_MAX_JOBS,
+	    "a number of accounts to refresh at once", &v)) != 0)
+		return r;
 	a->jobs = (int)v;
 	return 0;
 }
