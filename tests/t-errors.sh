@@ -127,35 +127,11 @@ check_char_messages() {
     ' "$@"
 }
 
-# TEMPORARY: files other helpers of issue 18 convert on their own
-# branches (i18b/i18c/i18d convert this; the lead removes the line at
-# merge).  Their findings are printed, but do not fail the test.
-converting() {
-    cat <<'EOF'
-helper/mailtest.c	i18c converts this; the lead removes the line at merge
-helper/oauth.c	i18d converts this; the lead removes the line at merge
-EOF
-}
-
-# not_converting FINDINGS: FINDINGS less the lines of files converting()
-# names (those are printed on stderr, marked as allowed for now).
-not_converting() {
-    converting | cut -f1 >"$XO_TMP/allowed"
-    while IFS= read -r line; do
-        if grep -qxF "${line%%:*}" "$XO_TMP/allowed"; then
-            echo "   allowed for now (converted on another branch): $line" >&2
-        else
-            echo "$line"
-        fi
-    done <"$1"
-}
-
-# none_but_converting FINDINGS WHAT: no line of FINDINGS but in files
-# converting() names; otherwise fail with WHAT (what is wrong, what to do).
-none_but_converting() {
-    not_converting "$1" >"$1.left"
-    [ ! -s "$1.left" ] || xo_fail "$2" "$1.left"
-    echo "   ok: none outside the allowed files ($(wc -l <"$1") there)"
+# none_found FINDINGS WHAT: FINDINGS is empty; otherwise fail with WHAT
+# (what is wrong, what to do), showing the findings.
+none_found() {
+    [ ! -s "$1" ] || xo_fail "$2" "$1"
+    echo "   ok: none found"
 }
 
 xo_step "the checks themselves, on a sample"
@@ -277,11 +253,11 @@ echo "   ok: ${#outside[@]} files outside the command layer name no exit status"
 
 xo_step "no exported function returns a bare -1 or -2"
 check_bare_returns helper/*.c helper/cmd/*.c common/*.c >"$XO_TMP/bare.all"
-none_but_converting "$XO_TMP/bare.all" \
+none_found "$XO_TMP/bare.all" \
     "exported functions return a bare -1/-2: return an errors.h code (helper/errors.h), and fill a struct xo_err where the caller needs words"
 
 xo_step "messages cross module boundaries as struct xo_err, not in char buffers"
 check_char_messages helper/*.h helper/cmd/*.h common/*.h >"$XO_TMP/msgs.all"
-none_but_converting "$XO_TMP/msgs.all" \
+none_found "$XO_TMP/msgs.all" \
     "exported prototypes carry a message in a char buffer: take a struct xo_err * (common/xo_err.h) instead"
 xo_pass
