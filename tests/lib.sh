@@ -36,7 +36,6 @@ XO_PYTHON=${XO_PYTHON:-/usr/bin/python3}   # system python (aiosmtpd lives there
 XO_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 XO_TEST_NAME=$(basename "$0" .sh)
 XO_CYRUS_BIN=${XO_CYRUS_BIN:-/usr/lib/cyrus/bin}
-XO_IMTEST=$XO_CYRUS_BIN/imtest
 
 # --- environment contract -------------------------------------------------
 # The automake harness exports these; by hand they default to the source
@@ -144,6 +143,8 @@ if [ -n "${XO_SANITIZERS:-}" ]; then
     XO_CYRUS_BIN=$XO_TMP/asan-bin
     PATH=$XO_TMP/asan-bin:$PATH
 fi
+# After the wrappers: under the sanitizers imtest must be the wrapper.
+XO_IMTEST=$XO_CYRUS_BIN/imtest
 
 # xo__stop_pid PID: stop a server started with setsid (so PID is also its
 # process group): TERM the leader, wait up to 5 s for the whole group (e.g.
