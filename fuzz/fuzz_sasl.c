@@ -307,7 +307,8 @@ static void
 reset_files(void)
 {
 	put_tokfile(F_VALID, TOKEN_VALID, 200000);	/* beyond any margin */
-	put_tokfile(F_EXPIRING, TOKEN_EXPIRING, 60);	/* within 300 s */
+	put_tokfile(F_EXPIRING, TOKEN_EXPIRING, 120);	/* within 300 s; over the
+						 * 60 s a due token must keep */
 	put_tokfile(F_EXPIRED, TOKEN_EXPIRED, -10);
 }
 

@@ -987,8 +987,10 @@ test_token_file(void)
 	}
 
 	/* Expiring but still valid, and the helper cannot run: use it (and
-	 * log why it was not refreshed). */
-	write_tokfile(path, "STILL", now + 60);
+	 * log why it was not refreshed).  120 s: well over the 60 s a due
+	 * token must keep to be used (tokfile_stale_usable), however slow
+	 * this run is. */
+	write_tokfile(path, "STILL", now + 120);
 	c.conn = start("token file, expiring, no helper", &c.a, c.cbs,
 	    "XOAUTH2", S("user=" USER "\001auth=Bearer STILL\001\001"));
 	sasl_dispose(&c.conn);
