@@ -1016,7 +1016,7 @@ check_first(struct round *r, sasl_conn_t *conn, const char *mech,
 	valid = valid_user(&r->authname, 1) && valid_user(&r->authzid, 0) &&
 	    r->min_ssf == 0 && (strcmp(mech, "OAUTHBEARER") != 0 ||
 	    !r->has_server || (r->server.len <= 255 && !has_ctl(&r->server)));
-	if (result != SASL_CONTINUE) {
+	if (result != SASL_OK) {
 		if (valid && (canon_refuses(&r->authname) ||
 		    canon_refuses(&r->authzid)) &&
 		    strstr(sasl_errdetail(conn), "was not accepted by libsasl2"))
@@ -1042,7 +1042,7 @@ check_first(struct round *r, sasl_conn_t *conn, const char *mech,
 		fail("%s: sent although the secret was bad or a broken token "
 		    "file (file kind %d)", mech, r->file);
 	if (out == NULL)
-		fail("%s: CONTINUE without a message", mech);
+		fail("%s: sent (SASL_OK) without a message", mech);
 	buf_reset(&r->expect);
 	user = !no_value(&r->authzid) && r->authzid.val.len > 0 ?
 	    r->authzid.val.p : r->authname.val.p;
@@ -1248,15 +1248,20 @@ play_round(struct round *r)
 		}
 		answer(r, prompts);
 	}
-	if (res == SASL_CONTINUE) {
+	/* The message sent is SASL_OK: the mechanism has nothing more to
+	 * say unless the server refuses it (a client such as nmh reads the
+	 * outcome next, and aborts on a 235 after "continue"); doneflag stays
+	 * unset so that libsasl2 lets an error challenge through to it. */
+	if (res == SASL_OK) {
 		if (chosen == NULL)
-			fail("CONTINUE without a mechanism");
+			fail("SASL_OK without a mechanism");
 		check_first(r, conn, chosen, out, outlen, res);
 		sent = 1;
 	} else {
 		count_error++;
-		if (res == SASL_OK)
-			fail("start returned SASL_OK: the server has not answered");
+		if (res == SASL_CONTINUE)
+			fail("start returned SASL_CONTINUE: a client that reads "
+			    "the server's outcome next (nmh) aborts on it");
 		check_first(r, conn, chosen ? chosen : mechlist, out, outlen,
 		    res);
 	}
@@ -1338,7 +1343,7 @@ play_exchange(struct round *r)
 		fail("sasl_client_new refused a plain application");
 	res = sasl_client_start(conn, mech, NULL, &out, &outlen, &chosen);
 	check_detail(conn, "sasl_client_start");
-	if (res != SASL_CONTINUE)
+	if (res != SASL_OK)
 		fail("%s: a plain application refused (%d): %s", mech, res,
 		    sasl_errdetail(conn));
 	check_first(r, conn, mech, out, outlen, res);

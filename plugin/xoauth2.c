@@ -17,6 +17,20 @@
  *          the specifications require (XOAUTH2: empty; OAUTHBEARER: \x01)
  *          so that the server ends the exchange with its NO / 535;
  *   FAILED / DONE  any further step is a protocol error.
+ *
+ * How START ends: SASL_OK with the message, and oparams->doneflag left 0.
+ * We have nothing more to say unless the server refuses us, so we say we
+ * are done: a client that reads the server's outcome next (nmh's post
+ * and inc) must not be told "continue", or it takes the 235 / +OK for a
+ * challenge and aborts ("Improper SASL protocol response: 235").  The
+ * doneflag stays 0 because libsasl2 (lib/client.c, sasl_client_step)
+ * refuses any step after it is set ("attempting client step after
+ * doneflag", SASL_FAIL) but passes a step after SASL_OK to us when it is
+ * not: so a client that steps us again with the server's error challenge
+ * (postfix, sendmail, imtest, smtptest, xoauth2-token test) still gets
+ * the answer the server waits for.  A client that refuses to step after
+ * SASL_OK (mbsync: "IMAP wants more steps despite successful SASL
+ * authentication") ends the connection instead; it fails either way.
  */
 #include "config.h"
 
@@ -586,7 +600,7 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	    (r = build_message(ctx, params, &c)) != SASL_OK)
 		goto out;
 
-	oparams->doneflag = 0;
+	oparams->doneflag = 0;	/* so that libsasl2 lets an error in */
 	oparams->mech_ssf = 0;
 	oparams->maxoutbuf = 0;
 	oparams->encode_context = NULL;
@@ -607,7 +621,7 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	    params->service ? xo_msg_value(service, sizeof(service),
 	    params->service) : "this service", test_command(ctx, params, cmd,
 	    sizeof(cmd)));
-	r = SASL_CONTINUE;
+	r = SASL_OK;	/* done unless refused: see the top of the file */
  out:
 	/* The prompt results have been copied or are no longer needed. */
 	prompts_free(utils, prompt_need);
