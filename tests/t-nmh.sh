@@ -106,8 +106,8 @@ done
 
 # The refusals: a token file whose access token the server has revoked
 # (still valid by its expiry time, so the plugin sends it; the server's
-# error challenge follows).  A fresh file for each, since the plugin marks
-# a refused one stale and the next login would refresh it.
+# error challenge follows, which nmh does not pass to the mechanism: it
+# hangs up).  A fresh file for each, so that each run is the same.
 for prog in post inc; do
     xo_step "OAUTHBEARER: $prog with a revoked token fails within 10 s"
     out=$XO_TMP/$prog-revoked.out
