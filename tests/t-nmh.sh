@@ -18,8 +18,11 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-# Debian's nmh: the user's commands in /usr/bin/mh, post in /usr/lib/mh.
-POST=/usr/lib/mh/post INC=/usr/bin/mh/inc
+# Debian's nmh: the user's commands in /usr/bin/mh, post in /usr/lib/mh
+# (Debian 12; found through the package's file list if it moves).
+INC=/usr/bin/mh/inc POST=/usr/lib/mh/post
+[ -x "$POST" ] || POST=$(dpkg -L nmh 2>/dev/null | grep -m1 '/post$') \
+    || POST=/usr/lib/mh/post
 xo_require_mail_stack "$POST" "$INC"
 xo_require_helper
 ldd "$POST" | grep -q 'libsasl2\.so' \
