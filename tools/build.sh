@@ -21,7 +21,7 @@ TEST_DEPS="sasl2-bin libsasl2-modules dovecot-imapd dovecot-pop3d
 	dovecot-submissiond postfix cyrus-clients isync msmtp python3
 	python3-aiosmtpd valgrind ca-certificates procps iproute2 mutt openssl systemd
 	python3-cryptography curl chromium tinyproxy stress-ng universal-ctags
-	strace"
+	strace nmh"
 
 missing=
 for p in $BUILD_DEPS $TEST_DEPS; do
