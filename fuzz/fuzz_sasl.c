@@ -1091,9 +1091,22 @@ check_first(struct round *r, sasl_conn_t *conn, const char *mech,
 	if (r->has_server && r->server.len > 0) {
 		size_t i;
 
+		const char *h = r->server.p;
+		int hl = (int)r->server.len;
+
+		/* An address literal "[X]", "[IPv6:X]" is sent as X. */
+		if (hl >= 3 && h[0] == '[' && h[hl - 1] == ']' &&
+		    strcspn(h + 1, "[]") == (size_t)hl - 2) {
+			h++;
+			hl -= 2;
+			if (hl > 5 && strncasecmp(h, "ipv6:", 5) == 0) {
+				h += 5;
+				hl -= 5;
+			}
+		}
 		/* libsasl2 lower-cases the name it is given. */
 		buf_reset(&r->expect);
-		buf_fmt(&r->expect, "\001host=%s\001", r->server.p);
+		buf_fmt(&r->expect, "\001host=%.*s\001", hl, h);
 		for (i = 0; i < r->expect.len; i++)
 			if (r->expect.p[i] >= 'A' && r->expect.p[i] <= 'Z')
 				r->expect.p[i] = (char)(r->expect.p[i] - 'A' + 'a');
