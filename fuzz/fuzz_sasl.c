@@ -376,6 +376,10 @@ make_files(void)
 	buf_free(&b);
 	/* The default helper must never be the installed one. */
 	setenv("XOAUTH2_HELPER", helper_none, 1);
+	/* Without an authentication name callback libsasl2 stands in with
+	 * $USER: none here, as under cron, so "none" means none. */
+	unsetenv("USER");
+	unsetenv("USERNAME");
 }
 
 static void
@@ -436,6 +440,7 @@ struct round {
 	int		 has_server;
 	const char	*remote;
 	unsigned	 min_ssf;
+	int		 use_prompts;	/* the application can be asked */
 };
 
 static struct round *cur;	/* for the callbacks' checks */
@@ -1029,10 +1034,18 @@ check_first(struct round *r, sasl_conn_t *conn, const char *mech,
     const char *out, unsigned outlen, int result)
 {
 	const char *token, *user;
-	int maybe, valid;
+	int maybe, valid, as_authzid;
 
 	token = expected_token(r, &maybe);
-	valid = valid_user(&r->authname, 1) && valid_user(&r->authzid, 0) &&
+	/* With no authentication name to be had (no callback, a failing
+	 * one, a prompt with nowhere to ask) and an authzid from a
+	 * callback, the plugin logs in as the authzid. */
+	as_authzid = (r->authname.give == G_CB_FAIL ||
+	    r->authname.give == G_NOTHING || (r->authname.give == G_PROMPT &&
+	    !r->use_prompts)) && r->authzid.give == G_CALLBACK &&
+	    r->authzid.val.len > 0;
+	valid = (as_authzid ? valid_user(&r->authzid, 1) :
+	    valid_user(&r->authname, 1) && valid_user(&r->authzid, 0)) &&
 	    r->min_ssf == 0 && (strcmp(mech, "OAUTHBEARER") != 0 ||
 	    !r->has_server || (r->server.len <= 255 && !has_ctl(&r->server)));
 	if (result != sent_result(r)) {
@@ -1097,9 +1110,22 @@ check_first(struct round *r, sasl_conn_t *conn, const char *mech,
 	if (r->has_server && r->server.len > 0) {
 		size_t i;
 
+		const char *h = r->server.p;
+		int hl = (int)r->server.len;
+
+		/* An address literal "[X]", "[IPv6:X]" is sent as X. */
+		if (hl >= 3 && h[0] == '[' && h[hl - 1] == ']' &&
+		    strcspn(h + 1, "[]") == (size_t)hl - 2) {
+			h++;
+			hl -= 2;
+			if (hl > 5 && strncasecmp(h, "ipv6:", 5) == 0) {
+				h += 5;
+				hl -= 5;
+			}
+		}
 		/* libsasl2 lower-cases the name it is given. */
 		buf_reset(&r->expect);
-		buf_fmt(&r->expect, "\001host=%s\001", r->server.p);
+		buf_fmt(&r->expect, "\001host=%.*s\001", hl, h);
 		for (i = 0; i < r->expect.len; i++)
 			if (r->expect.p[i] >= 'A' && r->expect.p[i] <= 'Z')
 				r->expect.p[i] = (char)(r->expect.p[i] - 'A' + 'a');
@@ -1236,7 +1262,7 @@ play_round(struct round *r)
 	r->server.len = strlen(r->server.p);
 	r->service.len = strlen(r->service.p);
 	r->min_ssf = one_in(d, 30) ? 1 + roll(d, 256) : 0;
-	use_prompts = !one_in(d, 8);
+	use_prompts = r->use_prompts = !one_in(d, 8);
 	buf_reset(&r->challenge);
 	buf_reset(&r->log);
 

@@ -520,6 +520,22 @@ get_creds(struct xo_ctx *ctx, const sasl_utils_t *utils,
 	r_authzid = get_simple(utils, prompts, SASL_CB_USER,
 	    &c->authzid, &c->authzidlen);
 	r_secret = get_secret(utils, prompts, &c->secret, &c->secretlen);
+	/* An application that names only the authorization id (Perl's
+	 * Authen::SASL::XS/Cyrus given just `user`) and has no
+	 * authentication name to give, nor a way to ask for one, logs in
+	 * as that name: it is the name the message carries either way
+	 * (user=, a=), and libsasl2's stand-in for the missing callback
+	 * fails wherever $USER is unset (cron, daemons).  It becomes our
+	 * own identity, authentication and authorization id alike. */
+	if (r_authname != SASL_OK && (r_authname != SASL_INTERACT ||
+	    prompt_need == NULL) && r_authzid == SASL_OK &&
+	    c->authzid != NULL && c->authzidlen > 0) {
+		c->authname = c->authzid;
+		c->authnamelen = c->authzidlen;
+		c->authzid = NULL;
+		c->authzidlen = 0;
+		r_authname = SASL_OK;
+	}
 	if (r_authname != SASL_OK && r_authname != SASL_INTERACT) {
 		xo_msg_error(utils, 0, "%s: cannot get the user name "
 		    "from the application (%s)", mech, sasl_reason(r_authname));

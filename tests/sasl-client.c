@@ -431,6 +431,26 @@ test_authzid(void)
 	    S("n,a=shared=3Dbox=2C1@contoso.com,\001host=mail.example.org\001"
 	    "auth=Bearer " TOKEN "\001\001"));
 	sasl_dispose(&conn);
+	/* Only an authorization id, no authentication name and no prompts
+	 * (Perl's Authen::SASL::Cyrus given just `user`): libsasl2 would
+	 * stand in with $USER, which daemons and cron lack; the name given
+	 * is who we log in as. */
+	unsetenv("USER");
+	unsetenv("USERNAME");
+	a.authname = NULL;
+	a.authzid = USER;
+	a.server = NULL;
+	conn = start("authzid only, xoauth2", &a, cbs, "XOAUTH2", MSG_XOAUTH2);
+	if (conn != NULL) {
+		sasl_getprop(conn, SASL_AUTHUSER, (const void **)&authid);
+		if (authid == NULL || strcmp(authid, USER))
+			unit_fail("authzid only", "SASL_AUTHUSER is %s",
+			    authid ? authid : "(null)");
+	}
+	sasl_dispose(&conn);
+	conn = start("authzid only, oauthbearer", &a, cbs, "OAUTHBEARER",
+	    MSG_OAUTHBEARER);
+	sasl_dispose(&conn);
 	free(a.sec);
 }
 
@@ -969,6 +989,12 @@ test_server_name(void)
 		    "host name the application gave is too long (299 bytes" :
 		    "host name the application gave contains a control", 0);
 	}
+	/* sendmail hands libsasl2 its address literal: host= is bare. */
+	a.server = "[127.0.0.1]";
+	conn = start("bracketed address literal", &a, cbs, "OAUTHBEARER",
+	    S("n,a=" USER ",\001host=127.0.0.1\001auth=Bearer " TOKEN
+	    "\001\001"));
+	sasl_dispose(&conn);
 	/* XOAUTH2 does not send it. */
 	a.server = bad[0];
 	conn = start("bad server name, XOAUTH2", &a, cbs, "XOAUTH2",

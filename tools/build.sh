@@ -22,6 +22,7 @@ TEST_DEPS="sasl2-bin libsasl2-modules dovecot-imapd dovecot-pop3d
 	python3-aiosmtpd valgrind ca-certificates procps iproute2 mutt openssl systemd
 	python3-cryptography curl chromium tinyproxy stress-ng universal-ctags
 	strace nmh"
+TEST_DEPS="$TEST_DEPS $(. /etc/os-release; [ "${VERSION_ID:-}" = 12 ] && echo libauthen-sasl-cyrus-perl || echo libauthen-sasl-xs-perl)"	# Perl through libsasl2 (t-perl-netsmtp.sh): Debian 12 has Authen::SASL::Cyrus, 13 only its successor Authen::SASL::XS
 
 missing=
 for p in $BUILD_DEPS $TEST_DEPS; do
