@@ -193,6 +193,29 @@ for MECH in XOAUTH2 OAUTHBEARER; do
         xo_fail "the server did not accept the login" "$XO_TMP/sm.out"
     [ "$(queued)" = 0 ] || xo_fail "the message stayed in the queue" "$XO_TMP/sm.out"
     echo "   ok: AUTH $MECH, 235, at the sink"
+    if [ "$MECH" = XOAUTH2 ]; then
+        xo_step "show reports the size of the AUTH line sendmail sent"
+        sent=$(tr -d '\r' <"$XO_TMP/sm.out" | grep -m1 '^>>> AUTH XOAUTH2 ')
+        sent=$(( ${#sent} - 4 ))
+        "$XO_HELPER" show "$F" >"$XO_TMP/show.out" 2>&1 ||
+            xo_fail "show failed" "$XO_TMP/show.out"
+        xo_assert_contains "$XO_TMP/show.out" "^AUTH line: +$sent characters with XOAUTH2"
+        xo_assert_not_contains "$XO_TMP/show.out" 'sendmail.s limit'
+        # user + token of 1,505 bytes: 2,049 characters, cut by sendmail.
+        "$XO_PYTHON" - "$F" "$S/long.json" <<'PY'
+import json, os, sys
+t = json.load(open(sys.argv[1]))
+t["access_token"] = "A" * (1505 - len(t["user"]))
+fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, json.dumps(t).encode())
+os.close(fd)
+PY
+        "$XO_HELPER" show "$S/long.json" >"$XO_TMP/show.out" 2>&1 ||
+            xo_fail "show failed" "$XO_TMP/show.out"
+        xo_assert_contains "$XO_TMP/show.out" "^AUTH line: +2049 characters with XOAUTH2"
+        xo_assert_contains "$XO_TMP/show.out" "\[warning\] over sendmail's limit of 2047"
+        rm -f "$S/long.json"
+    fi
 done
 
 xo_step "an expired token file: the plugin runs the helper at $HELPER_PATH, once"
