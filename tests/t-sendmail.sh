@@ -7,12 +7,16 @@
 #   - an expired token file: the plugin runs the helper from its built-in
 #     path (sendmail clears the environment, so XOAUTH2_HELPER never
 #     arrives), the file is refreshed once, the message goes;
+#   - `show` prints the length of the AUTH line sendmail really sent, and
+#     warns above sendmail's 2047 characters;
 #   - a refused (revoked) token: what sendmail does with the 535 (it goes on
-#     without AUTH; Dovecot refuses the unauthenticated MAIL), nothing
-#     reaches the sink, and the plugin's explanation is in syslog (facility
-#     auth, from libsasl2's default log callback: sendmail installs none);
-#   - the recipe's guard (a Local_tls_rcpt rule requiring {auth_type}) is
-#     shown to defer instead of bounce where the server takes MAIL unauth.
+#     without AUTH; Dovecot refuses the unauthenticated MAIL: a bounce),
+#     nothing reaches the sink;
+#   - the plugin failing (token file gone): sendmail defers the message
+#     ("temporary failure, connection abort" in its log);
+#   - the recipe's guard (a Local_tls_rcpt rule requiring {auth_type})
+#     defers instead of sending to a server that takes mail without AUTH.
+# A plugin swapped for another (XO_PLUGIN_DIR) fails the first step.
 # sendmail is not installed (it would replace postfix): its Debian packages
 # are unpacked (tools/build.sh fetched them into $XO_SENDMAIL_DEBS) and the
 # binary runs with its own .cf and queue, in a private mount and UTS
@@ -49,6 +53,8 @@ if [ -z "$SMBIN" ]; then	# another release may move it
     done
 fi
 [ -n "$SMBIN" ] || xo_fail "no sendmail binary in the unpacked packages"
+MAKEMAP=$(find "$X/usr" -type f -name makemap | head -1)
+[ -n "$MAKEMAP" ] || xo_fail "no makemap in the unpacked packages"
 CFM4=$X/usr/share/sendmail/cf/m4/cf.m4
 [ -f "$CFM4" ] || xo_fail "no cf/m4/cf.m4 in the unpacked sendmail-cf"
 ldd "$SMBIN" | grep -q libsasl2 || xo_fail "this sendmail does not link libsasl2"
@@ -58,8 +64,9 @@ ldd "$SMBIN" | grep -q libsasl2 || xo_fail "this sendmail does not link libsasl2
 SYSPLUG=$(dirname "$(ldd "$SMBIN" | awk '/libsasl2\.so/ {print $3}')")/sasl2
 [ -d "$SYSPLUG" ] || xo_fail "no libsasl2 plugin directory $SYSPLUG"
 # (A plugin swapped for another has none: then configure's default.)
-HELPER_PATH=$(strings -a "$XO_PLUGIN_DIR/libxoauth2.so" |
-    grep -m1 '^/.*/xoauth2-token$') || HELPER_PATH=/usr/local/bin/xoauth2-token
+HELPER_PATH=$(grep -aoE -m1 '/[[:alnum:]/._-]*/xoauth2-token' \
+    "$XO_PLUGIN_DIR/libxoauth2.so" | head -1) || true
+[ -n "$HELPER_PATH" ] || HELPER_PATH=/usr/local/bin/xoauth2-token
 HELPER_DIR=$(dirname "$HELPER_PATH")
 
 # Everything sendmail reads lives under S, which the namespace shows as a
@@ -105,7 +112,7 @@ sm_run() {
         bash -c '
 set -e
 S=$1 MNT=$2 SYSPLUG=$3 HELPER_DIR=$4 NAME=$5; shift 5
-hostname "$NAME"
+echo "$NAME" >/proc/sys/kernel/hostname
 mount --bind "$S" "$MNT"
 mount --bind "$MNT/hosts" /etc/hosts
 mount --bind "$MNT/plugins" "$SYSPLUG"
@@ -144,6 +151,7 @@ define(\`confDONT_PROBE_INTERFACES', \`True')dnl
 define(\`confLOG_LEVEL', \`13')dnl
 define(\`confTO_IDENT', \`0')dnl
 undefine(\`ALIAS_FILE')dnl
+define(\`LOCAL_MAILER_PATH', \`/bin/false')dnl
 FEATURE(\`nocanonify')dnl
 define(\`SMART_HOST', \`[127.0.0.1]')dnl
 define(\`RELAY_MAILER_ARGS', \`TCP \$h $port')dnl
@@ -164,7 +172,7 @@ EOF
     printf 'AuthInfo:127.0.0.1 "U:%s" "P:%s" "M:%s"\n' \
         "$USER" "$MNT/alice.json" "$1" >"$S/authinfo"
     chmod 600 "$S/authinfo"
-    "$(dirname "$SMBIN")/makemap" -C "$S/sendmail.cf" hash "$S/authinfo" <"$S/authinfo" \
+    "$MAKEMAP" -C "$S/sendmail.cf" hash "$S/authinfo" <"$S/authinfo" \
         2>"$XO_TMP/makemap.err" || xo_fail "makemap failed" "$XO_TMP/makemap.err"
 }
 
