@@ -7,8 +7,8 @@
 #   - an expired token file: the plugin runs the helper from its built-in
 #     path (sendmail clears the environment, so XOAUTH2_HELPER never
 #     arrives), the file is refreshed once, the message goes;
-#   - `show` prints the length of the AUTH line sendmail really sent, and
-#     warns above sendmail's 2047 characters;
+#   - `show` and `test --smtp` print the length of the AUTH line sendmail
+#     really sent; show warns above sendmail's 2047 characters;
 #   - a refused (revoked) token: what sendmail does with the 535 (it goes on
 #     without AUTH; Dovecot refuses the unauthenticated MAIL: a bounce),
 #     nothing reaches the sink;
@@ -202,13 +202,19 @@ for MECH in XOAUTH2 OAUTHBEARER; do
     [ "$(queued)" = 0 ] || xo_fail "the message stayed in the queue" "$XO_TMP/sm.out"
     echo "   ok: AUTH $MECH, 235, at the sink"
     if [ "$MECH" = XOAUTH2 ]; then
-        xo_step "show reports the size of the AUTH line sendmail sent"
+        xo_step "show and test --smtp report the size of the AUTH line sendmail sent"
         sent=$(tr -d '\r' <"$XO_TMP/sm.out" | grep -m1 '^>>> AUTH XOAUTH2 ')
         sent=$(( ${#sent} - 4 ))
         "$XO_HELPER" show "$F" >"$XO_TMP/show.out" 2>&1 ||
             xo_fail "show failed" "$XO_TMP/show.out"
         xo_assert_contains "$XO_TMP/show.out" "^AUTH line: +$sent characters with XOAUTH2"
         xo_assert_not_contains "$XO_TMP/show.out" 'sendmail.s limit'
+        xo_run_timeout 30 "$XO_HELPER" test "$F" --smtp \
+            "127.0.0.1:$XO_SUBMISSION_PORT" --plain --mech XOAUTH2 \
+            >"$XO_TMP/test.out" 2>&1
+        xo_assert_rc 0 "$XO_TMP/test.out"
+        xo_assert_contains "$XO_TMP/test.out" \
+            "note: a client sending the initial response .* a line of $sent characters"
         # user + token of 1,505 bytes: 2,049 characters, cut by sendmail.
         "$XO_PYTHON" - "$F" "$S/long.json" <<'PY'
 import json, os, sys
