@@ -12,6 +12,8 @@
 #   - a refused (revoked) token: what sendmail does with the 535 (it goes on
 #     without AUTH; Dovecot refuses the unauthenticated MAIL: a bounce),
 #     nothing reaches the sink;
+#   - a literal token over 252 characters as P:: sendmail silently tries
+#     no AUTH at all (the recipe's "never a literal token");
 #   - the plugin failing (token file gone): sendmail defers the message
 #     ("temporary failure, connection abort" in its log);
 #   - the recipe's guard (a Local_tls_rcpt rule requiring {auth_type})
@@ -130,11 +132,12 @@ exec "$@"
         "$SMBIN" -C "$MNT/sendmail.cf" "$@" >"$XO_TMP/sm.out" 2>&1
 }
 
-# sm_config MECH [PORT]: write and compile $S/sendmail.cf (the recipe's
-# .mc, guard included, with the smart host on loopback port PORT, default
-# Dovecot's submission) and the AuthInfo map.
+# sm_config MECH [PORT [PASSWORD]]: write and compile $S/sendmail.cf (the
+# recipe's .mc, guard included, with the smart host on loopback port PORT,
+# default Dovecot's submission) and the AuthInfo map (P: the token file,
+# or PASSWORD).
 sm_config() {
-    local port=${2:-$XO_SUBMISSION_PORT}
+    local port=${2:-$XO_SUBMISSION_PORT} pass=${3:-$MNT/alice.json}
     cat >"$S/sendmail.mc" <<EOF
 divert(-1)
 include(\`$CFM4')
@@ -170,7 +173,7 @@ EOF
     m4 "$S/sendmail.mc" >"$S/sendmail.cf" 2>"$XO_TMP/m4.err" ||
         xo_fail "m4 could not build sendmail.cf" "$XO_TMP/m4.err"
     printf 'AuthInfo:127.0.0.1 "U:%s" "P:%s" "M:%s"\n' \
-        "$USER" "$MNT/alice.json" "$1" >"$S/authinfo"
+        "$USER" "$pass" "$1" >"$S/authinfo"
     chmod 600 "$S/authinfo"
     "$MAKEMAP" -C "$S/sendmail.cf" hash "$S/authinfo" <"$S/authinfo" \
         2>"$XO_TMP/makemap.err" || xo_fail "makemap failed" "$XO_TMP/makemap.err"
@@ -277,6 +280,17 @@ xo_grep 'temporary failure, connection abort' "$SYSLOG" ||
 xo_assert_not_contains "$XO_TMP/sm.out" '>>> MAIL From'
 echo "   ok: deferred, no MAIL sent: $(grep -m1 -o 'AUTH=client.*abort' "$SYSLOG")"
 mv "$F.away" "$F"
+find "$S/mqueue" -name '[qd]f*' -delete
+
+xo_step "a literal token over 252 characters: sendmail drops AUTH (why the recipe says never)"
+sm_config XOAUTH2 "$XO_SUBMISSION_PORT" "$(printf 'A%.0s' {1..300})"
+: >"$SYSLOG"
+n0=$(xo_sink_count)
+sm_send "sendmail literal"
+[ "$(xo_sink_count)" = "$n0" ] || xo_fail "the message reached the sink" "$XO_TMP/sm.out"
+xo_assert_not_contains "$XO_TMP/sm.out" '^>>> AUTH'
+xo_assert_not_contains "$SYSLOG" 'AUTH'
+echo "   ok: no AUTH tried, and nothing about AUTH in sendmail's log"
 find "$S/mqueue" -name '[qd]f*' -delete
 
 xo_step "the recipe's guard: a smart host that offers no AUTH gets nothing"
