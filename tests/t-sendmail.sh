@@ -12,6 +12,8 @@
 #   - a refused (revoked) token: what sendmail does with the 535 (it goes on
 #     without AUTH; Dovecot refuses the unauthenticated MAIL: a bounce),
 #     nothing reaches the sink;
+#   - a token whose AUTH line is over 2047 characters: show warns, and
+#     sendmail sends only the first 2047 (nothing reaches the sink);
 #   - a literal token over 252 characters as P:: sendmail silently tries
 #     no AUTH at all (the recipe's "never a literal token");
 #   - the plugin failing (token file gone): sendmail defers the message
@@ -281,6 +283,24 @@ xo_assert_not_contains "$XO_TMP/sm.out" '>>> MAIL From'
 echo "   ok: deferred, no MAIL sent: $(grep -m1 -o 'AUTH=client.*abort' "$SYSLOG")"
 mv "$F.away" "$F"
 find "$S/mqueue" -name '[qd]f*' -delete
+
+xo_step "a token making an AUTH line over 2047 characters: show warns, sendmail cuts it"
+sm_config XOAUTH2
+xo_tokfile "$F" "$USER" 3600 access_token="$(printf 'A%.0s' {1..1600})"
+"$XO_HELPER" show "$F" >"$XO_TMP/show.out" 2>&1 || xo_fail "show failed" "$XO_TMP/show.out"
+xo_assert_contains "$XO_TMP/show.out" "over sendmail's limit of 2047"
+want=$(sed -nE 's/^AUTH line: +([0-9]+) characters with XOAUTH2.*/\1/p' "$XO_TMP/show.out")
+n0=$(xo_sink_count)
+sm_send "sendmail long"
+sent=$(tr -d '\r' <"$XO_TMP/sm.out" | grep -m1 '^>>> AUTH XOAUTH2 ') ||
+    xo_fail "sendmail sent no AUTH" "$XO_TMP/sm.out"
+sent=$(( ${#sent} - 4 ))
+[ "$sent" = 2047 ] && [ "$want" -gt 2047 ] ||
+    xo_fail "show said $want characters, sendmail sent $sent (want: cut at 2047)" "$XO_TMP/sm.out"
+[ "$(xo_sink_count)" = "$n0" ] || xo_fail "the message reached the sink" "$XO_TMP/sm.out"
+find "$S/mqueue" -name '[qd]f*' -delete
+echo "   ok: show said $want characters; sendmail sent $sent, and the server" \
+    "answered: $(tr -d '\r' <"$XO_TMP/sm.out" | grep -m1 -A1 '^>>> AUTH' | tail -1)"
 
 xo_step "a literal token over 252 characters: sendmail drops AUTH (why the recipe says never)"
 sm_config XOAUTH2 "$XO_SUBMISSION_PORT" "$(printf 'A%.0s' {1..300})"
