@@ -34,6 +34,18 @@ xo_require_root
 xo_require_helper
 xo_require_plugin
 xo_require_cmd dovecot m4 unshare dpkg-deb "$XO_PYTHON"
+# Under --enable-sanitizers the plugin carries ASan, which sendmail was
+# built without.  sendmail links libp11-kit, so the runtime cannot be
+# preloaded (it hangs, see lib.sh), and the other way, the runtime loaded
+# with the plugin with its link-order check off, needs ASAN_OPTIONS, which
+# ASan reads from /proc/self/environ: sendmail has overwritten that area
+# with its process title by then.  The plugin's code under ASan is run by
+# the other integration tests; here, like t-plugin-valgrind, a skip that
+# XO_REQUIRE_ALL does not turn into a failure.
+if [ -n "${XO_SANITIZERS:-}" ]; then
+    echo "SKIP: $XO_TEST_NAME: sanitizer build (no way to load ASan into sendmail)"
+    exit 77
+fi
 USER=alice@example.com RCPT=bob@example.org
 DEBS=${XO_SENDMAIL_DEBS:-/var/cache/xoauth2-tests/sendmail}
 ls "$DEBS"/sendmail-bin_*.deb "$DEBS"/sendmail-cf_*.deb >/dev/null 2>&1 ||
