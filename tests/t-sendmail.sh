@@ -21,6 +21,9 @@
 #   - the recipe's guard (a Local_tls_rcpt rule requiring {auth_type})
 #     defers instead of sending to a server that takes mail without AUTH.
 # A plugin swapped for another (XO_PLUGIN_DIR) fails the first step.
+# The plugin's own explanations never reach sendmail's log (sendmail gives
+# libsasl2 no log callback and Debian's libsasl2 has no default one: see
+# the recipe), so what the test reads there is sendmail's own lines.
 # sendmail is not installed (it would replace postfix): its Debian packages
 # are unpacked (tools/build.sh fetched them into $XO_SENDMAIL_DEBS) and the
 # binary runs with its own .cf and queue, in a private mount and UTS
