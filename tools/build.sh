@@ -45,6 +45,24 @@ if [ -n "$missing" ]; then
 	apt-get install -y -q --no-install-recommends $missing
 fi
 
+# sendmail for tests/t-sendmail.sh: installing it would replace postfix, so
+# only its packages are fetched (here, so the test needs no network); the
+# test unpacks them and runs the binary in a private namespace.
+SENDMAIL_DEBS=${XO_SENDMAIL_DEBS:-/var/cache/xoauth2-tests/sendmail}
+if [ "$(id -u)" -eq 0 ] &&
+    ! ls "$SENDMAIL_DEBS"/sendmail-cf_*.deb >/dev/null 2>&1; then
+	echo "build.sh: fetching sendmail's packages into $SENDMAIL_DEBS"
+	mkdir -p "$SENDMAIL_DEBS"
+	fetch_sendmail() {
+		(cd "$SENDMAIL_DEBS" && apt-get download -q \
+		    -o APT::Sandbox::User=root \
+		    sendmail-bin sendmail-base sendmail-cf)
+	}
+	fetch_sendmail || { apt-get update -q && fetch_sendmail; } ||
+	    echo "build.sh: could not fetch sendmail's packages;" \
+		"tests/t-sendmail.sh will skip" >&2
+fi
+
 cd "$(dirname "$0")/.."
 [ -x configure ] || autoreconf -fi
 if [ ! -f Makefile ] || [ $# -gt 0 ]; then
