@@ -27,6 +27,7 @@ xo_require_mail_stack "$POST" "$INC"
 xo_require_helper
 ldd "$POST" | grep -q 'libsasl2\.so' \
     || xo_skip "this nmh's post is not linked with libsasl2"
+POST=$(xo_asan_wrap "$POST") INC=$(xo_asan_wrap "$INC")
 
 xo_start_mail_servers
 
