@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fuzz.h"
 #include "payload.h"
@@ -53,6 +54,26 @@ str_add(struct str *s, const char *add)
 	FUZZ_CHECK(s->p != NULL, "out of memory");
 	memcpy(s->p + s->len, add, n + 1);
 	s->len += n;
+}
+
+/* HOST as host= carries it, written independently of payload.c: an
+ * address literal "[X]" or "[IPv6:X]" (no other bracket inside, X not
+ * empty) is sent as X. */
+static void
+str_add_host(struct str *s, const char *host)
+{
+	size_t n = strlen(host);
+	char *bare;
+
+	if (n >= 3 && host[0] == '[' && host[n - 1] == ']' &&
+	    strcspn(host + 1, "[]") == n - 2) {
+		bare = strndup(host + 1, n - 2);
+		FUZZ_CHECK(bare != NULL, "out of memory");
+		str_add(s, strlen(bare) > 5 && strncasecmp(bare, "ipv6:", 5) == 0 ?
+		    bare + 5 : bare);
+		free(bare);
+	} else
+		str_add(s, host);
 }
 
 /* RFC 5801 saslname, written independently of payload.c. */
@@ -296,7 +317,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	str_add(&want, ",\001");
 	if (a.host != NULL && *a.host != '\0') {
 		str_add(&want, "host=");
-		str_add(&want, a.host);
+		str_add_host(&want, a.host);
 		str_add(&want, "\001");
 	}
 	if (a.port != NULL && *a.port != '\0') {

@@ -377,6 +377,10 @@ make_files(void)
 	buf_free(&b);
 	/* The default helper must never be the installed one. */
 	setenv("XOAUTH2_HELPER", helper_none, 1);
+	/* Without an authentication name callback libsasl2 stands in with
+	 * $USER: none here, as under cron, so "none" means none. */
+	unsetenv("USER");
+	unsetenv("USERNAME");
 }
 
 static void
@@ -437,6 +441,7 @@ struct round {
 	int		 has_server;
 	const char	*remote;
 	unsigned	 min_ssf;
+	int		 use_prompts;	/* the application can be asked */
 };
 
 static struct round *cur;	/* for the callbacks' checks */
@@ -1006,18 +1011,45 @@ note_sent(struct round *r, const char *out, unsigned outlen)
 		buf_add(&r->sent, p, (size_t)(out + outlen - 2 - p));
 }
 
+/* What sasl_client_start returns once the first message is out: for SMTP
+ * and POP, SASL_OK with doneflag unset (done unless the server refuses:
+ * nmh reads the outcome next and aborts on a 235 after "continue"; the
+ * error challenge still reaches the plugin); for any other service
+ * SASL_CONTINUE (mbsync steps only after it). */
+static int
+sent_result(const struct round *r)
+{
+	static const char *const done[] = { "smtp", "submission", "pop",
+	    "pop3" };
+	size_t i;
+
+	for (i = 0; i < sizeof(done) / sizeof(done[0]); i++)
+		if (r->service.len == strlen(done[i]) &&
+		    memcmp(r->service.p, done[i], r->service.len) == 0)
+			return SASL_OK;
+	return SASL_CONTINUE;
+}
+
 static void
 check_first(struct round *r, sasl_conn_t *conn, const char *mech,
     const char *out, unsigned outlen, int result)
 {
 	const char *token, *user;
-	int maybe, valid;
+	int maybe, valid, as_authzid;
 
 	token = expected_token(r, &maybe);
-	valid = valid_user(&r->authname, 1) && valid_user(&r->authzid, 0) &&
+	/* With no authentication name to be had (no callback, a failing
+	 * one, a prompt with nowhere to ask) and an authzid from a
+	 * callback, the plugin logs in as the authzid. */
+	as_authzid = (r->authname.give == G_CB_FAIL ||
+	    r->authname.give == G_NOTHING || (r->authname.give == G_PROMPT &&
+	    !r->use_prompts)) && r->authzid.give == G_CALLBACK &&
+	    r->authzid.val.len > 0;
+	valid = (as_authzid ? valid_user(&r->authzid, 1) :
+	    valid_user(&r->authname, 1) && valid_user(&r->authzid, 0)) &&
 	    r->min_ssf == 0 && (strcmp(mech, "OAUTHBEARER") != 0 ||
 	    !r->has_server || (r->server.len <= 255 && !has_ctl(&r->server)));
-	if (result != SASL_CONTINUE) {
+	if (result != sent_result(r)) {
 		if (valid && (canon_refuses(&r->authname) ||
 		    canon_refuses(&r->authzid)) &&
 		    strstr(sasl_errdetail(conn), "was not accepted by libsasl2"))
@@ -1043,7 +1075,7 @@ check_first(struct round *r, sasl_conn_t *conn, const char *mech,
 		fail("%s: sent although the secret was bad or a broken token "
 		    "file (file kind %d)", mech, r->file);
 	if (out == NULL)
-		fail("%s: CONTINUE without a message", mech);
+		fail("%s: sent (%d) without a message", mech, result);
 	buf_reset(&r->expect);
 	user = !no_value(&r->authzid) && r->authzid.val.len > 0 ?
 	    r->authzid.val.p : r->authname.val.p;
@@ -1079,9 +1111,22 @@ check_first(struct round *r, sasl_conn_t *conn, const char *mech,
 	if (r->has_server && r->server.len > 0) {
 		size_t i;
 
+		const char *h = r->server.p;
+		int hl = (int)r->server.len;
+
+		/* An address literal "[X]", "[IPv6:X]" is sent as X. */
+		if (hl >= 3 && h[0] == '[' && h[hl - 1] == ']' &&
+		    strcspn(h + 1, "[]") == (size_t)hl - 2) {
+			h++;
+			hl -= 2;
+			if (hl > 5 && strncasecmp(h, "ipv6:", 5) == 0) {
+				h += 5;
+				hl -= 5;
+			}
+		}
 		/* libsasl2 lower-cases the name it is given. */
 		buf_reset(&r->expect);
-		buf_fmt(&r->expect, "\001host=%s\001", r->server.p);
+		buf_fmt(&r->expect, "\001host=%.*s\001", hl, h);
 		for (i = 0; i < r->expect.len; i++)
 			if (r->expect.p[i] >= 'A' && r->expect.p[i] <= 'Z')
 				r->expect.p[i] = (char)(r->expect.p[i] - 'A' + 'a');
@@ -1204,7 +1249,8 @@ play_round(struct round *r)
 		fill(d, &r->service, pick_len(d) % 300);
 	else {
 		buf_reset(&r->service);
-		buf_str(&r->service, one_in(d, 2) ? "imap" : "smtp");
+		buf_str(&r->service, one_in(d, 3) ? "imap" : one_in(d, 2) ?
+		    "smtp" : "pop");
 	}
 	r->has_server = !one_in(d, 20);
 	if (one_in(d, 5))
@@ -1217,7 +1263,7 @@ play_round(struct round *r)
 	r->server.len = strlen(r->server.p);
 	r->service.len = strlen(r->service.p);
 	r->min_ssf = one_in(d, 30) ? 1 + roll(d, 256) : 0;
-	use_prompts = !one_in(d, 8);
+	use_prompts = r->use_prompts = !one_in(d, 8);
 	buf_reset(&r->challenge);
 	buf_reset(&r->log);
 
@@ -1249,15 +1295,17 @@ play_round(struct round *r)
 		}
 		answer(r, prompts);
 	}
-	if (res == SASL_CONTINUE) {
+	/* The message sent: sent_result says what the start returns. */
+	if (res == sent_result(r)) {
 		if (chosen == NULL)
-			fail("CONTINUE without a mechanism");
+			fail("%d without a mechanism", res);
 		check_first(r, conn, chosen, out, outlen, res);
 		sent = 1;
 	} else {
 		count_error++;
-		if (res == SASL_OK)
-			fail("start returned SASL_OK: the server has not answered");
+		if (res == SASL_OK || res == SASL_CONTINUE)
+			fail("service \"%s\": start returned %d, not %d",
+			    r->service.p, res, sent_result(r));
 		check_first(r, conn, chosen ? chosen : mechlist, out, outlen,
 		    res);
 	}
@@ -1329,7 +1377,8 @@ play_exchange(struct round *r)
 		r->secret.val.p[i] = b64[(unsigned char)r->secret.val.p[i] % 64];
 	r->secret.val.p[0] = 'T';
 	buf_reset(&r->service);
-	buf_str(&r->service, "imap");
+	buf_str(&r->service, one_in(d, 3) ? "imap" : one_in(d, 2) ? "smtp" :
+	    "pop");
 	buf_reset(&r->server);
 	buf_str(&r->server, "imap.example.com");
 	r->has_server = 1;
@@ -1339,7 +1388,7 @@ play_exchange(struct round *r)
 		fail("sasl_client_new refused a plain application");
 	res = sasl_client_start(conn, mech, NULL, &out, &outlen, &chosen);
 	check_detail(conn, "sasl_client_start");
-	if (res != SASL_CONTINUE)
+	if (res != sent_result(r))
 		fail("%s: a plain application refused (%d): %s", mech, res,
 		    sasl_errdetail(conn));
 	check_first(r, conn, mech, out, outlen, res);

@@ -96,6 +96,11 @@ int mt_sasl_answer(struct session *s, const char *challenge);
 /* The server said no (s->line): the verdict, with what the plugin
  * learnt.  Returns XO_E_REFUSED. */
 int mt_refused(struct session *s);
+/* Prints the length of the SMTP AUTH line a client sending B64 (the
+ * base64 of the plugin's first message) as its initial response sends
+ * (sendmail, postfix), with a warning above sendmail's limit. */
+void mt_sasl_line_note(const struct session *s, const char *b64);
+
 /* Wipes and frees what mt_sasl_first made.  Accepts NULL. */
 void mt_b64_free(char *b64);
 /* Ends the SASL connection and libsasl2; wipes the secret. */

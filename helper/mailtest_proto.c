@@ -326,6 +326,8 @@ auth_exchange(struct session *s, const char *service, auth_read *rd,
 	if ((r = mt_sasl_setup(s, service)) != 0 ||
 	    (r = mt_sasl_first(s, &b64)) != 0)
 		goto out;
+	if (strcmp(service, "smtp") == 0)
+		mt_sasl_line_note(s, b64);
 	snprintf(cmd, sizeof(cmd), "AUTH %s", s->mech);
 	if ((r = mt_send_line(s, cmd, NULL)) != 0 ||
 	    (r = rd(s, 0, &k, NULL)) != 0)

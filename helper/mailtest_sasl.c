@@ -241,6 +241,24 @@ mt_sasl_first(struct session *s, char **b64p)
 	return 0;
 }
 
+/* sendmail's longest SMTP command: its buffer holds 2048 bytes with the
+ * NUL, and a longer AUTH line is cut (see doc/recipes/sendmail.md). */
+#define MT_SENDMAIL_CMD_MAX	2047
+
+void
+mt_sasl_line_note(const struct session *s, const char *b64)
+{
+	size_t n = strlen("AUTH ") + strlen(s->mech) + 1 + strlen(b64);
+
+	printf("   note: a client sending the initial response with AUTH "
+	    "(sendmail, postfix) sends a line of %zu characters\n", n);
+	if (n > MT_SENDMAIL_CMD_MAX)
+		printf("   warning: over sendmail's limit of %d characters: "
+		    "sendmail cuts the line and the server refuses the login; "
+		    "relay through postfix, see doc/recipes/sendmail.md\n",
+		    MT_SENDMAIL_CMD_MAX);
+}
+
 /* Answers the server's challenge (base64 CHALLENGE) with the plugin's
  * response, sent as one base64 line. */
 int

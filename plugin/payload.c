@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json.h>
 
@@ -61,6 +62,26 @@ xo_gs2_escape(char *out, size_t outsize, const char *in)
 	return finish(&w);
 }
 
+const char *
+xo_payload_host(const char *host, size_t *lenp)
+{
+	size_t n = strlen(host);
+
+	*lenp = n;
+	if (n < 3 || host[0] != '[' || host[n - 1] != ']' ||
+	    memchr(host + 1, '[', n - 2) != NULL ||
+	    memchr(host + 1, ']', n - 2) != NULL)
+		return host;
+	host++;
+	n -= 2;
+	if (n > 5 && strncasecmp(host, "IPv6:", 5) == 0) {
+		host += 5;
+		n -= 5;
+	}
+	*lenp = n;
+	return host;
+}
+
 size_t
 xo_payload_xoauth2(char *out, size_t outsize, const char *user,
     const char *token)
@@ -80,6 +101,7 @@ xo_payload_oauthbearer(char *out, size_t outsize, const char *authzid,
     const char *host, const char *port, const char *token)
 {
 	struct writer w = { out, outsize, 0 };
+	size_t n;
 
 	puts_(&w, "n,");
 	if (authzid != NULL && *authzid != '\0') {
@@ -89,7 +111,8 @@ xo_payload_oauthbearer(char *out, size_t outsize, const char *authzid,
 	puts_(&w, ",\001");
 	if (host != NULL && *host != '\0') {
 		puts_(&w, "host=");
-		puts_(&w, host);
+		host = xo_payload_host(host, &n);
+		put(&w, host, n);
 		puts_(&w, "\001");
 	}
 	if (port != NULL && *port != '\0') {

@@ -19,9 +19,18 @@ size_t xo_payload_xoauth2(char *out, size_t outsize, const char *user,
 
 /* RFC 7628: "n," ["a=" saslname(AUTHZID)] "," "\x01" ["host=" HOST "\x01"]
  * ["port=" PORT "\x01"] "auth=Bearer " TOKEN "\x01\x01".  AUTHZID, HOST and
- * PORT may be NULL or empty to leave their field out. */
+ * PORT may be NULL or empty to leave their field out.  A HOST in one pair
+ * of brackets (an SMTP address literal: "[192.0.2.1]", "[IPv6:2001:db8::1]")
+ * is sent bare. */
 size_t xo_payload_oauthbearer(char *out, size_t outsize, const char *authzid,
     const char *host, const char *port, const char *token);
+
+/* HOST as OAUTHBEARER's host= carries it: a bare name or address.  An
+ * application may hand libsasl2 an SMTP address literal (sendmail passes
+ * "[127.0.0.1]"; RFC 5321 writes IPv6 as "[IPv6:2001:db8::1]"): one pair
+ * of enclosing brackets goes, and with it an "IPv6:" tag; anything else
+ * stays as given.  Returns a pointer into HOST and its length in *LENp. */
+const char *xo_payload_host(const char *host, size_t *lenp);
 
 /* What a mechanism's client message is made of.  Strings belong to the
  * caller; HOST and PORT may be NULL or empty. */

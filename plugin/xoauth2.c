@@ -17,6 +17,23 @@
  *          the specifications require (XOAUTH2: empty; OAUTHBEARER: \x01)
  *          so that the server ends the exchange with its NO / 535;
  *   FAILED / DONE  any further step is a protocol error.
+ *
+ * How START ends depends on the protocol, because libsasl2's clients
+ * disagree and the mechanism cannot know the outcome when it returns:
+ *   SMTP, POP  SASL_OK with the message, oparams->doneflag left 0.  nmh's
+ *          post and inc read the server's outcome next after SASL_OK, and
+ *          after SASL_CONTINUE take the 235 / +OK for a challenge and
+ *          abort ("Improper SASL protocol response: 235").  libsasl2
+ *          (lib/client.c, sasl_client_step) refuses a step only once
+ *          doneflag is set ("attempting client step after doneflag"), so
+ *          a client that steps us again with the server's error challenge
+ *          (postfix, sendmail, smtptest, pop3test) still gets its answer.
+ *   others (IMAP)  SASL_CONTINUE, as before: mbsync refuses to step after
+ *          SASL_OK ("IMAP wants more steps despite successful SASL
+ *          authentication") and then hangs until the server gives up, so
+ *          it needs "continue" to answer an error challenge; no IMAP
+ *          client on libsasl2 we know of minds a "continue".
+ * Either way a success is the empty challenge (SENT) or no step at all.
  */
 #include "config.h"
 
@@ -69,6 +86,15 @@ static const struct xo_mech xo_mechs[] = {
 		.abort = "\001",	/* RFC 7628 3.2.3: a dummy \x01 */
 		.abortlen = 1,
 	},
+};
+
+/* The services (libsasl2's first argument to sasl_client_new) whose
+ * exchange ends with SASL_OK after our message: see the top of the file. */
+static const char *const xo_done_services[] = {
+	"smtp",		/* postfix, sendmail, nmh's post, smtptest */
+	"submission",
+	"pop",		/* nmh's inc, pop3test */
+	"pop3",
 };
 
 enum xo_state { XO_START, XO_SENT, XO_FAILED, XO_DONE };
@@ -494,6 +520,22 @@ get_creds(struct xo_ctx *ctx, const sasl_utils_t *utils,
 	r_authzid = get_simple(utils, prompts, SASL_CB_USER,
 	    &c->authzid, &c->authzidlen);
 	r_secret = get_secret(utils, prompts, &c->secret, &c->secretlen);
+	/* An application that names only the authorization id (Perl's
+	 * Authen::SASL::XS/Cyrus given just `user`) and has no
+	 * authentication name to give, nor a way to ask for one, logs in
+	 * as that name: it is the name the message carries either way
+	 * (user=, a=), and libsasl2's stand-in for the missing callback
+	 * fails wherever $USER is unset (cron, daemons).  It becomes our
+	 * own identity, authentication and authorization id alike. */
+	if (r_authname != SASL_OK && (r_authname != SASL_INTERACT ||
+	    prompt_need == NULL) && r_authzid == SASL_OK &&
+	    c->authzid != NULL && c->authzidlen > 0) {
+		c->authname = c->authzid;
+		c->authnamelen = c->authzidlen;
+		c->authzid = NULL;
+		c->authzidlen = 0;
+		r_authname = SASL_OK;
+	}
 	if (r_authname != SASL_OK && r_authname != SASL_INTERACT) {
 		xo_msg_error(utils, 0, "%s: cannot get the user name "
 		    "from the application (%s)", mech, sasl_reason(r_authname));
@@ -561,6 +603,20 @@ use_creds(struct xo_ctx *ctx, sasl_client_params_t *params,
 	return SASL_OK;
 }
 
+/* Whether our message ends the exchange for SERVICE as far as we know:
+ * SASL_OK (done unless refused) rather than SASL_CONTINUE. */
+static int
+done_after_message(const char *service)
+{
+	size_t i;
+
+	for (i = 0; service != NULL &&
+	    i < sizeof(xo_done_services) / sizeof(xo_done_services[0]); i++)
+		if (strcmp(service, xo_done_services[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
     unsigned serverinlen, sasl_interact_t **prompt_need,
@@ -586,7 +642,7 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	    (r = build_message(ctx, params, &c)) != SASL_OK)
 		goto out;
 
-	oparams->doneflag = 0;
+	oparams->doneflag = 0;	/* so that libsasl2 lets an error in */
 	oparams->mech_ssf = 0;
 	oparams->maxoutbuf = 0;
 	oparams->encode_context = NULL;
@@ -607,7 +663,8 @@ step_start(struct xo_ctx *ctx, sasl_client_params_t *params,
 	    params->service ? xo_msg_value(service, sizeof(service),
 	    params->service) : "this service", test_command(ctx, params, cmd,
 	    sizeof(cmd)));
-	r = SASL_CONTINUE;
+	/* Done unless refused, or "continue": see the top of the file. */
+	r = done_after_message(params->service) ? SASL_OK : SASL_CONTINUE;
  out:
 	/* The prompt results have been copied or are no longer needed. */
 	prompts_free(utils, prompt_need);

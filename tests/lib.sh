@@ -119,6 +119,21 @@ trap 'exit 129' HUP
 #    global and UB checks, no heap checks (sasl-client has those).
 # Leak checking is off in them: their leaks are not ours, and ours are
 # checked where our code is the whole program (sasl-client, the helper).
+# xo_asan_wrap PROGRAM: prints the program to run for PROGRAM (a path), a
+# client that loads the plugin: in a sanitizer build a wrapper in
+# $XO_TMP/asan-bin (of the same name, so PATH finds it) that gives it the
+# runtime as described above; otherwise PROGRAM itself.
+xo_asan_wrap() {
+    local env w
+    [ -n "${XO_SANITIZERS:-}" ] || { printf '%s\n' "$1"; return 0; }
+    w=$XO_TMP/asan-bin/${1##*/}
+    env=$XO_ASAN_ENV
+    ldd "$1" 2>/dev/null | grep -q 'libp11-kit\.so' &&
+        env="$XO__ASAN_OPTS:verify_asan_link_order=0"
+    printf '#!/bin/sh\nexec env %s %q "$@"\n' "$env" "$1" >"$w"
+    chmod 755 "$w"
+    printf '%s\n' "$w"
+}
 XO_ASAN_ENV=
 if [ -n "${XO_SANITIZERS:-}" ]; then
     : "${XO_ASAN_PRELOAD:=$(gcc -print-file-name=libasan.so)}"
@@ -132,13 +147,7 @@ if [ -n "${XO_SANITIZERS:-}" ]; then
     mkdir "$XO_TMP/asan-bin"
     for XO__P in "$XO_CYRUS_BIN"/imtest "$XO_CYRUS_BIN"/pop3test \
         "$XO_CYRUS_BIN"/smtptest $(command -v mbsync); do
-        [ -x "$XO__P" ] || continue
-        XO__ENV=$XO_ASAN_ENV
-        ldd "$XO__P" 2>/dev/null | grep -q 'libp11-kit\.so' &&
-            XO__ENV="$XO__ASAN_OPTS:verify_asan_link_order=0"
-        printf '#!/bin/sh\nexec env %s %q "$@"\n' "$XO__ENV" "$XO__P" \
-            >"$XO_TMP/asan-bin/${XO__P##*/}"
-        chmod 755 "$XO_TMP/asan-bin/${XO__P##*/}"
+        [ -x "$XO__P" ] && xo_asan_wrap "$XO__P" >/dev/null
     done
     XO_CYRUS_BIN=$XO_TMP/asan-bin
     PATH=$XO_TMP/asan-bin:$PATH

@@ -70,6 +70,28 @@ test_oauthbearer(void)
 		  "n,a=u,\001auth=Bearer T\001\001" },
 		{ "escaped authzid", "a=b,c@d", NULL, NULL, "T",
 		  "n,a=a=3Db=2Cc@d,\001auth=Bearer T\001\001" },
+		/* sendmail hands libsasl2 its address literal. */
+		{ "bracketed IPv4 literal", "u", "[127.0.0.1]", "587", "T",
+		  "n,a=u,\001host=127.0.0.1\001port=587\001"
+		  "auth=Bearer T\001\001" },
+		{ "bracketed IPv6 literal, tagged", "u", "[IPv6:2001:db8::1]",
+		  NULL, "T", "n,a=u,\001host=2001:db8::1\001auth=Bearer T\001\001" },
+		{ "bracketed IPv6, tag in lower case", "u", "[ipv6:::1]", NULL,
+		  "T", "n,a=u,\001host=::1\001auth=Bearer T\001\001" },
+		{ "bracketed IPv6, no tag", "u", "[::1]", NULL, "T",
+		  "n,a=u,\001host=::1\001auth=Bearer T\001\001" },
+		{ "bracketed name", "u", "[smtp.example.com]", NULL, "T",
+		  "n,a=u,\001host=smtp.example.com\001auth=Bearer T\001\001" },
+		{ "only one pair goes", "u", "[[h]]", NULL, "T",
+		  "n,a=u,\001host=[[h]]\001auth=Bearer T\001\001" },
+		{ "empty brackets kept", "u", "[]", NULL, "T",
+		  "n,a=u,\001host=[]\001auth=Bearer T\001\001" },
+		{ "unbalanced kept", "u", "[127.0.0.1", NULL, "T",
+		  "n,a=u,\001host=[127.0.0.1\001auth=Bearer T\001\001" },
+		{ "tag alone kept", "u", "[IPv6:]", NULL, "T",
+		  "n,a=u,\001host=IPv6:\001auth=Bearer T\001\001" },
+		{ "bare IPv6 untouched", "u", "2001:db8::1", NULL, "T",
+		  "n,a=u,\001host=2001:db8::1\001auth=Bearer T\001\001" },
 	};
 	char buf[512];
 	size_t i, n;

@@ -21,7 +21,8 @@ TEST_DEPS="sasl2-bin libsasl2-modules dovecot-imapd dovecot-pop3d
 	dovecot-submissiond postfix cyrus-clients isync msmtp python3
 	python3-aiosmtpd valgrind ca-certificates procps iproute2 mutt openssl systemd
 	python3-cryptography curl chromium tinyproxy stress-ng universal-ctags
-	strace"
+	strace nmh"
+TEST_DEPS="$TEST_DEPS $(. /etc/os-release; [ "${VERSION_ID:-}" = 12 ] && echo libauthen-sasl-cyrus-perl || echo libauthen-sasl-xs-perl)"	# Perl through libsasl2 (t-perl-netsmtp.sh): Debian 12 has Authen::SASL::Cyrus, 13 only its successor Authen::SASL::XS
 
 missing=
 for p in $BUILD_DEPS $TEST_DEPS; do
@@ -42,6 +43,24 @@ if [ -n "$missing" ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends $missing
+fi
+
+# sendmail for tests/t-sendmail.sh: installing it would replace postfix, so
+# only its packages are fetched (here, so the test needs no network); the
+# test unpacks them and runs the binary in a private namespace.
+SENDMAIL_DEBS=${XO_SENDMAIL_DEBS:-/var/cache/xoauth2-tests/sendmail}
+if [ "$(id -u)" -eq 0 ] &&
+    ! ls "$SENDMAIL_DEBS"/sendmail-cf_*.deb >/dev/null 2>&1; then
+	echo "build.sh: fetching sendmail's packages into $SENDMAIL_DEBS"
+	mkdir -p "$SENDMAIL_DEBS"
+	fetch_sendmail() {
+		(cd "$SENDMAIL_DEBS" && apt-get download -q \
+		    -o APT::Sandbox::User=root \
+		    sendmail-bin sendmail-base sendmail-cf)
+	}
+	fetch_sendmail || { apt-get update -q && fetch_sendmail; } ||
+	    echo "build.sh: could not fetch sendmail's packages;" \
+		"tests/t-sendmail.sh will skip" >&2
 fi
 
 cd "$(dirname "$0")/.."

@@ -15,6 +15,7 @@
 #include "errors.h"
 #include "health.h"
 #include "msg.h"
+#include "payload.h"
 #include "tokfile.h"
 #include "xo_util.h"
 
@@ -140,6 +141,48 @@ show_health(const struct tokfile *tok, const struct target *t, int64_t now)
 	}
 }
 
+/* The longest SMTP command sendmail sends: its command buffer holds 2048
+ * bytes with the NUL, so an AUTH line beyond 2047 characters is cut and
+ * the server refuses the login (user + token over about 1,504 bytes). */
+#define SENDMAIL_CMD_MAX	2047
+
+/* Length of "AUTH MECH " and the base64 of a client message of N bytes:
+ * the SMTP command a client sends with an initial response. */
+static size_t
+auth_line_len(const char *mech, size_t n)
+{
+	return strlen("AUTH ") + strlen(mech) + 1 + (n + 2) / 3 * 4;
+}
+
+/* show's lines for the size of the AUTH line the access token makes (what
+ * sendmail cuts), for both mechanisms; OAUTHBEARER also carries the
+ * server's host and port (counted as "smtp.example.com" and 587). */
+static void
+show_auth_size(const struct tokfile *tok)
+{
+	size_t x, o;
+
+	if (tok->access_token == NULL || tok->user == NULL)
+		return;
+	x = auth_line_len("XOAUTH2", xo_payload_xoauth2(NULL, 0, tok->user,
+	    tok->access_token));
+	o = auth_line_len("OAUTHBEARER", xo_payload_oauthbearer(NULL, 0,
+	    tok->user, "smtp.example.com", "587", tok->access_token));
+	msg_line("AUTH line:      %zu characters with XOAUTH2, about %zu with "
+	    "OAUTHBEARER (token %zu bytes)", x, o, strlen(tok->access_token));
+	if (x > SENDMAIL_CMD_MAX)
+		msg_line("                [warning] over sendmail's limit of %d "
+		    "characters: sendmail cuts the AUTH line and the server "
+		    "refuses the login, with either mechanism; relay through "
+		    "postfix (no such limit), see doc/recipes/sendmail.md",
+		    SENDMAIL_CMD_MAX);
+	else if (o > SENDMAIL_CMD_MAX)
+		msg_line("                [warning] OAUTHBEARER's is over "
+		    "sendmail's limit of %d characters: with sendmail use "
+		    "\"M:XOAUTH2\", see doc/recipes/sendmail.md",
+		    SENDMAIL_CMD_MAX);
+}
+
 int
 cmd_show(const struct cmd_args *opt, int argc, char **argv)
 {
@@ -154,6 +197,7 @@ cmd_show(const struct cmd_args *opt, int argc, char **argv)
 		goto out;
 	show_identity(tok, &t);
 	show_times(tok, now);
+	show_auth_size(tok);
 	show_health(tok, &t, now);
 	status = cmd_flush_stdout();
  out:
