@@ -135,9 +135,13 @@ cleanup() {
             umount "$ROOT/${MOUNTS[i]}" || umount -l "$ROOT/${MOUNTS[i]}"
         fi
     done
-    if grep -qF " $ROOT/" /proc/self/mounts; then
+    # The system's own root mount, last (see step 1).
+    if mountpoint -q "$ROOT"; then
+        umount "$ROOT" || umount -l "$ROOT"
+    fi
+    if grep -qE " $ROOT(/| )" /proc/self/mounts; then
         echo "trixie.sh: something is still mounted under $ROOT; not removing it" >&2
-        grep -F " $ROOT/" /proc/self/mounts >&2
+        grep -E " $ROOT(/| )" /proc/self/mounts >&2
         [ "$rc" != 0 ] || rc=1
     elif [ "${XO_KEEP:-0}" = 1 ]; then
         say "XO_KEEP=1: kept the system in $ROOT (chroot $ROOT bash; remove it with rm -rf --one-file-system $ROOT)"
@@ -162,6 +166,13 @@ cp /etc/hosts "$ROOT/etc/hosts"
 # dovecot, ...): the tests start private instances of their own.
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"
+# The system's / is a mount point of its own, as on a real machine (a
+# chroot's root is only a directory): tests that enter a private mount
+# namespace (t-sendmail: unshare --propagation private) make / private,
+# which needs a mount there.  Private, so nothing mounted inside reaches
+# this machine.
+mount --bind "$ROOT" "$ROOT"
+mount --make-private "$ROOT"
 for m in "${MOUNTS[@]}"; do
     mount --bind "/$m" "$ROOT/$m"
 done
