@@ -1170,7 +1170,7 @@ part_helper(const char *helper, int runs)
 		    p90 / 1e6);
 	}
 	printf("\n");
-	/* The front program (helper/front.c) loads libc and json-c only:
+	/* The front program (helper/cmd/front.c) loads libc and json-c only:
 	 * issue 11 asks for at most twice /bin/true. */
 	snprintf(extra, sizeof(extra), "  [%d runs each, interleaved]", runs);
 	print_ratio("process xoauth2-token-token/true", med[0] / med[1],

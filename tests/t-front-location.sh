@@ -2,7 +2,7 @@
 # The front (xoauth2-token) finds the full program (xoauth2-token-full)
 # from its own location, /proc/self/exe -- beside itself, then in
 # ../libexec/xoauth2/ from its directory, then at the configured path --
-# never through PATH, argv[0] or the environment (helper/front.c).  And it
+# never through PATH, argv[0] or the environment (helper/cmd/front.c).  And it
 # execs only a full program that nobody but root (or the user running it)
 # can replace: root must never run a program another user could swap.
 # Checked here, as root and as nobody, with a token that is due (the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# xoauth2-token is two programs (helper/front.c): the front, run on every
+# xoauth2-token is two programs (helper/cmd/front.c): the front, run on every
 # connection, links only libc and json-c and prints a valid token itself;
 # everything that needs the network it hands to xoauth2-token-full by
 # exec, in the same process, with the same arguments.  Checked here:

@@ -2,7 +2,7 @@
  * commands: the command table of xoauth2-token, and --help.
  *
  * HOW TO ADD A COMMAND:
- *  1. Write helper/cmd_NAME.c with
+ *  1. Write helper/cmd/cmd_NAME.c with
  *	int cmd_NAME(const struct cmd_args *a, int argc, char **argv)
  *     which returns 0, -errno or an errors.h code after a message
  *     ("xoauth2-token: ACCOUNT: what happened; what to do", msg.h);
