@@ -191,6 +191,32 @@ xo_assert_contains "$XO_TMP/out" \
 chmod 600 "$D/new.secret"
 echo "   ok: status -v says ok, or the problem and its fix"
 
+xo_step "5. the user names root's files as their credentials: root's status -v and set read them as the user"
+# The file's owner points client_secret_file at /etc/shadow, through a
+# symlink of theirs and directly, and a FIFO: root checks it as $U, who
+# can open none of them; nothing of /etc/shadow is shown, nothing hangs.
+ln -s /etc/shadow "$D/evil.link"
+mkfifo "$D/evil.fifo"
+chown -h $U:$U "$D/evil.link" "$D/evil.fifo"
+for evil in "$D/evil.link" /etc/shadow "$D/evil.fifo"; do
+    xo_tokfile "$D/evil.json" "$MBX" 3600 grant=client_credentials client_id="$CID" \
+        refresh_token= scope=https://outlook.office365.com/.default \
+        client_secret_file="$evil"
+    chown $U:$U "$D/evil.json"
+    xo_run_timeout 30 "$XO_HELPER" status -v "$D/evil.json" >"$XO_TMP/out" 2>&1 || true
+    xo_assert_contains "$XO_TMP/out" "client secret file $evil: " "status -v names the file"
+    xo_assert_not_contains "$XO_TMP/out" "client secret file $evil: ok" "not ok"
+    sum=$(sha256sum <"$D/evil.json")
+    xo_run_timeout 30 "$XO_HELPER" set "$D/evil.json" --no-proxy example.org >"$XO_TMP/set.out" 2>&1
+    refused "$XO_TMP/set.out"
+    [ "$(sha256sum <"$D/evil.json")" = "$sum" ] || xo_fail "set changed the file" "$D/evil.json"
+    for f in "$XO_TMP/out" "$XO_TMP/set.out"; do
+        ! grep -q '^root:' "$f" || xo_fail "a line of /etc/shadow was shown" "$f"
+    done
+done
+rm -f "$D/evil.json" "$D/evil.link" "$D/evil.fifo"
+echo "   ok: a symlink to /etc/shadow, /etc/shadow itself and a FIFO: named, not ok, refused by set, nothing read"
+
 xo_step "6. the helper in a directory its group may write: refused, chmod printed"
 H=$XO_TMP/hbin
 install -d -m 775 -g postfix "$H"
