@@ -45,6 +45,19 @@
  * These hold paths, never the secret or the key itself.  No "grant" is
  * the refresh_token grant of a person's login.
  *
+ * A long-lived secret may live elsewhere than a file (issue 21; the
+ * helper's secret.h reads them): client_secret_credential,
+ * private_key_credential, private_key_passphrase_credential and
+ * service_account_credential name a systemd credential (a file in
+ * $CREDENTIALS_DIRECTORY, which LoadCredentialEncrypted= gives the unit);
+ * client_secret_command and private_key_passphrase_command are a command
+ * (words, quoted as a POSIX shell would, run without one) that prints the
+ * secret; private_key_passphrase_file is a file holding a passphrase for
+ * an encrypted private_key_file.  At most one source per secret.
+ * "refresh_token_store": "keyring" keeps a person's refresh token in the
+ * desktop's Secret Service (then "refresh_token" is absent).  Again:
+ * where the secret is, never the secret.
+ *
  * Readers take no lock: writers replace the file with rename(2), so a
  * reader sees either the old or the new file, never a partial one.
  * Writers serialise on an exclusive flock(2) of the sidecar PATH.lock
@@ -124,6 +137,17 @@ struct tokfile {
 	char		*certificate_file;
 	char		*certificate_thumbprint;	/* x5t#S256 */
 	char		*service_account_file;
+	/* Where a long-lived secret is, when not in a file (helper/secret.h):
+	 * a systemd credential's name, or a command (words, no shell). */
+	char		*client_secret_credential;
+	char		*client_secret_command;
+	char		*private_key_credential;
+	char		*private_key_passphrase_file;
+	char		*private_key_passphrase_credential;
+	char		*private_key_passphrase_command;
+	char		*service_account_credential;
+	/* "keyring": the refresh token is in the Secret Service, not here. */
+	char		*refresh_token_store;
 	/* Network and alerts (see above). */
 	char		*proxy;		/* may hold credentials: secret; NULL if absent */
 	char		*no_proxy;	/* NULL if absent */

@@ -32,6 +32,8 @@
  *	-2201 -2299	JWT_E_		helper/jwt.h
  *	-2301 -2399	DIAG_E_		helper/diag.h
  *	-2401 -2499	CREDFILE_E_	helper/credfile.h
+ *	-2501 -2599	SECRET_E_	helper/secret.h
+ *	-2601 -2699	KEYRING_E_	helper/keyring.h
  *	-3001 -3099	XO_E_		helper/errors.h
  */
 #ifndef XO_ERRORS_H
