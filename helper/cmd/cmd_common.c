@@ -22,6 +22,7 @@
 #include "become.h"
 #include "cmd.h"
 #include "errors.h"
+#include "keyring.h"
 #include "msg.h"
 #include "store.h"
 #include "tokfile.h"
@@ -65,6 +66,15 @@ static const struct {
 	{ STORE_E_NAME, EX_USAGE, NULL },
 	{ STORE_E_JSONEXT, EX_USAGE, NULL },
 	{ STORE_E_NOHOME, EX_CONFIG, NULL },
+	/* The desktop keyring (keyring.h): gone from it, log in again; locked
+	 * or slow, unlock it and try again; no bus or Secret Service here. */
+	{ KEYRING_E_NOTFOUND, EX_NOPERM, NULL },
+	{ KEYRING_E_LOCKED, EX_TEMPFAIL, NULL },
+	{ KEYRING_E_TIMEOUT, EX_TEMPFAIL, NULL },
+	{ KEYRING_E_NOBUS, EX_UNAVAILABLE, NULL },
+	{ KEYRING_E_NOSERVICE, EX_UNAVAILABLE, NULL },
+	{ KEYRING_E_FAILED, EX_UNAVAILABLE, NULL },
+	{ KEYRING_E_NOSUPPORT, EX_UNAVAILABLE, NULL },
 };
 
 int
