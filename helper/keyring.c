@@ -192,7 +192,8 @@ keyring_talk(struct keyring_run *run, pid_t pid, struct pollfd *pfd)
 {
 	int64_t deadline = xo_now_ms() + keyring_timeout_ms(), left;
 	size_t sent = 0;
-	int i, wstatus, killed = 0;
+	int i, wstatus = 0, reaped = 0, overflow = 0;
+	pid_t w;
 
 	while (pfd[1].fd != -1 || pfd[2].fd != -1) {
 		if ((left = deadline - xo_now_ms()) <= 0) {
@@ -201,19 +202,29 @@ keyring_talk(struct keyring_run *run, pid_t pid, struct pollfd *pfd)
 		}
 		if (poll(pfd, 3, (int)left) == -1 && errno != EINTR)
 			break;
-		if (keyring_pump(run, pfd, &sent) != 0)
+		if ((overflow = keyring_pump(run, pfd, &sent)) != 0)
 			break;
 	}
 	for (i = 0; i < 3; i++)
 		if (pfd[i].fd != -1)
 			close(pfd[i].fd);
-	if (waitpid(pid, &wstatus, WNOHANG) != pid) {
+	/* Its pipes closed as it exits: give it until the deadline. */
+	while (!run->timed_out && !overflow && !reaped) {
+		if ((w = waitpid(pid, &wstatus, WNOHANG)) == pid)
+			reaped = 1;
+		else if (w == -1 && errno != EINTR)
+			break;
+		else if (xo_now_ms() >= deadline)
+			run->timed_out = 1;
+		else
+			(void)poll(NULL, 0, 5);
+	}
+	if (!reaped) {
 		kill(pid, SIGKILL);
-		killed = 1;
 		while (waitpid(pid, &wstatus, 0) == -1 && errno == EINTR)
 			;
 	}
-	run->status = !killed && WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
+	run->status = reaped && WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
 	    -1;
 }
 
@@ -320,7 +331,8 @@ keyring_outcome(const struct keyring_run *run, const char *what,
 		return xo_err_set(err, KEYRING_E_NOBUS, "cannot %s the "
 		    "desktop keyring: there is no D-Bus session bus here "
 		    "(DBUS_SESSION_BUS_ADDRESS is unset and there is no "
-		    "$XDG_RUNTIME_DIR/bus); run this inside your desktop "
+		    "$XDG_RUNTIME_DIR/bus, nor /run/user/UID/bus); run this "
+		    "inside your desktop "
 		    "session (or start a session bus: dbus-run-session), or "
 		    "log in again without --keyring", what);
 	case KEYRING_EXIT_NOSERVICE:

@@ -22,8 +22,9 @@
  * secret on stdin, lookup writes it on stdout (no newline added); the
  * exit status says what happened (KEYRING_EXIT_*); a failure's words from
  * libsecret come on stderr, one line.  The program inherits the caller's
- * environment: DBUS_SESSION_BUS_ADDRESS, or XDG_RUNTIME_DIR/bus.  It
- * never starts a bus (no D-Bus autolaunch).
+ * environment: DBUS_SESSION_BUS_ADDRESS, or XDG_RUNTIME_DIR/bus, else
+ * /run/user/UID/bus (a logind session's bus: the plugin runs the helper
+ * with PATH and LC_ALL only).  It never starts a bus (no autolaunch).
  *
  * The item: schema KEYRING_SCHEMA with the attributes that identify the
  * grant -- "user", "client_id", "token_endpoint" (from the token file)

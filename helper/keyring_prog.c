@@ -5,7 +5,9 @@
  * program of its own.  It never unlocks anything and never prompts: a
  * locked item or keyring is an answer (KEYRING_EXIT_LOCKED), not a
  * question to the user.  It never starts a session bus either: without
- * DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus there is none.
+ * DBUS_SESSION_BUS_ADDRESS, $XDG_RUNTIME_DIR/bus, or /run/user/UID/bus
+ * (where a desktop session's bus is: the plugin runs the helper with an
+ * environment of its own, with neither variable) there is none.
  */
 #include "config.h"
 
@@ -57,7 +59,8 @@ prog_fail(const char *what, GError *err, int status)
 }
 
 /* The session bus, without autolaunch: the address given, else the
- * user's bus socket.  Returns 0 or KEYRING_EXIT_NOBUS. */
+ * user's bus socket (XDG_RUNTIME_DIR's, else logind's place for it).
+ * Returns 0 or KEYRING_EXIT_NOBUS. */
 static int
 prog_bus(GDBusConnection **connp)
 {
@@ -69,14 +72,14 @@ prog_bus(GDBusConnection **connp)
 
 	*connp = NULL;
 	if (addr == NULL || *addr == '\0') {
-		if (run == NULL || *run != '/')
-			return prog_fail("no DBUS_SESSION_BUS_ADDRESS, no "
-			    "XDG_RUNTIME_DIR", NULL, KEYRING_EXIT_NOBUS);
-		sock = g_strdup_printf("%s/bus", run);
+		sock = run != NULL && *run == '/' ?
+		    g_strdup_printf("%s/bus", run) :
+		    g_strdup_printf("/run/user/%u/bus", (unsigned)getuid());
 		if (stat(sock, &st) == -1 || !S_ISSOCK(st.st_mode)) {
+			fprintf(stderr, "no DBUS_SESSION_BUS_ADDRESS, no %s\n",
+			    sock);
 			g_free(sock);
-			return prog_fail("no DBUS_SESSION_BUS_ADDRESS, no "
-			    "$XDG_RUNTIME_DIR/bus", NULL, KEYRING_EXIT_NOBUS);
+			return KEYRING_EXIT_NOBUS;
 		}
 		a = g_strdup_printf("unix:path=%s", sock);
 		g_setenv("DBUS_SESSION_BUS_ADDRESS", a, TRUE);

@@ -407,9 +407,9 @@ refresh_keyring_keep(struct refresh *rf, struct tokfile *tok,
 	if ((r = keyring_item_from(&it, tok, rf->path, account,
 	    sizeof(account), &e)) == 0 &&
 	    (r = keyring_store(&it, rt, strlen(rt), &e)) == 0) {
-		if (new == NULL)
-			msg(rf->arg, "moved the refresh token kept in %s into "
-			    "the desktop keyring", rf->path);
+		if (tok->refresh_token != NULL)
+			msg(rf->arg, "the refresh token is in the desktop "
+			    "keyring again; %s no longer holds it", rf->path);
 		xo_free_secret(tok->refresh_token);
 		tok->refresh_token = NULL;
 		return 0;
