@@ -244,6 +244,45 @@ xo_assert_contains "$XO_TMP/moved.err" 'the refresh token is in the desktop keyr
 RT6=$(item kr)
 [ -n "$RT6" ] && [ "$RT6" != "$RT5" ] && [ "$RT6" != "$RT4" ] || xo_fail "the keyring does not hold the newest token"
 
+xo_step "no refresh token in argv or environ (helper, xoauth2-keyring), the file, or any output"
+# Every execve of a refresh that reads, sends and stores a refresh token,
+# with its full argv and environment (strace -v); then every refresh token
+# the server ever issued, searched for there, in the token file, in every
+# capture of this test and in the servers' and the keyring daemon's logs.
+if command -v strace >/dev/null; then
+    xo_run_timeout 30 strace -f -v -s 65535 -e trace=execve \
+        -o "$XO_TMP/execve.trace" "$XO_HELPER" refresh kr --force \
+        >"$XO_TMP/traced.out" 2>"$XO_TMP/traced.err"
+    xo_assert_rc 0 "$XO_TMP/traced.err"
+    grep -q 'execve("[^"]*/xoauth2-keyring", \["[^"]*", "lookup"' "$XO_TMP/execve.trace" \
+        || xo_fail "strace did not see xoauth2-keyring lookup" "$XO_TMP/execve.trace"
+    grep -q 'execve("[^"]*/xoauth2-keyring", \["[^"]*", "store"' "$XO_TMP/execve.trace" \
+        || xo_fail "strace did not see xoauth2-keyring store" "$XO_TMP/execve.trace"
+else
+    xo_skip "strace is not installed (argv/environ of xoauth2-keyring)"
+fi
+"$XO_PYTHON" - "$XO_TMP/oauth/state/state.json" "$F" "$XO_TMP" <<'PY' \
+    >"$XO_TMP/scan.out" 2>&1 || xo_fail "a refresh token outside the keyring" "$XO_TMP/scan.out"
+import glob, json, os, sys
+state, tokfile, tmp = sys.argv[1:4]
+secrets = {s for s in json.load(open(state))["refresh"] if len(s) >= 12}
+places = [tokfile, os.path.join(tmp, "execve.trace"), os.path.join(tmp, "keyring.log"),
+          os.path.join(tmp, "dovecot", "dovecot.log"), os.path.join(tmp, "oauth", "server.log")]
+places += glob.glob(os.path.join(tmp, "*.out")) + glob.glob(os.path.join(tmp, "*.err"))
+leaks = []
+for p in places:
+    if not os.path.isfile(p):
+        continue
+    data = open(p, "rb").read()
+    leaks += ["%s: %s...%s" % (p, s[:6], s[-3:]) for s in secrets if s.encode() in data]
+print("%d refresh tokens, %d files searched" % (len(secrets), len(places)))
+for l in leaks:
+    print("LEAK: " + l)
+sys.exit(1 if leaks else 0)
+PY
+cat "$XO_TMP/scan.out"
+echo "   ok: in none of them"
+
 xo_step "logout with the keyring locked: the file goes, the secret-tool command is printed"
 lock_keyring
 helper_kr logout-locked logout kr
