@@ -15,6 +15,8 @@
 #     it (exit 75, recorded as temporary), the tokens in the file
 #     unchanged, nothing sent to the server; login --keyring refuses
 #     before the sign-in;
+#   - a Secret Service that never answers: the keyring program is killed
+#     after XOAUTH2_KEYRING_TIMEOUT, the refresh fails with exit 75;
 #   - a rotated token the locked keyring will not take is kept in the file
 #     (said loudly), and the next refresh with the keyring unlocked moves
 #     it there;
@@ -24,89 +26,14 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 xo_require_mail_stack "$XO_IMTEST"
-xo_require_cmd dbus-daemon gnome-keyring-daemon secret-tool gdbus
 xo_login_setup
-KEYRING_PROG=$(dirname "$XO_HELPER")/xoauth2-keyring
-[ -x "$KEYRING_PROG" ] || xo_skip "built without libsecret: $KEYRING_PROG missing"
+xo_keyring_start
+xo_keyring_bus bare
 xo_start_dovecot
 
 USER=alice@example.com
-PW=keyring-test-password
 SCHEMA=org.xoauth2.RefreshToken
-mkdir -p "$XO_TMP/home" "$XO_TMP/run"
-chmod 700 "$XO_TMP/run"
-
-# start_bus NAME: a private session bus (no service activation: a Secret
-# Service is there only if we start one), its address in BUS_NAME.
-start_bus() {
-    local name=$1 pid
-    cat >"$XO_TMP/$name.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$XO_TMP/$name.sock</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
-    dbus-daemon --config-file="$XO_TMP/$name.conf" --nofork \
-        </dev/null >"$XO_TMP/$name.log" 2>&1 &
-    pid=$!
-    XO__PIDS+=("$pid")
-    xo_poll 10 test -S "$XO_TMP/$name.sock" || xo_fail "dbus-daemon $name did not start" "$XO_TMP/$name.log"
-    printf -v "BUS_$name" 'unix:path=%s' "$XO_TMP/$name.sock"
-}
-
-# on_bus CMD...: CMD with the main bus as its session bus.
-on_bus() { DBUS_SESSION_BUS_ADDRESS=$BUS_main "$@"; }
-
-has_secrets() {
-    on_bus gdbus call --session --dest org.freedesktop.DBus \
-        --object-path /org/freedesktop/DBus \
-        --method org.freedesktop.DBus.NameHasOwner org.freedesktop.secrets \
-        2>/dev/null | grep -q true
-}
-
-# start_keyring: gnome-keyring-daemon on the main bus, its "login" keyring
-# created or unlocked with $PW, as a PAM login would.
-KEYRING_PID=
-start_keyring() {
-    printf '%s' "$PW" >"$XO_TMP/keyring.pw"
-    DBUS_SESSION_BUS_ADDRESS=$BUS_main HOME=$XO_TMP/home \
-        XDG_RUNTIME_DIR=$XO_TMP/run XDG_CONFIG_HOME=$XO_TMP/home/.config \
-        XDG_CACHE_HOME=$XO_TMP/home/.cache \
-        gnome-keyring-daemon --foreground --unlock --components=secrets \
-        <"$XO_TMP/keyring.pw" >>"$XO_TMP/keyring.log" 2>&1 &
-    KEYRING_PID=$!
-    XO__PIDS+=("$KEYRING_PID")
-    xo_poll 20 has_secrets || xo_fail "gnome-keyring-daemon did not start" "$XO_TMP/keyring.log"
-}
-stop_keyring() {
-    kill "$KEYRING_PID" 2>/dev/null || true
-    wait "$KEYRING_PID" 2>/dev/null || true
-    xo_poll 10 eval '! has_secrets' || xo_fail "gnome-keyring-daemon did not stop"
-}
-lock_keyring() {
-    on_bus gdbus call --session --dest org.freedesktop.secrets \
-        --object-path /org/freedesktop/secrets \
-        --method org.freedesktop.Secret.Service.Lock \
-        "['/org/freedesktop/secrets/collection/login']" >/dev/null \
-        || xo_fail "cannot lock the login keyring"
-}
-# item ACCOUNT: the refresh token in the keyring for ACCOUNT's file.
-item() {
-    on_bus secret-tool lookup xdg:schema "$SCHEMA" account "$1" 2>/dev/null
-}
-
-start_bus main
-start_bus bare
-start_keyring
-export DBUS_SESSION_BUS_ADDRESS=$BUS_main
+item() { xo_keyring_item "$@"; }
 
 # helper_kr NAME ARGS...: the helper, bounded, output in $XO_TMP/NAME.*
 helper_kr() {
@@ -136,7 +63,7 @@ xo_assert_contains "$XO_TMP/nobus.err" 'not signing in' "before the sign-in"
 [ ! -e "$XO_STORE/nobus.json" ] || xo_fail "a token file was written"
 
 xo_step "a bus without a Secret Service: login --keyring refuses, naming it"
-DBUS_SESSION_BUS_ADDRESS=$BUS_bare xo_run_timeout 20 "$XO_HELPER" login nosvc \
+DBUS_SESSION_BUS_ADDRESS=unix:path=$XO_TMP/keyring/bare.sock xo_run_timeout 20 "$XO_HELPER" login nosvc \
     --provider custom --client-id xoauth2-test --flow device --user "$USER" \
     --device-endpoint "$XO_OAUTH_URL/devicecode" \
     --token-endpoint "$XO_OAUTH_URL/token" --keyring \
@@ -154,7 +81,7 @@ xo_assert_contains "$XO_TMP/kr.err" 'refresh token is in the desktop keyring' "l
 RT1=$(item kr) || xo_fail "no item in the keyring"
 [ -n "$RT1" ] || xo_fail "empty item in the keyring"
 grep -qF "$RT1" "$F" && xo_fail "the refresh token is in the file"
-on_bus secret-tool search xdg:schema "$SCHEMA" account kr 2>&1 |
+secret-tool search xdg:schema "$SCHEMA" account kr 2>&1 |
     grep -q "label = xoauth2-token: kr ($USER)" || xo_fail "no item labelled xoauth2-token: kr ($USER)"
 echo "   ok: file without it, item in the keyring"
 helper_kr show show kr
@@ -186,7 +113,7 @@ if [ -z "\${XO_IN_NS:-}" ]; then
 fi
 mount -t tmpfs -o mode=755 tmpfs /run || exit 1
 mkdir -p -m 700 /run/user/\$(id -u) || exit 1
-ln -s "$XO_TMP/main.sock" /run/user/\$(id -u)/bus || exit 1
+ln -s "$XO_KEYRING_BUS" /run/user/\$(id -u)/bus || exit 1
 exec "$XO_IMTEST" "\$@"
 EOF
 chmod +x "$XO_TMP/imtest-session"
@@ -205,7 +132,7 @@ XO_IMTEST=$XO_IMTEST_REAL
 
 xo_step "locked keyring: a refresh fails at once, saying to unlock it; the file keeps its tokens"
 RT4=$(item kr)
-lock_keyring
+xo_keyring_lock
 cp "$F" "$XO_TMP/kr.before"
 before=$(xo_oauth_refreshes)
 helper_kr locked refresh kr --force
@@ -221,6 +148,20 @@ helper_kr locked-login login kr2 --provider custom --client-id xoauth2-test \
 xo_assert_rc 75 "$XO_TMP/locked-login.err"
 xo_assert_contains "$XO_TMP/locked-login.err" 'it is locked.*not signing in' "login refuses before the sign-in"
 
+xo_step "a Secret Service that never answers: xoauth2-keyring is killed at the bound, no hang"
+# gnome-keyring-daemon stopped (SIGSTOP) still owns its name on the bus:
+# every call to it waits.  XOAUTH2_KEYRING_TIMEOUT=2 instead of 10 s.
+cp "$F" "$XO_TMP/kr.before"
+kill -STOP "$XO_KEYRING_PID"
+XOAUTH2_KEYRING_TIMEOUT=2 helper_kr stopped refresh kr --force
+kill -CONT "$XO_KEYRING_PID"
+xo_assert_rc 75 "$XO_TMP/stopped.err"
+xo_assert_contains "$XO_TMP/stopped.err" 'no answer within 2 s' "says it did not answer"
+xo_assert_faster_than 5 "a Secret Service that never answers"
+xo_same_tokens "$F" "$XO_TMP/kr.before" || xo_fail "the tokens in the file changed" "$F"
+pgrep -f "xoauth2-keyring lookup" >/dev/null && xo_fail "xoauth2-keyring is still running"
+echo "   ok: no xoauth2-keyring left behind"
+
 xo_step "a rotated token the locked keyring will not take stays in the file, then moves back"
 # The state a failed store leaves: the newest refresh token in the file.
 "$XO_PYTHON" - "$F" "$RT4" <<'EOF'
@@ -234,8 +175,7 @@ xo_assert_rc 0 "$XO_TMP/kept.err"
 xo_assert_contains "$XO_TMP/kept.err" 'WARNING: .*locked.*kept in .*kr.json for now \(not lost\)' "says loudly it is kept in the file"
 RT5=$(xo_token_field "$F" refresh_token)
 [ -n "$RT5" ] && [ "$RT5" != "$RT4" ] || xo_fail "the rotated token is not in the file" "$F"
-stop_keyring
-start_keyring
+xo_keyring_restart
 [ "$(item kr)" = "$RT4" ] || xo_fail "the unlocked keyring does not hold the old token"
 helper_kr moved refresh kr --force
 xo_assert_rc 0 "$XO_TMP/moved.err"
@@ -266,7 +206,7 @@ fi
 import glob, json, os, sys
 state, tokfile, tmp = sys.argv[1:4]
 secrets = {s for s in json.load(open(state))["refresh"] if len(s) >= 12}
-places = [tokfile, os.path.join(tmp, "execve.trace"), os.path.join(tmp, "keyring.log"),
+places = [tokfile, os.path.join(tmp, "execve.trace"), os.path.join(tmp, "keyring", "daemon.log"),
           os.path.join(tmp, "dovecot", "dovecot.log"), os.path.join(tmp, "oauth", "server.log")]
 places += glob.glob(os.path.join(tmp, "*.out")) + glob.glob(os.path.join(tmp, "*.err"))
 leaks = []
@@ -284,16 +224,15 @@ cat "$XO_TMP/scan.out"
 echo "   ok: in none of them"
 
 xo_step "logout with the keyring locked: the file goes, the secret-tool command is printed"
-lock_keyring
+xo_keyring_lock
 helper_kr logout-locked logout kr
 xo_assert_rc 0 "$XO_TMP/logout-locked.err"
 [ ! -e "$F" ] || xo_fail "the file is still there"
 xo_assert_contains "$XO_TMP/logout-locked.err" 'remove it later with: secret-tool clear xdg:schema org.xoauth2.RefreshToken' "prints the command"
 cmd=$(sed -n 's/.*remove it later with: //p' "$XO_TMP/logout-locked.err")
-stop_keyring
-start_keyring
+xo_keyring_restart
 [ -n "$(item kr)" ] || xo_fail "the item went while locked?"
-on_bus bash -c "$cmd" || xo_fail "the printed command failed: $cmd"
+bash -c "$cmd" || xo_fail "the printed command failed: $cmd"
 [ -z "$(item kr)" ] || xo_fail "the printed command left the item"
 echo "   ok: the printed command removed it"
 
