@@ -20,6 +20,7 @@
 #   - a rotated token the locked keyring will not take is kept in the file
 #     (said loudly), and the next refresh with the keyring unlocked moves
 #     it there;
+#   - a login without --keyring over a keyring file removes its item;
 #   - logout removes the item; with the keyring locked it removes the file
 #     and prints the secret-tool command, which removes the item later.
 set -eu
@@ -40,15 +41,17 @@ helper_kr() {
     local name=$1; shift
     xo_run_timeout 30 "$XO_HELPER" "$@" >"$XO_TMP/$name.out" 2>"$XO_TMP/$name.err"
 }
-# keyring_login ACCOUNT [ARGS...]: a device-flow login --keyring of $USER.
-keyring_login() {
+# device_login ACCOUNT [ARGS...]: a device-flow login of $USER.
+device_login() {
     local acct=$1; shift
     xo_device_login "$USER" 30 "$XO_HELPER" login "$acct" --provider custom \
         --client-id xoauth2-test --flow device --user "$USER" \
         --device-endpoint "$XO_OAUTH_URL/devicecode" \
         --token-endpoint "$XO_OAUTH_URL/token" --scope "$XO_IMAP_SCOPE" \
-        --keyring "$@" >"$XO_TMP/$acct.out" 2>"$XO_TMP/$acct.err"
+        "$@" >"$XO_TMP/$acct.out" 2>"$XO_TMP/$acct.err"
 }
+# keyring_login ACCOUNT [ARGS...]: the same with --keyring.
+keyring_login() { device_login "$@" --keyring; }
 F=$XO_STORE/kr.json
 
 xo_step "no session bus: login --keyring refuses before the sign-in"
@@ -235,6 +238,17 @@ xo_keyring_restart
 bash -c "$cmd" || xo_fail "the printed command failed: $cmd"
 [ -z "$(item kr)" ] || xo_fail "the printed command left the item"
 echo "   ok: the printed command removed it"
+
+xo_step "a login without --keyring over a keyring file: the old item goes, the token is in the file"
+keyring_login kr3
+[ "$XO_RC" = 0 ] || xo_fail "login --keyring failed ($XO_RC)" "$XO_TMP/kr3.err"
+[ -n "$(item kr3)" ] || xo_fail "no item after login --keyring"
+device_login kr3
+[ "$XO_RC" = 0 ] || xo_fail "login failed ($XO_RC)" "$XO_TMP/kr3.err"
+xo_assert_contains "$XO_TMP/kr3.err" "removed the previous login's refresh token from the desktop keyring" "says so"
+[ -z "$(item kr3)" ] || xo_fail "the old item is still in the keyring"
+[ -n "$(xo_token_field "$XO_STORE/kr3.json" refresh_token)" ] || xo_fail "no refresh token in the file"
+[ -z "$(xo_token_field "$XO_STORE/kr3.json" refresh_token_store)" ] || xo_fail "refresh_token_store left in the file"
 
 xo_step "logout with the keyring unlocked removes the item"
 keyring_login kr
