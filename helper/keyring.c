@@ -109,8 +109,9 @@ keyring_find(char *path, struct xo_err *err)
 		return 0;
 #ifdef HAVE_LIBSECRET
 	return xo_err_set(err, KEYRING_E_NOSUPPORT, "cannot run %s (%s), "
-	    "which reaches the desktop keyring: install it beside " PROG
-	    "-full (make install)", path, strerror(errno));
+	    "which reaches the desktop keyring: install it (Debian: the "
+	    "xoauth2-token-keyring package; from source: make install), or "
+	    "log in without --keyring", path, strerror(errno));
 #else
 	return xo_err_set(err, KEYRING_E_NOSUPPORT, "this build of " PROG
 	    " has no desktop keyring support (built without libsecret: "
