@@ -46,6 +46,7 @@ struct keyring_run {
 	size_t		 errlen;
 	int		 status;	/* exit status, or -1 if killed */
 	int		 timed_out;
+	int		 timeout_ms;	/* the bound of this run */
 };
 
 int
@@ -120,16 +121,16 @@ keyring_find(char *path, struct xo_err *err)
 #endif
 }
 
-/* How long a run may take, in ms. */
+/* How long a run may take, in ms: WANT if it is shorter (0: no wish). */
 static int
-keyring_timeout_ms(void)
+keyring_timeout_ms(int want)
 {
 	const char *env = getenv("XOAUTH2_KEYRING_TIMEOUT");
 	long s = env != NULL ? strtol(env, NULL, 10) : 0;
 
 	if (s < 1 || s > 60)
 		s = KEYRING_TIMEOUT;
-	return (int)s * 1000;
+	return want > 0 && want < s * 1000 ? want : (int)s * 1000;
 }
 
 /* The child's side: pipes onto 0, 1, 2, then exec. */
@@ -191,7 +192,7 @@ keyring_pump(struct keyring_run *run, struct pollfd *pfd, size_t *sent)
 static void
 keyring_talk(struct keyring_run *run, pid_t pid, struct pollfd *pfd)
 {
-	int64_t deadline = xo_now_ms() + keyring_timeout_ms(), left;
+	int64_t deadline = xo_now_ms() + run->timeout_ms, left;
 	size_t sent = 0;
 	int i, wstatus = 0, reaped = 0, overflow = 0;
 	pid_t w;
@@ -313,11 +314,14 @@ static int
 keyring_outcome(const struct keyring_run *run, const char *what,
     struct xo_err *err)
 {
+	char limit[32];
+
+	xo_fmt_ms(limit, sizeof(limit), run->timeout_ms);
 	if (run->timed_out)
 		return xo_err_set(err, KEYRING_E_TIMEOUT, "cannot %s the "
-		    "desktop keyring: no answer within %d s (stopped "
+		    "desktop keyring: no answer within %s (stopped "
 		    KEYRING_PROG "); if it is waiting for a password, "
-		    KEYRING_UNLOCK, what, keyring_timeout_ms() / 1000);
+		    KEYRING_UNLOCK, what, limit);
 	switch (run->status) {
 	case KEYRING_EXIT_OK:
 		return 0;
@@ -360,9 +364,10 @@ keyring_do(const char *verb, const struct keyring_item *it, const char *in,
     size_t len, const char *what, struct keyring_run *run,
     struct xo_err *err)
 {
-	int r;
+	int r, timeout_ms = run->timeout_ms;
 
 	memset(run, 0, sizeof(*run));
+	run->timeout_ms = keyring_timeout_ms(timeout_ms);
 	run->in = in;
 	run->inlen = len;
 	if ((r = keyring_exec(verb, it, run, err)) != 0)
@@ -381,7 +386,7 @@ keyring_run_clear(struct keyring_run *run)
 int
 keyring_probe(struct xo_err *err)
 {
-	struct keyring_run run;
+	struct keyring_run run = { .timeout_ms = 0 };
 	int r;
 
 	r = keyring_do("probe", NULL, NULL, 0, "reach", &run, err);
@@ -391,9 +396,9 @@ keyring_probe(struct xo_err *err)
 
 int
 keyring_store(const struct keyring_item *it, const char *secret, size_t len,
-    struct xo_err *err)
+    int timeout_ms, struct xo_err *err)
 {
-	struct keyring_run run;
+	struct keyring_run run = { .timeout_ms = timeout_ms };
 	int r;
 
 	r = keyring_do("store", it, secret, len, "store the refresh token in",
@@ -406,7 +411,7 @@ int
 keyring_lookup(const struct keyring_item *it, char **secretp,
     struct xo_err *err)
 {
-	struct keyring_run run;
+	struct keyring_run run = { .timeout_ms = 0 };
 	int r;
 
 	*secretp = NULL;
@@ -430,7 +435,7 @@ keyring_lookup(const struct keyring_item *it, char **secretp,
 int
 keyring_clear(const struct keyring_item *it, struct xo_err *err)
 {
-	struct keyring_run run;
+	struct keyring_run run = { .timeout_ms = 0 };
 	int r;
 
 	r = keyring_do("clear", it, NULL, 0, "remove the refresh token from",

@@ -85,10 +85,12 @@ int keyring_item_from(struct keyring_item *it, const struct tokfile *tok,
  * saying what to do. */
 int keyring_probe(struct xo_err *err);
 
-/* Stores SECRET (LEN bytes) as IT's item, replacing an older one.
- * Returns 0 or a KEYRING_E_* code (ERR). */
+/* Stores SECRET (LEN bytes) as IT's item, replacing an older one,
+ * within TIMEOUT_MS if that is shorter than the usual bound (0: the
+ * usual; a refresh with a --time-limit has less).  Returns 0 or a
+ * KEYRING_E_* code (ERR). */
 int keyring_store(const struct keyring_item *it, const char *secret,
-    size_t len, struct xo_err *err);
+    size_t len, int timeout_ms, struct xo_err *err);
 
 /* Looks up IT's secret into a new NUL-terminated *SECRETp (the caller
  * wipes it: xo_free_secret).  Returns 0 or a KEYRING_E_* code (ERR). */

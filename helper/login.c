@@ -517,7 +517,7 @@ save_keyring(const char *who, const char *path, struct tokfile *tok)
 		return 0;	/* save() says what that means */
 	if ((r = keyring_item_from(&it, tok, path, account, sizeof(account),
 	    &err)) != 0 || (r = keyring_store(&it, tok->refresh_token,
-	    strlen(tok->refresh_token), &err)) != 0) {
+	    strlen(tok->refresh_token), 0, &err)) != 0) {
 		msg(who, "signed in, but %s; nothing stored, %s not written: "
 		    "log in again once that is fixed (or without --keyring)",
 		    err.msg, path);

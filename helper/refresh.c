@@ -386,12 +386,35 @@ refresh_keyring_ask(struct refresh *rf, struct tokfile *tok,
 	return r;
 }
 
+/* Of what --time-limit leaves, kept back for writing the file after
+ * storing in the keyring; less than this left: no keyring store. */
+#define REFRESH_KEYRING_WRITE_MS	250
+
+/* How long storing in the keyring may take now (0: the usual bound), or
+ * -1 (with E said) if --time-limit leaves no time for it: the file is
+ * written in time, holding the token, rather than the helper killed
+ * with it nowhere. */
+static int
+refresh_keyring_time(const struct refresh *rf, struct xo_err *e)
+{
+	int64_t left;
+
+	if (rf->opt->deadline_ms == 0)
+		return 0;
+	left = rf->opt->deadline_ms - xo_now_ms() - REFRESH_KEYRING_WRITE_MS;
+	if (left >= REFRESH_KEYRING_WRITE_MS)
+		return left > INT_MAX ? 0 : (int)left;
+	xo_err_set(e, KEYRING_E_TIMEOUT, "no time left within --time-limit "
+	    "to store the new refresh token in the desktop keyring");
+	return -1;
+}
+
 /* After a keyring file's refresh: NEW (the rotated refresh token, or
  * NULL) or, if the file held one, that one goes to the keyring before
- * the file is written, and out of TOK.  If the keyring will not take it,
- * it must not be lost: TOK keeps it (written to the file, loudly said),
- * and the next refresh that reaches the keyring moves it there.  Returns
- * 0 or -ENOMEM. */
+ * the file is written, and out of TOK.  If the keyring will not take it
+ * (or not in the time --time-limit leaves), it must not be lost: TOK
+ * keeps it (written to the file, loudly said), and the next refresh that
+ * reaches the keyring moves it there.  Returns 0 or -ENOMEM. */
 static int
 refresh_keyring_keep(struct refresh *rf, struct tokfile *tok,
     const char *new)
@@ -400,13 +423,14 @@ refresh_keyring_keep(struct refresh *rf, struct tokfile *tok,
 	struct xo_err e;
 	char account[256];
 	const char *rt = new != NULL ? new : tok->refresh_token;
-	int r;
+	int r, ms;
 
 	if (rt == NULL)
 		return 0;
 	if ((r = keyring_item_from(&it, tok, rf->path, account,
 	    sizeof(account), &e)) == 0 &&
-	    (r = keyring_store(&it, rt, strlen(rt), &e)) == 0) {
+	    (ms = refresh_keyring_time(rf, &e)) >= 0 &&
+	    (r = keyring_store(&it, rt, strlen(rt), ms, &e)) == 0) {
 		if (tok->refresh_token != NULL)
 			msg(rf->arg, "the refresh token is in the desktop "
 			    "keyring again; %s no longer holds it", rf->path);

@@ -17,9 +17,10 @@
 #     before the sign-in;
 #   - a Secret Service that never answers: the keyring program is killed
 #     after XOAUTH2_KEYRING_TIMEOUT, the refresh fails with exit 75;
-#   - a rotated token the locked keyring will not take is kept in the file
-#     (said loudly), and the next refresh with the keyring unlocked moves
-#     it there;
+#   - a rotated token that the keyring will not take (locked, or no
+#     answer within what --time-limit leaves) is kept in the file (said
+#     loudly), and the next refresh with the keyring unlocked moves it
+#     there;
 #   - a login without --keyring over a keyring file removes its item;
 #   - logout removes the item; with the keyring locked it removes the file
 #     and prints the secret-tool command, which removes the item later.
@@ -178,6 +179,19 @@ xo_assert_rc 0 "$XO_TMP/kept.err"
 xo_assert_contains "$XO_TMP/kept.err" 'WARNING: .*locked.*kept in .*kr.json for now \(not lost\)' "says loudly it is kept in the file"
 RT5=$(xo_token_field "$F" refresh_token)
 [ -n "$RT5" ] && [ "$RT5" != "$RT4" ] || xo_fail "the rotated token is not in the file" "$F"
+
+xo_step "--time-limit and a keyring that never answers: the rotated token is kept in the file, in time"
+# What the plugin runs: a refresh that must end within --time-limit.  The
+# store into the keyring gets what is left of it, not its usual 10 s.
+kill -STOP "$XO_KEYRING_PID"
+helper_kr bounded refresh kr --force --time-limit 3
+kill -CONT "$XO_KEYRING_PID"
+xo_assert_rc 0 "$XO_TMP/bounded.err"
+xo_assert_faster_than 3 "$XO_TMP/bounded.err"
+xo_assert_contains "$XO_TMP/bounded.err" 'WARNING: .*no answer within .*kept in .*kr.json for now' "says it is kept in the file"
+RT5b=$(xo_token_field "$F" refresh_token)
+[ -n "$RT5b" ] && [ "$RT5b" != "$RT5" ] || xo_fail "the rotated token is not in the file" "$F"
+RT5=$RT5b
 xo_keyring_restart
 [ "$(item kr)" = "$RT4" ] || xo_fail "the unlocked keyring does not hold the old token"
 helper_kr moved refresh kr --force

@@ -203,7 +203,7 @@ test_protocol(void)
 	    "token_endpoint\nhttps://t.example/token\naccount\nwork\n");
 	setenv("FAKE_MODE", "stdin", 1);
 	unit_rows++;
-	expect_int("store", keyring_store(&item, "rt-new-one", 10, &err), 0);
+	expect_int("store", keyring_store(&item, "rt-new-one", 10, 0, &err), 0);
 	expect_str("store: the secret on stdin", fake_file("stdin", buf,
 	    sizeof(buf)), "rt-new-one");
 	expect_contains("store: not in argv", strstr(fake_file("argv", buf,
