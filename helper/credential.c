@@ -134,6 +134,17 @@ credential_setup_note(const struct tokfile *tok, const char *who,
 		setup_note(who, renewer);
 }
 
+void
+credential_setup_note_file(const char *file, const char *who)
+{
+	struct tokfile *tok = NULL;
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (tokfile_read(file, &tok) == 0)
+		credential_setup_note(tok, who, pw != NULL ? pw->pw_name : NULL);
+	tokfile_free(tok);
+}
+
 /* Whether S may be a store file's name (and so, after "xoauth2_", a
  * credential's): letters, digits, . _ @ + -, not starting with '.'
  * (systemd skips dot files), at most CRED_NAME_MAX bytes. */
@@ -663,6 +674,11 @@ encrypt_report(const struct move *mv)
 		    CREDENTIAL_PREFIX "%s (%s/%s, encrypted), which %s loads",
 		    mv->items[i].k->label, mv->items[i].name, mv->dir,
 		    mv->items[i].name, unit);
+	/* A renewal forced in a unit with the same credentials proves the
+	 * credential; the unit's own start proves it starts. */
+	msg(mv->m->who, "check that a renewal works with it: systemd-run "
+	    "--wait --pipe -p User=%s -p LoadCredentialEncrypted=xoauth2:%s "
+	    PROG " refresh --force %s", mv->user, mv->dir, w);
 	msg(mv->m->who, "check that the unit renews with it: systemctl "
 	    "start %s && " PROG " status %s", unit, w);
 	for (i = 0; i < mv->n; i++)

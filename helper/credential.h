@@ -97,4 +97,8 @@ int credential_named(const struct tokfile *tok);
 void credential_setup_note(const struct tokfile *tok, const char *who,
     const char *renewer);
 
+/* The same for the token file FILE, read as we are: for a command that
+ * works as the file's owner (set, in cmd_as_owner), who renews it. */
+void credential_setup_note_file(const char *file, const char *who);
+
 #endif

@@ -113,10 +113,18 @@ echo "   ok: the token files (nobody's, 0600) name xoauth2_contoso-key and xoaut
 xo_assert_contains "$XO_TMP/enc-a.out" \
     "check that the unit renews with it: systemctl start xoauth2-token-refresh@$U.service && xoauth2-token status $FA" \
     "how to check"
+xo_assert_contains "$XO_TMP/enc-a.out" \
+    "check that a renewal works with it: systemd-run --wait --pipe -p User=$U -p LoadCredentialEncrypted=xoauth2:$CS xoauth2-token refresh --force $FA" \
+    "the forced renewal in a unit"
 xo_assert_contains "$XO_TMP/enc-a.out" "then remove the plaintext private key: shred -u $D/app.key" "the shred"
 xo_assert_contains "$XO_TMP/enc-b.out" "the plugin's own refresh cannot renew this account, the timer does; check it is enabled: systemctl enable --now xoauth2-token-refresh@$U.timer" \
     "the note that only the unit renews"
 echo "   ok: it says how to check, the exact shred -u, and that only the timer renews"
+run set-note "${AS_USER[@]}" "$XO_HELPER" set fabrikam --notify ''
+xo_assert_rc 0 "$XO_TMP/set-note.out"
+xo_assert_contains "$XO_TMP/set-note.out" "fabrikam: renewal needs a systemd credential, which only xoauth2-token-refresh@$U.service gets" \
+    "set's note"
+echo "   ok: set, on a file that names a credential, says the same"
 
 xo_step "a CREDENTIALS_DIRECTORY as systemd makes it: the unit's command renews"
 CD=$XO_TMP/run-credentials
