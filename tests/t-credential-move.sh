@@ -19,7 +19,9 @@
 #   3. decrypt brings each back to a new 0600 file of nobody's, the token
 #      file names it again, the encrypted copy is gone, and a renewal
 #      without CREDENTIALS_DIRECTORY works;
-#   4. root lends nothing: the owner makes the secret's path a symlink to
+#   4. --for postfix: postfix's token file, postfix's directory of the
+#      store, the messages name xoauth2-token-postfix.service/.timer;
+#   5. root lends nothing: the owner makes the secret's path a symlink to
 #      /etc/shadow, a FIFO, or names a file of root's: refused, nothing
 #      encrypted, the token file unchanged; a store others may enter,
 #      and a caller who is not root: refused.
@@ -178,6 +180,38 @@ for f in "$FA" "$FB"; do
         || xo_fail "${f##*/}: not renewed from the files" "$XO_TMP/renew-files.out"
 done
 echo "   ok: renewed from the files, without CREDENTIALS_DIRECTORY"
+
+xo_step "--for postfix: postfix's store, postfix's directory of the credential store"
+# A postfix instance as far as the setup reads it (postconf -c DIR).
+PFD=$XO_TMP/pf
+mkdir -p "$PFD"
+printf 'queue_directory = %s\nmail_owner = postfix\n' "$PFD/q" >"$PFD/main.cf"
+printf 'smtp unix - - n - - smtp\nrelay unix - - n - - smtp\n' >"$PFD/master.cf"
+install -d -m 755 "$PFD/q"
+install -d -o postfix -g postfix -m 700 "$PFD/q/xoauth2" "$PFD/creds"
+install -o postfix -g postfix -m 600 "$D/secret" "$PFD/creds/relay.secret"
+install -o postfix -g postfix -m 600 "$FB" "$PFD/q/xoauth2/relay.json"
+python3 - "$PFD/q/xoauth2/relay.json" "$PFD/creds/relay.secret" <<'PY'
+import json, os, sys
+t = json.load(open(sys.argv[1])); t["client_secret_file"] = sys.argv[2]
+t.pop("client_secret_credential", None); t["account"] = "relay"
+open(sys.argv[1], "w").write(json.dumps(t))
+PY
+run pf-enc "$XO_HELPER" credential encrypt relay --for postfix --postfix-config "$PFD" --with-key host
+xo_assert_rc 0 "$XO_TMP/pf-enc.out"
+[ "$(stat -c '%U %a' "$XOAUTH2_CREDSTORE/postfix/relay-secret")" = "root 600" ] \
+    || xo_fail "no root-owned $XOAUTH2_CREDSTORE/postfix/relay-secret"
+[ "$(xo_token_field "$PFD/q/xoauth2/relay.json" client_secret_credential)" = xoauth2_relay-secret ] \
+    || xo_fail "postfix's token file does not name the credential"
+[ "$(stat -c %U "$PFD/q/xoauth2/relay.json")" = postfix ] || xo_fail "postfix's token file is not postfix's any more"
+xo_assert_contains "$XO_TMP/pf-enc.out" "systemctl start xoauth2-token-postfix.service && xoauth2-token status $PFD/q/xoauth2/relay.json" "the postfix unit"
+xo_assert_contains "$XO_TMP/pf-enc.out" "systemctl enable --now xoauth2-token-postfix.timer" "the postfix timer"
+echo "   ok: $XOAUTH2_CREDSTORE/postfix/relay-secret, which xoauth2-token-postfix.service loads; the token file stays postfix's"
+run pf-dec "$XO_HELPER" credential decrypt relay --for postfix --postfix-config "$PFD" --to "$PFD/creds/relay.secret.back"
+xo_assert_rc 0 "$XO_TMP/pf-dec.out"
+cmp -s "$PFD/creds/relay.secret.back" "$D/secret" && [ "$(stat -c '%U %a' "$PFD/creds/relay.secret.back")" = "postfix 600" ] \
+    || xo_fail "postfix's secret did not come back as postfix's 0600 file"
+echo "   ok: and back, as postfix's 0600 file"
 
 xo_step "root lends nothing: a symlink to /etc/shadow, a FIFO, root's file"
 # refused NAME WORDS: encrypt of fabrikam refused, nothing in the store,
