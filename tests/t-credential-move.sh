@@ -146,7 +146,8 @@ if grep -q CREDENTIALS_DIRECTORY "$(dirname "$XO_HELPER")/xoauth2-token-full"; t
             || xo_fail "${f##*/}: not renewed from the credentials" "$XO_TMP/renew-creds.out"
     done
     echo "   ok: both renewed with the secrets from \$CREDENTIALS_DIRECTORY"
-    run plugin "${AS_USER[@]}" "$XO_HELPER" test fabrikam --imap "127.0.0.1:$XO_IMAP_PORT" --plain
+    run plugin "${AS_USER[@]}" "$XO_HELPER" test fabrikam --imap "127.0.0.1:$XO_IMAP_PORT" --plain \
+        --plugin-dir "$XO_PLUGIN_DIR"
     xo_assert_rc 0 "$XO_TMP/plugin.out"
     echo "   ok: a login through the plugin with the renewed token"
 else
