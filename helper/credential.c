@@ -31,7 +31,7 @@
 /* What systemd may hand a unit (CREDENTIAL_SIZE_MAX is 1 MiB); what we
  * move is at most SECRET_MAX (secret.h reads no more). */
 #define CRED_READ_MAX	(1024 * 1024)
-#define CRED_NAME_MAX	200
+#define CRED_NAME_MAX	CREDENTIAL_NAME_MAX
 /* The pipe from the owner's child: every secret it may send at once. */
 #define CRED_PIPE_SIZE	(1024 * 1024)
 
@@ -145,11 +145,8 @@ credential_setup_note_file(const char *file, const char *who)
 	tokfile_free(tok);
 }
 
-/* Whether S may be a store file's name (and so, after "xoauth2_", a
- * credential's): letters, digits, . _ @ + -, not starting with '.'
- * (systemd skips dot files), at most CRED_NAME_MAX bytes. */
-static int
-name_ok(const char *s)
+int
+credential_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -174,7 +171,7 @@ move_names(struct move *mv, const struct become *b)
 	if (n > 5 && strcmp(base + n - 5, ".json") == 0)
 		n -= 5;
 	snprintf(mv->account, sizeof(mv->account), "%.*s", (int)n, base);
-	if (n > CRED_NAME_MAX - 16 || !name_ok(mv->account)) {
+	if (n > CRED_NAME_MAX - 16 || !credential_name_ok(mv->account)) {
 		msg(mv->m->who, "the account name '%s' cannot name a systemd "
 		    "credential (letters, digits, . _ @ + -, not starting with "
 		    "'.'); copy the token file to such a name first",
@@ -182,7 +179,8 @@ move_names(struct move *mv, const struct become *b)
 		return XO_E_USAGE;
 	}
 	if ((pw = getpwuid(b->uid)) == NULL ||
-	    strlen(pw->pw_name) >= sizeof(mv->user) || !name_ok(pw->pw_name)) {
+	    strlen(pw->pw_name) >= sizeof(mv->user) ||
+	    !credential_name_ok(pw->pw_name)) {
 		msg(mv->m->who, "%s belongs to uid %u, which has no usable user "
 		    "name: the units load a user's directory by name; give the "
 		    "file to a user first (chown)", mv->m->path,
@@ -757,7 +755,7 @@ owner_find(const struct become *b, void *arg)
 		    "one of --secret, --key, --passphrase, --service-account");
 	else if (strncmp(cred = *member(tok, k->cred_off), CREDENTIAL_PREFIX,
 	    strlen(CREDENTIAL_PREFIX)) != 0 ||
-	    !name_ok(cred + strlen(CREDENTIAL_PREFIX)))
+	    !credential_name_ok(cred + strlen(CREDENTIAL_PREFIX)))
 		msg(mv->m->who, "its %s %s was not made by `credential "
 		    "encrypt' (not " CREDENTIAL_PREFIX "NAME): bring it back "
 		    "with systemd-creds yourself", k->cred_member, cred);

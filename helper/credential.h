@@ -85,6 +85,12 @@ int credential_encrypt(const struct credential_move *m);
  * XO_E_* class after a message. */
 int credential_decrypt(const struct credential_move *m);
 
+/* Whether S may name a store file (and so, after "xoauth2_", a
+ * credential): letters, digits, . _ @ + -, not starting with '.'
+ * (systemd skips dot files), at most CREDENTIAL_NAME_MAX bytes. */
+#define CREDENTIAL_NAME_MAX	200
+int credential_name_ok(const char *s);
+
 /* Whether TOK names a secret as a systemd credential. */
 int credential_named(const struct tokfile *tok);
 
