@@ -24,6 +24,7 @@
 #include "credfile.h"
 #include "errors.h"
 #include "secret.h"
+#include "stop.h"
 #include "tokfile.h"
 #include "xo_err.h"
 #include "xo_util.h"
@@ -194,6 +195,10 @@ split_step(struct split *s, const char *command, struct xo_err *err)
 		s->p++;
 		return 0;
 	}
+	if (c == '\\' && s->p[1] == '\n') {	/* a continued line */
+		s->p += 2;
+		return 0;
+	}
 	if (!s->inword) {
 		s->words[s->n++] = s->w;
 		s->inword = 1;
@@ -362,6 +367,16 @@ open_words(const struct secret_src *src, int r, const char *what,
 	char word[XO_SHELL_WORD_MAX];
 
 	xo_shell_word(word, sizeof(word), path);
+	if (src->kind == SECRET_CREDENTIAL &&
+	    (r == CREDFILE_E_OWNER || r == CREDFILE_E_PERMS))
+		return xo_err_set(err, r, "refusing the %s's systemd credential "
+		    "%s (%s): %s (mode %04o, uid %u); systemd makes a "
+		    "credential 0400 or 0440 for the unit's user: run this in "
+		    "the unit whose User= renews (uid %u), with "
+		    "LoadCredentialEncrypted=", src->label, path, src->member,
+		    r == CREDFILE_E_OWNER ? "it belongs to another user" :
+		    "group or others may change it", (unsigned)(st->st_mode &
+		    07777), (unsigned)st->st_uid, (unsigned)geteuid());
 	switch (r) {
 	case CREDFILE_E_NOTREG:
 		return xo_err_set(err, r, "refusing the %s's %s %s (%s): not a "
@@ -375,9 +390,8 @@ open_words(const struct secret_src *src, int r, const char *what,
 		    (unsigned)geteuid(), word);
 	case CREDFILE_E_PERMS:
 		return xo_err_set(err, r, "refusing the %s's %s %s (%s): group "
-		    "or others may %s it (mode %04o); run: chmod 600 %s",
-		    src->label, what, path, src->member, src->kind ==
-		    SECRET_FILE ? "read or change" : "change",
+		    "or others may read or change it (mode %04o); run: chmod "
+		    "600 %s", src->label, what, path, src->member,
 		    (unsigned)(st->st_mode & 07777), word);
 	case -ENOENT:
 		return xo_err_set(err, r, "no %s's %s %s (%s in the token "
@@ -604,19 +618,32 @@ command_child(char **argv, int outfd, int statusfd)
 	_exit(127);
 }
 
+#define RUN_REAP_MS	2000	/* for a killed leader to be gone */
+
 /* Kills RUN's process group (and its leader, had setpgid failed) and
- * reaps the leader into *STATUSp. */
-static void
+ * reaps the leader into *STATUSp.  Returns 0, or -ETIMEDOUT if it is
+ * not gone RUN_REAP_MS after SIGKILL (stuck in the kernel, on a dead
+ * NFS server: it is left, not waited for). */
+static int
 command_kill(struct run *run, int *statusp)
 {
+	struct timespec nap = { 0, 10 * 1000000L };
+	int64_t until = xo_now_ms() + RUN_REAP_MS;
 	int st = 0;
+	pid_t w;
 
 	(void)kill(-run->pid, SIGKILL);
 	(void)kill(run->pid, SIGKILL);
-	while (waitpid(run->pid, &st, 0) == -1 && errno == EINTR)
-		;
+	while ((w = waitpid(run->pid, &st, WNOHANG)) == 0 ||
+	    (w == -1 && errno == EINTR)) {
+		if (xo_now_ms() >= until)
+			return -ETIMEDOUT;
+		if (w == 0)
+			(void)nanosleep(&nap, NULL);
+	}
 	if (statusp != NULL)
 		*statusp = st;
+	return w == run->pid ? 0 : -ECHILD;
 }
 
 /* Words an exec failure E of ARGV for SRC. */
@@ -668,7 +695,7 @@ command_start(const struct secret_src *src, char **argv, struct run *run,
 		;
 	close(st[0]);
 	if (n == (ssize_t)sizeof(e)) {
-		command_kill(run, NULL);
+		(void)command_kill(run, NULL);
 		close(out[0]);
 		return exec_words(src, argv, e, err);
 	}
@@ -749,7 +776,9 @@ run_exited(struct run *run)
 /* Reads RUN's output to its end, or until its leader has exited and the
  * output holds nothing more (a grandchild may keep it open: it is
  * killed with the group).  Returns 0, SECRET_E_TIMEOUT,
- * SECRET_E_TOOBIG or -errno. */
+ * SECRET_E_TOOBIG, XO_E_TEMPFAIL once told to stop (stop.h: SIGTERM,
+ * SIGINT, which the command's own process group does not get from a
+ * terminal), or -errno. */
 static int
 run_collect(struct run *run)
 {
@@ -760,6 +789,8 @@ run_collect(struct run *run)
 	for (;;) {
 		if ((left = run->deadline - xo_now_ms()) <= 0)
 			return SECRET_E_TIMEOUT;
+		if (stop_requested())
+			return XO_E_TEMPFAIL;
 		pfd.fd = run->fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
@@ -786,6 +817,8 @@ run_wait(struct run *run)
 	while (!run->exited) {
 		if (xo_now_ms() >= run->deadline)
 			return SECRET_E_TIMEOUT;
+		if (stop_requested())
+			return XO_E_TEMPFAIL;
 		if (!(run->exited = run_exited(run)))
 			(void)nanosleep(&nap, NULL);
 	}
@@ -805,6 +838,10 @@ command_words(const struct secret_src *src, const struct run *run,
 		    "/dev/null here); XOAUTH2_SECRET_TIMEOUT=SECONDS (at most "
 		    "600) gives it longer", src->label, src->member, prog,
 		    run->seconds, (unsigned)geteuid());
+	if (r == XO_E_TEMPFAIL)
+		return xo_err_set(err, r, "stopped by %s while the command for "
+		    "the %s (%s), %s, ran: it was killed", stop_name(
+		    stop_requested()), src->label, src->member, prog);
 	if (r == SECRET_E_TOOBIG)
 		return xo_err_set(err, r, "the command for the %s (%s), %s, "
 		    "printed more than %d bytes, which no %s is; it was "
@@ -862,7 +899,10 @@ read_command(const struct secret_src *src, struct secret *out,
 		goto out;
 	if ((r = run_collect(&run)) == 0)
 		r = run_wait(&run);
-	command_kill(&run, &st);	/* any of its group still there */
+	/* Any of its group still there goes too; a leader that had exited
+	 * (r == 0) is reaped at once. */
+	if (command_kill(&run, &st) != 0 && r == 0)
+		r = -ECHILD;
 	if (r != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		r = command_words(src, &run, argv[0], r, st, err);
 		goto out;
@@ -887,7 +927,7 @@ secret_read(const struct secret_src *src, struct secret *out,
 {
 	out->data = NULL;
 	out->len = 0;
-	switch (src->kind) {
+	switch (src->value != NULL ? src->kind : SECRET_NOWHERE) {
 	case SECRET_FILE:
 		return read_file(src, out, err);
 	case SECRET_CREDENTIAL:

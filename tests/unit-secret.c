@@ -23,6 +23,7 @@
 #include "errors.h"
 #include "credfile.h"
 #include "secret.h"
+#include "stop.h"
 #include "tokfile.h"
 #include "unit.h"
 #include "xo_err.h"
@@ -45,6 +46,7 @@ static const struct {
 	{ "double quotes", "\"a \\\" \\\\ \\$ \\` b\"", { "a \" \\ $ ` b" } },
 	{ "other backslash kept in \"\"", "\"a\\nb\"", { "a\\nb" } },
 	{ "backslash outside", "a\\ b \\|", { "a b", "|" } },
+	{ "continued line", "a \\\nb c\\\nd", { "a", "b", "cd" } },
 	{ "glued", "a'b'\"c\"d", { "abcd" } },
 	{ "empty word later", "x '' \"\"", { "x", "", "" } },
 	{ "operators quoted", "'|;&<>()$`' \"|;&<>()\"", { "|;&<>()$`",
@@ -261,7 +263,8 @@ static const struct {
 	{ "symlink", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, LINK, "s\n", 2,
 	    0400, 0, "not a regular file", CREDFILE_E_NOTREG },
 	{ "group-writable", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, REG,
-	    "s\n", 2, 0460, 0, "chmod 600", CREDFILE_E_PERMS },
+	    "s\n", 2, 0460, 0, "group or others may change it",
+	    CREDFILE_E_PERMS },
 	{ "not-ours", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, REG, "s\n", 2,
 	    0400, 1, "uid 65534", CREDFILE_E_OWNER },
 	{ "missing", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE, NULL, 0,
@@ -484,12 +487,11 @@ check_command(const char *label, const void *p)
 	const __typeof__(command_rows[0]) *t = p;
 	struct secret_src src = { 0 };
 	struct secret out = { NULL, 0 };
+	const char *at = strchr(t->command, '@');
 	struct xo_err err;
 	char command[256];
 	int64_t t0, ms;
 	int r;
-
-	const char *at = strchr(t->command, '@');
 
 	if (at != NULL)
 		snprintf(command, sizeof(command), "%.*s%s%s",
@@ -556,7 +558,14 @@ check_fds_and_sigchld(void)
 	int fd;
 
 	unit_rows += 2;
+	/* Above the few a child uses on its way to exec (0 to 3). */
 	fd = open("/dev/null", O_RDONLY);
+	if (fd != -1 && fd < 20) {
+		int high = fcntl(fd, F_DUPFD, 20);
+
+		close(fd);
+		fd = high;
+	}
 	snprintf(command, sizeof(command), "readlink /proc/self/fd/%d", fd);
 	src.value = command;
 	expect_int("our descriptor not inherited", secret_read(&src, &out,
@@ -572,6 +581,40 @@ check_fds_and_sigchld(void)
 	expect_int("SIGCHLD ignored: still", sa.sa_handler == SIG_IGN, 1);
 	signal(SIGCHLD, SIG_DFL);
 	secret_clear(&out);
+}
+
+/* Told to stop (SIGTERM: stop.h) while the command runs: the command's
+ * group, which no terminal signals, is killed at once.  Last: the flag
+ * stays set. */
+static void
+check_stop(void)
+{
+	const char *label = "SIGTERM: the command killed at once";
+	struct secret_src src = { SECRET_CLIENT_SECRET, SECRET_COMMAND, NULL,
+	    "some_command", "some secret" };
+	struct secret out = { NULL, 0 };
+	struct xo_err err;
+	char command[256];
+	int64_t t0;
+	pid_t pid;
+
+	unit_rows++;
+	stop_catch();
+	setenv("XOAUTH2_SECRET_TIMEOUT", "60", 1);
+	/* The command signals us itself, once it runs: no guessed time. */
+	snprintf(command, sizeof(command), "sh -c 'echo $$ >%s/st.pid; kill "
+	    "-TERM $PPID; exec sleep 30'", dir);
+	src.value = command;
+	t0 = xo_now_ms();
+	expect_int(label, secret_read(&src, &out, &err), XO_E_TEMPFAIL);
+	expect_contains(label, err.msg, "stopped by SIGTERM");
+	if (xo_now_ms() - t0 > 2000)
+		unit_fail(label, "took %lld ms", (long long)(xo_now_ms() - t0));
+	expect_int(unit_labelf("%s: flag", label), stop_requested(), SIGTERM);
+	pid = read_pid("st.pid");	/* the leader: reaped by secret_read */
+	if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+		unit_fail(label, "the command (pid %ld) is still there",
+		    (long)pid);
 }
 
 int
@@ -598,6 +641,7 @@ main(void)
 	UNIT_TABLE_NAMED(command_rows, check_command);
 	check_group_killed();
 	check_fds_and_sigchld();
+	check_stop();
 	rows = unit_rows;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
