@@ -96,8 +96,9 @@ secret_where(const struct tokfile *tok, enum secret_slot slot,
 			continue;
 		if (src->kind != SECRET_NOWHERE)
 			return xo_err_set(err, SECRET_E_TWO, "the token file "
-			    "names two places for the %s: %s and %s; keep one "
-			    "of them (xoauth2-token set, or edit the file)",
+			    "names two places for the %s, %s and %s, and "
+			    "which one is meant is not for us to guess; remove "
+			    "one of them from the token file",
 			    row->label, src->member, row->member[k].name);
 		src->kind = (enum secret_kind)(k + 1);
 		src->value = value;
@@ -456,7 +457,7 @@ credential_name_ok(const char *name)
 	    strcmp(name, "..") == 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (name[i] == '/' || name[i] <= ' ' || name[i] > '~')
+		if (name[i] == '/' || name[i] < ' ' || name[i] > '~')
 			return 0;
 	return 1;
 }
@@ -921,6 +922,24 @@ read_command(const struct secret_src *src, struct secret *out,
 	return r;
 }
 
+/* The words for a secret that is nowhere: the members that could say. */
+static int
+none_words(const struct secret_src *src, struct xo_err *err)
+{
+	const struct where_row *row = row_of(src->slot);
+	char names[256];
+	size_t k, n = 0;
+
+	names[0] = '\0';
+	for (k = 0; row != NULL && k < 3; k++)
+		if (row->member[k].offset != NO_MEMBER)
+			n += (size_t)snprintf(names + n, sizeof(names) - n,
+			    "%s%s", n > 0 ? " or " : "", row->member[k].name);
+	return xo_err_set(err, SECRET_E_NONE, "the token file says nowhere "
+	    "where the %s is (%s); name it, or log in again",
+	    row != NULL ? row->label : "secret", names);
+}
+
 int
 secret_read(const struct secret_src *src, struct secret *out,
     struct xo_err *err)
@@ -935,9 +954,6 @@ secret_read(const struct secret_src *src, struct secret *out,
 	case SECRET_COMMAND:
 		return read_command(src, out, err);
 	default:
-		return xo_err_set(err, SECRET_E_NONE, "the token file names "
-		    "no %s (%s, or the same as a credential or a command)",
-		    src->label != NULL ? src->label : "secret",
-		    src->member != NULL ? src->member : "its _file member");
+		return none_words(src, err);
 	}
 }

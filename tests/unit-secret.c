@@ -227,7 +227,16 @@ check_where(const char *label, const void *p)
 	expect_str(unit_labelf("%s: member", label), src.member, t->member);
 	if (t->kind != SECRET_NOWHERE)
 		expect_str(unit_labelf("%s: value", label), src.value, "value0");
-	secret_describe(&src, buf, sizeof(buf));
+	if (t->kind == SECRET_NOWHERE) {
+		struct secret out = { NULL, 0 };
+
+		expect_int(unit_labelf("%s: read", label),
+		    secret_read(&src, &out, &err), SECRET_E_NONE);
+		expect_contains(unit_labelf("%s: read", label), err.msg,
+		    t->slot == SECRET_PRIVATE_KEY ? "private_key_file or "
+		    "private_key_credential)" : "client_secret_file or "
+		    "client_secret_credential or client_secret_command)");
+	}
 	expect_contains(unit_labelf("%s: describe", label),
 	    secret_describe(&src, buf, sizeof(buf)), t->kind ==
 	    SECRET_NOWHERE ? "nowhere" : "value0");
@@ -285,8 +294,14 @@ static const struct {
 	    "plain file name", SECRET_E_NAME },
 	{ "", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE, NULL, 0, 0, 0,
 	    "plain file name", SECRET_E_NAME },
-	{ "sp ace", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE, NULL, 0,
+	{ "tab\tname", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE, NULL, 0,
 	    0, 0, "plain file name", SECRET_E_NAME },
+	{ "\xc3\xa9t\xc3\xa9", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE,
+	    NULL, 0, 0, 0, "plain file name", SECRET_E_NAME },
+	{ "a 256-byte name", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE,
+	    NULL, 0, 0, 0, "plain file name", SECRET_E_NAME },
+	{ "sp ace", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, REG, "sp\n", 3,
+	    0400, 0, "sp" },
 	{ "file-0600", SECRET_FILE, SECRET_CLIENT_SECRET, REG, "f\n", 2, 0600,
 	    0, "f" },
 	{ "file-0640", SECRET_FILE, SECRET_CLIENT_SECRET, REG, "f\n", 2, 0640,
@@ -337,21 +352,25 @@ static void
 check_read(const char *label, const void *p)
 {
 	const __typeof__(read_rows[0]) *t = p;
-	char path[128];
+	char path[128], name256[257];
 	struct secret_src src = { 0 };
 	struct secret out = { NULL, 0 };
 	struct xo_err err;
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, t->name);
-	if (strchr(t->name, '/') == NULL && t->name[0] != '.' &&
-	    make_file(t, path) != 0) {
+	if (make_file(t, path) != 0) {
 		printf("skip %s: cannot be made here (root needed?)\n", label);
 		return;
 	}
 	src.slot = t->slot;
 	src.kind = t->kind;
 	src.value = t->kind == SECRET_FILE ? path : t->name;
+	if (strcmp(t->name, "a 256-byte name") == 0) {
+		memset(name256, 'n', sizeof(name256) - 1);
+		name256[sizeof(name256) - 1] = '\0';
+		src.value = name256;
+	}
 	src.member = "some_member";
 	src.label = "some secret";
 	xo_err_clear(&err);
