@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -359,25 +360,39 @@ secret_finish(const struct secret_src *src, char *buf, size_t len,
 	return r;
 }
 
+/* UID as people say it, "postfix (uid 107)", into BUF; returns BUF. */
+static const char *
+user_words(uid_t uid, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, size, "%s (uid %u)", pw->pw_name, (unsigned)uid);
+	else
+		snprintf(buf, size, "uid %u", (unsigned)uid);
+	return buf;
+}
+
 /* Words the failure R to open the file or credential PATH (WHAT: "file"
  * or "systemd credential") of SRC. */
 static int
 open_words(const struct secret_src *src, int r, const char *what,
     const char *path, const struct stat *st, struct xo_err *err)
 {
-	char word[XO_SHELL_WORD_MAX];
+	char word[XO_SHELL_WORD_MAX], owner[96], me[96];
 
 	xo_shell_word(word, sizeof(word), path);
+	user_words(st->st_uid, owner, sizeof(owner));
+	user_words(geteuid(), me, sizeof(me));
 	if (src->kind == SECRET_CREDENTIAL &&
 	    (r == CREDFILE_E_OWNER || r == CREDFILE_E_PERMS))
 		return xo_err_set(err, r, "refusing the %s's systemd credential "
-		    "%s (%s): %s (mode %04o, uid %u); systemd makes a "
-		    "credential 0400 or 0440 for the unit's user: run this in "
-		    "the unit whose User= renews (uid %u), with "
-		    "LoadCredentialEncrypted=", src->label, path, src->member,
-		    r == CREDFILE_E_OWNER ? "it belongs to another user" :
-		    "group or others may change it", (unsigned)(st->st_mode &
-		    07777), (unsigned)st->st_uid, (unsigned)geteuid());
+		    "%s (%s): %s %s, mode %04o; systemd makes a credential "
+		    "0400 or 0440 for the unit's user: run this in the unit "
+		    "whose User= renews, %s, with LoadCredentialEncrypted=",
+		    src->label, path, src->member, r == CREDFILE_E_OWNER ?
+		    "it belongs to" : "group or others may change it, owner",
+		    owner, (unsigned)(st->st_mode & 07777), me);
 	switch (r) {
 	case CREDFILE_E_NOTREG:
 		return xo_err_set(err, r, "refusing the %s's %s %s (%s): not a "
@@ -385,10 +400,9 @@ open_words(const struct secret_src *src, int r, const char *what,
 		    "the file itself", src->label, what, path, src->member);
 	case CREDFILE_E_OWNER:
 		return xo_err_set(err, r, "refusing the %s's %s %s (%s): it "
-		    "belongs to uid %u, and is read as uid %u, who must own it "
-		    "(or root); run: chown %u %s", src->label, what, path,
-		    src->member, (unsigned)st->st_uid, (unsigned)geteuid(),
-		    (unsigned)geteuid(), word);
+		    "belongs to %s, and the renewal reads it as %s, who must "
+		    "own it; run: chown %u %s", src->label, what, path,
+		    src->member, owner, me, (unsigned)geteuid(), word);
 	case CREDFILE_E_PERMS:
 		return xo_err_set(err, r, "refusing the %s's %s %s (%s): group "
 		    "or others may read or change it (mode %04o); run: chmod "
@@ -582,9 +596,9 @@ command_timeout(void)
 }
 
 /* The child: stdin /dev/null, stdout OUTFD, stderr ours, its own
- * process group, no other descriptor, default SIGPIPE; then ARGV.  An
- * exec failure's errno goes to STATUSFD (close-on-exec: nothing comes
- * when the exec works). */
+ * process group, no other descriptor, default SIGPIPE; then ARGV.  A
+ * failure's errno goes to STATUSFD (close-on-exec: nothing comes when
+ * the exec works), negated if it came before the exec. */
 static void __attribute__((noreturn))
 command_child(char **argv, int outfd, int statusfd)
 {
@@ -606,7 +620,7 @@ command_child(char **argv, int outfd, int statusfd)
 	    (statusfd = fcntl(statusfd, F_DUPFD_CLOEXEC, 3)) == -1 ||
 	    dup2(nul, STDIN_FILENO) == -1 || dup2(outfd, STDOUT_FILENO) == -1 ||
 	    dup2(statusfd, 3) == -1 || fcntl(3, F_SETFD, FD_CLOEXEC) == -1) {
-		e = errno;
+		e = -errno;
 		if (write(statusfd, &e, sizeof(e)) != (ssize_t)sizeof(e))
 			_exit(126);	/* seen as an exit status */
 		_exit(127);
@@ -647,13 +661,18 @@ command_kill(struct run *run, int *statusp)
 	return w == run->pid ? 0 : -ECHILD;
 }
 
-/* Words an exec failure E of ARGV for SRC. */
+/* Words a failure E of ARGV for SRC: an exec's errno, or (negative)
+ * one before the exec. */
 static int
 exec_words(const struct secret_src *src, char **argv, int e,
     struct xo_err *err)
 {
 	const char *path = getenv("PATH");
 
+	if (e < 0)
+		return xo_err_set(err, e, "cannot run the command for the %s "
+		    "(%s): its standard input (/dev/null) or output could not "
+		    "be set up: %s", src->label, src->member, strerror(-e));
 	if (e == ENOENT && strchr(argv[0], '/') == NULL)
 		return xo_err_set(err, -e, "cannot run the command for the %s "
 		    "(%s): no program %s in PATH (%s); name it by its full "
@@ -832,13 +851,16 @@ static int
 command_words(const struct secret_src *src, const struct run *run,
     const char *prog, int r, int st, struct xo_err *err)
 {
+	char me[96];
+
+	user_words(geteuid(), me, sizeof(me));
 	if (r == SECRET_E_TIMEOUT)
 		return xo_err_set(err, r, "the command for the %s (%s), %s, "
 		    "did not finish in %d s and was killed; run it by hand, as "
-		    "uid %u, to see where it waits (a prompt? its input is "
+		    "%s, to see where it waits (a prompt? its input is "
 		    "/dev/null here); XOAUTH2_SECRET_TIMEOUT=SECONDS (at most "
 		    "600) gives it longer", src->label, src->member, prog,
-		    run->seconds, (unsigned)geteuid());
+		    run->seconds, me);
 	if (r == XO_E_TEMPFAIL)
 		return xo_err_set(err, r, "stopped by %s while the command for "
 		    "the %s (%s), %s, ran: it was killed", stop_name(
@@ -855,13 +877,27 @@ command_words(const struct secret_src *src, const struct run *run,
 	if (WIFSIGNALED(st))
 		return xo_err_set(err, SECRET_E_EXIT, "the command for the %s "
 		    "(%s), %s, was killed by signal %d (%s); run it by hand, as "
-		    "uid %u, to see why", src->label, src->member, prog,
-		    WTERMSIG(st), strsignal(WTERMSIG(st)), (unsigned)geteuid());
+		    "%s, to see why (xoauth2-token show prints it)",
+		    src->label, src->member, prog, WTERMSIG(st),
+		    strsignal(WTERMSIG(st)), me);
 	return xo_err_set(err, SECRET_E_EXIT, "the command for the %s (%s), "
 	    "%s, failed (exit status %d; what it said, if anything, is "
-	    "above); run it by hand, as uid %u, to see why", src->label,
-	    src->member, prog, WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-	    (unsigned)geteuid());
+	    "above); run it by hand, as %s, to see why (xoauth2-token show "
+	    "prints it)", src->label, src->member, prog,
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1, me);
+}
+
+/* ERR's message (of code R) begins with the member that holds the
+ * command, as a message about a file begins with its name. */
+static int
+words_for(const struct secret_src *src, int r, struct xo_err *err)
+{
+	char was[XO_ERR_MSG];
+
+	if (err == NULL)
+		return r;
+	snprintf(was, sizeof(was), "%s", err->msg);
+	return xo_err_set(err, r, "%s: %s", src->member, was);
 }
 
 /* SIGCHLD ignored (or SA_NOCLDWAIT) would reap our child behind our
@@ -892,7 +928,7 @@ read_command(const struct secret_src *src, struct secret *out,
 	memset(&run, 0, sizeof(run));
 	run.fd = -1;
 	if ((r = secret_argv_split(src->value, &argv, err)) != 0)
-		return r;
+		return words_for(src, r, err);
 	run.seconds = command_timeout();
 	run.deadline = xo_now_ms() + 1000 * (int64_t)run.seconds;
 	restore = sigchld_save(&old);
