@@ -514,10 +514,12 @@ open_credential(const struct secret_src *src, int *fdp, struct stat *st,
 	if (dir == NULL || dir[0] != '/')
 		return nocreds_words(src, dir, err);
 	snprintf(path, size, "%s/%s", dir, src->value);
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return xo_err_set(err, -errno, "cannot open "
-		    "$CREDENTIALS_DIRECTORY (%s): %s; is this the unit that "
-		    "has the %s?", dir, strerror(errno), src->label);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		r = -errno;
+		return xo_err_set(err, r, "cannot open $CREDENTIALS_DIRECTORY "
+		    "(%s): %s; is this the unit that has the %s?", dir,
+		    strerror(-r), src->label);
+	}
 	r = xo_open_regular(dfd, src->value, &fd, st);
 	close(dfd);
 	if (r == 0 && fd == -1)

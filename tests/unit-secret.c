@@ -244,7 +244,7 @@ check_where(const char *label, const void *p)
 
 /* --- files and credentials ------------------------------------------------ */
 
-enum make { REG, LINK, NONE };
+enum make { REG, LINK, FIFO, NONE };
 
 static const struct {
 	const char	*name;		/* also the file's name in DIR */
@@ -271,6 +271,8 @@ static const struct {
 	    0400, 0, "r" },
 	{ "symlink", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, LINK, "s\n", 2,
 	    0400, 0, "not a regular file", CREDFILE_E_NOTREG },
+	{ "fifo", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, FIFO, NULL, 0,
+	    0600, 0, "not a regular file", CREDFILE_E_NOTREG },
 	{ "group-writable", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, REG,
 	    "s\n", 2, 0460, 0, "group or others may change it",
 	    CREDFILE_E_PERMS },
@@ -321,6 +323,8 @@ make_file(const __typeof__(read_rows[0]) *t, const char *path)
 
 	if (t->make == NONE)
 		return 0;
+	if (t->make == FIFO)
+		return mkfifo(path, t->mode);
 	if (t->make == LINK) {
 		snprintf(target, sizeof(target), "%s.target", path);
 		path = target;
@@ -415,6 +419,12 @@ check_nocreds(void)
 			expect_contains(unit_labelf("no credentials dir %d", pass),
 			    err.msg, words[i]);
 	}
+	unit_rows++;
+	setenv("CREDENTIALS_DIRECTORY", "/nonexistent/credentials", 1);
+	expect_int("credentials dir missing", secret_read(&src, &out, &err),
+	    -ENOENT);
+	expect_contains("credentials dir missing", err.msg,
+	    "cannot open $CREDENTIALS_DIRECTORY (/nonexistent/credentials)");
 	setenv("CREDENTIALS_DIRECTORY", dir, 1);
 }
 
