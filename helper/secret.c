@@ -830,19 +830,24 @@ run_collect(struct run *run)
 	}
 }
 
-/* Waits (until RUN's deadline) for its leader to exit. */
+/* Waits (until RUN's deadline) for its leader to exit: at its output's
+ * end it is exiting, so looked at after 1 ms, then 2, 4... up to
+ * RUN_SLICE_MS. */
 static int
 run_wait(struct run *run)
 {
-	struct timespec nap = { 0, RUN_SLICE_MS * 1000000L };
+	struct timespec nap = { 0, 1000000L };
 
 	while (!run->exited) {
 		if (xo_now_ms() >= run->deadline)
 			return SECRET_E_TIMEOUT;
 		if (stop_requested())
 			return XO_E_TEMPFAIL;
-		if (!(run->exited = run_exited(run)))
-			(void)nanosleep(&nap, NULL);
+		if ((run->exited = run_exited(run)))
+			break;
+		(void)nanosleep(&nap, NULL);
+		if (nap.tv_nsec < RUN_SLICE_MS * 1000000L / 2)
+			nap.tv_nsec *= 2;
 	}
 	return 0;
 }
