@@ -533,6 +533,9 @@ check_command(const char *label, const void *p)
 	src.member = "some_command";
 	src.label = "some secret";
 	xo_err_clear(&err);
+	/* 1 s where the limit is the point, else room for a loaded machine. */
+	setenv("XOAUTH2_SECRET_TIMEOUT", t->code == SECRET_E_TIMEOUT ? "1" :
+	    "30", 1);
 	t0 = xo_now_ms();
 	r = secret_read(&src, &out, &err);
 	ms = xo_now_ms() - t0;
@@ -563,6 +566,7 @@ check_group_killed(void)
 	int64_t t0;
 
 	unit_rows++;
+	setenv("XOAUTH2_SECRET_TIMEOUT", "1", 1);
 	snprintf(command, sizeof(command), "sh -c 'sleep 30 & echo $! "
 	    ">%s/gc.pid; wait'", dir);
 	src.value = command;
@@ -586,7 +590,8 @@ check_fds_and_sigchld(void)
 	char command[64];
 	int fd;
 
-	unit_rows += 2;
+	unit_rows += 3;
+	setenv("XOAUTH2_SECRET_TIMEOUT", "30", 1);
 	/* Above the few a child uses on its way to exec (0 to 3). */
 	fd = open("/dev/null", O_RDONLY);
 	if (fd != -1 && fd < 20) {
@@ -609,6 +614,12 @@ check_fds_and_sigchld(void)
 	sigaction(SIGCHLD, NULL, &sa);
 	expect_int("SIGCHLD ignored: still", sa.sa_handler == SIG_IGN, 1);
 	signal(SIGCHLD, SIG_DFL);
+	secret_clear(&out);
+
+	/* A limit out of 1..600 is not taken (0 would kill at once). */
+	setenv("XOAUTH2_SECRET_TIMEOUT", "0", 1);
+	src.value = "sh -c 'sleep 0.2; printf y'";
+	expect_int("limit 0 not taken", secret_read(&src, &out, &err), 0);
 	secret_clear(&out);
 }
 
@@ -666,7 +677,6 @@ main(void)
 	UNIT_TABLE_NAMED(where_rows, check_where);
 	UNIT_TABLE_NAMED(read_rows, check_read);
 	check_nocreds();
-	setenv("XOAUTH2_SECRET_TIMEOUT", "1", 1);
 	UNIT_TABLE_NAMED(command_rows, check_command);
 	check_group_killed();
 	check_fds_and_sigchld();
