@@ -136,7 +136,9 @@ for f in "$CS"/*; do
 done
 printf placeholder >"$CD/xoauth2"      # SetCredential=xoauth2:placeholder
 chown -R "$U:$G" "$CD"; chmod 400 "$CD"/*; chmod 500 "$CD"
-if grep -q CREDENTIALS_DIRECTORY "$(dirname "$XO_HELPER")/xoauth2-token-full"; then
+# (Renewal reads credentials once app-only renewal goes through secret.h:
+# the same change gives set and login their --client-secret-credential.)
+if "$XO_HELPER" help --table | grep -q -- '^option set --client-secret-credential'; then
     xo_token_expire_file "$FA" -10; xo_token_expire_file "$FB" -10
     r0=$(xo_oauth_refreshes)
     renew renew-creds "$CD"
@@ -151,7 +153,7 @@ if grep -q CREDENTIALS_DIRECTORY "$(dirname "$XO_HELPER")/xoauth2-token-full"; t
     xo_assert_rc 0 "$XO_TMP/plugin.out"
     echo "   ok: a login through the plugin with the renewed token"
 else
-    echo "   SKIPPED: this helper does not read systemd credentials yet (secret.c: i21-secret/i21-apponly)"
+    echo "   SKIPPED: this helper's app-only renewal does not read systemd credentials yet (i21-apponly)"
 fi
 
 xo_step "credential decrypt: back to new files, the encrypted copies gone"
