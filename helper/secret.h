@@ -85,9 +85,21 @@ int secret_where(const struct tokfile *tok, enum secret_slot slot,
     struct secret_src *src, struct xo_err *err);
 
 /* Reads SRC's secret into *OUT (wipe it with secret_clear).  A text
- * secret (client secret, passphrase) loses one trailing "\n" or "\r\n";
- * a secret that is empty, holds a NUL byte (text), or is larger than
- * SECRET_MAX is refused.  Returns 0 or a negative code with ERR saying
+ * secret (client secret, passphrase) is the first line of what was read,
+ * without its "\n" or "\r\n" (the rest is wiped: a note in the file,
+ * the metadata lines `pass show` prints after the password), as the
+ * helper always read a client_secret_file; a PEM or JSON secret (key,
+ * service account) is kept as read.  A secret that is empty, holds a
+ * NUL byte (text: XO_E_DATA), or is larger than SECRET_MAX is refused.
+ * A file or credential that is not a regular file, not ours (a
+ * credential: nor root's), or that others may change (a file: or read)
+ * gives credfile.h's CREDFILE_E_* codes.  A command runs until its
+ * output ends and it exits (a grandchild that keeps the output open is
+ * not waited for), at most SECRET_COMMAND_TIMEOUT seconds
+ * (XOAUTH2_SECRET_TIMEOUT, 1 to 600, read with secure_getenv), and no
+ * longer than until the helper is told to stop (stop.h: XO_E_TEMPFAIL);
+ * then what is left of its process group is killed.  A command that
+ * cannot start gives -errno (-ENOENT: no such program).  Returns 0 or a negative code with ERR saying
  * what happened and what to do (naming the member, the file, the
  * credential or the command's first word; never the secret). */
 int secret_read(const struct secret_src *src, struct secret *out,

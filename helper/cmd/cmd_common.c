@@ -21,9 +21,11 @@
 
 #include "become.h"
 #include "cmd.h"
+#include "credfile.h"
 #include "errors.h"
 #include "keyring.h"
 #include "msg.h"
+#include "secret.h"
 #include "store.h"
 #include "tokfile.h"
 #include "xo_util.h"
@@ -66,6 +68,25 @@ static const struct {
 	{ STORE_E_NAME, EX_USAGE, NULL },
 	{ STORE_E_JSONEXT, EX_USAGE, NULL },
 	{ STORE_E_NOHOME, EX_CONFIG, NULL },
+	/* A credential file or a systemd credential refused (credfile.h,
+	 * secret.h): as an unsafe token file. */
+	{ CREDFILE_E_NOTREG, EX_NOPERM, NULL },
+	{ CREDFILE_E_OWNER, EX_NOPERM, NULL },
+	{ CREDFILE_E_PERMS, EX_NOPERM, NULL },
+	/* Where a secret lives (secret.h): the token file or the unit says
+	 * something wrong, or nothing, until someone fixes it; a command
+	 * that failed or took too long may do better on the next run (a
+	 * vault that was unreachable, a keyring still locked). */
+	{ SECRET_E_TWO, EX_CONFIG, NULL },
+	{ SECRET_E_NONE, EX_CONFIG, NULL },
+	{ SECRET_E_NOCREDS, EX_CONFIG, NULL },
+	{ SECRET_E_NAME, EX_CONFIG, NULL },
+	{ SECRET_E_EXIT, EX_TEMPFAIL, NULL },
+	{ SECRET_E_TIMEOUT, EX_TEMPFAIL, NULL },
+	{ SECRET_E_EMPTY, EX_CONFIG, NULL },
+	{ SECRET_E_TOOBIG, EX_CONFIG, NULL },
+	{ SECRET_E_WORDS, EX_CONFIG, NULL },
+	{ SECRET_E_COMMAND_REFUSED, EX_CONFIG, NULL },
 	/* The desktop keyring (keyring.h): gone from it, log in again; locked
 	 * or slow, unlock it and try again; no bus or Secret Service here. */
 	{ KEYRING_E_NOTFOUND, EX_NOPERM, NULL },

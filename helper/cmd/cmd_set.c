@@ -18,6 +18,7 @@
 
 #include "apponly.h"
 #include "cmd.h"
+#include "credential.h"
 #include "credfile.h"
 #include "errors.h"
 #include "health.h"
@@ -245,6 +246,7 @@ set_one(const struct target *t, void *arg)
 		msg(t->arg, "new credential files stored; the next renewal "
 		    "uses them (now: " PROG " refresh --force %s)",
 		    xo_shell_word(word, sizeof(word), t->arg));
+	credential_setup_note_file(t->file, t->arg);	/* i21: only the unit renews */
 	return 0;
 }
 
