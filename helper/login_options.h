@@ -38,6 +38,9 @@ struct login_options {
 	const char	*certificate;
 	const char	*private_key;
 	const char	*service_account;	/* google; implies app_only */
+	/* --keyring: the refresh token in the desktop keyring (keyring.h),
+	 * "refresh_token_store": "keyring" in the file; a person's only. */
+	int		 keyring;
 };
 
 #endif

@@ -50,6 +50,7 @@ const struct command cmd_table[] = {
 	  "        [--token-endpoint URL] [--device-endpoint URL] [--port N]\n"
 	  "        [--redirect-host 127.0.0.1|localhost] [--wait SECS]\n"
 	  "        [--no-browser] [--no-qr] [--proxy URL|''|--proxy-file FILE]\n"
+	  "        [--keyring]\n"
 	  "        [--no-proxy HOSTS] [--notify CMD] [NET OPTIONS]\n"
 	  "        [--for postfix --relay [HOST]:PORT [--sender ADDRESS] [--apply]\n"
 	  "         [--postfix-config DIR]]\n"
