@@ -2056,15 +2056,16 @@ xo_record_requests() {
 }
 
 # --- the desktop keyring (login --keyring; t-keyring.sh, t-secrets.sh) --------
-# xo_keyring_start: a private session bus (no service activation: nothing
-# starts a Secret Service behind our back) and gnome-keyring-daemon on it,
+# xo_keyring_start: a private session bus under dbus-run-session (our
+# configuration: no service activation, so nothing starts a Secret Service
+# behind our back) and gnome-keyring-daemon on it,
 # its "login" keyring (in $XO_TMP/keyring) created or unlocked with a
 # password on stdin, as PAM does at a desktop login.  Exports
 # DBUS_SESSION_BUS_ADDRESS; XO_KEYRING_BUS is its socket.  Skips without
-# dbus-daemon, gnome-keyring-daemon, secret-tool, gdbus or xoauth2-keyring
+# dbus-run-session, dbus-daemon, gnome-keyring-daemon, secret-tool, gdbus or xoauth2-keyring
 # (a build without libsecret).
 xo_keyring_start() {
-    xo_require_cmd dbus-daemon gnome-keyring-daemon secret-tool gdbus
+    xo_require_cmd dbus-run-session dbus-daemon gnome-keyring-daemon secret-tool gdbus
     [ -x "$(dirname "$XO_HELPER")/xoauth2-keyring" ] \
         || xo_skip "built without libsecret: $(dirname "$XO_HELPER")/xoauth2-keyring missing"
     mkdir -p "$XO_TMP/keyring/home" "$XO_TMP/keyring/run"
@@ -2091,11 +2092,25 @@ xo_keyring_bus() {
   </policy>
 </busconfig>
 EOC
-    dbus-daemon --config-file="$XO_TMP/keyring/$1.conf" --nofork \
-        </dev/null >"$XO_TMP/keyring/$1.log" 2>&1 &
-    pid=$!
-    XO__PIDS+=("$pid")
-    xo_poll 10 test -S "$sock" || xo_fail "dbus-daemon ($1) did not start" "$XO_TMP/keyring/$1.log"
+    if [ "$1" = main ]; then
+        # The session a desktop-less user gets: dbus-run-session, which
+        # runs the bus for as long as its program (here a holder that
+        # stops last but one: stopping it ends the session and its bus).
+        dbus-run-session --config-file="$XO_TMP/keyring/$1.conf" -- \
+            sh -c 'echo $$ >"$1" && exec sleep 100000' sh "$XO_TMP/keyring/$1.holder" \
+            </dev/null >"$XO_TMP/keyring/$1.log" 2>&1 &
+        pid=$!
+        XO__PIDS+=("$pid")
+        xo_poll 10 test -s "$XO_TMP/keyring/$1.holder" -a -S "$sock" \
+            || xo_fail "dbus-run-session ($1) did not start" "$XO_TMP/keyring/$1.log"
+        XO__PIDS+=($(pgrep -P "$pid" dbus-daemon) "$(cat "$XO_TMP/keyring/$1.holder")")
+    else
+        dbus-daemon --config-file="$XO_TMP/keyring/$1.conf" --nofork \
+            </dev/null >"$XO_TMP/keyring/$1.log" 2>&1 &
+        pid=$!
+        XO__PIDS+=("$pid")
+        xo_poll 10 test -S "$sock" || xo_fail "dbus-daemon ($1) did not start" "$XO_TMP/keyring/$1.log"
+    fi
     [ "$1" != main ] || XO_KEYRING_BUS=$sock
 }
 xo__keyring_up() {
