@@ -96,6 +96,8 @@ child_exec(const struct child_spec *spec, int in, int out, int errfd,
 	    (statusfd = fcntl(statusfd, F_DUPFD_CLOEXEC, 3)) == -1 ||
 	    dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
 	    (errfd != -1 && dup2(errfd, STDERR_FILENO) == -1) ||
+	    (spec->err_mode == CHILD_STDERR_MERGE &&
+	    dup2(STDOUT_FILENO, STDERR_FILENO) == -1) ||
 	    dup2(statusfd, 3) == -1 || fcntl(3, F_SETFD, FD_CLOEXEC) == -1) {
 		e = -errno;
 		if (write(statusfd, &e, sizeof(e)) != (ssize_t)sizeof(e))
@@ -165,7 +167,8 @@ run_start(struct run *run)
 
 	if ((spec->in != NULL && pipe2(in, O_CLOEXEC) == -1) ||
 	    (spec->out_fd == -1 && pipe2(out, O_CLOEXEC) == -1) ||
-	    (spec->err_mode == CHILD_STDERR_LINE && pipe2(er, O_CLOEXEC) == -1) ||
+	    (spec->err_mode == CHILD_STDERR_LINE &&
+	    pipe2(er, O_CLOEXEC) == -1) ||
 	    pipe2(st, O_CLOEXEC) == -1 || (run->pid = fork()) == -1) {
 		r = -errno;
 		goto out;
@@ -192,6 +195,18 @@ run_start(struct run *run)
 	close_pair(er);
 	close_pair(st);
 	return r;
+}
+
+/* Reads and drops what *FD holds now; closes it at its end. */
+static void
+drain(int *fd)
+{
+	char sink[512];
+	ssize_t n;
+
+	n = read(*fd, sink, sizeof(sink));
+	if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN))
+		close_fd(fd);
 }
 
 /* Makes room for RUN_CHUNK more bytes (and a NUL) in RUN's output, at
@@ -225,14 +240,21 @@ out_grow(struct run *run)
 static int
 out_read(struct run *run)
 {
+	const struct child_spec *spec = run->spec;
 	struct child_result *res = run->res;
 	size_t room;
 	ssize_t n;
 	int r;
 
+	if (spec->out_truncate && res->out_len >= spec->out_max) {
+		drain(&run->pfd[P_OUT].fd);
+		return 0;
+	}
 	if ((r = out_grow(run)) != 0)
 		return r;
 	room = res->out_cap - res->out_len - 1;		/* the NUL */
+	if (spec->out_truncate && room > spec->out_max - res->out_len)
+		room = spec->out_max - res->out_len;
 	if (room == 0)
 		return CHILD_E_TOOBIG;
 	n = read(run->pfd[P_OUT].fd, res->out + res->out_len, room);
@@ -243,7 +265,7 @@ out_read(struct run *run)
 		return 0;
 	}
 	res->out_len += (size_t)n;
-	return res->out_len > run->spec->out_max ? CHILD_E_TOOBIG : 0;
+	return res->out_len > spec->out_max ? CHILD_E_TOOBIG : 0;
 }
 
 /* Reads RUN's stderr: the first CHILD_ERRTEXT - 1 bytes are kept, the
@@ -251,16 +273,15 @@ out_read(struct run *run)
 static void
 err_read(struct run *run)
 {
-	char sink[512], *to = sink;
-	size_t room = sizeof(sink);
 	ssize_t n;
 
-	if (run->errlen < CHILD_ERRTEXT - 1) {
-		to = run->res->errtext + run->errlen;
-		room = CHILD_ERRTEXT - 1 - run->errlen;
+	if (run->errlen >= CHILD_ERRTEXT - 1) {
+		drain(&run->pfd[P_ERR].fd);
+		return;
 	}
-	n = read(run->pfd[P_ERR].fd, to, room);
-	if (n > 0 && to != sink)
+	n = read(run->pfd[P_ERR].fd, run->res->errtext + run->errlen,
+	    CHILD_ERRTEXT - 1 - run->errlen);
+	if (n > 0)
 		run->errlen += (size_t)n;
 	if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN))
 		close_fd(&run->pfd[P_ERR].fd);
@@ -418,8 +439,10 @@ child_run(const struct child_spec *spec, struct child_result *res,
 	memset(&run, 0, sizeof(run));
 	run.spec = spec;
 	run.res = res;
-	if (spec->argv == NULL || spec->argv[0] == NULL || spec->timeout_ms <= 0)
-		return xo_err_set(err, -EINVAL, "nothing to run, or no deadline");
+	if (spec->argv == NULL || spec->argv[0] == NULL ||
+	    spec->timeout_ms <= 0)
+		return xo_err_set(err, -EINVAL, "nothing to run, or no "
+		    "deadline");
 	run.deadline = xo_now_ms() + spec->timeout_ms;
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;

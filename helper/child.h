@@ -1,9 +1,10 @@
 /*
  * child: runs a program, feeds it bytes, captures what it prints, within
  * a deadline, and leaves nothing behind -- the helper's one owner of that
- * rule.  secret.c (a secret command), keyring.c (xoauth2-keyring) and
- * credential.c (systemd-creds) ask it and word the outcome themselves:
- * the mapping from a run's end to their codes and messages stays theirs.
+ * rule.  secret.c (a secret command), keyring.c (xoauth2-keyring),
+ * credential.c (systemd-creds) and postfix.c (postconf, postmap,
+ * postfix, systemctl) ask it and word the outcome themselves: the
+ * mapping from a run's end to their codes and messages stays theirs.
  * Only libc (and stop.h): the front links it.
  *
  * One run:
@@ -12,8 +13,9 @@
  *   - its stdin is SPEC->in (INLEN bytes, fed as it reads, then closed;
  *     one that exits without reading it all is no error: IN_SHORT says
  *     so) or /dev/null; its stdout is captured (at most SPEC->out_max
- *     bytes) or is SPEC->out_fd; its stderr is ours, or its first line
- *     is captured into RES->errtext (the rest is read and dropped);
+ *     bytes; with out_truncate the rest is read and dropped) or is
+ *     SPEC->out_fd; its stderr is ours, or goes with stdout, or its
+ *     first line is captured into RES->errtext (the rest is dropped);
  *   - in it: SIGPIPE and SIGCHLD at their default, no signal blocked,
  *     no descriptor of ours beyond 0, 1, 2 (closefrom), a process group
  *     of its own if SPEC->own_group (then no terminal signal reaches it:
@@ -22,7 +24,8 @@
  *     leader) has exited -- or as soon as the leader has exited and its
  *     output holds nothing more: a grandchild that keeps the output open
  *     is not waited for; at the deadline (CHILD_E_TIMEOUT); at more than
- *     out_max bytes of output (CHILD_E_TOOBIG); when we are told to stop
+ *     out_max bytes of output (CHILD_E_TOOBIG, unless out_truncate);
+ *     when we are told to stop
  *     (SPEC->stop and stop_requested(): CHILD_E_STOPPED);
  *   - then what is left of it is killed (SIGKILL to its group, or to the
  *     leader) and the leader reaped, waited for at most CHILD_REAP_MS
@@ -54,16 +57,18 @@ struct xo_err;
 enum child_stderr {
 	CHILD_STDERR_OURS,		/* inherited: the user sees it */
 	CHILD_STDERR_LINE,		/* its first line into RES->errtext */
+	CHILD_STDERR_MERGE,		/* into stdout, as 2>&1 */
 };
 
 /* What to run, and how. */
 struct child_spec {
 	char *const	*argv;		/* NULL-terminated; argv[0] names it */
-	const char	*path;		/* the program, or NULL: argv[0] on PATH */
+	const char	*path;		/* the program; NULL: argv[0] on PATH */
 	const char	*in;		/* stdin's bytes, or NULL: /dev/null */
 	size_t		 inlen;
 	int		 out_fd;	/* stdout; -1: captured into RES->out */
 	size_t		 out_max;	/* captured: more is CHILD_E_TOOBIG */
+	int		 out_truncate;	/* ... or is read and dropped */
 	int		 timeout_ms;	/* > 0: the deadline, from the start */
 	int		 own_group;	/* a process group of its own */
 	int		 stop;		/* give up once stop_requested() */

@@ -4,9 +4,10 @@
  * keep only how each words the end of a run).  A table of runs: stdout
  * captured, stdin's bytes delivered (more than a pipe holds, and to a
  * program that reads none of them), /dev/null, exit statuses and
- * signals, a program that cannot start, the output bound, the deadline,
- * the process group killed whole (a grandchild too), a grandchild that
- * keeps stdout open not waited for, stderr's first line; then our
+ * signals, a program that cannot start, the output bound (killed, or
+ * truncated), the deadline, the process group killed whole (a
+ * grandchild too), a grandchild that keeps stdout open not waited for,
+ * stderr's first line or with stdout; then our
  * descriptors, SIGCHLD ignored, no output buffer left unwiped (free is
  * wrapped: every buffer freed during a run is searched for the output's
  * bytes), and the stop flag.
@@ -33,7 +34,7 @@
 
 static char dir[64];		/* this run's files */
 
-/* --- free, watched --------------------------------------------------------- */
+/* --- free, watched -------------------------------------------------------- */
 
 /* Linked with -Wl,--wrap=free: while WATCH is set, a buffer freed that
  * still holds MARK is counted (an output buffer not wiped). */
@@ -56,7 +57,7 @@ __wrap_free(void *p)
 	__real_free(p);
 }
 
-/* --- runs ------------------------------------------------------------------ */
+/* --- runs ----------------------------------------------------------------- */
 
 #define BIG	(200 * 1024)	/* more than a pipe holds */
 static char big[BIG];
@@ -68,6 +69,7 @@ static const struct {
 	const char	*in;		/* "BIG": big[] */
 	size_t		 inlen;
 	size_t		 out_max;	/* 0: 1024 */
+	int		 out_truncate;
 	int		 timeout_ms;	/* 0: 30 s (a loaded machine) */
 	int		 own_group;
 	enum child_stderr err_mode;
@@ -104,6 +106,9 @@ static const struct {
 	    .out_max = 100 },
 	{ "output past the bound: killed", { "yes" }, .out_max = 100000,
 	    .code = CHILD_E_TOOBIG, .max_ms = 5000 },
+	{ "output past the bound, truncated: the rest dropped", { "sh", "-c",
+	    "head -c 100000 /dev/zero | tr '\\0' x; exit 4" }, .out_max = 10,
+	    .out_truncate = 1, .out = "xxxxxxxxxx", .exit = 4 },
 	{ "the deadline", { "sleep", "30" }, .timeout_ms = 500,
 	    .code = CHILD_E_TIMEOUT, .max_ms = 2500 },
 	{ "the deadline kills its group, a grandchild too", { "sh", "-c",
@@ -116,6 +121,8 @@ static const struct {
 	{ "stderr: its first line", { "sh", "-c", "echo first >&2; "
 	    "echo second >&2; exit 5" }, .err_mode = CHILD_STDERR_LINE,
 	    .exit = 5, .errtext = "first" },
+	{ "stderr with stdout, as 2>&1", { "sh", "-c", "printf a; printf b "
+	    ">&2; printf c" }, .err_mode = CHILD_STDERR_MERGE, .out = "abc" },
 	{ "stderr: much more, dropped, never blocks", { "sh", "-c",
 	    "head -c 100000 /dev/zero | tr '\\0' e >&2; printf done" },
 	    .err_mode = CHILD_STDERR_LINE, .out = "done" },
@@ -200,8 +207,8 @@ expect_end(const char *label, const __typeof__(run_rows[0]) *t,
 		expect_int(unit_labelf("%s: exit", label), WIFEXITED(st) ?
 		    WEXITSTATUS(st) : -1, t->exit);
 	if (t->out != NULL && strcmp(t->out, "BIG") == 0)
-		expect_int(unit_labelf("%s: output", label), res->out_len == BIG &&
-		    memcmp(res->out, big, BIG) == 0, 1);
+		expect_int(unit_labelf("%s: output", label),
+		    res->out_len == BIG && memcmp(res->out, big, BIG) == 0, 1);
 	else if (t->out != NULL)
 		expect_bytes(unit_labelf("%s: output", label), res->out_len ?
 		    res->out : "", res->out_len, t->out, t->outlen != 0 ?
@@ -234,6 +241,7 @@ check_run(const char *label, const void *p)
 	spec.inlen = t->inlen;
 	spec.out_fd = -1;
 	spec.out_max = t->out_max != 0 ? t->out_max : 1024;
+	spec.out_truncate = t->out_truncate;
 	spec.timeout_ms = t->timeout_ms != 0 ? t->timeout_ms : 30000;
 	spec.own_group = t->own_group;
 	spec.err_mode = t->err_mode;
@@ -255,7 +263,7 @@ check_run(const char *label, const void *p)
 		unit_fail(label, "child_result_clear left the output");
 }
 
-/* --- around a run ------------------------------------------------------------ */
+/* --- around a run --------------------------------------------------------- */
 
 /* A run with ARGV (the rest as a caller sets it) into *RES. */
 static int
