@@ -293,19 +293,13 @@ static int
 creds_run(char *const argv[], const char *in, size_t len, int outfd,
     char **outp, size_t *outlenp, const char *who)
 {
-	struct child_spec spec;
+	const struct child_spec spec = { .argv = argv,
+	    .path = CREDENTIAL_SYSTEMD_CREDS, .in = in, .inlen = len,
+	    .out_fd = outfd, .out_max = CRED_READ_MAX,
+	    .timeout_ms = CRED_TIMEOUT_MS, .err_mode = CHILD_STDERR_OURS };
 	struct child_result res;
 	int r;
 
-	memset(&spec, 0, sizeof(spec));
-	spec.argv = argv;
-	spec.path = CREDENTIAL_SYSTEMD_CREDS;
-	spec.in = in;
-	spec.inlen = len;
-	spec.out_fd = outfd;
-	spec.out_max = CRED_READ_MAX;
-	spec.timeout_ms = CRED_TIMEOUT_MS;
-	spec.err_mode = CHILD_STDERR_OURS;
 	r = creds_outcome(child_run(&spec, &res, NULL), &res, who);
 	if (r == 0 && outp != NULL) {
 		*outp = res.out;
@@ -399,6 +393,20 @@ owner_send_file(const struct move *mv, const struct kind *k,
 	return r == 0 ? 0 : 3;
 }
 
+/* As the owner: the token file into *TOKp.  Returns 0, or 1 after a
+ * message. */
+static int
+owner_tokfile(const struct become *b, const struct move *mv,
+    struct tokfile **tokp)
+{
+	int r;
+
+	if ((r = tokfile_read(b->at, tokp)) == 0)
+		return 0;
+	msg(mv->m->who, "cannot read %s: %s", mv->m->path, tokfile_strerror(r));
+	return 1;
+}
+
 /* The child of encrypt: sends each asked-for secret kept in a file. */
 static int
 owner_read(const struct become *b, void *arg)
@@ -409,11 +417,8 @@ owner_read(const struct become *b, void *arg)
 	size_t i, sent = 0;
 	int r;
 
-	if ((r = tokfile_read(b->at, &tok)) != 0) {
-		msg(mv->m->who, "cannot read %s: %s", mv->m->path,
-		    tokfile_strerror(r));
+	if (owner_tokfile(b, mv, &tok) != 0)
 		return 1;
-	}
 	for (i = 0, r = 0; i < NKINDS && r == 0; i++) {
 		const struct kind *k = &kinds[i];
 		const char *file = *member(tok, k->file_off);
@@ -761,11 +766,8 @@ owner_find(const struct become *b, void *arg)
 	size_t i, n = 0;
 	int r;
 
-	if ((r = tokfile_read(b->at, &tok)) != 0) {
-		msg(mv->m->who, "cannot read %s: %s", mv->m->path,
-		    tokfile_strerror(r));
+	if (owner_tokfile(b, mv, &tok) != 0)
 		return 1;
-	}
 	for (i = 0; i < NKINDS; i++)
 		if ((mv->m->slots == 0 || (mv->m->slots & kinds[i].bit)) &&
 		    *member(tok, kinds[i].cred_off) != NULL) {

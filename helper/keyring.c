@@ -138,7 +138,9 @@ keyring_exec(const char *verb, const struct keyring_item *it,
 {
 	char path[PATH_MAX];
 	const char *argv[12];
-	struct child_spec spec;
+	struct child_spec spec = { .path = path, .in = run->in,
+	    .inlen = run->inlen, .out_fd = -1, .out_max = KEYRING_SECRET_MAX,
+	    .timeout_ms = run->timeout_ms, .err_mode = CHILD_STDERR_LINE };
 	int r, i = 0;
 
 	if ((r = keyring_find(path, err)) != 0)
@@ -156,15 +158,7 @@ keyring_exec(const char *verb, const struct keyring_item *it,
 		argv[i++] = it->account;
 	}
 	argv[i] = NULL;
-	memset(&spec, 0, sizeof(spec));
 	spec.argv = (char *const *)argv;
-	spec.path = path;
-	spec.in = run->in;
-	spec.inlen = run->inlen;
-	spec.out_fd = -1;
-	spec.out_max = KEYRING_SECRET_MAX;
-	spec.timeout_ms = run->timeout_ms;
-	spec.err_mode = CHILD_STDERR_LINE;
 	run->r = child_run(&spec, &run->res, NULL);
 	return 0;
 }

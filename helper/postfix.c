@@ -37,19 +37,15 @@
 static int
 run(const char *const argv[], int stdout_only, char **outp)
 {
-	struct child_spec spec;
+	const struct child_spec spec = { .argv = (char *const *)argv,
+	    .out_fd = -1, .out_max = RUN_OUT_MAX, .out_truncate = 1,
+	    .timeout_ms = RUN_TIMEOUT_MS, .err_mode = stdout_only ?
+	    CHILD_STDERR_OURS : CHILD_STDERR_MERGE };
 	struct child_result res;
 	int r, ended;
 
 	if (outp != NULL)
 		*outp = NULL;
-	memset(&spec, 0, sizeof(spec));
-	spec.argv = (char *const *)argv;
-	spec.out_fd = -1;
-	spec.out_max = RUN_OUT_MAX;
-	spec.out_truncate = 1;
-	spec.timeout_ms = RUN_TIMEOUT_MS;
-	spec.err_mode = stdout_only ? CHILD_STDERR_OURS : CHILD_STDERR_MERGE;
 	r = child_run(&spec, &res, NULL);
 	ended = r == 0;
 	if (r == CHILD_E_EXEC)

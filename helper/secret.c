@@ -682,7 +682,8 @@ static int
 read_command(const struct secret_src *src, struct secret *out,
     struct xo_err *err)
 {
-	struct child_spec spec;
+	struct child_spec spec = { .out_fd = -1, .out_max = SECRET_MAX,
+	    .own_group = 1, .stop = 1, .err_mode = CHILD_STDERR_OURS };
 	struct child_result res;
 	char **argv = NULL;
 	int r, seconds;
@@ -690,14 +691,8 @@ read_command(const struct secret_src *src, struct secret *out,
 	if ((r = secret_argv_split(src->value, &argv, err)) != 0)
 		return words_for(src, r, err);
 	seconds = command_timeout();
-	memset(&spec, 0, sizeof(spec));
 	spec.argv = argv;
-	spec.out_fd = -1;
-	spec.out_max = SECRET_MAX;
 	spec.timeout_ms = 1000 * seconds;
-	spec.own_group = 1;
-	spec.stop = 1;
-	spec.err_mode = CHILD_STDERR_OURS;
 	r = child_run(&spec, &res, err);
 	if (r != 0 || !WIFEXITED(res.status) || WEXITSTATUS(res.status) != 0)
 		r = command_words(src, &res, argv, seconds, r, err);
