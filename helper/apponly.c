@@ -223,8 +223,9 @@ read_error(struct oauth_error *err, int r, const struct secret_src *src,
 		    "client secret file %s is empty or holds control "
 		    "characters; put the secret's value alone on its first "
 		    "line", src->value);
-	if (src->kind == SECRET_FILE && (r == SECRET_E_EMPTY ||
-	    r == SECRET_E_TOOBIG || r == XO_E_IO))
+	if (src->kind == SECRET_FILE && ((r == SECRET_E_EMPTY &&
+	    src->slot != SECRET_KEY_PASSPHRASE) || r == SECRET_E_TOOBIG ||
+	    r == XO_E_IO))
 		r = r == SECRET_E_TOOBIG ? JWT_E_TOOBIG : r == XO_E_IO ?
 		    -ENOSYS : src->slot == SECRET_SERVICE_ACCOUNT ? JWT_E_JSON :
 		    JWT_E_KEY;
@@ -238,13 +239,12 @@ read_error(struct oauth_error *err, int r, const struct secret_src *src,
 		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
 		    "out of memory");
 	case SECRET_E_NOCREDS:
-		/* Only the unit has it: the timer will renew. */
-		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "%s",
-		    why->msg);
+		/* Only the unit has it: its timer renews (a renewal the
+		 * plugin starts cannot), so no alarm beyond a warning. */
 	case SECRET_E_EXIT:
-		return oauth_seterr(err, XO_E_UNAVAILABLE, OAUTH_HINT_NONE, "%s",
-		    why->msg);
 	case SECRET_E_TIMEOUT:
+		/* A vault unreachable, a keyring locked: the next run may
+		 * do better. */
 		return oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_NONE, "%s",
 		    why->msg);
 	}
