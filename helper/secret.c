@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "credfile.h"
 #include "errors.h"
 #include "secret.h"
+#include "stop.h"
 #include "tokfile.h"
 #include "xo_err.h"
 #include "xo_util.h"
@@ -95,8 +97,9 @@ secret_where(const struct tokfile *tok, enum secret_slot slot,
 			continue;
 		if (src->kind != SECRET_NOWHERE)
 			return xo_err_set(err, SECRET_E_TWO, "the token file "
-			    "names two places for the %s: %s and %s; keep one "
-			    "of them (xoauth2-token set, or edit the file)",
+			    "names two places for the %s, %s and %s, and "
+			    "which one is meant is not for us to guess; remove "
+			    "one of them from the token file",
 			    row->label, src->member, row->member[k].name);
 		src->kind = (enum secret_kind)(k + 1);
 		src->value = value;
@@ -192,6 +195,10 @@ split_step(struct split *s, const char *command, struct xo_err *err)
 	if (c == ' ' || c == '\t') {
 		split_end_word(s);
 		s->p++;
+		return 0;
+	}
+	if (c == '\\' && s->p[1] == '\n') {	/* a continued line */
+		s->p += 2;
 		return 0;
 	}
 	if (!s->inword) {
@@ -353,15 +360,39 @@ secret_finish(const struct secret_src *src, char *buf, size_t len,
 	return r;
 }
 
+/* UID as people say it, "postfix (uid 107)", into BUF; returns BUF. */
+static const char *
+user_words(uid_t uid, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, size, "%s (uid %u)", pw->pw_name, (unsigned)uid);
+	else
+		snprintf(buf, size, "uid %u", (unsigned)uid);
+	return buf;
+}
+
 /* Words the failure R to open the file or credential PATH (WHAT: "file"
  * or "systemd credential") of SRC. */
 static int
 open_words(const struct secret_src *src, int r, const char *what,
     const char *path, const struct stat *st, struct xo_err *err)
 {
-	char word[XO_SHELL_WORD_MAX];
+	char word[XO_SHELL_WORD_MAX], owner[96], me[96];
 
 	xo_shell_word(word, sizeof(word), path);
+	user_words(st->st_uid, owner, sizeof(owner));
+	user_words(geteuid(), me, sizeof(me));
+	if (src->kind == SECRET_CREDENTIAL &&
+	    (r == CREDFILE_E_OWNER || r == CREDFILE_E_PERMS))
+		return xo_err_set(err, r, "refusing the %s's systemd credential "
+		    "%s (%s): %s %s, mode %04o; systemd makes a credential "
+		    "0400 or 0440 for the unit's user: run this in the unit "
+		    "whose User= renews, %s, with LoadCredentialEncrypted=",
+		    src->label, path, src->member, r == CREDFILE_E_OWNER ?
+		    "it belongs to" : "group or others may change it, owner",
+		    owner, (unsigned)(st->st_mode & 07777), me);
 	switch (r) {
 	case CREDFILE_E_NOTREG:
 		return xo_err_set(err, r, "refusing the %s's %s %s (%s): not a "
@@ -369,15 +400,13 @@ open_words(const struct secret_src *src, int r, const char *what,
 		    "the file itself", src->label, what, path, src->member);
 	case CREDFILE_E_OWNER:
 		return xo_err_set(err, r, "refusing the %s's %s %s (%s): it "
-		    "belongs to uid %u, and is read as uid %u, who must own it "
-		    "(or root); run: chown %u %s", src->label, what, path,
-		    src->member, (unsigned)st->st_uid, (unsigned)geteuid(),
-		    (unsigned)geteuid(), word);
+		    "belongs to %s, and the renewal reads it as %s, who must "
+		    "own it; run: chown %u %s", src->label, what, path,
+		    src->member, owner, me, (unsigned)geteuid(), word);
 	case CREDFILE_E_PERMS:
 		return xo_err_set(err, r, "refusing the %s's %s %s (%s): group "
-		    "or others may %s it (mode %04o); run: chmod 600 %s",
-		    src->label, what, path, src->member, src->kind ==
-		    SECRET_FILE ? "read or change" : "change",
+		    "or others may read or change it (mode %04o); run: chmod "
+		    "600 %s", src->label, what, path, src->member,
 		    (unsigned)(st->st_mode & 07777), word);
 	case -ENOENT:
 		return xo_err_set(err, r, "no %s's %s %s (%s in the token "
@@ -442,7 +471,7 @@ credential_name_ok(const char *name)
 	    strcmp(name, "..") == 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (name[i] == '/' || name[i] <= ' ' || name[i] > '~')
+		if (name[i] == '/' || name[i] < ' ' || name[i] > '~')
 			return 0;
 	return 1;
 }
@@ -485,10 +514,12 @@ open_credential(const struct secret_src *src, int *fdp, struct stat *st,
 	if (dir == NULL || dir[0] != '/')
 		return nocreds_words(src, dir, err);
 	snprintf(path, size, "%s/%s", dir, src->value);
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return xo_err_set(err, -errno, "cannot open "
-		    "$CREDENTIALS_DIRECTORY (%s): %s; is this the unit that "
-		    "has the %s?", dir, strerror(errno), src->label);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		r = -errno;
+		return xo_err_set(err, r, "cannot open $CREDENTIALS_DIRECTORY "
+		    "(%s): %s; is this the unit that has the %s?", dir,
+		    strerror(-r), src->label);
+	}
 	r = xo_open_regular(dfd, src->value, &fd, st);
 	close(dfd);
 	if (r == 0 && fd == -1)
@@ -567,9 +598,9 @@ command_timeout(void)
 }
 
 /* The child: stdin /dev/null, stdout OUTFD, stderr ours, its own
- * process group, no other descriptor, default SIGPIPE; then ARGV.  An
- * exec failure's errno goes to STATUSFD (close-on-exec: nothing comes
- * when the exec works). */
+ * process group, no other descriptor, default SIGPIPE; then ARGV.  A
+ * failure's errno goes to STATUSFD (close-on-exec: nothing comes when
+ * the exec works), negated if it came before the exec. */
 static void __attribute__((noreturn))
 command_child(char **argv, int outfd, int statusfd)
 {
@@ -591,7 +622,7 @@ command_child(char **argv, int outfd, int statusfd)
 	    (statusfd = fcntl(statusfd, F_DUPFD_CLOEXEC, 3)) == -1 ||
 	    dup2(nul, STDIN_FILENO) == -1 || dup2(outfd, STDOUT_FILENO) == -1 ||
 	    dup2(statusfd, 3) == -1 || fcntl(3, F_SETFD, FD_CLOEXEC) == -1) {
-		e = errno;
+		e = -errno;
 		if (write(statusfd, &e, sizeof(e)) != (ssize_t)sizeof(e))
 			_exit(126);	/* seen as an exit status */
 		_exit(127);
@@ -604,28 +635,46 @@ command_child(char **argv, int outfd, int statusfd)
 	_exit(127);
 }
 
+#define RUN_REAP_MS	2000	/* for a killed leader to be gone */
+
 /* Kills RUN's process group (and its leader, had setpgid failed) and
- * reaps the leader into *STATUSp. */
-static void
+ * reaps the leader into *STATUSp.  Returns 0, or -ETIMEDOUT if it is
+ * not gone RUN_REAP_MS after SIGKILL (stuck in the kernel, on a dead
+ * NFS server: it is left, not waited for). */
+static int
 command_kill(struct run *run, int *statusp)
 {
+	struct timespec nap = { 0, 10 * 1000000L };
+	int64_t until = xo_now_ms() + RUN_REAP_MS;
 	int st = 0;
+	pid_t w;
 
 	(void)kill(-run->pid, SIGKILL);
 	(void)kill(run->pid, SIGKILL);
-	while (waitpid(run->pid, &st, 0) == -1 && errno == EINTR)
-		;
+	while ((w = waitpid(run->pid, &st, WNOHANG)) == 0 ||
+	    (w == -1 && errno == EINTR)) {
+		if (xo_now_ms() >= until)
+			return -ETIMEDOUT;
+		if (w == 0)
+			(void)nanosleep(&nap, NULL);
+	}
 	if (statusp != NULL)
 		*statusp = st;
+	return w == run->pid ? 0 : -ECHILD;
 }
 
-/* Words an exec failure E of ARGV for SRC. */
+/* Words a failure E of ARGV for SRC: an exec's errno, or (negative)
+ * one before the exec. */
 static int
 exec_words(const struct secret_src *src, char **argv, int e,
     struct xo_err *err)
 {
 	const char *path = getenv("PATH");
 
+	if (e < 0)
+		return xo_err_set(err, e, "cannot run the command for the %s "
+		    "(%s): its standard input (/dev/null) or output could not "
+		    "be set up: %s", src->label, src->member, strerror(-e));
 	if (e == ENOENT && strchr(argv[0], '/') == NULL)
 		return xo_err_set(err, -e, "cannot run the command for the %s "
 		    "(%s): no program %s in PATH (%s); name it by its full "
@@ -668,7 +717,7 @@ command_start(const struct secret_src *src, char **argv, struct run *run,
 		;
 	close(st[0]);
 	if (n == (ssize_t)sizeof(e)) {
-		command_kill(run, NULL);
+		(void)command_kill(run, NULL);
 		close(out[0]);
 		return exec_words(src, argv, e, err);
 	}
@@ -749,7 +798,9 @@ run_exited(struct run *run)
 /* Reads RUN's output to its end, or until its leader has exited and the
  * output holds nothing more (a grandchild may keep it open: it is
  * killed with the group).  Returns 0, SECRET_E_TIMEOUT,
- * SECRET_E_TOOBIG or -errno. */
+ * SECRET_E_TOOBIG, XO_E_TEMPFAIL once told to stop (stop.h: SIGTERM,
+ * SIGINT, which the command's own process group does not get from a
+ * terminal), or -errno. */
 static int
 run_collect(struct run *run)
 {
@@ -760,6 +811,8 @@ run_collect(struct run *run)
 	for (;;) {
 		if ((left = run->deadline - xo_now_ms()) <= 0)
 			return SECRET_E_TIMEOUT;
+		if (stop_requested())
+			return XO_E_TEMPFAIL;
 		pfd.fd = run->fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
@@ -777,17 +830,24 @@ run_collect(struct run *run)
 	}
 }
 
-/* Waits (until RUN's deadline) for its leader to exit. */
+/* Waits (until RUN's deadline) for its leader to exit: at its output's
+ * end it is exiting, so looked at after 1 ms, then 2, 4... up to
+ * RUN_SLICE_MS. */
 static int
 run_wait(struct run *run)
 {
-	struct timespec nap = { 0, RUN_SLICE_MS * 1000000L };
+	struct timespec nap = { 0, 1000000L };
 
 	while (!run->exited) {
 		if (xo_now_ms() >= run->deadline)
 			return SECRET_E_TIMEOUT;
-		if (!(run->exited = run_exited(run)))
-			(void)nanosleep(&nap, NULL);
+		if (stop_requested())
+			return XO_E_TEMPFAIL;
+		if ((run->exited = run_exited(run)))
+			break;
+		(void)nanosleep(&nap, NULL);
+		if (nap.tv_nsec < RUN_SLICE_MS * 1000000L / 2)
+			nap.tv_nsec *= 2;
 	}
 	return 0;
 }
@@ -798,13 +858,20 @@ static int
 command_words(const struct secret_src *src, const struct run *run,
     const char *prog, int r, int st, struct xo_err *err)
 {
+	char me[96];
+
+	user_words(geteuid(), me, sizeof(me));
 	if (r == SECRET_E_TIMEOUT)
 		return xo_err_set(err, r, "the command for the %s (%s), %s, "
 		    "did not finish in %d s and was killed; run it by hand, as "
-		    "uid %u, to see where it waits (a prompt? its input is "
+		    "%s, to see where it waits (a prompt? its input is "
 		    "/dev/null here); XOAUTH2_SECRET_TIMEOUT=SECONDS (at most "
 		    "600) gives it longer", src->label, src->member, prog,
-		    run->seconds, (unsigned)geteuid());
+		    run->seconds, me);
+	if (r == XO_E_TEMPFAIL)
+		return xo_err_set(err, r, "stopped by %s while the command for "
+		    "the %s (%s), %s, ran: it was killed", stop_name(
+		    stop_requested()), src->label, src->member, prog);
 	if (r == SECRET_E_TOOBIG)
 		return xo_err_set(err, r, "the command for the %s (%s), %s, "
 		    "printed more than %d bytes, which no %s is; it was "
@@ -817,13 +884,27 @@ command_words(const struct secret_src *src, const struct run *run,
 	if (WIFSIGNALED(st))
 		return xo_err_set(err, SECRET_E_EXIT, "the command for the %s "
 		    "(%s), %s, was killed by signal %d (%s); run it by hand, as "
-		    "uid %u, to see why", src->label, src->member, prog,
-		    WTERMSIG(st), strsignal(WTERMSIG(st)), (unsigned)geteuid());
+		    "%s, to see why (xoauth2-token show prints it)",
+		    src->label, src->member, prog, WTERMSIG(st),
+		    strsignal(WTERMSIG(st)), me);
 	return xo_err_set(err, SECRET_E_EXIT, "the command for the %s (%s), "
 	    "%s, failed (exit status %d; what it said, if anything, is "
-	    "above); run it by hand, as uid %u, to see why", src->label,
-	    src->member, prog, WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-	    (unsigned)geteuid());
+	    "above); run it by hand, as %s, to see why (xoauth2-token show "
+	    "prints it)", src->label, src->member, prog,
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1, me);
+}
+
+/* ERR's message (of code R) begins with the member that holds the
+ * command, as a message about a file begins with its name. */
+static int
+words_for(const struct secret_src *src, int r, struct xo_err *err)
+{
+	char was[XO_ERR_MSG];
+
+	if (err == NULL)
+		return r;
+	snprintf(was, sizeof(was), "%s", err->msg);
+	return xo_err_set(err, r, "%s: %s", src->member, was);
 }
 
 /* SIGCHLD ignored (or SA_NOCLDWAIT) would reap our child behind our
@@ -854,7 +935,7 @@ read_command(const struct secret_src *src, struct secret *out,
 	memset(&run, 0, sizeof(run));
 	run.fd = -1;
 	if ((r = secret_argv_split(src->value, &argv, err)) != 0)
-		return r;
+		return words_for(src, r, err);
 	run.seconds = command_timeout();
 	run.deadline = xo_now_ms() + 1000 * (int64_t)run.seconds;
 	restore = sigchld_save(&old);
@@ -862,7 +943,10 @@ read_command(const struct secret_src *src, struct secret *out,
 		goto out;
 	if ((r = run_collect(&run)) == 0)
 		r = run_wait(&run);
-	command_kill(&run, &st);	/* any of its group still there */
+	/* Any of its group still there goes too; a leader that had exited
+	 * (r == 0) is reaped at once. */
+	if (command_kill(&run, &st) != 0 && r == 0)
+		r = -ECHILD;
 	if (r != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		r = command_words(src, &run, argv[0], r, st, err);
 		goto out;
@@ -881,13 +965,31 @@ read_command(const struct secret_src *src, struct secret *out,
 	return r;
 }
 
+/* The words for a secret that is nowhere: the members that could say. */
+static int
+none_words(const struct secret_src *src, struct xo_err *err)
+{
+	const struct where_row *row = row_of(src->slot);
+	char names[256];
+	size_t k, n = 0;
+
+	names[0] = '\0';
+	for (k = 0; row != NULL && k < 3; k++)
+		if (row->member[k].offset != NO_MEMBER)
+			n += (size_t)snprintf(names + n, sizeof(names) - n,
+			    "%s%s", n > 0 ? " or " : "", row->member[k].name);
+	return xo_err_set(err, SECRET_E_NONE, "the token file says nowhere "
+	    "where the %s is (%s); name it, or log in again",
+	    row != NULL ? row->label : "secret", names);
+}
+
 int
 secret_read(const struct secret_src *src, struct secret *out,
     struct xo_err *err)
 {
 	out->data = NULL;
 	out->len = 0;
-	switch (src->kind) {
+	switch (src->value != NULL ? src->kind : SECRET_NOWHERE) {
 	case SECRET_FILE:
 		return read_file(src, out, err);
 	case SECRET_CREDENTIAL:
@@ -895,9 +997,6 @@ secret_read(const struct secret_src *src, struct secret *out,
 	case SECRET_COMMAND:
 		return read_command(src, out, err);
 	default:
-		return xo_err_set(err, SECRET_E_NONE, "the token file names "
-		    "no %s (%s, or the same as a credential or a command)",
-		    src->label != NULL ? src->label : "secret",
-		    src->member != NULL ? src->member : "its _file member");
+		return none_words(src, err);
 	}
 }

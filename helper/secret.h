@@ -93,7 +93,13 @@ int secret_where(const struct tokfile *tok, enum secret_slot slot,
  * NUL byte (text: XO_E_DATA), or is larger than SECRET_MAX is refused.
  * A file or credential that is not a regular file, not ours (a
  * credential: nor root's), or that others may change (a file: or read)
- * gives credfile.h's CREDFILE_E_* codes.  Returns 0 or a negative code with ERR saying
+ * gives credfile.h's CREDFILE_E_* codes.  A command runs until its
+ * output ends and it exits (a grandchild that keeps the output open is
+ * not waited for), at most SECRET_COMMAND_TIMEOUT seconds
+ * (XOAUTH2_SECRET_TIMEOUT, 1 to 600, read with secure_getenv), and no
+ * longer than until the helper is told to stop (stop.h: XO_E_TEMPFAIL);
+ * then what is left of its process group is killed.  A command that
+ * cannot start gives -errno (-ENOENT: no such program).  Returns 0 or a negative code with ERR saying
  * what happened and what to do (naming the member, the file, the
  * credential or the command's first word; never the secret). */
 int secret_read(const struct secret_src *src, struct secret *out,

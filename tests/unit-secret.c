@@ -23,6 +23,7 @@
 #include "errors.h"
 #include "credfile.h"
 #include "secret.h"
+#include "stop.h"
 #include "tokfile.h"
 #include "unit.h"
 #include "xo_err.h"
@@ -45,6 +46,7 @@ static const struct {
 	{ "double quotes", "\"a \\\" \\\\ \\$ \\` b\"", { "a \" \\ $ ` b" } },
 	{ "other backslash kept in \"\"", "\"a\\nb\"", { "a\\nb" } },
 	{ "backslash outside", "a\\ b \\|", { "a b", "|" } },
+	{ "continued line", "a \\\nb c\\\nd", { "a", "b", "cd" } },
 	{ "glued", "a'b'\"c\"d", { "abcd" } },
 	{ "empty word later", "x '' \"\"", { "x", "", "" } },
 	{ "operators quoted", "'|;&<>()$`' \"|;&<>()\"", { "|;&<>()$`",
@@ -225,7 +227,16 @@ check_where(const char *label, const void *p)
 	expect_str(unit_labelf("%s: member", label), src.member, t->member);
 	if (t->kind != SECRET_NOWHERE)
 		expect_str(unit_labelf("%s: value", label), src.value, "value0");
-	secret_describe(&src, buf, sizeof(buf));
+	if (t->kind == SECRET_NOWHERE) {
+		struct secret out = { NULL, 0 };
+
+		expect_int(unit_labelf("%s: read", label),
+		    secret_read(&src, &out, &err), SECRET_E_NONE);
+		expect_contains(unit_labelf("%s: read", label), err.msg,
+		    t->slot == SECRET_PRIVATE_KEY ? "private_key_file or "
+		    "private_key_credential)" : "client_secret_file or "
+		    "client_secret_credential or client_secret_command)");
+	}
 	expect_contains(unit_labelf("%s: describe", label),
 	    secret_describe(&src, buf, sizeof(buf)), t->kind ==
 	    SECRET_NOWHERE ? "nowhere" : "value0");
@@ -233,7 +244,7 @@ check_where(const char *label, const void *p)
 
 /* --- files and credentials ------------------------------------------------ */
 
-enum make { REG, LINK, NONE };
+enum make { REG, LINK, FIFO, NONE };
 
 static const struct {
 	const char	*name;		/* also the file's name in DIR */
@@ -260,8 +271,11 @@ static const struct {
 	    0400, 0, "r" },
 	{ "symlink", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, LINK, "s\n", 2,
 	    0400, 0, "not a regular file", CREDFILE_E_NOTREG },
+	{ "fifo", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, FIFO, NULL, 0,
+	    0600, 0, "not a regular file", CREDFILE_E_NOTREG },
 	{ "group-writable", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, REG,
-	    "s\n", 2, 0460, 0, "chmod 600", CREDFILE_E_PERMS },
+	    "s\n", 2, 0460, 0, "group or others may change it",
+	    CREDFILE_E_PERMS },
 	{ "not-ours", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, REG, "s\n", 2,
 	    0400, 1, "uid 65534", CREDFILE_E_OWNER },
 	{ "missing", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE, NULL, 0,
@@ -282,8 +296,14 @@ static const struct {
 	    "plain file name", SECRET_E_NAME },
 	{ "", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE, NULL, 0, 0, 0,
 	    "plain file name", SECRET_E_NAME },
-	{ "sp ace", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE, NULL, 0,
+	{ "tab\tname", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE, NULL, 0,
 	    0, 0, "plain file name", SECRET_E_NAME },
+	{ "\xc3\xa9t\xc3\xa9", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE,
+	    NULL, 0, 0, 0, "plain file name", SECRET_E_NAME },
+	{ "a 256-byte name", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, NONE,
+	    NULL, 0, 0, 0, "plain file name", SECRET_E_NAME },
+	{ "sp ace", SECRET_CREDENTIAL, SECRET_CLIENT_SECRET, REG, "sp\n", 3,
+	    0400, 0, "sp" },
 	{ "file-0600", SECRET_FILE, SECRET_CLIENT_SECRET, REG, "f\n", 2, 0600,
 	    0, "f" },
 	{ "file-0640", SECRET_FILE, SECRET_CLIENT_SECRET, REG, "f\n", 2, 0640,
@@ -303,6 +323,8 @@ make_file(const __typeof__(read_rows[0]) *t, const char *path)
 
 	if (t->make == NONE)
 		return 0;
+	if (t->make == FIFO)
+		return mkfifo(path, t->mode);
 	if (t->make == LINK) {
 		snprintf(target, sizeof(target), "%s.target", path);
 		path = target;
@@ -334,21 +356,25 @@ static void
 check_read(const char *label, const void *p)
 {
 	const __typeof__(read_rows[0]) *t = p;
-	char path[128];
+	char path[128], name256[257];
 	struct secret_src src = { 0 };
 	struct secret out = { NULL, 0 };
 	struct xo_err err;
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, t->name);
-	if (strchr(t->name, '/') == NULL && t->name[0] != '.' &&
-	    make_file(t, path) != 0) {
+	if (make_file(t, path) != 0) {
 		printf("skip %s: cannot be made here (root needed?)\n", label);
 		return;
 	}
 	src.slot = t->slot;
 	src.kind = t->kind;
 	src.value = t->kind == SECRET_FILE ? path : t->name;
+	if (strcmp(t->name, "a 256-byte name") == 0) {
+		memset(name256, 'n', sizeof(name256) - 1);
+		name256[sizeof(name256) - 1] = '\0';
+		src.value = name256;
+	}
 	src.member = "some_member";
 	src.label = "some secret";
 	xo_err_clear(&err);
@@ -393,6 +419,12 @@ check_nocreds(void)
 			expect_contains(unit_labelf("no credentials dir %d", pass),
 			    err.msg, words[i]);
 	}
+	unit_rows++;
+	setenv("CREDENTIALS_DIRECTORY", "/nonexistent/credentials", 1);
+	expect_int("credentials dir missing", secret_read(&src, &out, &err),
+	    -ENOENT);
+	expect_contains("credentials dir missing", err.msg,
+	    "cannot open $CREDENTIALS_DIRECTORY (/nonexistent/credentials)");
 	setenv("CREDENTIALS_DIRECTORY", dir, 1);
 }
 
@@ -484,12 +516,11 @@ check_command(const char *label, const void *p)
 	const __typeof__(command_rows[0]) *t = p;
 	struct secret_src src = { 0 };
 	struct secret out = { NULL, 0 };
+	const char *at = strchr(t->command, '@');
 	struct xo_err err;
 	char command[256];
 	int64_t t0, ms;
 	int r;
-
-	const char *at = strchr(t->command, '@');
 
 	if (at != NULL)
 		snprintf(command, sizeof(command), "%.*s%s%s",
@@ -502,6 +533,9 @@ check_command(const char *label, const void *p)
 	src.member = "some_command";
 	src.label = "some secret";
 	xo_err_clear(&err);
+	/* 1 s where the limit is the point, else room for a loaded machine. */
+	setenv("XOAUTH2_SECRET_TIMEOUT", t->code == SECRET_E_TIMEOUT ? "1" :
+	    "30", 1);
 	t0 = xo_now_ms();
 	r = secret_read(&src, &out, &err);
 	ms = xo_now_ms() - t0;
@@ -532,6 +566,7 @@ check_group_killed(void)
 	int64_t t0;
 
 	unit_rows++;
+	setenv("XOAUTH2_SECRET_TIMEOUT", "1", 1);
 	snprintf(command, sizeof(command), "sh -c 'sleep 30 & echo $! "
 	    ">%s/gc.pid; wait'", dir);
 	src.value = command;
@@ -555,8 +590,16 @@ check_fds_and_sigchld(void)
 	char command[64];
 	int fd;
 
-	unit_rows += 2;
+	unit_rows += 3;
+	setenv("XOAUTH2_SECRET_TIMEOUT", "30", 1);
+	/* Above the few a child uses on its way to exec (0 to 3). */
 	fd = open("/dev/null", O_RDONLY);
+	if (fd != -1 && fd < 20) {
+		int high = fcntl(fd, F_DUPFD, 20);
+
+		close(fd);
+		fd = high;
+	}
 	snprintf(command, sizeof(command), "readlink /proc/self/fd/%d", fd);
 	src.value = command;
 	expect_int("our descriptor not inherited", secret_read(&src, &out,
@@ -572,6 +615,46 @@ check_fds_and_sigchld(void)
 	expect_int("SIGCHLD ignored: still", sa.sa_handler == SIG_IGN, 1);
 	signal(SIGCHLD, SIG_DFL);
 	secret_clear(&out);
+
+	/* A limit out of 1..600 is not taken (0 would kill at once). */
+	setenv("XOAUTH2_SECRET_TIMEOUT", "0", 1);
+	src.value = "sh -c 'sleep 0.2; printf y'";
+	expect_int("limit 0 not taken", secret_read(&src, &out, &err), 0);
+	secret_clear(&out);
+}
+
+/* Told to stop (SIGTERM: stop.h) while the command runs: the command's
+ * group, which no terminal signals, is killed at once.  Last: the flag
+ * stays set. */
+static void
+check_stop(void)
+{
+	const char *label = "SIGTERM: the command killed at once";
+	struct secret_src src = { SECRET_CLIENT_SECRET, SECRET_COMMAND, NULL,
+	    "some_command", "some secret" };
+	struct secret out = { NULL, 0 };
+	struct xo_err err;
+	char command[256];
+	int64_t t0;
+	pid_t pid;
+
+	unit_rows++;
+	stop_catch();
+	setenv("XOAUTH2_SECRET_TIMEOUT", "60", 1);
+	/* The command signals us itself, once it runs: no guessed time. */
+	snprintf(command, sizeof(command), "sh -c 'echo $$ >%s/st.pid; kill "
+	    "-TERM $PPID; exec sleep 30'", dir);
+	src.value = command;
+	t0 = xo_now_ms();
+	expect_int(label, secret_read(&src, &out, &err), XO_E_TEMPFAIL);
+	expect_contains(label, err.msg, "stopped by SIGTERM");
+	if (xo_now_ms() - t0 > 2000)
+		unit_fail(label, "took %lld ms", (long long)(xo_now_ms() - t0));
+	expect_int(unit_labelf("%s: flag", label), stop_requested(), SIGTERM);
+	pid = read_pid("st.pid");	/* the leader: reaped by secret_read */
+	if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+		unit_fail(label, "the command (pid %ld) is still there",
+		    (long)pid);
 }
 
 int
@@ -594,10 +677,10 @@ main(void)
 	UNIT_TABLE_NAMED(where_rows, check_where);
 	UNIT_TABLE_NAMED(read_rows, check_read);
 	check_nocreds();
-	setenv("XOAUTH2_SECRET_TIMEOUT", "1", 1);
 	UNIT_TABLE_NAMED(command_rows, check_command);
 	check_group_killed();
 	check_fds_and_sigchld();
+	check_stop();
 	rows = unit_rows;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
