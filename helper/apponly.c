@@ -279,9 +279,9 @@ read_source(const struct tokfile *tok, enum secret_slot slot,
 }
 
 /* The client secret TOK names into *OUT (secret_clear), where it lives
- * into *SRC: from a file, its first line (the lines after it, a note or
- * the next secret, wiped at once), as before; from elsewhere, what
- * secret.h read.  Returns 0, SOURCE_NONE, or a code with ERR set. */
+ * into *SRC: the first line of what secret.h read (the lines after it,
+ * a note or the next secret, wiped), as a client_secret_file always was.
+ * Returns 0, SOURCE_NONE, or a code with ERR set. */
 static int
 client_secret(const struct tokfile *tok, struct secret_src *src,
     struct secret *out, struct oauth_error *err)
@@ -292,10 +292,8 @@ client_secret(const struct tokfile *tok, struct secret_src *src,
 
 	if ((r = read_source(tok, SECRET_CLIENT_SECRET, src, out, err)) != 0)
 		return r;
-	n = src->kind == SECRET_FILE ? xo_secret_first_line(out->data,
-	    out->len) : strlen(out->data);
-	if (n > 0 && n <= CLIENT_SECRET_MAX && n == strlen(out->data) &&
-	    !xo_has_ctl(out->data, n))
+	n = strlen(out->data);
+	if (n > 0 && n <= CLIENT_SECRET_MAX && !xo_has_ctl(out->data, n))
 		return 0;
 	secret_clear(out);
 	if (src->kind == SECRET_FILE)
@@ -304,9 +302,9 @@ client_secret(const struct tokfile *tok, struct secret_src *src,
 		    "characters; put the secret's value alone on its first "
 		    "line", src->value);
 	return oauth_seterr(err, XO_E_DATA, OAUTH_HINT_LOGIN, "the client "
-	    "secret from %s is empty, longer than %d bytes, or holds control "
-	    "characters (a second line?); it must be the secret's value "
-	    "alone", source_words(src, at, sizeof(at)), CLIENT_SECRET_MAX);
+	    "secret from %s is longer than %d bytes, or holds control "
+	    "characters; it must be the secret's value alone",
+	    source_words(src, at, sizeof(at)), CLIENT_SECRET_MAX);
 }
 
 /* After the server refused the credentials (oauth_grant returned R):
@@ -444,11 +442,10 @@ load_key(const struct tokfile *tok, struct jwt_key **keyp,
 		goto out;
 	r = jwt_key_parse(pem.data, pem.len, NULL, tok->certificate_file, keyp);
 	if (r == JWT_E_ENCRYPTED) {
+		/* (A passphrase is its source's first line: secret.h.) */
 		if ((r = read_source(tok, SECRET_KEY_PASSPHRASE, &ps, &pass,
 		    err)) < 0)
 			goto out;
-		if (r == 0 && ps.kind == SECRET_FILE)
-			xo_secret_first_line(pass.data, pass.len);
 		r = jwt_key_parse(pem.data, pem.len, r == SOURCE_NONE ? NULL :
 		    pass.data, tok->certificate_file, keyp);
 	}
@@ -473,6 +470,7 @@ certificate_assertion(struct tokfile *tok, char **assertionp, char *at,
 	struct secret_src ks;
 	struct xo_err why;
 	char jti[JWT_JTI_LEN + 1], tp[JWT_THUMBPRINT_LEN + 1];
+	char words[XO_SHELL_WORD_MAX];
 	int64_t now;
 	int r;
 
@@ -481,10 +479,11 @@ certificate_assertion(struct tokfile *tok, char **assertionp, char *at,
 	if ((r = jwt_cert_thumbprint(tok->certificate_file, tp)) != 0)
 		return credential_error(err, r, "certificate",
 		    "certificate_file", tok->certificate_file);
-	if (secret_where(tok, SECRET_PRIVATE_KEY, &ks, &why) == 0)
-		source_at(&ks, at, atsize);
 	if ((r = load_key(tok, &key, err)) != 0)
 		goto out;
+	/* (load_key found one place for the key: secret_where says it.) */
+	(void)secret_where(tok, SECRET_PRIVATE_KEY, &ks, &why);
+	source_at(&ks, at, atsize);
 	if ((tok->certificate_thumbprint == NULL ||
 	    strcmp(tok->certificate_thumbprint, tp) != 0) &&
 	    tokfile_set(&tok->certificate_thumbprint, tp) != 0) {
@@ -504,7 +503,8 @@ certificate_assertion(struct tokfile *tok, char **assertionp, char *at,
 	c.nbf = c.iat = now;
 	c.exp = now + APPONLY_ASSERTION_S;
 	if ((r = jwt_sign(key, JWT_RS256, &c, assertionp)) != 0)
-		r = credential_error(err, r, "private key", ks.member, at);
+		r = credential_error(err, r, "private key", ks.member,
+		    source_words(&ks, words, sizeof(words)));
  out:
 	jwt_key_free(key);
 	xo_wipe(jti, sizeof(jti));
@@ -710,8 +710,8 @@ apponly_postfix_command(const char *who)
 
 /* Whether NAME may name a systemd credential, checked when it is
  * stored: the rule secret.c reads it by (a plain file name in
- * $CREDENTIALS_DIRECTORY: printable ASCII, no space or "/", not "." or
- * "..", at most NAME_MAX bytes). */
+ * $CREDENTIALS_DIRECTORY: printable ASCII, no "/", not "." or "..", at
+ * most NAME_MAX bytes). */
 static int
 credential_name_ok(const char *name)
 {
@@ -721,7 +721,7 @@ credential_name_ok(const char *name)
 	    strcmp(name, "..") == 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (name[i] == '/' || name[i] <= ' ' || name[i] > '~')
+		if (name[i] == '/' || name[i] < ' ' || name[i] > '~')
 			return 0;
 	return 1;
 }
@@ -743,9 +743,9 @@ source_check(const struct tokfile *tok, enum secret_slot slot,
 	}
 	if (src.kind == SECRET_CREDENTIAL && !credential_name_ok(src.value)) {
 		msg(who, "%s: not a systemd credential's name (a plain file "
-		    "name in $CREDENTIALS_DIRECTORY: printable ASCII, no space "
-		    "or \"/\", not . or .., at most %d bytes); name it as in the "
-		    "unit's LoadCredentialEncrypted=NAME:...",
+		    "name in $CREDENTIALS_DIRECTORY: printable ASCII, no \"/\", "
+		    "not . or .., at most %d bytes); name it as in the unit's "
+		    "LoadCredentialEncrypted=NAME:...",
 		    slot_options[slot].credential, NAME_MAX);
 		return XO_E_USAGE;
 	}
