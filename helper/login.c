@@ -1144,6 +1144,7 @@ login_app_only_run(const struct login_options *lo,
 	if ((status = write_login(path, file, who, tok, done, ", renewed with the "
 	    "app's credentials when due: no refresh token", &set)) != 0)
 		goto out;
+	(void)apponly_credential_note(tok, who);
 	msg(who, "check it with: " PROG " test %s --imap HOST (or --pop, "
 	    "--smtp)", xo_shell_word(word, sizeof(word), account != NULL ?
 	    account : path));

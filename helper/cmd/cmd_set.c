@@ -247,6 +247,22 @@ set_check(const struct target *t, const struct login_options *c)
 	return r;
 }
 
+/* After new credentials were stored in T's file: if it names a systemd
+ * credential, says who can renew it.  Returns 1 if it said so. */
+static int
+set_note(const struct target *t)
+{
+	struct tokfile *tok = NULL;
+	int said = 0;
+
+	if (tokfile_read(t->file, &tok) == 0 &&
+	    (said = apponly_credential_note(tok, t->arg)) != 0)
+		msg(t->arg, "new credentials stored (where they live, never "
+		    "the secrets); the timer's next renewal uses them");
+	tokfile_free(tok);
+	return said;
+}
+
 /* `set' for T, with its owner's rights (cmd_as_owner). */
 static int
 set_one(const struct target *t, void *arg)
@@ -273,7 +289,7 @@ set_one(const struct target *t, void *arg)
 		msg(t->arg, "%s", *c->notify ? "notify command stored; it runs "
 		    "when the file needs a new login, and when it recovers" :
 		    "notify command removed");
-	if (set_has_creds(c))
+	if (set_has_creds(c) && set_note(t) == 0)
 		msg(t->arg, "new credentials stored (where they live, never "
 		    "the secrets); the next renewal uses them (now: " PROG
 		    " refresh --force %s)", xo_shell_word(word, sizeof(word),
