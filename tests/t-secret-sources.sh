@@ -180,6 +180,10 @@ helper set-cmd-bad set cmd --client-secret-command "$BIN/print-secret | tee /tmp
 xo_assert_rc 64 "$XO_TMP/set-cmd-bad.out"
 xo_assert_contains "$XO_TMP/set-cmd-bad.out" "--client-secret-command: the command does not split into words at byte [0-9]+: .*shell operator" "set refuses a command a shell would be needed for"
 [ "$(member "$F" client_secret_command)" = "$CMD" ] || xo_fail "the refused set changed the file" "$F"
+helper set-cmd-none set cmd --client-secret-command "xo-no-such-program --print"
+xo_assert_rc 77 "$XO_TMP/set-cmd-none.out"
+xo_assert_contains "$XO_TMP/set-cmd-none.out" "the client secret: command xo-no-such-program --print: root cannot find or run xo-no-such-program in PATH; name the program by its full path, or install it" "set: a command's program that the renewer cannot find"
+[ "$(member "$F" client_secret_command)" = "$CMD" ] || xo_fail "the refused set changed the file" "$F"
 
 # ================================================================================
 xo_step "b. the client secret and the private key as systemd credentials (systemd-creds, host key)"
@@ -280,6 +284,14 @@ for key in app-p8 app-trad; do
         renews "renew-$key-$src" "$FE" CREDENTIALS_DIRECTORY="$CREDS"
     done
 done
+helper set-enc-file set enc --private-key "$D/app-p8.key" --key-passphrase-file "$D/pass"
+xo_assert_rc 0 "$XO_TMP/set-enc-file.out"
+helper status-enc status -v enc
+xo_assert_contains "$XO_TMP/status-enc.out" "^  enc: the private key $D/app-p8\.key: ok \(root's, mode 0600, encrypted: opened with the passphrase from file $D/pass\)$" "status -v: the encrypted key and where its passphrase is"
+xo_assert_contains "$XO_TMP/status-enc.out" "^  enc: the key passphrase file $D/pass: ok \(root's, mode 0600\)$" "status -v: the passphrase file, checked"
+helper set-enc-cmd set enc --key-passphrase-command "$BIN/print-pass"
+xo_assert_rc 0 "$XO_TMP/set-enc-cmd.out"
+[ -z "$(member "$FE" private_key_passphrase_file)" ] || xo_fail "set kept the passphrase file beside the command" "$FE"
 helper show-enc show enc
 xo_assert_contains "$XO_TMP/show-enc.out" "^key passphrase: +command $BIN/print-pass$" "show: where the passphrase lives"
 
