@@ -1142,28 +1142,6 @@ apponly_login_token(struct tokfile *tok, const struct oauth_options *net,
 	return status;
 }
 
-int
-apponly_credential_note(const struct tokfile *tok, const char *who)
-{
-	const char *names[] = { tok->client_secret_credential,
-	    tok->private_key_credential, tok->private_key_passphrase_credential,
-	    tok->service_account_credential };
-	const char *name = NULL;
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i] != NULL && name == NULL)
-			name = names[i];
-	if (name == NULL)
-		return 0;
-	msg(who, "the file names the systemd credential %s: only a process "
-	    "of the unit that loads it (LoadCredentialEncrypted=%s:FILE) can "
-	    "read it, so the timer's unit renews this file; a renewal the "
-	    "plugin starts cannot, and keeps the token until then", name,
-	    name);
-	return 1;
-}
-
 void
 apponly_describe(const struct tokfile *tok, char *buf, size_t size)
 {

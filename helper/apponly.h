@@ -131,10 +131,6 @@ int apponly_login_prepare(const struct apponly_login *al, const char *who,
 int apponly_login_token(struct tokfile *tok, const struct oauth_options *net,
     const char *who);
 
-/* If TOK names a systemd credential, says (naming WHO) that only its
- * unit can read it, so the timer renews, and returns 1; else 0. */
-int apponly_credential_note(const struct tokfile *tok, const char *who);
-
 /* "app-only access to MAILBOX (which credential)" for TOK, into BUF
  * (SIZE bytes): what login says it wrote. */
 void apponly_describe(const struct tokfile *tok, char *buf, size_t size);

@@ -23,6 +23,7 @@
 
 #include "errors.h"
 #include "health.h"
+#include "keyring.h"
 #include "msg.h"
 #include "provider.h"
 #include "tokfile.h"
@@ -262,8 +263,9 @@ health_verdict(const struct tokfile *tok, int64_t now, char *text,
 		break;
 	}
 	/* App-only files (grant) ask anew each time: no refresh token
-	 * needed. */
-	if (tok->refresh_token == NULL && tok->grant == NULL) {
+	 * needed; a keyring file keeps its own in the keyring. */
+	if (tok->refresh_token == NULL && tok->grant == NULL &&
+	    !keyring_used(tok)) {
 		if (tok->expires_at <= now) {
 			snprintf(text, size, "needs login (access token expired "
 			    "%s ago, no refresh token)", left);

@@ -30,9 +30,11 @@
 #include "apponly.h"
 #include "base64url.h"
 #include "become.h"
+#include "credential.h"
 #include "errors.h"
 #include "idtoken.h"
 #include "health.h"
+#include "keyring.h"
 #include "login.h"
 #include "loopback.h"
 #include "msg.h"
@@ -319,6 +321,7 @@ struct settings {
 	const char	*proxy;		/* NULL: none */
 	const char	*no_proxy;
 	const char	*notify;
+	int		 keyring;	/* --keyring */
 };
 
 /* Decides the proxy and notify command to store (see login.h), from LO,
@@ -334,6 +337,7 @@ settings_resolve(const struct login_options *lo, const char *who,
 	char shown[256];
 
 	memset(set, 0, sizeof(*set));
+	set->keyring = lo->keyring;
 	env = oauth_env_proxy(endpoint, &var, &env_no);
 	if (lo->proxy != NULL) {
 		set->proxy = *lo->proxy != '\0' ? lo->proxy : NULL;
@@ -481,6 +485,84 @@ write_login(const char *path, const char *file, const char *who,
 	return 0;
 }
 
+/* login --keyring: is the keyring there to store in?  Asked before the
+ * sign-in, so that nobody signs in for nothing.  Returns 0 or a
+ * KEYRING_E_* code after a message. */
+static int
+login_keyring_check(const struct login_options *lo, const char *who)
+{
+	struct xo_err err;
+	int r;
+
+	if (!lo->keyring)
+		return 0;
+	if ((r = keyring_probe(&err)) != 0)
+		msg(who, "--keyring: %s; not signing in", err.msg);
+	return r;
+}
+
+/* login --keyring: puts TOK's refresh token into the desktop keyring
+ * (keyring.h; the item TOK and PATH name), first: then TOK keeps no
+ * refresh token but "refresh_token_store": "keyring".  If the keyring
+ * will not take it, nothing is stored (the caller writes no file).
+ * Returns 0 or a code after a message. */
+static int
+save_keyring(const char *who, const char *path, struct tokfile *tok)
+{
+	struct keyring_item it;
+	struct xo_err err;
+	char account[256];
+	int r;
+
+	if (tok->refresh_token == NULL)
+		return 0;	/* save() says what that means */
+	if ((r = keyring_item_from(&it, tok, path, account, sizeof(account),
+	    &err)) != 0 || (r = keyring_store(&it, tok->refresh_token,
+	    strlen(tok->refresh_token), 0, &err)) != 0) {
+		msg(who, "signed in, but %s; nothing stored, %s not written: "
+		    "log in again once that is fixed (or without --keyring)",
+		    err.msg, path);
+		return r;
+	}
+	xo_free_secret(tok->refresh_token);
+	tok->refresh_token = NULL;
+	if (tokfile_set(&tok->refresh_token_store, "keyring") != 0) {
+		msg(who, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* After a login that replaced OLD (NULL: none) with a file for USER,
+ * CLIENT_ID, ENDPOINT (KEYRING: kept in the keyring): OLD's keyring
+ * item, if it is not the one just replaced, goes (said either way). */
+static void
+login_keyring_leftover(const char *who, const char *path,
+    const struct tokfile *old, int keyring, const char *user,
+    const char *client_id, const char *endpoint)
+{
+	struct keyring_item it;
+	struct xo_err err;
+	char account[256], cmd[2048];
+
+	if (!keyring_used(old) || (keyring && old->user != NULL &&
+	    strcmp(old->user, user) == 0 && old->client_id != NULL &&
+	    strcmp(old->client_id, client_id) == 0 &&
+	    old->token_endpoint != NULL &&
+	    strcmp(old->token_endpoint, endpoint) == 0))
+		return;
+	if (keyring_item_from(&it, old, path, account, sizeof(account),
+	    &err) != 0)
+		return;
+	if (keyring_clear(&it, &err) == 0)
+		msg(who, "removed the previous login's refresh token from the "
+		    "desktop keyring");
+	else
+		msg(who, "%s; the previous login's refresh token stays there: "
+		    "remove it later with: %s", err.msg,
+		    keyring_clear_command(&it, cmd, sizeof(cmd)));
+}
+
 /* Writes the new grant and SET to PATH.  Takes over nothing: copies. */
 static int
 save(const char *path, const char *file, const char *account, const char *who,
@@ -515,11 +597,16 @@ save(const char *path, const char *file, const char *account, const char *who,
 		status = -ENOMEM;
 		goto out;
 	}
+	if (set->keyring && (status = save_keyring(who, path, tok)) != 0)
+		goto out;
 	snprintf(done, sizeof(done), "signed in as %s", user);
 	if ((status = write_login(path, file, who, tok, done,
 	    t->refresh_token != NULL ? ", refreshed automatically" : "",
 	    set)) != 0)
 		goto out;
+	if (set->keyring && t->refresh_token != NULL)
+		msg(who, "the refresh token is in the desktop keyring (Secret "
+		    "Service), not in %s", path);
 	if (t->refresh_token == NULL)
 		msg(who, "the server issued no refresh token (is offline_access "
 		    "or the provider's equivalent in the scope?); you will have "
@@ -1144,7 +1231,8 @@ login_app_only_run(const struct login_options *lo,
 	if ((status = write_login(path, file, who, tok, done, ", renewed with the "
 	    "app's credentials when due: no refresh token", &set)) != 0)
 		goto out;
-	(void)apponly_credential_note(tok, who);
+	/* i21: only the unit that loads a credential renews the file. */
+	credential_setup_note_file(file, who);
 	msg(who, "check it with: " PROG " test %s --imap HOST (or --pop, "
 	    "--smtp)", xo_shell_word(word, sizeof(word), account != NULL ?
 	    account : path));
@@ -1282,7 +1370,8 @@ login_person(const struct login_job *j, const char *file)
 		goto out;
 	via.proxy = set.proxy != NULL ? set.proxy : "";
 	via.no_proxy = set.no_proxy;
-	if ((status = check_writable(file, j->path, who)) != 0)
+	if ((status = check_writable(file, j->path, who)) != 0 ||
+	    (status = login_keyring_check(lo, who)) != 0)
 		goto out;
 	if (oauth_init() != 0) {
 		msg(who, "cannot initialise libcurl");
@@ -1302,6 +1391,9 @@ login_person(const struct login_job *j, const char *file)
 		goto out;
 	status = save(j->path, file, j->account, who, &p, lo->client_id,
 	    j->client_secret, user, &t, asked_at, &set);
+	if (status == 0)
+		login_keyring_leftover(who, j->path, old, lo->keyring, user,
+		    lo->client_id, p.token_endpoint);
  out:
 	tokfile_free(old);
 	oauth_tokens_clear(&t);
@@ -1334,6 +1426,11 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 {
 	struct login_job j = { lo, net, who, path, account, client_secret };
 
+	if ((lo->app_only || names_service_account(lo)) && lo->keyring) {
+		msg(who, "--keyring keeps a person's refresh token; an app-only "
+		    "login has none (its secret or key stays where you name it)");
+		return XO_E_USAGE;
+	}
 	if (lo->app_only || names_service_account(lo))
 		return login_app_only(lo, net, who, path, file, account);
 	if (names_app_secret(lo)) {

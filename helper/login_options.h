@@ -47,6 +47,9 @@ struct login_options {
 	const char	*key_passphrase_credential;
 	const char	*key_passphrase_command;
 	const char	*service_account_credential;	/* implies app_only */
+	/* --keyring: the refresh token in the desktop keyring (keyring.h),
+	 * "refresh_token_store": "keyring" in the file; a person's only. */
+	int		 keyring;
 };
 
 #endif

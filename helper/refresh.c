@@ -25,6 +25,7 @@
 #include "diag.h"
 #include "errors.h"
 #include "health.h"
+#include "keyring.h"
 #include "msg.h"
 #include "provider.h"
 #include "oauth.h"
@@ -117,6 +118,7 @@ struct refresh {
 	char		 client_id[256];
 	char		 tenant[128];
 	int		 app_only;	/* the file holds an app-only grant */
+	int		 from_keyring;	/* tok->refresh_token is the keyring's */
 	char		*access_token;	/* copy of the final one (secret) */
 	int64_t		 expires_at;
 	/* Decided under the lock, acted on after it. */
@@ -134,6 +136,12 @@ classify(const struct oauth_error *err, int r)
 {
 	const struct diag *d;
 
+	/* The keyring holds no refresh token for the file: only a login
+	 * brings one back.  Locked, no bus, no Secret Service: the grant is
+	 * fine, someone must unlock the keyring or run us in the desktop
+	 * session; a "needs login" would send them the wrong way. */
+	if (r == KEYRING_E_NOTFOUND)
+		return HEALTH_LOGIN;
 	/* oauth_answer.c matched the error and its description to the table. */
 	if ((d = err->diag) != NULL) {
 		switch (d->cls) {
@@ -328,6 +336,116 @@ curl_start(void)
 	return curl_ready ? 0 : XO_E_SOFTWARE;
 }
 
+/* For a file whose refresh token is in the desktop keyring (keyring.h):
+ * reads it into TOK for the request (refresh_keyring_ask takes it out
+ * again).  If the file still holds one -- a rotated token the keyring
+ * would not take -- that one is the newest and goes instead.  Returns 0,
+ * or a KEYRING_E_* code with RF's error saying what to do. */
+static int
+refresh_keyring_fetch(struct refresh *rf, struct tokfile *tok)
+{
+	struct keyring_item it;
+	struct xo_err e;
+	char account[256], word[XO_SHELL_WORD_MAX];
+	char *rt = NULL;
+	int r;
+
+	if (tok->refresh_token != NULL)
+		return 0;
+	memset(&rf->err, 0, sizeof(rf->err));
+	if ((r = keyring_item_from(&it, tok, rf->path, account,
+	    sizeof(account), &e)) == 0)
+		r = keyring_lookup(&it, &rt, &e);
+	if (r == KEYRING_E_NOTFOUND)
+		return oauth_seterr(&rf->err, r, OAUTH_HINT_NONE, "%s; log in "
+		    "again: " PROG " login %s --keyring", e.msg,
+		    xo_shell_word(word, sizeof(word), rf->arg));
+	if (r != 0)
+		return oauth_seterr(&rf->err, r, OAUTH_HINT_NONE, "%s; %s is "
+		    "unchanged", e.msg, rf->path);
+	tok->refresh_token = rt;
+	rf->from_keyring = 1;
+	return 0;
+}
+
+/* The refresh_token grant for a keyring file: as oauth_refresh, with the
+ * refresh token from the keyring, which never stays in TOK. */
+static int
+refresh_keyring_ask(struct refresh *rf, struct tokfile *tok,
+    const struct oauth_options *net, struct oauth_tokens *fresh)
+{
+	int r;
+
+	if ((r = refresh_keyring_fetch(rf, tok)) != 0)
+		return r;
+	r = oauth_refresh(tok, net, fresh, &rf->err);
+	if (rf->from_keyring) {
+		xo_free_secret(tok->refresh_token);
+		tok->refresh_token = NULL;
+	}
+	return r;
+}
+
+/* Of what --time-limit leaves, kept back for writing the file after
+ * storing in the keyring; less than this left: no keyring store. */
+#define REFRESH_KEYRING_WRITE_MS	250
+
+/* How long storing in the keyring may take now (0: the usual bound), or
+ * -1 (with E said) if --time-limit leaves no time for it: the file is
+ * written in time, holding the token, rather than the helper killed
+ * with it nowhere. */
+static int
+refresh_keyring_time(const struct refresh *rf, struct xo_err *e)
+{
+	int64_t left;
+
+	if (rf->opt->deadline_ms == 0)
+		return 0;
+	left = rf->opt->deadline_ms - xo_now_ms() - REFRESH_KEYRING_WRITE_MS;
+	if (left >= REFRESH_KEYRING_WRITE_MS)
+		return left > INT_MAX ? 0 : (int)left;
+	xo_err_set(e, KEYRING_E_TIMEOUT, "no time left within --time-limit "
+	    "to store the new refresh token in the desktop keyring");
+	return -1;
+}
+
+/* After a keyring file's refresh: NEW (the rotated refresh token, or
+ * NULL) or, if the file held one, that one goes to the keyring before
+ * the file is written, and out of TOK.  If the keyring will not take it
+ * (or not in the time --time-limit leaves), it must not be lost: TOK
+ * keeps it (written to the file, loudly said), and the next refresh that
+ * reaches the keyring moves it there.  Returns 0 or -ENOMEM. */
+static int
+refresh_keyring_keep(struct refresh *rf, struct tokfile *tok,
+    const char *new)
+{
+	struct keyring_item it;
+	struct xo_err e;
+	char account[256];
+	const char *rt = new != NULL ? new : tok->refresh_token;
+	int r, ms;
+
+	if (rt == NULL)
+		return 0;
+	if ((r = keyring_item_from(&it, tok, rf->path, account,
+	    sizeof(account), &e)) == 0 &&
+	    (ms = refresh_keyring_time(rf, &e)) >= 0 &&
+	    (r = keyring_store(&it, rt, strlen(rt), ms, &e)) == 0) {
+		if (tok->refresh_token != NULL)
+			msg(rf->arg, "the refresh token is in the desktop "
+			    "keyring again; %s no longer holds it", rf->path);
+		xo_free_secret(tok->refresh_token);
+		tok->refresh_token = NULL;
+		return 0;
+	}
+	if (new != NULL && tokfile_set(&tok->refresh_token, new) != 0)
+		return -ENOMEM;
+	msg(rf->arg, "WARNING: %s; the refresh token is kept in %s for now "
+	    "(not lost), and the next refresh that reaches the keyring moves "
+	    "it there", e.msg, rf->path);
+	return 0;
+}
+
 /* Asks the token endpoint (through NET) for TOK's new tokens, under the
  * lock, and records in TOK what came of it: the new tokens, or the
  * failure (which the plugin's back-off, the notify command and `status'
@@ -346,6 +464,7 @@ refresh_ask(struct refresh *rf, struct tokfile *tok,
 	/* App-only files have no refresh token: the app's credentials
 	 * ask for a new access token. */
 	r = apponly_is(tok) ? apponly_request(tok, net, &fresh, &rf->err) :
+	    keyring_used(tok) ? refresh_keyring_ask(rf, tok, net, &fresh) :
 	    oauth_refresh(tok, net, &fresh, &rf->err);
 	if (r != 0)
 		oauth_tokens_clear(&fresh);
@@ -373,9 +492,13 @@ refresh_ask(struct refresh *rf, struct tokfile *tok,
 	rf->refreshed = 1;
 	/* RFC 6749 6: a new refresh token replaces the old one, which the
 	 * server may no longer honour; none means keep the old one. */
-	if (tokfile_set(&tok->access_token, fresh.access_token) != 0 ||
-	    (fresh.refresh_token != NULL &&
-	    tokfile_set(&tok->refresh_token, fresh.refresh_token) != 0))
+	if (tokfile_set(&tok->access_token, fresh.access_token) != 0)
+		goto nomem;
+	if (keyring_used(tok) && !apponly_is(tok)) {
+		if (refresh_keyring_keep(rf, tok, fresh.refresh_token) != 0)
+			goto nomem;
+	} else if (fresh.refresh_token != NULL &&
+	    tokfile_set(&tok->refresh_token, fresh.refresh_token) != 0)
 		goto nomem;
 	tok->expires_at = asked_at + fresh.expires_in;
 	health_record_success(tok, xo_now_s(), &rf->event);

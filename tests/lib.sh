@@ -2057,3 +2057,108 @@ xo_record_requests() {
     xo_oauth -q hook "cat >>'$1'; echo >>'$1'${2:+; [ -e '$1.once' ] || { : >'$1.once'; $2; }}" \
         || xo_fail "cannot set the OAuth server's hook"
 }
+
+# --- the desktop keyring (login --keyring; t-keyring.sh, t-secrets.sh) --------
+# xo_keyring_start: a private session bus (no service activation: nothing
+# starts a Secret Service behind our back) and gnome-keyring-daemon on it,
+# its "login" keyring (in $XO_TMP/keyring) created or unlocked with a
+# password on stdin, as PAM does at a desktop login.  Exports
+# DBUS_SESSION_BUS_ADDRESS; XO_KEYRING_BUS is its socket.  Skips without
+# dbus-daemon, gnome-keyring-daemon, secret-tool, gdbus or xoauth2-keyring
+# (a build without libsecret).
+xo_keyring_start() {
+    xo_require_cmd dbus-daemon gnome-keyring-daemon secret-tool gdbus
+    [ -x "$(dirname "$XO_HELPER")/xoauth2-keyring" ] \
+        || xo_skip "built without libsecret: $(dirname "$XO_HELPER")/xoauth2-keyring missing"
+    mkdir -p "$XO_TMP/keyring/home" "$XO_TMP/keyring/run"
+    chmod 700 "$XO_TMP/keyring" "$XO_TMP/keyring/run"
+    xo_keyring_bus main
+    export DBUS_SESSION_BUS_ADDRESS=unix:path=$XO_KEYRING_BUS
+    xo_keyring_daemon
+}
+# xo_keyring_bus NAME: a private session bus at $XO_TMP/keyring/NAME.sock
+# (XO_KEYRING_BUS for "main").
+xo_keyring_bus() {
+    local sock=$XO_TMP/keyring/$1.sock pid
+    cat >"$XO_TMP/keyring/$1.conf" <<EOC
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOC
+    dbus-daemon --config-file="$XO_TMP/keyring/$1.conf" --nofork \
+        </dev/null >"$XO_TMP/keyring/$1.log" 2>&1 &
+    pid=$!
+    XO__PIDS+=("$pid")
+    xo_poll 10 test -S "$sock" || xo_fail "dbus-daemon ($1) did not start" "$XO_TMP/keyring/$1.log"
+    [ "$1" != main ] || XO_KEYRING_BUS=$sock
+}
+xo__keyring_up() {
+    DBUS_SESSION_BUS_ADDRESS=unix:path=$XO_KEYRING_BUS gdbus call --session \
+        --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+        --method org.freedesktop.DBus.NameHasOwner org.freedesktop.secrets \
+        2>/dev/null | grep -q true
+}
+# xo_keyring_daemon: (re)start gnome-keyring-daemon, unlocking the keyring.
+XO_KEYRING_PID=
+XO_KEYRING_PW=xo-keyring-test-password
+xo_keyring_daemon() {
+    printf '%s' "$XO_KEYRING_PW" >"$XO_TMP/keyring/pw"
+    DBUS_SESSION_BUS_ADDRESS=unix:path=$XO_KEYRING_BUS HOME=$XO_TMP/keyring/home \
+        XDG_DATA_HOME=$XO_TMP/keyring/home XDG_RUNTIME_DIR=$XO_TMP/keyring/run \
+        XDG_CONFIG_HOME=$XO_TMP/keyring/home/.config \
+        XDG_CACHE_HOME=$XO_TMP/keyring/home/.cache \
+        gnome-keyring-daemon --foreground --unlock --components=secrets \
+        <"$XO_TMP/keyring/pw" >>"$XO_TMP/keyring/daemon.log" 2>&1 &
+    XO_KEYRING_PID=$!
+    XO__PIDS+=("$XO_KEYRING_PID")
+    xo_poll 20 xo__keyring_up || xo_fail "gnome-keyring-daemon did not start" "$XO_TMP/keyring/daemon.log"
+}
+# xo_keyring_restart: stop the daemon and start it again: the keyring is
+# unlocked again (with the same password).
+xo_keyring_restart() {
+    kill "$XO_KEYRING_PID" 2>/dev/null || true
+    wait "$XO_KEYRING_PID" 2>/dev/null || true
+    xo_poll 10 eval '! xo__keyring_up' || xo_fail "gnome-keyring-daemon did not stop"
+    xo_keyring_daemon
+}
+# xo_keyring_lock: lock the "login" keyring (the Secret Service's Lock).
+xo_keyring_lock() {
+    gdbus call --session --dest org.freedesktop.secrets \
+        --object-path /org/freedesktop/secrets \
+        --method org.freedesktop.Secret.Service.Lock \
+        "['/org/freedesktop/secrets/collection/login']" >/dev/null \
+        || xo_fail "cannot lock the login keyring"
+}
+# xo_keyring_item ACCOUNT: print the refresh token the keyring holds for
+# the token file ACCOUNT.json (helper/keyring.h's schema).
+xo_keyring_item() {
+    secret-tool lookup xdg:schema org.xoauth2.RefreshToken account "$1" 2>/dev/null
+}
+# xo_keyring_move FILE: FILE's refresh token into the keyring, as login
+# --keyring would have put it, and out of FILE ("refresh_token_store").
+xo_keyring_move() {
+    "$XO_PYTHON" - "$1" <<'PY' || xo_fail "cannot move the refresh token of $1 into the keyring"
+import json, os, subprocess, sys
+p = sys.argv[1]
+t = json.load(open(p))
+acct = os.path.basename(p)[:-5] if p.endswith(".json") else os.path.basename(p)
+subprocess.run(["secret-tool", "store", "--label=xoauth2-token: %s (%s)" % (acct, t["user"]),
+                "xdg:schema", "org.xoauth2.RefreshToken", "user", t["user"],
+                "client_id", t["client_id"], "token_endpoint", t["token_endpoint"],
+                "account", acct], input=t.pop("refresh_token").encode(), check=True)
+t["refresh_token_store"] = "keyring"
+with open(p + ".xo-new", "w") as f:
+    os.fchmod(f.fileno(), os.stat(p).st_mode & 0o7777)
+    json.dump(t, f)
+os.replace(p + ".xo-new", p)
+PY
+}

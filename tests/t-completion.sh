@@ -62,7 +62,7 @@ check_has() {
 }
 
 xo_step "commands"
-check 'xoauth2-token ' '--help --version list login logout postfix refresh set show status test token'
+check 'xoauth2-token ' '--help --version credential list login logout postfix refresh set show status test token'
 check 'xoauth2-token re' 'refresh'
 check 'xoauth2-token lo' 'login logout'
 
@@ -75,6 +75,8 @@ check_has 'xoauth2-token login --' --app-only --certificate --private-key --serv
 check_has 'xoauth2-token test --' --imap --pop --smtp --mech --as --plugin-dir --starttls --verbose
 check 'xoauth2-token postfix --' '--apply --help --postfix-config --relay --remove --sender'
 check_has 'xoauth2-token login --' --for --relay --apply
+check 'xoauth2-token credential ' 'decrypt encrypt'
+check 'xoauth2-token credential encrypt --' '--all --for --help --key --passphrase --postfix-config --secret --service-account --to --with-key'
 
 xo_step "option values"
 check 'xoauth2-token login work --provider ' 'custom google microsoft'
@@ -82,6 +84,7 @@ check 'xoauth2-token login work --flow d' 'device'
 check 'xoauth2-token test work --mech ' 'OAUTHBEARER XOAUTH2'
 check 'xoauth2-token refresh --margin ' ''
 check 'xoauth2-token refresh --jobs ' ''
+check 'xoauth2-token credential encrypt work --with-key ' 'auto host host+tpm2 tpm2'
 
 xo_step "account names from the store"
 check 'xoauth2-token token ' 'gmail work'
@@ -91,6 +94,8 @@ check 'xoauth2-token token --margin 600 ' 'gmail work'
 check 'xoauth2-token token work ' ''
 check 'xoauth2-token refresh --all ' ''
 check 'xoauth2-token list ' ''
+check 'xoauth2-token credential encrypt ' 'gmail work'
+check 'xoauth2-token credential decrypt work ' ''
 
 xo_step "a path completes as a file name"
 : >"$XO_TMP/relay.json"

@@ -225,7 +225,7 @@ xo_run_timeout 30 env CREDENTIALS_DIRECTORY="$CREDS" "$H" login ckey "${LOGIN[@]
     --certificate "$D/app.crt" --private-key-credential xo_relay_key \
     >"$XO_TMP/login-ckey.out" 2>&1
 xo_assert_rc 0 "$XO_TMP/login-ckey.out"
-xo_assert_contains "$XO_TMP/login-ckey.out" "ckey: the file names the systemd credential xo_relay_key: only a process of the unit that loads it" "login says who can renew"
+xo_assert_contains "$XO_TMP/login-ckey.out" "ckey: renewal needs a systemd credential, which only xoauth2-token-refresh@root\.service gets: the plugin's own refresh cannot renew this account, the timer does" "login says who can renew"
 FK=$S/ckey.json
 [ "$(member "$FK" private_key_credential)" = xo_relay_key ] || xo_fail "private_key_credential" "$FK"
 [ -z "$(member "$FK" private_key_file)" ] || xo_fail "a private_key_file too" "$FK"
@@ -240,7 +240,9 @@ xo_assert_contains "$XO_TMP/status-ckey.out" "^  ckey: the private key: systemd 
 # The secret moved into a credential with set (the command's file).
 helper set-csecret set cmd --client-secret-credential xo_relay_secret
 xo_assert_rc 0 "$XO_TMP/set-csecret.out"
-xo_assert_contains "$XO_TMP/set-csecret.out" "cmd: the file names the systemd credential xo_relay_secret: only a process of the unit that loads it \(LoadCredentialEncrypted=xo_relay_secret:FILE\) can read it, so the timer's unit renews this file" "set says who can renew now"
+xo_assert_contains "$XO_TMP/set-csecret.out" "cmd: new credentials stored \(where they live, never the secrets\); the next renewal by the timer's unit uses them" "set: the timer's unit renews now"
+xo_assert_contains "$XO_TMP/set-csecret.out" "cmd: renewal needs a systemd credential, which only xoauth2-token-refresh@root\.service gets" "set says who can renew now"
+xo_assert_not_contains "$XO_TMP/set-csecret.out" "refresh --force" "set does not suggest a renewal by hand, which cannot read the credential"
 [ "$(member "$F" client_secret_credential)" = xo_relay_secret ] || xo_fail "client_secret_credential" "$F"
 [ -z "$(member "$F" client_secret_command)" ] || xo_fail "set kept the command beside the credential" "$F"
 runs=$(ls "$LOG" | wc -l)

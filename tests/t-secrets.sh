@@ -556,4 +556,84 @@ done
 echo "   ok: the $seen helper runs by the plugin seen had only PATH and LC_ALL in their environment"
 echo "   ok: no secret in $(ls "$LOGS" | wc -l) captures, the Dovecot (auth_debug) and mock server logs$journal, nor in the argv/environ of any process over $samples sweeps (the helper run by the plugin, imtest, saslog among them)"
 
+# ================================================================================
+# The desktop keyring (login --keyring, helper/keyring.h; t-keyring.sh
+# covers the rest): a refresh reads the refresh token from GNOME Keyring
+# through xoauth2-keyring and stores the rotated one there.  Neither is
+# in the argv or environment of the helper or of xoauth2-keyring (every
+# execve, traced with its environment), nor in the token file or any
+# output; and once stored, the rotated one is gone from the helper's
+# memory: the helper, refreshing a second file whose token endpoint never
+# answers, is read through /proc/PID/mem while it waits.
+keyring_leg() {
+    local K=$TOK/kr.json Hf=$TOK/kr-hang.json rt0 rt1 hrt hp pid n_old n_new n_ctl
+    xo_step "keyring: no refresh token in argv, environ, the file, output, or the helper's memory once stored"
+    xo_keyring_start
+    xo_tokfile "$K" "$USER" -60 client_secret="$CLIENT_SECRET"
+    xo_keyring_move "$K"
+    rt0=$(xo_keyring_item kr)
+    [ -n "$rt0" ] || xo_fail "no refresh token in the keyring"
+    xo_require_cmd strace
+    xo_run_timeout 30 strace -f -v -s 65535 -e trace=execve \
+        -o "$LOGS/keyring-execve.trace" "$H" refresh -v --force "$K" \
+        >"$LOGS/keyring-refresh.out" 2>"$LOGS/keyring-refresh.err"
+    xo_assert_rc 0 "$LOGS/keyring-refresh.err"
+    grep -q 'execve("[^"]*/xoauth2-keyring", \["[^"]*", "lookup"' "$LOGS/keyring-execve.trace" &&
+        grep -q 'execve("[^"]*/xoauth2-keyring", \["[^"]*", "store"' "$LOGS/keyring-execve.trace" ||
+        xo_fail "the trace has no xoauth2-keyring lookup and store" "$LOGS/keyring-execve.trace"
+    rt1=$(xo_keyring_item kr)
+    [ -n "$rt1" ] && [ "$rt1" != "$rt0" ] || xo_fail "the keyring does not hold a rotated refresh token"
+    for s in "$rt0" "$rt1"; do
+        for f in "$LOGS"/keyring-* "$K" "$XO_TMP/keyring/daemon.log" "$XO_OAUTH_LOG"; do
+            ! grep -qF -- "$s" "$f" || xo_fail "a refresh token of the keyring file is in $f (${s:0:6}...)"
+        done
+    done
+    echo "   ok: not in the argv or environment of any execve, the token file, the captures or the logs"
+
+    # A token endpoint that accepts and never answers, for the second file.
+    "$XO_PYTHON" - "$XO_TMP/hang.port" "$XO_TMP/hang.accepted" <<'PY' &
+import os, socket, sys, time
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(4)
+open(sys.argv[1] + ".t", "w").write("%d\n" % ls.getsockname()[1])
+os.replace(sys.argv[1] + ".t", sys.argv[1])
+c, _ = ls.accept(); c.recv(65536)
+open(sys.argv[2] + ".t", "w").write("accepted\n"); os.replace(sys.argv[2] + ".t", sys.argv[2])
+time.sleep(120)
+PY
+    XO__PIDS+=("$!")
+    xo_poll 10 test -s "$XO_TMP/hang.port" || xo_fail "the silent token endpoint did not start"
+    hp=$(cat "$XO_TMP/hang.port")
+    xo_tokfile "$Hf" "$USER" -60 client_secret="$CLIENT_SECRET" \
+        token_endpoint="http://127.0.0.1:$hp/token"
+    hrt=$(xo_token_field "$Hf" refresh_token)
+    xo_token_expire_file "$K" -60
+    "$H" refresh --jobs 1 --force --timeout 30 "$K" "$Hf" \
+        >"$LOGS/keyring-mem.out" 2>"$LOGS/keyring-mem.err" &
+    pid=$!
+    xo_on_exit "kill $pid 2>/dev/null || true"
+    xo_poll 20 test -s "$XO_TMP/hang.accepted" || xo_fail "the helper never reached the second file's endpoint" "$LOGS/keyring-mem.err"
+    rt1=$rt0; rt0=$(xo_keyring_item kr)   # rt0: what the keyring held; now the new one
+    n_new=$(xo_mem_count "$pid" "$rt0")
+    n_old=$(xo_mem_count "$pid" "$rt1")
+    n_ctl=$(xo_mem_count "$pid" "$hrt")
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    [ "$rt0" != "$rt1" ] || xo_fail "the first file was not refreshed before the second" "$LOGS/keyring-mem.err"
+    # The second file's refresh token is being sent: the reader sees it.
+    [ "$n_ctl" -ge 1 ] || xo_fail "the memory check sees nothing (the second file's token, being sent, is not there either)"
+    [ "$n_new" = 0 ] || xo_fail "the rotated refresh token, stored in the keyring, is in the helper's memory $n_new time(s)"
+    # The token it sent: libcurl's copy of the request, as for a refresh
+    # token kept in the file (no more than that one).
+    [ "$n_old" -le 1 ] || xo_fail "the keyring's refresh token, once sent, is in the helper's memory $n_old times"
+    echo "   ok: while the helper waits on the next file: the stored token 0 times, the one sent $n_old (libcurl's request copy), the next file's $n_ctl (control)"
+}
+if command -v gnome-keyring-daemon >/dev/null && command -v secret-tool >/dev/null &&
+    [ -x "$(dirname "$XO_HELPER")/xoauth2-keyring" ]; then
+    keyring_leg
+elif [ "${XO_REQUIRE_ALL:-0}" = 1 ]; then
+    xo_fail "XO_REQUIRE_ALL=1 but the keyring leg cannot run (gnome-keyring, secret-tool or xoauth2-keyring missing)"
+else
+    echo "   note: keyring leg left out (gnome-keyring, secret-tool or xoauth2-keyring missing)"
+fi
+
 xo_pass

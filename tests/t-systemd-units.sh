@@ -4,6 +4,12 @@
 #   - the timer's period plus its random delay is well inside the --margin
 #     the service passes, and the margin is shorter than an access token's
 #     life (else every run would refresh);
+#   - the system units load their user's directory of the encrypted
+#     credential store (credential encrypt), with SetCredential= standing in
+#     so that a missing directory does not stop the unit (systemd.exec(5),
+#     252: "the latter will act as default if the former cannot be
+#     retrieved"); the user unit loads none (252's user manager cannot
+#     decrypt);
 #   - the exact ExecStart command line, run as the service runs it (clean
 #     environment, the store found through HOME, or XDG_DATA_HOME for the
 #     user unit) against the mock OAuth server: due tokens are refreshed,
@@ -68,6 +74,27 @@ echo "$?" >>"$XO_TMP/verify.rc"
 [ "$(tr -d '\n' <"$XO_TMP/verify.rc")" = 00 ] && [ ! -s "$XO_TMP/verify" ] \
     || xo_fail "systemd-analyze verify complained (exit $(tr '\n' ' ' <"$XO_TMP/verify.rc"))" "$XO_TMP/verify"
 echo "   ok: xoauth2-token-refresh@.service/.timer (as @root), xoauth2-token-postfix.service/.timer and the user units: no complaint"
+
+xo_step "encrypted credentials: each system unit loads its user's directory, never fails for want of it"
+# The credential's ID is xoauth2_FILENAME (systemd.exec(5): a directory's
+# files get "the provided ID suffixed with _$FILENAME"), what `credential
+# encrypt` records and embeds (--name).
+for pair in "$PF_SERVICE:/etc/xoauth2/credstore.encrypted/postfix" \
+            "$SYS_SERVICE:/etc/xoauth2/credstore.encrypted/%i"; do
+    f=${pair%%:*}; want=${pair#*:}
+    [ "$(grep -c '^LoadCredentialEncrypted=' "$f")" = 1 ] \
+        || xo_fail "${f##*/}: want one LoadCredentialEncrypted= line"
+    [ "$(unit_value "$f" LoadCredentialEncrypted)" = "xoauth2:$want" ] \
+        || xo_fail "${f##*/}: LoadCredentialEncrypted=$(unit_value "$f" LoadCredentialEncrypted), want xoauth2:$want"
+    [[ $(unit_value "$f" SetCredential) == xoauth2:?* ]] \
+        || xo_fail "${f##*/}: no SetCredential=xoauth2:VALUE: the unit would not start without $want"
+    echo "   ok: ${f##*/}: xoauth2:$want, SetCredential=xoauth2: stands in"
+done
+! grep -q '^LoadCredential' "$USER_SERVICE" \
+    || xo_fail "${USER_SERVICE##*/}: a user manager of systemd 252 cannot decrypt host-key credentials"
+grep -q 'systemd-creds --user' "$USER_SERVICE" \
+    || xo_fail "${USER_SERVICE##*/}: the comment does not say what works where (systemd-creds --user)"
+echo "   ok: the user unit loads none and says what works where"
 
 xo_step "the timer runs well within the margin; the margin is shorter than a token's life"
 services=("$SYS_SERVICE" "$USER_SERVICE" "$PF_SERVICE")

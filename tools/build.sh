@@ -16,12 +16,14 @@ target=${1:-check}
 
 # build-essential: what dpkg-checkbuilddeps (tests/pkg/t-debs.sh) assumes.
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config make gcc libsasl2-dev
-	libjson-c-dev libcurl4-openssl-dev libssl-dev libqrencode-dev"
+	libjson-c-dev libcurl4-openssl-dev libssl-dev libqrencode-dev libsecret-1-dev"
 TEST_DEPS="sasl2-bin libsasl2-modules dovecot-imapd dovecot-pop3d
 	dovecot-submissiond postfix cyrus-clients isync msmtp python3
 	python3-aiosmtpd valgrind ca-certificates procps iproute2 mutt openssl systemd
 	python3-cryptography curl chromium tinyproxy stress-ng universal-ctags
 	strace nmh"
+# login --keyring (t-keyring.sh): GNOME Keyring on a private session bus.
+TEST_DEPS="$TEST_DEPS gnome-keyring libsecret-tools dbus-daemon libglib2.0-bin"
 TEST_DEPS="$TEST_DEPS $(. /etc/os-release; [ "${VERSION_ID:-}" = 12 ] && echo libauthen-sasl-cyrus-perl || echo libauthen-sasl-xs-perl)"	# Perl through libsasl2 (t-perl-netsmtp.sh): Debian 12 has Authen::SASL::Cyrus, 13 only its successor Authen::SASL::XS
 
 missing=

@@ -49,6 +49,10 @@ struct cmd_args {
 	struct postfix_options postfix;
 	int		 for_postfix;	/* login --for postfix */
 	const char	*proxy_file;	/* login, set: --proxy-file */
+	/* credential encrypt|decrypt (cmd_credential.c) */
+	unsigned	 cred_slots;	/* credential.h's CREDENTIAL_* bits */
+	const char	*cred_with_key;	/* --with-key */
+	const char	*cred_to;	/* decrypt --to FILE */
 };
 
 struct cmd_option;
@@ -123,6 +127,7 @@ extern const struct cmd_option cmd_opts_conf[];	/* --proxy --notify (login, set)
 extern const struct cmd_option cmd_opts_set[];	/* set's credential files */
 extern const struct cmd_option cmd_opts_secret[];	/* where a secret lives (login, set) */
 extern const struct cmd_option cmd_opts_status[];	/* -v */
+extern const struct cmd_option cmd_opts_credential[];
 
 /* Generic setters: a const char * at OFFSET, an int set to 1. */
 cmd_set_fn cmd_set_string;
@@ -139,6 +144,10 @@ int cmd_logout(const struct cmd_args *, int, char **);
 int cmd_postfix(const struct cmd_args *, int, char **);
 int cmd_status(const struct cmd_args *, int, char **);
 int cmd_set(const struct cmd_args *, int, char **);
+int cmd_credential(const struct cmd_args *, int, char **);
+
+/* --for postfix (login, credential): sets for_postfix. */
+cmd_set_fn cmd_set_for;
 
 /* Checks --proxy, --no-proxy, --notify in C (login, set).  Returns 0 or
  * XO_E_USAGE after a message naming WHO. */
@@ -162,6 +171,11 @@ int postfix_for_login(const char *who, const struct postfix_options *po,
     const char *account, char **pathp);
 int postfix_after_login(const char *who, const struct postfix_options *po,
     const char *path);
+/* ACCOUNT's file in postfix's store into *PATHp (new), for a command
+ * on it (credential --for postfix).  Returns 0 or a code after a
+ * message. */
+int postfix_account_path(const char *who, const struct postfix_options *po,
+    const char *account, char **pathp);
 
 /* The front program (front.c): remembers ARGV, and hands the command
  * line over to the full program (exec; returns only on failure, with a

@@ -23,6 +23,7 @@
 #include "cmd.h"
 #include "credfile.h"
 #include "errors.h"
+#include "keyring.h"
 #include "msg.h"
 #include "secret.h"
 #include "store.h"
@@ -87,6 +88,15 @@ static const struct {
 	{ SECRET_E_TOOBIG, EX_CONFIG, NULL },
 	{ SECRET_E_WORDS, EX_CONFIG, NULL },
 	{ SECRET_E_COMMAND_REFUSED, EX_CONFIG, NULL },
+	/* The desktop keyring (keyring.h): gone from it, log in again; locked
+	 * or slow, unlock it and try again; no bus or Secret Service here. */
+	{ KEYRING_E_NOTFOUND, EX_NOPERM, NULL },
+	{ KEYRING_E_LOCKED, EX_TEMPFAIL, NULL },
+	{ KEYRING_E_TIMEOUT, EX_TEMPFAIL, NULL },
+	{ KEYRING_E_NOBUS, EX_UNAVAILABLE, NULL },
+	{ KEYRING_E_NOSERVICE, EX_UNAVAILABLE, NULL },
+	{ KEYRING_E_FAILED, EX_UNAVAILABLE, NULL },
+	{ KEYRING_E_NOSUPPORT, EX_UNAVAILABLE, NULL },
 };
 
 int

@@ -69,6 +69,7 @@ const struct cmd_option cmd_opts_login[] = {
 	F("no-browser", no_browser),
 	F("no-qr", no_qr),
 	F("app-only", app_only),
+	F("keyring", keyring),
 	S("certificate", "CERT", certificate),
 	S("private-key", "KEY", private_key),
 	S("service-account", "KEY.json", service_account),
@@ -230,6 +231,12 @@ cmd_login(const struct cmd_args *opt, int argc, char **argv)
 			    "postfix's store takes its notify command from "
 			    HEALTH_NOTIFY_CONF " (one line, a file root owns "
 			    "that nobody else may write)");
+			status = XO_E_USAGE;
+			goto out;
+		}
+		if (lo.keyring) {
+			msg(argv[0], "--keyring does not go with --for postfix: "
+			    "postfix has no desktop session, and so no keyring");
 			status = XO_E_USAGE;
 			goto out;
 		}

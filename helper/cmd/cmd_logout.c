@@ -16,6 +16,7 @@
 
 #include "cmd.h"
 #include "errors.h"
+#include "keyring.h"
 #include "msg.h"
 #include "provider.h"
 #include "tokfile.h"
@@ -35,6 +36,28 @@ logout_locked(struct tokfile *tok, void *arg)
 	return TOKFILE_UNCHANGED;
 }
 
+/* After T's file went: the refresh token its login put in the desktop
+ * keyring goes too (keyring.h: xoauth2-keyring does it, the front links
+ * no libsecret).  If the keyring cannot be reached now, the command that
+ * removes it later is printed. */
+static void
+logout_keyring(const struct target *t, const struct tokfile *tok)
+{
+	struct keyring_item it;
+	struct xo_err err;
+	char account[256], cmd[2048];
+
+	if (!keyring_used(tok) || keyring_item_from(&it, tok, t->path,
+	    account, sizeof(account), &err) != 0)
+		return;
+	if (keyring_clear(&it, &err) == 0)
+		msg(t->arg, "removed its refresh token from the desktop keyring");
+	else
+		msg(t->arg, "%s; its refresh token stays in the keyring: remove "
+		    "it later with: %s", err.msg, keyring_clear_command(&it,
+		    cmd, sizeof(cmd)));
+}
+
 /* `logout' for T, with its owner's rights (cmd_as_owner). */
 static int
 logout_one(const struct target *t, void *arg)
@@ -51,7 +74,6 @@ logout_one(const struct target *t, void *arg)
 	}
 	if (tokfile_read(t->file, &tok) == 0 && tok->provider != NULL)
 		provider = strdup(tok->provider);
-	tokfile_free(tok);
 	/* A file we cannot parse is removed all the same. */
 	r = tokfile_update_wait(t->file, 10000, logout_locked,
 	    (void *)(uintptr_t)t->file);
@@ -73,9 +95,11 @@ logout_one(const struct target *t, void *arg)
 	/* PATH.lock stays (tokfile.h): a process waiting on it now and one
 	 * that comes later (a new login) must lock the same inode. */
 	msg(t->arg, "removed %s", t->path);
+	logout_keyring(t, tok);
 	msg(t->arg, "%s", provider_revoke_hint(provider));
 	status = 0;
  out:
+	tokfile_free(tok);
 	free(provider);
 	return status;
 }

@@ -312,6 +312,24 @@ postfix_for_login(const char *who, const struct postfix_options *po,
 }
 
 int
+postfix_account_path(const char *who, const struct postfix_options *po,
+    const char *account, char **pathp)
+{
+	struct postfix *pf = NULL;
+	struct xo_err err;
+	int r;
+
+	*pathp = NULL;
+	if ((r = postfix_load(po->config_dir, &pf, &err)) != 0) {
+		msg(who, "%s", err.msg);
+		return r;
+	}
+	r = store_file(who, pf, account, pathp);
+	postfix_free(pf);
+	return r;
+}
+
+int
 postfix_after_login(const char *who, const struct postfix_options *po,
     const char *path)
 {
@@ -351,8 +369,8 @@ remove_account(const char *who, const struct postfix *pf, const char *path)
 	return 0;
 }
 
-static int
-set_for(struct cmd_args *a, const struct cmd_option *o, const char *arg)
+int
+cmd_set_for(struct cmd_args *a, const struct cmd_option *o, const char *arg)
 {
 	(void)o;
 	if (strcmp(arg, "postfix") != 0) {
@@ -377,7 +395,7 @@ const struct cmd_option cmd_opts_postfix[] = {
 
 /* login's: --for postfix and the setup's options (not --remove). */
 const struct cmd_option cmd_opts_login_postfix[] = {
-	{ "for", 0, "postfix", set_for, 0 },
+	{ "for", 0, "postfix", cmd_set_for, 0 },
 	S("relay", "[HOST]:PORT", relay),
 	S("sender", "ADDRESS", sender),
 	F("apply", apply),

@@ -20,6 +20,7 @@
 
 #include "apponly.h"
 #include "cmd.h"
+#include "credential.h"
 #include "credfile.h"
 #include "errors.h"
 #include "health.h"
@@ -247,20 +248,16 @@ set_check(const struct target *t, const struct login_options *c)
 	return r;
 }
 
-/* After new credentials were stored in T's file: if it names a systemd
- * credential, says who can renew it.  Returns 1 if it said so. */
+/* Whether C names a secret as a systemd credential: only the unit that
+ * loads it renews the file then (credential.h's note says so). */
 static int
-set_note(const struct target *t)
+set_names_credential(const struct login_options *c)
 {
-	struct tokfile *tok = NULL;
-	int said = 0;
-
-	if (tokfile_read(t->file, &tok) == 0 &&
-	    (said = apponly_credential_note(tok, t->arg)) != 0)
-		msg(t->arg, "new credentials stored (where they live, never "
-		    "the secrets); the timer's next renewal uses them");
-	tokfile_free(tok);
-	return said;
+	return c->client_secret_credential != NULL ||
+	    c->private_key_credential != NULL ||
+	    (c->key_passphrase_credential != NULL &&
+	    *c->key_passphrase_credential != '\0') ||
+	    c->service_account_credential != NULL;
 }
 
 /* `set' for T, with its owner's rights (cmd_as_owner). */
@@ -289,11 +286,16 @@ set_one(const struct target *t, void *arg)
 		msg(t->arg, "%s", *c->notify ? "notify command stored; it runs "
 		    "when the file needs a new login, and when it recovers" :
 		    "notify command removed");
-	if (set_has_creds(c) && set_note(t) == 0)
+	if (set_has_creds(c) && !set_names_credential(c))
 		msg(t->arg, "new credentials stored (where they live, never "
 		    "the secrets); the next renewal uses them (now: " PROG
 		    " refresh --force %s)", xo_shell_word(word, sizeof(word),
 		    t->arg));
+	else if (set_has_creds(c))
+		msg(t->arg, "new credentials stored (where they live, never "
+		    "the secrets); the next renewal by the timer's unit uses "
+		    "them");
+	credential_setup_note_file(t->file, t->arg);	/* i21: only the unit renews */
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "errors.h"
 #include "health.h"
+#include "keyring.h"
 #include "msg.h"
 #include "payload.h"
 #include "secret.h"
@@ -102,7 +103,12 @@ show_times(const struct tokfile *tok, int64_t now)
 		msg_line("access token:   expires %s (in %s)", when, span);
 	else
 		msg_line("access token:   expired %s (%s ago)", when, span);
-	if (!apponly_is(tok))
+	if (keyring_used(tok) && !apponly_is(tok))
+		msg_line("refresh token:  %s", tok->refresh_token != NULL ?
+		    "(set) in this file for now: the desktop keyring would not "
+		    "take it; the next refresh moves it there" : "in the "
+		    "desktop keyring (Secret Service)");
+	else if (!apponly_is(tok))
 		msg_line("refresh token:  %s", tok->refresh_token != NULL ?
 		    "(set)" : "(none: log in again when the access token "
 		    "expires)");

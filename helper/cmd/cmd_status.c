@@ -22,6 +22,7 @@
 #include "credfile.h"
 #include "errors.h"
 #include "health.h"
+#include "keyring.h"
 #include "msg.h"
 #include "store.h"
 #include "tokfile.h"
@@ -73,6 +74,28 @@ status_one(const char *arg, char *text, size_t size)
 	return level;
 }
 
+/* -v: where ARG's file (TOK) keeps its refresh token, if in the desktop
+ * keyring: and whether the keyring is reachable and unlocked from here
+ * (keyring.h runs xoauth2-keyring; the front links no libsecret). */
+static void
+status_keyring(const char *arg, const struct tokfile *tok)
+{
+	struct xo_err err;
+
+	if (!keyring_used(tok))
+		return;
+	if (tok->refresh_token != NULL)
+		msg_line("%s: refresh token: in the token file for now (the "
+		    "desktop keyring would not take it; the next refresh moves "
+		    "it there)", arg);
+	else if (keyring_probe(&err) == 0)
+		msg_line("%s: refresh token: in the desktop keyring (Secret "
+		    "Service): reachable and unlocked", arg);
+	else
+		msg_line("%s: refresh token: in the desktop keyring (Secret "
+		    "Service), but %s", arg, err.msg);
+}
+
 /* -v: for ARG's file, one line per file its renewal needs (credfile.h):
  * ok, or the problem and its fix, checked as the user who renews it. */
 static void
@@ -93,6 +116,7 @@ status_files(const char *arg)
 	cmd_credfile_set(&set, tok, lstat(path, &st) == 0 &&
 	    health_is_postfix(st.st_uid), &progs);
 	(void)credfile_check(path, &set, NULL, arg, CREDFILE_LIST);
+	status_keyring(arg, tok);
  out:
 	cmd_programs_free(&progs);
 	tokfile_free(tok);

@@ -51,6 +51,7 @@ const struct command cmd_table[] = {
 	  "        [--token-endpoint URL] [--device-endpoint URL] [--port N]\n"
 	  "        [--redirect-host 127.0.0.1|localhost] [--wait SECS]\n"
 	  "        [--no-browser] [--no-qr] [--proxy URL|''|--proxy-file FILE]\n"
+	  "        [--keyring]\n"
 	  "        [--no-proxy HOSTS] [--notify CMD] [NET OPTIONS]\n"
 	  "        [--for postfix --relay [HOST]:PORT [--sender ADDRESS] [--apply]\n"
 	  "         [--postfix-config DIR]]\n"
@@ -125,6 +126,15 @@ const struct command cmd_table[] = {
 	  "        [--postfix-config DIR]  |  postfix ACCOUNT --remove",
 	  "put ACCOUNT's token file where postfix's (chrooted) smtp reads it, "
 	  "and print or --apply the sasl_passwd line and main.cf settings" },
+	{ "credential", FULL(cmd_credential), { FULL(cmd_opts_credential) },
+	  2, 2, 0,
+	  "credential encrypt ACCOUNT|FILE [--for postfix] [--secret|--key|\n"
+	  "        --passphrase|--service-account|--all] [--with-key host|tpm2|\n"
+	  "        host+tpm2|auto]  |  credential decrypt ACCOUNT|FILE\n"
+	  "        [--for postfix] [--secret|--key|...] --to FILE",
+	  "move an app's client secret, key, key passphrase or service-account "
+	  "key from its file into an encrypted systemd credential that the "
+	  "timer's unit loads (root), or back into a file" },
 };
 const size_t cmd_count = sizeof(cmd_table) / sizeof(cmd_table[0]);
 

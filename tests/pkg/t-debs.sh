@@ -84,6 +84,7 @@ purge() {
     for p in $PKGS; do installed "$p" && left="$left package $p;"; done
     [ -e "$SYSPLUGIN" ] && left="$left $SYSPLUGIN;"
     [ -e /usr/bin/xoauth2-token ] && left="$left /usr/bin/xoauth2-token;"
+    [ -e /etc/xoauth2/credstore.encrypted ] && left="$left /etc/xoauth2/credstore.encrypted;"
     [ -n "$(find /var/lib/systemd -name '*xoauth2*' 2>/dev/null)" ] \
         && left="$left deb-systemd-helper state;"
     if [ -n "$left" ]; then
@@ -122,6 +123,10 @@ echo "   ok: plugin at $SYSPLUGIN, helper, man page, units (in $UNITDIR), comple
 [ -L /etc/systemd/system/timers.target.wants/xoauth2-token-postfix.timer ] \
     || xo_fail "the package did not enable xoauth2-token-postfix.timer"
 echo "   ok: xoauth2-token-postfix.timer is enabled (timers.target.wants)"
+# The credential store the units load (credential encrypt): root's 0700.
+[ "$(stat -c '%U %a' /etc/xoauth2/credstore.encrypted 2>&1)" = "root 700" ] \
+    || xo_fail "the package did not make /etc/xoauth2/credstore.encrypted (root, 0700)"
+echo "   ok: /etc/xoauth2/credstore.encrypted is root's, 0700"
 
 xo_step "libsasl2 loads the plugin from the system directory (no SASL_PATH)"
 LD_DEBUG=files saslpluginviewer -c >"$XO_TMP/viewer" 2>"$XO_TMP/viewer.ld"
