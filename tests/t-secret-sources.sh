@@ -14,6 +14,8 @@
 #      0500, the renewer's; each credential 0400, the renewer's), given
 #      to the login and the renewal only; without it, the clear message,
 #      a nonzero exit, the token file's tokens unchanged;
+#      a Google service account's key as a credential: the endpoint read
+#      from it at login, renewed;
 #   c. encrypted PEM keys, PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc)
 #      and traditional (openssl rsa -aes256 -traditional), with the
 #      passphrase from a file, a credential, a command; a wrong
@@ -257,6 +259,38 @@ refused nocreds-key "$FK" 75 "the private key is the systemd credential xo_relay
 mkdir -m 500 "$XO_TMP/other-unit"
 refused othercreds "$FK" 78 "no credential xo_relay_key in \\\$CREDENTIALS_DIRECTORY \($XO_TMP/other-unit\): the unit that runs this does not load the private key; add LoadCredentialEncrypted=xo_relay_key:FILE" \
     CREDENTIALS_DIRECTORY="$XO_TMP/other-unit"
+
+
+xo_step "b. a Google service account's key as a systemd credential"
+SAMBX=alice@example.com
+xo_service_account_key "$D/sa.json" relay@xoauth2-test.iam.gserviceaccount.com
+xo_oauth -q service-account --key-file "$D/sa.json"
+grep -v -- '-----' <("$XO_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["private_key"])' "$D/sa.json") \
+    | grep . >>"$XO_TMP/secrets"
+systemd-creds encrypt --with-key=host --name=xo_relay_sa "$D/sa.json" "$D/xo_relay_sa.cred" 2>>"$XO_TMP/creds.err" \
+    || xo_fail "systemd-creds encrypt failed" "$XO_TMP/creds.err"
+CREDS2=$XO_TMP/credentials-sa
+creds_dir "$CREDS2" root xo_relay_sa
+xo_run_timeout 30 env CREDENTIALS_DIRECTORY="$CREDS2" "$H" login gsa --provider google \
+    --service-account-credential xo_relay_sa --user "$SAMBX" >"$XO_TMP/login-gsa.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/login-gsa.out"
+FG=$S/gsa.json
+[ "$(member "$FG" grant)" = jwt_bearer ] && [ "$(member "$FG" service_account_credential)" = xo_relay_sa ] &&
+    [ -z "$(member "$FG" service_account_file)" ] &&
+    [ "$(member "$FG" token_endpoint)" = "$XO_OAUTH_URL/token" ] \
+    || xo_fail "the service account's file: grant, credential, or the endpoint read from the key" "$FG"
+no_secrets "$FG"
+xo_imtest 30 "$SAMBX" XOAUTH2 "$FG" "$XO_TMP/login-gsa.imtest"
+xo_assert_contains "$XO_TMP/login-gsa.imtest" '^Authenticated\.' "imtest logged in as $SAMBX with the service account's token"
+xo_token_expire_file "$FG" -60
+old=$(xo_token_field "$FG" access_token)
+xo_run_timeout 30 env CREDENTIALS_DIRECTORY="$CREDS2" "$H" refresh --force "$FG" >"$XO_TMP/renew-gsa.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/renew-gsa.out"
+xo_assert_token_renewed "$FG" "$old" "the service account's token was not renewed"
+xo_imtest 30 "$SAMBX" XOAUTH2 "$FG" "$XO_TMP/renew-gsa.imtest"
+xo_assert_contains "$XO_TMP/renew-gsa.imtest" '^Authenticated\.' "imtest logged in with the renewed token"
+helper show-gsa show gsa
+xo_assert_contains "$XO_TMP/show-gsa.out" "^service account: systemd credential xo_relay_sa$" "show: where the service account's key lives"
 
 # ================================================================================
 xo_step "c. encrypted PEM keys (PKCS#8, traditional), the passphrase from a file, a credential, a command"
