@@ -261,13 +261,17 @@ check_key(struct check *c, const char *path)
 	report(c, !(enc && pass == NULL), line);
 }
 
-/* The program PROG (a command's first word) as execvp finds it: a path,
- * or the first executable in PATH, into FOUND.  Returns 0 if we can run
- * it, else -1. */
+/* The PATH the plugin gives the helper it runs (plugin/tokenfile.c). */
+#define PLUGIN_PATH	"/usr/local/bin:/usr/bin:/bin"
+
+/* The program PROG (a command's first word) as execvp finds it with the
+ * search path PATH (NULL: ours; unset, PLUGIN_PATH): itself if it holds
+ * a '/', or the first executable in PATH, into FOUND.  Returns 0 if we
+ * can run it, else -1. */
 static int
-find_program(const char *prog, char *found, size_t size)
+find_program(const char *prog, const char *path, char *found, size_t size)
 {
-	const char *path = getenv("PATH"), *p, *end;
+	const char *p, *end;
 	struct stat st;
 	size_t n;
 
@@ -276,8 +280,10 @@ find_program(const char *prog, char *found, size_t size)
 		return stat(prog, &st) == 0 && S_ISREG(st.st_mode) &&
 		    access(prog, X_OK) == 0 ? 0 : -1;
 	}
+	if (path == NULL)
+		path = getenv("PATH");
 	if (path == NULL || *path == '\0')
-		path = "/usr/local/bin:/usr/bin:/bin";
+		path = PLUGIN_PATH;
 	for (p = path; ; p = end + 1) {
 		end = strchr(p, ':');
 		n = end != NULL ? (size_t)(end - p) : strlen(p);
@@ -298,7 +304,8 @@ static void
 check_command(struct check *c, const char *what,
     const struct credfile_command *cmd)
 {
-	char line[LINE_MAX_], found[PATH_MAX], shown[LINE_MAX_ / 2];
+	char line[LINE_MAX_], found[PATH_MAX], other[PATH_MAX];
+	char shown[LINE_MAX_ / 2];
 	int ok = 0;
 
 	if (cmd->command == NULL)
@@ -317,15 +324,19 @@ check_command(struct check *c, const char *what,
 		    "words as a renewal runs it (no shell); name a program and "
 		    "its arguments, or a script: " PROG " set ACCOUNT with the "
 		    "option for it says why", what, shown);
-	else if (find_program(cmd->program, found, sizeof(found)) != 0)
+	else if (find_program(cmd->program, NULL, found, sizeof(found)) != 0)
 		snprintf(line, sizeof(line), "the %s: %s: %s cannot find or "
 		    "run %s%s; name the program by its full path, or install "
 		    "it", what, shown, c->user, cmd->program,
 		    strchr(cmd->program, '/') != NULL ? "" : " in PATH");
 	else {
+		/* A renewal the plugin starts searches its own PATH. */
 		snprintf(line, sizeof(line), "the %s: %s: ok (%s is %s, which "
-		    "%s can run; what it prints is not checked here)", what,
-		    shown, cmd->program, found, c->user);
+		    "%s can run; what it prints is not checked here)%s", what,
+		    shown, cmd->program, found, c->user, find_program(
+		    cmd->program, PLUGIN_PATH, other, sizeof(other)) == 0 ? "" :
+		    "; but not in the PATH a renewal the plugin starts has ("
+		    PLUGIN_PATH "): name it by its full path");
 		ok = 1;
 	}
 	report(c, ok, line);

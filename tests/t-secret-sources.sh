@@ -178,6 +178,15 @@ xo_assert_contains "$XO_TMP/show-cmd.out" "^client secret: +command $BIN/print-s
 no_secrets "$XO_TMP/show-cmd.out"
 helper status-cmd status -v cmd
 xo_assert_contains "$XO_TMP/status-cmd.out" "^  cmd: the client secret: command $BIN/print-secret .*: ok \($BIN/print-secret is $BIN/print-secret, which root can run" "status -v: the command's program, checked"
+# A program found through the caller's PATH only: a renewal the plugin
+# starts has PATH=/usr/local/bin:/usr/bin:/bin, and status -v says so.
+xo_run_timeout 30 env PATH="$BIN:$PATH" "$H" set cmd --client-secret-command "print-secret 'two words'" \
+    >"$XO_TMP/set-bare.out" 2>&1
+xo_assert_rc 0 "$XO_TMP/set-bare.out"
+xo_run_timeout 30 env PATH="$BIN:$PATH" "$H" status -v cmd >"$XO_TMP/status-bare.out" 2>&1
+xo_assert_contains "$XO_TMP/status-bare.out" "^  cmd: the client secret: command print-secret 'two words': ok \(print-secret is $BIN/print-secret, which root can run; what it prints is not checked here\); but not in the PATH a renewal the plugin starts has \(/usr/local/bin:/usr/bin:/bin\): name it by its full path$" "status -v: a program only the caller's PATH finds"
+helper set-cmd-back set cmd --client-secret-command "$CMD"
+xo_assert_rc 0 "$XO_TMP/set-cmd-back.out"
 helper set-cmd-bad set cmd --client-secret-command "$BIN/print-secret | tee /tmp/x"
 xo_assert_rc 64 "$XO_TMP/set-cmd-bad.out"
 xo_assert_contains "$XO_TMP/set-cmd-bad.out" "--client-secret-command: the command does not split into words at byte [0-9]+: .*shell operator" "set refuses a command a shell would be needed for"
