@@ -18,16 +18,20 @@
 #include <time.h>
 
 #include "apponly.h"
+#include "credfile.h"
 #include "diag.h"
 #include "errors.h"
+#include "health.h"
 #include "jwt.h"
 #include "msg.h"
+#include "secret.h"
 #include "xo_err.h"
 #include "xo_util.h"
 
 #define ASSERTION_TYPE	"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #define JWT_BEARER	"urn:ietf:params:oauth:grant-type:jwt-bearer"
-#define SECRET_MAX	4096
+#define CLIENT_SECRET_MAX	4096	/* longest client secret we send */
+#define SOURCE_NONE	1	/* read_source: the token file names none */
 
 /* The name of the user running us into ME (SIZE bytes): the token
  * file's owner, whose credential files these must be (become.h). */
@@ -73,6 +77,10 @@ credential_words(struct oauth_error *err, int r, const char *what,
 	char word[XO_SHELL_WORD_MAX], me[64];
 	struct stat st;
 
+	/* secret.h reads files with credfile_open, jwt.c through it too:
+	 * the same refusals, the same words. */
+	r = r == CREDFILE_E_NOTREG ? JWT_E_NOTREG : r == CREDFILE_E_OWNER ?
+	    JWT_E_OWNER : r == CREDFILE_E_PERMS ? JWT_E_PERMS : r;
 	switch (r) {
 	case JWT_E_PERMS:
 		xo_shell_word(word, sizeof(word), path);
@@ -149,36 +157,164 @@ credential_error(struct oauth_error *err, int r, const char *what,
 	return code;
 }
 
-/* The secret in PATH: its first line, in a new string. */
-static int
-read_secret(const char *path, char **secretp, struct oauth_error *err)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int r;
+/* The options that name each secret's source, for messages. */
+static const struct {
+	const char	*file, *credential, *command;
+} slot_options[] = {
+	[SECRET_CLIENT_SECRET] = { "--client-secret-file",
+	    "--client-secret-credential", "--client-secret-command" },
+	[SECRET_PRIVATE_KEY] = { "--private-key", "--private-key-credential",
+	    NULL },
+	[SECRET_KEY_PASSPHRASE] = { "--key-passphrase-file",
+	    "--key-passphrase-credential", "--key-passphrase-command" },
+	[SECRET_SERVICE_ACCOUNT] = { "--service-account",
+	    "--service-account-credential", NULL },
+};
 
-	*secretp = NULL;
-	if ((r = jwt_read_secret(path, &text, &len)) != 0)
-		return credential_error(err, r, "client secret file",
-		    "client_secret_file", path);
-	xo_secret_first_line(text, len);
-	if (text[0] == '\0' || strlen(text) > SECRET_MAX ||
-	    xo_has_ctl(text, strlen(text))) {
-		xo_freezero(text, len);
+/* What today's file messages call each secret's file. */
+static const char *const slot_file_words[] = {
+	[SECRET_CLIENT_SECRET] = "client secret file",
+	[SECRET_PRIVATE_KEY] = "private key",
+	[SECRET_KEY_PASSPHRASE] = "key passphrase file",
+	[SECRET_SERVICE_ACCOUNT] = "service-account key file",
+};
+
+/* Where SRC's secret is, for a message: a file's path, or secret.h's
+ * words ("systemd credential NAME", "command WORDS"), into BUF. */
+static const char *
+source_words(const struct secret_src *src, char *buf, size_t size)
+{
+	if (src->kind == SECRET_FILE) {
+		snprintf(buf, size, "%s", src->value);
+		return buf;
+	}
+	return secret_describe(src, buf, size);
+}
+
+/* A command named by a token file that postfix owns (its store) is not
+ * run: a chrooted smtp can write that file, and the command would run
+ * outside the chroot (health.h, as for notify).  Returns 0 or
+ * SECRET_E_COMMAND_REFUSED with ERR saying what to use instead. */
+static int
+command_allowed(const struct secret_src *src, struct oauth_error *err)
+{
+	if (src->kind != SECRET_COMMAND || !health_is_postfix(geteuid()))
+		return 0;
+	return oauth_seterr(err, SECRET_E_COMMAND_REFUSED, OAUTH_HINT_LOGIN,
+	    "refusing to run the %s's command (%s in the token file): the "
+	    "file is postfix's, which a chrooted smtp can write, and the "
+	    "command would run outside the chroot; keep the %s in a systemd "
+	    "credential instead (see SECURITY.md): " PROG " set ACCOUNT %s "
+	    "NAME", src->label, src->member, src->label,
+	    slot_options[src->slot].credential);
+}
+
+/* Words the failure R of secret_read on SRC (WHY: its words).  A
+ * file's failures keep their words (credential_words); a credential's
+ * or a command's are secret.h's, with who can fix it. */
+static int
+read_error(struct oauth_error *err, int r, const struct secret_src *src,
+    const struct xo_err *why)
+{
+	/* (A file secret.h found empty or too large: what jwt.c said.) */
+	if (src->kind == SECRET_FILE && r == SECRET_E_EMPTY &&
+	    src->slot == SECRET_CLIENT_SECRET)
 		return oauth_seterr(err, XO_E_DATA, OAUTH_HINT_LOGIN, "the "
 		    "client secret file %s is empty or holds control "
 		    "characters; put the secret's value alone on its first "
-		    "line", path);
+		    "line", src->value);
+	if (src->kind == SECRET_FILE && ((r == SECRET_E_EMPTY &&
+	    src->slot != SECRET_KEY_PASSPHRASE) || r == SECRET_E_TOOBIG ||
+	    r == XO_E_IO))
+		r = r == SECRET_E_TOOBIG ? JWT_E_TOOBIG : r == XO_E_IO ?
+		    -ENOSYS : src->slot == SECRET_SERVICE_ACCOUNT ? JWT_E_JSON :
+		    JWT_E_KEY;
+	if (src->kind == SECRET_FILE && r != -ENOMEM && ((r < 0 && r > -200) ||
+	    r == CREDFILE_E_NOTREG || r == CREDFILE_E_OWNER ||
+	    r == CREDFILE_E_PERMS || (r <= JWT_E_PERMS && r >= JWT_E_PASSPHRASE)))
+		return credential_error(err, r, slot_file_words[src->slot],
+		    src->member, src->value);
+	switch (r) {
+	case -ENOMEM:
+		return oauth_seterr(err, -ENOMEM, OAUTH_HINT_NONE,
+		    "out of memory");
+	case SECRET_E_NOCREDS:
+		/* Only the unit has it: its timer renews (a renewal the
+		 * plugin starts cannot), so no alarm beyond a warning. */
+	case SECRET_E_EXIT:
+	case SECRET_E_TIMEOUT:
+		/* A vault unreachable, a keyring locked: the next run may
+		 * do better. */
+		return oauth_seterr(err, XO_E_TEMPFAIL, OAUTH_HINT_NONE, "%s",
+		    why->msg);
 	}
-	*secretp = text;
+	/* Empty, too big, a bad name, no such credential, a command that
+	 * does not split: someone must change something. */
+	return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_LOGIN, "%s", why->msg);
+}
+
+/* Reads SLOT's secret from where TOK says it lives into *OUT (the
+ * caller wipes it: secret_clear), and *SRC says where that was.  Returns
+ * 0, SOURCE_NONE if TOK names no source (*OUT empty), or a code with ERR
+ * set. */
+static int
+read_source(const struct tokfile *tok, enum secret_slot slot,
+    struct secret_src *src, struct secret *out, struct oauth_error *err)
+{
+	struct xo_err why;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&why, 0, sizeof(why));
+	if ((r = secret_where(tok, slot, src, &why)) != 0)
+		return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_LOGIN, "%s",
+		    why.msg);
+	if (src->kind == SECRET_NOWHERE)
+		return SOURCE_NONE;
+	if ((r = command_allowed(src, err)) != 0)
+		return r;
+	if ((r = secret_read(src, out, &why)) != 0)
+		return read_error(err, r, src, &why);
 	return 0;
+}
+
+/* The client secret TOK names into *OUT (secret_clear), where it lives
+ * into *SRC: the first line of what secret.h read (the lines after it,
+ * a note or the next secret, wiped), as a client_secret_file always was.
+ * Returns 0, SOURCE_NONE, or a code with ERR set. */
+static int
+client_secret(const struct tokfile *tok, struct secret_src *src,
+    struct secret *out, struct oauth_error *err)
+{
+	char at[XO_SHELL_WORD_MAX];
+	size_t n;
+	int r;
+
+	if ((r = read_source(tok, SECRET_CLIENT_SECRET, src, out, err)) != 0)
+		return r;
+	n = strlen(out->data);
+	if (n > 0 && n <= CLIENT_SECRET_MAX && !xo_has_ctl(out->data, n))
+		return 0;
+	secret_clear(out);
+	if (src->kind == SECRET_FILE)
+		return oauth_seterr(err, XO_E_DATA, OAUTH_HINT_LOGIN, "the "
+		    "client secret file %s is empty or holds control "
+		    "characters; put the secret's value alone on its first "
+		    "line", src->value);
+	return oauth_seterr(err, XO_E_DATA, OAUTH_HINT_LOGIN, "the client "
+	    "secret from %s is longer than %d bytes, or holds control "
+	    "characters; it must be the secret's value alone",
+	    source_words(src, at, sizeof(at)), CLIENT_SECRET_MAX);
 }
 
 /* After the server refused the credentials (oauth_grant returned R):
  * what to check, by kind.  Someone must act (hint LOGIN: the "needs
- * login" of an app-only file), and ERR->base.msg says all (diag NULL). */
+ * login" of an app-only file), and ERR->base.msg says all (diag NULL).
+ * AT: where the secret or the key was ("in PATH", "from systemd
+ * credential NAME", ...). */
 static void
-refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
+refused(struct tokfile *tok, const char *kind, const char *at, int r,
+    struct oauth_error *err)
 {
 	char what[sizeof(err->base.msg)];	/* the server's part: 300 at most */
 	const struct diag *d;
@@ -207,11 +343,10 @@ refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
 			    tok->certificate_thumbprint != NULL ?
 			    tok->certificate_thumbprint : "?");
 		else if (strcmp(kind, "secret") == 0)
-			snprintf(mine, sizeof(mine), " (sent: the secret in %s)",
-			    tok->client_secret_file);
+			snprintf(mine, sizeof(mine), " (sent: the secret %s)", at);
 		else
 			snprintf(mine, sizeof(mine), " (sent: an assertion "
-			    "signed with %s)", tok->service_account_file);
+			    "signed with %s)", at);
 		xo_err_set(&err->base, r, "%.180s: %s%s; %s", what,
 		    cause, mine, step);
 		return;
@@ -222,10 +357,9 @@ refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
 		    "file; log in again with --scope RESOURCE/.default)", what);
 	else if (strcmp(kind, "secret") == 0)
 		xo_err_set(&err->base, r, "the app's credentials "
-		    "were refused: %.300s; check client_id and the secret in %s (the "
+		    "were refused: %.300s; check client_id and the secret %s (the "
 		    "secret's value, not its id, and not expired), and that the "
-		    "app has admin consent in the tenant", what,
-		    tok->client_secret_file);
+		    "app has admin consent in the tenant", what, at);
 	else if (strcmp(kind, "certificate") == 0)
 		xo_err_set(&err->base, r, "the app's credentials "
 		    "were refused: %.300s; check that the certificate %s "
@@ -240,8 +374,149 @@ refused(struct tokfile *tok, const char *kind, int r, struct oauth_error *err)
 		    "deleted in the console stops working), the domain-wide "
 		    "delegation of client id %s for %s, that %s is a mailbox of "
 		    "the domain, and this machine's clock", what,
-		    tok->service_account_file, tok->client_id,
+		    at, tok->client_id,
 		    tok->scope != NULL ? tok->scope : "?", tok->user);
+}
+
+/* "in PATH" for a file, "from WHERE" for a credential or a command:
+ * where SRC's secret was, for refused(). */
+static const char *
+source_at(const struct secret_src *src, char *buf, size_t size)
+{
+	char words[XO_SHELL_WORD_MAX];
+
+	if (src->kind == SECRET_FILE)
+		snprintf(buf, size, "in %s", src->value);
+	else
+		snprintf(buf, size, "from %s", secret_describe(src, words,
+		    sizeof(words)));
+	return buf;
+}
+
+/* Words the failure R of jwt_key_parse on the key from KS (the
+ * passphrase from PS, kind SECRET_NOWHERE if none). */
+static int
+key_error(struct oauth_error *err, int r, const struct tokfile *tok,
+    const struct secret_src *ks, const struct secret_src *ps)
+{
+	char key[XO_SHELL_WORD_MAX], pass[XO_SHELL_WORD_MAX];
+
+	source_words(ks, key, sizeof(key));
+	if (r == JWT_E_ENCRYPTED)
+		return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_LOGIN, "the "
+		    "private key %s is protected by a passphrase, and the token "
+		    "file names none; name where it is with " PROG " set ACCOUNT "
+		    "and one of --key-passphrase-file FILE, "
+		    "--key-passphrase-credential NAME (a systemd credential) or "
+		    "--key-passphrase-command CMD; or store the key without one "
+		    "(openssl pkey -in KEY -out NEW.pem, mode 0600)", key);
+	if (r == JWT_E_PASSPHRASE)
+		return oauth_seterr(err, XO_E_CONFIG, OAUTH_HINT_LOGIN, "the key "
+		    "passphrase from %s does not open the private key %s: a "
+		    "wrong passphrase (or a damaged key); check the two with: "
+		    "openssl pkey -in KEY -noout (it asks for the passphrase)",
+		    source_words(ps, pass, sizeof(pass)), key);
+	if (r == JWT_E_MISMATCH)
+		return credential_error(err, r, "private key", "certificate_file",
+		    tok->certificate_file);
+	return credential_error(err, r, "private key", ks->member, key);
+}
+
+/* Loads the private key TOK names (a file or a systemd credential) and
+ * TOK's certificate into *KEYp; an encrypted key is opened with the
+ * passphrase TOK names (read only then: an unencrypted key needs none).
+ * Every copy of the key's text and the passphrase is wiped here. */
+static int
+load_key(const struct tokfile *tok, struct jwt_key **keyp,
+    struct oauth_error *err)
+{
+	struct secret_src ks, ps;
+	struct secret pem, pass;
+	int r;
+
+	*keyp = NULL;
+	memset(&ps, 0, sizeof(ps));
+	memset(&pass, 0, sizeof(pass));
+	ps.kind = SECRET_NOWHERE;
+	if ((r = read_source(tok, SECRET_PRIVATE_KEY, &ks, &pem, err)) != 0)
+		goto out;
+	r = jwt_key_parse(pem.data, pem.len, NULL, tok->certificate_file, keyp);
+	if (r == JWT_E_ENCRYPTED) {
+		/* (A passphrase is its source's first line: secret.h.) */
+		if ((r = read_source(tok, SECRET_KEY_PASSPHRASE, &ps, &pass,
+		    err)) < 0)
+			goto out;
+		r = jwt_key_parse(pem.data, pem.len, r == SOURCE_NONE ? NULL :
+		    pass.data, tok->certificate_file, keyp);
+	}
+	if (r != 0)
+		r = key_error(err, r, tok, &ks, &ps);
+ out:
+	secret_clear(&pem);
+	secret_clear(&pass);
+	return r;
+}
+
+/* The client assertion for TOK's certificate and key into *ASSERTIONp
+ * (the caller wipes it), and where the key was into AT.  The key is
+ * freed before the request goes out: only the assertion, good for
+ * minutes, waits on the network. */
+static int
+certificate_assertion(struct tokfile *tok, char **assertionp, char *at,
+    size_t atsize, struct oauth_error *err)
+{
+	struct jwt_key *key = NULL;
+	struct jwt_claims c;
+	struct secret_src ks;
+	struct xo_err why;
+	char jti[JWT_JTI_LEN + 1], tp[JWT_THUMBPRINT_LEN + 1];
+	char words[XO_SHELL_WORD_MAX];
+	int64_t now;
+	int r;
+
+	*assertionp = NULL;
+	/* The certificate first: an error names the right file. */
+	if ((r = jwt_cert_thumbprint(tok->certificate_file, tp)) != 0)
+		return credential_error(err, r, "certificate",
+		    "certificate_file", tok->certificate_file);
+	if ((r = load_key(tok, &key, err)) != 0)
+		goto out;
+	/* (load_key found one place for the key: secret_where says it.) */
+	(void)secret_where(tok, SECRET_PRIVATE_KEY, &ks, &why);
+	source_at(&ks, at, atsize);
+	if ((tok->certificate_thumbprint == NULL ||
+	    strcmp(tok->certificate_thumbprint, tp) != 0) &&
+	    tokfile_set(&tok->certificate_thumbprint, tp) != 0) {
+		r = credential_error(err, -ENOMEM, "", "", "");
+		goto out;
+	}
+	if ((r = jwt_random_jti(jti)) != 0) {
+		r = oauth_seterr(err, XO_E_SOFTWARE, OAUTH_HINT_NONE,
+		    "no random numbers for the assertion's jti");
+		goto out;
+	}
+	memset(&c, 0, sizeof(c));
+	now = xo_now_s();
+	c.iss = c.sub = tok->client_id;
+	c.aud = tok->token_endpoint;
+	c.jti = jti;
+	c.nbf = c.iat = now;
+	c.exp = now + APPONLY_ASSERTION_S;
+	if ((r = jwt_sign(key, JWT_RS256, &c, assertionp)) != 0)
+		r = credential_error(err, r, "private key", ks.member,
+		    source_words(&ks, words, sizeof(words)));
+ out:
+	jwt_key_free(key);
+	xo_wipe(jti, sizeof(jti));
+	return r;
+}
+
+/* Whether TOK names a private key (a file or a credential). */
+static int
+names_key(const struct tokfile *tok)
+{
+	return tok->private_key_file != NULL ||
+	    tok->private_key_credential != NULL;
 }
 
 /* client_credentials with a secret or a certificate assertion. */
@@ -249,81 +524,48 @@ static int
 client_credentials(struct tokfile *tok, const struct oauth_options *net,
     struct oauth_tokens *out, struct oauth_error *err)
 {
-	struct jwt_key *key = NULL;
-	struct jwt_claims c;
 	struct oauth_field fields[6];
-	char jti[JWT_JTI_LEN + 1], tp[JWT_THUMBPRINT_LEN + 1];
-	char *secret = NULL, *assertion = NULL;
+	struct secret_src src;
+	struct secret secret;
+	char *assertion = NULL, at[XO_SHELL_WORD_MAX + 8];
 	const char *kind;
 	size_t n = 0;
-	int64_t now;
 	int r;
 
+	memset(&secret, 0, sizeof(secret));
+	snprintf(at, sizeof(at), "?");
 	fields[n++] = (struct oauth_field){ "grant_type", "client_credentials" };
 	fields[n++] = (struct oauth_field){ "client_id", tok->client_id };
 	fields[n++] = (struct oauth_field){ "scope", tok->scope };
-	if (tok->private_key_file != NULL && tok->certificate_file != NULL) {
+	if (names_key(tok) && tok->certificate_file != NULL) {
 		kind = "certificate";
-		/* The certificate first: an error names the right file. */
-		if ((r = jwt_cert_thumbprint(tok->certificate_file, tp)) != 0) {
-			r = credential_error(err, r, "certificate",
-			    "certificate_file", tok->certificate_file);
+		if ((r = certificate_assertion(tok, &assertion, at, sizeof(at),
+		    err)) != 0)
 			goto out;
-		}
-		if ((r = jwt_key_load(tok->private_key_file,
-		    tok->certificate_file, &key)) != 0) {
-			r = credential_error(err, r, "private key",
-			    r == JWT_E_MISMATCH ? "certificate_file" :
-			    "private_key_file", r == JWT_E_MISMATCH ?
-			    tok->certificate_file : tok->private_key_file);
-			goto out;
-		}
-		if ((tok->certificate_thumbprint == NULL ||
-		    strcmp(tok->certificate_thumbprint, tp) != 0) &&
-		    tokfile_set(&tok->certificate_thumbprint, tp) != 0) {
-			r = credential_error(err, -ENOMEM, "", "", "");
-			goto out;
-		}
-		if ((r = jwt_random_jti(jti)) != 0) {
-			r = oauth_seterr(err, XO_E_SOFTWARE, OAUTH_HINT_NONE,
-			    "no random numbers for the assertion's jti");
-			goto out;
-		}
-		memset(&c, 0, sizeof(c));
-		now = xo_now_s();
-		c.iss = c.sub = tok->client_id;
-		c.aud = tok->token_endpoint;
-		c.jti = jti;
-		c.nbf = c.iat = now;
-		c.exp = now + APPONLY_ASSERTION_S;
-		if ((r = jwt_sign(key, JWT_RS256, &c, &assertion)) != 0) {
-			r = credential_error(err, r, "private key",
-			    "private_key_file", tok->private_key_file);
-			goto out;
-		}
 		fields[n++] = (struct oauth_field){ "client_assertion_type",
 		    ASSERTION_TYPE };
 		fields[n++] = (struct oauth_field){ "client_assertion", assertion };
-	} else if (tok->client_secret_file != NULL) {
-		kind = "secret";
-		if ((r = read_secret(tok->client_secret_file, &secret, err)) != 0)
-			goto out;
-		fields[n++] = (struct oauth_field){ "client_secret", secret };
 	} else {
-		r = oauth_seterr(err, XO_E_DATA, OAUTH_HINT_LOGIN, "the token "
-		    "file names no credential for the client credentials grant "
-		    "(client_secret_file, or private_key_file and "
-		    "certificate_file); log in again");
-		goto out;
+		kind = "secret";
+		if ((r = client_secret(tok, &src, &secret, err)) < 0)
+			goto out;
+		if (r == SOURCE_NONE) {
+			r = oauth_seterr(err, XO_E_DATA, OAUTH_HINT_LOGIN, "the "
+			    "token file names no credential for the client "
+			    "credentials grant (a client secret: client_secret_file, "
+			    "_credential or _command; or private_key_file or "
+			    "_credential and certificate_file); log in again");
+			goto out;
+		}
+		source_at(&src, at, sizeof(at));
+		fields[n++] = (struct oauth_field){ "client_secret", secret.data };
 	}
 	if ((r = oauth_grant(tok->token_endpoint, fields, n,
 	    "client credentials grant", net, out, err)) != 0)
-		refused(tok, kind, r, err);
+		refused(tok, kind, at, r, err);
  out:
-	jwt_key_free(key);
-	xo_free_secret(secret);
+	secret_clear(&secret);
 	xo_free_secret(assertion);
-	xo_wipe(jti, sizeof(jti));
 	return r;
 }
 
@@ -335,20 +577,27 @@ jwt_bearer(struct tokfile *tok, const struct oauth_options *net,
 	struct jwt_service_account sa;
 	struct jwt_key *key = NULL;
 	struct jwt_claims c;
-	char *assertion = NULL;
+	struct secret_src src;
+	struct secret text;
+	char *assertion = NULL, at[XO_SHELL_WORD_MAX + 8];
 	int64_t now;
 	int r;
 
 	memset(&sa, 0, sizeof(sa));
-	if (tok->service_account_file == NULL) {
+	if ((r = read_source(tok, SECRET_SERVICE_ACCOUNT, &src, &text,
+	    err)) == SOURCE_NONE)
 		return oauth_seterr(err, XO_E_DATA, OAUTH_HINT_LOGIN, "the "
-		    "token file names no service_account_file for the JWT "
-		    "bearer grant; log in again");
-	}
-	if ((r = jwt_service_account_load(tok->service_account_file, &key,
-	    &sa)) != 0) {
+		    "token file names no service-account key "
+		    "(service_account_file or _credential) for the JWT bearer "
+		    "grant; log in again");
+	if (r != 0)
+		return r;
+	source_words(&src, at, sizeof(at));
+	r = jwt_service_account_parse(text.data, text.len, &key, &sa);
+	secret_clear(&text);
+	if (r != 0) {
 		r = credential_error(err, r, "service-account key file",
-		    "service_account_file", tok->service_account_file);
+		    src.member, at);
 		goto out;
 	}
 	memset(&c, 0, sizeof(c));
@@ -359,9 +608,13 @@ jwt_bearer(struct tokfile *tok, const struct oauth_options *net,
 	c.scope = tok->scope;
 	c.iat = now;
 	c.exp = now + APPONLY_SA_ASSERTION_S;
-	if ((r = jwt_sign(key, JWT_RS256, &c, &assertion)) != 0) {
+	r = jwt_sign(key, JWT_RS256, &c, &assertion);
+	/* Only the assertion waits on the network. */
+	jwt_key_free(key);
+	key = NULL;
+	if (r != 0) {
 		r = credential_error(err, r, "service-account key file",
-		    "service_account_file", tok->service_account_file);
+		    src.member, at);
 		goto out;
 	}
 	{
@@ -372,7 +625,7 @@ jwt_bearer(struct tokfile *tok, const struct oauth_options *net,
 
 		if ((r = oauth_grant(tok->token_endpoint, fields, 2,
 		    "service-account assertion", net, out, err)) != 0)
-			refused(tok, "jwt", r, err);
+			refused(tok, "jwt", at, r, err);
 	}
  out:
 	jwt_key_free(key);
@@ -411,6 +664,187 @@ apponly_request(struct tokfile *tok, const struct oauth_options *net,
 
 /* --- login --------------------------------------------------------------- */
 
+/* How many of A, B, C are named. */
+static int
+named(const char *a, const char *b, const char *c)
+{
+	return (a != NULL) + (b != NULL) + (c != NULL);
+}
+
+void
+apponly_sources_from(const struct login_options *lo, struct apponly_sources *s)
+{
+	s->client_secret_file = lo->client_secret_file;
+	s->client_secret_credential = lo->client_secret_credential;
+	s->client_secret_command = lo->client_secret_command;
+	s->certificate = lo->certificate;
+	s->private_key = lo->private_key;
+	s->private_key_credential = lo->private_key_credential;
+	s->key_passphrase_file = lo->key_passphrase_file;
+	s->key_passphrase_credential = lo->key_passphrase_credential;
+	s->key_passphrase_command = lo->key_passphrase_command;
+	s->service_account = lo->service_account;
+	s->service_account_credential = lo->service_account_credential;
+}
+
+int
+apponly_sources_named(const struct apponly_sources *s)
+{
+	return named(s->client_secret_file, s->client_secret_credential,
+	    s->client_secret_command) + named(s->certificate, s->private_key,
+	    s->private_key_credential) + named(s->key_passphrase_file,
+	    s->key_passphrase_credential, s->key_passphrase_command) +
+	    named(s->service_account, s->service_account_credential, NULL);
+}
+
+int
+apponly_postfix_command(const char *who)
+{
+	msg(who, "refusing a secret's command in a token file postfix owns: "
+	    "a chrooted smtp can write that file, and the renewal (the timer) "
+	    "would run the command outside the chroot; keep the secret in a "
+	    "systemd credential instead (--client-secret-credential NAME, "
+	    "--key-passphrase-credential NAME; see SECURITY.md)");
+	return XO_E_REFUSED;
+}
+
+/* Whether NAME may name a systemd credential, checked when it is
+ * stored: the rule secret.c reads it by (a plain file name in
+ * $CREDENTIALS_DIRECTORY: printable ASCII, no "/", not "." or "..", at
+ * most NAME_MAX bytes). */
+static int
+credential_name_ok(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > NAME_MAX || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (name[i] == '/' || name[i] < ' ' || name[i] > '~')
+			return 0;
+	return 1;
+}
+
+/* Checks the source of TOK's SLOT for apponly_sources_check. */
+static int
+source_check(const struct tokfile *tok, enum secret_slot slot,
+    const char *who)
+{
+	struct secret_src src;
+	struct xo_err why;
+	char **argv = NULL;
+	int r;
+
+	memset(&why, 0, sizeof(why));
+	if ((r = secret_where(tok, slot, &src, &why)) != 0) {
+		msg(who, "%s", why.msg);
+		return XO_E_USAGE;
+	}
+	if (src.kind == SECRET_CREDENTIAL && !credential_name_ok(src.value)) {
+		msg(who, "%s: not a systemd credential's name (a plain file "
+		    "name in $CREDENTIALS_DIRECTORY: printable ASCII, no \"/\", "
+		    "not . or .., at most %d bytes); name it as in the unit's "
+		    "LoadCredentialEncrypted=NAME:...",
+		    slot_options[slot].credential, NAME_MAX);
+		return XO_E_USAGE;
+	}
+	if (src.kind != SECRET_COMMAND)
+		return 0;
+	if (health_is_postfix(geteuid()))
+		return apponly_postfix_command(who);
+	if ((r = secret_argv_split(src.value, &argv, &why)) != 0) {
+		msg(who, "%s: %s", slot_options[slot].command, why.msg);
+		return r == -ENOMEM ? r : XO_E_USAGE;
+	}
+	secret_argv_free(argv);
+	return 0;
+}
+
+int
+apponly_sources_check(const struct tokfile *tok, const char *who)
+{
+	static const enum secret_slot slots[] = { SECRET_CLIENT_SECRET,
+	    SECRET_PRIVATE_KEY, SECRET_KEY_PASSPHRASE, SECRET_SERVICE_ACCOUNT };
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+		if ((r = source_check(tok, slots[i], who)) != 0)
+			return r;
+	return 0;
+}
+
+/* Replaces the sources of one secret in TOK: NAMED of the COUNT members
+ * at FIELDS gets VALUE (NULL: all cleared), the others are cleared.
+ * Returns 0 or -ENOMEM. */
+static int
+one_source(char **const fields[], size_t count, size_t named_at,
+    const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (tokfile_set(fields[i], i == named_at ? value : NULL) != 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Index of the first non-NULL of A, B, C (0, 1, 2), or -1. */
+static int
+which(const char *a, const char *b, const char *c)
+{
+	return a != NULL ? 0 : b != NULL ? 1 : c != NULL ? 2 : -1;
+}
+
+int
+apponly_sources_store(struct tokfile *tok, const struct apponly_sources *s)
+{
+	char **const cs[] = { &tok->client_secret_file,
+	    &tok->client_secret_credential, &tok->client_secret_command };
+	char **const pk[] = { &tok->private_key_file,
+	    &tok->private_key_credential };
+	char **const pp[] = { &tok->private_key_passphrase_file,
+	    &tok->private_key_passphrase_credential,
+	    &tok->private_key_passphrase_command };
+	char **const sa[] = { &tok->service_account_file,
+	    &tok->service_account_credential };
+	int c = which(s->client_secret_file, s->client_secret_credential,
+	    s->client_secret_command);
+	int k = which(s->private_key, s->private_key_credential, NULL);
+	int p = which(s->key_passphrase_file, s->key_passphrase_credential,
+	    s->key_passphrase_command);
+	int a = which(s->service_account, s->service_account_credential, NULL);
+	const char *pv = p == 0 ? s->key_passphrase_file : p == 1 ?
+	    s->key_passphrase_credential : s->key_passphrase_command;
+
+	/* A client secret replaces a certificate and its key (and the
+	 * key's passphrase), and the other way round. */
+	if (c >= 0 && (one_source(cs, 3, (size_t)c, c == 0 ?
+	    s->client_secret_file : c == 1 ? s->client_secret_credential :
+	    s->client_secret_command) != 0 || one_source(pk, 2, 0, NULL) != 0 ||
+	    one_source(pp, 3, 0, NULL) != 0 ||
+	    tokfile_set(&tok->certificate_file, NULL) != 0 ||
+	    tokfile_set(&tok->certificate_thumbprint, NULL) != 0))
+		return -ENOMEM;
+	if ((k >= 0 || s->certificate != NULL) && one_source(cs, 3, 0, NULL) != 0)
+		return -ENOMEM;
+	if (k >= 0 && one_source(pk, 2, (size_t)k, k == 0 ? s->private_key :
+	    s->private_key_credential) != 0)
+		return -ENOMEM;
+	if (s->certificate != NULL &&
+	    tokfile_set(&tok->certificate_file, s->certificate) != 0)
+		return -ENOMEM;
+	/* "" for a passphrase: the key has none any more. */
+	if (p >= 0 && one_source(pp, 3, (size_t)p, *pv != '\0' ? pv : NULL) != 0)
+		return -ENOMEM;
+	if (a >= 0 && one_source(sa, 2, (size_t)a, a == 0 ?
+	    s->service_account : s->service_account_credential) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+
 /* Sets *ABSp to the absolute path of the credential file FILE, given to
  * OPTION.  Returns 0, or -ENOMEM / an errors.h code after a message. */
 static int
@@ -429,46 +863,144 @@ absolute(const char *who, const char *option, const char *file, char **absp)
 	return 0;
 }
 
+/* Checks the sources S names for the app's secrets: one credential,
+ * one source per secret, a passphrase only for a key.  Returns 0 or
+ * XO_E_USAGE after a message. */
+static int
+sources_check(const struct apponly_sources *s, const char *who)
+{
+	int cs = named(s->client_secret_file, s->client_secret_credential,
+	    s->client_secret_command);
+	int pk = named(s->private_key, s->private_key_credential, NULL);
+	int pp = named(s->key_passphrase_file, s->key_passphrase_credential,
+	    s->key_passphrase_command);
+	int sa = named(s->service_account, s->service_account_credential, NULL);
+
+	if ((cs > 0) + (s->certificate != NULL || pk > 0) + (sa > 0) != 1) {
+		msg(who, "app-only: give one credential: --client-secret-file "
+		    "FILE (or --client-secret-credential NAME, "
+		    "--client-secret-command CMD), or --certificate CERT.pem "
+		    "--private-key KEY.pem (or --private-key-credential NAME), or "
+		    "(Google) --service-account KEY.json (or "
+		    "--service-account-credential NAME)");
+		return XO_E_USAGE;
+	}
+	if (cs > 1 || pk > 1 || pp > 1 || sa > 1) {
+		msg(who, "app-only: %s name where one secret is: give one",
+		    cs > 1 ? "--client-secret-file, --client-secret-credential "
+		    "and --client-secret-command" : pk > 1 ? "--private-key and "
+		    "--private-key-credential" : pp > 1 ? "--key-passphrase-file, "
+		    "--key-passphrase-credential and --key-passphrase-command" :
+		    "--service-account and --service-account-credential");
+		return XO_E_USAGE;
+	}
+	if ((s->certificate == NULL) != (pk == 0)) {
+		msg(who, "app-only: --certificate and --private-key go together "
+		    "(the certificate uploaded to the app, and its key; or "
+		    "--private-key-credential NAME, the key as a systemd "
+		    "credential)");
+		return XO_E_USAGE;
+	}
+	if (pp > 0 && pk == 0) {
+		msg(who, "app-only: --key-passphrase-file, "
+		    "--key-passphrase-credential and --key-passphrase-command "
+		    "open an encrypted private key: they go with --certificate "
+		    "and --private-key (or --private-key-credential)");
+		return XO_E_USAGE;
+	}
+	return 0;
+}
+
 /* Checks AL's combination of options.  Returns 0 or XO_E_USAGE after a
  * message. */
 static int
 login_check(const struct apponly_login *al, const char *who)
 {
-	int creds = (al->client_secret_file != NULL) +
-	    (al->certificate != NULL || al->private_key != NULL) +
-	    (al->service_account != NULL);
+	int sa = al->src.service_account != NULL ||
+	    al->src.service_account_credential != NULL;
+	int status;
 
-	if (creds != 1) {
-		msg(who, "app-only: give one credential: --client-secret-file "
-		    "FILE, or --certificate CERT.pem --private-key KEY.pem, or "
-		    "(Google) --service-account KEY.json");
-		return XO_E_USAGE;
-	}
-	if ((al->certificate == NULL) != (al->private_key == NULL)) {
-		msg(who, "app-only: --certificate and --private-key go together "
-		    "(the certificate uploaded to the app, and its key)");
-		return XO_E_USAGE;
-	}
+	if ((status = sources_check(&al->src, who)) != 0)
+		return status;
 	if (al->user == NULL || al->user[0] == '\0' ||
 	    xo_has_ctl(al->user, strlen(al->user))) {
 		msg(who, "app-only: which mailbox? add --user MAILBOX (the "
 		    "address the app opens; it logs in as that mailbox)");
 		return XO_E_USAGE;
 	}
-	if (al->service_account == NULL && al->client_id == NULL) {
+	if (!sa && al->client_id == NULL) {
 		msg(who, "app-only: which app? add --client-id APP-ID (the "
 		    "application (client) id of the app registration)");
 		return XO_E_USAGE;
 	}
-	if (al->service_account == NULL && al->token_endpoint == NULL) {
+	if (!sa && al->token_endpoint == NULL) {
 		msg(who, "app-only: which token endpoint? add --token-endpoint URL");
 		return XO_E_USAGE;
 	}
 	return 0;
 }
 
-/* Fills TOK's credential members from AL (absolute paths) and, for a
- * service account, the endpoint and client id from its key file. */
+/* Sets *FIELDp to the absolute path of FILE (given to OPTION), or
+ * leaves it alone if FILE is NULL.  Returns 0, or -ENOMEM / an errors.h
+ * code after a message. */
+static int
+set_path(char **fieldp, const char *who, const char *option, const char *file)
+{
+	char *abs = NULL;
+	int r;
+
+	if (file == NULL)
+		return 0;
+	if ((r = absolute(who, option, file, &abs)) != 0)
+		return r;
+	r = tokfile_set(fieldp, abs);
+	free(abs);
+	if (r != 0)
+		msg(who, "out of memory");
+	return r == 0 ? 0 : -ENOMEM;
+}
+
+/* Fills TOK's credential members from AL's sources (files by absolute
+ * path, credentials and commands as given). */
+static int
+login_sources(const struct apponly_login *al, const char *who,
+    struct tokfile *tok)
+{
+	const struct apponly_sources *s = &al->src;
+	int r;
+
+	if ((r = set_path(&tok->client_secret_file, who,
+	    "--client-secret-file", s->client_secret_file)) != 0 ||
+	    (r = set_path(&tok->certificate_file, who, "--certificate",
+	    s->certificate)) != 0 ||
+	    (r = set_path(&tok->private_key_file, who, "--private-key",
+	    s->private_key)) != 0 ||
+	    (r = set_path(&tok->private_key_passphrase_file, who,
+	    "--key-passphrase-file", s->key_passphrase_file)) != 0 ||
+	    (r = set_path(&tok->service_account_file, who, "--service-account",
+	    s->service_account)) != 0)
+		return r;
+	if (tokfile_set(&tok->client_secret_credential,
+	    s->client_secret_credential) != 0 ||
+	    tokfile_set(&tok->client_secret_command,
+	    s->client_secret_command) != 0 ||
+	    tokfile_set(&tok->private_key_credential,
+	    s->private_key_credential) != 0 ||
+	    tokfile_set(&tok->private_key_passphrase_credential,
+	    s->key_passphrase_credential) != 0 ||
+	    tokfile_set(&tok->private_key_passphrase_command,
+	    s->key_passphrase_command) != 0 ||
+	    tokfile_set(&tok->service_account_credential,
+	    s->service_account_credential) != 0) {
+		msg(who, "out of memory");
+		return -ENOMEM;
+	}
+	return apponly_sources_check(tok, who);
+}
+
+/* Fills TOK's credential members from AL and, for a service account,
+ * the endpoint and client id from its key (read now, from where it
+ * lives, as a renewal will: and to say at once what is wrong with it). */
 static int
 login_credentials(const struct apponly_login *al, const char *who,
     struct tokfile *tok)
@@ -476,46 +1008,30 @@ login_credentials(const struct apponly_login *al, const char *who,
 	struct jwt_service_account sa;
 	struct jwt_key *key = NULL;
 	struct oauth_error err;
-	char *abs = NULL;
+	struct secret_src src;
+	struct secret text;
+	char at[XO_SHELL_WORD_MAX];
 	int r, status;
 
 	memset(&sa, 0, sizeof(sa));
-	if (al->client_secret_file != NULL) {
-		if ((status = absolute(who, "--client-secret-file",
-		    al->client_secret_file, &abs)) != 0)
-			return status;
-		r = tokfile_set(&tok->client_secret_file, abs);
-		free(abs);
-		return r == 0 ? 0 : -ENOMEM;
-	}
-	if (al->certificate != NULL) {
-		if ((status = absolute(who, "--certificate", al->certificate,
-		    &abs)) != 0)
-			return status;
-		r = tokfile_set(&tok->certificate_file, abs);
-		free(abs);
-		if (r != 0)
-			return -ENOMEM;
-		if ((status = absolute(who, "--private-key", al->private_key,
-		    &abs)) != 0)
-			return status;
-		r = tokfile_set(&tok->private_key_file, abs);
-		free(abs);
-		return r == 0 ? 0 : -ENOMEM;
-	}
-	if ((status = absolute(who, "--service-account", al->service_account,
-	    &abs)) != 0)
+	memset(&err, 0, sizeof(err));
+	if ((status = login_sources(al, who, tok)) != 0)
 		return status;
-	if ((r = tokfile_set(&tok->service_account_file, abs)) != 0) {
-		free(abs);
-		return -ENOMEM;
+	if (tok->service_account_file == NULL &&
+	    tok->service_account_credential == NULL)
+		return 0;
+	if ((status = read_source(tok, SECRET_SERVICE_ACCOUNT, &src, &text,
+	    &err)) != 0) {
+		msg(who, "%s", err.base.msg);
+		return status;
 	}
-	/* Read it now for the endpoint and the id the admin console shows
-	 * (and to say at once what is wrong with it). */
-	if ((r = jwt_service_account_load(abs, &key, &sa)) != 0) {
-		memset(&err, 0, sizeof(err));
+	r = jwt_service_account_parse(text.data, text.len, &key, &sa);
+	secret_clear(&text);
+	if (r != 0) {
 		status = credential_error(&err, r, "service-account key file",
-		    "--service-account", abs);
+		    src.kind == SECRET_FILE ? "--service-account" :
+		    "--service-account-credential", source_words(&src, at,
+		    sizeof(at)));
 		msg(who, "%s", err.base.msg);
 		goto out;
 	}
@@ -531,7 +1047,6 @@ login_credentials(const struct apponly_login *al, const char *who,
  out:
 	jwt_key_free(key);
 	jwt_service_account_clear(&sa);
-	free(abs);
 	return status;
 }
 
@@ -555,7 +1070,8 @@ apponly_login_prepare(const struct apponly_login *al, const char *who,
 	    tokfile_set(&tok->user, al->user) != 0 ||
 	    tokfile_set(&tok->provider, al->provider) != 0 ||
 	    tokfile_set(&tok->scope, al->scope) != 0 ||
-	    tokfile_set(&tok->grant, al->service_account != NULL ?
+	    tokfile_set(&tok->grant, al->src.service_account != NULL ||
+	    al->src.service_account_credential != NULL ?
 	    APPONLY_JWT_BEARER : APPONLY_CLIENT_CREDENTIALS) != 0 ||
 	    (al->token_endpoint != NULL &&
 	    tokfile_set(&tok->token_endpoint, al->token_endpoint) != 0) ||
@@ -634,7 +1150,7 @@ apponly_describe(const struct tokfile *tok, char *buf, size_t size)
 	if (tok->certificate_thumbprint != NULL)
 		snprintf(how, sizeof(how), "client credentials, certificate "
 		    "x5t#S256 %s", tok->certificate_thumbprint);
-	else if (tok->client_secret_file != NULL)
+	else if (strcmp(tok->grant, APPONLY_CLIENT_CREDENTIALS) == 0)
 		snprintf(how, sizeof(how), "client credentials, client secret");
 	else
 		snprintf(how, sizeof(how), "service account, client id %s",

@@ -12,12 +12,20 @@
  *    service_account_file (Google), iss its client_email, sub the
  *    mailbox (user), the file's scope, valid for APPONLY_SA_ASSERTION_S.
  *
- * The credential files are read under the key-file rule (helper/jwt.h):
- * never copied, never printed; the assertion lives only in wiped memory.
+ * Each secret (the client secret, the key, the key's passphrase, the
+ * service-account key) is read where the token file says it lives
+ * (helper/secret.h: a file under the key-file rule, a systemd credential,
+ * a command), for the moment it is needed: never copied, never printed,
+ * wiped after use; the key is freed before the request goes out, and the
+ * assertion lives only in wiped memory.  An encrypted PEM key (PKCS#8,
+ * or the traditional form) is opened with the passphrase the file names.
+ * A token file postfix owns may name no command (health.h): a chrooted
+ * smtp can write it, and the timer would run the command outside.
  */
 #ifndef XO_APPONLY_H
 #define XO_APPONLY_H
 
+#include "login_options.h"
 #include "oauth.h"
 #include "tokfile.h"
 
@@ -53,25 +61,64 @@ apponly_is(const struct tokfile *tok)
 int apponly_request(struct tokfile *tok, const struct oauth_options *net,
     struct oauth_tokens *out, struct oauth_error *err);
 
+/* Where the app's secrets live, as the command line names them (each
+ * NULL: not named).  Paths are the caller's (apponly_login_prepare makes
+ * them absolute; set gives absolute ones). */
+struct apponly_sources {
+	const char	*client_secret_file;
+	const char	*client_secret_credential;	/* a systemd credential */
+	const char	*client_secret_command;		/* words, no shell */
+	const char	*certificate;
+	const char	*private_key;
+	const char	*private_key_credential;
+	const char	*key_passphrase_file;	/* "": none (set) */
+	const char	*key_passphrase_credential;
+	const char	*key_passphrase_command;
+	const char	*service_account;
+	const char	*service_account_credential;
+};
+
+/* The sources LO names, into S. */
+void apponly_sources_from(const struct login_options *lo,
+    struct apponly_sources *s);
+
+/* How many sources S names (0: none). */
+int apponly_sources_named(const struct apponly_sources *s);
+
+/* Stores S's sources in TOK (set): a secret named replaces that
+ * secret's other sources; a client secret replaces a certificate, its
+ * key and the key's passphrase, and a key or certificate a client
+ * secret; "" as a passphrase source clears the passphrase.  Returns 0
+ * or -ENOMEM. */
+int apponly_sources_store(struct tokfile *tok, const struct apponly_sources *s);
+
+/* Checks the sources TOK names, as a renewal will read them: one per
+ * secret, credential names, commands that split (secret_argv_split),
+ * and no command if we run as the postfix account.  Returns 0, or
+ * XO_E_USAGE / XO_E_REFUSED after a message naming WHO. */
+int apponly_sources_check(const struct tokfile *tok, const char *who);
+
+/* Says (naming WHO) that a token file postfix owns may not name a
+ * command, and what to use instead.  Returns XO_E_REFUSED. */
+int apponly_postfix_command(const char *who);
+
 /* What `login --app-only` resolved (login.c: the provider's endpoint and
  * scope; the rest from the command line).  Strings belong to the caller;
- * NULL means not given.  One credential: client_secret_file, or
- * certificate and private_key, or service_account. */
+ * NULL means not given.  One credential: a client secret, or a
+ * certificate and its private key, or a service account's key. */
 struct apponly_login {
 	const char	*provider;
 	const char	*token_endpoint;	/* NULL: service_account's token_uri */
 	const char	*scope;
 	const char	*client_id;	/* NULL: service_account's client_id */
 	const char	*user;		/* the mailbox */
-	const char	*client_secret_file;
-	const char	*certificate;
-	const char	*private_key;
-	const char	*service_account;
+	struct apponly_sources src;
 };
 
 /* Checks AL's options and builds in *TOKp the token file they describe,
- * all but the access token: the credential files by absolute path and,
- * for a service account, the endpoint and client id from its key file.
+ * all but the access token: the credential files by absolute path, the
+ * credentials and commands as given and, for a service account, the
+ * endpoint and client id from its key.
  * ACCOUNT: the account name, or NULL; WHO names the target in messages.
  * Returns 0 (the caller owns *TOKp: tokfile_free), or -errno / an
  * errors.h code, after saying what went wrong on stderr. */

@@ -21,6 +21,8 @@
 #include "credfile.h"
 #include "errors.h"
 #include "msg.h"
+#include "tokfile.h"
+#include "xo_err.h"
 #include "xo_util.h"
 
 #define FRONT_NAME	PROG
@@ -49,6 +51,25 @@ credfile_open(const char *path, int secret, int *fdp, struct stat *stp)
 	}
 	*fdp = fd;
 	return 0;
+}
+
+void
+credfile_set_from(struct credfile_set *set, const struct tokfile *tok)
+{
+	memset(set, 0, sizeof(*set));
+	set->client_secret_file = tok->client_secret_file;
+	set->private_key_file = tok->private_key_file;
+	set->certificate_file = tok->certificate_file;
+	set->service_account_file = tok->service_account_file;
+	set->private_key_passphrase_file = tok->private_key_passphrase_file;
+	set->client_secret_command.command = tok->client_secret_command;
+	set->private_key_passphrase_command.command =
+	    tok->private_key_passphrase_command;
+	set->client_secret_credential = tok->client_secret_credential;
+	set->private_key_credential = tok->private_key_credential;
+	set->private_key_passphrase_credential =
+	    tok->private_key_passphrase_credential;
+	set->service_account_credential = tok->service_account_credential;
 }
 
 /* What a check needs: how to report, and who we are (the renewer). */
@@ -177,6 +198,164 @@ check_cred(struct check *c, const char *what, const char *path, int secret)
 	report(c, 0, line);
 }
 
+/* Whether the PEM text at TEXT is an encrypted private key: PKCS#8's
+ * "ENCRYPTED PRIVATE KEY", or the traditional form's Proc-Type header. */
+static int
+pem_encrypted(const char *text)
+{
+	return strstr(text, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL ||
+	    strstr(text, "Proc-Type: 4,ENCRYPTED") != NULL;
+}
+
+/* Whether the set names a passphrase for the key, and where, into BUF. */
+static const char *
+passphrase_at(const struct credfile_set *s, char *buf, size_t size)
+{
+	if (s->private_key_passphrase_file != NULL)
+		snprintf(buf, size, "file %s", s->private_key_passphrase_file);
+	else if (s->private_key_passphrase_credential != NULL)
+		snprintf(buf, size, "systemd credential %s",
+		    s->private_key_passphrase_credential);
+	else if (s->private_key_passphrase_command.command != NULL)
+		snprintf(buf, size, "a command");
+	else
+		return NULL;
+	return buf;
+}
+
+/* Checks the private key file PATH as check_cred does, and whether it
+ * needs the passphrase the set names: an encrypted key without one
+ * cannot be used; a passphrase for a key that has none is said. */
+static void
+check_key(struct check *c, const char *path)
+{
+	char line[LINE_MAX_], at[PATH_MAX + 32], *text = NULL;
+	const char *pass = passphrase_at(c->set, at, sizeof(at));
+	struct stat st;
+	size_t len = 0;
+	int fd, r, enc;
+
+	if (path == NULL)
+		return;
+	if ((r = credfile_open(path, 1, &fd, &st)) != 0) {
+		words(c, r, "private key", path, 1, line);
+		report(c, 0, line);
+		return;
+	}
+	r = xo_read_max(fd, &st, 64 * 1024, &text, &len);
+	close(fd);
+	enc = r == 0 && pem_encrypted(text);
+	xo_freezero(text, len);
+	if (enc && pass == NULL)
+		snprintf(line, sizeof(line), "the private key %s: protected by "
+		    "a passphrase, and the token file names none; run: " PROG
+		    " set ACCOUNT with --key-passphrase-file FILE, "
+		    "--key-passphrase-credential NAME or --key-passphrase-command "
+		    "CMD", path);
+	else
+		snprintf(line, sizeof(line), "the private key %s: ok (%s's, mode "
+		    "%04o%s%s%s)", path, c->user, (unsigned)(st.st_mode & 07777),
+		    enc ? ", encrypted: opened with the passphrase from " : "",
+		    enc ? pass : "", !enc && pass != NULL ? "; not encrypted: "
+		    "the key passphrase the token file names is not needed" : "");
+	report(c, !(enc && pass == NULL), line);
+}
+
+/* The PATH the plugin gives the helper it runs (plugin/tokenfile.c). */
+#define PLUGIN_PATH	"/usr/local/bin:/usr/bin:/bin"
+
+/* The program PROG (a command's first word) as execvp finds it with the
+ * search path PATH (NULL: ours; unset, PLUGIN_PATH): itself if it holds
+ * a '/', or the first executable in PATH, into FOUND.  Returns 0 if we
+ * can run it, else -1. */
+static int
+find_program(const char *prog, const char *path, char *found, size_t size)
+{
+	const char *p, *end;
+	struct stat st;
+	size_t n;
+
+	if (strchr(prog, '/') != NULL) {
+		snprintf(found, size, "%s", prog);
+		return stat(prog, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(prog, X_OK) == 0 ? 0 : -1;
+	}
+	if (path == NULL)
+		path = getenv("PATH");
+	if (path == NULL || *path == '\0')
+		path = PLUGIN_PATH;
+	for (p = path; ; p = end + 1) {
+		end = strchr(p, ':');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		/* (An empty entry is the current directory, as execvp has it.) */
+		snprintf(found, size, "%.*s/%s", (int)(n > 0 ? n : 1),
+		    n > 0 ? p : ".", prog);
+		if (stat(found, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(found, X_OK) == 0)
+			return 0;
+		if (end == NULL)
+			return -1;
+	}
+}
+
+/* Checks the command CMD that prints WHAT (a secret): it splits, and
+ * we (the renewer) can run its program; not at all in postfix's store. */
+static void
+check_command(struct check *c, const char *what,
+    const struct credfile_command *cmd)
+{
+	char line[LINE_MAX_], found[PATH_MAX], other[PATH_MAX];
+	char shown[LINE_MAX_ / 2];
+	int ok = 0;
+
+	if (cmd->command == NULL)
+		return;
+	/* (secret.h's words for it: "command WORDS", printable.) */
+	snprintf(shown, sizeof(shown), "command %s", cmd->command);
+	xo_printable_utf8(shown);
+	if (c->set->postfix_store)
+		snprintf(line, sizeof(line), "the %s: %s, in a token file "
+		    "postfix owns, which a chrooted smtp can write: it is not "
+		    "run (the timer would run it outside the chroot); keep the "
+		    "secret in a systemd credential instead (see SECURITY.md)",
+		    what, shown);
+	else if (cmd->program == NULL)
+		snprintf(line, sizeof(line), "the %s: %s: does not split into "
+		    "words as a renewal runs it (no shell); name a program and "
+		    "its arguments, or a script: " PROG " set ACCOUNT with the "
+		    "option for it says why", what, shown);
+	else if (find_program(cmd->program, NULL, found, sizeof(found)) != 0)
+		snprintf(line, sizeof(line), "the %s: %s: %s cannot find or "
+		    "run %s%s; name the program by its full path, or install "
+		    "it", what, shown, c->user, cmd->program,
+		    strchr(cmd->program, '/') != NULL ? "" : " in PATH");
+	else {
+		/* A renewal the plugin starts searches its own PATH. */
+		snprintf(line, sizeof(line), "the %s: %s: ok (%s is %s, which "
+		    "%s can run; what it prints is not checked here)%s", what,
+		    shown, cmd->program, found, c->user, find_program(
+		    cmd->program, PLUGIN_PATH, other, sizeof(other)) == 0 ? "" :
+		    "; but not in the PATH a renewal the plugin starts has ("
+		    PLUGIN_PATH "): name it by its full path");
+		ok = 1;
+	}
+	report(c, ok, line);
+}
+
+/* Names the systemd credential NAME that holds WHAT (CREDFILE_LIST):
+ * only the unit that loads it can read it. */
+static void
+name_credential(struct check *c, const char *what, const char *name)
+{
+	char line[LINE_MAX_];
+
+	if (name == NULL || c->how != CREDFILE_LIST)
+		return;
+	snprintf(line, sizeof(line), "the %s: systemd credential %s: read "
+	    "only by the unit (not checked here)", what, name);
+	report(c, 1, line);
+}
+
 /* Whether PATH (lstat'd as ST; ISFILE: the program, else a directory
  * on the way to it) is safe and usable on the way to a program the
  * renewal runs: root's or ours, that nobody else may change (a sticky
@@ -295,9 +474,19 @@ check_here(const struct become *b, void *arg)
 		snprintf(c->group, sizeof(c->group), "%u", (unsigned)getegid());
 	snprintf(c->owner, sizeof(c->owner), "%s:%s", c->user, c->group);
 	check_cred(c, "client secret file", s->client_secret_file, 1);
-	check_cred(c, "private key", s->private_key_file, 1);
+	check_command(c, "client secret", &s->client_secret_command);
+	name_credential(c, "client secret", s->client_secret_credential);
+	check_key(c, s->private_key_file);
+	name_credential(c, "private key", s->private_key_credential);
+	check_cred(c, "key passphrase file", s->private_key_passphrase_file, 1);
+	check_command(c, "key passphrase",
+	    &s->private_key_passphrase_command);
+	name_credential(c, "key passphrase",
+	    s->private_key_passphrase_credential);
 	check_cred(c, "certificate", s->certificate_file, 0);
 	check_cred(c, "service-account key file", s->service_account_file, 1);
+	name_credential(c, "service-account key",
+	    s->service_account_credential);
 	check_programs(c);
 	if (c->bad > 0 && c->how == CREDFILE_QUIET)
 		msg(c->who, "refusing: the renewal runs as %s, who could not "

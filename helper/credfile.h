@@ -18,11 +18,19 @@
  *     enter is caught too) and the helper programs and the directories
  *     leading to them are checked as the front checks what it execs;
  *     each problem is said with the exact install/chown/chmod to run.
+ *     A secret kept elsewhere (helper/secret.h) is checked as far as can
+ *     be here: a command's program must be found and runnable by that
+ *     user; a systemd credential is read only by the unit that loads it,
+ *     so it is named, not checked.  An encrypted key with no passphrase
+ *     named is a problem; a passphrase named for a key that is not
+ *     encrypted is said (CREDFILE_LIST), not refused.
  */
 #ifndef XO_CREDFILE_H
 #define XO_CREDFILE_H
 
 #include <sys/stat.h>
+
+struct tokfile;
 
 /* Errors beyond errno's range (errors.h lists every module's range). */
 #define CREDFILE_E_NOTREG	(-2401)	/* not a regular file */
@@ -42,7 +50,27 @@ struct credfile_set {
 	const char	*private_key_file;
 	const char	*certificate_file;
 	const char	*service_account_file;
+	const char	*private_key_passphrase_file;
+	/* Elsewhere (secret.h): commands, systemd credentials' names. */
+	struct credfile_command {
+		const char	*command;	/* as stored: for messages */
+		const char	*program;	/* its first word, as secret.h
+						 * splits it (the caller does:
+						 * credfile does not run or
+						 * split commands); NULL: it
+						 * does not split */
+	} client_secret_command, private_key_passphrase_command;
+	const char	*client_secret_credential;
+	const char	*private_key_credential;
+	const char	*private_key_passphrase_credential;
+	const char	*service_account_credential;
+	int		 postfix_store;	/* postfix's: no command is run
+					 * (health_is_postfix) */
 };
+
+/* Fills SET with what TOK names (pointers into TOK); postfix_store 0,
+ * the commands' programs NULL. */
+void credfile_set_from(struct credfile_set *set, const struct tokfile *tok);
 
 /* How credfile_check reports. */
 #define CREDFILE_QUIET	0	/* problems only, on stderr (msg) */

@@ -502,6 +502,12 @@ is_postfix(uid_t uid)
 }
 
 int
+health_is_postfix(uid_t uid)
+{
+	return is_postfix(uid);
+}
+
+int
 health_notify_from_conf(void)
 {
 	return is_postfix(geteuid());

@@ -164,6 +164,12 @@ int health_notify_from_conf(void);
  * because PATH belongs to the postfix account (see above). */
 int health_notify_ignored(const struct tokfile *tok, const char *path);
 
+/* Whether UID is the postfix account's: a token file it owns (its
+ * store) can be written by a chrooted smtp, so the helper runs no
+ * command such a file names (notify above; an app's secret command,
+ * apponly.c), for the timer would run it outside the chroot. */
+int health_is_postfix(uid_t uid);
+
 /* The notify command for a file whose "notify" member is MEMBER (NULL:
  * none; see above), in a new *CMDp (NULL: none).
  * Returns 0 or -ENOMEM; a HEALTH_NOTIFY_CONF that is missing is no

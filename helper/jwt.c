@@ -83,35 +83,50 @@ jwt_read_secret(const char *path, char **textp, size_t *lenp)
 	return read_file(path, 1, textp, lenp);
 }
 
-/* PEM_read_bio_PrivateKey's passphrase callback: we never ask for one
- * (the helper runs from timers and postfix, with nobody to type it). */
+/* What the passphrase callback is given, and what it saw. */
+struct pem_pass {
+	const char	*pass;		/* NULL: none configured */
+	int		 asked;		/* OpenSSL asked: the key is encrypted */
+};
+
+/* PEM_read_bio_PrivateKey's passphrase callback: the configured
+ * passphrase, if any; we never prompt (the helper runs from timers and
+ * postfix, with nobody to type it).  OpenSSL wipes BUF after use. */
 static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
+pem_passphrase(char *buf, int size, int rwflag, void *u)
 {
-	(void)buf;
-	(void)size;
+	struct pem_pass *p = u;
+	size_t n;
+
 	(void)rwflag;
-	*(int *)u = 1;
-	return -1;
+	p->asked = 1;
+	if (p->pass == NULL || size <= 0 || (n = strlen(p->pass)) == 0 ||
+	    n > (size_t)size)
+		return -1;
+	memcpy(buf, p->pass, n);
+	return (int)n;
 }
 
-/* Parses the PEM private key in the LEN bytes at TEXT into *PKEYp. */
+/* Parses the PEM private key in the LEN bytes at TEXT, decrypting it
+ * with PASS (or NULL) if it is encrypted, into *PKEYp. */
 static int
-parse_key(const char *text, size_t len, EVP_PKEY **pkeyp)
+parse_key(const char *text, size_t len, const char *pass, EVP_PKEY **pkeyp)
 {
+	struct pem_pass pp = { pass, 0 };
 	EVP_PKEY *pkey = NULL;
 	BIO *bio;
-	int asked = 0, r;
+	int r;
 
 	*pkeyp = NULL;
 	if (len > JWT_KEYFILE_MAX ||
 	    (bio = BIO_new_mem_buf(text, (int)len)) == NULL)
 		return -ENOMEM;
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, &asked);
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, pem_passphrase, &pp);
 	BIO_free(bio);
 	ERR_clear_error();
 	if (pkey == NULL)
-		return asked ? JWT_E_ENCRYPTED : JWT_E_KEY;
+		return !pp.asked ? JWT_E_KEY : pass == NULL ? JWT_E_ENCRYPTED :
+		    JWT_E_PASSPHRASE;
 	/* RFC 7518 3.3: RSA keys of 2048 bits or more. */
 	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA ||
 	    EVP_PKEY_get_bits(pkey) < JWT_MIN_RSA_BITS) {
@@ -185,21 +200,17 @@ jwt_cert_thumbprint(const char *path, char out[JWT_THUMBPRINT_LEN + 1])
 }
 
 int
-jwt_key_load(const char *key_path, const char *cert_path,
-    struct jwt_key **keyp)
+jwt_key_parse(const char *pem, size_t len, const char *passphrase,
+    const char *cert_path, struct jwt_key **keyp)
 {
 	struct jwt_key *key = NULL;
 	X509 *cert = NULL;
-	char *text = NULL;
-	size_t len = 0;
 	int r;
 
 	*keyp = NULL;
 	if ((key = calloc(1, sizeof(*key))) == NULL)
 		return -ENOMEM;
-	if ((r = read_file(key_path, 1, &text, &len)) != 0)
-		goto out;
-	if ((r = parse_key(text, len, &key->pkey)) != 0)
+	if ((r = parse_key(pem, len, passphrase, &key->pkey)) != 0)
 		goto out;
 	if (cert_path != NULL) {
 		if ((r = load_cert(cert_path, &cert)) != 0)
@@ -221,8 +232,23 @@ jwt_key_load(const char *key_path, const char *cert_path,
 	r = 0;
  out:
 	X509_free(cert);
-	xo_freezero(text, len);
 	jwt_key_free(key);
+	return r;
+}
+
+int
+jwt_key_load(const char *key_path, const char *cert_path,
+    struct jwt_key **keyp)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	*keyp = NULL;
+	if ((r = read_file(key_path, 1, &text, &len)) != 0)
+		return r;
+	r = jwt_key_parse(text, len, NULL, cert_path, keyp);
+	xo_freezero(text, len);
 	return r;
 }
 
@@ -270,22 +296,18 @@ dup_member(struct json_object *obj, const char *name, char **outp)
 }
 
 int
-jwt_service_account_load(const char *path, struct jwt_key **keyp,
+jwt_service_account_parse(const char *text, size_t len, struct jwt_key **keyp,
     struct jwt_service_account *sa)
 {
 	struct json_object *root = NULL;
 	struct jwt_key *key = NULL;
 	const char *type, *pem;
-	char *text = NULL;
-	size_t len = 0;
 	int r;
 
 	*keyp = NULL;
 	memset(sa, 0, sizeof(*sa));
 	if ((key = calloc(1, sizeof(*key))) == NULL)
 		return -ENOMEM;
-	if ((r = read_file(path, 1, &text, &len)) != 0)
-		goto out;
 	if ((r = xo_json_parse(text, len, JWT_JSON_DEPTH, &root)) != 0) {
 		r = r == -ENOMEM ? r : JWT_E_JSON;
 		goto out;
@@ -306,7 +328,7 @@ jwt_service_account_load(const char *path, struct jwt_key **keyp,
 		r = JWT_E_JSON;
 		goto out;
 	}
-	if ((r = parse_key(pem, strlen(pem), &key->pkey)) != 0)
+	if ((r = parse_key(pem, strlen(pem), NULL, &key->pkey)) != 0)
 		goto out;
 	if (sa->private_key_id != NULL &&
 	    (key->kid = strdup(sa->private_key_id)) == NULL) {
@@ -320,8 +342,24 @@ jwt_service_account_load(const char *path, struct jwt_key **keyp,
 	if (r != 0)
 		jwt_service_account_clear(sa);
 	xo_json_free(root);
-	xo_freezero(text, len);
 	jwt_key_free(key);
+	return r;
+}
+
+int
+jwt_service_account_load(const char *path, struct jwt_key **keyp,
+    struct jwt_service_account *sa)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	*keyp = NULL;
+	memset(sa, 0, sizeof(*sa));
+	if ((r = read_file(path, 1, &text, &len)) != 0)
+		return r;
+	r = jwt_service_account_parse(text, len, keyp, sa);
+	xo_freezero(text, len);
 	return r;
 }
 
@@ -511,6 +549,8 @@ jwt_strerror(int r)
 		return "OpenSSL could not sign";
 	case JWT_E_ENCRYPTED:
 		return "the private key is protected by a passphrase";
+	case JWT_E_PASSPHRASE:
+		return "the passphrase does not open the private key";
 	}
 	return xo_errno_text(r);
 }

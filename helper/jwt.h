@@ -43,6 +43,7 @@
 #define JWT_E_CRYPTO	(-2209)	/* OpenSSL failed (signing, digest) */
 #define JWT_E_ENCRYPTED	(-2210)	/* the PEM key has a passphrase */
 #define JWT_E_OWNER	(-2211)	/* key file: not the reader's (euid's) */
+#define JWT_E_PASSPHRASE (-2212) /* the passphrase does not open the key */
 
 enum jwt_alg {
 	JWT_RS256,		/* RSASSA-PKCS1-v1_5 with SHA-256 */
@@ -74,6 +75,18 @@ struct jwt_service_account {
 	char		*private_key_id;
 };
 
+/* Parses the PEM private key in the LEN bytes at PEM (RSA, >= 2048
+ * bits; PKCS#8, encrypted PKCS#8, or the traditional form, encrypted or
+ * not), read by the caller from wherever it lives (helper/secret.h), and,
+ * unless CERT_PATH is NULL, the PEM certificate CERT_PATH as jwt_key_load
+ * does.  PASSPHRASE (NUL-terminated, or NULL: none) opens an encrypted
+ * key and is ignored for one that is not; JWT_E_ENCRYPTED: the key is
+ * encrypted and no passphrase was given; JWT_E_PASSPHRASE: it does not
+ * open the key.  PEM and PASSPHRASE stay the caller's (to wipe); the
+ * caller owns *KEYp (jwt_key_free). */
+int jwt_key_parse(const char *pem, size_t len, const char *passphrase,
+    const char *cert_path, struct jwt_key **keyp);
+
 /* Loads the PEM private key KEY_PATH (RSA, >= 2048 bits) and, unless
  * CERT_PATH is NULL, the PEM certificate CERT_PATH (its first one), which
  * must hold the key's public half: the header then carries its x5t#S256.
@@ -86,6 +99,10 @@ int jwt_key_load(const char *key_path, const char *cert_path,
  * *SA (the caller frees it with jwt_service_account_clear). */
 int jwt_service_account_load(const char *path, struct jwt_key **keyp,
     struct jwt_service_account *sa);
+/* As jwt_service_account_load, from the LEN bytes of JSON at TEXT (the
+ * caller's, to wipe). */
+int jwt_service_account_parse(const char *text, size_t len,
+    struct jwt_key **keyp, struct jwt_service_account *sa);
 void jwt_service_account_clear(struct jwt_service_account *sa);
 
 /* Writes the x5t#S256 of the first certificate in the PEM file PATH

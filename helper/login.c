@@ -30,6 +30,7 @@
 #include "apponly.h"
 #include "base64url.h"
 #include "become.h"
+#include "credential.h"
 #include "errors.h"
 #include "idtoken.h"
 #include "health.h"
@@ -1230,6 +1231,8 @@ login_app_only_run(const struct login_options *lo,
 	if ((status = write_login(path, file, who, tok, done, ", renewed with the "
 	    "app's credentials when due: no refresh token", &set)) != 0)
 		goto out;
+	/* i21: only the unit that loads a credential renews the file. */
+	credential_setup_note_file(file, who);
 	msg(who, "check it with: " PROG " test %s --imap HOST (or --pop, "
 	    "--smtp)", xo_shell_word(word, sizeof(word), account != NULL ?
 	    account : path));
@@ -1238,6 +1241,30 @@ login_app_only_run(const struct login_options *lo,
 	tokfile_free(old);
 	tokfile_free(tok);
 	return status;
+}
+
+/* Whether LO names a service account's key (a file or a credential):
+ * Google's app-only access, --app-only or not. */
+static int
+names_service_account(const struct login_options *lo)
+{
+	return lo->service_account != NULL ||
+	    lo->service_account_credential != NULL;
+}
+
+/* Whether LO names what only an app's login has: a certificate, a key,
+ * a key passphrase, or a client secret kept as a credential or a
+ * command. */
+static int
+names_app_secret(const struct login_options *lo)
+{
+	return lo->certificate != NULL || lo->private_key != NULL ||
+	    lo->private_key_credential != NULL ||
+	    lo->key_passphrase_file != NULL ||
+	    lo->key_passphrase_credential != NULL ||
+	    lo->key_passphrase_command != NULL ||
+	    lo->client_secret_credential != NULL ||
+	    lo->client_secret_command != NULL;
 }
 
 /* login --app-only: the provider table says where and what for. */
@@ -1270,14 +1297,14 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 		return XO_E_USAGE;
 	}
 	if (row != NULL && (row->quirks & PROVIDER_SERVICE_ACCOUNT) &&
-	    lo->service_account == NULL) {
+	    !names_service_account(lo)) {
 		msg(who, "--provider %s --app-only: add --service-account "
 		    "KEY.json (a service account with domain-wide delegation)",
 		    row->name);
 		return XO_E_USAGE;
 	}
 	if (row != NULL && !(row->quirks & (PROVIDER_SERVICE_ACCOUNT |
-	    PROVIDER_CUSTOM)) && lo->service_account != NULL) {
+	    PROVIDER_CUSTOM)) && names_service_account(lo)) {
 		msg(who, "--service-account is for %s (or --provider "
 		    "custom); %s's app-only access uses --client-secret-file, "
 		    "or --certificate and --private-key", provider_titles(
@@ -1293,15 +1320,12 @@ login_app_only(const struct login_options *lo, const struct oauth_options *net,
 	al.provider = p.name;
 	/* A service account's key file names its token endpoint (token_uri);
 	 * custom's --token-endpoint wins. */
-	al.token_endpoint = lo->service_account != NULL &&
+	al.token_endpoint = names_service_account(lo) &&
 	    !(p.row->quirks & PROVIDER_CUSTOM) ? NULL : p.token_endpoint;
 	al.scope = p.scope;
 	al.client_id = lo->client_id;
 	al.user = lo->user;
-	al.client_secret_file = lo->client_secret_file;
-	al.certificate = lo->certificate;
-	al.private_key = lo->private_key;
-	al.service_account = lo->service_account;
+	apponly_sources_from(lo, &al.src);
 	status = login_app_only_run(lo, &al, net, who, path, file, account);
 	provider_clear(&p);
 	return status;
@@ -1383,7 +1407,7 @@ login_secret(const struct login_options *lo, const char *who,
     char **secretp)
 {
 	*secretp = NULL;
-	if (lo->app_only || lo->service_account != NULL ||
+	if (lo->app_only || names_service_account(lo) ||
 	    lo->client_secret_file == NULL)
 		return 0;
 	return read_client_secret(lo->client_secret_file, who, secretp);
@@ -1402,15 +1426,19 @@ login_run(const struct login_options *lo, const struct oauth_options *net,
 {
 	struct login_job j = { lo, net, who, path, account, client_secret };
 
-	if ((lo->app_only || lo->service_account != NULL) && lo->keyring) {
+	if ((lo->app_only || names_service_account(lo)) && lo->keyring) {
 		msg(who, "--keyring keeps a person's refresh token; an app-only "
 		    "login has none (its secret or key stays where you name it)");
 		return XO_E_USAGE;
 	}
-	if (lo->app_only || lo->service_account != NULL)
+	if (lo->app_only || names_service_account(lo))
 		return login_app_only(lo, net, who, path, file, account);
-	if (lo->certificate != NULL || lo->private_key != NULL) {
-		msg(who, "--certificate and --private-key are for --app-only");
+	if (names_app_secret(lo)) {
+		msg(who, "--certificate and --private-key are for --app-only (as "
+		    "are --private-key-credential, the --key-passphrase-* "
+		    "options, --client-secret-credential and "
+		    "--client-secret-command: a person's login reads its client "
+		    "secret once, from --client-secret-file)");
 		return XO_E_USAGE;
 	}
 	return login_person(&j, file);

@@ -38,6 +38,15 @@ struct login_options {
 	const char	*certificate;
 	const char	*private_key;
 	const char	*service_account;	/* google; implies app_only */
+	/* App-only secrets kept elsewhere than a file (helper/secret.h):
+	 * a systemd credential's NAME, or a command (words, no shell). */
+	const char	*client_secret_credential;
+	const char	*client_secret_command;
+	const char	*private_key_credential;
+	const char	*key_passphrase_file;	/* "" (set): no passphrase */
+	const char	*key_passphrase_credential;
+	const char	*key_passphrase_command;
+	const char	*service_account_credential;	/* implies app_only */
 	/* --keyring: the refresh token in the desktop keyring (keyring.h),
 	 * "refresh_token_store": "keyring" in the file; a person's only. */
 	int		 keyring;

@@ -9,7 +9,11 @@
  * Plain http:// is accepted only for a loopback host (the test server).
  * Redirects are not followed.  The request body and the answer hold
  * secrets: both live in buffers we own and wipe (CURLOPT_POSTFIELDS
- * does not copy).  What the answer says is oauth_answer.c's.
+ * does not copy).  libcurl still copies the body into the buffer it
+ * sends the request from (with the headers, for a small one), and frees
+ * that without wiping it: so libcurl's memory comes from our allocator,
+ * which wipes every block it frees (oauth_init).  What the answer says
+ * is oauth_answer.c's.
  */
 #include "config.h"
 
@@ -17,6 +21,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +41,40 @@ struct body {
 	int	 overflow;
 };
 
+/* libcurl's allocator: malloc's, but a block is wiped, whole, before it
+ * is freed (malloc_usable_size), and realloc never leaves the old block
+ * behind unwiped. */
+static void
+wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	xo_wipe(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *
+wipe_realloc(void *p, size_t size)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return malloc(size);
+	old = malloc_usable_size(p);
+	if ((q = malloc(size > 0 ? size : 1)) == NULL)
+		return NULL;
+	memcpy(q, p, old < size ? old : size);
+	wipe_free(p);
+	return q;
+}
+
 int
 oauth_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 :
-	    XO_E_SOFTWARE;
+	/* (A second init keeps the first one's allocator.) */
+	return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free,
+	    wipe_realloc, strdup, calloc) == CURLE_OK ? 0 : XO_E_SOFTWARE;
 }
 
 void

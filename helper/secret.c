@@ -486,10 +486,10 @@ nocreds_words(const struct secret_src *src, const char *dir,
 	    "credential %s (%s), and %s: this process was not started by "
 	    "the systemd unit that has the credential (LoadCredentialEncrypted="
 	    "%s:...).  The timer's unit renews it: xoauth2-token-postfix."
-	    "service for postfix, or the user unit xoauth2-token-refresh."
-	    "service (see: systemctl list-timers 'xoauth2-token*'); to renew "
-	    "now, by hand, run: systemctl start xoauth2-token-postfix.service "
-	    "(systemctl --user start xoauth2-token-refresh.service)",
+	    "service for postfix, xoauth2-token-refresh@USER.service for "
+	    "another user (see: systemctl list-timers 'xoauth2-token*'); to "
+	    "renew now, by hand, run: systemctl start xoauth2-token-postfix."
+	    "service (or xoauth2-token-refresh@USER.service)",
 	    src->label, src->value, src->member, dir == NULL ? "no "
 	    "$CREDENTIALS_DIRECTORY is set here" : "$CREDENTIALS_DIRECTORY is "
 	    "not an absolute path", src->value);
@@ -529,6 +529,13 @@ open_credential(const struct secret_src *src, int *fdp, struct stat *st,
 		r = CREDFILE_E_OWNER;
 	else if (r == 0 && (st->st_mode & 022) != 0)
 		r = CREDFILE_E_PERMS;
+	if (r == -ENOENT && strncmp(src->value, "xoauth2_", 8) == 0)
+		return xo_err_set(err, r, "no credential %s in "
+		    "$CREDENTIALS_DIRECTORY (%s): the unit loads "
+		    "/etc/xoauth2/credstore.encrypted/USER/%s for it, USER being "
+		    "the unit's; put the %s there, as root, with: xoauth2-token "
+		    "credential encrypt ACCOUNT", src->value, dir,
+		    src->value + 8, src->label);
 	if (r == -ENOENT)
 		return xo_err_set(err, r, "no credential %s in "
 		    "$CREDENTIALS_DIRECTORY (%s): the unit that runs this does "

@@ -1987,11 +1987,14 @@ xo_sampler_stop() {
 # /proc/PID/mem (root).  For "a secret is wiped once used".  Read in
 # 1 MiB pieces (overlapping by the needle's length); a writable mapping of
 # 1 GiB or more is a sanitizer's shadow reservation (ASan maps terabytes),
-# never where the program keeps its data, and is passed over.
+# never where the program keeps its data, and is passed over.  STRING
+# "hex:HEX" is the bytes HEX spells (binary: a key's numbers).
 xo_mem_count() {
     "$XO_PYTHON" - "$1" "$2" <<'PY'
 import re, sys
 pid, needle = sys.argv[1], sys.argv[2].encode()
+if needle.startswith(b"hex:"):
+    needle = bytes.fromhex(needle[4:].decode())
 piece, most = 1 << 20, 1 << 30
 n = 0
 with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:

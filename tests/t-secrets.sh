@@ -247,6 +247,172 @@ else
     echo "   (python3-cryptography not installed: app-only leg skipped)"
 fi
 
+# --- issue 21: an app's secrets from a command, systemd credentials, a key
+# passphrase (helper/apponly.c through secret.h) --------------------------------
+# Renewals (refresh -v) whose client secret comes from a command and from
+# a systemd credential, and whose encrypted key (a credential) is opened
+# with a passphrase from a command: the secret, the passphrase and the
+# key's lines join the secrets the search below looks for (in every
+# capture, log, token file, and the argv/environ of every process the
+# sampler saw); the commands also copy their own and their parent's (the
+# helper's) /proc cmdline and environ into $LOGS, so those are searched
+# whatever the sampler caught.  Then, while a renewal of each waits on a
+# hung token endpoint (every secret read and used), the helper's memory
+# (xo_mem_count): the secret as read, the passphrase, the key's PEM lines
+# and its private exponent (as DER and as BIGNUM limbs) are nowhere; the
+# secret as the form sends it (URL-encoded: libcurl's copy), or for the
+# key the certificate's thumbprint, is: the reader does see memory.
+xo_step "secrets from a command, systemd credentials, a key passphrase (issue 21): renewals, then the helper's memory"
+if "$XO_PYTHON" -c 'import cryptography' 2>/dev/null && command -v systemd-creds >/dev/null; then
+    SRC=$XO_TMP/sources
+    mkdir -m 700 "$SRC"
+    # What a form encodes differently: the secret as read is only ever
+    # in our buffers, which are wiped.
+    SRC_SECRET="xo-src+$RANDOM$RANDOM/sec ret-$RANDOM$RANDOM"
+    SRC_PASS=xo-pass-$RANDOM$RANDOM-$RANDOM$RANDOM
+    printf '%s\n' "$SRC_SECRET" >"$SRC/secret"
+    printf '%s\n' "$SRC_PASS" >"$SRC/pass"
+    chmod 600 "$SRC/secret" "$SRC/pass"
+    xo_app_cert "$SRC" app
+    openssl pkcs8 -topk8 -v2 aes-256-cbc -in "$SRC/app.key" -out "$SRC/app-enc.key" \
+        -passout "file:$SRC/pass" 2>/dev/null || xo_fail "cannot encrypt the key"
+    chmod 600 "$SRC/app-enc.key"
+    xo_oauth -q app sources-app --mailbox "$USER" --cert "$SRC/app.crt" \
+        --secret-file "$SRC/secret"
+    SRC_FORM=$("$XO_PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="-._~"))' "$SRC_SECRET")
+    # 24 bytes from the middle of the private exponent, hex: as DER has
+    # it (big-endian) and as BIGNUM limbs do (little-endian).
+    SRC_D=$("$XO_PYTHON" - "$SRC/app.key" <<'PY'
+import sys
+from cryptography.hazmat.primitives import serialization
+k = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), None)
+d = k.private_numbers().d.to_bytes(256, "big")
+print(d[100:124].hex(), d[::-1][100:124].hex())
+PY
+)
+    { echo "$SRC_SECRET"; echo "$SRC_PASS"
+      grep -hv -- '-----' "$SRC/app.key" "$SRC/app-enc.key"; } >>"$XO_TMP/app-secrets"
+    # The commands: what they see of themselves and of the helper into
+    # $LOGS (searched below), then the secret.
+    mkdir -m 755 "$XO_TMP/srcbin"
+    for what in secret pass; do
+        printf '#!/bin/sh\nfor f in cmdline environ; do\n    cat /proc/$$/$f >%q/cmd-$$-%s-self-$f\n    cat /proc/$PPID/$f >%q/cmd-$$-%s-parent-$f\ndone\ncat %q\n' \
+            "$LOGS" "$what" "$LOGS" "$what" "$SRC/$what" >"$XO_TMP/srcbin/print-$what"
+        chmod 755 "$XO_TMP/srcbin/print-$what"
+    done
+    CD=$XO_TMP/credentials
+    mkdir "$CD"
+    { printf '%s\n' "$SRC_SECRET" | systemd-creds encrypt --with-key=host --name=xo_secret - "$SRC/xo_secret.cred" &&
+      systemd-creds encrypt --with-key=host --name=xo_key "$SRC/app-enc.key" "$SRC/xo_key.cred"; } \
+        2>"$LOGS/systemd-creds.err" || xo_fail "systemd-creds encrypt failed" "$LOGS/systemd-creds.err"
+    for n in xo_secret xo_key; do
+        systemd-creds decrypt --name="$n" "$SRC/$n.cred" "$CD/$n" 2>>"$LOGS/systemd-creds.err" \
+            || xo_fail "systemd-creds decrypt failed" "$LOGS/systemd-creds.err"
+        chmod 400 "$CD/$n"
+    done
+    chmod 500 "$CD"
+    SAPP=(--provider custom --app-only --client-id sources-app --user "$USER"
+          --token-endpoint "$XO_OAUTH_URL/token"
+          --scope https://outlook.office365.com/.default)
+    SC=$TOK/src-command.json
+    SCR=$TOK/src-credential.json
+    SK=$TOK/src-key.json
+    cap src-login-command "$H" login "$SC" "${SAPP[@]}" \
+        --client-secret-command "$XO_TMP/srcbin/print-secret"
+    [ "$XO_RC" = 0 ] || xo_fail "login with a secret command failed" "$LOGS/$N-src-login-command.err"
+    cap src-login-credential env CREDENTIALS_DIRECTORY="$CD" "$H" login "$SCR" "${SAPP[@]}" \
+        --client-secret-credential xo_secret
+    [ "$XO_RC" = 0 ] || xo_fail "login with a secret credential failed" "$LOGS/$N-src-login-credential.err"
+    cap src-login-key env CREDENTIALS_DIRECTORY="$CD" "$H" login "$SK" "${SAPP[@]}" \
+        --certificate "$SRC/app.crt" --private-key-credential xo_key \
+        --key-passphrase-command "$XO_TMP/srcbin/print-pass"
+    [ "$XO_RC" = 0 ] || xo_fail "login with an encrypted key credential failed" "$LOGS/$N-src-login-key.err"
+    for f in "$SC" "$SCR" "$SK"; do
+        cap "src-refresh-v-${f##*/}" env CREDENTIALS_DIRECTORY="$CD" "$H" refresh -v --force "$f"
+        [ "$XO_RC" = 0 ] || xo_fail "refresh -v of $f failed" "$LOGS/$N-src-refresh-v-${f##*/}.err"
+        cap "src-show-${f##*/}" "$H" show "$f"
+        cap "src-status-${f##*/}" env CREDENTIALS_DIRECTORY="$CD" "$H" status -v "$f"
+    done
+    ls "$LOGS"/cmd-*-secret-parent-environ "$LOGS"/cmd-*-pass-parent-environ >/dev/null \
+        || xo_fail "the commands recorded nothing"
+    # mem_counts PID: in PID's writable memory, how many times: the secret
+    # as read, the passphrase, the key's PEM lines, the private exponent,
+    # the secret as the form sends it (into MEM_*).
+    mem_counts() {
+        local l hex
+        MEM_RAW=$(xo_mem_count "$1" "$SRC_SECRET")
+        MEM_PASS=$(xo_mem_count "$1" "$SRC_PASS")
+        MEM_FORM=$(xo_mem_count "$1" "$SRC_FORM")
+        MEM_LINES=0
+        while read -r l; do
+            MEM_LINES=$((MEM_LINES + $(xo_mem_count "$1" "$l")))
+        done < <(grep -hv -- '-----' "$SRC/app.key" "$SRC/app-enc.key")
+        MEM_D=0
+        for hex in $SRC_D; do
+            MEM_D=$((MEM_D + $(xo_mem_count "$1" "hex:$hex")))
+        done
+    }
+    # While the request of the key's renewal waits on a hung endpoint,
+    # the key is already gone: only the assertion, good for minutes, waits.
+    hangs=$(xo_count "$XO_OAUTH_LOG" "hanging: injected fault")
+    xo_oauth -q fault hang --count 1
+    N=$((N + 1))
+    CREDENTIALS_DIRECTORY=$CD "$H" refresh --force --timeout 20 "$SK" \
+        >"$LOGS/$N-src-hang.out" 2>"$LOGS/$N-src-hang.err" </dev/null &
+    pid=$!
+    xo_poll 15 xo__count_ge "$XO_OAUTH_LOG" "hanging: injected fault" $((hangs + 1)) \
+        || xo_fail "the renewal of $SK never reached the token endpoint" "$LOGS/$N-src-hang.err"
+    mem_counts "$pid"
+    tp=$(xo_mem_count "$pid" "$(xo_token_field "$SK" certificate_thumbprint)")
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    xo_oauth -q fault none
+    echo "   | ${SK##*/}, its request waiting: passphrase $MEM_PASS, key lines $MEM_LINES, private exponent $MEM_D; the certificate's thumbprint $tp"
+    [ "$MEM_PASS" = 0 ] && [ "$MEM_LINES" = 0 ] && [ "$MEM_D" = 0 ] \
+        || xo_fail "${SK##*/}: the key or its passphrase is in the helper's memory while its request waits"
+    [ "$tp" -ge 1 ] || xo_fail "not even the thumbprint is in the helper's memory: the reader sees nothing"
+    # After use: a renewal that recovers a file marked "needs login" runs
+    # its notify command once the file is written, and waits for it; the
+    # command holds the helper there until the test has read its memory.
+    printf '#!/bin/sh\n: >%q\ni=0\nwhile [ ! -e %q ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done\n' \
+        "$XO_TMP/notify.waiting" "$XO_TMP/notify.release" >"$XO_TMP/srcbin/notify-wait"
+    chmod 755 "$XO_TMP/srcbin/notify-wait"
+    for f in "$SC" "$SCR" "$SK"; do
+        "$XO_PYTHON" - "$f" "$XO_TMP/srcbin/notify-wait" <<'PY' || xo_fail "cannot mark $f"
+import json, os, sys, time
+p, notify = sys.argv[1:3]
+t = json.load(open(p))
+t.update(failures=1, failure_class="login", failed_at=int(time.time()) - 5,
+         failure="marked by t-secrets", notify=notify)
+fd = os.open(p + ".n", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, json.dumps(t).encode())
+os.close(fd)
+os.replace(p + ".n", p)
+PY
+        rm -f "$XO_TMP/notify.waiting" "$XO_TMP/notify.release"
+        N=$((N + 1))
+        CREDENTIALS_DIRECTORY=$CD "$H" refresh --force "$f" \
+            >"$LOGS/$N-src-after.out" 2>"$LOGS/$N-src-after.err" </dev/null &
+        pid=$!
+        xo_poll 20 test -e "$XO_TMP/notify.waiting" \
+            || xo_fail "the renewal of $f ran no notify command" "$LOGS/$N-src-after.err"
+        mem_counts "$pid"
+        seen=$(xo_mem_count "$pid" "$f")
+        : >"$XO_TMP/notify.release"
+        rc=0
+        wait "$pid" || rc=$?
+        [ "$rc" = 0 ] || xo_fail "the renewal of $f failed ($rc)" "$LOGS/$N-src-after.err"
+        echo "   | ${f##*/}, after use: secret as read $MEM_RAW, as sent $MEM_FORM, passphrase $MEM_PASS, key lines $MEM_LINES, private exponent $MEM_D; the file's path $seen"
+        [ "$MEM_RAW" = 0 ] && [ "$MEM_FORM" = 0 ] && [ "$MEM_PASS" = 0 ] &&
+            [ "$MEM_LINES" = 0 ] && [ "$MEM_D" = 0 ] \
+            || xo_fail "${f##*/}: a secret stays in the helper's memory after use (see above)"
+        [ "$seen" -ge 1 ] || xo_fail "not even the file's path is in the helper's memory: the reader sees nothing"
+    done
+    echo "   ok: the secrets from a command and from credentials, the passphrase and the key are wiped once used"
+else
+    echo "   (python3-cryptography or systemd-creds missing: the issue 21 leg skipped)"
+fi
+
 sampler_stop
 
 xo_step "plugin: direct token (not a file) through imtest (not sampled: the token is imtest's argv)"

@@ -350,6 +350,80 @@ test_load(void)
 	printf("ok: %zu key and certificate cases\n", i);
 }
 
+/* --- keys from memory, with a passphrase (issue 21) ---------------------- */
+
+/* PKEY's PEM: PKCS#8 (FORM 'p'), traditional ('t'), encrypted with
+ * aes-256-cbc under PASS unless it is NULL; a new string. */
+static char *
+pem_of(EVP_PKEY *pkey, char form, const char *pass)
+{
+	const EVP_CIPHER *c = pass != NULL ? EVP_aes_256_cbc() : NULL;
+	int plen = pass != NULL ? (int)strlen(pass) : 0;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *s;
+	long len;
+
+	if (b == NULL || (form == 'p' ? PEM_write_bio_PKCS8PrivateKey(b, pkey,
+	    c, pass, plen, NULL, NULL) : PEM_write_bio_PrivateKey_traditional(b,
+	    pkey, c, (unsigned char *)pass, plen, NULL, NULL)) != 1)
+		fail("cannot encode a key");
+	len = BIO_get_mem_data(b, &data);
+	if ((s = strndup(data, (size_t)len)) == NULL)
+		fail("out of memory");
+	BIO_free(b);
+	return s;
+}
+
+static const struct parse_case {
+	const char	*name;
+	char		 form;		/* 'p' PKCS#8, 't' traditional, 'j' junk */
+	const char	*encrypted_with;	/* or NULL */
+	const char	*passphrase;	/* given to jwt_key_parse, or NULL */
+	const char	*cert;		/* or NULL */
+	int		 want;
+} parse_cases[] = {
+	{ "PKCS#8, encrypted, its passphrase", 'p', "pass phrase", "pass phrase", NULL, 0 },
+	{ "PKCS#8, encrypted, and its certificate", 'p', "pass phrase", "pass phrase", "a.crt", 0 },
+	{ "PKCS#8, encrypted, a wrong passphrase", 'p', "pass phrase", "pass phrasE", NULL, JWT_E_PASSPHRASE },
+	{ "PKCS#8, encrypted, no passphrase", 'p', "pass phrase", NULL, NULL, JWT_E_ENCRYPTED },
+	{ "traditional, encrypted, its passphrase", 't', "pass phrase", "pass phrase", "a.crt", 0 },
+	{ "traditional, encrypted, a wrong passphrase", 't', "pass phrase", "x", NULL, JWT_E_PASSPHRASE },
+	{ "traditional, encrypted, no passphrase", 't', "pass phrase", NULL, NULL, JWT_E_ENCRYPTED },
+	{ "PKCS#8, not encrypted, a passphrase all the same", 'p', NULL, "pass phrase", "a.crt", 0 },
+	{ "traditional, not encrypted, no passphrase", 't', NULL, NULL, NULL, 0 },
+	{ "encrypted, another key's certificate", 'p', "pass phrase", "pass phrase", "b.crt", JWT_E_MISMATCH },
+	{ "not a key, a passphrase", 'j', NULL, "pass phrase", NULL, JWT_E_KEY },
+};
+
+static void
+test_parse(void)
+{
+	const struct parse_case *c;
+	struct jwt_key *key;
+	char *pem;
+	size_t i;
+
+	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		c = &parse_cases[i];
+		where = c->name;
+		pem = c->form == 'j' ? strdup("not a key\n") : pem_of(key_a,
+		    c->form, c->encrypted_with);
+		if (pem == NULL)
+			fail("out of memory");
+		key = (struct jwt_key *)1;
+		expect_r(jwt_key_parse(pem, strlen(pem), c->passphrase,
+		    c->cert != NULL ? path(c->cert) : NULL, &key), c->want);
+		if ((c->want == 0) != (key != NULL))
+			fail("*keyp is %p", (void *)key);
+		if (key != NULL && c->cert != NULL)
+			expect_str("x5t#S256", jwt_key_thumbprint(key), thumb_a);
+		jwt_key_free(key);
+		free(pem);
+	}
+	printf("ok: %zu keys parsed from memory, with and without a passphrase\n",
+	    i);
+}
+
 static const struct sa_case {
 	const char	*name;
 	const char	*file;
@@ -567,6 +641,7 @@ main(void)
 {
 	setup();
 	test_load();
+	test_parse();
 	test_service_account();
 	test_sign();
 	test_jti();

@@ -397,7 +397,7 @@ check_nocreds(void)
 {
 	static const char *const words[] = { "not started by the systemd unit",
 	    "LoadCredentialEncrypted=good", "xoauth2-token-postfix.service",
-	    "xoauth2-token-refresh.service",
+	    "xoauth2-token-refresh@USER.service",
 	    "systemctl list-timers 'xoauth2-token*'",
 	    "systemctl start xoauth2-token-postfix.service" };
 	struct secret_src src = { SECRET_CLIENT_SECRET, SECRET_CREDENTIAL,

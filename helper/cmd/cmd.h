@@ -125,6 +125,7 @@ extern const struct cmd_option cmd_opts_postfix[];
 extern const struct cmd_option cmd_opts_login_postfix[];	/* --for ... */
 extern const struct cmd_option cmd_opts_conf[];	/* --proxy --notify (login, set) */
 extern const struct cmd_option cmd_opts_set[];	/* set's credential files */
+extern const struct cmd_option cmd_opts_secret[];	/* where a secret lives (login, set) */
 extern const struct cmd_option cmd_opts_status[];	/* -v */
 extern const struct cmd_option cmd_opts_credential[];
 
@@ -242,6 +243,18 @@ int cmd_parse_seconds(const char *opt, const char *s, double min,
  * Returns 0, or XO_E_USAGE after "OPT: 'S' is not WHAT (MIN-MAX)". */
 int cmd_parse_int(const char *opt, const char *s, long min, long max,
     const char *what, long *out);
+
+/* credfile_check's set for TOK (credfile_set_from), with each secret's
+ * command split as secret.h runs it, for its program: P keeps the words
+ * (cmd_programs_free).  POSTFIX: the file is postfix's (health.h). */
+struct credfile_set;
+struct tokfile;
+struct cmd_programs {
+	char		**argv[2];
+};
+void cmd_credfile_set(struct credfile_set *set, const struct tokfile *tok,
+    int postfix, struct cmd_programs *p);
+void cmd_programs_free(struct cmd_programs *p);
 
 /* Flushes stdout; returns 0, or XO_E_IO after a message. */
 int cmd_flush_stdout(void);

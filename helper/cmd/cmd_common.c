@@ -28,6 +28,7 @@
 #include "secret.h"
 #include "store.h"
 #include "tokfile.h"
+#include "xo_err.h"
 #include "xo_util.h"
 
 /* --- exit statuses -------------------------------------------------------- */
@@ -576,4 +577,32 @@ cmd_report_update_error(const struct target *t, int r)
 		return cmd_report_file_error(t, r);
 	report_foreign_lock(t, lock, &st, tokfile_strerror(r));
 	return XO_E_REFUSED;
+}
+
+/* --- credfile_check's set, commands split (issue 21) ---------------------- */
+
+void
+cmd_credfile_set(struct credfile_set *set, const struct tokfile *tok,
+    int postfix, struct cmd_programs *p)
+{
+	struct credfile_command *cmds[2] = { &set->client_secret_command,
+	    &set->private_key_passphrase_command };
+	struct xo_err err;
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	credfile_set_from(set, tok);
+	set->postfix_store = postfix;
+	for (i = 0; i < 2; i++)
+		if (cmds[i]->command != NULL &&
+		    secret_argv_split(cmds[i]->command, &p->argv[i], &err) == 0)
+			cmds[i]->program = p->argv[i][0];
+}
+
+void
+cmd_programs_free(struct cmd_programs *p)
+{
+	secret_argv_free(p->argv[0]);
+	secret_argv_free(p->argv[1]);
+	memset(p, 0, sizeof(*p));
 }

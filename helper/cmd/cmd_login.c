@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "apponly.h"
 #include "cmd.h"
 #include "credfile.h"
 #include "errors.h"
@@ -81,7 +82,7 @@ struct login_call {
 	struct login_options lo;	/* opt's, credential paths absolute */
 	const char	*account;	/* NULL: a path was given */
 	const char	*secret;	/* --client-secret-file's, read before */
-	char		*abs[4];	/* what lo's paths point to, if made */
+	char		*abs[5];	/* what lo's paths point to, if made */
 };
 
 /* The login, with the rights of the file's owner (cmd_as_owner). */
@@ -102,7 +103,8 @@ static int
 login_paths(struct login_call *c)
 {
 	const char **paths[] = { &c->lo.client_secret_file,
-	    &c->lo.certificate, &c->lo.private_key, &c->lo.service_account };
+	    &c->lo.certificate, &c->lo.private_key, &c->lo.service_account,
+	    &c->lo.key_passphrase_file };
 	char cwd[PATH_MAX];
 	size_t i;
 
@@ -131,13 +133,14 @@ static int
 login_check_renewer(const struct cmd_args *opt, const struct login_options *lo,
     const char *path, const char *who)
 {
-	struct credfile_set set = { NULL, NULL, NULL, NULL };
+	struct credfile_set set;
 	struct login_call c;
 	char *place = NULL;
 	size_t i;
 	int status;
 
 	memset(&c, 0, sizeof(c));
+	memset(&set, 0, sizeof(set));
 	c.lo = *lo;
 	if (login_paths(&c) != 0 || asprintf(&place, "%s/xoauth2",
 	    opt->postfix.config_dir != NULL ? opt->postfix.config_dir :
@@ -148,7 +151,8 @@ login_check_renewer(const struct cmd_args *opt, const struct login_options *lo,
 		goto out;
 	}
 	/* A person's login keeps no file to read: the app-only ones do. */
-	if (lo->app_only || lo->service_account != NULL) {
+	if (lo->app_only || lo->service_account != NULL ||
+	    lo->service_account_credential != NULL) {
 		/* ("-": apponly.c says a file is needed.) */
 		set.client_secret_file = c.lo.client_secret_file != NULL &&
 		    strcmp(c.lo.client_secret_file, "-") != 0 ?
@@ -156,6 +160,14 @@ login_check_renewer(const struct cmd_args *opt, const struct login_options *lo,
 		set.private_key_file = c.lo.private_key;
 		set.certificate_file = c.lo.certificate;
 		set.service_account_file = c.lo.service_account;
+		set.private_key_passphrase_file = c.lo.key_passphrase_file;
+		set.client_secret_credential = c.lo.client_secret_credential;
+		set.private_key_credential = c.lo.private_key_credential;
+		set.private_key_passphrase_credential =
+		    c.lo.key_passphrase_credential;
+		set.service_account_credential = c.lo.service_account_credential;
+		/* (No command here: refused for postfix's store above.) */
+		set.postfix_store = 1;
 	}
 	status = credfile_check(path, &set, place, who, CREDFILE_QUIET);
  out:
@@ -226,6 +238,13 @@ cmd_login(const struct cmd_args *opt, int argc, char **argv)
 			msg(argv[0], "--keyring does not go with --for postfix: "
 			    "postfix has no desktop session, and so no keyring");
 			status = XO_E_USAGE;
+			goto out;
+		}
+		/* Nor a secret's command, for the same reason: the timer
+		 * would run it outside the chroot (apponly.h). */
+		if (lo.client_secret_command != NULL ||
+		    lo.key_passphrase_command != NULL) {
+			status = apponly_postfix_command(argv[0]);
 			goto out;
 		}
 		if ((status = postfix_for_login(argv[0], &opt->postfix, argv[0],

@@ -412,6 +412,7 @@ check_renewer(const char *who, const struct postfix *pf, const char *from,
     const char *path)
 {
 	struct credfile_set set;
+	struct cmd_programs progs;
 	struct tokfile *tok = NULL;
 	char *place = NULL;
 	int r;
@@ -426,11 +427,10 @@ check_renewer(const char *who, const struct postfix *pf, const char *from,
 		msg(who, "out of memory");
 		return -ENOMEM;
 	}
-	set.client_secret_file = tok->client_secret_file;
-	set.private_key_file = tok->private_key_file;
-	set.certificate_file = tok->certificate_file;
-	set.service_account_file = tok->service_account_file;
+	/* postfix's store: a secret's command is refused (health.h). */
+	cmd_credfile_set(&set, tok, 1, &progs);
 	r = credfile_check(path, &set, place, who, CREDFILE_QUIET);
+	cmd_programs_free(&progs);
 	free(place);
 	tokfile_free(tok);
 	return r;

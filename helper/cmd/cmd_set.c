@@ -4,8 +4,10 @@
  * without a new login ('' clears one).  The same options of `login'
  * (cmd_opts_conf) store them at sign-in.  For an app-only file, also
  * --client-secret-file, --certificate/--private-key, --service-account
- * (cmd_opts_set).  Nothing is changed unless the file's owner can use
- * what the renewal will read (credfile.h).
+ * (cmd_opts_set), and where a secret lives when not in a file
+ * (cmd_opts_secret, login's too: a systemd credential, a command, a key
+ * passphrase).  Nothing is changed unless the file's owner can use what
+ * the renewal will read (credfile.h, apponly_sources_check).
  */
 #include "config.h"
 
@@ -104,60 +106,89 @@ cmd_conf_proxy_file(const struct cmd_args *a, const char *who,
 	return 0;
 }
 
-/* Whether C names new credential files. */
+/* Where an app's secret lives when not in a file (login and set): the
+ * token file records the place, never the secret (helper/secret.h). */
+const struct cmd_option cmd_opts_secret[] = {
+	S("client-secret-credential", "NAME", client_secret_credential),
+	S("client-secret-command", "CMD", client_secret_command),
+	S("private-key-credential", "NAME", private_key_credential),
+	S("key-passphrase-file", "FILE", key_passphrase_file),
+	S("key-passphrase-credential", "NAME", key_passphrase_credential),
+	S("key-passphrase-command", "CMD", key_passphrase_command),
+	S("service-account-credential", "NAME", service_account_credential),
+	CMD_OPT_END
+};
+
+/* Whether C names new credentials (files, credentials, commands). */
 static int
 set_has_creds(const struct login_options *c)
 {
-	return c->client_secret_file != NULL || c->certificate != NULL ||
-	    c->private_key != NULL || c->service_account != NULL;
+	struct apponly_sources s;
+
+	apponly_sources_from(c, &s);
+	return apponly_sources_named(&s) > 0;
 }
 
-/* Puts C's credential files (absolute paths) into TOK, an app-only file
- * of the grant they are for: a secret replaces a certificate and key,
- * and the other way round.  Returns 0, -ENOMEM, or XO_E_USAGE after a
- * message naming WHO. */
+/* After set_creds stored C's sources in TOK: a certificate has its key,
+ * a passphrase a key to open.  Returns 0 or XO_E_USAGE after a message. */
+static int
+set_creds_whole(const struct tokfile *tok, const struct login_options *c,
+    const char *who)
+{
+	int key = tok->private_key_file != NULL ||
+	    tok->private_key_credential != NULL;
+	int pass = (c->key_passphrase_file != NULL &&
+	    *c->key_passphrase_file != '\0') ||
+	    c->key_passphrase_credential != NULL ||
+	    c->key_passphrase_command != NULL;
+
+	if ((c->certificate != NULL || c->private_key != NULL ||
+	    c->private_key_credential != NULL) &&
+	    (!key || tok->certificate_file == NULL)) {
+		msg(who, "the file has no certificate and key yet: give both "
+		    "--certificate and --private-key (or "
+		    "--private-key-credential)");
+		return XO_E_USAGE;
+	}
+	if (pass && !key) {
+		msg(who, "the file names no private key for a passphrase to "
+		    "open (it uses a client secret): give --certificate and "
+		    "--private-key (or --private-key-credential) with it");
+		return XO_E_USAGE;
+	}
+	return 0;
+}
+
+/* Puts C's credentials (files by absolute path, credentials, commands)
+ * into TOK, an app-only file of the grant they are for: a secret
+ * replaces a certificate and key, and the other way round; one source
+ * named for a secret replaces its others (apponly_sources_store).
+ * Returns 0, -ENOMEM, or XO_E_USAGE after a message naming WHO. */
 static int
 set_creds(struct tokfile *tok, const struct login_options *c, const char *who)
 {
+	struct apponly_sources s;
 	int cc = tok->grant != NULL &&
 	    strcmp(tok->grant, APPONLY_CLIENT_CREDENTIALS) == 0;
 	int jb = tok->grant != NULL && strcmp(tok->grant, APPONLY_JWT_BEARER) == 0;
+	int sa = c->service_account != NULL ||
+	    c->service_account_credential != NULL;
 
 	if (!set_has_creds(c))
 		return 0;
-	if ((c->service_account != NULL && !jb) ||
-	    (c->service_account == NULL && !cc)) {
-		msg(who, "--client-secret-file, --certificate, --private-key "
-		    "and --service-account change an app-only file's own "
-		    "credentials (--service-account: a service account's file, "
-		    "the others: a client credentials file); for this one, "
-		    "log in again");
+	if ((sa && !jb) || (!sa && !cc)) {
+		msg(who, "--client-secret-*, --certificate, --private-key*, "
+		    "--key-passphrase-* and --service-account* change an "
+		    "app-only file's own credentials (--service-account*: a "
+		    "service account's file, the others: a client credentials "
+		    "file); for this one, log in again");
 		return XO_E_USAGE;
 	}
-	if (c->service_account != NULL)
-		return tokfile_set(&tok->service_account_file,
-		    c->service_account) == 0 ? 0 : -ENOMEM;
-	if (c->client_secret_file != NULL)
-		return tokfile_set(&tok->client_secret_file,
-		    c->client_secret_file) != 0 ||
-		    tokfile_set(&tok->private_key_file, NULL) != 0 ||
-		    tokfile_set(&tok->certificate_file, NULL) != 0 ||
-		    tokfile_set(&tok->certificate_thumbprint, NULL) != 0 ?
-		    -ENOMEM : 0;
-	if ((c->private_key == NULL && tok->private_key_file == NULL) ||
-	    (c->certificate == NULL && tok->certificate_file == NULL)) {
-		msg(who, "the file has no certificate and key yet: give both "
-		    "--certificate and --private-key");
-		return XO_E_USAGE;
-	}
-	/* (The thumbprint follows the certificate at the next renewal.) */
-	if ((c->certificate != NULL &&
-	    tokfile_set(&tok->certificate_file, c->certificate) != 0) ||
-	    (c->private_key != NULL &&
-	    tokfile_set(&tok->private_key_file, c->private_key) != 0) ||
-	    tokfile_set(&tok->client_secret_file, NULL) != 0)
+	apponly_sources_from(c, &s);
+	if (apponly_sources_store(tok, &s) != 0)
 		return -ENOMEM;
-	return 0;
+	/* (The thumbprint follows the certificate at the next renewal.) */
+	return set_creds_whole(tok, c, who);
 }
 
 /* Applies the settings to the token file, under its lock. */
@@ -191,6 +222,7 @@ static int
 set_check(const struct target *t, const struct login_options *c)
 {
 	struct credfile_set set;
+	struct cmd_programs progs;
 	struct tokfile *tok = NULL;
 	const char *slash = strrchr(t->path, '/');
 	char place[PATH_MAX];
@@ -202,18 +234,30 @@ set_check(const struct target *t, const struct login_options *c)
 	    slash == NULL ? "." : t->path);
 	if ((r = tokfile_read(t->file, &tok)) != 0)
 		return cmd_report_file_error(t, r);
-	/* What the file will name: the new files are checked too. */
-	if ((r = set_creds(tok, c, t->arg)) != 0) {
+	/* What the file will name: the new files are checked too, and
+	 * every source as a renewal will read it (we are the owner). */
+	if ((r = set_creds(tok, c, t->arg)) != 0 ||
+	    (r = apponly_sources_check(tok, t->arg)) != 0) {
 		tokfile_free(tok);
 		return r;
 	}
-	set.client_secret_file = tok->client_secret_file;
-	set.private_key_file = tok->private_key_file;
-	set.certificate_file = tok->certificate_file;
-	set.service_account_file = tok->service_account_file;
+	cmd_credfile_set(&set, tok, health_is_postfix(geteuid()), &progs);
 	r = credfile_check(t->file, &set, place, t->arg, CREDFILE_QUIET);
+	cmd_programs_free(&progs);
 	tokfile_free(tok);
 	return r;
+}
+
+/* Whether C names a secret as a systemd credential: only the unit that
+ * loads it renews the file then (credential.h's note says so). */
+static int
+set_names_credential(const struct login_options *c)
+{
+	return c->client_secret_credential != NULL ||
+	    c->private_key_credential != NULL ||
+	    (c->key_passphrase_credential != NULL &&
+	    *c->key_passphrase_credential != '\0') ||
+	    c->service_account_credential != NULL;
 }
 
 /* `set' for T, with its owner's rights (cmd_as_owner). */
@@ -242,36 +286,83 @@ set_one(const struct target *t, void *arg)
 		msg(t->arg, "%s", *c->notify ? "notify command stored; it runs "
 		    "when the file needs a new login, and when it recovers" :
 		    "notify command removed");
-	if (set_has_creds(c))
-		msg(t->arg, "new credential files stored; the next renewal "
-		    "uses them (now: " PROG " refresh --force %s)",
-		    xo_shell_word(word, sizeof(word), t->arg));
+	if (set_has_creds(c) && !set_names_credential(c))
+		msg(t->arg, "new credentials stored (where they live, never "
+		    "the secrets); the next renewal uses them (now: " PROG
+		    " refresh --force %s)", xo_shell_word(word, sizeof(word),
+		    t->arg));
+	else if (set_has_creds(c))
+		msg(t->arg, "new credentials stored (where they live, never "
+		    "the secrets); the next renewal by the timer's unit uses "
+		    "them");
 	credential_setup_note_file(t->file, t->arg);	/* i21: only the unit renews */
 	return 0;
 }
 
+/* Whether C names credentials for two kinds of app (a client secret, a
+ * certificate and key, a service account), or two sources for one
+ * secret, or an empty name.  Returns 0 or XO_E_USAGE after a message. */
+static int
+set_cred_words(const struct login_options *c, const char *who)
+{
+	/* The passphrase's may be '' (none any more): the last two. */
+	const char *words[] = { c->client_secret_credential,
+	    c->client_secret_command, c->private_key_credential,
+	    c->service_account_credential, c->key_passphrase_credential,
+	    c->key_passphrase_command };
+	int cs = (c->client_secret_file != NULL) +
+	    (c->client_secret_credential != NULL) +
+	    (c->client_secret_command != NULL);
+	int pk = (c->private_key != NULL) + (c->private_key_credential != NULL);
+	int pp = (c->key_passphrase_file != NULL) +
+	    (c->key_passphrase_credential != NULL) +
+	    (c->key_passphrase_command != NULL);
+	int sa = (c->service_account != NULL) +
+	    (c->service_account_credential != NULL);
+	size_t i;
+
+	if ((cs > 0) + (pk > 0 || pp > 0 || c->certificate != NULL) +
+	    (sa > 0) > 1 || cs > 1 || pk > 1 || pp > 1 || sa > 1) {
+		msg(who, "give one credential, each from one place: a client "
+		    "secret (--client-secret-file, --client-secret-credential or "
+		    "--client-secret-command), or --certificate and a key "
+		    "(--private-key or --private-key-credential, with at most "
+		    "one --key-passphrase-*), or --service-account (or "
+		    "--service-account-credential)");
+		return XO_E_USAGE;
+	}
+	for (i = 0; i < sizeof(words) / sizeof(words[0]) - 2; i++)
+		if (words[i] != NULL && *words[i] == '\0') {
+			msg(who, "name the systemd credential (NAME, as in "
+			    "LoadCredentialEncrypted=NAME:) or the command "
+			    "(CMD): an empty one names nothing");
+			return XO_E_USAGE;
+		}
+	return 0;
+}
+
 /* LO's credential paths made absolute here, where the caller named them
- * (the work runs in the token file's directory: become.h), into ABS[4]
- * (the caller frees them).  A secret and a certificate do not go
- * together.  Returns 0, or -ENOMEM / XO_E_USAGE after a message. */
+ * (the work runs in the token file's directory: become.h), into
+ * ABS[SET_PATHS] (the caller frees them).  A secret and a certificate do
+ * not go together.  Returns 0, or -ENOMEM / XO_E_USAGE after a message. */
+#define SET_PATHS	5
 static int
 set_cred_paths(struct login_options *lo, const char *who, char **abs)
 {
-	const char **paths[] = { &lo->client_secret_file, &lo->certificate,
-	    &lo->private_key, &lo->service_account };
+	const char **paths[SET_PATHS] = { &lo->client_secret_file,
+	    &lo->certificate, &lo->private_key, &lo->service_account,
+	    &lo->key_passphrase_file };
 	char cwd[PATH_MAX];
-	size_t i, n = 0;
+	size_t i;
+	int r;
 
-	for (i = 0; i < 4; i++)
-		n += *paths[i] != NULL && **paths[i] != '\0';
-	if ((lo->client_secret_file != NULL && n > 1) ||
-	    (lo->service_account != NULL && n > 1)) {
-		msg(who, "give one credential: --client-secret-file, or "
-		    "--certificate and --private-key, or --service-account");
-		return XO_E_USAGE;
-	}
-	for (i = 0; i < 4; i++) {
+	if ((r = set_cred_words(lo, who)) != 0)
+		return r;
+	for (i = 0; i < SET_PATHS; i++) {
 		if (*paths[i] == NULL)
+			continue;
+		/* '' as the passphrase file: the key has none any more. */
+		if (**paths[i] == '\0' && paths[i] == &lo->key_passphrase_file)
 			continue;
 		if (**paths[i] == '\0' || strcmp(*paths[i], "-") == 0) {
 			msg(who, "name the credential file (a path, read at "
@@ -298,7 +389,7 @@ cmd_set(const struct cmd_args *opt, int argc, char **argv)
 	struct login_options lo;
 	const struct login_options *c = &lo;
 	struct target t = { NULL, NULL, 0, NULL };
-	char *proxy = NULL, *abs[4] = { NULL, NULL, NULL, NULL };
+	char *proxy = NULL, *abs[SET_PATHS] = { NULL, NULL, NULL, NULL, NULL };
 	size_t i;
 	int status;
 
@@ -310,7 +401,12 @@ cmd_set(const struct cmd_args *opt, int argc, char **argv)
 		msg(NULL, "set: what? add --proxy URL (or --proxy-file FILE), "
 		    "--no-proxy HOSTS or --notify CMD ('' removes one), or an "
 		    "app-only file's --client-secret-file FILE, --certificate "
-		    "CERT --private-key KEY, --service-account KEY.json");
+		    "CERT --private-key KEY, --service-account KEY.json (or "
+		    "where one lives: --client-secret-credential NAME, "
+		    "--client-secret-command CMD, --private-key-credential NAME, "
+		    "--key-passphrase-file FILE, --key-passphrase-credential "
+		    "NAME, --key-passphrase-command CMD, "
+		    "--service-account-credential NAME)");
 		status = XO_E_USAGE;
 		goto out;
 	}
@@ -323,7 +419,7 @@ cmd_set(const struct cmd_args *opt, int argc, char **argv)
 	status = cmd_as_owner(&t, set_one, (void *)(uintptr_t)c);
  out:
 	xo_free_secret(proxy);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < SET_PATHS; i++)
 		free(abs[i]);
 	target_clear(&t);
 	return status;

@@ -17,11 +17,35 @@
 #include "keyring.h"
 #include "msg.h"
 #include "payload.h"
+#include "secret.h"
 #include "tokfile.h"
+#include "xo_err.h"
 #include "xo_util.h"
 
+/* show's line for where TOK keeps SLOT's secret (TITLE: the line's
+ * head), if it names a place: a file by its path (after FILE_WORDS, the
+ * words show always had), else secret.h's words ("systemd credential
+ * NAME", "command WORDS"). */
+static void
+show_secret(const struct tokfile *tok, enum secret_slot slot,
+    const char *title, const char *file_words)
+{
+	struct secret_src src;
+	struct xo_err err;
+	char where[1024];
+
+	memset(&err, 0, sizeof(err));
+	if (secret_where(tok, slot, &src, &err) != 0)
+		msg_line("%-15s %s", title, err.msg);
+	else if (src.kind == SECRET_FILE)
+		msg_line("%-15s %s%s", title, file_words, src.value);
+	else if (src.kind != SECRET_NOWHERE)
+		msg_line("%-15s %s", title, secret_describe(&src, where,
+		    sizeof(where)));
+}
+
 /* show's lines for an app-only file: what grant, which credential (by
- * path and thumbprint: never the secret or the key). */
+ * where it lives, path and thumbprint: never the secret or the key). */
 static void
 show_app_only(const struct tokfile *tok)
 {
@@ -37,12 +61,10 @@ show_app_only(const struct tokfile *tok)
 		msg_line("certificate:    %s (x5t#S256 %s)", tok->certificate_file,
 		    tok->certificate_thumbprint != NULL ?
 		    tok->certificate_thumbprint : "not computed yet");
-	if (tok->private_key_file != NULL)
-		msg_line("private key:    %s", tok->private_key_file);
-	if (tok->client_secret_file != NULL)
-		msg_line("client secret:  in %s", tok->client_secret_file);
-	if (tok->service_account_file != NULL)
-		msg_line("service account: %s", tok->service_account_file);
+	show_secret(tok, SECRET_PRIVATE_KEY, "private key:", "");
+	show_secret(tok, SECRET_KEY_PASSPHRASE, "key passphrase:", "file ");
+	show_secret(tok, SECRET_CLIENT_SECRET, "client secret:", "in ");
+	show_secret(tok, SECRET_SERVICE_ACCOUNT, "service account:", "");
 }
 
 /* show's lines for the identity: file, account, user or grant,

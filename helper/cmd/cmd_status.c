@@ -5,9 +5,12 @@
  * failing for now, or a token expiring with no way to refresh it), 2
  * critical (someone must log in again or fix the configuration), 3
  * unknown (no accounts).  With -v, one more line per account, and one
- * per file its renewal needs: ok, or the problem and its fix.
+ * per file its renewal needs (and per secret kept elsewhere: a systemd
+ * credential, a command): ok, or the problem and its fix.
  */
 #include "config.h"
+
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -99,20 +102,23 @@ static void
 status_files(const char *arg)
 {
 	struct credfile_set set;
+	struct cmd_programs progs;
 	struct tokfile *tok = NULL;
+	struct stat st;
 	char *path = NULL;
 	int is_account;
 
+	memset(&progs, 0, sizeof(progs));
 	if (store_path(arg, &path, &is_account) != 0 ||
 	    tokfile_read(path, &tok) != 0)
 		goto out;	/* the line above said why */
-	set.client_secret_file = tok->client_secret_file;
-	set.private_key_file = tok->private_key_file;
-	set.certificate_file = tok->certificate_file;
-	set.service_account_file = tok->service_account_file;
+	/* (A command in postfix's store is not run: health.h.) */
+	cmd_credfile_set(&set, tok, lstat(path, &st) == 0 &&
+	    health_is_postfix(st.st_uid), &progs);
 	(void)credfile_check(path, &set, NULL, arg, CREDFILE_LIST);
 	status_keyring(arg, tok);
  out:
+	cmd_programs_free(&progs);
 	tokfile_free(tok);
 	free(path);
 }

@@ -42,7 +42,8 @@
 
 const struct command cmd_table[] = {
 	{ "login", FULL(cmd_login), { FULL(cmd_opts_login), cmd_opts_net,
-	  FULL(cmd_opts_login_postfix), FULL(cmd_opts_conf) }, 1, 1, CMD_NET,
+	  FULL(cmd_opts_login_postfix), FULL(cmd_opts_conf),
+	  FULL(cmd_opts_secret) }, 1, 1, CMD_NET,
 	  "login ACCOUNT|FILE --provider P --client-id ID\n"
 	  "        [--tenant T] [--cloud C] [--flow browser|device]\n"
 	  "        [--scope S] [--login-hint EMAIL] [--user EMAIL]\n"
@@ -56,11 +57,15 @@ const struct command cmd_table[] = {
 	  "         [--postfix-config DIR]]\n"
 	  "      login ACCOUNT|FILE --app-only --provider microsoft|custom\n"
 	  "        --client-id ID --user MAILBOX (--client-secret-file FILE |\n"
-	  "        --certificate CERT.pem --private-key KEY.pem) [--tenant T]\n"
-	  "        [--cloud C] [--token-endpoint URL] [--scope S]\n"
+	  "        --client-secret-credential NAME | --client-secret-command CMD |\n"
+	  "        --certificate CERT.pem (--private-key KEY.pem |\n"
+	  "        --private-key-credential NAME) [--key-passphrase-file FILE |\n"
+	  "        --key-passphrase-credential NAME | --key-passphrase-command CMD])\n"
+	  "        [--tenant T] [--cloud C] [--token-endpoint URL] [--scope S]\n"
 	  "        [--proxy URL|''] [--no-proxy HOSTS] [--notify CMD] [NET OPTIONS]\n"
 	  "        [--for postfix --relay [HOST]:PORT ...]\n"
-	  "      login ACCOUNT|FILE --provider google --service-account KEY.json\n"
+	  "      login ACCOUNT|FILE --provider google (--service-account KEY.json |\n"
+	  "        --service-account-credential NAME)\n"
 	  "        --user MAILBOX [--scope S] [--proxy URL|''] [--no-proxy HOSTS]\n"
 	  "        [--notify CMD] [NET OPTIONS] [--for postfix --relay [HOST]:PORT ...]",
 	  "sign in (in a browser, or with a code on another device; or as an "
@@ -98,12 +103,16 @@ const struct command cmd_table[] = {
 	  "the health of token files in one line, for monitoring (every "
 	  "account in the store if none is named); exit 0 ok, 1 warning, "
 	  "2 critical, 3 unknown" },
-	{ "set", FULL(cmd_set), { FULL(cmd_opts_conf), FULL(cmd_opts_set) },
-	  1, 1, CMD_NET,
+	{ "set", FULL(cmd_set), { FULL(cmd_opts_conf), FULL(cmd_opts_set),
+	  FULL(cmd_opts_secret) }, 1, 1, CMD_NET,
 	  "set ACCOUNT|FILE [--proxy URL|''|--proxy-file FILE] "
 	  "[--no-proxy HOSTS|''] [--notify CMD|''] [--client-secret-file "
 	  "FILE|--certificate CERT --private-key KEY|--service-account "
-	  "KEY.json]",
+	  "KEY.json]\n"
+	  "        [--client-secret-credential NAME|--client-secret-command CMD]\n"
+	  "        [--private-key-credential NAME] [--key-passphrase-file FILE|''|\n"
+	  "        --key-passphrase-credential NAME|--key-passphrase-command CMD]\n"
+	  "        [--service-account-credential NAME]",
 	  "change how a token file is refreshed (proxy, an app-only file's "
 	  "credential files) and who is told when it needs a new login "
 	  "(notify), without a new login" },
