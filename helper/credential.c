@@ -86,6 +86,7 @@ struct move {
 	char		 dir[PATH_MAX];	/* STORE/USER */
 	int		 dirfd;
 	int		 wfd;		/* the child's end of the pipe */
+	int		 rfd;		/* ours */
 	struct item	 items[NKINDS];
 	size_t		 n;
 };
@@ -531,14 +532,13 @@ frame_recv(int fd, struct item *it)
 
 /* Runs FN as the owner (become_run) writing to a new pipe (MV->wfd, of
  * CRED_PIPE_SIZE bytes: every frame fits before we read), whose read
- * end comes back in *RFDp.  Returns 0 or XO_E_* after a message. */
+ * end is then MV->rfd.  Returns 0 or XO_E_* after a message. */
 static int
 owner_run_piped(struct move *mv, struct become *b,
-    int (*fn)(const struct become *, void *), int *rfdp)
+    int (*fn)(const struct become *, void *))
 {
 	int p[2] = { -1, -1 }, r;
 
-	*rfdp = -1;
 	if (pipe2(p, O_CLOEXEC) == -1 ||
 	    fcntl(p[1], F_SETPIPE_SZ, CRED_PIPE_SIZE) == -1) {
 		msg(mv->m->who, "cannot make a pipe: %s", strerror(errno));
@@ -551,7 +551,7 @@ owner_run_piped(struct move *mv, struct become *b,
 	if (p[1] != -1)
 		close(p[1]);
 	if (r == 0)
-		*rfdp = p[0];
+		mv->rfd = p[0];
 	else if (p[0] != -1)
 		close(p[0]);
 	return r;
@@ -652,7 +652,7 @@ move_begin(struct move *mv, const struct credential_move *m,
 
 	memset(mv, 0, sizeof(*mv));
 	mv->m = m;
-	mv->dirfd = mv->wfd = -1;
+	mv->dirfd = mv->wfd = mv->rfd = -1;
 	b->dirfd = -1;
 	for (i = 0; m->with_key != NULL && i < 4; i++)
 		if (strcmp(m->with_key, keys[i]) == 0)
@@ -684,6 +684,8 @@ move_end(struct move *mv, struct become *b)
 	items_wipe(mv);
 	if (mv->dirfd != -1)
 		close(mv->dirfd);
+	if (mv->rfd != -1)
+		close(mv->rfd);
 	become_close(b);
 }
 
@@ -729,12 +731,12 @@ credential_encrypt(const struct credential_move *m)
 {
 	struct move mv;
 	struct become b;
-	int rfd = -1, r;
+	int r;
 	size_t i;
 
 	if ((r = move_begin(&mv, m, &b, 1)) != 0 ||
-	    (r = owner_run_piped(&mv, &b, owner_read, &rfd)) != 0 ||
-	    (r = items_recv(&mv, rfd)) != 0)
+	    (r = owner_run_piped(&mv, &b, owner_read)) != 0 ||
+	    (r = items_recv(&mv, mv.rfd)) != 0)
 		goto out;
 	for (i = 0; i < mv.n; i++)
 		if ((r = encrypt_item(&mv, &mv.items[i])) != 0)
@@ -746,8 +748,6 @@ credential_encrypt(const struct credential_move *m)
 	setup_note(m->who, mv.user);
 	r = 0;
  out:
-	if (rfd != -1)
-		close(rfd);
 	move_end(&mv, &b);
 	return r;
 }
@@ -845,11 +845,11 @@ credential_decrypt(const struct credential_move *m)
 	struct become b;
 	struct item *it = &mv.items[0];
 	char path[PATH_MAX + CRED_NAME_MAX + 2];
-	int rfd = -1, r;
+	int r;
 
 	if ((r = move_begin(&mv, m, &b, 0)) != 0 ||
-	    (r = owner_run_piped(&mv, &b, owner_find, &rfd)) != 0 ||
-	    (r = frame_recv(rfd, it) == 1 ? 0 : XO_E_OSERR) != 0)
+	    (r = owner_run_piped(&mv, &b, owner_find)) != 0 ||
+	    (r = frame_recv(mv.rfd, it) == 1 ? 0 : XO_E_OSERR) != 0)
 		goto out;
 	/* IT->file is the credential's name here. */
 	snprintf(it->name, sizeof(it->name), "%.*s", CRED_NAME_MAX,
@@ -869,8 +869,6 @@ credential_decrypt(const struct credential_move *m)
 	    it->k->label, m->to, path);
 	r = 0;
  out:
-	if (rfd != -1)
-		close(rfd);
 	move_end(&mv, &b);
 	return r;
 }
