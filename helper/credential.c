@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "become.h"
+#include "child.h"
 #include "credential.h"
 #include "credfile.h"
 #include "errors.h"
@@ -32,6 +33,9 @@
  * move is at most SECRET_MAX (secret.h reads no more). */
 #define CRED_READ_MAX	(1024 * 1024)
 #define CRED_NAME_MAX	CREDENTIAL_NAME_MAX
+/* systemd-creds with a TPM2 takes seconds; one that does not answer is
+ * killed after this. */
+#define CRED_TIMEOUT_MS	(120 * 1000)
 /* The pipe from the owner's child: every secret it may send at once. */
 #define CRED_PIPE_SIZE	(1024 * 1024)
 
@@ -82,6 +86,7 @@ struct move {
 	char		 dir[PATH_MAX];	/* STORE/USER */
 	int		 dirfd;
 	int		 wfd;		/* the child's end of the pipe */
+	int		 rfd;		/* ours */
 	struct item	 items[NKINDS];
 	size_t		 n;
 };
@@ -251,62 +256,58 @@ move_store(struct move *mv, int create)
 	return r;
 }
 
+/* Words R, the end of the run RES of systemd-creds, for WHO: 0 if it
+ * ended well, else XO_E_* after a message (its own words, on stderr,
+ * come first). */
+static int
+creds_outcome(int r, const struct child_result *res, const char *who)
+{
+	int e = res->exec_errno < 0 ? -res->exec_errno : res->exec_errno;
+
+	if (r == CHILD_E_EXEC) {
+		msg(who, "cannot run " CREDENTIAL_SYSTEMD_CREDS ": %s (Debian "
+		    "package: systemd)", strerror(e));
+		return XO_E_UNAVAILABLE;
+	}
+	if (r == CHILD_E_TIMEOUT) {
+		msg(who, "systemd-creds did not finish in %d s and was killed "
+		    "(a TPM2 that does not answer?); try again, or choose "
+		    "--with-key=host", CRED_TIMEOUT_MS / 1000);
+		return XO_E_TEMPFAIL;
+	}
+	if (r != 0) {
+		msg(who, "cannot %s systemd-creds: %s", res->started ? "read "
+		    "the output of" : "start", r == CHILD_E_TOOBIG ? "more than "
+		    "1 MiB" : xo_errno_text(r));
+		return res->started ? XO_E_IO : XO_E_OSERR;
+	}
+	if (!WIFEXITED(res->status) || WEXITSTATUS(res->status) != 0)
+		return XO_E_REFUSED;
+	return res->in_short ? XO_E_IO : 0;
+}
+
 /* Runs systemd-creds with ARGV: stdin IN (LEN bytes; NULL: /dev/null),
  * stdout OUTFD, or (OUTFD -1) captured into a new *OUTp (*OUTLENp bytes;
- * wipe it).  Returns 0, or XO_E_* after a message naming WHO. */
+ * wipe it); stderr ours; at most CRED_TIMEOUT_MS.  Returns 0, or XO_E_*
+ * after a message naming WHO. */
 static int
 creds_run(char *const argv[], const char *in, size_t len, int outfd,
     char **outp, size_t *outlenp, const char *who)
 {
-	int inp[2] = { -1, -1 }, outpp[2] = { -1, -1 }, status, r = XO_E_OSERR;
-	pid_t pid;
+	const struct child_spec spec = { .argv = argv,
+	    .path = CREDENTIAL_SYSTEMD_CREDS, .in = in, .inlen = len,
+	    .out_fd = outfd, .out_max = CRED_READ_MAX,
+	    .timeout_ms = CRED_TIMEOUT_MS, .err_mode = CHILD_STDERR_OURS };
+	struct child_result res;
+	int r;
 
-	if ((in != NULL && pipe2(inp, O_CLOEXEC) == -1) ||
-	    (outfd == -1 && pipe2(outpp, O_CLOEXEC) == -1)) {
-		msg(who, "cannot make a pipe: %s", strerror(errno));
-		goto out;
+	r = creds_outcome(child_run(&spec, &res, NULL), &res, who);
+	if (r == 0 && outp != NULL) {
+		*outp = res.out;
+		*outlenp = res.out_len;
+		res.out = NULL;
 	}
-	fflush(NULL);
-	if ((pid = fork()) == -1) {
-		msg(who, "cannot start systemd-creds: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (dup2(in != NULL ? inp[0] : nul, 0) == -1 ||
-		    dup2(outfd != -1 ? outfd : outpp[1], 1) == -1)
-			_exit(126);
-		execv(CREDENTIAL_SYSTEMD_CREDS, argv);
-		msg(who, "cannot run " CREDENTIAL_SYSTEMD_CREDS ": %s (Debian "
-		    "package: systemd)", strerror(errno));
-		_exit(127);
-	}
-	r = 0;
-	if (in != NULL) {
-		close(inp[0]);
-		inp[0] = -1;
-		if (xo_write_all(inp[1], in, len) != 0)
-			r = XO_E_IO;
-		close(inp[1]);
-		inp[1] = -1;
-	}
-	if (outfd == -1) {
-		close(outpp[1]);
-		outpp[1] = -1;
-		if (xo_read_max(outpp[0], NULL, CRED_READ_MAX, outp, outlenp) != 0)
-			r = XO_E_IO;
-	}
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		r = WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
-		    XO_E_UNAVAILABLE : XO_E_REFUSED;
- out:
-	if (inp[0] != -1) close(inp[0]);
-	if (inp[1] != -1) close(inp[1]);
-	if (outpp[0] != -1) close(outpp[0]);
-	if (outpp[1] != -1) close(outpp[1]);
+	child_result_clear(&res);
 	return r;
 }
 
@@ -393,6 +394,20 @@ owner_send_file(const struct move *mv, const struct kind *k,
 	return r == 0 ? 0 : 3;
 }
 
+/* As the owner: the token file into *TOKp.  Returns 0, or 1 after a
+ * message. */
+static int
+owner_tokfile(const struct become *b, const struct move *mv,
+    struct tokfile **tokp)
+{
+	int r;
+
+	if ((r = tokfile_read(b->at, tokp)) == 0)
+		return 0;
+	msg(mv->m->who, "cannot read %s: %s", mv->m->path, tokfile_strerror(r));
+	return 1;
+}
+
 /* The child of encrypt: sends each asked-for secret kept in a file. */
 static int
 owner_read(const struct become *b, void *arg)
@@ -403,11 +418,8 @@ owner_read(const struct become *b, void *arg)
 	size_t i, sent = 0;
 	int r;
 
-	if ((r = tokfile_read(b->at, &tok)) != 0) {
-		msg(mv->m->who, "cannot read %s: %s", mv->m->path,
-		    tokfile_strerror(r));
+	if (owner_tokfile(b, mv, &tok) != 0)
 		return 1;
-	}
 	for (i = 0, r = 0; i < NKINDS && r == 0; i++) {
 		const struct kind *k = &kinds[i];
 		const char *file = *member(tok, k->file_off);
@@ -518,6 +530,33 @@ frame_recv(int fd, struct item *it)
 	return 1;
 }
 
+/* Runs FN as the owner (become_run) writing to a new pipe (MV->wfd, of
+ * CRED_PIPE_SIZE bytes: every frame fits before we read), whose read
+ * end is then MV->rfd.  Returns 0 or XO_E_* after a message. */
+static int
+owner_run_piped(struct move *mv, struct become *b,
+    int (*fn)(const struct become *, void *))
+{
+	int p[2] = { -1, -1 }, r;
+
+	if (pipe2(p, O_CLOEXEC) == -1 ||
+	    fcntl(p[1], F_SETPIPE_SZ, CRED_PIPE_SIZE) == -1) {
+		msg(mv->m->who, "cannot make a pipe: %s", strerror(errno));
+		r = XO_E_OSERR;
+	} else {
+		mv->wfd = p[1];
+		r = child_code(become_run(b, fn, mv));
+		mv->wfd = -1;
+	}
+	if (p[1] != -1)
+		close(p[1]);
+	if (r == 0)
+		mv->rfd = p[0];
+	else if (p[0] != -1)
+		close(p[0]);
+	return r;
+}
+
 /* Encrypts IT into MV's store as IT->name: a dot file first (systemd
  * skips those), checked to decrypt to the same bytes under the name the
  * unit will ask for, then renamed into place.  Returns 0 or XO_E_*. */
@@ -613,7 +652,7 @@ move_begin(struct move *mv, const struct credential_move *m,
 
 	memset(mv, 0, sizeof(*mv));
 	mv->m = m;
-	mv->dirfd = mv->wfd = -1;
+	mv->dirfd = mv->wfd = mv->rfd = -1;
 	b->dirfd = -1;
 	for (i = 0; m->with_key != NULL && i < 4; i++)
 		if (strcmp(m->with_key, keys[i]) == 0)
@@ -645,6 +684,8 @@ move_end(struct move *mv, struct become *b)
 	items_wipe(mv);
 	if (mv->dirfd != -1)
 		close(mv->dirfd);
+	if (mv->rfd != -1)
+		close(mv->rfd);
 	become_close(b);
 }
 
@@ -690,22 +731,12 @@ credential_encrypt(const struct credential_move *m)
 {
 	struct move mv;
 	struct become b;
-	int p[2] = { -1, -1 }, r;
+	int r;
 	size_t i;
 
-	if ((r = move_begin(&mv, m, &b, 1)) != 0)
-		goto out;
-	if (pipe2(p, O_CLOEXEC) == -1 ||
-	    fcntl(p[1], F_SETPIPE_SZ, CRED_PIPE_SIZE) == -1) {
-		msg(m->who, "cannot make a pipe: %s", strerror(errno));
-		r = XO_E_OSERR;
-		goto out;
-	}
-	mv.wfd = p[1];
-	r = child_code(become_run(&b, owner_read, &mv));
-	close(p[1]);
-	p[1] = -1;
-	if (r != 0 || (r = items_recv(&mv, p[0])) != 0)
+	if ((r = move_begin(&mv, m, &b, 1)) != 0 ||
+	    (r = owner_run_piped(&mv, &b, owner_read)) != 0 ||
+	    (r = items_recv(&mv, mv.rfd)) != 0)
 		goto out;
 	for (i = 0; i < mv.n; i++)
 		if ((r = encrypt_item(&mv, &mv.items[i])) != 0)
@@ -717,8 +748,6 @@ credential_encrypt(const struct credential_move *m)
 	setup_note(m->who, mv.user);
 	r = 0;
  out:
-	if (p[0] != -1) close(p[0]);
-	if (p[1] != -1) close(p[1]);
 	move_end(&mv, &b);
 	return r;
 }
@@ -737,11 +766,8 @@ owner_find(const struct become *b, void *arg)
 	size_t i, n = 0;
 	int r;
 
-	if ((r = tokfile_read(b->at, &tok)) != 0) {
-		msg(mv->m->who, "cannot read %s: %s", mv->m->path,
-		    tokfile_strerror(r));
+	if (owner_tokfile(b, mv, &tok) != 0)
 		return 1;
-	}
 	for (i = 0; i < NKINDS; i++)
 		if ((mv->m->slots == 0 || (mv->m->slots & kinds[i].bit)) &&
 		    *member(tok, kinds[i].cred_off) != NULL) {
@@ -819,20 +845,11 @@ credential_decrypt(const struct credential_move *m)
 	struct become b;
 	struct item *it = &mv.items[0];
 	char path[PATH_MAX + CRED_NAME_MAX + 2];
-	int p[2] = { -1, -1 }, r;
+	int r;
 
-	if ((r = move_begin(&mv, m, &b, 0)) != 0)
-		goto out;
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		msg(m->who, "cannot make a pipe: %s", strerror(errno));
-		r = XO_E_OSERR;
-		goto out;
-	}
-	mv.wfd = p[1];
-	r = child_code(become_run(&b, owner_find, &mv));
-	close(p[1]);
-	p[1] = -1;
-	if (r != 0 || (r = frame_recv(p[0], it) == 1 ? 0 : XO_E_OSERR) != 0)
+	if ((r = move_begin(&mv, m, &b, 0)) != 0 ||
+	    (r = owner_run_piped(&mv, &b, owner_find)) != 0 ||
+	    (r = frame_recv(mv.rfd, it) == 1 ? 0 : XO_E_OSERR) != 0)
 		goto out;
 	/* IT->file is the credential's name here. */
 	snprintf(it->name, sizeof(it->name), "%.*s", CRED_NAME_MAX,
@@ -852,8 +869,6 @@ credential_decrypt(const struct credential_move *m)
 	    it->k->label, m->to, path);
 	r = 0;
  out:
-	if (p[0] != -1) close(p[0]);
-	if (p[1] != -1) close(p[1]);
 	move_end(&mv, &b);
 	return r;
 }

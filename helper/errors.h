@@ -34,6 +34,7 @@
  *	-2401 -2499	CREDFILE_E_	helper/credfile.h
  *	-2501 -2599	SECRET_E_	helper/secret.h
  *	-2601 -2699	KEYRING_E_	helper/keyring.h
+ *	-2701 -2799	CHILD_E_	helper/child.h
  *	-3001 -3099	XO_E_		helper/errors.h
  */
 #ifndef XO_ERRORS_H

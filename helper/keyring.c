@@ -11,13 +11,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "errors.h"
 #include "keyring.h"
 #include "msg.h"
@@ -36,16 +35,12 @@
 	"gnome-keyring-daemon --unlock with its password on stdin) and try " \
 	"again"
 
-/* One run of the program: what goes in, what came out. */
+/* One run of the program: what goes in, how it ended (child.h). */
 struct keyring_run {
 	const char	*in;		/* the secret for store, or NULL */
 	size_t		 inlen;
-	char		*out;		/* stdout (a secret), KEYRING_SECRET_MAX */
-	size_t		 outlen;
-	char		 errtext[256];	/* stderr's first line */
-	size_t		 errlen;
-	int		 status;	/* exit status, or -1 if killed */
-	int		 timed_out;
+	int		 r;		/* child_run's code */
+	struct child_result res;	/* stdout (a secret), stderr's line */
 	int		 timeout_ms;	/* the bound of this run */
 };
 
@@ -133,116 +128,19 @@ keyring_timeout_ms(int want)
 	return want > 0 && want < s * 1000 ? want : (int)s * 1000;
 }
 
-/* The child's side: pipes onto 0, 1, 2, then exec. */
-static void
-keyring_child(const char *path, const char **argv, int in, int out, int errfd)
-{
-	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(errfd, 2) == -1)
-		_exit(127);
-#ifdef HAVE_CLOSEFROM
-	closefrom(3);
-#endif
-	signal(SIGPIPE, SIG_DFL);
-	execv(path, (char *const *)argv);
-	_exit(127);
-}
-
-/* Moves what is ready between RUN and the pipes FDS (stdin, stdout,
- * stderr; -1 once closed).  Returns 0, or -1 if stdout overflowed. */
-static int
-keyring_pump(struct keyring_run *run, struct pollfd *pfd, size_t *sent)
-{
-	ssize_t n;
-
-	if (pfd[0].fd != -1 && (pfd[0].revents & (POLLOUT | POLLERR))) {
-		n = write(pfd[0].fd, run->in + *sent, run->inlen - *sent);
-		if (n > 0)
-			*sent += (size_t)n;
-		if (n < 0 || *sent == run->inlen) {
-			close(pfd[0].fd);
-			pfd[0].fd = -1;
-		}
-	}
-	if (pfd[1].fd != -1 && (pfd[1].revents & (POLLIN | POLLHUP))) {
-		n = read(pfd[1].fd, run->out + run->outlen,
-		    KEYRING_SECRET_MAX + 1 - run->outlen);
-		if (n > 0 && (run->outlen += (size_t)n) > KEYRING_SECRET_MAX)
-			return -1;
-		if (n == 0 || (n < 0 && errno != EINTR)) {
-			close(pfd[1].fd);
-			pfd[1].fd = -1;
-		}
-	}
-	if (pfd[2].fd != -1 && (pfd[2].revents & (POLLIN | POLLHUP))) {
-		n = read(pfd[2].fd, run->errtext + run->errlen,
-		    sizeof(run->errtext) - 1 - run->errlen);
-		if (n > 0)
-			run->errlen += (size_t)n;
-		if (n <= 0 && !(n < 0 && errno == EINTR)) {
-			close(pfd[2].fd);
-			pfd[2].fd = -1;
-		}
-	}
-	return 0;
-}
-
-/* Feeds and reads the child PID through PFD until both output pipes
- * close, the deadline passes or stdout overflows; then kills it if it
- * still runs, and reaps it.  Fills RUN's status. */
-static void
-keyring_talk(struct keyring_run *run, pid_t pid, struct pollfd *pfd)
-{
-	int64_t deadline = xo_now_ms() + run->timeout_ms, left;
-	size_t sent = 0;
-	int i, wstatus = 0, reaped = 0, overflow = 0;
-	pid_t w;
-
-	while (pfd[1].fd != -1 || pfd[2].fd != -1) {
-		if ((left = deadline - xo_now_ms()) <= 0) {
-			run->timed_out = 1;
-			break;
-		}
-		if (poll(pfd, 3, (int)left) == -1 && errno != EINTR)
-			break;
-		if ((overflow = keyring_pump(run, pfd, &sent)) != 0)
-			break;
-	}
-	for (i = 0; i < 3; i++)
-		if (pfd[i].fd != -1)
-			close(pfd[i].fd);
-	/* Its pipes closed as it exits: give it until the deadline. */
-	while (!run->timed_out && !overflow && !reaped) {
-		if ((w = waitpid(pid, &wstatus, WNOHANG)) == pid)
-			reaped = 1;
-		else if (w == -1 && errno != EINTR)
-			break;
-		else if (xo_now_ms() >= deadline)
-			run->timed_out = 1;
-		else
-			(void)poll(NULL, 0, 5);
-	}
-	if (!reaped) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &wstatus, 0) == -1 && errno == EINTR)
-			;
-	}
-	run->status = reaped && WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
-	    -1;
-}
-
 /* Runs the program with VERB and IT's attributes (IT may be NULL) and
- * RUN's input.  Returns 0 (RUN says how it ended), or a negative code
- * (ERR) if it could not run. */
+ * RUN's input: its own words on stderr, killed at RUN's bound.  Returns
+ * 0 (RUN says how it ended), or KEYRING_E_NOSUPPORT (ERR) if there is no
+ * program to run. */
 static int
 keyring_exec(const char *verb, const struct keyring_item *it,
     struct keyring_run *run, struct xo_err *err)
 {
 	char path[PATH_MAX];
 	const char *argv[12];
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, er[2] = { -1, -1 };
-	struct pollfd pfd[3];
-	struct sigaction ign, old;
-	pid_t pid;
+	struct child_spec spec = { .path = path, .in = run->in,
+	    .inlen = run->inlen, .out_fd = -1, .out_max = KEYRING_SECRET_MAX,
+	    .timeout_ms = run->timeout_ms, .err_mode = CHILD_STDERR_LINE };
 	int r, i = 0;
 
 	if ((r = keyring_find(path, err)) != 0)
@@ -260,52 +158,37 @@ keyring_exec(const char *verb, const struct keyring_item *it,
 		argv[i++] = it->account;
 	}
 	argv[i] = NULL;
-	if ((run->out = malloc(KEYRING_SECRET_MAX + 1)) == NULL)
-		return xo_err_set(err, -ENOMEM, "out of memory");
-	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
-	    pipe2(er, O_CLOEXEC) == -1) {
-		r = xo_err_set(err, XO_E_OSERR, "cannot make a pipe to %s: %s",
-		    path, strerror(errno));
-		goto out;
+	spec.argv = (char *const *)argv;
+	run->r = child_run(&spec, &run->res, NULL);
+	return 0;
+}
+
+/* Words for a run that did not end by itself (R: child_run's code). */
+static int
+keyring_failed(const struct keyring_run *run, const char *what,
+    struct xo_err *err)
+{
+	char limit[32];
+	int e = run->res.exec_errno;
+
+	xo_fmt_ms(limit, sizeof(limit), run->timeout_ms);
+	switch (run->r) {
+	case CHILD_E_TIMEOUT:
+		return xo_err_set(err, KEYRING_E_TIMEOUT, "cannot %s the "
+		    "desktop keyring: no answer within %s (stopped "
+		    KEYRING_PROG "); if it is waiting for a password, "
+		    KEYRING_UNLOCK, what, limit);
+	case CHILD_E_EXEC:
+		return xo_err_set(err, KEYRING_E_NOSUPPORT, "cannot %s the "
+		    "desktop keyring: " KEYRING_PROG " could not be run (%s)",
+		    what, strerror(e < 0 ? -e : e));
+	case CHILD_E_TOOBIG:
+		return xo_err_set(err, KEYRING_E_FAILED, "cannot %s the desktop "
+		    "keyring: " KEYRING_PROG " printed more than %d bytes and "
+		    "was killed", what, KEYRING_SECRET_MAX);
 	}
-	memset(&ign, 0, sizeof(ign));
-	ign.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &ign, &old);
-	if ((pid = fork()) == -1) {
-		r = xo_err_set(err, XO_E_OSERR, "cannot run %s: %s", path,
-		    strerror(errno));
-		sigaction(SIGPIPE, &old, NULL);
-		goto out;
-	}
-	if (pid == 0)
-		keyring_child(path, argv, in[0], out[1], er[1]);
-	close(in[0]);
-	close(out[1]);
-	close(er[1]);
-	in[0] = out[1] = er[1] = -1;
-	if (run->in == NULL) {
-		close(in[1]);
-		in[1] = -1;
-	}
-	pfd[0] = (struct pollfd){ in[1], POLLOUT, 0 };
-	pfd[1] = (struct pollfd){ out[0], POLLIN, 0 };
-	pfd[2] = (struct pollfd){ er[0], POLLIN, 0 };
-	in[1] = out[0] = er[0] = -1;	/* keyring_talk closes them */
-	keyring_talk(run, pid, pfd);
-	sigaction(SIGPIPE, &old, NULL);
-	run->errtext[run->errlen] = '\0';
-	run->errtext[strcspn(run->errtext, "\r\n")] = '\0';
-	r = 0;
- out:
-	for (i = 0; i < 2; i++) {
-		if (in[i] != -1)
-			close(in[i]);
-		if (out[i] != -1)
-			close(out[i]);
-		if (er[i] != -1)
-			close(er[i]);
-	}
-	return r;
+	return xo_err_set(err, XO_E_OSERR, "cannot run " KEYRING_PROG " to %s "
+	    "the desktop keyring: %s", what, xo_errno_text(run->r));
 }
 
 /* Words for how RUN ended (WHAT: "store the refresh token in", ...).
@@ -314,15 +197,12 @@ static int
 keyring_outcome(const struct keyring_run *run, const char *what,
     struct xo_err *err)
 {
-	char limit[32];
+	int st = run->res.status, status;
 
-	xo_fmt_ms(limit, sizeof(limit), run->timeout_ms);
-	if (run->timed_out)
-		return xo_err_set(err, KEYRING_E_TIMEOUT, "cannot %s the "
-		    "desktop keyring: no answer within %s (stopped "
-		    KEYRING_PROG "); if it is waiting for a password, "
-		    KEYRING_UNLOCK, what, limit);
-	switch (run->status) {
+	if (run->r != 0)
+		return keyring_failed(run, what, err);
+	status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	switch (status) {
 	case KEYRING_EXIT_OK:
 		return 0;
 	case KEYRING_EXIT_NOTFOUND:
@@ -352,8 +232,8 @@ keyring_outcome(const struct keyring_run *run, const char *what,
 		    what);
 	}
 	return xo_err_set(err, KEYRING_E_FAILED, "cannot %s the desktop "
-	    "keyring: %s", what, run->errtext[0] != '\0' ? run->errtext :
-	    run->status == -1 ? KEYRING_PROG " was killed" :
+	    "keyring: %s", what, run->res.errtext[0] != '\0' ?
+	    run->res.errtext : status == -1 ? KEYRING_PROG " was killed" :
 	    "the Secret Service failed");
 }
 
@@ -378,9 +258,7 @@ keyring_do(const char *verb, const struct keyring_item *it, const char *in,
 static void
 keyring_run_clear(struct keyring_run *run)
 {
-	if (run->out != NULL)
-		xo_freezero(run->out, KEYRING_SECRET_MAX + 1);
-	run->out = NULL;
+	child_result_clear(&run->res);
 }
 
 int
@@ -418,15 +296,14 @@ keyring_lookup(const struct keyring_item *it, char **secretp,
 	if ((r = keyring_do("lookup", it, NULL, 0, "read the refresh token "
 	    "from", &run, err)) != 0)
 		goto out;
-	if (run.outlen == 0 || run.outlen > KEYRING_SECRET_MAX ||
-	    memchr(run.out, '\0', run.outlen) != NULL) {
+	if (run.res.out_len == 0 ||
+	    memchr(run.res.out, '\0', run.res.out_len) != NULL) {
 		r = xo_err_set(err, KEYRING_E_FAILED, "the refresh token in "
 		    "the desktop keyring is empty or not text; log in again");
 		goto out;
 	}
-	run.out[run.outlen] = '\0';
-	*secretp = run.out;
-	run.out = NULL;
+	*secretp = run.res.out;		/* NUL-terminated by child_run */
+	run.res.out = NULL;
  out:
 	keyring_run_clear(&run);
 	return r;

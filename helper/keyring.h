@@ -8,7 +8,7 @@
  *
  * The talking is done by a separate program, xoauth2-keyring, in
  * $(pkglibexecdir) (the only one that links libsecret and glib), which
- * this module runs, libc only (fork, exec, pipes), so that the front may
+ * this module runs (child.h: libc only), so that the front may
  * use it too (`logout', `status -v'):
  *   - glib's and D-Bus's buffers that held the token cannot be wiped by
  *     us: a child's memory goes away with it;

@@ -10,15 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <pwd.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "errors.h"
 #include "postfix.h"
 #include "provider.h"
@@ -27,93 +26,45 @@
 
 #define STORE_NAME	"xoauth2"
 #define RUN_OUT_MAX	65536
+#define RUN_TIMEOUT_MS	(300 * 1000)	/* postconf, postmap, postfix reload */
 
-extern char **environ;
-
-/* Runs ARGV (found on PATH, stdin /dev/null) and collects its stdout (and
- * its stderr too, unless STDOUT_ONLY: then stderr stays ours) into *OUTp (a new string, trailing newlines removed; may be NULL
- * if not wanted).  Returns its exit status (0-255), or -errno if it could
- * not run or was killed. */
+/* Runs ARGV (found on PATH, stdin /dev/null; child.h) and collects its
+ * stdout (and its stderr too, unless STDOUT_ONLY: then stderr stays
+ * ours) into *OUTp (a new string, at most RUN_OUT_MAX bytes, the rest
+ * dropped; trailing newlines removed; may be NULL if not wanted).
+ * Returns its exit status (0-255), or -errno if it could not run, was
+ * killed (-ECHILD), or ran longer than RUN_TIMEOUT_MS (-ETIME). */
 static int
 run(const char *const argv[], int stdout_only, char **outp)
 {
-	posix_spawn_file_actions_t fa;
-	char *out = NULL, *grown;
-	size_t len = 0, cap = 0;
-	int pipefd[2] = { -1, -1 }, status, r;
-	pid_t pid;
-	ssize_t n;
+	const struct child_spec spec = { .argv = (char *const *)argv,
+	    .out_fd = -1, .out_max = RUN_OUT_MAX, .out_truncate = 1,
+	    .timeout_ms = RUN_TIMEOUT_MS, .err_mode = stdout_only ?
+	    CHILD_STDERR_OURS : CHILD_STDERR_MERGE };
+	struct child_result res;
+	int r, ended;
 
 	if (outp != NULL)
 		*outp = NULL;
-	if (pipe2(pipefd, O_CLOEXEC) == -1)
-		return -errno;
-	if ((r = posix_spawn_file_actions_init(&fa)) != 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -r;
-	}
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	if (!stdout_only)
-		posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-	r = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[1]);
-	if (r != 0) {
-		close(pipefd[0]);
-		return -r;
-	}
-	for (;;) {
-		if (cap - len < 4096) {
-			if (cap >= RUN_OUT_MAX) {
-				char sink[4096];
-
-				/* Keep draining so the child never blocks. */
-				if ((n = read(pipefd[0], sink, sizeof(sink))) > 0 ||
-				    (n == -1 && errno == EINTR))
-					continue;
-				break;
-			}
-			if ((grown = realloc(out, cap + 8192)) == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			out = grown;
-			cap += 8192;
-		}
-		n = read(pipefd[0], out + len, cap - len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR) {
-			free(out);
-			return -errno;
-		}
-	if (r != 0) {
-		free(out);
-		return r;
-	}
-	if (out != NULL) {
-		out[len] = '\0';
-		while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'))
-			out[--len] = '\0';
-	}
-	if (outp != NULL) {
-		*outp = out != NULL ? out : strdup("");
-		out = NULL;
+	r = child_run(&spec, &res, NULL);
+	ended = r == 0;
+	if (r == CHILD_E_EXEC)
+		r = -(res.exec_errno < 0 ? -res.exec_errno : res.exec_errno);
+	else if (r == CHILD_E_TIMEOUT)
+		r = -ETIME;
+	else if (r == 0)
+		r = WIFEXITED(res.status) ? WEXITSTATUS(res.status) : -ECHILD;
+	if (ended && outp != NULL) {
+		while (res.out_len > 0 && (res.out[res.out_len - 1] == '\n' ||
+		    res.out[res.out_len - 1] == '\r'))
+			res.out[--res.out_len] = '\0';
+		*outp = res.out != NULL ? res.out : strdup("");
+		res.out = NULL;
 		if (*outp == NULL)
-			return -ENOMEM;
+			r = -ENOMEM;
 	}
-	free(out);
-	if (!WIFEXITED(status))
-		return -ECHILD;
-	return WEXITSTATUS(status);
+	child_result_clear(&res);
+	return r;
 }
 
 /* argv for a postfix tool: TOOL [-c CONFIG_DIR] ARGS... (at most 6). */

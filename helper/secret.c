@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "credfile.h"
 #include "errors.h"
 #include "secret.h"
@@ -572,20 +573,9 @@ read_credential(const struct secret_src *src, struct secret *out,
 
 /* --- commands ------------------------------------------------------------- */
 
-/* One run of a command: its process (the leader of its own process
- * group), the read end of its standard output, and what it printed. */
-struct run {
-	pid_t		 pid;
-	int		 fd;
-	int64_t		 deadline;	/* xo_now_ms() */
-	int		 seconds;
-	int		 exited;	/* the leader has exited (not reaped) */
-	char		*buf;
-	size_t		 len, cap;
-};
-
-#define RUN_SLICE_MS	50	/* how often a silent command is looked at */
-#define RUN_CHUNK	4096
+/* A command is run by child.h: stdin /dev/null, stderr ours, its own
+ * process group, killed at the time limit, at more than SECRET_MAX
+ * bytes, or when we are told to stop.  What is ours: the words. */
 
 /* XOAUTH2_SECRET_TIMEOUT (1..600), else SECRET_COMMAND_TIMEOUT. */
 static int
@@ -604,71 +594,6 @@ command_timeout(void)
 	return (int)v;
 }
 
-/* The child: stdin /dev/null, stdout OUTFD, stderr ours, its own
- * process group, no other descriptor, default SIGPIPE; then ARGV.  A
- * failure's errno goes to STATUSFD (close-on-exec: nothing comes when
- * the exec works), negated if it came before the exec. */
-static void __attribute__((noreturn))
-command_child(char **argv, int outfd, int statusfd)
-{
-	struct sigaction sa;
-	sigset_t none;
-	int e, nul;
-
-	(void)setpgid(0, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	(void)sigaction(SIGPIPE, &sa, NULL);
-	(void)sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Above 2 first, so that no dup2 below overwrites another. */
-	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (nul == -1 || (nul = fcntl(nul, F_DUPFD_CLOEXEC, 3)) == -1 ||
-	    (outfd = fcntl(outfd, F_DUPFD_CLOEXEC, 3)) == -1 ||
-	    (statusfd = fcntl(statusfd, F_DUPFD_CLOEXEC, 3)) == -1 ||
-	    dup2(nul, STDIN_FILENO) == -1 || dup2(outfd, STDOUT_FILENO) == -1 ||
-	    dup2(statusfd, 3) == -1 || fcntl(3, F_SETFD, FD_CLOEXEC) == -1) {
-		e = -errno;
-		if (write(statusfd, &e, sizeof(e)) != (ssize_t)sizeof(e))
-			_exit(126);	/* seen as an exit status */
-		_exit(127);
-	}
-	closefrom(4);
-	execvp(argv[0], argv);
-	e = errno;
-	if (write(3, &e, sizeof(e)) != (ssize_t)sizeof(e))
-		_exit(126);
-	_exit(127);
-}
-
-#define RUN_REAP_MS	2000	/* for a killed leader to be gone */
-
-/* Kills RUN's process group (and its leader, had setpgid failed) and
- * reaps the leader into *STATUSp.  Returns 0, or -ETIMEDOUT if it is
- * not gone RUN_REAP_MS after SIGKILL (stuck in the kernel, on a dead
- * NFS server: it is left, not waited for). */
-static int
-command_kill(struct run *run, int *statusp)
-{
-	struct timespec nap = { 0, 10 * 1000000L };
-	int64_t until = xo_now_ms() + RUN_REAP_MS;
-	int st = 0;
-	pid_t w;
-
-	(void)kill(-run->pid, SIGKILL);
-	(void)kill(run->pid, SIGKILL);
-	while ((w = waitpid(run->pid, &st, WNOHANG)) == 0 ||
-	    (w == -1 && errno == EINTR)) {
-		if (xo_now_ms() >= until)
-			return -ETIMEDOUT;
-		if (w == 0)
-			(void)nanosleep(&nap, NULL);
-	}
-	if (statusp != NULL)
-		*statusp = st;
-	return w == run->pid ? 0 : -ECHILD;
-}
 
 /* Words a failure E of ARGV for SRC: an exec's errno, or (negative)
  * one before the exec. */
@@ -697,193 +622,39 @@ exec_words(const struct secret_src *src, char **argv, int e,
 	    "");
 }
 
-/* Starts ARGV for SRC into RUN.  Returns 0, or -errno with ERR said
- * (an exec failure too: the child is reaped). */
+/* Words the end of the run RES of SRC's command PROG (R: child_run's
+ * code; SECONDS its time limit). */
 static int
-command_start(const struct secret_src *src, char **argv, struct run *run,
-    struct xo_err *err)
+command_words(const struct secret_src *src, const struct child_result *res,
+    char **argv, int seconds, int r, struct xo_err *err)
 {
-	int out[2] = { -1, -1 }, st[2] = { -1, -1 }, e = 0;
-	ssize_t n;
-
-	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(st, O_CLOEXEC) == -1) {
-		e = errno;
-		goto fail;
-	}
-	if ((run->pid = fork()) == -1) {
-		e = errno;
-		goto fail;
-	}
-	if (run->pid == 0)
-		command_child(argv, out[1], st[1]);
-	(void)setpgid(run->pid, run->pid);	/* either of us wins */
-	close(out[1]);
-	close(st[1]);
-	out[1] = st[1] = -1;
-	while ((n = read(st[0], &e, sizeof(e))) == -1 && errno == EINTR)
-		;
-	close(st[0]);
-	if (n == (ssize_t)sizeof(e)) {
-		(void)command_kill(run, NULL);
-		close(out[0]);
-		return exec_words(src, argv, e, err);
-	}
-	run->fd = out[0];
-	return 0;
- fail:
-	for (n = 0; n < 2; n++) {
-		if (out[n] != -1)
-			close(out[n]);
-		if (st[n] != -1)
-			close(st[n]);
-	}
-	return xo_err_set(err, -e, "cannot start the command for the %s "
-	    "(%s): %s; try again", src->label, src->member, strerror(e));
-}
-
-/* Makes room for RUN_CHUNK more bytes (and a NUL) in RUN's buffer, at
- * most SECRET_MAX + 2: the old copy is wiped, never left to realloc. */
-static int
-run_grow(struct run *run)
-{
-	size_t cap;
-	char *buf;
-
-	if (run->cap - run->len > RUN_CHUNK)
-		return 0;
-	cap = run->cap == 0 ? 2 * RUN_CHUNK : 2 * run->cap;
-	if (cap > SECRET_MAX + 2)
-		cap = SECRET_MAX + 2;
-	if (cap <= run->cap)
-		return 0;
-	if ((buf = malloc(cap)) == NULL)
-		return -ENOMEM;
-	if (run->len > 0)
-		memcpy(buf, run->buf, run->len);
-	xo_freezero(run->buf, run->cap);
-	run->buf = buf;
-	run->cap = cap;
-	return 0;
-}
-
-/* Reads what RUN's output holds now.  Returns 1 at its end, 0 if more
- * may come, or a negative code (SECRET_E_TOOBIG). */
-static int
-run_read(struct run *run)
-{
-	size_t room;
-	ssize_t n;
-	int r;
-
-	if ((r = run_grow(run)) != 0)
-		return r;
-	room = run->cap - run->len - 1;		/* the NUL */
-	if (room == 0)
-		return SECRET_E_TOOBIG;
-	n = read(run->fd, run->buf + run->len, room);
-	if (n == -1)
-		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
-	if (n == 0)
-		return 1;
-	run->len += (size_t)n;
-	return run->len > SECRET_MAX ? SECRET_E_TOOBIG : 0;
-}
-
-/* Has RUN's leader exited?  (Not reaped: its id stays its group's.) */
-static int
-run_exited(struct run *run)
-{
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)run->pid, &si, WEXITED | WNOHANG | WNOWAIT)
-	    == -1)
-		return errno != EINTR;
-	return si.si_pid == run->pid;
-}
-
-/* Reads RUN's output to its end, or until its leader has exited and the
- * output holds nothing more (a grandchild may keep it open: it is
- * killed with the group).  Returns 0, SECRET_E_TIMEOUT,
- * SECRET_E_TOOBIG, XO_E_TEMPFAIL once told to stop (stop.h: SIGTERM,
- * SIGINT, which the command's own process group does not get from a
- * terminal), or -errno. */
-static int
-run_collect(struct run *run)
-{
-	struct pollfd pfd;
-	int64_t left;
-	int r;
-
-	for (;;) {
-		if ((left = run->deadline - xo_now_ms()) <= 0)
-			return SECRET_E_TIMEOUT;
-		if (stop_requested())
-			return XO_E_TEMPFAIL;
-		pfd.fd = run->fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		r = poll(&pfd, 1, run->exited ? 0 :
-		    (int)(left < RUN_SLICE_MS ? left : RUN_SLICE_MS));
-		if (r == -1 && errno != EINTR)
-			return -errno;
-		if (r > 0) {
-			if ((r = run_read(run)) != 0)
-				return r < 0 ? r : 0;
-		} else if (r == 0 && run->exited)
-			return 0;
-		else if (r == 0)
-			run->exited = run_exited(run);
-	}
-}
-
-/* Waits (until RUN's deadline) for its leader to exit: at its output's
- * end it is exiting, so looked at after 1 ms, then 2, 4... up to
- * RUN_SLICE_MS. */
-static int
-run_wait(struct run *run)
-{
-	struct timespec nap = { 0, 1000000L };
-
-	while (!run->exited) {
-		if (xo_now_ms() >= run->deadline)
-			return SECRET_E_TIMEOUT;
-		if (stop_requested())
-			return XO_E_TEMPFAIL;
-		if ((run->exited = run_exited(run)))
-			break;
-		(void)nanosleep(&nap, NULL);
-		if (nap.tv_nsec < RUN_SLICE_MS * 1000000L / 2)
-			nap.tv_nsec *= 2;
-	}
-	return 0;
-}
-
-/* Words the end of RUN (R: run_collect's or run_wait's code, ST: the
- * leader's status) for SRC, whose program is PROG. */
-static int
-command_words(const struct secret_src *src, const struct run *run,
-    const char *prog, int r, int st, struct xo_err *err)
-{
+	const char *prog = argv[0];
+	int st = res->status;
 	char me[96];
 
 	user_words(geteuid(), me, sizeof(me));
-	if (r == SECRET_E_TIMEOUT)
-		return xo_err_set(err, r, "the command for the %s (%s), %s, "
-		    "did not finish in %d s and was killed; run it by hand, as "
-		    "%s, to see where it waits (a prompt? its input is "
+	if (r == CHILD_E_EXEC)
+		return exec_words(src, argv, res->exec_errno, err);
+	if (r == CHILD_E_TIMEOUT)
+		return xo_err_set(err, SECRET_E_TIMEOUT, "the command for the %s "
+		    "(%s), %s, did not finish in %d s and was killed; run it by "
+		    "hand, as %s, to see where it waits (a prompt? its input is "
 		    "/dev/null here); XOAUTH2_SECRET_TIMEOUT=SECONDS (at most "
 		    "600) gives it longer", src->label, src->member, prog,
-		    run->seconds, me);
-	if (r == XO_E_TEMPFAIL)
-		return xo_err_set(err, r, "stopped by %s while the command for "
-		    "the %s (%s), %s, ran: it was killed", stop_name(
+		    seconds, me);
+	if (r == CHILD_E_STOPPED)
+		return xo_err_set(err, XO_E_TEMPFAIL, "stopped by %s while the "
+		    "command for the %s (%s), %s, ran: it was killed", stop_name(
 		    stop_requested()), src->label, src->member, prog);
-	if (r == SECRET_E_TOOBIG)
-		return xo_err_set(err, r, "the command for the %s (%s), %s, "
-		    "printed more than %d bytes, which no %s is; it was "
+	if (r == CHILD_E_TOOBIG)
+		return xo_err_set(err, SECRET_E_TOOBIG, "the command for the %s "
+		    "(%s), %s, printed more than %d bytes, which no %s is; it was "
 		    "killed: is it the right command?", src->label, src->member,
 		    prog, SECRET_MAX, src->label);
+	if (r != 0 && !res->started)
+		return xo_err_set(err, r, "cannot start the command for the %s "
+		    "(%s): %s; try again", src->label, src->member,
+		    xo_errno_text(r));
 	if (r != 0)
 		return xo_err_set(err, r, "cannot read the output of the "
 		    "command for the %s (%s), %s: %s", src->label, src->member,
@@ -914,60 +685,30 @@ words_for(const struct secret_src *src, int r, struct xo_err *err)
 	return xo_err_set(err, r, "%s: %s", src->member, was);
 }
 
-/* SIGCHLD ignored (or SA_NOCLDWAIT) would reap our child behind our
- * back: set to the default for the run, and back after (*OLDp). */
-static int
-sigchld_save(struct sigaction *old)
-{
-	struct sigaction sa;
-
-	if (sigaction(SIGCHLD, NULL, old) == -1)
-		return 0;
-	if (old->sa_handler != SIG_IGN && !(old->sa_flags & SA_NOCLDWAIT))
-		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	return sigaction(SIGCHLD, &sa, NULL) == 0;
-}
-
 static int
 read_command(const struct secret_src *src, struct secret *out,
     struct xo_err *err)
 {
-	struct sigaction old;
-	struct run run;
+	struct child_spec spec = { .out_fd = -1, .out_max = SECRET_MAX,
+	    .own_group = 1, .stop = 1, .err_mode = CHILD_STDERR_OURS };
+	struct child_result res;
 	char **argv = NULL;
-	int r, st = 0, restore;
+	int r, seconds;
 
-	memset(&run, 0, sizeof(run));
-	run.fd = -1;
 	if ((r = secret_argv_split(src->value, &argv, err)) != 0)
 		return words_for(src, r, err);
-	run.seconds = command_timeout();
-	run.deadline = xo_now_ms() + 1000 * (int64_t)run.seconds;
-	restore = sigchld_save(&old);
-	if ((r = command_start(src, argv, &run, err)) != 0)
-		goto out;
-	if ((r = run_collect(&run)) == 0)
-		r = run_wait(&run);
-	/* Any of its group still there goes too; a leader that had exited
-	 * (r == 0) is reaped at once. */
-	if (command_kill(&run, &st) != 0 && r == 0)
-		r = -ECHILD;
-	if (r != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		r = command_words(src, &run, argv[0], r, st, err);
-		goto out;
+	seconds = command_timeout();
+	spec.argv = argv;
+	spec.timeout_ms = 1000 * seconds;
+	r = child_run(&spec, &res, err);
+	if (r != 0 || !WIFEXITED(res.status) || WEXITSTATUS(res.status) != 0)
+		r = command_words(src, &res, argv, seconds, r, err);
+	else {
+		/* secret_finish keeps the output, or wipes it. */
+		r = secret_finish(src, res.out, res.out_len, out, err);
+		res.out = NULL;
 	}
-	if (run.buf != NULL)
-		run.buf[run.len] = '\0';	/* run_read keeps room */
-	r = secret_finish(src, run.buf, run.len, out, err);
-	run.buf = NULL;
- out:
-	if (restore)
-		(void)sigaction(SIGCHLD, &old, NULL);
-	if (run.fd != -1)
-		close(run.fd);
-	xo_freezero(run.buf, run.cap);
+	child_result_clear(&res);
 	secret_argv_free(argv);
 	return r;
 }

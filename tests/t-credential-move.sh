@@ -70,6 +70,19 @@ renew() {
         refresh --all --margin 2700
 }
 
+# renew_both NAME FROM [CREDS_DIR]: both token files due, the unit's
+# command renews them (with the secrets from FROM, for messages).
+renew_both() {
+    local f
+    xo_token_expire_file "$FA" -10; xo_token_expire_file "$FB" -10
+    renew "$1" ${3:+"$3"}
+    xo_assert_rc 0 "$XO_TMP/$1.out"
+    for f in "$FA" "$FB"; do
+        [ $(( $(xo_token_field "$f" expires_at) - $(date +%s) )) -gt 3000 ] \
+            || xo_fail "${f##*/}: not renewed from $2" "$XO_TMP/$1.out"
+    done
+}
+
 APP=(--provider custom --app-only --client-id "$CID" --user "$MBX"
      --token-endpoint "$XO_OAUTH_URL/token"
      --scope https://outlook.office365.com/.default)
@@ -139,14 +152,7 @@ chown -R "$U:$G" "$CD"; chmod 400 "$CD"/*; chmod 500 "$CD"
 # (Renewal reads credentials once app-only renewal goes through secret.h:
 # the same change gives set and login their --client-secret-credential.)
 if "$XO_HELPER" help --table | grep -q -- '^option set --client-secret-credential'; then
-    xo_token_expire_file "$FA" -10; xo_token_expire_file "$FB" -10
-    r0=$(xo_oauth_refreshes)
-    renew renew-creds "$CD"
-    xo_assert_rc 0 "$XO_TMP/renew-creds.out"
-    for f in "$FA" "$FB"; do
-        [ $(( $(xo_token_field "$f" expires_at) - $(date +%s) )) -gt 3000 ] \
-            || xo_fail "${f##*/}: not renewed from the credentials" "$XO_TMP/renew-creds.out"
-    done
+    renew_both renew-creds "the credentials" "$CD"
     echo "   ok: both renewed with the secrets from \$CREDENTIALS_DIRECTORY"
     run plugin "${AS_USER[@]}" "$XO_HELPER" test fabrikam --imap "127.0.0.1:$XO_IMAP_PORT" --plain \
         --plugin-dir "$XO_PLUGIN_DIR"
@@ -175,13 +181,7 @@ echo "   ok: nobody's 0600 files, named again; the store is empty"
 run dec-again "$XO_HELPER" credential decrypt "$FB" --to "$D/again"
 xo_assert_rc 64 "$XO_TMP/dec-again.out"
 xo_assert_contains "$XO_TMP/dec-again.out" "names no such systemd credential" "decrypt twice"
-xo_token_expire_file "$FA" -10; xo_token_expire_file "$FB" -10
-renew renew-files
-xo_assert_rc 0 "$XO_TMP/renew-files.out"
-for f in "$FA" "$FB"; do
-    [ $(( $(xo_token_field "$f" expires_at) - $(date +%s) )) -gt 3000 ] \
-        || xo_fail "${f##*/}: not renewed from the files" "$XO_TMP/renew-files.out"
-done
+renew_both renew-files "the files"
 echo "   ok: renewed from the files, without CREDENTIALS_DIRECTORY"
 
 xo_step "--for postfix: postfix's store, postfix's directory of the credential store"
