@@ -708,24 +708,6 @@ apponly_postfix_command(const char *who)
 	return XO_E_REFUSED;
 }
 
-/* Whether NAME may name a systemd credential, checked when it is
- * stored: the rule secret.c reads it by (a plain file name in
- * $CREDENTIALS_DIRECTORY: printable ASCII, no "/", not "." or "..", at
- * most NAME_MAX bytes). */
-static int
-credential_name_ok(const char *name)
-{
-	size_t i, n = strlen(name);
-
-	if (n == 0 || n > NAME_MAX || strcmp(name, ".") == 0 ||
-	    strcmp(name, "..") == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (name[i] == '/' || name[i] < ' ' || name[i] > '~')
-			return 0;
-	return 1;
-}
-
 /* Checks the source of TOK's SLOT for apponly_sources_check. */
 static int
 source_check(const struct tokfile *tok, enum secret_slot slot,
@@ -741,7 +723,8 @@ source_check(const struct tokfile *tok, enum secret_slot slot,
 		msg(who, "%s", why.msg);
 		return XO_E_USAGE;
 	}
-	if (src.kind == SECRET_CREDENTIAL && !credential_name_ok(src.value)) {
+	if (src.kind == SECRET_CREDENTIAL &&
+	    !secret_credential_name_ok(src.value)) {
 		msg(who, "%s: not a systemd credential's name (a plain file "
 		    "name in $CREDENTIALS_DIRECTORY: printable ASCII, no \"/\", "
 		    "not . or .., at most %d bytes); name it as in the unit's "

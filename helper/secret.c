@@ -462,9 +462,8 @@ read_file(const struct secret_src *src, struct secret *out,
 	return secret_finish(src, buf, len, out, err);
 }
 
-/* A credential's NAME: a plain file name systemd would accept. */
-static int
-credential_name_ok(const char *name)
+int
+secret_credential_name_ok(const char *name)
 {
 	size_t i, n = strlen(name);
 
@@ -506,7 +505,7 @@ open_credential(const struct secret_src *src, int *fdp, struct stat *st,
 	int dfd, fd = -1, r;
 
 	*fdp = -1;
-	if (!credential_name_ok(src->value))
+	if (!secret_credential_name_ok(src->value))
 		return xo_err_set(err, SECRET_E_NAME, "the %s's credential "
 		    "name (%s) is not a plain file name (printable ASCII, no "
 		    "'/', not . or .., at most %d bytes); name it as in the "

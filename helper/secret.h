@@ -116,6 +116,12 @@ int secret_argv_split(const char *command, char ***argvp,
     struct xo_err *err);
 void secret_argv_free(char **argv);
 
+/* Whether NAME may name a systemd credential: a plain file name in
+ * $CREDENTIALS_DIRECTORY (printable ASCII, no "/", not "." or "..", at
+ * most NAME_MAX bytes), the rule secret_read reads it by and login/set
+ * check it by when it is stored. */
+int secret_credential_name_ok(const char *name);
+
 /* Words for show/status: "file PATH", "systemd credential NAME",
  * "command WORDS", or "nowhere".  Static or in BUF (SIZE bytes). */
 const char *secret_describe(const struct secret_src *src, char *buf,
