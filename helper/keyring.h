@@ -46,14 +46,17 @@ struct xo_err;
 #define KEYRING_TIMEOUT		10	/* seconds; XOAUTH2_KEYRING_TIMEOUT */
 #define KEYRING_SECRET_MAX	(64 * 1024)
 
-/* xoauth2-keyring's exit statuses. */
+/* xoauth2-keyring's exit statuses: the answers start at 10, so that a
+ * program that dies with a generic 1 or 2 (a crash reporter, a sanitizer,
+ * GLib's own exit) reads as a failure, never as "no such item", which
+ * would send a person to log in again. */
 #define KEYRING_EXIT_OK		0
-#define KEYRING_EXIT_NOTFOUND	1	/* no such item */
-#define KEYRING_EXIT_LOCKED	2	/* the item or the default keyring is
+#define KEYRING_EXIT_NOTFOUND	10	/* no such item */
+#define KEYRING_EXIT_LOCKED	11	/* the item or the default keyring is
 					 * locked (or there is none) */
-#define KEYRING_EXIT_NOBUS	3	/* no session bus */
-#define KEYRING_EXIT_NOSERVICE	4	/* no Secret Service on the bus */
-#define KEYRING_EXIT_FAILED	5	/* anything else (words on stderr) */
+#define KEYRING_EXIT_NOBUS	12	/* no session bus */
+#define KEYRING_EXIT_NOSERVICE	13	/* no Secret Service on the bus */
+#define KEYRING_EXIT_FAILED	14	/* anything else (words on stderr) */
 #define KEYRING_EXIT_USAGE	64
 
 /* Errors (errors.h lists every module's range). */

@@ -95,7 +95,7 @@ static const char fake_text[] =
 	"stdin) cat >\"$FAKE_DIR/stdin\" ;;\n"
 	"sleep) exec sleep 30 ;;\n"
 	"big) head -c 70000 /dev/zero | tr '\\0' a ;;\n"
-	"fail) echo 'boom: the service said no' >&2; exit 5 ;;\n"
+	"fail) echo 'boom: the service said no' >&2; exit 14 ;;\n"
 	"*) exit \"$FAKE_MODE\" ;;\n"
 	"esac\n";
 
@@ -161,11 +161,12 @@ static const struct {
 	const char *says;
 } statuses[] = {
 	{ "ok", 0, NULL },
-	{ "1", KEYRING_E_NOTFOUND, "holds no such refresh token" },
-	{ "2", KEYRING_E_LOCKED, "unlock the \"login\" keyring" },
-	{ "3", KEYRING_E_NOBUS, "no D-Bus session bus" },
-	{ "4", KEYRING_E_NOSERVICE, "no Secret Service" },
+	{ "10", KEYRING_E_NOTFOUND, "holds no such refresh token" },
+	{ "11", KEYRING_E_LOCKED, "unlock the \"login\" keyring" },
+	{ "12", KEYRING_E_NOBUS, "no D-Bus session bus" },
+	{ "13", KEYRING_E_NOSERVICE, "no Secret Service" },
 	{ "fail", KEYRING_E_FAILED, "boom: the service said no" },
+	{ "1", KEYRING_E_FAILED, "the Secret Service failed" },
 	{ "9", KEYRING_E_FAILED, "the Secret Service failed" },
 	{ "127", KEYRING_E_NOSUPPORT, "could not be run" },
 	{ "big", KEYRING_E_FAILED, "killed" },
