@@ -59,7 +59,7 @@ ssl=$($PKG_CONFIG --cflags --libs openssl) || exit 2
 common="$src/common/tokfile.c $src/common/tokfile_io.c
 	$src/common/xo_json.c $src/common/xo_util.c
 	$src/common/xo_err.c"
-oauth="$src/helper/oauth.c $src/helper/oauth_http.c $src/helper/oauth_answer.c"
+oauth="$src/helper/oauth.c $src/helper/oauth_http.c $src/helper/oauth_answer.c $src/helper/wipemem.c"
 
 build_target() {
 	local t=$1 srcs libs
@@ -70,7 +70,7 @@ build_target() {
 		srcs=$common; libs=$jsonc ;;
 	fuzz_token_response|fuzz_device_response)
 		srcs="$oauth $src/helper/diag.c $src/helper/base64url.c $common"
-		libs="$curl $jsonc" ;;
+		libs="$curl $jsonc $ssl" ;;
 	fuzz_loopback)
 		srcs="$src/helper/loopback.c $src/common/xo_util.c"; libs= ;;
 	fuzz_claims)

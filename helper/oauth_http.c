@@ -21,7 +21,6 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,7 @@
 #include "errors.h"
 #include "oauth.h"
 #include "oauth_int.h"
+#include "wipemem.h"
 #include "xo_util.h"
 
 struct body {
@@ -41,40 +41,13 @@ struct body {
 	int	 overflow;
 };
 
-/* libcurl's allocator: malloc's, but a block is wiped, whole, before it
- * is freed (malloc_usable_size), and realloc never leaves the old block
- * behind unwiped. */
-static void
-wipe_free(void *p)
-{
-	if (p == NULL)
-		return;
-	xo_wipe(p, malloc_usable_size(p));
-	free(p);
-}
-
-static void *
-wipe_realloc(void *p, size_t size)
-{
-	size_t old;
-	void *q;
-
-	if (p == NULL)
-		return malloc(size);
-	old = malloc_usable_size(p);
-	if ((q = malloc(size > 0 ? size : 1)) == NULL)
-		return NULL;
-	memcpy(q, p, old < size ? old : size);
-	wipe_free(p);
-	return q;
-}
-
 int
 oauth_init(void)
 {
 	/* (A second init keeps the first one's allocator.) */
-	return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free,
-	    wipe_realloc, strdup, calloc) == CURLE_OK ? 0 : XO_E_SOFTWARE;
+	return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc,
+	    wipemem_free, wipemem_realloc, strdup, calloc) == CURLE_OK ? 0 :
+	    XO_E_SOFTWARE;
 }
 
 void

@@ -25,6 +25,9 @@
 #include "errors.h"
 #include "msg.h"
 #include "stop.h"
+#ifndef XO_FRONT
+#include "wipemem.h"
+#endif
 
 /* Every option of every command, once: getopt_long's table and ours side
  * by side (LONGOPTS[i] is ROWS[i]).  Short options are their own val. */
@@ -226,6 +229,12 @@ main(int argc, char **argv)
 	int first = 0, r;
 
 	no_core_dumps();
+#ifndef XO_FRONT
+	/* Before OpenSSL or libcurl allocate a byte: their copies of our
+	 * secrets are wiped when they free them (wipemem.h).  Too late is
+	 * a bug of ours, not the user's: carry on. */
+	(void)wipemem_init();
+#endif
 	/* A reader that goes away must not kill us mid-write. */
 	signal(SIGPIPE, SIG_IGN);
 
