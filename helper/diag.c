@@ -627,8 +627,10 @@ diag_claims_check(const struct diag_claims *c, const char *user,
 	}
 	if (c->exp != 0 && c->exp <= now) {
 		w |= DIAG_W_EXPIRED;
-		append(buf, size, "the token expired %lld s ago (exp)\n",
-		    (long long)(now - c->exp));
+		/* Unsigned: an exp of -2^63 (claims are outside data) must
+		 * not overflow; the true difference fits. */
+		append(buf, size, "the token expired %llu s ago (exp)\n",
+		    (unsigned long long)((uint64_t)now - (uint64_t)c->exp));
 	}
 	perm = NULL;
 	proto = NULL;
