@@ -1190,6 +1190,9 @@ xo_share_build() {
     mkdir -p -m 755 "$XO_TMP/build" "$XO_TMP/build/helper" "$XO_TMP/build/plugin"
     cp "$XO_HELPER" "$XO_TMP/build/helper/xoauth2-token"
     [ ! -f "$full" ] || cp "$full" "$XO_TMP/build/helper/"
+    # The keyring program too (a build with libsecret): found beside them.
+    [ ! -f "$(dirname "$full")/xoauth2-keyring" ] ||
+        cp "$(dirname "$full")/xoauth2-keyring" "$XO_TMP/build/helper/"
     [ ! -f "$XO_PLUGIN_DIR/libxoauth2.so" ] ||
         cp -L "$XO_PLUGIN_DIR/libxoauth2.so" "$XO_TMP/build/plugin/"
     chmod -R go-w "$XO_TMP/build"
