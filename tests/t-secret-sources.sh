@@ -464,6 +464,23 @@ xo_assert_contains "$XO_TMP/status-pf.out" "the client secret: command $BIN/mark
 echo "   ok: refused at set and at login --for postfix; the renewal and status did not run it"
 
 xo_step "no secret in any output, capture or token file of the run"
+xo_step "root renews a user's file that names a command: the command runs as that user, never as root"
+# The user writes the command into their own token file, hoping root's
+# renewal (refresh, a root timer) runs it with root's rights.
+NB=$(id -u nobody)
+xo_user_dir "$NB" "$XO_TMP/nobody-store"
+printf '#!/bin/sh\nid -u >"%s"\necho not-a-real-secret\n' "$XO_TMP/ran-as" >"$BIN/whoami-secret"
+chmod 755 "$BIN/whoami-secret"
+: >"$XO_TMP/ran-as" && chmod 666 "$XO_TMP/ran-as"
+U=$XO_TMP/nobody-store/u.json
+printf '{"version":1,"user":"u@example.com","token_endpoint":"%s/token","client_id":"c","access_token":"a","expires_at":1,"grant":"client_credentials","client_secret_command":"%s"}\n' \
+    "$XO_OAUTH_URL" "$BIN/whoami-secret" >"$U"
+chown nobody "$U" && chmod 600 "$U"
+xo_run_timeout 30 "$XO_HELPER" refresh "$U" >"$XO_TMP/root-cmd.out" 2>"$XO_TMP/root-cmd.err" || true
+[ "$(cat "$XO_TMP/ran-as")" = "$NB" ] \
+    || xo_fail "root's renewal of nobody's file ran the command as uid '$(cat "$XO_TMP/ran-as")', want $NB" "$XO_TMP/root-cmd.err"
+echo "   ok: the command ran as nobody ($NB)"
+
 for f in "$XO_TMP"/*.out "$XO_TMP"/*.err "$S"/*.json "$FP"; do
     no_secrets "$f"
 done
