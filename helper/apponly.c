@@ -827,7 +827,6 @@ apponly_sources_store(struct tokfile *tok, const struct apponly_sources *s)
 	return 0;
 }
 
-
 /* Sets *ABSp to the absolute path of the credential file FILE, given to
  * OPTION.  Returns 0, or -ENOMEM / an errors.h code after a message. */
 static int
