@@ -758,71 +758,54 @@ apponly_sources_check(const struct tokfile *tok, const char *who)
 	return 0;
 }
 
-/* Replaces the sources of one secret in TOK: NAMED of the COUNT members
- * at FIELDS gets VALUE (NULL: all cleared), the others are cleared.
- * Returns 0 or -ENOMEM. */
-static int
-one_source(char **const fields[], size_t count, size_t named_at,
-    const char *value)
+/* Where A (a file), B (a credential) or C (a command) says a secret
+ * is, the first one named, into *KIND and *VALUE; SECRET_NOWHERE if none. */
+static void
+named_at(const char *a, const char *b, const char *c,
+    enum secret_kind *kind, const char **value)
 {
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		if (tokfile_set(fields[i], i == named_at ? value : NULL) != 0)
-			return -ENOMEM;
-	return 0;
-}
-
-/* Index of the first non-NULL of A, B, C (0, 1, 2), or -1. */
-static int
-which(const char *a, const char *b, const char *c)
-{
-	return a != NULL ? 0 : b != NULL ? 1 : c != NULL ? 2 : -1;
+	*kind = a != NULL ? SECRET_FILE : b != NULL ? SECRET_CREDENTIAL :
+	    c != NULL ? SECRET_COMMAND : SECRET_NOWHERE;
+	*value = a != NULL ? a : b != NULL ? b : c;
 }
 
 int
 apponly_sources_store(struct tokfile *tok, const struct apponly_sources *s)
 {
-	char **const cs[] = { &tok->client_secret_file,
-	    &tok->client_secret_credential, &tok->client_secret_command };
-	char **const pk[] = { &tok->private_key_file,
-	    &tok->private_key_credential };
-	char **const pp[] = { &tok->private_key_passphrase_file,
-	    &tok->private_key_passphrase_credential,
-	    &tok->private_key_passphrase_command };
-	char **const sa[] = { &tok->service_account_file,
-	    &tok->service_account_credential };
-	int c = which(s->client_secret_file, s->client_secret_credential,
-	    s->client_secret_command);
-	int k = which(s->private_key, s->private_key_credential, NULL);
-	int p = which(s->key_passphrase_file, s->key_passphrase_credential,
-	    s->key_passphrase_command);
-	int a = which(s->service_account, s->service_account_credential, NULL);
-	const char *pv = p == 0 ? s->key_passphrase_file : p == 1 ?
-	    s->key_passphrase_credential : s->key_passphrase_command;
+	enum secret_kind c, k, p, a;
+	const char *cv, *kv, *pv, *av;
 
+	named_at(s->client_secret_file, s->client_secret_credential,
+	    s->client_secret_command, &c, &cv);
+	named_at(s->private_key, s->private_key_credential, NULL, &k, &kv);
+	named_at(s->key_passphrase_file, s->key_passphrase_credential,
+	    s->key_passphrase_command, &p, &pv);
+	named_at(s->service_account, s->service_account_credential, NULL,
+	    &a, &av);
 	/* A client secret replaces a certificate and its key (and the
 	 * key's passphrase), and the other way round. */
-	if (c >= 0 && (one_source(cs, 3, (size_t)c, c == 0 ?
-	    s->client_secret_file : c == 1 ? s->client_secret_credential :
-	    s->client_secret_command) != 0 || one_source(pk, 2, 0, NULL) != 0 ||
-	    one_source(pp, 3, 0, NULL) != 0 ||
+	if (c != SECRET_NOWHERE &&
+	    (secret_set(tok, SECRET_CLIENT_SECRET, c, cv) != 0 ||
+	    secret_set(tok, SECRET_PRIVATE_KEY, SECRET_NOWHERE, NULL) != 0 ||
+	    secret_set(tok, SECRET_KEY_PASSPHRASE, SECRET_NOWHERE, NULL) != 0 ||
 	    tokfile_set(&tok->certificate_file, NULL) != 0 ||
 	    tokfile_set(&tok->certificate_thumbprint, NULL) != 0))
 		return -ENOMEM;
-	if ((k >= 0 || s->certificate != NULL) && one_source(cs, 3, 0, NULL) != 0)
+	if ((k != SECRET_NOWHERE || s->certificate != NULL) &&
+	    secret_set(tok, SECRET_CLIENT_SECRET, SECRET_NOWHERE, NULL) != 0)
 		return -ENOMEM;
-	if (k >= 0 && one_source(pk, 2, (size_t)k, k == 0 ? s->private_key :
-	    s->private_key_credential) != 0)
+	if (k != SECRET_NOWHERE &&
+	    secret_set(tok, SECRET_PRIVATE_KEY, k, kv) != 0)
 		return -ENOMEM;
 	if (s->certificate != NULL &&
 	    tokfile_set(&tok->certificate_file, s->certificate) != 0)
 		return -ENOMEM;
 	/* "" for a passphrase: the key has none any more. */
-	if (p >= 0 && one_source(pp, 3, (size_t)p, *pv != '\0' ? pv : NULL) != 0)
+	if (p != SECRET_NOWHERE && secret_set(tok, SECRET_KEY_PASSPHRASE,
+	    *pv != '\0' ? p : SECRET_NOWHERE, pv) != 0)
 		return -ENOMEM;
-	if (a >= 0 && one_source(sa, 2, (size_t)a, a == 0 ?
-	    s->service_account : s->service_account_credential) != 0)
+	if (a != SECRET_NOWHERE &&
+	    secret_set(tok, SECRET_SERVICE_ACCOUNT, a, av) != 0)
 		return -ENOMEM;
 	return 0;
 }

@@ -109,6 +109,28 @@ secret_where(const struct tokfile *tok, enum secret_slot slot,
 	return 0;
 }
 
+int
+secret_set(struct tokfile *tok, enum secret_slot slot, enum secret_kind kind,
+    const char *value)
+{
+	const struct where_row *row = row_of(slot);
+	char **field;
+	size_t k;
+
+	if (row == NULL || (kind != SECRET_NOWHERE &&
+	    row->member[kind - 1].offset == NO_MEMBER))
+		return XO_E_SOFTWARE;
+	for (k = 0; k < 3; k++) {
+		if (row->member[k].offset == NO_MEMBER)
+			continue;
+		field = (char **)(void *)((char *)tok + row->member[k].offset);
+		if (tokfile_set(field, k + 1 == (size_t)kind ? value :
+		    NULL) != 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 void
 secret_clear(struct secret *out)
 {

@@ -84,6 +84,13 @@ struct secret {
 int secret_where(const struct tokfile *tok, enum secret_slot slot,
     struct secret_src *src, struct xo_err *err);
 
+/* Makes TOK keep SLOT's secret in KIND's member, VALUE (a path, a name
+ * or a command; NULL or SECRET_NOWHERE: nowhere), and clears the slot's
+ * other members: one source per secret.  Returns 0, -ENOMEM, or
+ * XO_E_SOFTWARE for a KIND the slot cannot have (a key from a command). */
+int secret_set(struct tokfile *tok, enum secret_slot slot,
+    enum secret_kind kind, const char *value);
+
 /* Reads SRC's secret into *OUT (wipe it with secret_clear).  A text
  * secret (client secret, passphrase) is the first line of what was read,
  * without its "\n" or "\r\n" (the rest is wiped: a note in the file,

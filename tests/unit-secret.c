@@ -525,6 +525,32 @@ check_stop(void)
 	expect_int(unit_labelf("%s: flag", label), stop_requested(), SIGTERM);
 }
 
+/* secret_set: one source per secret, the others cleared; a kind the
+ * secret cannot have is refused. */
+static void
+check_set(void)
+{
+	struct tokfile tok;
+	struct secret_src src;
+	struct xo_err err;
+
+	memset(&tok, 0, sizeof(tok));
+	unit_rows += 4;
+	expect_int("set: a file", secret_set(&tok, SECRET_CLIENT_SECRET,
+	    SECRET_FILE, "/s"), 0);
+	expect_int("set: then a command", secret_set(&tok,
+	    SECRET_CLIENT_SECRET, SECRET_COMMAND, "pass show s"), 0);
+	expect_int("set: where", secret_where(&tok, SECRET_CLIENT_SECRET,
+	    &src, &err), 0);
+	expect_int("set: the command, alone", src.kind, SECRET_COMMAND);
+	expect_int("set: the file cleared", tok.client_secret_file == NULL, 1);
+	expect_int("set: a key from a command", secret_set(&tok,
+	    SECRET_PRIVATE_KEY, SECRET_COMMAND, "x"), XO_E_SOFTWARE);
+	expect_int("set: nowhere", secret_set(&tok, SECRET_CLIENT_SECRET,
+	    SECRET_NOWHERE, NULL), 0);
+	expect_int("set: nothing left", tok.client_secret_command == NULL, 1);
+}
+
 int
 main(void)
 {
@@ -544,6 +570,7 @@ main(void)
 	check_nocreds();
 	UNIT_TABLE_NAMED(command_rows, check_command);
 	check_stop();
+	check_set();
 	rows = unit_rows;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
