@@ -27,6 +27,7 @@
 #include "msg.h"
 #include "secret.h"
 #include "tokfile.h"
+#include "xo_err.h"
 #include "xo_util.h"
 
 /* What systemd may hand a unit (CREDENTIAL_SIZE_MAX is 1 MiB); what we
@@ -39,32 +40,21 @@
 /* The pipe from the owner's child: every secret it may send at once. */
 #define CRED_PIPE_SIZE	(1024 * 1024)
 
-#define NOCMD		SIZE_MAX
-#define OFF(m)		offsetof(struct tokfile, m)
 
-/* The secrets that move: the token file members of each (secret.h). */
+/* The secrets that move; which token file members hold each is
+ * secret.c's (secret_where, secret_set). */
 static const struct kind {
 	unsigned	 bit;
 	const char	*suffix;	/* the store file: ACCOUNT-SUFFIX */
 	const char	*label;
-	const char	*file_member, *cred_member;
-	size_t		 file_off, cred_off, command_off;
+	enum secret_slot slot;
 } kinds[] = {
-	{ CREDENTIAL_SECRET, "secret", "client secret",
-	  "client_secret_file", "client_secret_credential",
-	  OFF(client_secret_file), OFF(client_secret_credential),
-	  OFF(client_secret_command) },
-	{ CREDENTIAL_KEY, "key", "private key",
-	  "private_key_file", "private_key_credential",
-	  OFF(private_key_file), OFF(private_key_credential), NOCMD },
+	{ CREDENTIAL_SECRET, "secret", "client secret", SECRET_CLIENT_SECRET },
+	{ CREDENTIAL_KEY, "key", "private key", SECRET_PRIVATE_KEY },
 	{ CREDENTIAL_PASSPHRASE, "passphrase", "key passphrase",
-	  "private_key_passphrase_file", "private_key_passphrase_credential",
-	  OFF(private_key_passphrase_file),
-	  OFF(private_key_passphrase_credential),
-	  OFF(private_key_passphrase_command) },
+	  SECRET_KEY_PASSPHRASE },
 	{ CREDENTIAL_SERVICE_ACCOUNT, "service-account", "service-account key",
-	  "service_account_file", "service_account_credential",
-	  OFF(service_account_file), OFF(service_account_credential), NOCMD },
+	  SECRET_SERVICE_ACCOUNT },
 };
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
 
@@ -91,10 +81,21 @@ struct move {
 	size_t		 n;
 };
 
-static char **
-member(const struct tokfile *tok, size_t off)
+/* Where TOK keeps K's secret, if it is of KIND: its value (and *MEMBERp
+ * its member), else NULL.  A token file that names two places for it is
+ * refused by the renewal, in its own words; here it is neither. */
+static const char *
+kind_at(const struct tokfile *tok, const struct kind *k,
+    enum secret_kind kind, const char **memberp)
 {
-	return (char **)(uintptr_t)((const char *)tok + off);
+	struct secret_src src;
+	struct xo_err err;
+
+	if (secret_where(tok, k->slot, &src, &err) != 0 || src.kind != kind)
+		return NULL;
+	if (memberp != NULL)
+		*memberp = src.member;
+	return src.value;
 }
 
 const char *
@@ -111,7 +112,7 @@ credential_named(const struct tokfile *tok)
 	size_t i;
 
 	for (i = 0; i < NKINDS; i++)
-		if (*member(tok, kinds[i].cred_off) != NULL)
+		if (kind_at(tok, &kinds[i], SECRET_CREDENTIAL, NULL) != NULL)
 			return 1;
 	return 0;
 }
@@ -422,14 +423,14 @@ owner_read(const struct become *b, void *arg)
 		return 1;
 	for (i = 0, r = 0; i < NKINDS && r == 0; i++) {
 		const struct kind *k = &kinds[i];
-		const char *file = *member(tok, k->file_off);
+		const char *file = kind_at(tok, k, SECRET_FILE, NULL);
 
 		if (!(want & k->bit))
 			continue;
 		if (file == NULL) {
 			if (mv->m->slots & k->bit) {
-				msg(mv->m->who, "names no %s file (%s)%s", k->label,
-				    k->file_member, *member(tok, k->cred_off) ?
+				msg(mv->m->who, "names no %s file%s", k->label,
+				    kind_at(tok, k, SECRET_CREDENTIAL, NULL) ?
 				    ": it is a credential already" : "");
 				r = 2;
 			}
@@ -458,17 +459,16 @@ owner_name_creds(struct tokfile *tok, void *arg)
 
 	for (i = 0; i < mv->n; i++) {
 		const struct item *it = &mv->items[i];
-		char **file = member(tok, it->k->file_off);
+		const char *file = kind_at(tok, it->k, SECRET_FILE, NULL);
 
-		if (*file == NULL || strcmp(*file, it->file) != 0)
+		if (file == NULL || strcmp(file, it->file) != 0)
 			return -ESTALE;
 	}
 	for (i = 0; i < mv->n; i++) {
 		const struct item *it = &mv->items[i];
 
 		snprintf(cred, sizeof(cred), CREDENTIAL_PREFIX "%s", it->name);
-		if (tokfile_set(member(tok, it->k->cred_off), cred) != 0 ||
-		    tokfile_set(member(tok, it->k->file_off), NULL) != 0)
+		if (secret_set(tok, it->k->slot, SECRET_CREDENTIAL, cred) != 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -762,7 +762,7 @@ owner_find(const struct become *b, void *arg)
 	const struct move *mv = arg;
 	const struct kind *k = NULL;
 	struct tokfile *tok = NULL;
-	const char *cred;
+	const char *cred, *name = NULL;
 	size_t i, n = 0;
 	int r;
 
@@ -770,7 +770,7 @@ owner_find(const struct become *b, void *arg)
 		return 1;
 	for (i = 0; i < NKINDS; i++)
 		if ((mv->m->slots == 0 || (mv->m->slots & kinds[i].bit)) &&
-		    *member(tok, kinds[i].cred_off) != NULL) {
+		    kind_at(tok, &kinds[i], SECRET_CREDENTIAL, NULL) != NULL) {
 			k = &kinds[i];
 			n++;
 		}
@@ -779,12 +779,13 @@ owner_find(const struct become *b, void *arg)
 		msg(mv->m->who, n == 0 ? "names no such systemd credential: "
 		    "nothing to decrypt" : "names several credentials: give "
 		    "one of --secret, --key, --passphrase, --service-account");
-	else if (strncmp(cred = *member(tok, k->cred_off), CREDENTIAL_PREFIX,
+	else if (strncmp(cred = kind_at(tok, k, SECRET_CREDENTIAL, &name),
+	    CREDENTIAL_PREFIX,
 	    strlen(CREDENTIAL_PREFIX)) != 0 ||
 	    !credential_name_ok(cred + strlen(CREDENTIAL_PREFIX)))
 		msg(mv->m->who, "its %s %s was not made by `credential "
 		    "encrypt' (not " CREDENTIAL_PREFIX "NAME): bring it back "
-		    "with systemd-creds yourself", k->cred_member, cred);
+		    "with systemd-creds yourself", name, cred);
 	else
 		r = frame_send(mv->wfd, k->bit, cred, strlen(cred), "", 0) == 0 ?
 		    0 : 3;
@@ -798,12 +799,11 @@ owner_name_file(struct tokfile *tok, void *arg)
 {
 	const struct move *mv = arg;
 	const struct item *it = &mv->items[0];
-	char **cred = member(tok, it->k->cred_off);
+	const char *cred = kind_at(tok, it->k, SECRET_CREDENTIAL, NULL);
 
-	if (*cred == NULL || strcmp(*cred, it->file) != 0)
+	if (cred == NULL || strcmp(cred, it->file) != 0)
 		return -ESTALE;
-	if (tokfile_set(member(tok, it->k->file_off), mv->m->to) != 0 ||
-	    tokfile_set(cred, NULL) != 0)
+	if (secret_set(tok, it->k->slot, SECRET_FILE, mv->m->to) != 0)
 		return -ENOMEM;
 	return 0;
 }
